@@ -1,0 +1,60 @@
+//! # filemap: Win32 file mappings and named objects on Linux
+//!
+//! `filemap` gives Linux programs the semantics of Windows' `CreateFileMapping`,
+//! `OpenFileMapping`, `MapViewOfFile` and the named synchronization objects, with no daemon:
+//!
+//! - **One namespace** of named objects per scope (`Local\`, per user; `Global\`, machine-wide),
+//!   shared by every object type: a name held by another type fails with
+//!   `ERROR_INVALID_HANDLE`; creating an existing name returns the existing object.
+//! - **Windows lifetimes**: a name lives exactly as long as some process holds a handle (the
+//!   last close, or the death of the last holder, even by `SIGKILL`, frees it at once); the
+//!   memory lives while any handle or view remains.
+//! - **Views** at 64 KiB-aligned addresses, coherent across all processes.
+//! - Every error carries the Win32 code Windows returns ([`Error::code`]).
+//!
+//! ```
+//! use filemap::{Access, Created, Mapping, Protection};
+//! # let dir = std::env::temp_dir().join(format!("filemap-doc-{}", std::process::id()));
+//! # unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+//! // First process: the seeds' "Creating Named Shared Memory".
+//! let (map, created) = Mapping::options()
+//!     .name(r"Local\MyFileMappingObject")
+//!     .size(256)
+//!     .protection(Protection::ReadWrite)
+//!     .create()?;
+//! assert_eq!(created, Created::New);
+//! let view = map.view(Access::ALL)?;
+//! view.write_at(0, b"Message from first process.")?;
+//!
+//! // Second process (here, the same one): open by name and read.
+//! let other = Mapping::open(r"Local\MyFileMappingObject", Access::READ)?;
+//! let msg = other.view(Access::READ)?.read_vec(0, 27)?;
+//! assert_eq!(msg, b"Message from first process.");
+//! # Ok::<(), filemap::Error>(())
+//! ```
+//!
+//! The layout of the crate follows the design in `docs/ARCHITECTURE.md`.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+mod mapping;
+pub mod name;
+pub mod namespace;
+mod object;
+mod sys;
+
+pub use error::{Error, ErrorKind, Result, Win32Error};
+pub use mapping::{
+    Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
+    unmap_raw,
+};
+pub use name::{ObjectName, Scope};
+pub use object::{Backing, Created, Entry, Header, ObjectType, scan};
+
+/// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
+pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;
+
+/// The page size (4 KiB).
+pub const PAGE_SIZE: usize = sys::PAGE;

@@ -1,0 +1,1265 @@
+//! File mapping objects and their views.
+//!
+//! A [`Mapping`] is a handle to a file mapping object: paging-file-backed (memory in the
+//! namespace's tmpfs) or backed by a file. A [`View`] maps part of it into this process. Dropping
+//! the last `Mapping` handle anywhere frees the name at once; views keep the memory alive and
+//! stay coherent with every other view of the same object until they are dropped.
+
+#![allow(unsafe_code)] // views own raw mappings; every block is argued below
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::path::PathBuf;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::OFlags;
+use rustix::io::Errno;
+use rustix::mm::ProtFlags;
+
+use crate::error::{Error, Result, Win32Error};
+use crate::name::ObjectName;
+use crate::object::{
+    Backing, Created, HEADER_SIZE, Header, NewObject, ObjectFile, ObjectType, stamp,
+};
+use crate::sys::{self, GRANULARITY, Placement, Sharing};
+
+/// The protection of a file mapping object (`flProtect`'s `PAGE_*` part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protection {
+    /// `PAGE_READONLY`: views may read (or copy-on-write).
+    ReadOnly,
+    /// `PAGE_READWRITE`: views may read and write.
+    ReadWrite,
+    /// `PAGE_WRITECOPY`: views may read, and write to private copies.
+    WriteCopy,
+    /// `PAGE_EXECUTE_READ`.
+    ExecuteRead,
+    /// `PAGE_EXECUTE_READWRITE`.
+    ExecuteReadWrite,
+    /// `PAGE_EXECUTE_WRITECOPY`.
+    ExecuteWriteCopy,
+}
+
+/// Win32 `PAGE_*` values.
+pub mod page {
+    /// `PAGE_NOACCESS`
+    pub const NOACCESS: u32 = 0x01;
+    /// `PAGE_READONLY`
+    pub const READONLY: u32 = 0x02;
+    /// `PAGE_READWRITE`
+    pub const READWRITE: u32 = 0x04;
+    /// `PAGE_WRITECOPY`
+    pub const WRITECOPY: u32 = 0x08;
+    /// `PAGE_EXECUTE`
+    pub const EXECUTE: u32 = 0x10;
+    /// `PAGE_EXECUTE_READ`
+    pub const EXECUTE_READ: u32 = 0x20;
+    /// `PAGE_EXECUTE_READWRITE`
+    pub const EXECUTE_READWRITE: u32 = 0x40;
+    /// `PAGE_EXECUTE_WRITECOPY`
+    pub const EXECUTE_WRITECOPY: u32 = 0x80;
+}
+
+/// Win32 `SEC_*` section attributes (the high bits of `flProtect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SectionFlags(pub u32);
+
+impl SectionFlags {
+    /// `SEC_FILE`: ignored by Windows for mappings; accepted.
+    pub const FILE: SectionFlags = SectionFlags(0x0080_0000);
+    /// `SEC_IMAGE`: map an executable image.
+    pub const IMAGE: SectionFlags = SectionFlags(0x0100_0000);
+    /// `SEC_PROTECTED_IMAGE`.
+    pub const PROTECTED_IMAGE: SectionFlags = SectionFlags(0x0200_0000);
+    /// `SEC_RESERVE`: reserve address space only; memory is allocated on first touch.
+    pub const RESERVE: SectionFlags = SectionFlags(0x0400_0000);
+    /// `SEC_COMMIT` (the default): all memory is reserved when the object is created.
+    pub const COMMIT: SectionFlags = SectionFlags(0x0800_0000);
+    /// `SEC_NOCACHE`.
+    pub const NOCACHE: SectionFlags = SectionFlags(0x1000_0000);
+    /// `SEC_WRITECOMBINE`.
+    pub const WRITECOMBINE: SectionFlags = SectionFlags(0x4000_0000);
+    /// `SEC_LARGE_PAGES`.
+    pub const LARGE_PAGES: SectionFlags = SectionFlags(0x8000_0000);
+    /// `SEC_IMAGE_NO_EXECUTE`.
+    pub const IMAGE_NO_EXECUTE: SectionFlags = SectionFlags(0x1100_0000);
+
+    const KNOWN: u32 = 0x0080_0000
+        | 0x0100_0000
+        | 0x0200_0000
+        | 0x0400_0000
+        | 0x0800_0000
+        | 0x1000_0000
+        | 0x4000_0000
+        | 0x8000_0000;
+
+    /// True if every bit of `other` is set.
+    pub fn contains(self, other: SectionFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for SectionFlags {
+    type Output = SectionFlags;
+    fn bitor(self, rhs: SectionFlags) -> SectionFlags {
+        SectionFlags(self.0 | rhs.0)
+    }
+}
+
+impl Protection {
+    /// The `PAGE_*` value.
+    pub fn to_win32(self) -> u32 {
+        match self {
+            Protection::ReadOnly => page::READONLY,
+            Protection::ReadWrite => page::READWRITE,
+            Protection::WriteCopy => page::WRITECOPY,
+            Protection::ExecuteRead => page::EXECUTE_READ,
+            Protection::ExecuteReadWrite => page::EXECUTE_READWRITE,
+            Protection::ExecuteWriteCopy => page::EXECUTE_WRITECOPY,
+        }
+    }
+
+    /// Splits a Win32 `flProtect` into its protection and its `SEC_*` attributes, refusing what
+    /// `CreateFileMapping` refuses: no protection, two at once, `PAGE_NOACCESS`, `PAGE_EXECUTE`
+    /// alone, unknown bits (`ERROR_INVALID_PARAMETER`).
+    pub fn from_win32(fl_protect: u32) -> Result<(Protection, SectionFlags)> {
+        let prot = fl_protect & 0xff;
+        let sec = fl_protect & !0xff;
+        let invalid = |why: &str| {
+            Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("invalid mapping protection {fl_protect:#x}: {why}"),
+            )
+        };
+        let protection = match prot {
+            page::READONLY => Protection::ReadOnly,
+            page::READWRITE => Protection::ReadWrite,
+            page::WRITECOPY => Protection::WriteCopy,
+            page::EXECUTE_READ => Protection::ExecuteRead,
+            page::EXECUTE_READWRITE => Protection::ExecuteReadWrite,
+            page::EXECUTE_WRITECOPY => Protection::ExecuteWriteCopy,
+            0 => return Err(invalid("no PAGE_* protection given")),
+            page::NOACCESS | page::EXECUTE => {
+                return Err(invalid(
+                    "a file mapping cannot be PAGE_NOACCESS or PAGE_EXECUTE",
+                ));
+            }
+            _ => return Err(invalid("exactly one PAGE_* protection must be given")),
+        };
+        if sec & !SectionFlags::KNOWN != 0 {
+            return Err(invalid("unknown SEC_* or PAGE_* modifier bits"));
+        }
+        Ok((protection, SectionFlags(sec)))
+    }
+
+    fn readable_views(self) -> bool {
+        true
+    }
+
+    fn allows_write(self) -> bool {
+        matches!(self, Protection::ReadWrite | Protection::ExecuteReadWrite)
+    }
+
+    fn allows_execute(self) -> bool {
+        matches!(
+            self,
+            Protection::ExecuteRead | Protection::ExecuteReadWrite | Protection::ExecuteWriteCopy
+        )
+    }
+}
+
+/// Access rights of a mapping handle or a view (`FILE_MAP_*` bits, combinable with `|`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Access(pub u32);
+
+impl Access {
+    /// `FILE_MAP_COPY`: copy-on-write views.
+    pub const COPY: Access = Access(0x1);
+    /// `FILE_MAP_WRITE`: read-write views.
+    pub const WRITE: Access = Access(0x2);
+    /// `FILE_MAP_READ`: read-only views.
+    pub const READ: Access = Access(0x4);
+    /// `FILE_MAP_EXECUTE`: executable views.
+    pub const EXECUTE: Access = Access(0x20);
+    /// `FILE_MAP_ALL_ACCESS`: everything but explicit execute.
+    pub const ALL: Access = Access(0xF_001F);
+    const SECTION_MAP_EXECUTE: u32 = 0x8;
+
+    /// True if every right in `other` is present.
+    pub fn contains(self, other: Access) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    fn can_read(self) -> bool {
+        self.0 & Access::READ.0 != 0 || self.can_write()
+    }
+    fn can_write(self) -> bool {
+        self.0 & Access::WRITE.0 != 0
+    }
+    fn can_execute(self) -> bool {
+        self.0 & (Access::EXECUTE.0 | Access::SECTION_MAP_EXECUTE) != 0
+    }
+}
+
+impl std::ops::BitOr for Access {
+    type Output = Access;
+    fn bitor(self, rhs: Access) -> Access {
+        Access(self.0 | rhs.0)
+    }
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if *self == Access::ALL {
+            return f.write_str("Access(ALL)");
+        }
+        let mut parts = Vec::new();
+        for (bit, name) in [
+            (Access::READ, "READ"),
+            (Access::WRITE, "WRITE"),
+            (Access::COPY, "COPY"),
+            (Access::EXECUTE, "EXECUTE"),
+        ] {
+            if self.contains(bit) {
+                parts.push(name);
+            }
+        }
+        write!(
+            f,
+            "Access({})",
+            if parts.is_empty() {
+                "0".to_string()
+            } else {
+                parts.join("|")
+            }
+        )
+    }
+}
+
+/// What a view can do with its pages, derived from the requested access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ViewKind {
+    Read,
+    Write,
+    Copy,
+}
+
+/// Builder for creating (or opening) a file mapping object, like `std::fs::OpenOptions`.
+///
+/// ```no_run
+/// use filemap::{Access, Mapping, Protection};
+/// let (map, created) = Mapping::options()
+///     .name(r"Local\MyFileMappingObject")
+///     .size(256)
+///     .protection(Protection::ReadWrite)
+///     .create()?;
+/// let view = map.view(Access::ALL)?;
+/// view.write_at(0, b"Message from first process.")?;
+/// # Ok::<(), filemap::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MappingOptions<'f> {
+    name: Option<String>,
+    size: u64,
+    protection: Protection,
+    flags: SectionFlags,
+    mode: u32,
+    inheritable: bool,
+    file: Option<&'f File>,
+    access: Access,
+}
+
+impl Default for MappingOptions<'_> {
+    fn default() -> Self {
+        MappingOptions {
+            name: None,
+            size: 0,
+            protection: Protection::ReadWrite,
+            flags: SectionFlags::default(),
+            mode: 0o600,
+            inheritable: false,
+            file: None,
+            access: Access::ALL,
+        }
+    }
+}
+
+impl<'f> MappingOptions<'f> {
+    /// The object's name (`Local\x`, `Global\x` or `x`); an empty name means unnamed.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = if name.is_empty() {
+            None
+        } else {
+            Some(name.to_owned())
+        };
+        self
+    }
+
+    /// Maximum size in bytes. Required (> 0) for paging-file-backed mappings; for file-backed
+    /// ones 0 means the file's size, and a larger size extends a writable file.
+    pub fn size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// Page protection of the object (default [`Protection::ReadWrite`]).
+    pub fn protection(mut self, protection: Protection) -> Self {
+        self.protection = protection;
+        self
+    }
+
+    /// `SEC_*` attributes (default `SEC_COMMIT`).
+    pub fn section_flags(mut self, flags: SectionFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Permission bits of a named object (default `0o600`: owner only), independent of umask.
+    /// Other users can open the object only as these bits allow.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether the handle is inherited by child processes (default false).
+    pub fn inheritable(mut self, inheritable: bool) -> Self {
+        self.inheritable = inheritable;
+        self
+    }
+
+    /// Back the mapping by this file instead of the paging file (memory).
+    pub fn file(mut self, file: &'f File) -> Self {
+        self.file = Some(file);
+        self
+    }
+
+    /// Access requested by [`MappingOptions::open`] (default [`Access::ALL`]).
+    pub fn access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// Creates the object, or returns the existing object of that name (with its own size and
+    /// protection) and [`Created::Existing`].
+    pub fn create(self) -> Result<(Mapping, Created)> {
+        let name = self.name.as_deref().map(ObjectName::parse).transpose()?;
+        let shown = name.as_ref().map_or_else(
+            || "unnamed mapping".to_owned(),
+            |n| format!("mapping \"{n}\""),
+        );
+        let what = || format!("cannot create {shown}");
+        self.check_flags(&what)?;
+        let commit = !self.flags.contains(SectionFlags::RESERVE);
+        let (data_len, backing, backing_fd, size) = match self.file {
+            None => {
+                if self.size == 0 {
+                    return Err(Error::new(
+                        Win32Error::INVALID_PARAMETER,
+                        format!(
+                            "{}: a paging-file-backed mapping needs a size greater than zero",
+                            what()
+                        ),
+                    ));
+                }
+                if self.size > i64::MAX as u64 - HEADER_SIZE as u64 {
+                    return Err(Error::new(
+                        Win32Error::NOT_ENOUGH_MEMORY,
+                        format!("{}: size {} is too large", what(), self.size),
+                    ));
+                }
+                (self.size, None, None, self.size)
+            }
+            Some(file) => {
+                let (backing, fd, size) = self.prepare_file(file, name.is_some(), &what)?;
+                (0, Some(backing), Some(fd), size)
+            }
+        };
+        let mut header = Header {
+            kind: ObjectType::Mapping,
+            protection: self.protection.to_win32(),
+            attributes: if commit {
+                self.flags.0 | SectionFlags::COMMIT.0
+            } else {
+                self.flags.0
+            },
+            mode: self.mode & 0o777,
+            size,
+            creator_uid: 0,
+            creator_pid: 0,
+            created_ns: 0,
+            backing,
+            name: name.as_ref().map(ToString::to_string),
+            params: [0; 4],
+        };
+        stamp(&mut header);
+        let (object, created) = ObjectFile::create(NewObject {
+            name: name.as_ref(),
+            header,
+            sync_init: &[],
+            data_len,
+            commit,
+            inheritable: self.inheritable,
+        })?;
+        let mapping = match created {
+            Created::New => Mapping::from_object(object, Access::ALL, backing_fd.map(Arc::new))?,
+            Created::Existing => Mapping::from_object_open(object, Access::ALL)?,
+        };
+        Ok((mapping, created))
+    }
+
+    /// Opens the existing object named by [`MappingOptions::name`] with
+    /// [`MappingOptions::access`] and [`MappingOptions::inheritable`].
+    pub fn open(self) -> Result<Mapping> {
+        let Some(name) = self.name.as_deref() else {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                "cannot open a mapping without a name",
+            ));
+        };
+        let name = ObjectName::parse(name)?;
+        let write = self.access.can_write();
+        let object = ObjectFile::open(&name, ObjectType::Mapping, write, self.inheritable)?;
+        Mapping::from_object_open(object, self.access)
+    }
+
+    fn check_flags(&self, what: &dyn Fn() -> String) -> Result<()> {
+        let f = self.flags;
+        let refuse = |code, why: &str| Err(Error::new(code, format!("{}: {why}", what())));
+        if f.contains(SectionFlags::COMMIT) && f.contains(SectionFlags::RESERVE) {
+            return refuse(
+                Win32Error::INVALID_PARAMETER,
+                "SEC_COMMIT and SEC_RESERVE exclude each other",
+            );
+        }
+        if f.0 & (SectionFlags::IMAGE.0 | SectionFlags::PROTECTED_IMAGE.0) != 0 {
+            if self.file.is_none() {
+                return refuse(
+                    Win32Error::INVALID_PARAMETER,
+                    "SEC_IMAGE needs a file handle",
+                );
+            }
+            return refuse(
+                Win32Error::BAD_EXE_FORMAT,
+                "SEC_IMAGE maps Windows executables (PE images), which Linux cannot load; map the file as data instead",
+            );
+        }
+        if f.contains(SectionFlags::LARGE_PAGES) {
+            return refuse(
+                Win32Error::PRIVILEGE_NOT_HELD,
+                "SEC_LARGE_PAGES needs SeLockMemoryPrivilege, which filemap does not grant; use normal pages",
+            );
+        }
+        if f.0 & (SectionFlags::NOCACHE.0 | SectionFlags::WRITECOMBINE.0) != 0 {
+            return refuse(
+                Win32Error::NOT_SUPPORTED,
+                "SEC_NOCACHE and SEC_WRITECOMBINE change caching of device memory, which Linux user space cannot do",
+            );
+        }
+        Ok(())
+    }
+
+    fn prepare_file(
+        &self,
+        file: &File,
+        named: bool,
+        what: &dyn Fn() -> String,
+    ) -> Result<(Backing, OwnedFd, u64)> {
+        let fd = rustix::io::fcntl_dupfd_cloexec(file, 0)
+            .map_err(|e| Error::from_io(what(), e.into()))?;
+        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let file_writable = mode.contains(OFlags::RDWR);
+        let file_readable = !mode.contains(OFlags::WRONLY);
+        if !file_readable || (self.protection.allows_write() && !file_writable) {
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!(
+                    "{}: the file was opened {}, which does not allow {:?} protection",
+                    what(),
+                    if file_writable {
+                        "write-only"
+                    } else {
+                        "read-only"
+                    },
+                    self.protection
+                ),
+            ));
+        }
+        let st = rustix::fs::fstat(&fd)?;
+        if st.st_mode & 0o170000 != 0o100000 {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("{}: the file is not a regular file", what()),
+            ));
+        }
+        let file_size = st.st_size as u64;
+        let size = if self.size == 0 {
+            if file_size == 0 {
+                return Err(Error::new(
+                    Win32Error::FILE_INVALID,
+                    format!("{}: the file is empty and no size was given", what()),
+                ));
+            }
+            file_size
+        } else {
+            self.size
+        };
+        if size > file_size {
+            if !self.protection.allows_write() {
+                return Err(Error::new(
+                    Win32Error::NOT_ENOUGH_MEMORY,
+                    format!(
+                        "{}: size {size} exceeds the file's {file_size} bytes and {:?} cannot extend it",
+                        what(),
+                        self.protection
+                    ),
+                ));
+            }
+            rustix::fs::ftruncate(&fd, size).map_err(|e| {
+                Error::from_io(format!("{}: cannot extend the file", what()), e.into())
+            })?;
+        }
+        let path =
+            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
+        if named && !path.is_absolute() {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!(
+                    "{}: the file has no path that other processes could open",
+                    what()
+                ),
+            ));
+        }
+        Ok((
+            Backing {
+                dev: st.st_dev,
+                ino: st.st_ino,
+                path,
+            },
+            fd,
+            size,
+        ))
+    }
+}
+
+/// A handle to a file mapping object (`HANDLE` from `CreateFileMapping`/`OpenFileMapping`).
+///
+/// Dropping it closes the handle: when it is the last handle to the object in any process, the
+/// name is released at once (views keep working on the memory they map). `Mapping` is `Send` and
+/// `Sync`; clones made by [`Mapping::try_clone`] share this process's hold on the object.
+#[derive(Debug)]
+pub struct Mapping {
+    object: Arc<ObjectFile>,
+    access: Access,
+    protection: Protection,
+    backing: Option<Arc<OwnedFd>>,
+}
+
+impl Mapping {
+    /// A builder to create or open a mapping.
+    pub fn options<'f>() -> MappingOptions<'f> {
+        MappingOptions::default()
+    }
+
+    /// Opens the existing mapping `name` with `access` (`OpenFileMapping`). Fails with
+    /// `ERROR_FILE_NOT_FOUND` if no live object has the name, `ERROR_INVALID_HANDLE` if another
+    /// type holds it, `ERROR_ACCESS_DENIED` if its permissions forbid `access`.
+    pub fn open(name: &str, access: Access) -> Result<Mapping> {
+        Mapping::options().name(name).access(access).open()
+    }
+
+    fn from_object(
+        object: ObjectFile,
+        access: Access,
+        backing: Option<Arc<OwnedFd>>,
+    ) -> Result<Mapping> {
+        let (protection, _) = Protection::from_win32(object.header().protection)?;
+        Ok(Mapping {
+            object: Arc::new(object),
+            access,
+            protection,
+            backing,
+        })
+    }
+
+    /// Wraps an object opened by name (or found existing at create), opening its backing file.
+    fn from_object_open(object: ObjectFile, access: Access) -> Result<Mapping> {
+        let header = object.header();
+        let (protection, _) = Protection::from_win32(header.protection).map_err(|e| {
+            Error::new(
+                Win32Error::INVALID_DATA,
+                format!(
+                    "{}: corrupt protection in header: {}",
+                    object.describe(),
+                    e.message()
+                ),
+            )
+        })?;
+        let backing = match &header.backing {
+            None => None,
+            Some(backing) => Some(Arc::new(open_backing(
+                backing,
+                protection,
+                access,
+                &object.describe(),
+            )?)),
+        };
+        if backing.is_none() {
+            let st = rustix::fs::fstat(object.fd())?;
+            if (st.st_size as u64) < HEADER_SIZE as u64 + header.size {
+                return Err(Error::new(
+                    Win32Error::INVALID_DATA,
+                    format!(
+                        "{}: the object file is shorter than its recorded size",
+                        object.describe()
+                    ),
+                ));
+            }
+        }
+        Ok(Mapping {
+            object: Arc::new(object),
+            access,
+            protection,
+            backing,
+        })
+    }
+
+    /// Size of the object in bytes, as it was created (not rounded to pages).
+    pub fn size(&self) -> u64 {
+        self.object.header().size
+    }
+
+    /// The object's protection.
+    pub fn protection(&self) -> Protection {
+        self.protection
+    }
+
+    /// The object's `SEC_*` attributes (`SEC_COMMIT` unless created with `SEC_RESERVE`).
+    pub fn section_flags(&self) -> SectionFlags {
+        SectionFlags(self.object.header().attributes)
+    }
+
+    /// The access this handle grants.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The object's full name (`Local\x`), or `None` if unnamed.
+    pub fn name(&self) -> Option<String> {
+        self.object.name().map(ToString::to_string)
+    }
+
+    /// The backing file, for file-backed mappings.
+    pub fn backing_path(&self) -> Option<PathBuf> {
+        self.object
+            .header()
+            .backing
+            .as_ref()
+            .map(|b| b.path.clone())
+    }
+
+    /// Whether this handle is inherited by child processes.
+    pub fn is_inheritable(&self) -> bool {
+        self.object.inheritable()
+    }
+
+    /// Another handle to the same object with the same access and inheritability.
+    pub fn try_clone(&self) -> Result<Mapping> {
+        Ok(Mapping {
+            object: self.object.clone(),
+            access: self.access,
+            protection: self.protection,
+            backing: self.backing.clone(),
+        })
+    }
+
+    /// Another handle to the same object (`DuplicateHandle`) with `access` (at most this handle's:
+    /// asking for more fails with `ERROR_ACCESS_DENIED`) and the given inheritability.
+    pub fn duplicate(&self, access: Access, inheritable: bool) -> Result<Mapping> {
+        if !self.access.contains(access) {
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!(
+                    "cannot duplicate {}: {access:?} exceeds the handle's {:?}",
+                    self.object.describe(),
+                    self.access
+                ),
+            ));
+        }
+        let object = if inheritable == self.is_inheritable() {
+            self.object.clone()
+        } else {
+            Arc::new(self.object.reopen(inheritable)?)
+        };
+        Ok(Mapping {
+            object,
+            access,
+            protection: self.protection,
+            backing: self.backing.clone(),
+        })
+    }
+
+    /// The descriptor a child process inherits for this handle (only meaningful for an
+    /// inheritable handle); pass it to [`Mapping::from_inherited_fd`] in the child.
+    pub fn inheritable_fd(&self) -> Option<RawFd> {
+        self.is_inheritable().then(|| self.object.fd().as_raw_fd())
+    }
+
+    /// Adopts a mapping handle inherited from the parent process.
+    ///
+    /// The access is what the descriptor was opened for (read-write descriptors give
+    /// [`Access::ALL`], read-only ones [`Access::READ`] | [`Access::COPY`]).
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else in this process owns or will close:
+    /// the returned `Mapping` takes ownership of it.
+    pub unsafe fn from_inherited_fd(fd: RawFd) -> Result<Mapping> {
+        if rustix::io::fcntl_getfd(
+            // SAFETY: only used for this one fcntl call, while the caller guarantees `fd` is open.
+            unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) },
+        )
+        .is_err()
+        {
+            return Err(Error::new(
+                Win32Error::INVALID_HANDLE,
+                format!("descriptor {fd} is not open"),
+            ));
+        }
+        // SAFETY: the caller transfers ownership of the open descriptor `fd`.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let object = ObjectFile::from_inherited(owned, ObjectType::Mapping)?;
+        let access = if object.writable() {
+            Access::ALL
+        } else {
+            Access::READ | Access::COPY
+        };
+        Mapping::from_object_open(object, access)
+    }
+
+    /// Maps the whole object (`MapViewOfFile(h, access, 0, 0, 0)`).
+    pub fn view(&self, access: Access) -> Result<View> {
+        self.view_builder().access(access).map()
+    }
+
+    /// Maps `len` bytes from `offset` (a multiple of 64 KiB); `len == 0` maps to the end.
+    pub fn view_range(&self, offset: u64, len: usize, access: Access) -> Result<View> {
+        self.view_builder()
+            .offset(offset)
+            .len(len)
+            .access(access)
+            .map()
+    }
+
+    /// A builder for a view with every option of `MapViewOfFileEx`.
+    pub fn view_builder(&self) -> ViewBuilder<'_> {
+        ViewBuilder {
+            mapping: self,
+            offset: 0,
+            len: 0,
+            access: Access::READ,
+            address: None,
+        }
+    }
+
+    fn data_fd_and_base(&self) -> (rustix::fd::BorrowedFd<'_>, u64) {
+        match &self.backing {
+            Some(fd) => (fd.as_fd(), 0),
+            None => (self.object.fd(), HEADER_SIZE as u64),
+        }
+    }
+}
+
+fn open_backing(
+    backing: &Backing,
+    protection: Protection,
+    access: Access,
+    what: &str,
+) -> Result<OwnedFd> {
+    let write = protection.allows_write() && access.can_write();
+    let flags = if write { OFlags::RDWR } else { OFlags::RDONLY } | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(&backing.path, flags, rustix::fs::Mode::empty()).map_err(|e| {
+        Error::from_io(
+            format!(
+                "cannot open {what}: its backing file {} cannot be opened",
+                backing.path.display()
+            ),
+            e.into(),
+        )
+    })?;
+    let st = rustix::fs::fstat(&fd)?;
+    if st.st_dev != backing.dev || st.st_ino != backing.ino {
+        return Err(Error::new(
+            Win32Error::FILE_INVALID,
+            format!(
+                "cannot open {what}: its backing file {} was replaced by another file",
+                backing.path.display()
+            ),
+        ));
+    }
+    Ok(fd)
+}
+
+/// Builder for a view (`MapViewOfFileEx`): offset, length, access and a requested address.
+#[derive(Debug, Clone)]
+pub struct ViewBuilder<'m> {
+    mapping: &'m Mapping,
+    offset: u64,
+    len: usize,
+    access: Access,
+    address: Option<usize>,
+}
+
+impl ViewBuilder<'_> {
+    /// Offset into the object; must be a multiple of 64 KiB (`ERROR_MAPPED_ALIGNMENT`).
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Bytes to map; 0 (the default) maps from the offset to the end of the object.
+    pub fn len(mut self, len: usize) -> Self {
+        self.len = len;
+        self
+    }
+
+    /// Access of the view: [`Access::READ`], [`Access::WRITE`]/[`Access::ALL`] (read-write),
+    /// [`Access::COPY`] (copy-on-write), optionally `| Access::EXECUTE`.
+    pub fn access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// Map at exactly this address (a multiple of 64 KiB). If anything is mapped there the view
+    /// fails with `ERROR_INVALID_ADDRESS`; nothing already mapped is ever replaced.
+    pub fn address(mut self, address: usize) -> Self {
+        self.address = Some(address);
+        self
+    }
+
+    /// Maps the view.
+    pub fn map(self) -> Result<View> {
+        let m = self.mapping;
+        let what = || format!("cannot map a view of {}", m.object.describe());
+        let size = m.size();
+        if self.offset % GRANULARITY as u64 != 0 {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!(
+                    "{}: offset {:#x} is not a multiple of the 64 KiB allocation granularity",
+                    what(),
+                    self.offset
+                ),
+            ));
+        }
+        if let Some(addr) = self.address
+            && addr % GRANULARITY != 0
+        {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!(
+                    "{}: address {addr:#x} is not a multiple of the 64 KiB allocation granularity",
+                    what()
+                ),
+            ));
+        }
+        let kind = view_kind(self.access).ok_or_else(|| {
+            Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!(
+                    "{}: access {:?} asks for no view access",
+                    what(),
+                    self.access
+                ),
+            )
+        })?;
+        let execute = self.access.can_execute();
+        let denied = |why: String| {
+            Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!("{}: {why}", what()),
+            ))
+        };
+        // The handle must grant what the view needs.
+        let handle_ok = match kind {
+            ViewKind::Write => m.access.can_write() && m.access.can_read(),
+            ViewKind::Read | ViewKind::Copy => m.access.can_read(),
+        } && (!execute || m.access.can_execute());
+        if !handle_ok {
+            return denied(format!(
+                "the handle's access {:?} does not allow a {:?} view",
+                m.access, self.access
+            ));
+        }
+        // The object's protection must allow it.
+        let prot_ok = match kind {
+            ViewKind::Write => m.protection.allows_write(),
+            ViewKind::Read | ViewKind::Copy => m.protection.readable_views(),
+        } && (!execute || m.protection.allows_execute());
+        if !prot_ok {
+            return denied(format!(
+                "the object's protection {:?} does not allow a {:?} view",
+                m.protection, self.access
+            ));
+        }
+        if self.offset >= size {
+            return denied(format!(
+                "offset {} is at or past the end of the {size}-byte object",
+                self.offset
+            ));
+        }
+        let available = size - self.offset;
+        let len = if self.len == 0 {
+            available
+        } else {
+            self.len as u64
+        };
+        if len > available {
+            return denied(format!(
+                "{} bytes from offset {} run past the end of the {size}-byte object",
+                len, self.offset
+            ));
+        }
+        let len = usize::try_from(len).map_err(|_| {
+            Error::new(
+                Win32Error::NOT_ENOUGH_MEMORY,
+                format!("{}: the view does not fit in memory", what()),
+            )
+        })?;
+        let mut prot = match kind {
+            ViewKind::Read => ProtFlags::READ,
+            ViewKind::Write | ViewKind::Copy => ProtFlags::READ | ProtFlags::WRITE,
+        };
+        if execute {
+            prot |= ProtFlags::EXEC;
+        }
+        let sharing = if kind == ViewKind::Copy {
+            Sharing::CopyOnWrite
+        } else {
+            Sharing::Shared
+        };
+        let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
+        let (fd, base) = m.data_fd_and_base();
+        let ptr =
+            sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| {
+                match e {
+                    Errno::EXIST => Error::new(
+                        Win32Error::INVALID_ADDRESS,
+                        format!(
+                            "{}: the requested address {:#x} is already in use",
+                            what(),
+                            self.address.unwrap_or(0)
+                        ),
+                    ),
+                    Errno::NOMEM => Error::new(
+                        Win32Error::NOT_ENOUGH_MEMORY,
+                        format!("{}: no room in the address space", what()),
+                    ),
+                    Errno::ACCESS | Errno::PERM if execute => Error::new(
+                        Win32Error::ACCESS_DENIED,
+                        format!(
+                            "{}: the filesystem refuses executable mappings (mounted noexec?)",
+                            what()
+                        ),
+                    ),
+                    e => Error::from_io(what(), e.into()),
+                }
+            })?;
+        Ok(View {
+            ptr,
+            len,
+            offset: self.offset,
+            kind,
+            execute,
+        })
+    }
+}
+
+fn view_kind(access: Access) -> Option<ViewKind> {
+    if access.can_write() {
+        Some(ViewKind::Write)
+    } else if access.contains(Access::COPY) {
+        Some(ViewKind::Copy)
+    } else if access.can_read() || access.can_execute() {
+        Some(ViewKind::Read)
+    } else {
+        None
+    }
+}
+
+/// A view of a file mapping object mapped into this process (`MapViewOfFile`'s result).
+///
+/// The view starts at an address aligned to 64 KiB. It stays valid after every handle to the
+/// object is closed, and sees every write other views of the object make, in this process and
+/// in others. Dropping it unmaps it.
+///
+/// Because other processes may write the memory at any time, the safe API copies in and out
+/// ([`View::read_at`], [`View::write_at`]) or hands out atomics ([`View::atomic_u32`]); plain
+/// slices are only available through `unsafe` methods whose contract says who may write.
+/// `View` is `Send` and `Sync`: all its safe methods are sound under concurrent use.
+#[derive(Debug)]
+pub struct View {
+    ptr: NonNull<u8>,
+    len: usize,
+    offset: u64,
+    kind: ViewKind,
+    execute: bool,
+}
+
+// SAFETY: a View is a mapping owned by this value; its safe methods only copy bytes or hand out
+// atomics, which are sound from any thread.
+unsafe impl Send for View {}
+// SAFETY: as above: no safe method gives out non-atomic references into the memory.
+unsafe impl Sync for View {}
+
+impl View {
+    /// The address of the first byte.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Length of the view in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: views are never empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset into the object this view starts at.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Whether the view may be written (read-write or copy-on-write).
+    pub fn is_writable(&self) -> bool {
+        self.kind != ViewKind::Read
+    }
+
+    /// Whether writes stay private to this view (copy-on-write).
+    pub fn is_copy_on_write(&self) -> bool {
+        self.kind == ViewKind::Copy
+    }
+
+    /// Whether the view is executable.
+    pub fn is_executable(&self) -> bool {
+        self.execute
+    }
+
+    fn check_range(&self, offset: usize, len: usize, op: &str) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!(
+                    "cannot {op} {len} bytes at offset {offset}: the view is {} bytes long",
+                    self.len
+                ),
+            )),
+        }
+    }
+
+    /// Copies `buf.len()` bytes from offset `offset` of the view into `buf`.
+    pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.check_range(offset, buf.len(), "read")?;
+        // SAFETY: the range was checked to lie inside this live, readable view.
+        unsafe { sys::copy_out(self.ptr.as_ptr().add(offset), buf) };
+        Ok(())
+    }
+
+    /// Reads `len` bytes from `offset` into a new vector.
+    pub fn read_vec(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.read_at(offset, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Copies `data` into the view at `offset`. Fails with `ERROR_ACCESS_DENIED` on a
+    /// read-only view.
+    pub fn write_at(&self, offset: usize, data: &[u8]) -> Result<()> {
+        if !self.is_writable() {
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                "cannot write to a read-only view",
+            ));
+        }
+        self.check_range(offset, data.len(), "write")?;
+        // SAFETY: the range was checked to lie inside this live, writable view.
+        unsafe { sys::copy_in(self.ptr.as_ptr().add(offset), data) };
+        Ok(())
+    }
+
+    fn atomic_ptr(&self, offset: usize, size: usize) -> Result<*mut u8> {
+        self.check_range(offset, size, "access")?;
+        if offset % size != 0 {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!("offset {offset} is not aligned for a {size}-byte atomic"),
+            ));
+        }
+        if !self.is_writable() {
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                "atomics need a writable view",
+            ));
+        }
+        // SAFETY: checked in bounds above.
+        Ok(unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    /// A 32-bit atomic at `offset` (4-byte aligned) of a writable view, shared with every other
+    /// view of the object.
+    pub fn atomic_u32(&self, offset: usize) -> Result<&AtomicU32> {
+        let ptr = self.atomic_ptr(offset, 4)?;
+        // SAFETY: in bounds and aligned (checked); the view's memory is valid for `&self`'s
+        // lifetime; other processes touch it only through atomics (or the caller accepts their
+        // non-atomic writes racing, which for an atomic is still a well-defined hardware access).
+        Ok(unsafe { AtomicU32::from_ptr(ptr.cast()) })
+    }
+
+    /// A 64-bit atomic at `offset` (8-byte aligned) of a writable view.
+    pub fn atomic_u64(&self, offset: usize) -> Result<&AtomicU64> {
+        let ptr = self.atomic_ptr(offset, 8)?;
+        // SAFETY: as for `atomic_u32`, with 8-byte alignment checked.
+        Ok(unsafe { AtomicU64::from_ptr(ptr.cast()) })
+    }
+
+    /// The view as a byte slice.
+    ///
+    /// # Safety
+    /// While the slice lives, nobody (no thread, no other view, no other process) may write the
+    /// memory it covers.
+    pub unsafe fn as_slice(&self) -> &[u8] {
+        // SAFETY: the view is valid for `len` bytes while `self` lives; the caller guarantees
+        // no concurrent writes.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The view as a mutable byte slice.
+    ///
+    /// # Safety
+    /// The view must be writable, and while the slice lives nobody else (no thread, no other
+    /// view, no other process) may read or write the memory it covers.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn as_mut_slice(&self) -> &mut [u8] {
+        // SAFETY: valid for `len` bytes while `self` lives; exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Writes the view's modified pages back to the backing file (`FlushViewOfFile`) and waits
+    /// until they are written.
+    pub fn flush(&self) -> Result<()> {
+        self.flush_range(0, self.len)
+    }
+
+    /// Flushes `len` bytes from `offset` (0 = to the end of the view).
+    pub fn flush_range(&self, offset: usize, len: usize) -> Result<()> {
+        let len = if len == 0 {
+            self.len.saturating_sub(offset)
+        } else {
+            len
+        };
+        self.check_range(offset, len, "flush")?;
+        if self.kind == ViewKind::Copy || len == 0 {
+            return Ok(()); // private pages have nowhere to go
+        }
+        // SAFETY: the range lies inside this live view.
+        unsafe { sys::flush(self.ptr.as_ptr() as usize + offset, len) }
+            .map_err(|e| Error::from_io("cannot flush the view", e.into()))
+    }
+
+    /// Gives the view up to a raw address, for code that manages views by address (as
+    /// `UnmapViewOfFile` does). Unmap it with [`unmap_raw`] (any address inside it works) or it
+    /// stays mapped until the process exits.
+    pub fn into_raw(self) -> *mut u8 {
+        let view = std::mem::ManuallyDrop::new(self);
+        let base = view.ptr.as_ptr() as usize;
+        let mut raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
+        raw.insert(
+            base,
+            RawView {
+                len: view.len,
+                copy: view.kind == ViewKind::Copy,
+            },
+        );
+        view.ptr.as_ptr()
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        // SAFETY: (ptr, len) is this view's own live mapping; `&mut self` proves no borrow of
+        // it (atomics, slices) is alive.
+        unsafe { sys::unmap(self.ptr, self.len) }.ok();
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RawView {
+    len: usize,
+    copy: bool,
+}
+
+static RAW_VIEWS: Mutex<std::collections::BTreeMap<usize, RawView>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+fn find_raw(
+    raw: &std::collections::BTreeMap<usize, RawView>,
+    addr: usize,
+) -> Option<(usize, RawView)> {
+    let (&base, &view) = raw.range(..=addr).next_back()?;
+    (addr < base + view.len.max(1).div_ceil(sys::PAGE) * sys::PAGE).then_some((base, view))
+}
+
+/// Unmaps the raw view ([`View::into_raw`]) that contains `addr` (`UnmapViewOfFile`).
+///
+/// Fails with `ERROR_INVALID_ADDRESS` if `addr` is not inside such a view.
+///
+/// # Safety
+/// No reference or pointer into the view may be used after this call.
+pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
+    let mut raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((base, view)) = find_raw(&raw, addr as usize) else {
+        return Err(Error::new(
+            Win32Error::INVALID_ADDRESS,
+            format!("{addr:p} is not inside a mapped view"),
+        ));
+    };
+    raw.remove(&base);
+    drop(raw);
+    let ptr = NonNull::new(base as *mut u8)
+        .ok_or_else(|| Error::new(Win32Error::INVALID_ADDRESS, "null view"))?;
+    // SAFETY: (base, len) was a live view given up by `into_raw` and is now removed from the
+    // registry, so it is unmapped exactly once; the caller promises no further use.
+    unsafe { sys::unmap(ptr, view.len) }
+        .map_err(|e| Error::from_io("cannot unmap the view", e.into()))
+}
+
+/// Flushes `len` bytes from `addr` (0 = to the end of the view) of the raw view containing it
+/// (`FlushViewOfFile`). Fails with `ERROR_INVALID_ADDRESS` if `addr` is not inside a raw view.
+pub fn flush_raw(addr: *const u8, len: usize) -> Result<()> {
+    let raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((base, view)) = find_raw(&raw, addr as usize) else {
+        return Err(Error::new(
+            Win32Error::INVALID_ADDRESS,
+            format!("{addr:p} is not inside a mapped view"),
+        ));
+    };
+    let offset = addr as usize - base;
+    let mapped = view.len.div_ceil(sys::PAGE) * sys::PAGE;
+    let len = if len == 0 {
+        mapped - offset
+    } else {
+        len.min(mapped - offset)
+    };
+    if view.copy {
+        return Ok(());
+    }
+    // SAFETY: [addr, addr + len) lies inside a live raw view (we hold the registry lock, so it
+    // cannot be unmapped meanwhile).
+    unsafe { sys::flush(addr as usize, len) }
+        .map_err(|e| Error::from_io("cannot flush the view", e.into()))
+}

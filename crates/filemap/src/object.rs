@@ -1,0 +1,992 @@
+//! The on-disk object: header layout and validation, and the lifetime protocol.
+//!
+//! Every object, whatever its type, is one file: a 4 KiB header page, then (paging-file-backed
+//! mappings only) the data. Named objects live in their scope's namespace directory; unnamed ones
+//! are memfds with the same layout, so an inherited descriptor can always be validated.
+//!
+//! # Lifetime protocol (see `docs/ARCHITECTURE.md`)
+//! - Every open file description (OFD) that stands for live handles holds `LOCK_SH`.
+//! - **Publish**: the object is built complete in an `O_TMPFILE` (header, size, reservation,
+//!   exact mode, `LOCK_SH`), then `linkat`ed to its name, which fails with `EEXIST` if the name
+//!   is taken. Nobody can see a half-built object (I4); a crash before the link leaves nothing.
+//! - **Open**: `openat(O_NOFOLLOW)`; `LOCK_EX|LOCK_NB` succeeding means no live holder: the
+//!   object is a crash leftover, so it is unlinked and the name is treated as free. Otherwise
+//!   `LOCK_SH` (blocking only while a closer decides), then `st_nlink > 0` proves it is still the
+//!   named object (else retry), then the header is validated.
+//! - **Close** (last handle of this process's OFD): converting our own lock to
+//!   `LOCK_EX|LOCK_NB` succeeds exactly when no other OFD holds a lock: then no handle is left
+//!   anywhere and we unlink the name (if it still names our inode). An OFD that may be shared with
+//!   another process (inheritable or inherited handles) cannot decide that for itself, so we first
+//!   open a fresh OFD of the same inode, close ours, and test with the fresh one.
+//! - Views are plain `mmap`s: they keep the memory, never the name.
+
+#![allow(unsafe_code)] // the mapped header page (sync state); argued below
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::OnceLock;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, FallocateFlags, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::error::{Error, Result, Win32Error};
+use crate::name::{ObjectName, Scope};
+use crate::namespace::{self, Dir};
+use crate::sys;
+
+/// The types of named objects; they all share one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum ObjectType {
+    /// A file mapping object (section).
+    Mapping = 1,
+    /// An event (manual- or auto-reset).
+    Event = 2,
+    /// A mutex.
+    Mutex = 3,
+    /// A semaphore.
+    Semaphore = 4,
+    /// A waitable timer.
+    Timer = 5,
+    /// A job object (the name is reserved; jobs themselves are not supported on Linux).
+    Job = 6,
+}
+
+impl ObjectType {
+    fn from_raw(raw: u32) -> Option<ObjectType> {
+        Some(match raw {
+            1 => ObjectType::Mapping,
+            2 => ObjectType::Event,
+            3 => ObjectType::Mutex,
+            4 => ObjectType::Semaphore,
+            5 => ObjectType::Timer,
+            6 => ObjectType::Job,
+            _ => return None,
+        })
+    }
+
+    /// A lower-case word for messages and listings (`mapping`, `mutex`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectType::Mapping => "mapping",
+            ObjectType::Event => "event",
+            ObjectType::Mutex => "mutex",
+            ObjectType::Semaphore => "semaphore",
+            ObjectType::Timer => "timer",
+            ObjectType::Job => "job",
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header layout. All integers little-endian at fixed offsets; parsed field by field, never cast.
+// ---------------------------------------------------------------------------------------------
+
+/// Size of the header page; the data of a paging-file-backed mapping starts here.
+pub const HEADER_SIZE: usize = sys::PAGE;
+const MAGIC: [u8; 8] = *b"FILEMAP\x01";
+const VERSION: u32 = 1;
+const OFF_VERSION: usize = 8;
+const OFF_KIND: usize = 12;
+const OFF_HEADER_SIZE: usize = 16;
+const OFF_PROTECTION: usize = 20;
+const OFF_ATTRIBUTES: usize = 24;
+const OFF_MODE: usize = 28;
+const OFF_SIZE: usize = 32;
+const OFF_CREATOR_UID: usize = 40;
+const OFF_CREATOR_PID: usize = 44;
+const OFF_CREATED_NS: usize = 48;
+const OFF_BACKING_DEV: usize = 56;
+const OFF_BACKING_INO: usize = 64;
+const OFF_NAME_LEN: usize = 72;
+const OFF_PATH_LEN: usize = 76;
+const OFF_PARAMS: usize = 80; // 4 x u64 of type-specific creation parameters
+const OFF_CHECKSUM: usize = 112;
+const OFF_NAME: usize = 128;
+const NAME_CAP: usize = 896; // 260 UTF-16 units are at most 780 bytes of UTF-8
+const OFF_PATH: usize = 1024;
+/// The longest backing-file path a named file-backed mapping can record.
+pub const PATH_CAP: usize = 2048;
+/// Offset of the synchronization state area in the header page (64-byte aligned).
+pub const SYNC_OFFSET: usize = 3072;
+/// Size of the synchronization state area.
+pub const SYNC_LEN: usize = HEADER_SIZE - SYNC_OFFSET;
+
+/// A backing file's identity, recorded for file-backed mappings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backing {
+    /// Device number of the file.
+    pub dev: u64,
+    /// Inode number of the file.
+    pub ino: u64,
+    /// The path it had when the mapping was created.
+    pub path: PathBuf,
+}
+
+/// The immutable part of an object's header, parsed and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The object type.
+    pub kind: ObjectType,
+    /// Win32 `PAGE_*` protection (mappings), 0 otherwise.
+    pub protection: u32,
+    /// Win32 `SEC_*` attributes (mappings), 0 otherwise.
+    pub attributes: u32,
+    /// Permission bits the object was created with.
+    pub mode: u32,
+    /// Size in bytes (mappings), as requested at creation.
+    pub size: u64,
+    /// Effective uid of the creator.
+    pub creator_uid: u32,
+    /// Process id of the creator.
+    pub creator_pid: u32,
+    /// Creation time, nanoseconds since the Unix epoch.
+    pub created_ns: u64,
+    /// Backing file of a file-backed mapping.
+    pub backing: Option<Backing>,
+    /// Full name (`Local\x`, `Global\x`), or `None` for unnamed objects.
+    pub name: Option<String>,
+    /// Type-specific creation parameters (e.g. a semaphore's maximum count).
+    pub params: [u64; 4],
+}
+
+fn put_u32(buf: &mut [u8], off: usize, v: u32) {
+    buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn put_u64(buf: &mut [u8], off: usize, v: u64) {
+    buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+fn get_u32(buf: &[u8], off: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&buf[off..off + 4]);
+    u32::from_le_bytes(b)
+}
+fn get_u64(buf: &[u8], off: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[off..off + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// FNV-1a over the immutable header bytes (everything before the sync area, checksum zeroed).
+fn checksum(buf: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, &b) in buf[..SYNC_OFFSET].iter().enumerate() {
+        let b = if (OFF_CHECKSUM..OFF_CHECKSUM + 8).contains(&i) {
+            0
+        } else {
+            b
+        };
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Header {
+    /// Encodes the header into a full header page, with `sync_init` at [`SYNC_OFFSET`].
+    pub(crate) fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; HEADER_SIZE];
+        buf[..8].copy_from_slice(&MAGIC);
+        put_u32(&mut buf, OFF_VERSION, VERSION);
+        put_u32(&mut buf, OFF_KIND, self.kind as u32);
+        put_u32(&mut buf, OFF_HEADER_SIZE, HEADER_SIZE as u32);
+        put_u32(&mut buf, OFF_PROTECTION, self.protection);
+        put_u32(&mut buf, OFF_ATTRIBUTES, self.attributes);
+        put_u32(&mut buf, OFF_MODE, self.mode);
+        put_u64(&mut buf, OFF_SIZE, self.size);
+        put_u32(&mut buf, OFF_CREATOR_UID, self.creator_uid);
+        put_u32(&mut buf, OFF_CREATOR_PID, self.creator_pid);
+        put_u64(&mut buf, OFF_CREATED_NS, self.created_ns);
+        for (i, p) in self.params.iter().enumerate() {
+            put_u64(&mut buf, OFF_PARAMS + 8 * i, *p);
+        }
+        if let Some(name) = &self.name {
+            let bytes = name.as_bytes();
+            if bytes.len() > NAME_CAP {
+                return Err(Error::new(
+                    Win32Error::FILENAME_EXCED_RANGE,
+                    format!("object name {name:?} is too long"),
+                ));
+            }
+            put_u32(&mut buf, OFF_NAME_LEN, bytes.len() as u32);
+            buf[OFF_NAME..OFF_NAME + bytes.len()].copy_from_slice(bytes);
+        }
+        if let Some(backing) = &self.backing {
+            let bytes = backing.path.as_os_str().as_bytes();
+            if bytes.len() > PATH_CAP {
+                return Err(Error::new(
+                    Win32Error::FILENAME_EXCED_RANGE,
+                    format!(
+                        "backing file path {} is longer than {PATH_CAP} bytes; a named mapping cannot record it",
+                        backing.path.display()
+                    ),
+                ));
+            }
+            put_u64(&mut buf, OFF_BACKING_DEV, backing.dev);
+            put_u64(&mut buf, OFF_BACKING_INO, backing.ino);
+            put_u32(&mut buf, OFF_PATH_LEN, bytes.len() as u32);
+            buf[OFF_PATH..OFF_PATH + bytes.len()].copy_from_slice(bytes);
+        }
+        let n = sync_init.len().min(SYNC_LEN);
+        buf[SYNC_OFFSET..SYNC_OFFSET + n].copy_from_slice(&sync_init[..n]);
+        let sum = checksum(&buf);
+        put_u64(&mut buf, OFF_CHECKSUM, sum);
+        Ok(buf)
+    }
+
+    /// Parses and validates a header page read from disk. Everything is untrusted (S4): any
+    /// inconsistency is an `ERROR_INVALID_DATA` error naming what is wrong.
+    pub fn decode(buf: &[u8]) -> Result<Header> {
+        let bad = |why: &str| {
+            Error::new(
+                Win32Error::INVALID_DATA,
+                format!("corrupt object header: {why}"),
+            )
+        };
+        if buf.len() < HEADER_SIZE {
+            return Err(bad("the file is shorter than a header"));
+        }
+        if buf[..8] != MAGIC {
+            return Err(bad("bad magic (not a filemap object)"));
+        }
+        if get_u32(buf, OFF_VERSION) != VERSION {
+            return Err(bad(&format!(
+                "unknown version {}",
+                get_u32(buf, OFF_VERSION)
+            )));
+        }
+        if get_u64(buf, OFF_CHECKSUM) != checksum(buf) {
+            return Err(bad("checksum mismatch"));
+        }
+        let kind = ObjectType::from_raw(get_u32(buf, OFF_KIND))
+            .ok_or_else(|| bad("unknown object type"))?;
+        if get_u32(buf, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
+            return Err(bad("unexpected header size"));
+        }
+        let name_len = get_u32(buf, OFF_NAME_LEN) as usize;
+        if name_len > NAME_CAP {
+            return Err(bad("name length out of range"));
+        }
+        let name = if name_len == 0 {
+            None
+        } else {
+            let s = std::str::from_utf8(&buf[OFF_NAME..OFF_NAME + name_len])
+                .map_err(|_| bad("name is not UTF-8"))?;
+            Some(s.to_owned())
+        };
+        let path_len = get_u32(buf, OFF_PATH_LEN) as usize;
+        if path_len > PATH_CAP {
+            return Err(bad("backing path length out of range"));
+        }
+        let backing = if path_len == 0 {
+            None
+        } else {
+            Some(Backing {
+                dev: get_u64(buf, OFF_BACKING_DEV),
+                ino: get_u64(buf, OFF_BACKING_INO),
+                path: PathBuf::from(OsStr::from_bytes(&buf[OFF_PATH..OFF_PATH + path_len])),
+            })
+        };
+        let size = get_u64(buf, OFF_SIZE);
+        if kind == ObjectType::Mapping && size == 0 {
+            return Err(bad("mapping of size 0"));
+        }
+        let mut params = [0u64; 4];
+        for (i, p) in params.iter_mut().enumerate() {
+            *p = get_u64(buf, OFF_PARAMS + 8 * i);
+        }
+        Ok(Header {
+            kind,
+            protection: get_u32(buf, OFF_PROTECTION),
+            attributes: get_u32(buf, OFF_ATTRIBUTES),
+            mode: get_u32(buf, OFF_MODE),
+            size,
+            creator_uid: get_u32(buf, OFF_CREATOR_UID),
+            creator_pid: get_u32(buf, OFF_CREATOR_PID),
+            created_ns: get_u64(buf, OFF_CREATED_NS),
+            backing,
+            name,
+            params,
+        })
+    }
+
+    /// Reads and validates the header of an open object file.
+    pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Header> {
+        let mut buf = vec![0u8; HEADER_SIZE];
+        let mut got = 0;
+        while got < HEADER_SIZE {
+            match rustix::io::pread(fd, &mut buf[got..], got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(Error::from_io("cannot read object header", e.into())),
+            }
+        }
+        if got < HEADER_SIZE {
+            return Err(Error::new(
+                Win32Error::INVALID_DATA,
+                "corrupt object header: the file is shorter than a header",
+            ));
+        }
+        Header::decode(&buf)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The object file and its lifetime protocol.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether a create made a new object or returned an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Created {
+    /// A new object was made.
+    New,
+    /// The name already existed; this is a handle to that object (`ERROR_ALREADY_EXISTS`).
+    Existing,
+}
+
+impl Created {
+    /// True for [`Created::Existing`].
+    pub fn existed(self) -> bool {
+        self == Created::Existing
+    }
+}
+
+/// One open file description of an object, holding `LOCK_SH` while it lives. Dropping it runs
+/// the close protocol. Handles of one process share it through an `Arc`.
+#[derive(Debug)]
+pub(crate) struct ObjectFile {
+    fd: OwnedFd,
+    dir: Option<Arc<Dir>>,
+    name: Option<ObjectName>,
+    header: Header,
+    dev: u64,
+    ino: u64,
+    /// The OFD may be shared with another process (inheritable or inherited): close must not
+    /// decide "last holder" by converting this OFD's own lock.
+    shared_ofd: bool,
+    writable: bool,
+    page: OnceLock<HeaderPage>,
+}
+
+/// The header page mapped shared, for sync objects' state words.
+#[derive(Debug)]
+pub(crate) struct HeaderPage(NonNull<u8>);
+
+// SAFETY: the page is a shared mapping owned by the ObjectFile; it is only accessed through
+// atomics (sync state) by whoever holds the ObjectFile, which is itself Send + Sync.
+unsafe impl Send for HeaderPage {}
+// SAFETY: as above; all access to the page's memory is atomic.
+unsafe impl Sync for HeaderPage {}
+
+impl Drop for HeaderPage {
+    fn drop(&mut self) {
+        // SAFETY: the page was mapped by `sys::map_page` and nothing borrows it once the owning
+        // ObjectFile is being dropped (borrows are tied to `&ObjectFile`).
+        unsafe { sys::unmap_page(self.0) }
+    }
+}
+
+/// Everything needed to create an object.
+pub(crate) struct NewObject<'a> {
+    pub name: Option<&'a ObjectName>,
+    pub header: Header,
+    pub sync_init: &'a [u8],
+    /// Bytes of data after the header page (paging-file-backed mappings).
+    pub data_len: u64,
+    /// Reserve the data now (`SEC_COMMIT`).
+    pub commit: bool,
+    pub inheritable: bool,
+}
+
+fn cloexec(inheritable: bool) -> OFlags {
+    if inheritable {
+        OFlags::empty()
+    } else {
+        OFlags::CLOEXEC
+    }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Fills in the creator fields of a header.
+pub(crate) fn stamp(header: &mut Header) {
+    header.creator_uid = rustix::process::geteuid().as_raw();
+    header.creator_pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    header.created_ns = now_ns();
+}
+
+impl ObjectFile {
+    /// Creates the object, or opens the existing one of the same name and type.
+    pub(crate) fn create(new: NewObject<'_>) -> Result<(ObjectFile, Created)> {
+        let Some(name) = new.name else {
+            return Ok((ObjectFile::create_unnamed(&new)?, Created::New));
+        };
+        let what = || format!("cannot create {} \"{name}\"", new.header.kind);
+        let dir = namespace::dir(name.scope(), true)?
+            .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+        let file = name.file_name();
+        let tmp = build_tmpfile(&dir, &new).map_err(|e| prefix(e, &what()))?;
+        loop {
+            match link(&tmp, &dir, &file) {
+                Ok(()) => {
+                    let st = rustix::fs::fstat(&tmp)?;
+                    return Ok((
+                        ObjectFile {
+                            fd: tmp,
+                            dir: Some(dir),
+                            name: Some(name.clone()),
+                            header: new.header,
+                            dev: st.st_dev,
+                            ino: st.st_ino,
+                            shared_ofd: new.inheritable,
+                            writable: true,
+                            page: OnceLock::new(),
+                        },
+                        Created::New,
+                    ));
+                }
+                Err(Errno::EXIST) => {
+                    match ObjectFile::open_in(&dir, name, new.header.kind, true, new.inheritable)? {
+                        Some(existing) => return Ok((existing, Created::Existing)),
+                        None => continue, // a dead leftover was reclaimed: the name is free now
+                    }
+                }
+                Err(e) => return Err(Error::from_io(what(), e.into())),
+            }
+        }
+    }
+
+    fn create_unnamed(new: &NewObject<'_>) -> Result<ObjectFile> {
+        let flags = rustix::fs::MemfdFlags::ALLOW_SEALING
+            | if new.inheritable {
+                rustix::fs::MemfdFlags::empty()
+            } else {
+                rustix::fs::MemfdFlags::CLOEXEC
+            };
+        let fd = rustix::fs::memfd_create("filemap", flags).map_err(|e| {
+            Error::from_io(
+                format!("cannot create unnamed {}", new.header.kind),
+                e.into(),
+            )
+        })?;
+        fill(&fd, new)
+            .map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
+        let st = rustix::fs::fstat(&fd)?;
+        Ok(ObjectFile {
+            fd,
+            dir: None,
+            name: None,
+            header: new.header.clone(),
+            dev: st.st_dev,
+            ino: st.st_ino,
+            shared_ofd: new.inheritable,
+            writable: true,
+            page: OnceLock::new(),
+        })
+    }
+
+    /// Opens an existing named object of type `kind`.
+    pub(crate) fn open(
+        name: &ObjectName,
+        kind: ObjectType,
+        write: bool,
+        inheritable: bool,
+    ) -> Result<ObjectFile> {
+        let not_found = || {
+            Error::new(
+                Win32Error::FILE_NOT_FOUND,
+                format!("cannot open {kind} \"{name}\": no object has that name"),
+            )
+        };
+        let dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
+        ObjectFile::open_in(&dir, name, kind, write, inheritable)?.ok_or_else(not_found)
+    }
+
+    /// The open protocol. `Ok(None)`: no live object has the name (a dead leftover was removed).
+    fn open_in(
+        dir: &Arc<Dir>,
+        name: &ObjectName,
+        kind: ObjectType,
+        write: bool,
+        inheritable: bool,
+    ) -> Result<Option<ObjectFile>> {
+        let file = name.file_name();
+        let what = || format!("cannot open {kind} \"{name}\"");
+        let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
+        loop {
+            let fd = match rustix::fs::openat(
+                &dir.fd,
+                &*file,
+                access | OFlags::NOFOLLOW | cloexec(inheritable),
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => return Ok(None),
+                Err(Errno::ACCESS) | Err(Errno::PERM) => {
+                    return Err(Error::new(
+                        Win32Error::ACCESS_DENIED,
+                        format!(
+                            "{}: its permissions do not allow {} access",
+                            what(),
+                            if write { "write" } else { "read" }
+                        ),
+                    ));
+                }
+                Err(Errno::LOOP) => {
+                    return Err(Error::new(
+                        Win32Error::ACCESS_DENIED,
+                        format!("{}: it is a symlink; refusing to follow it", what()),
+                    ));
+                }
+                Err(e) => return Err(Error::from_io(what(), e.into())),
+            };
+            // No live holder at all: a crash leftover. Reclaim it and report the name as free.
+            if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                unlink_if_same(dir, &file, &fd);
+                return Ok(None);
+            }
+            retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
+            let st = rustix::fs::fstat(&fd)?;
+            if st.st_nlink == 0 {
+                continue; // its last holder closed between our lookup and our lock
+            }
+            if st.st_mode & 0o170000 != 0o100000 {
+                return Err(Error::new(
+                    Win32Error::ACCESS_DENIED,
+                    format!("{}: not a regular file", what()),
+                ));
+            }
+            let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
+            if header.name.as_deref() != Some(&name.to_string()) {
+                return Err(Error::new(
+                    Win32Error::INVALID_DATA,
+                    format!(
+                        "{}: the file holds object {:?}, not this name",
+                        what(),
+                        header.name
+                    ),
+                ));
+            }
+            let object = ObjectFile {
+                fd,
+                dir: Some(dir.clone()),
+                name: Some(name.clone()),
+                header,
+                dev: st.st_dev,
+                ino: st.st_ino,
+                shared_ofd: inheritable,
+                writable: write,
+                page: OnceLock::new(),
+            };
+            if object.header.kind != kind {
+                return Err(Error::new(
+                    Win32Error::INVALID_HANDLE,
+                    format!("{}: the name is held by a {}", what(), object.header.kind),
+                ));
+            }
+            return Ok(Some(object));
+        }
+    }
+
+    /// Adopts a descriptor inherited from a parent process (or passed by other means).
+    pub(crate) fn from_inherited(fd: OwnedFd, kind: ObjectType) -> Result<ObjectFile> {
+        let what = || {
+            format!(
+                "inherited descriptor {} is not a usable {kind} handle",
+                rustix::fd::AsRawFd::as_raw_fd(&fd)
+            )
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
+        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let writable = mode.contains(OFlags::RDWR);
+        let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
+        if header.kind != kind {
+            return Err(Error::new(
+                Win32Error::INVALID_HANDLE,
+                format!("{}: it is a {}", what(), header.kind),
+            ));
+        }
+        let (dir, name) = match &header.name {
+            Some(full) => {
+                let name = ObjectName::parse(full)?;
+                (namespace::dir(name.scope(), false)?, Some(name))
+            }
+            None => (None, None),
+        };
+        Ok(ObjectFile {
+            fd,
+            dir,
+            name,
+            header,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            shared_ofd: true,
+            writable,
+            page: OnceLock::new(),
+        })
+    }
+
+    /// A new, independent OFD of the same object (for a handle with another inheritability).
+    pub(crate) fn reopen(&self, inheritable: bool) -> Result<ObjectFile> {
+        let access = if self.writable {
+            OFlags::RDWR
+        } else {
+            OFlags::RDONLY
+        };
+        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        let fd = rustix::fs::open(path.as_str(), access | cloexec(inheritable), Mode::empty())
+            .map_err(|e| Error::from_io("cannot duplicate handle", e.into()))?;
+        if self.name.is_some() {
+            retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
+        }
+        Ok(ObjectFile {
+            fd,
+            dir: self.dir.clone(),
+            name: self.name.clone(),
+            header: self.header.clone(),
+            dev: self.dev,
+            ino: self.ino,
+            shared_ofd: inheritable,
+            writable: self.writable,
+            page: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub(crate) fn name(&self) -> Option<&ObjectName> {
+        self.name.as_ref()
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub(crate) fn writable(&self) -> bool {
+        self.writable
+    }
+
+    pub(crate) fn inheritable(&self) -> bool {
+        self.shared_ofd
+    }
+
+    /// The synchronization state area of the header page, mapped shared on first use.
+    /// 64-byte aligned, [`SYNC_LEN`] bytes, valid as long as `self` lives.
+    pub(crate) fn sync_area(&self) -> Result<NonNull<u8>> {
+        if let Some(page) = self.page.get() {
+            // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
+            return Ok(unsafe { page.0.add(SYNC_OFFSET) });
+        }
+        let ptr = sys::map_page(self.fd.as_fd(), self.writable).map_err(|e| {
+            Error::from_io(
+                format!("cannot map the state of {}", self.describe()),
+                e.into(),
+            )
+        })?;
+        let page = self.page.get_or_init(|| HeaderPage(ptr));
+        if page.0 != ptr {
+            // Another thread won the race; drop our extra mapping.
+            // SAFETY: `ptr` was mapped just above and never shared.
+            unsafe { sys::unmap_page(ptr) };
+        }
+        // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
+        Ok(unsafe { page.0.add(SYNC_OFFSET) })
+    }
+
+    /// `mapping "Local\x"` or `unnamed mapping`, for messages.
+    pub(crate) fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{} \"{name}\"", self.header.kind),
+            None => format!("unnamed {}", self.header.kind),
+        }
+    }
+}
+
+impl Drop for ObjectFile {
+    fn drop(&mut self) {
+        let (Some(dir), Some(name)) = (&self.dir, &self.name) else {
+            return;
+        };
+        let file = name.file_name();
+        if !self.shared_ofd {
+            // Our OFD is ours alone: converting its lock tells whether any other holder exists.
+            if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                unlink_if_same(dir, &file, &self.fd);
+            }
+            return;
+        }
+        // The OFD may be shared with another process: test with a fresh OFD of the same inode.
+        let fresh = rustix::fs::openat(
+            &dir.fd,
+            &*file,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .or_else(|_| {
+            rustix::fs::openat(
+                &dir.fd,
+                &*file,
+                OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        });
+        let Ok(fresh) = fresh else { return };
+        match rustix::fs::fstat(&fresh) {
+            Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
+            _ => return, // the name already belongs to another object
+        }
+        // Close ours first (by replacing it with a dup of the fresh one, which we then drop).
+        let ours = std::mem::replace(&mut self.fd, fresh);
+        drop(ours);
+        if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            unlink_if_same(dir, &file, &self.fd);
+        }
+    }
+}
+
+fn retry_on_intr(mut f: impl FnMut() -> rustix::io::Result<()>) -> Result<()> {
+    loop {
+        match f() {
+            Err(Errno::INTR) => continue,
+            other => return other.map_err(Error::from),
+        }
+    }
+}
+
+fn prefix(e: Error, what: &str) -> Error {
+    let code = e.code();
+    Error::new(code, format!("{what}: {}", e.message()))
+}
+
+/// Unlinks `file` if it still names the inode `fd` refers to (we hold `LOCK_EX` on it, so no
+/// other process of this protocol can have replaced it meanwhile).
+fn unlink_if_same(dir: &Dir, file: &str, fd: &OwnedFd) {
+    let (Ok(ours), Ok(named)) = (
+        rustix::fs::fstat(fd),
+        rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW),
+    ) else {
+        return;
+    };
+    if ours.st_dev == named.st_dev && ours.st_ino == named.st_ino {
+        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+    }
+}
+
+/// Builds the complete object in an unnamed file of the namespace directory, locked `LOCK_SH`.
+fn build_tmpfile(dir: &Dir, new: &NewObject<'_>) -> Result<OwnedFd> {
+    let flags = OFlags::TMPFILE | OFlags::RDWR | cloexec(new.inheritable);
+    let fd = rustix::fs::openat(&dir.fd, ".", flags, Mode::from_raw_mode(0o600)).map_err(|e| match e {
+        Errno::ACCESS | Errno::PERM if dir.scope == Scope::Global => Error::new(
+            Win32Error::ACCESS_DENIED,
+            "creating objects in the Global namespace is a privilege (SeCreateGlobalPrivilege): \
+             run as root or as a member of the group set by `filemap init-global`",
+        ),
+        e => Error::from_io("cannot create the object file", e.into()),
+    })?;
+    fill(&fd, new)?;
+    rustix::fs::flock(&fd, FlockOperation::LockShared)?;
+    Ok(fd)
+}
+
+/// Writes the header, sizes and reserves the data, and sets the exact mode.
+fn fill(fd: &OwnedFd, new: &NewObject<'_>) -> Result<()> {
+    let page = new.header.encode(new.sync_init)?;
+    let total = HEADER_SIZE as u64 + new.data_len;
+    if new.commit && new.data_len > 0 {
+        rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(|e| match e {
+            Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
+                Win32Error::COMMITMENT_LIMIT,
+                format!(
+                    "cannot commit {} bytes: not enough memory in the namespace's filesystem",
+                    new.data_len
+                ),
+                e.into(),
+            ),
+            e => Error::from_io("cannot reserve the object's memory", e.into()),
+        })?;
+    } else if total > HEADER_SIZE as u64 {
+        rustix::fs::ftruncate(fd, total).map_err(|e| match e {
+            Errno::FBIG | Errno::INVAL => Error::with_source(
+                Win32Error::NOT_ENOUGH_MEMORY,
+                format!("cannot size the mapping to {} bytes", new.data_len),
+                e.into(),
+            ),
+            e => Error::from_io("cannot size the object", e.into()),
+        })?;
+    }
+    let mut done = 0;
+    while done < page.len() {
+        match rustix::io::pwrite(fd, &page[done..], done as u64) {
+            Ok(n) => done += n,
+            Err(Errno::INTR) => continue,
+            Err(Errno::NOSPC) => {
+                return Err(Error::new(
+                    Win32Error::COMMITMENT_LIMIT,
+                    "no space left for the object's header",
+                ));
+            }
+            Err(e) => return Err(Error::from_io("cannot write the object header", e.into())),
+        }
+    }
+    rustix::fs::fchmod(fd, Mode::from_raw_mode(new.header.mode & 0o777))?;
+    Ok(())
+}
+
+/// Gives the unnamed file its name; `EEXIST` if the name is taken.
+fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
+    match rustix::fs::linkat(fd, "", &dir.fd, file, AtFlags::EMPTY_PATH) {
+        Err(Errno::NOENT) | Err(Errno::PERM) => {
+            // Kernels before 6.10 want CAP_DAC_READ_SEARCH for AT_EMPTY_PATH; go through /proc.
+            let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(fd));
+            rustix::fs::linkat(
+                rustix::fs::CWD,
+                path.as_str(),
+                &dir.fd,
+                file,
+                AtFlags::SYMLINK_FOLLOW,
+            )
+        }
+        other => other,
+    }
+}
+
+/// What a namespace scan found at one directory entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The file name in the namespace directory.
+    pub file: String,
+    /// The scope it was found in.
+    pub scope: Scope,
+    /// Its validated header, or the error that says why it is not valid.
+    pub header: Result<Header, String>,
+    /// True when no live process holds a handle to it (a crash leftover).
+    pub stale: bool,
+    /// Inode number, to match it against lock tables and memory maps.
+    pub ino: u64,
+    /// Device number.
+    pub dev: u64,
+    /// Size of the file in bytes.
+    pub file_size: u64,
+    /// Owner uid and permission bits of the file.
+    pub uid: u32,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// Lists the objects of a scope. With `reclaim`, stale ones are unlinked (garbage collection).
+pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
+    let Some(dir) = namespace::dir(scope, false)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for file in namespace::entries(&dir)? {
+        let Some(file) = file.to_str().map(str::to_owned) else {
+            continue;
+        };
+        let fd = match rustix::fs::openat(
+            &dir.fd,
+            &*file,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(_) => continue,
+        };
+        let Ok(st) = rustix::fs::fstat(&fd) else {
+            continue;
+        };
+        let stale = rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok();
+        if stale && reclaim {
+            unlink_if_same(&dir, &file, &fd);
+        }
+        let header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
+        out.push(Entry {
+            file,
+            scope,
+            header,
+            stale,
+            ino: st.st_ino,
+            dev: st.st_dev,
+            file_size: st.st_size as u64,
+            uid: st.st_uid,
+            mode: st.st_mode & 0o7777,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        Header {
+            kind: ObjectType::Mapping,
+            protection: 4,
+            attributes: 0x800_0000,
+            mode: 0o600,
+            size: 256,
+            creator_uid: 1000,
+            creator_pid: 42,
+            created_ns: 7,
+            backing: Some(Backing {
+                dev: 1,
+                ino: 2,
+                path: PathBuf::from("/tmp/x"),
+            }),
+            name: Some("Local\\x".into()),
+            params: [1, 2, 3, 4],
+        }
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let h = sample();
+        let buf = h.encode(&[9; 8]).unwrap();
+        assert_eq!(Header::decode(&buf).unwrap(), h);
+        assert_eq!(buf[SYNC_OFFSET], 9);
+    }
+
+    #[test]
+    fn any_flipped_byte_in_the_immutable_part_is_detected() {
+        let buf = sample().encode(&[]).unwrap();
+        for i in (0..SYNC_OFFSET).step_by(7) {
+            let mut bad = buf.clone();
+            bad[i] ^= 0x5a;
+            let err = Header::decode(&bad).unwrap_err();
+            assert_eq!(err.code(), Win32Error::INVALID_DATA, "byte {i}");
+        }
+    }
+
+    #[test]
+    fn the_sync_area_is_not_covered_by_the_checksum() {
+        let mut buf = sample().encode(&[]).unwrap();
+        buf[SYNC_OFFSET + 5] = 0xff;
+        assert!(Header::decode(&buf).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..5000)) {
+            let _ = Header::decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The only place that maps and unmaps memory. Every `unsafe` block in the crate's memory
+//! management lives here, small and argued.
+//!
+//! Views are placed at addresses aligned to the Win32 allocation granularity (64 KiB). Doing that
+//! by reserving `len + 64 KiB` and trimming costs two extra `munmap`s per view, so we first try
+//! `MAP_FIXED_NOREPLACE` at a remembered address that is likely free (where the last view ended,
+//! or where the last unmapped view was); the kernel refuses it if anything is there, and only
+//! then do we fall back to reserve-and-trim. Nothing already mapped is ever replaced.
+
+#![allow(unsafe_code)]
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+use rustix::mm::{MapFlags, MsyncFlags, ProtFlags};
+
+/// The Win32 allocation granularity: views start at multiples of it.
+pub const GRANULARITY: usize = 64 * 1024;
+
+/// The page size (4 KiB on every Linux target this crate supports; checked at start-up).
+pub const PAGE: usize = 4096;
+
+/// Where a view should go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Any free address aligned to [`GRANULARITY`].
+    Anywhere,
+    /// Exactly this address (already checked to be aligned); fails with `EEXIST` if taken.
+    Exactly(usize),
+}
+
+/// How the pages are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Writes are seen by every view of the object (`MAP_SHARED`).
+    Shared,
+    /// Writes stay private to this view (copy-on-write, `MAP_PRIVATE`).
+    CopyOnWrite,
+}
+
+/// Where the next view is likely to fit; 0 means "no idea yet".
+static HINT: AtomicUsize = AtomicUsize::new(0);
+
+const fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+/// Maps `len` bytes of `fd` from `offset` (a multiple of [`PAGE`]) at a granularity-aligned
+/// address, and returns that address.
+pub fn map_file(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+    prot: ProtFlags,
+    sharing: Sharing,
+    placement: Placement,
+) -> Result<NonNull<u8>, Errno> {
+    let flags = match sharing {
+        Sharing::Shared => MapFlags::SHARED,
+        Sharing::CopyOnWrite => MapFlags::PRIVATE,
+    };
+    if len == 0 {
+        return Err(Errno::INVAL);
+    }
+    match placement {
+        Placement::Exactly(addr) => map_noreplace(fd, offset, len, prot, flags, addr),
+        Placement::Anywhere => {
+            let hint = HINT.load(Ordering::Relaxed);
+            if hint != 0
+                && let Ok(ptr) = map_noreplace(fd, offset, len, prot, flags, hint)
+            {
+                HINT.store(hint + round_up(len, GRANULARITY), Ordering::Relaxed);
+                return Ok(ptr);
+            }
+            let ptr = map_reserve_and_trim(fd, offset, len, prot, flags)?;
+            HINT.store(
+                ptr.as_ptr() as usize + round_up(len, GRANULARITY),
+                Ordering::Relaxed,
+            );
+            Ok(ptr)
+        }
+    }
+}
+
+fn map_noreplace(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+    prot: ProtFlags,
+    flags: MapFlags,
+    addr: usize,
+) -> Result<NonNull<u8>, Errno> {
+    // SAFETY:
+    // - MAP_FIXED_NOREPLACE never replaces an existing mapping: the kernel fails with EEXIST if
+    //   any page of [addr, addr + len) is mapped, so no memory another part of the program uses
+    //   is touched.
+    // - `fd` is a valid open file for the duration of the call (it is borrowed).
+    let got = unsafe {
+        rustix::mm::mmap(
+            addr as *mut _,
+            len,
+            prot,
+            flags | MapFlags::FIXED_NOREPLACE,
+            fd,
+            offset,
+        )
+    }?;
+    if got as usize != addr {
+        // A kernel that predates MAP_FIXED_NOREPLACE treats the address as a hint only.
+        // SAFETY: `got` is the mapping the call above just created, of `len` bytes, and nothing
+        // else knows about it yet.
+        unsafe { rustix::mm::munmap(got, len) }?;
+        return Err(Errno::EXIST);
+    }
+    NonNull::new(got.cast()).ok_or(Errno::INVAL)
+}
+
+fn map_reserve_and_trim(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+    prot: ProtFlags,
+    flags: MapFlags,
+) -> Result<NonNull<u8>, Errno> {
+    let span = round_up(len, PAGE);
+    let reserve = span + GRANULARITY - PAGE;
+    // SAFETY: a fresh anonymous PROT_NONE reservation at an address the kernel picks; it
+    // replaces nothing.
+    let base = unsafe {
+        rustix::mm::mmap_anonymous(
+            std::ptr::null_mut(),
+            reserve,
+            ProtFlags::empty(),
+            MapFlags::PRIVATE | MapFlags::NORESERVE,
+        )
+    }? as usize;
+    let aligned = round_up(base, GRANULARITY);
+    // SAFETY:
+    // - [aligned, aligned + span) lies inside the reservation made above, which belongs to this
+    //   function alone (its address has not been given to anyone), so MAP_FIXED replaces only
+    //   our own PROT_NONE pages.
+    // - `fd` is a valid open file for the duration of the call.
+    let mapped = unsafe {
+        rustix::mm::mmap(
+            aligned as *mut _,
+            len,
+            prot,
+            flags | MapFlags::FIXED,
+            fd,
+            offset,
+        )
+    };
+    let head = aligned - base;
+    let tail = base + reserve - (aligned + span);
+    if let Err(e) = mapped {
+        // SAFETY: the whole reservation is ours and unused.
+        unsafe { rustix::mm::munmap(base as *mut _, reserve) }.ok();
+        return Err(e);
+    }
+    // SAFETY: head and tail are the unused ends of our own reservation.
+    unsafe {
+        if head > 0 {
+            rustix::mm::munmap(base as *mut _, head).ok();
+        }
+        if tail > 0 {
+            rustix::mm::munmap((aligned + span) as *mut _, tail).ok();
+        }
+    }
+    NonNull::new(aligned as *mut u8).ok_or(Errno::INVAL)
+}
+
+/// Unmaps a view made by [`map_file`] and remembers its address for the next view.
+///
+/// # Safety
+/// - `addr` and `len` must be exactly a mapping returned by [`map_file`] that has not been
+///   unmapped yet.
+/// - No reference into that memory may outlive this call.
+pub unsafe fn unmap(addr: NonNull<u8>, len: usize) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees (addr, len) is one live mapping of ours with no references.
+    unsafe { rustix::mm::munmap(addr.as_ptr().cast(), len) }?;
+    HINT.store(addr.as_ptr() as usize, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Writes dirty pages of `[addr, addr + len)` back to their file and waits for it.
+///
+/// # Safety
+/// `[addr, addr + len)` must lie inside one live mapping made by [`map_file`].
+pub unsafe fn flush(addr: usize, len: usize) -> Result<(), Errno> {
+    let start = addr & !(PAGE - 1);
+    let len = len + (addr - start);
+    // SAFETY: msync only writes back pages of the caller's live mapping; it changes no memory.
+    unsafe { rustix::mm::msync(start as *mut _, len, MsyncFlags::SYNC) }
+}
+
+/// Maps the object's header page (offset 0, one page) shared, read-write, anywhere.
+pub fn map_page(fd: BorrowedFd<'_>, writable: bool) -> Result<NonNull<u8>, Errno> {
+    let prot = if writable {
+        ProtFlags::READ | ProtFlags::WRITE
+    } else {
+        ProtFlags::READ
+    };
+    // SAFETY: a new shared mapping at an address the kernel picks; it replaces nothing.
+    let ptr =
+        unsafe { rustix::mm::mmap(std::ptr::null_mut(), PAGE, prot, MapFlags::SHARED, fd, 0) }?;
+    NonNull::new(ptr.cast()).ok_or(Errno::INVAL)
+}
+
+/// Unmaps a page made by [`map_page`].
+///
+/// # Safety
+/// `addr` must come from [`map_page`], not yet unmapped, with no reference into it left.
+pub unsafe fn unmap_page(addr: NonNull<u8>) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { rustix::mm::munmap(addr.as_ptr().cast(), PAGE) }.ok();
+}
+
+/// Copies `dst.len()` bytes out of mapped memory.
+///
+/// # Safety
+/// `src .. src + dst.len()` must be readable mapped memory for the whole call. Other processes
+/// may write it meanwhile: the copy may then see a mix of old and new bytes (no Rust reference
+/// to the shared memory is ever made, so this is a torn read, not undefined behaviour of ours).
+pub unsafe fn copy_out(src: *const u8, dst: &mut [u8]) {
+    // SAFETY: the caller guarantees the source range is readable; `dst` is a distinct exclusive
+    // buffer of exactly that length, so the ranges cannot overlap.
+    unsafe { std::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) }
+}
+
+/// Copies `src` into mapped memory.
+///
+/// # Safety
+/// `dst .. dst + src.len()` must be writable mapped memory for the whole call (see
+/// [`copy_out`] about concurrent writers).
+pub unsafe fn copy_in(dst: *mut u8, src: &[u8]) {
+    // SAFETY: the caller guarantees the destination range is writable; `src` is a Rust slice and
+    // cannot overlap memory we only reach through raw pointers into a mapping.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) }
+}
