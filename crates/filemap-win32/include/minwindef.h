@@ -98,6 +98,8 @@ typedef struct _FILETIME {
 #endif
 #elif !defined(FILEMAP_NO_CXX_MINMAX) && !defined(max) && !defined(min)
 #include <type_traits>
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
 template <class T, class U>
 inline typename std::common_type<T, U>::type max(const T &a, const U &b)
 {
@@ -108,6 +110,7 @@ inline typename std::common_type<T, U>::type min(const T &a, const U &b)
 {
     return (a < b) ? a : b;
 }
+#pragma GCC diagnostic pop
 #endif
 #endif
 

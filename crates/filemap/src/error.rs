@@ -145,20 +145,12 @@ pub struct Error {
 impl Error {
     /// An error with a Win32 code and a message.
     pub fn new(code: Win32Error, message: impl Into<String>) -> Error {
-        Error {
-            code,
-            message: message.into(),
-            source: None,
-        }
+        Error { code, message: message.into(), source: None }
     }
 
     /// An error caused by an OS error, with the Win32 code chosen by the caller.
     pub fn with_source(code: Win32Error, message: impl Into<String>, source: io::Error) -> Error {
-        Error {
-            code,
-            message: message.into(),
-            source: Some(source),
-        }
+        Error { code, message: message.into(), source: Some(source) }
     }
 
     /// An error translated from an OS error: the Win32 code is derived from `errno`
@@ -166,11 +158,7 @@ impl Error {
     pub fn from_io(message: impl Into<String>, source: io::Error) -> Error {
         let code = win32_from_errno(&source);
         let message = format!("{}: {}", message.into(), source);
-        Error {
-            code,
-            message,
-            source: Some(source),
-        }
+        Error { code, message, source: Some(source) }
     }
 
     /// The Win32 code (`GetLastError` value) of this failure.
@@ -188,15 +176,15 @@ impl Error {
         match self.code {
             Win32Error::FILE_NOT_FOUND | Win32Error::PATH_NOT_FOUND => ErrorKind::NotFound,
             Win32Error::INVALID_HANDLE => ErrorKind::WrongType,
-            Win32Error::ACCESS_DENIED
-            | Win32Error::PRIVILEGE_NOT_HELD
-            | Win32Error::SHARING_VIOLATION => ErrorKind::AccessDenied,
-            Win32Error::INVALID_PARAMETER
-            | Win32Error::FILE_INVALID
-            | Win32Error::INVALID_ACCESS => ErrorKind::InvalidParameter,
-            Win32Error::INVALID_NAME
-            | Win32Error::BAD_PATHNAME
-            | Win32Error::FILENAME_EXCED_RANGE => ErrorKind::InvalidName,
+            Win32Error::ACCESS_DENIED | Win32Error::PRIVILEGE_NOT_HELD | Win32Error::SHARING_VIOLATION => {
+                ErrorKind::AccessDenied
+            }
+            Win32Error::INVALID_PARAMETER | Win32Error::FILE_INVALID | Win32Error::INVALID_ACCESS => {
+                ErrorKind::InvalidParameter
+            }
+            Win32Error::INVALID_NAME | Win32Error::BAD_PATHNAME | Win32Error::FILENAME_EXCED_RANGE => {
+                ErrorKind::InvalidName
+            }
             Win32Error::MAPPED_ALIGNMENT => ErrorKind::Alignment,
             Win32Error::INVALID_ADDRESS => ErrorKind::InvalidAddress,
             Win32Error::NOT_ENOUGH_MEMORY
@@ -204,9 +192,9 @@ impl Error {
             | Win32Error::COMMITMENT_LIMIT
             | Win32Error::DISK_FULL => ErrorKind::OutOfMemory,
             Win32Error::INVALID_DATA => ErrorKind::Corrupt,
-            Win32Error::NOT_SUPPORTED
-            | Win32Error::CALL_NOT_IMPLEMENTED
-            | Win32Error::BAD_EXE_FORMAT => ErrorKind::Unsupported,
+            Win32Error::NOT_SUPPORTED | Win32Error::CALL_NOT_IMPLEMENTED | Win32Error::BAD_EXE_FORMAT => {
+                ErrorKind::Unsupported
+            }
             Win32Error::NOT_OWNER | Win32Error::TOO_MANY_POSTS => ErrorKind::SyncRule,
             Win32Error::TIMEOUT => ErrorKind::Timeout,
             _ => ErrorKind::Other,
@@ -256,14 +244,8 @@ mod tests {
     #[test]
     fn codes_have_names_and_descriptions() {
         assert_eq!(Win32Error::ALREADY_EXISTS.0, 183);
-        assert_eq!(
-            Win32Error::MAPPED_ALIGNMENT.name(),
-            Some("MAPPED_ALIGNMENT")
-        );
-        assert_eq!(
-            format!("{}", Win32Error::FILE_NOT_FOUND),
-            "ERROR_FILE_NOT_FOUND (2)"
-        );
+        assert_eq!(Win32Error::MAPPED_ALIGNMENT.name(), Some("MAPPED_ALIGNMENT"));
+        assert_eq!(format!("{}", Win32Error::FILE_NOT_FOUND), "ERROR_FILE_NOT_FOUND (2)");
         assert_eq!(Win32Error(99999).name(), None);
     }
 

@@ -47,8 +47,7 @@ mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
 pub use mapping::{
-    Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
-    unmap_raw,
+    Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
 };
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, Created, Entry, Header, ObjectType, scan};

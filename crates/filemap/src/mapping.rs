@@ -21,9 +21,7 @@ use rustix::mm::ProtFlags;
 
 use crate::error::{Error, Result, Win32Error};
 use crate::name::ObjectName;
-use crate::object::{
-    Backing, Created, HEADER_SIZE, Header, NewObject, ObjectFile, ObjectType, stamp,
-};
+use crate::object::{Backing, Created, HEADER_SIZE, Header, NewObject, ObjectFile, ObjectType, stamp};
 use crate::sys::{self, GRANULARITY, Placement, Sharing};
 
 /// The protection of a file mapping object (`flProtect`'s `PAGE_*` part).
@@ -87,14 +85,8 @@ impl SectionFlags {
     /// `SEC_IMAGE_NO_EXECUTE`.
     pub const IMAGE_NO_EXECUTE: SectionFlags = SectionFlags(0x1100_0000);
 
-    const KNOWN: u32 = 0x0080_0000
-        | 0x0100_0000
-        | 0x0200_0000
-        | 0x0400_0000
-        | 0x0800_0000
-        | 0x1000_0000
-        | 0x4000_0000
-        | 0x8000_0000;
+    const KNOWN: u32 =
+        0x0080_0000 | 0x0100_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000 | 0x1000_0000 | 0x4000_0000 | 0x8000_0000;
 
     /// True if every bit of `other` is set.
     pub fn contains(self, other: SectionFlags) -> bool {
@@ -129,10 +121,7 @@ impl Protection {
         let prot = fl_protect & 0xff;
         let sec = fl_protect & !0xff;
         let invalid = |why: &str| {
-            Error::new(
-                Win32Error::INVALID_PARAMETER,
-                format!("invalid mapping protection {fl_protect:#x}: {why}"),
-            )
+            Error::new(Win32Error::INVALID_PARAMETER, format!("invalid mapping protection {fl_protect:#x}: {why}"))
         };
         let protection = match prot {
             page::READONLY => Protection::ReadOnly,
@@ -143,9 +132,7 @@ impl Protection {
             page::EXECUTE_WRITECOPY => Protection::ExecuteWriteCopy,
             0 => return Err(invalid("no PAGE_* protection given")),
             page::NOACCESS | page::EXECUTE => {
-                return Err(invalid(
-                    "a file mapping cannot be PAGE_NOACCESS or PAGE_EXECUTE",
-                ));
+                return Err(invalid("a file mapping cannot be PAGE_NOACCESS or PAGE_EXECUTE"));
             }
             _ => return Err(invalid("exactly one PAGE_* protection must be given")),
         };
@@ -155,19 +142,12 @@ impl Protection {
         Ok((protection, SectionFlags(sec)))
     }
 
-    fn readable_views(self) -> bool {
-        true
-    }
-
     fn allows_write(self) -> bool {
         matches!(self, Protection::ReadWrite | Protection::ExecuteReadWrite)
     }
 
     fn allows_execute(self) -> bool {
-        matches!(
-            self,
-            Protection::ExecuteRead | Protection::ExecuteReadWrite | Protection::ExecuteWriteCopy
-        )
+        matches!(self, Protection::ExecuteRead | Protection::ExecuteReadWrite | Protection::ExecuteWriteCopy)
     }
 }
 
@@ -194,7 +174,7 @@ impl Access {
     }
 
     fn can_read(self) -> bool {
-        self.0 & Access::READ.0 != 0 || self.can_write()
+        self.0 & Access::READ.0 != 0
     }
     fn can_write(self) -> bool {
         self.0 & Access::WRITE.0 != 0
@@ -217,31 +197,24 @@ impl std::fmt::Debug for Access {
             return f.write_str("Access(ALL)");
         }
         let mut parts = Vec::new();
-        for (bit, name) in [
-            (Access::READ, "READ"),
-            (Access::WRITE, "WRITE"),
-            (Access::COPY, "COPY"),
-            (Access::EXECUTE, "EXECUTE"),
-        ] {
+        for (bit, name) in
+            [(Access::READ, "READ"), (Access::WRITE, "WRITE"), (Access::COPY, "COPY"), (Access::EXECUTE, "EXECUTE")]
+        {
             if self.contains(bit) {
                 parts.push(name);
             }
         }
-        write!(
-            f,
-            "Access({})",
-            if parts.is_empty() {
-                "0".to_string()
-            } else {
-                parts.join("|")
-            }
-        )
+        write!(f, "Access({})", if parts.is_empty() { "0".to_string() } else { parts.join("|") })
     }
 }
 
-/// What a view can do with its pages, derived from the requested access.
+/// What a view can do with its pages, derived from the requested access as Windows does:
+/// exactly `FILE_MAP_COPY` (optionally with `FILE_MAP_EXECUTE`) is copy-on-write, otherwise the
+/// WRITE bit gives read-write, the READ bit read-only, and anything else (0, EXECUTE alone) a
+/// view with no access at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ViewKind {
+    NoAccess,
     Read,
     Write,
     Copy,
@@ -290,11 +263,7 @@ impl Default for MappingOptions<'_> {
 impl<'f> MappingOptions<'f> {
     /// The object's name (`Local\x`, `Global\x` or `x`); an empty name means unnamed.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = if name.is_empty() {
-            None
-        } else {
-            Some(name.to_owned())
-        };
+        self.name = if name.is_empty() { None } else { Some(name.to_owned()) };
         self
     }
 
@@ -346,10 +315,7 @@ impl<'f> MappingOptions<'f> {
     /// protection) and [`Created::Existing`].
     pub fn create(self) -> Result<(Mapping, Created)> {
         let name = self.name.as_deref().map(ObjectName::parse).transpose()?;
-        let shown = name.as_ref().map_or_else(
-            || "unnamed mapping".to_owned(),
-            |n| format!("mapping \"{n}\""),
-        );
+        let shown = name.as_ref().map_or_else(|| "unnamed mapping".to_owned(), |n| format!("mapping \"{n}\""));
         let what = || format!("cannot create {shown}");
         self.check_flags(&what)?;
         let commit = !self.flags.contains(SectionFlags::RESERVE);
@@ -358,10 +324,7 @@ impl<'f> MappingOptions<'f> {
                 if self.size == 0 {
                     return Err(Error::new(
                         Win32Error::INVALID_PARAMETER,
-                        format!(
-                            "{}: a paging-file-backed mapping needs a size greater than zero",
-                            what()
-                        ),
+                        format!("{}: a paging-file-backed mapping needs a size greater than zero", what()),
                     ));
                 }
                 if self.size > i64::MAX as u64 - HEADER_SIZE as u64 {
@@ -380,10 +343,10 @@ impl<'f> MappingOptions<'f> {
         let mut header = Header {
             kind: ObjectType::Mapping,
             protection: self.protection.to_win32(),
-            attributes: if commit {
-                self.flags.0 | SectionFlags::COMMIT.0
-            } else {
-                self.flags.0
+            attributes: match (self.file.is_some(), commit) {
+                (true, _) => (self.flags.0 & !(SectionFlags::COMMIT.0 | SectionFlags::RESERVE.0)) | SectionFlags::FILE.0,
+                (false, true) => self.flags.0 | SectionFlags::COMMIT.0,
+                (false, false) => self.flags.0,
             },
             mode: self.mode & 0o777,
             size,
@@ -414,10 +377,7 @@ impl<'f> MappingOptions<'f> {
     /// [`MappingOptions::access`] and [`MappingOptions::inheritable`].
     pub fn open(self) -> Result<Mapping> {
         let Some(name) = self.name.as_deref() else {
-            return Err(Error::new(
-                Win32Error::INVALID_PARAMETER,
-                "cannot open a mapping without a name",
-            ));
+            return Err(Error::new(Win32Error::INVALID_PARAMETER, "cannot open a mapping without a name"));
         };
         let name = ObjectName::parse(name)?;
         let write = self.access.can_write();
@@ -425,50 +385,58 @@ impl<'f> MappingOptions<'f> {
         Mapping::from_object_open(object, self.access)
     }
 
+    /// Validates `SEC_*` attributes as `CreateFileMapping` does (docs/WIN32-FACTS.md §2).
     fn check_flags(&self, what: &dyn Fn() -> String) -> Result<()> {
         let f = self.flags;
         let refuse = |code, why: &str| Err(Error::new(code, format!("{}: {why}", what())));
-        if f.contains(SectionFlags::COMMIT) && f.contains(SectionFlags::RESERVE) {
-            return refuse(
-                Win32Error::INVALID_PARAMETER,
-                "SEC_COMMIT and SEC_RESERVE exclude each other",
-            );
+        let commit = f.contains(SectionFlags::COMMIT);
+        let reserve = f.contains(SectionFlags::RESERVE);
+        let image = f.0 & (SectionFlags::IMAGE.0 | SectionFlags::PROTECTED_IMAGE.0) != 0;
+        let modifiers = f.0 & (SectionFlags::NOCACHE.0 | SectionFlags::WRITECOMBINE.0 | SectionFlags::LARGE_PAGES.0);
+        if f.contains(SectionFlags::FILE) {
+            return refuse(Win32Error::INVALID_PARAMETER, "SEC_FILE is not a valid attribute for CreateFileMapping");
         }
-        if f.0 & (SectionFlags::IMAGE.0 | SectionFlags::PROTECTED_IMAGE.0) != 0 {
-            if self.file.is_none() {
+        if commit && reserve {
+            return refuse(Win32Error::INVALID_PARAMETER, "SEC_COMMIT and SEC_RESERVE exclude each other");
+        }
+        if image {
+            if commit || reserve || f.0 & (SectionFlags::WRITECOMBINE.0 | SectionFlags::LARGE_PAGES.0) != 0 {
                 return refuse(
                     Win32Error::INVALID_PARAMETER,
-                    "SEC_IMAGE needs a file handle",
+                    "SEC_IMAGE cannot be combined with SEC_COMMIT, SEC_RESERVE, SEC_WRITECOMBINE or SEC_LARGE_PAGES",
                 );
             }
+            return match self.file {
+                None => refuse(Win32Error::BAD_EXE_FORMAT, "SEC_IMAGE needs a PE image file, not the paging file"),
+                Some(file) if !is_pe_image(file) => {
+                    refuse(Win32Error::BAD_EXE_FORMAT, "SEC_IMAGE: the file is not a PE image")
+                }
+                Some(_) => refuse(
+                    Win32Error::NOT_SUPPORTED,
+                    "SEC_IMAGE: loading Windows executables as images is not supported on Linux; map the file as data",
+                ),
+            };
+        }
+        if modifiers != 0 && !commit && !reserve {
             return refuse(
-                Win32Error::BAD_EXE_FORMAT,
-                "SEC_IMAGE maps Windows executables (PE images), which Linux cannot load; map the file as data instead",
+                Win32Error::INVALID_PARAMETER,
+                "SEC_NOCACHE, SEC_WRITECOMBINE and SEC_LARGE_PAGES need SEC_COMMIT or SEC_RESERVE",
             );
         }
         if f.contains(SectionFlags::LARGE_PAGES) {
+            if reserve || self.file.is_some() {
+                return refuse(Win32Error::INVALID_PARAMETER, "SEC_LARGE_PAGES needs SEC_COMMIT on the paging file");
+            }
             return refuse(
                 Win32Error::PRIVILEGE_NOT_HELD,
                 "SEC_LARGE_PAGES needs SeLockMemoryPrivilege, which filemap does not grant; use normal pages",
             );
         }
-        if f.0 & (SectionFlags::NOCACHE.0 | SectionFlags::WRITECOMBINE.0) != 0 {
-            return refuse(
-                Win32Error::NOT_SUPPORTED,
-                "SEC_NOCACHE and SEC_WRITECOMBINE change caching of device memory, which Linux user space cannot do",
-            );
-        }
         Ok(())
     }
 
-    fn prepare_file(
-        &self,
-        file: &File,
-        named: bool,
-        what: &dyn Fn() -> String,
-    ) -> Result<(Backing, OwnedFd, u64)> {
-        let fd = rustix::io::fcntl_dupfd_cloexec(file, 0)
-            .map_err(|e| Error::from_io(what(), e.into()))?;
+    fn prepare_file(&self, file: &File, named: bool, what: &dyn Fn() -> String) -> Result<(Backing, OwnedFd, u64)> {
+        let fd = rustix::io::fcntl_dupfd_cloexec(file, 0).map_err(|e| Error::from_io(what(), e.into()))?;
         let mode = rustix::fs::fcntl_getfl(&fd)?;
         let file_writable = mode.contains(OFlags::RDWR);
         let file_readable = !mode.contains(OFlags::WRONLY);
@@ -478,11 +446,7 @@ impl<'f> MappingOptions<'f> {
                 format!(
                     "{}: the file was opened {}, which does not allow {:?} protection",
                     what(),
-                    if file_writable {
-                        "write-only"
-                    } else {
-                        "read-only"
-                    },
+                    if file_writable { "write-only" } else { "read-only" },
                     self.protection
                 ),
             ));
@@ -517,30 +481,17 @@ impl<'f> MappingOptions<'f> {
                     ),
                 ));
             }
-            rustix::fs::ftruncate(&fd, size).map_err(|e| {
-                Error::from_io(format!("{}: cannot extend the file", what()), e.into())
-            })?;
+            rustix::fs::ftruncate(&fd, size)
+                .map_err(|e| Error::from_io(format!("{}: cannot extend the file", what()), e.into()))?;
         }
-        let path =
-            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
         if named && !path.is_absolute() {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
-                format!(
-                    "{}: the file has no path that other processes could open",
-                    what()
-                ),
+                format!("{}: the file has no path that other processes could open", what()),
             ));
         }
-        Ok((
-            Backing {
-                dev: st.st_dev,
-                ino: st.st_ino,
-                path,
-            },
-            fd,
-            size,
-        ))
+        Ok((Backing { dev: st.st_dev, ino: st.st_ino, path }, fd, size))
     }
 }
 
@@ -570,18 +521,9 @@ impl Mapping {
         Mapping::options().name(name).access(access).open()
     }
 
-    fn from_object(
-        object: ObjectFile,
-        access: Access,
-        backing: Option<Arc<OwnedFd>>,
-    ) -> Result<Mapping> {
+    fn from_object(object: ObjectFile, access: Access, backing: Option<Arc<OwnedFd>>) -> Result<Mapping> {
         let (protection, _) = Protection::from_win32(object.header().protection)?;
-        Ok(Mapping {
-            object: Arc::new(object),
-            access,
-            protection,
-            backing,
-        })
+        Ok(Mapping { object: Arc::new(object), access, protection, backing })
     }
 
     /// Wraps an object opened by name (or found existing at create), opening its backing file.
@@ -590,40 +532,23 @@ impl Mapping {
         let (protection, _) = Protection::from_win32(header.protection).map_err(|e| {
             Error::new(
                 Win32Error::INVALID_DATA,
-                format!(
-                    "{}: corrupt protection in header: {}",
-                    object.describe(),
-                    e.message()
-                ),
+                format!("{}: corrupt protection in header: {}", object.describe(), e.message()),
             )
         })?;
         let backing = match &header.backing {
             None => None,
-            Some(backing) => Some(Arc::new(open_backing(
-                backing,
-                protection,
-                access,
-                &object.describe(),
-            )?)),
+            Some(backing) => Some(Arc::new(open_backing(backing, protection, access, &object.describe())?)),
         };
         if backing.is_none() {
             let st = rustix::fs::fstat(object.fd())?;
             if (st.st_size as u64) < HEADER_SIZE as u64 + header.size {
                 return Err(Error::new(
                     Win32Error::INVALID_DATA,
-                    format!(
-                        "{}: the object file is shorter than its recorded size",
-                        object.describe()
-                    ),
+                    format!("{}: the object file is shorter than its recorded size", object.describe()),
                 ));
             }
         }
-        Ok(Mapping {
-            object: Arc::new(object),
-            access,
-            protection,
-            backing,
-        })
+        Ok(Mapping { object: Arc::new(object), access, protection, backing })
     }
 
     /// Size of the object in bytes, as it was created (not rounded to pages).
@@ -653,11 +578,13 @@ impl Mapping {
 
     /// The backing file, for file-backed mappings.
     pub fn backing_path(&self) -> Option<PathBuf> {
-        self.object
-            .header()
-            .backing
-            .as_ref()
-            .map(|b| b.path.clone())
+        self.object.header().backing.as_ref().map(|b| b.path.clone())
+    }
+
+    /// The object's identity (device and inode of its file): two handles, in any processes,
+    /// refer to the same object exactly when their ids are equal.
+    pub fn object_id(&self) -> (u64, u64) {
+        self.object.id()
     }
 
     /// Whether this handle is inherited by child processes.
@@ -693,12 +620,7 @@ impl Mapping {
         } else {
             Arc::new(self.object.reopen(inheritable)?)
         };
-        Ok(Mapping {
-            object,
-            access,
-            protection: self.protection,
-            backing: self.backing.clone(),
-        })
+        Ok(Mapping { object, access, protection: self.protection, backing: self.backing.clone() })
     }
 
     /// The descriptor a child process inherits for this handle (only meaningful for an
@@ -722,19 +644,12 @@ impl Mapping {
         )
         .is_err()
         {
-            return Err(Error::new(
-                Win32Error::INVALID_HANDLE,
-                format!("descriptor {fd} is not open"),
-            ));
+            return Err(Error::new(Win32Error::INVALID_HANDLE, format!("descriptor {fd} is not open")));
         }
         // SAFETY: the caller transfers ownership of the open descriptor `fd`.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         let object = ObjectFile::from_inherited(owned, ObjectType::Mapping)?;
-        let access = if object.writable() {
-            Access::ALL
-        } else {
-            Access::READ | Access::COPY
-        };
+        let access = if object.writable() { Access::ALL } else { Access::READ | Access::COPY };
         Mapping::from_object_open(object, access)
     }
 
@@ -745,22 +660,12 @@ impl Mapping {
 
     /// Maps `len` bytes from `offset` (a multiple of 64 KiB); `len == 0` maps to the end.
     pub fn view_range(&self, offset: u64, len: usize, access: Access) -> Result<View> {
-        self.view_builder()
-            .offset(offset)
-            .len(len)
-            .access(access)
-            .map()
+        self.view_builder().offset(offset).len(len).access(access).map()
     }
 
     /// A builder for a view with every option of `MapViewOfFileEx`.
     pub fn view_builder(&self) -> ViewBuilder<'_> {
-        ViewBuilder {
-            mapping: self,
-            offset: 0,
-            len: 0,
-            access: Access::READ,
-            address: None,
-        }
+        ViewBuilder { mapping: self, offset: 0, len: 0, access: Access::READ, address: None }
     }
 
     fn data_fd_and_base(&self) -> (rustix::fd::BorrowedFd<'_>, u64) {
@@ -771,20 +676,18 @@ impl Mapping {
     }
 }
 
-fn open_backing(
-    backing: &Backing,
-    protection: Protection,
-    access: Access,
-    what: &str,
-) -> Result<OwnedFd> {
+/// True if the file starts like a PE image (`MZ` header).
+fn is_pe_image(file: &File) -> bool {
+    let mut magic = [0u8; 2];
+    matches!(rustix::io::pread(file, &mut magic, 0), Ok(2)) && &magic == b"MZ"
+}
+
+fn open_backing(backing: &Backing, protection: Protection, access: Access, what: &str) -> Result<OwnedFd> {
     let write = protection.allows_write() && access.can_write();
     let flags = if write { OFlags::RDWR } else { OFlags::RDONLY } | OFlags::CLOEXEC;
     let fd = rustix::fs::open(&backing.path, flags, rustix::fs::Mode::empty()).map_err(|e| {
         Error::from_io(
-            format!(
-                "cannot open {what}: its backing file {} cannot be opened",
-                backing.path.display()
-            ),
+            format!("cannot open {what}: its backing file {} cannot be opened", backing.path.display()),
             e.into(),
         )
     })?;
@@ -792,10 +695,7 @@ fn open_backing(
     if st.st_dev != backing.dev || st.st_ino != backing.ino {
         return Err(Error::new(
             Win32Error::FILE_INVALID,
-            format!(
-                "cannot open {what}: its backing file {} was replaced by another file",
-                backing.path.display()
-            ),
+            format!("cannot open {what}: its backing file {} was replaced by another file", backing.path.display()),
         ));
     }
     Ok(fd)
@@ -842,15 +742,13 @@ impl ViewBuilder<'_> {
     pub fn map(self) -> Result<View> {
         let m = self.mapping;
         let what = || format!("cannot map a view of {}", m.object.describe());
-        let size = m.size();
+        // Paging-file sections extend to the end of their last page, file-backed ones do not.
+        let page = sys::PAGE as u64;
+        let size = if m.backing.is_some() { m.size() } else { m.size().div_ceil(page) * page };
         if self.offset % GRANULARITY as u64 != 0 {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
-                format!(
-                    "{}: offset {:#x} is not a multiple of the 64 KiB allocation granularity",
-                    what(),
-                    self.offset
-                ),
+                format!("{}: offset {:#x} is not a multiple of the 64 KiB allocation granularity", what(), self.offset),
             ));
         }
         if let Some(addr) = self.address
@@ -858,44 +756,25 @@ impl ViewBuilder<'_> {
         {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
-                format!(
-                    "{}: address {addr:#x} is not a multiple of the 64 KiB allocation granularity",
-                    what()
-                ),
+                format!("{}: address {addr:#x} is not a multiple of the 64 KiB allocation granularity", what()),
             ));
         }
-        let kind = view_kind(self.access).ok_or_else(|| {
-            Error::new(
-                Win32Error::INVALID_PARAMETER,
-                format!(
-                    "{}: access {:?} asks for no view access",
-                    what(),
-                    self.access
-                ),
-            )
-        })?;
-        let execute = self.access.can_execute();
-        let denied = |why: String| {
-            Err(Error::new(
-                Win32Error::ACCESS_DENIED,
-                format!("{}: {why}", what()),
-            ))
-        };
+        let kind = view_kind(self.access);
+        // FILE_MAP_EXECUTE only upgrades a view that reads, writes or copies.
+        let execute = self.access.0 & Access::EXECUTE.0 != 0 && kind != ViewKind::NoAccess;
+        let denied = |why: String| Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: {why}", what())));
         // The handle must grant what the view needs.
         let handle_ok = match kind {
-            ViewKind::Write => m.access.can_write() && m.access.can_read(),
-            ViewKind::Read | ViewKind::Copy => m.access.can_read(),
+            ViewKind::Write => m.access.can_write(),
+            ViewKind::Read | ViewKind::Copy | ViewKind::NoAccess => m.access.can_read(),
         } && (!execute || m.access.can_execute());
         if !handle_ok {
-            return denied(format!(
-                "the handle's access {:?} does not allow a {:?} view",
-                m.access, self.access
-            ));
+            return denied(format!("the handle's access {:?} does not allow a {:?} view", m.access, self.access));
         }
         // The object's protection must allow it.
         let prot_ok = match kind {
             ViewKind::Write => m.protection.allows_write(),
-            ViewKind::Read | ViewKind::Copy => m.protection.readable_views(),
+            ViewKind::Read | ViewKind::Copy | ViewKind::NoAccess => true,
         } && (!execute || m.protection.allows_execute());
         if !prot_ok {
             return denied(format!(
@@ -904,17 +783,10 @@ impl ViewBuilder<'_> {
             ));
         }
         if self.offset >= size {
-            return denied(format!(
-                "offset {} is at or past the end of the {size}-byte object",
-                self.offset
-            ));
+            return denied(format!("offset {} is at or past the end of the {size}-byte object", self.offset));
         }
         let available = size - self.offset;
-        let len = if self.len == 0 {
-            available
-        } else {
-            self.len as u64
-        };
+        let len = if self.len == 0 { available } else { self.len as u64 };
         if len > available {
             return denied(format!(
                 "{} bytes from offset {} run past the end of the {size}-byte object",
@@ -922,69 +794,46 @@ impl ViewBuilder<'_> {
             ));
         }
         let len = usize::try_from(len).map_err(|_| {
-            Error::new(
-                Win32Error::NOT_ENOUGH_MEMORY,
-                format!("{}: the view does not fit in memory", what()),
-            )
+            Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: the view does not fit in memory", what()))
         })?;
         let mut prot = match kind {
+            ViewKind::NoAccess => ProtFlags::empty(),
             ViewKind::Read => ProtFlags::READ,
             ViewKind::Write | ViewKind::Copy => ProtFlags::READ | ProtFlags::WRITE,
         };
         if execute {
             prot |= ProtFlags::EXEC;
         }
-        let sharing = if kind == ViewKind::Copy {
-            Sharing::CopyOnWrite
-        } else {
-            Sharing::Shared
-        };
+        let sharing = if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared };
         let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
         let (fd, base) = m.data_fd_and_base();
-        let ptr =
-            sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| {
-                match e {
-                    Errno::EXIST => Error::new(
-                        Win32Error::INVALID_ADDRESS,
-                        format!(
-                            "{}: the requested address {:#x} is already in use",
-                            what(),
-                            self.address.unwrap_or(0)
-                        ),
-                    ),
-                    Errno::NOMEM => Error::new(
-                        Win32Error::NOT_ENOUGH_MEMORY,
-                        format!("{}: no room in the address space", what()),
-                    ),
-                    Errno::ACCESS | Errno::PERM if execute => Error::new(
-                        Win32Error::ACCESS_DENIED,
-                        format!(
-                            "{}: the filesystem refuses executable mappings (mounted noexec?)",
-                            what()
-                        ),
-                    ),
-                    e => Error::from_io(what(), e.into()),
-                }
-            })?;
-        Ok(View {
-            ptr,
-            len,
-            offset: self.offset,
-            kind,
-            execute,
-        })
+        let ptr = sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
+            Errno::EXIST => Error::new(
+                Win32Error::INVALID_ADDRESS,
+                format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
+            ),
+            Errno::NOMEM => {
+                Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: no room in the address space", what()))
+            }
+            Errno::ACCESS | Errno::PERM if execute => Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!("{}: the filesystem refuses executable mappings (mounted noexec?)", what()),
+            ),
+            e => Error::from_io(what(), e.into()),
+        })?;
+        Ok(View { ptr, len, offset: self.offset, kind, execute })
     }
 }
 
-fn view_kind(access: Access) -> Option<ViewKind> {
-    if access.can_write() {
-        Some(ViewKind::Write)
-    } else if access.contains(Access::COPY) {
-        Some(ViewKind::Copy)
-    } else if access.can_read() || access.can_execute() {
-        Some(ViewKind::Read)
+fn view_kind(access: Access) -> ViewKind {
+    if access.0 & !Access::EXECUTE.0 == Access::COPY.0 {
+        ViewKind::Copy
+    } else if access.can_write() {
+        ViewKind::Write
+    } else if access.can_read() {
+        ViewKind::Read
     } else {
-        None
+        ViewKind::NoAccess
     }
 }
 
@@ -1036,7 +885,13 @@ impl View {
 
     /// Whether the view may be written (read-write or copy-on-write).
     pub fn is_writable(&self) -> bool {
-        self.kind != ViewKind::Read
+        matches!(self.kind, ViewKind::Write | ViewKind::Copy)
+    }
+
+    /// Whether the view may be read (false for views mapped with access 0 or
+    /// `FILE_MAP_EXECUTE` alone, which Windows maps `PAGE_NOACCESS`).
+    pub fn is_readable(&self) -> bool {
+        self.kind != ViewKind::NoAccess
     }
 
     /// Whether writes stay private to this view (copy-on-write).
@@ -1050,14 +905,14 @@ impl View {
     }
 
     fn check_range(&self, offset: usize, len: usize, op: &str) -> Result<()> {
+        if self.kind == ViewKind::NoAccess {
+            return Err(Error::new(Win32Error::ACCESS_DENIED, format!("cannot {op}: the view was mapped with no access")));
+        }
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),
             _ => Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
-                format!(
-                    "cannot {op} {len} bytes at offset {offset}: the view is {} bytes long",
-                    self.len
-                ),
+                format!("cannot {op} {len} bytes at offset {offset}: the view is {} bytes long", self.len),
             )),
         }
     }
@@ -1081,10 +936,7 @@ impl View {
     /// read-only view.
     pub fn write_at(&self, offset: usize, data: &[u8]) -> Result<()> {
         if !self.is_writable() {
-            return Err(Error::new(
-                Win32Error::ACCESS_DENIED,
-                "cannot write to a read-only view",
-            ));
+            return Err(Error::new(Win32Error::ACCESS_DENIED, "cannot write to a read-only view"));
         }
         self.check_range(offset, data.len(), "write")?;
         // SAFETY: the range was checked to lie inside this live, writable view.
@@ -1101,10 +953,7 @@ impl View {
             ));
         }
         if !self.is_writable() {
-            return Err(Error::new(
-                Win32Error::ACCESS_DENIED,
-                "atomics need a writable view",
-            ));
+            return Err(Error::new(Win32Error::ACCESS_DENIED, "atomics need a writable view"));
         }
         // SAFETY: checked in bounds above.
         Ok(unsafe { self.ptr.as_ptr().add(offset) })
@@ -1157,13 +1006,14 @@ impl View {
 
     /// Flushes `len` bytes from `offset` (0 = to the end of the view).
     pub fn flush_range(&self, offset: usize, len: usize) -> Result<()> {
-        let len = if len == 0 {
-            self.len.saturating_sub(offset)
-        } else {
-            len
-        };
-        self.check_range(offset, len, "flush")?;
-        if self.kind == ViewKind::Copy || len == 0 {
+        let len = if len == 0 { self.len.saturating_sub(offset) } else { len };
+        if offset.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("cannot flush {len} bytes at offset {offset}: the view is {} bytes long", self.len),
+            ));
+        }
+        if matches!(self.kind, ViewKind::Copy | ViewKind::NoAccess) || len == 0 {
             return Ok(()); // private pages have nowhere to go
         }
         // SAFETY: the range lies inside this live view.
@@ -1178,13 +1028,7 @@ impl View {
         let view = std::mem::ManuallyDrop::new(self);
         let base = view.ptr.as_ptr() as usize;
         let mut raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
-        raw.insert(
-            base,
-            RawView {
-                len: view.len,
-                copy: view.kind == ViewKind::Copy,
-            },
-        );
+        raw.insert(base, RawView { len: view.len, copy: view.kind == ViewKind::Copy });
         view.ptr.as_ptr()
     }
 }
@@ -1203,13 +1047,9 @@ struct RawView {
     copy: bool,
 }
 
-static RAW_VIEWS: Mutex<std::collections::BTreeMap<usize, RawView>> =
-    Mutex::new(std::collections::BTreeMap::new());
+static RAW_VIEWS: Mutex<std::collections::BTreeMap<usize, RawView>> = Mutex::new(std::collections::BTreeMap::new());
 
-fn find_raw(
-    raw: &std::collections::BTreeMap<usize, RawView>,
-    addr: usize,
-) -> Option<(usize, RawView)> {
+fn find_raw(raw: &std::collections::BTreeMap<usize, RawView>, addr: usize) -> Option<(usize, RawView)> {
     let (&base, &view) = raw.range(..=addr).next_back()?;
     (addr < base + view.len.max(1).div_ceil(sys::PAGE) * sys::PAGE).then_some((base, view))
 }
@@ -1223,19 +1063,14 @@ fn find_raw(
 pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
     let mut raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
     let Some((base, view)) = find_raw(&raw, addr as usize) else {
-        return Err(Error::new(
-            Win32Error::INVALID_ADDRESS,
-            format!("{addr:p} is not inside a mapped view"),
-        ));
+        return Err(Error::new(Win32Error::INVALID_ADDRESS, format!("{addr:p} is not inside a mapped view")));
     };
     raw.remove(&base);
     drop(raw);
-    let ptr = NonNull::new(base as *mut u8)
-        .ok_or_else(|| Error::new(Win32Error::INVALID_ADDRESS, "null view"))?;
+    let ptr = NonNull::new(base as *mut u8).ok_or_else(|| Error::new(Win32Error::INVALID_ADDRESS, "null view"))?;
     // SAFETY: (base, len) was a live view given up by `into_raw` and is now removed from the
     // registry, so it is unmapped exactly once; the caller promises no further use.
-    unsafe { sys::unmap(ptr, view.len) }
-        .map_err(|e| Error::from_io("cannot unmap the view", e.into()))
+    unsafe { sys::unmap(ptr, view.len) }.map_err(|e| Error::from_io("cannot unmap the view", e.into()))
 }
 
 /// Flushes `len` bytes from `addr` (0 = to the end of the view) of the raw view containing it
@@ -1243,23 +1078,15 @@ pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
 pub fn flush_raw(addr: *const u8, len: usize) -> Result<()> {
     let raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
     let Some((base, view)) = find_raw(&raw, addr as usize) else {
-        return Err(Error::new(
-            Win32Error::INVALID_ADDRESS,
-            format!("{addr:p} is not inside a mapped view"),
-        ));
+        return Err(Error::new(Win32Error::INVALID_ADDRESS, format!("{addr:p} is not inside a mapped view")));
     };
     let offset = addr as usize - base;
     let mapped = view.len.div_ceil(sys::PAGE) * sys::PAGE;
-    let len = if len == 0 {
-        mapped - offset
-    } else {
-        len.min(mapped - offset)
-    };
+    let len = if len == 0 { mapped - offset } else { len.min(mapped - offset) };
     if view.copy {
         return Ok(());
     }
     // SAFETY: [addr, addr + len) lies inside a live raw view (we hold the registry lock, so it
     // cannot be unmapped meanwhile).
-    unsafe { sys::flush(addr as usize, len) }
-        .map_err(|e| Error::from_io("cannot flush the view", e.into()))
+    unsafe { sys::flush(addr as usize, len) }.map_err(|e| Error::from_io("cannot flush the view", e.into()))
 }

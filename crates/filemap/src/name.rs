@@ -68,9 +68,7 @@ impl ObjectName {
         if units > MAX_NAME_LEN {
             return Err(Error::new(
                 Win32Error::FILENAME_EXCED_RANGE,
-                format!(
-                    "object name is {units} characters long; at most {MAX_NAME_LEN} are allowed"
-                ),
+                format!("object name is {units} characters long; at most {MAX_NAME_LEN} are allowed"),
             ));
         }
         let (scope, rest) = split_scope(full);
@@ -89,10 +87,7 @@ impl ObjectName {
                 ),
             ));
         }
-        Ok(ObjectName {
-            scope,
-            name: rest.to_owned(),
-        })
+        Ok(ObjectName { scope, name: rest.to_owned() })
     }
 
     /// The scope the name lives in.
@@ -206,47 +201,22 @@ mod tests {
 
     #[test]
     fn names_are_case_sensitive() {
-        assert_ne!(
-            ObjectName::parse("foo").unwrap().file_name(),
-            ObjectName::parse("Foo").unwrap().file_name()
-        );
+        assert_ne!(ObjectName::parse("foo").unwrap().file_name(), ObjectName::parse("Foo").unwrap().file_name());
     }
 
     #[test]
     fn bad_names_get_windows_codes() {
-        assert_eq!(
-            ObjectName::parse("Local\\a\\b").unwrap_err().code(),
-            Win32Error::PATH_NOT_FOUND
-        );
-        assert_eq!(
-            ObjectName::parse("a\\b").unwrap_err().code(),
-            Win32Error::PATH_NOT_FOUND
-        );
-        assert_eq!(
-            ObjectName::parse("Global\\").unwrap_err().code(),
-            Win32Error::INVALID_NAME
-        );
+        assert_eq!(ObjectName::parse("Local\\a\\b").unwrap_err().code(), Win32Error::PATH_NOT_FOUND);
+        assert_eq!(ObjectName::parse("a\\b").unwrap_err().code(), Win32Error::PATH_NOT_FOUND);
+        assert_eq!(ObjectName::parse("Global\\").unwrap_err().code(), Win32Error::INVALID_NAME);
         let long = "x".repeat(261);
-        assert_eq!(
-            ObjectName::parse(&long).unwrap_err().code(),
-            Win32Error::FILENAME_EXCED_RANGE
-        );
+        assert_eq!(ObjectName::parse(&long).unwrap_err().code(), Win32Error::FILENAME_EXCED_RANGE);
         assert!(ObjectName::parse(&"x".repeat(260)).is_ok());
     }
 
     #[test]
     fn tricky_names_encode_to_safe_distinct_file_names() {
-        let names = [
-            ".",
-            "..",
-            "a/b",
-            "a%2Fb",
-            "%H00",
-            "with space",
-            "ünïcødé",
-            "nul\0byte",
-            ".hidden",
-        ];
+        let names = [".", "..", "a/b", "a%2Fb", "%H00", "with space", "ünïcødé", "nul\0byte", ".hidden"];
         let mut seen = std::collections::HashSet::new();
         for name in names {
             let file = ObjectName::parse(name).unwrap().file_name();

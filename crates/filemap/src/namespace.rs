@@ -34,11 +34,7 @@ pub fn root() -> &'static Path {
     ROOT.get_or_init(|| match std::env::var_os(ROOT_ENV) {
         Some(dir) if !dir.is_empty() => {
             let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                std::env::current_dir().unwrap_or_default().join(dir)
-            }
+            if dir.is_absolute() { dir } else { std::env::current_dir().unwrap_or_default().join(dir) }
         }
         _ => PathBuf::from("/dev/shm"),
     })
@@ -90,15 +86,9 @@ fn open_dir(path: &Path) -> Result<Option<OwnedFd>> {
         Err(rustix::io::Errno::NOENT) => Ok(None),
         Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => Err(Error::new(
             Win32Error::ACCESS_DENIED,
-            format!(
-                "namespace directory {} is a symlink or not a directory; refusing to use it",
-                path.display()
-            ),
+            format!("namespace directory {} is a symlink or not a directory; refusing to use it", path.display()),
         )),
-        Err(e) => Err(Error::from_io(
-            format!("cannot open namespace directory {}", path.display()),
-            e.into(),
-        )),
+        Err(e) => Err(Error::from_io(format!("cannot open namespace directory {}", path.display()), e.into())),
     }
 }
 
@@ -115,12 +105,8 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
         ));
     }
     let root = root();
-    std::fs::create_dir_all(root).map_err(|e| {
-        Error::from_io(
-            format!("cannot create namespace root {}", root.display()),
-            e,
-        )
-    })?;
+    std::fs::create_dir_all(root)
+        .map_err(|e| Error::from_io(format!("cannot create namespace root {}", root.display()), e))?;
     let mode = match scope {
         Scope::Local => 0o700,
         Scope::Global => 0o2771,
@@ -128,17 +114,11 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
     match rustix::fs::mkdir(path, Mode::from_raw_mode(0o700)) {
         Ok(()) | Err(rustix::io::Errno::EXIST) => {}
         Err(e) => {
-            return Err(Error::from_io(
-                format!("cannot create namespace directory {}", path.display()),
-                e.into(),
-            ));
+            return Err(Error::from_io(format!("cannot create namespace directory {}", path.display()), e.into()));
         }
     }
     let fd = open_dir(path)?.ok_or_else(|| {
-        Error::new(
-            Win32Error::PATH_NOT_FOUND,
-            format!("namespace directory {} vanished", path.display()),
-        )
+        Error::new(Win32Error::PATH_NOT_FOUND, format!("namespace directory {} vanished", path.display()))
     })?;
     // Only set the mode on a directory we own: one made by somebody else fails `verify`.
     let st = rustix::fs::fstat(&fd)?;
@@ -155,10 +135,7 @@ fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
     let refuse = |why: String| {
         Err(Error::new(
             Win32Error::ACCESS_DENIED,
-            format!(
-                "namespace directory {} is unsafe: {why}; refusing to use it",
-                path.display()
-            ),
+            format!("namespace directory {} is unsafe: {why}; refusing to use it", path.display()),
         ))
     };
     match scope {
@@ -175,9 +152,7 @@ fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
                 return refuse(format!("it belongs to uid {}, not root", st.st_uid));
             }
             if mode & 0o002 != 0 {
-                return refuse(format!(
-                    "its mode is {mode:04o}: anyone may create or delete in it"
-                ));
+                return refuse(format!("its mode is {mode:04o}: anyone may create or delete in it"));
             }
         }
     }
@@ -188,10 +163,7 @@ fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
 /// create objects), mode `2771`. Idempotent: an existing directory is brought to that state.
 pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
     if !rustix::process::geteuid().is_root() {
-        return Err(Error::new(
-            Win32Error::ACCESS_DENIED,
-            "only root may set up the Global namespace",
-        ));
+        return Err(Error::new(Win32Error::ACCESS_DENIED, "only root may set up the Global namespace"));
     }
     let path = scope_dir(Scope::Global);
     let fd = match open_dir(&path)? {
@@ -202,11 +174,7 @@ pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
     if st.st_uid != 0 {
         return Err(Error::new(
             Win32Error::ACCESS_DENIED,
-            format!(
-                "{} belongs to uid {}; remove it and run init-global again",
-                path.display(),
-                st.st_uid
-            ),
+            format!("{} belongs to uid {}; remove it and run init-global again", path.display(), st.st_uid),
         ));
     }
     let gid = rustix::process::Gid::from_raw(gid.unwrap_or(0));
@@ -218,12 +186,7 @@ pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
 
 /// Every entry of a scope's directory, as raw file names (for listing and `gc`).
 pub(crate) fn entries(dir: &Dir) -> Result<Vec<OsString>> {
-    let fd = rustix::fs::openat(
-        &dir.fd,
-        ".",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    let fd = rustix::fs::openat(&dir.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     let mut reader = rustix::fs::Dir::read_from(&fd)?;
     let mut out = Vec::new();
     while let Some(entry) = reader.read() {

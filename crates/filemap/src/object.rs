@@ -181,11 +181,7 @@ fn get_u64(buf: &[u8], off: usize) -> u64 {
 fn checksum(buf: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, &b) in buf[..SYNC_OFFSET].iter().enumerate() {
-        let b = if (OFF_CHECKSUM..OFF_CHECKSUM + 8).contains(&i) {
-            0
-        } else {
-            b
-        };
+        let b = if (OFF_CHECKSUM..OFF_CHECKSUM + 8).contains(&i) { 0 } else { b };
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -213,10 +209,7 @@ impl Header {
         if let Some(name) = &self.name {
             let bytes = name.as_bytes();
             if bytes.len() > NAME_CAP {
-                return Err(Error::new(
-                    Win32Error::FILENAME_EXCED_RANGE,
-                    format!("object name {name:?} is too long"),
-                ));
+                return Err(Error::new(Win32Error::FILENAME_EXCED_RANGE, format!("object name {name:?} is too long")));
             }
             put_u32(&mut buf, OFF_NAME_LEN, bytes.len() as u32);
             buf[OFF_NAME..OFF_NAME + bytes.len()].copy_from_slice(bytes);
@@ -247,12 +240,7 @@ impl Header {
     /// Parses and validates a header page read from disk. Everything is untrusted (S4): any
     /// inconsistency is an `ERROR_INVALID_DATA` error naming what is wrong.
     pub fn decode(buf: &[u8]) -> Result<Header> {
-        let bad = |why: &str| {
-            Error::new(
-                Win32Error::INVALID_DATA,
-                format!("corrupt object header: {why}"),
-            )
-        };
+        let bad = |why: &str| Error::new(Win32Error::INVALID_DATA, format!("corrupt object header: {why}"));
         if buf.len() < HEADER_SIZE {
             return Err(bad("the file is shorter than a header"));
         }
@@ -260,16 +248,12 @@ impl Header {
             return Err(bad("bad magic (not a filemap object)"));
         }
         if get_u32(buf, OFF_VERSION) != VERSION {
-            return Err(bad(&format!(
-                "unknown version {}",
-                get_u32(buf, OFF_VERSION)
-            )));
+            return Err(bad(&format!("unknown version {}", get_u32(buf, OFF_VERSION))));
         }
         if get_u64(buf, OFF_CHECKSUM) != checksum(buf) {
             return Err(bad("checksum mismatch"));
         }
-        let kind = ObjectType::from_raw(get_u32(buf, OFF_KIND))
-            .ok_or_else(|| bad("unknown object type"))?;
+        let kind = ObjectType::from_raw(get_u32(buf, OFF_KIND)).ok_or_else(|| bad("unknown object type"))?;
         if get_u32(buf, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
             return Err(bad("unexpected header size"));
         }
@@ -280,8 +264,7 @@ impl Header {
         let name = if name_len == 0 {
             None
         } else {
-            let s = std::str::from_utf8(&buf[OFF_NAME..OFF_NAME + name_len])
-                .map_err(|_| bad("name is not UTF-8"))?;
+            let s = std::str::from_utf8(&buf[OFF_NAME..OFF_NAME + name_len]).map_err(|_| bad("name is not UTF-8"))?;
             Some(s.to_owned())
         };
         let path_len = get_u32(buf, OFF_PATH_LEN) as usize;
@@ -410,18 +393,11 @@ pub(crate) struct NewObject<'a> {
 }
 
 fn cloexec(inheritable: bool) -> OFlags {
-    if inheritable {
-        OFlags::empty()
-    } else {
-        OFlags::CLOEXEC
-    }
+    if inheritable { OFlags::empty() } else { OFlags::CLOEXEC }
 }
 
 fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 /// Fills in the creator fields of a header.
@@ -438,8 +414,7 @@ impl ObjectFile {
             return Ok((ObjectFile::create_unnamed(&new)?, Created::New));
         };
         let what = || format!("cannot create {} \"{name}\"", new.header.kind);
-        let dir = namespace::dir(name.scope(), true)?
-            .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+        let dir = namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
         let tmp = build_tmpfile(&dir, &new).map_err(|e| prefix(e, &what()))?;
         loop {
@@ -474,19 +449,10 @@ impl ObjectFile {
 
     fn create_unnamed(new: &NewObject<'_>) -> Result<ObjectFile> {
         let flags = rustix::fs::MemfdFlags::ALLOW_SEALING
-            | if new.inheritable {
-                rustix::fs::MemfdFlags::empty()
-            } else {
-                rustix::fs::MemfdFlags::CLOEXEC
-            };
-        let fd = rustix::fs::memfd_create("filemap", flags).map_err(|e| {
-            Error::from_io(
-                format!("cannot create unnamed {}", new.header.kind),
-                e.into(),
-            )
-        })?;
-        fill(&fd, new)
-            .map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
+            | if new.inheritable { rustix::fs::MemfdFlags::empty() } else { rustix::fs::MemfdFlags::CLOEXEC };
+        let fd = rustix::fs::memfd_create("filemap", flags)
+            .map_err(|e| Error::from_io(format!("cannot create unnamed {}", new.header.kind), e.into()))?;
+        fill(&fd, new).map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
         let st = rustix::fs::fstat(&fd)?;
         Ok(ObjectFile {
             fd,
@@ -502,17 +468,9 @@ impl ObjectFile {
     }
 
     /// Opens an existing named object of type `kind`.
-    pub(crate) fn open(
-        name: &ObjectName,
-        kind: ObjectType,
-        write: bool,
-        inheritable: bool,
-    ) -> Result<ObjectFile> {
+    pub(crate) fn open(name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<ObjectFile> {
         let not_found = || {
-            Error::new(
-                Win32Error::FILE_NOT_FOUND,
-                format!("cannot open {kind} \"{name}\": no object has that name"),
-            )
+            Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {kind} \"{name}\": no object has that name"))
         };
         let dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
         ObjectFile::open_in(&dir, name, kind, write, inheritable)?.ok_or_else(not_found)
@@ -567,20 +525,13 @@ impl ObjectFile {
                 continue; // its last holder closed between our lookup and our lock
             }
             if st.st_mode & 0o170000 != 0o100000 {
-                return Err(Error::new(
-                    Win32Error::ACCESS_DENIED,
-                    format!("{}: not a regular file", what()),
-                ));
+                return Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: not a regular file", what())));
             }
             let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
             if header.name.as_deref() != Some(&name.to_string()) {
                 return Err(Error::new(
                     Win32Error::INVALID_DATA,
-                    format!(
-                        "{}: the file holds object {:?}, not this name",
-                        what(),
-                        header.name
-                    ),
+                    format!("{}: the file holds object {:?}, not this name", what(), header.name),
                 ));
             }
             let object = ObjectFile {
@@ -606,21 +557,14 @@ impl ObjectFile {
 
     /// Adopts a descriptor inherited from a parent process (or passed by other means).
     pub(crate) fn from_inherited(fd: OwnedFd, kind: ObjectType) -> Result<ObjectFile> {
-        let what = || {
-            format!(
-                "inherited descriptor {} is not a usable {kind} handle",
-                rustix::fd::AsRawFd::as_raw_fd(&fd)
-            )
-        };
+        let what =
+            || format!("inherited descriptor {} is not a usable {kind} handle", rustix::fd::AsRawFd::as_raw_fd(&fd));
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         let mode = rustix::fs::fcntl_getfl(&fd)?;
         let writable = mode.contains(OFlags::RDWR);
         let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
         if header.kind != kind {
-            return Err(Error::new(
-                Win32Error::INVALID_HANDLE,
-                format!("{}: it is a {}", what(), header.kind),
-            ));
+            return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is a {}", what(), header.kind)));
         }
         let (dir, name) = match &header.name {
             Some(full) => {
@@ -644,11 +588,7 @@ impl ObjectFile {
 
     /// A new, independent OFD of the same object (for a handle with another inheritability).
     pub(crate) fn reopen(&self, inheritable: bool) -> Result<ObjectFile> {
-        let access = if self.writable {
-            OFlags::RDWR
-        } else {
-            OFlags::RDONLY
-        };
+        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
         let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let fd = rustix::fs::open(path.as_str(), access | cloexec(inheritable), Mode::empty())
             .map_err(|e| Error::from_io("cannot duplicate handle", e.into()))?;
@@ -680,6 +620,11 @@ impl ObjectFile {
         self.fd.as_fd()
     }
 
+    /// The object's identity (device, inode): equal for two handles iff they refer to one object.
+    pub(crate) fn id(&self) -> (u64, u64) {
+        (self.dev, self.ino)
+    }
+
     pub(crate) fn writable(&self) -> bool {
         self.writable
     }
@@ -695,12 +640,8 @@ impl ObjectFile {
             // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
             return Ok(unsafe { page.0.add(SYNC_OFFSET) });
         }
-        let ptr = sys::map_page(self.fd.as_fd(), self.writable).map_err(|e| {
-            Error::from_io(
-                format!("cannot map the state of {}", self.describe()),
-                e.into(),
-            )
-        })?;
+        let ptr = sys::map_page(self.fd.as_fd(), self.writable)
+            .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))?;
         let page = self.page.get_or_init(|| HeaderPage(ptr));
         if page.0 != ptr {
             // Another thread won the race; drop our extra mapping.
@@ -734,20 +675,16 @@ impl Drop for ObjectFile {
             return;
         }
         // The OFD may be shared with another process: test with a fresh OFD of the same inode.
-        let fresh = rustix::fs::openat(
-            &dir.fd,
-            &*file,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .or_else(|_| {
-            rustix::fs::openat(
-                &dir.fd,
-                &*file,
-                OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        });
+        let fresh =
+            rustix::fs::openat(&dir.fd, &*file, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+                .or_else(|_| {
+                    rustix::fs::openat(
+                        &dir.fd,
+                        &*file,
+                        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                });
         let Ok(fresh) = fresh else { return };
         match rustix::fs::fstat(&fresh) {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
@@ -779,10 +716,8 @@ fn prefix(e: Error, what: &str) -> Error {
 /// Unlinks `file` if it still names the inode `fd` refers to (we hold `LOCK_EX` on it, so no
 /// other process of this protocol can have replaced it meanwhile).
 fn unlink_if_same(dir: &Dir, file: &str, fd: &OwnedFd) {
-    let (Ok(ours), Ok(named)) = (
-        rustix::fs::fstat(fd),
-        rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW),
-    ) else {
+    let (Ok(ours), Ok(named)) = (rustix::fs::fstat(fd), rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW))
+    else {
         return;
     };
     if ours.st_dev == named.st_dev && ours.st_ino == named.st_ino {
@@ -814,10 +749,7 @@ fn fill(fd: &OwnedFd, new: &NewObject<'_>) -> Result<()> {
         rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(|e| match e {
             Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
                 Win32Error::COMMITMENT_LIMIT,
-                format!(
-                    "cannot commit {} bytes: not enough memory in the namespace's filesystem",
-                    new.data_len
-                ),
+                format!("cannot commit {} bytes: not enough memory in the namespace's filesystem", new.data_len),
                 e.into(),
             ),
             e => Error::from_io("cannot reserve the object's memory", e.into()),
@@ -838,10 +770,7 @@ fn fill(fd: &OwnedFd, new: &NewObject<'_>) -> Result<()> {
             Ok(n) => done += n,
             Err(Errno::INTR) => continue,
             Err(Errno::NOSPC) => {
-                return Err(Error::new(
-                    Win32Error::COMMITMENT_LIMIT,
-                    "no space left for the object's header",
-                ));
+                return Err(Error::new(Win32Error::COMMITMENT_LIMIT, "no space left for the object's header"));
             }
             Err(e) => return Err(Error::from_io("cannot write the object header", e.into())),
         }
@@ -856,13 +785,7 @@ fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
         Err(Errno::NOENT) | Err(Errno::PERM) => {
             // Kernels before 6.10 want CAP_DAC_READ_SEARCH for AT_EMPTY_PATH; go through /proc.
             let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(fd));
-            rustix::fs::linkat(
-                rustix::fs::CWD,
-                path.as_str(),
-                &dir.fd,
-                file,
-                AtFlags::SYMLINK_FOLLOW,
-            )
+            rustix::fs::linkat(rustix::fs::CWD, path.as_str(), &dir.fd, file, AtFlags::SYMLINK_FOLLOW)
         }
         other => other,
     }
@@ -947,11 +870,7 @@ mod tests {
             creator_uid: 1000,
             creator_pid: 42,
             created_ns: 7,
-            backing: Some(Backing {
-                dev: 1,
-                ino: 2,
-                path: PathBuf::from("/tmp/x"),
-            }),
+            backing: Some(Backing { dev: 1, ino: 2, path: PathBuf::from("/tmp/x") }),
             name: Some("Local\\x".into()),
             params: [1, 2, 3, 4],
         }

@@ -75,10 +75,7 @@ pub fn map_file(
                 return Ok(ptr);
             }
             let ptr = map_reserve_and_trim(fd, offset, len, prot, flags)?;
-            HINT.store(
-                ptr.as_ptr() as usize + round_up(len, GRANULARITY),
-                Ordering::Relaxed,
-            );
+            HINT.store(ptr.as_ptr() as usize + round_up(len, GRANULARITY), Ordering::Relaxed);
             Ok(ptr)
         }
     }
@@ -97,16 +94,7 @@ fn map_noreplace(
     //   any page of [addr, addr + len) is mapped, so no memory another part of the program uses
     //   is touched.
     // - `fd` is a valid open file for the duration of the call (it is borrowed).
-    let got = unsafe {
-        rustix::mm::mmap(
-            addr as *mut _,
-            len,
-            prot,
-            flags | MapFlags::FIXED_NOREPLACE,
-            fd,
-            offset,
-        )
-    }?;
+    let got = unsafe { rustix::mm::mmap(addr as *mut _, len, prot, flags | MapFlags::FIXED_NOREPLACE, fd, offset) }?;
     if got as usize != addr {
         // A kernel that predates MAP_FIXED_NOREPLACE treats the address as a hint only.
         // SAFETY: `got` is the mapping the call above just created, of `len` bytes, and nothing
@@ -142,16 +130,7 @@ fn map_reserve_and_trim(
     //   function alone (its address has not been given to anyone), so MAP_FIXED replaces only
     //   our own PROT_NONE pages.
     // - `fd` is a valid open file for the duration of the call.
-    let mapped = unsafe {
-        rustix::mm::mmap(
-            aligned as *mut _,
-            len,
-            prot,
-            flags | MapFlags::FIXED,
-            fd,
-            offset,
-        )
-    };
+    let mapped = unsafe { rustix::mm::mmap(aligned as *mut _, len, prot, flags | MapFlags::FIXED, fd, offset) };
     let head = aligned - base;
     let tail = base + reserve - (aligned + span);
     if let Err(e) = mapped {
@@ -197,14 +176,9 @@ pub unsafe fn flush(addr: usize, len: usize) -> Result<(), Errno> {
 
 /// Maps the object's header page (offset 0, one page) shared, read-write, anywhere.
 pub fn map_page(fd: BorrowedFd<'_>, writable: bool) -> Result<NonNull<u8>, Errno> {
-    let prot = if writable {
-        ProtFlags::READ | ProtFlags::WRITE
-    } else {
-        ProtFlags::READ
-    };
+    let prot = if writable { ProtFlags::READ | ProtFlags::WRITE } else { ProtFlags::READ };
     // SAFETY: a new shared mapping at an address the kernel picks; it replaces nothing.
-    let ptr =
-        unsafe { rustix::mm::mmap(std::ptr::null_mut(), PAGE, prot, MapFlags::SHARED, fd, 0) }?;
+    let ptr = unsafe { rustix::mm::mmap(std::ptr::null_mut(), PAGE, prot, MapFlags::SHARED, fd, 0) }?;
     NonNull::new(ptr.cast()).ok_or(Errno::INVAL)
 }
 
