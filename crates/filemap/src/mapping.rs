@@ -786,7 +786,9 @@ impl ViewBuilder<'_> {
             return denied(format!("offset {} is at or past the end of the {size}-byte object", self.offset));
         }
         let available = size - self.offset;
-        let len = if self.len == 0 { available } else { self.len as u64 };
+        // Length 0 means "to the end of the object"; an explicit length may also cover the rest
+        // of the object's last page, as Windows allows for paging-file-backed sections.
+        let len = if self.len == 0 { m.size() - self.offset } else { self.len as u64 };
         if len > available {
             return denied(format!(
                 "{} bytes from offset {} run past the end of the {size}-byte object",
