@@ -560,9 +560,13 @@ impl ObjectFile {
         let what =
             || format!("inherited descriptor {} is not a usable {kind} handle", rustix::fd::AsRawFd::as_raw_fd(&fd));
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+            return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is not a regular file", what())));
+        }
         let mode = rustix::fs::fcntl_getfl(&fd)?;
         let writable = mode.contains(OFlags::RDWR);
-        let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
+        let header = Header::read(fd.as_fd())
+            .map_err(|e| Error::new(Win32Error::INVALID_HANDLE, format!("{}: {}", what(), e.message())))?;
         if header.kind != kind {
             return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is a {}", what(), header.kind)));
         }
