@@ -91,8 +91,7 @@ fn dispatch(role: &str, args: &[String]) {
             };
             let read = result(Mapping::open(&args[0], Access::READ));
             let all = result(Mapping::open(&args[0], Access::ALL));
-            let create =
-                result(Mapping::options().name(&format!("{}-new", args[0])).size(10).create().map(|(m, _)| m));
+            let create = result(Mapping::options().name(&format!("{}-new", args[0])).size(10).create().map(|(m, _)| m));
             say(format!("results {read} {all} {create}"));
         }
         other => panic!("unknown child role {other}"),

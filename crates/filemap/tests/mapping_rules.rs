@@ -144,8 +144,7 @@ fn commit_reserves_memory_at_creation_and_reserve_stays_sparse() {
     let reserved = unique("reserve");
     setup();
     let (_c, _) = Mapping::options().name(&committed).size(size).create().unwrap();
-    let (_r, _) =
-        Mapping::options().name(&reserved).size(size).section_flags(SectionFlags::RESERVE).create().unwrap();
+    let (_r, _) = Mapping::options().name(&reserved).size(size).section_flags(SectionFlags::RESERVE).create().unwrap();
     let blocks = |n: &str| std::fs::metadata(object_path(n)).unwrap().blocks() * 512;
     assert!(blocks(&committed) >= size, "SEC_COMMIT allocates everything: {}", blocks(&committed));
     assert!(blocks(&reserved) < size / 2, "SEC_RESERVE stays sparse: {}", blocks(&reserved));

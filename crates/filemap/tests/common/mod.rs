@@ -72,8 +72,12 @@ pub fn child_main(dispatch: fn(&str, &[String])) {
         eprintln!("child watchdog fired: aborting");
         std::process::abort();
     });
-    let args: Vec<String> =
-        std::env::var(ARGS_ENV).unwrap_or_default().split('\u{1f}').filter(|s| !s.is_empty()).map(String::from).collect();
+    let args: Vec<String> = std::env::var(ARGS_ENV)
+        .unwrap_or_default()
+        .split('\u{1f}')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     dispatch(&role, &args);
 }
 
