@@ -541,14 +541,11 @@ impl Mapping {
             None => None,
             Some(backing) => Some(Arc::new(open_backing(backing, protection, access, &object.describe())?)),
         };
-        if backing.is_none() {
-            let st = rustix::fs::fstat(object.fd())?;
-            if (st.st_size as u64) < HEADER_SIZE as u64 + header.size {
-                return Err(Error::new(
-                    Win32Error::INVALID_DATA,
-                    format!("{}: the object file is shorter than its recorded size", object.describe()),
-                ));
-            }
+        if backing.is_none() && object.file_size() < HEADER_SIZE as u64 + header.size {
+            return Err(Error::new(
+                Win32Error::INVALID_DATA,
+                format!("{}: the object file is shorter than its recorded size", object.describe()),
+            ));
         }
         Ok(Mapping { object: Arc::new(object), access, protection, backing })
     }

@@ -35,6 +35,7 @@ pub fn setup() -> PathBuf {
         let root = match std::env::var_os("FILEMAP_ROOT") {
             Some(dir) if std::env::var_os(ROLE_ENV).is_some() => PathBuf::from(dir),
             _ => {
+                prune_dead_roots();
                 let dir = PathBuf::from(format!("/dev/shm/filemap-tests/{}", std::process::id()));
                 std::fs::create_dir_all(&dir).expect("create test root");
                 set_mode(&PathBuf::from("/dev/shm/filemap-tests"), 0o1777);
@@ -48,6 +49,18 @@ pub fn setup() -> PathBuf {
         ROOT.set(root).expect("root set once");
     });
     ROOT.get().expect("root initialised").clone()
+}
+
+/// Removes the roots of earlier test processes that have exited (each run leaves its own root
+/// behind, since a test process cannot tell which of its tests ends last).
+fn prune_dead_roots() {
+    let Ok(entries) = std::fs::read_dir("/dev/shm/filemap-tests") else { return };
+    for entry in entries.flatten() {
+        let pid = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn set_mode(path: &PathBuf, mode: u32) {
