@@ -7,6 +7,7 @@
 //!   (memory committed, as `SEC_COMMIT` does).
 //! - `open`: filemap `open + view + drop view + drop handle` (another handle keeps the object)
 //!   vs `shm_open + mmap + munmap + close`.
+//! - the peer crate `shared_memory` (`ShmemConf::create` / `open`, dropped) in both groups.
 //! - `copy`: copying 1 MiB into a view vs into a private buffer.
 
 use std::hint::black_box;
@@ -73,6 +74,13 @@ fn cycles(c: &mut Criterion) {
             rustix::shm::unlink(name.as_str()).unwrap();
         })
     });
+    g.bench_function("peer_shared_memory_crate", |b| {
+        b.iter(|| {
+            let id = format!("filemap-bench-peer-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+            let shm = shared_memory::ShmemConf::new().size(4096).os_id(&id).create().unwrap();
+            black_box(shm.as_ptr());
+        })
+    });
     g.bench_function("filemap_sec_reserve", |b| {
         b.iter(|| {
             let name = format!(r"Local\bench-reserve-{}", N.fetch_add(1, Ordering::Relaxed));
@@ -113,6 +121,15 @@ fn cycles(c: &mut Criterion) {
             raw_unmap(p);
         })
     });
+    let peer_id = format!("filemap-bench-peer-open-{}", std::process::id());
+    let peer = shared_memory::ShmemConf::new().size(4096).os_id(&peer_id).create().unwrap();
+    g.bench_function("peer_shared_memory_crate", |b| {
+        b.iter(|| {
+            let shm = shared_memory::ShmemConf::new().os_id(&peer_id).open().unwrap();
+            black_box(shm.as_ptr());
+        })
+    });
+    drop(peer);
     let (held, _) = Mapping::options().name(r"Local\bench-open").size(4096).create().unwrap();
     g.bench_function("filemap", |b| {
         b.iter(|| {
