@@ -1,0 +1,177 @@
+//! `filemap demo`: the seeds' "Creating Named Shared Memory" scenario, end to end.
+//!
+//! The first process (this one) creates a named, memory-backed mapping, maps a view and copies
+//! a message into it. It starts a second process (this program again, `demo-second`) that opens
+//! the mapping *by name*, maps a view, waits until the first process says the message is
+//! there, and prints it. Then both close their handles; the first checks that the name is gone
+//! and nothing is left in the namespace.
+
+use std::io::{BufRead, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use filemap::{Access, Created, ErrorKind, Mapping, ObjectName, Protection, Scope, Win32Error};
+
+/// Size of the mapping, as in the seed (`BUF_SIZE`).
+const BUF_SIZE: u64 = 256;
+
+/// Arguments of `filemap demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Name of the mapping (a `Local\` or `Global\` prefix is allowed).
+    #[arg(long, default_value = "MyFileMappingObject")]
+    pub name: String,
+    /// The message the first process writes and the second prints.
+    #[arg(long, default_value = "Message from first process.")]
+    pub message: String,
+    /// Use the Global namespace, as the seed does (needs root or `filemap init-global`).
+    #[arg(long)]
+    pub global: bool,
+    /// How long the first process waits for the second one to finish (500ms, 30s, 1m).
+    #[arg(long, value_parser = crate::units::parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+}
+
+/// Arguments of the hidden `demo-second` command.
+#[derive(Debug, Args)]
+pub struct SecondArgs {
+    /// Full name of the mapping to open.
+    #[arg(long)]
+    pub name: String,
+}
+
+fn say(who: &str, text: impl AsRef<str>) {
+    println!("[{who:<6} pid {:>6}] {}", std::process::id(), text.as_ref());
+}
+
+fn full_name(args: &DemoArgs) -> Result<ObjectName> {
+    let has_prefix = ["local\\", "global\\"]
+        .iter()
+        .any(|p| args.name.len() >= p.len() && args.name.is_char_boundary(p.len()) && args.name[..p.len()].eq_ignore_ascii_case(p));
+    let text = if args.global && !has_prefix { format!("Global\\{}", args.name) } else { args.name.clone() };
+    let name = ObjectName::parse(&text)?;
+    if args.global && name.scope() != Scope::Global {
+        bail!(crate::commands::UsageError(format!("--global conflicts with the name {:?}", args.name)));
+    }
+    Ok(name)
+}
+
+/// `filemap demo`: the first process.
+pub fn run(args: DemoArgs) -> Result<()> {
+    let name = full_name(&args)?;
+    if args.message.len() as u64 >= BUF_SIZE {
+        bail!(crate::commands::UsageError(format!(
+            "the message is {} bytes; the demo's mapping holds {BUF_SIZE} bytes including a NUL terminator",
+            args.message.len()
+        )));
+    }
+    let (mapping, created) = Mapping::options()
+        .name(&name.to_string())
+        .size(BUF_SIZE)
+        .protection(Protection::ReadWrite)
+        .create()
+        .context("first process: CreateFileMapping failed")?;
+    if created == Created::Existing {
+        return Err(filemap::Error::new(
+            Win32Error::ALREADY_EXISTS,
+            format!("\"{name}\" is already in use by another process; pass --name to pick another"),
+        )
+        .into());
+    }
+    say("first", format!("created mapping \"{name}\" ({BUF_SIZE} bytes, paging-file backed, read/write)"));
+    let view = mapping.view(Access::ALL).context("first process: MapViewOfFile failed")?;
+    say("first", format!("mapped a view of {} bytes", view.len()));
+
+    let mut second = start_second(&name)?;
+    say("first", format!("started the second process (pid {})", second.id()));
+
+    view.write_at(0, args.message.as_bytes())?;
+    view.write_at(args.message.len(), &[0])?;
+    say("first", format!("wrote {:?} into the view", args.message));
+    // Tell the second process the message is there.
+    release_second(&mut second)?;
+    say("first", "told the second process to read it");
+
+    let status = wait_with_timeout(&mut second, args.timeout)?;
+    if !status.success() {
+        bail!("the second process failed ({status})");
+    }
+    say("first", "the second process exited cleanly");
+
+    drop(view);
+    drop(mapping);
+    say("first", "unmapped the view and closed the handle");
+    check_nothing_left(&name)?;
+    say("first", format!("\"{name}\" is gone: opening it fails with ERROR_FILE_NOT_FOUND, nothing is left in the namespace"));
+    Ok(())
+}
+
+fn start_second(name: &ObjectName) -> Result<Child> {
+    let exe = std::env::current_exe().context("cannot find this program to start the second process")?;
+    std::io::stdout().flush()?;
+    Command::new(exe)
+        .arg("demo-second")
+        .arg("--name")
+        .arg(name.to_string())
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("cannot start the second process")
+}
+
+/// The second process waits on its standard input: one line means "the message is written".
+fn release_second(second: &mut Child) -> Result<()> {
+    let mut pipe = second.stdin.take().context("the second process has no input pipe")?;
+    pipe.write_all(b"written\n").context("cannot signal the second process")?;
+    Ok(())
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            child.kill().ok();
+            child.wait().ok();
+            bail!("the second process did not finish within {timeout:?}; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn check_nothing_left(name: &ObjectName) -> Result<()> {
+    match Mapping::open(&name.to_string(), Access::READ) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => bail!("after closing, opening \"{name}\" failed unexpectedly: {e}"),
+        Ok(_) => bail!("after both processes closed their handles \"{name}\" still exists"),
+    }
+    let file = name.file_name();
+    if filemap::scan(name.scope(), false)?.iter().any(|e| e.file == file) {
+        bail!("after closing, the namespace still holds a file for \"{name}\"");
+    }
+    Ok(())
+}
+
+/// `filemap demo-second`: the second process.
+pub fn second(args: SecondArgs) -> Result<()> {
+    let name = ObjectName::parse(&args.name)?;
+    let mapping = Mapping::open(&name.to_string(), Access::ALL).context("second process: OpenFileMapping failed")?;
+    say("second", format!("opened \"{name}\" by name"));
+    let view = mapping.view(Access::ALL).context("second process: MapViewOfFile failed")?;
+    say("second", "mapped a view; waiting for the first process");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("second process: waiting failed")?;
+    if line.is_empty() {
+        bail!("second process: the first process went away before writing");
+    }
+    let bytes = view.read_vec(0, BUF_SIZE as usize)?;
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    say("second", format!("read: {}", String::from_utf8_lossy(&bytes[..end])));
+    drop(view);
+    drop(mapping);
+    say("second", "unmapped the view and closed the handle");
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Printing reports for people: aligned tables, human sizes, colour only on a terminal.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use crate::inventory::{Holder, Object, Report, ViewUse};
+use crate::units::{human_age, human_size};
+
+/// ANSI styling that is a no-op unless stdout is a terminal and `NO_COLOR` is unset.
+#[derive(Clone, Copy)]
+pub struct Style {
+    on: bool,
+}
+
+impl Style {
+    /// Colour if stdout is a terminal and `NO_COLOR` is not set.
+    pub fn detect() -> Style {
+        Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn yellow(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    pub fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+fn program(command: &str) -> &str {
+    command.split_whitespace().next().unwrap_or(command)
+}
+
+fn holders_short(holders: &[Holder]) -> String {
+    if holders.is_empty() {
+        return "-".into();
+    }
+    holders
+        .iter()
+        .map(|h| {
+            let gone = if h.alive { "" } else { " (exited)" };
+            format!("{} {}{gone}", h.pid, program(&h.command))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn views_short(views: &[ViewUse]) -> String {
+    if views.is_empty() {
+        return "-".into();
+    }
+    views.iter().map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes))).collect::<Vec<_>>().join(", ")
+}
+
+fn status(o: &Object) -> &'static str {
+    if o.error.is_some() {
+        "corrupt"
+    } else if o.stale {
+        "stale"
+    } else {
+        "live"
+    }
+}
+
+/// The `ls` table.
+pub fn table(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let header = ["SCOPE", "NAME", "TYPE", "SIZE", "STATUS", "OWNER", "MODE", "AGE", "HOLDERS", "VIEWS"];
+    let rows: Vec<[String; 10]> = report
+        .objects
+        .iter()
+        .map(|o| {
+            [
+                o.scope.to_owned(),
+                o.name.clone().unwrap_or_else(|| format!("? ({})", o.file.display())),
+                o.kind.unwrap_or("?").to_owned(),
+                o.size.map_or("-".into(), human_size),
+                status(o).to_owned(),
+                o.owner.clone(),
+                o.mode.clone(),
+                o.age_seconds.map_or("-".into(), human_age),
+                holders_short(&o.holders),
+                views_short(&o.views),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("no named objects\n");
+    } else {
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String], paint: &dyn Fn(usize, &str) -> String| {
+            let mut s = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let last = i + 1 == cells.len();
+                let pad = if last { 0 } else { widths[i] - cell.chars().count() + 2 };
+                s.push_str(&paint(i, cell));
+                s.push_str(&" ".repeat(pad));
+            }
+            s.trim_end().to_owned() + "\n"
+        };
+        out.push_str(&line(&header.map(String::from), &|_, c| style.bold(c)));
+        for (row, o) in rows.iter().zip(&report.objects) {
+            let st = status(o);
+            out.push_str(&line(row, &|i, c| match (i, st) {
+                (4, "stale") => style.yellow(c),
+                (4, "corrupt") => style.red(c),
+                _ => c.to_owned(),
+            }));
+        }
+        let stale = report.objects.iter().filter(|o| o.stale).count();
+        if stale > 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.yellow(&format!(
+                    "{stale} stale object(s): no live process holds a handle; `filemap gc` removes them"
+                ))
+            );
+        }
+    }
+    if !report.released_memory.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Memory kept alive only by views (the name was released):"));
+        for r in &report.released_memory {
+            let name = r.name.clone().unwrap_or_else(|| r.file.clone());
+            let size = r.size.map_or(String::new(), |s| format!(", object size {}", human_size(s)));
+            let _ = writeln!(
+                out,
+                "  {name} (inode {}{size}): {} mapped by {}",
+                r.inode,
+                human_size(r.bytes_mapped),
+                views_short(&r.processes)
+            );
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "{}", style.yellow(&format!("warning: {w}")));
+    }
+    if !report.unreadable_processes.is_empty() {
+        let advice = if rustix::process::geteuid().is_root() { "" } else { "; run as root to see all" };
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "note: {} process(es) could not be inspected: their handles show (from the lock table), their views do not{advice}",
+                report.unreadable_processes.len()
+            ))
+        );
+    }
+    out
+}
+
+/// The `info` page for one object.
+pub fn details(o: &Object, style: Style) -> String {
+    let mut out = String::new();
+    let mut field = |key: &str, value: String| {
+        let _ = writeln!(out, "{} {value}", style.bold(&format!("{key:<12}")));
+    };
+    field("Name:", o.name.clone().unwrap_or_else(|| "?".into()));
+    field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
+    field("Scope:", o.scope.to_owned());
+    field(
+        "File:",
+        format!("{} (device {}, inode {}, {} on disk)", o.file.display(), o.device, o.inode, human_size(o.file_size)),
+    );
+    if let Some(size) = o.size {
+        field("Size:", format!("{size} bytes ({})", human_size(size)));
+    }
+    if let Some(p) = &o.protection {
+        field("Protection:", format!("{p} {}", o.attributes.join("|")));
+    }
+    if o.kind == Some("mapping") {
+        match &o.backing {
+            None => field("Backing:", "paging file (memory in the namespace's tmpfs)".into()),
+            Some(b) => {
+                let now = if !b.exists {
+                    "the path no longer exists".to_owned()
+                } else if !b.same_file {
+                    "the path now names another file".to_owned()
+                } else {
+                    format!("still there, {}", b.current_size.map_or("?".into(), human_size))
+                };
+                field("Backing:", format!("{} (device {}, inode {}; {now})", b.path.display(), b.device, b.inode));
+            }
+        }
+    }
+    field("Owner:", format!("{} (uid {}), mode {}", o.owner, o.owner_uid, o.mode));
+    if let (Some(pid), Some(age)) = (o.creator_pid, o.age_seconds) {
+        field("Created:", format!("by pid {pid}, {} ago", human_age(age)));
+    }
+    let status = match (&o.error, o.stale) {
+        (Some(e), _) => style.red(&format!("corrupt: {e}")),
+        (None, true) => style.yellow("stale: no live process holds a handle; `filemap gc` removes it"),
+        (None, false) => "live".to_owned(),
+    };
+    field("Status:", status);
+    if o.holders.is_empty() {
+        field("Holders:", "none".into());
+    }
+    for (i, h) in o.holders.iter().enumerate() {
+        let gone = if h.alive { "" } else { " [exited; a child inherited the handle]" };
+        field(
+            if i == 0 { "Holders:" } else { "" },
+            format!("pid {} {}{gone} ({} lock(s), {} descriptor(s))", h.pid, h.command, h.locks, h.descriptors),
+        );
+    }
+    if o.views.is_empty() {
+        field("Views:", "none".into());
+    }
+    for (i, v) in o.views.iter().enumerate() {
+        field(
+            if i == 0 { "Views:" } else { "" },
+            format!(
+                "pid {} {}: {} in {} region(s){}",
+                v.pid,
+                v.command,
+                human_size(v.bytes),
+                v.regions,
+                if v.writable { ", writable" } else { ", read-only" }
+            ),
+        );
+    }
+    out
+}
