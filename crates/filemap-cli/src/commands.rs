@@ -29,8 +29,9 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
-fn parse_name(name: &str) -> Result<ObjectName> {
-    ObjectName::parse(name).map_err(anyhow::Error::from)
+/// Parses an object name; a malformed one is a usage error (exit 2) that keeps its Win32 code.
+pub fn parse_name(name: &str) -> Result<ObjectName> {
+    ObjectName::parse(name).map_err(|e| anyhow::Error::from(e).context(UsageError("invalid object name".into())))
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<()> {
@@ -150,6 +151,14 @@ pub struct CreateArgs {
     /// holds it too.
     #[arg(long)]
     pub hold: bool,
+    /// While holding, also map a view of the whole mapping (it shows under VIEWS in `ls`).
+    #[arg(long, requires = "hold")]
+    pub view: bool,
+    /// With --view: close the handle right after mapping the view. The name is released at
+    /// once (as on Windows), but the memory stays alive through the view until interrupted;
+    /// `ls` shows it under "memory kept alive only by views".
+    #[arg(long, requires = "view")]
+    pub drop_handle: bool,
 }
 
 /// `filemap create`.
@@ -216,7 +225,20 @@ pub fn create(args: CreateArgs) -> Result<()> {
         }
         return Ok(());
     }
-    hold(&name, move || drop(mapping))
+    if !args.view {
+        return hold(&name, move || drop(mapping));
+    }
+    let view = mapping.view(Access::WRITE)?;
+    println!("mapped a view of {} at {:p}", human_size(view.len() as u64), view.as_ptr());
+    if args.drop_handle {
+        drop(mapping);
+        println!("closed the handle: the name \"{name}\" is released, the view keeps the memory");
+        return hold(&name, move || drop(view));
+    }
+    hold(&name, move || {
+        drop(view);
+        drop(mapping);
+    })
 }
 
 /// Waits for Ctrl-C or SIGTERM, then runs `release` (which closes the handles).
@@ -265,9 +287,7 @@ fn range(name: &ObjectName, size: u64, offset: u64, len: Option<u64>) -> Result<
     }
     let len = len.unwrap_or(size - offset);
     if len > size - offset {
-        return Err(usage(format!(
-            "{len} bytes from offset {offset} run past the end of \"{name}\" ({size} bytes)"
-        )));
+        return Err(usage(format!("{len} bytes from offset {offset} run past the end of \"{name}\" ({size} bytes)")));
     }
     Ok((offset as usize, len as usize))
 }
@@ -299,7 +319,8 @@ pub fn hex_dump(bytes: &[u8], base: u64) -> String {
     for (i, chunk) in bytes.chunks(16).enumerate() {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
         let (left, right) = hex.split_at(hex.len().min(8));
-        let ascii: String = chunk.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+        let ascii: String =
+            chunk.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
         out.push_str(&format!(
             "{:08x}  {:<23}  {:<23}  |{ascii}|\n",
             base + 16 * i as u64,
@@ -462,9 +483,9 @@ pub struct InitGlobalArgs {
 pub fn init_global(args: InitGlobalArgs) -> Result<()> {
     let gid = match &args.group {
         None => None,
-        Some(group) => {
-            Some(crate::users::group_id(group).ok_or_else(|| usage(format!("no group named {group:?} in /etc/group")))?)
-        }
+        Some(group) => Some(
+            crate::users::group_id(group).ok_or_else(|| usage(format!("no group named {group:?} in /etc/group")))?,
+        ),
     };
     let path = filemap::namespace::init_global(gid)?;
     let group = args.group.as_deref().unwrap_or("root");

@@ -47,11 +47,13 @@ fn say(who: &str, text: impl AsRef<str>) {
 }
 
 fn full_name(args: &DemoArgs) -> Result<ObjectName> {
-    let has_prefix = ["local\\", "global\\"]
-        .iter()
-        .any(|p| args.name.len() >= p.len() && args.name.is_char_boundary(p.len()) && args.name[..p.len()].eq_ignore_ascii_case(p));
+    let has_prefix = ["local\\", "global\\"].iter().any(|p| {
+        args.name.len() >= p.len()
+            && args.name.is_char_boundary(p.len())
+            && args.name[..p.len()].eq_ignore_ascii_case(p)
+    });
     let text = if args.global && !has_prefix { format!("Global\\{}", args.name) } else { args.name.clone() };
-    let name = ObjectName::parse(&text)?;
+    let name = crate::commands::parse_name(&text)?;
     if args.global && name.scope() != Scope::Global {
         bail!(crate::commands::UsageError(format!("--global conflicts with the name {:?}", args.name)));
     }
@@ -104,7 +106,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
     drop(mapping);
     say("first", "unmapped the view and closed the handle");
     check_nothing_left(&name)?;
-    say("first", format!("\"{name}\" is gone: opening it fails with ERROR_FILE_NOT_FOUND, nothing is left in the namespace"));
+    say(
+        "first",
+        format!("\"{name}\" is gone: opening it fails with ERROR_FILE_NOT_FOUND, nothing is left in the namespace"),
+    );
     Ok(())
 }
 

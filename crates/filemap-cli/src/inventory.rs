@@ -135,7 +135,8 @@ pub struct ViewUse {
 /// Memory kept alive only by views after the object's name was released.
 #[derive(Debug, Serialize)]
 pub struct Released {
-    /// The object's last name (from its file name, or from its header where readable).
+    /// The object's last name (from its header where readable, which needs root, else from the
+    /// path the kernel shows; `null` when neither tells).
     pub name: Option<String>,
     pub scope: &'static str,
     /// The removed object file.
@@ -233,9 +234,8 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         .map(|&s| (s, format!("{}/", real_scope_dir(s).to_string_lossy().trim_end_matches('/'))))
         .collect();
     let in_namespace = |path: &str| dirs.iter().any(|(_, d)| path.starts_with(d.as_str()));
-    let mut snap = Snapshot::take(&|id, path| {
-        objects_by_id.contains(&id) || backing_ids.contains_key(&id) || in_namespace(path)
-    });
+    let mut snap =
+        Snapshot::take(&|id, path| objects_by_id.contains(&id) || backing_ids.contains_key(&id) || in_namespace(path));
 
     let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let users = crate::users::Users::load();
@@ -259,9 +259,9 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
             inode: e.ino,
             file_size: e.file_size,
             size: header.filter(|_| is_mapping).map(|h| h.size),
-            protection: header
-                .filter(|_| is_mapping)
-                .map(|h| Protection::from_win32(h.protection).map_or(format!("{:#x}", h.protection), |(p, _)| format!("{p:?}"))),
+            protection: header.filter(|_| is_mapping).map(|h| {
+                Protection::from_win32(h.protection).map_or(format!("{:#x}", h.protection), |(p, _)| format!("{p:?}"))
+            }),
             attributes: header.filter(|_| is_mapping).map(|h| section_names(h.attributes)).unwrap_or_default(),
             backing: header.and_then(|h| h.backing.as_ref()).map(|b| {
                 let meta = std::fs::metadata(&b.path).ok();
@@ -333,7 +333,7 @@ fn views_of(snap: &mut Snapshot, ids: &[(FileId, u64)]) -> Vec<ViewUse> {
 }
 
 fn released_memory(snap: &mut Snapshot, dirs: &[(Scope, String)], live: &HashSet<FileId>) -> Vec<Released> {
-    let mut groups: BTreeMap<FileId, (Scope, String, Option<u64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<FileId, (Scope, String, Option<Header>)> = BTreeMap::new();
     for r in &snap.regions {
         if !r.deleted || r.offset < HEADER_SIZE || live.contains(&r.file) {
             continue;
@@ -341,25 +341,41 @@ fn released_memory(snap: &mut Snapshot, dirs: &[(Scope, String)], live: &HashSet
         let Some((scope, _)) = dirs.iter().find(|(_, d)| r.path.starts_with(d.as_str())) else { continue };
         let slot = groups.entry(r.file).or_insert_with(|| (*scope, r.path.clone(), None));
         if slot.2.is_none() {
-            slot.2 = header_via_map_files(r.pid, r.start, r.end).map(|h| h.size);
+            slot.2 = header_via_map_files(r.pid, r.start, r.end);
+        }
+        // The creator's descriptor still carries the unnamed file's `#<inode>` path; an opener's
+        // carries the name: prefer the latter.
+        if is_tmpfile_path(&slot.1, r.file.ino) && !is_tmpfile_path(&r.path, r.file.ino) {
+            slot.1 = r.path.clone();
         }
     }
     let mut out = Vec::new();
-    for (id, (scope, path, size)) in groups {
+    for (id, (scope, path, header)) in groups {
         let views = views_of(snap, &[(id, HEADER_SIZE)]);
         let file_name = Path::new(&path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = match &header {
+            Some(h) => h.name.clone(),
+            None if is_tmpfile_path(&path, id.ino) => None,
+            None => name_of(scope, &file_name, None),
+        };
         out.push(Released {
-            name: name_of(scope, &file_name, None),
+            name,
             scope: scope_str(scope),
             device: device_str(id),
             inode: id.ino,
-            size,
+            size: header.map(|h| h.size),
             bytes_mapped: views.iter().map(|v| v.bytes).sum(),
             processes: views,
             file: path,
         });
     }
     out
+}
+
+/// Objects are built in an `O_TMPFILE`, whose path the kernel shows as `dir/#<inode>` forever
+/// after in the creator's descriptor and maps, even once the file got its name.
+fn is_tmpfile_path(path: &str, ino: u64) -> bool {
+    Path::new(path).file_name().is_some_and(|f| f.to_string_lossy() == format!("#{ino}"))
 }
 
 /// Reads the header of a removed object through `/proc/<pid>/map_files` (root only).

@@ -27,7 +27,7 @@ Names: `Local\\name` (per user), `Global\\name` (machine-wide, see init-global) 
 Exit codes:
   0  success
   1  error
-  2  usage error (bad arguments)
+  2  usage error (bad arguments, malformed name)
   3  not found: no live object has that name (ERROR_FILE_NOT_FOUND)
   4  already exists: the name is taken (ERROR_ALREADY_EXISTS)
   5  access denied: permissions, protection or the Global privilege (ERROR_ACCESS_DENIED)

@@ -140,11 +140,8 @@ pub fn alive(pid: u32) -> bool {
 
 fn command_of(pid: u32) -> String {
     if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
-        let parts: Vec<String> = raw
-            .split(|&b| b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
+        let parts: Vec<String> =
+            raw.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
         if let Some(first) = parts.first() {
             let program = Path::new(first).file_name().map_or(first.clone(), |f| f.to_string_lossy().into_owned());
             let mut line = std::iter::once(program).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(" ");

@@ -58,7 +58,11 @@ fn views_short(views: &[ViewUse]) -> String {
     if views.is_empty() {
         return "-".into();
     }
-    views.iter().map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes))).collect::<Vec<_>>().join(", ")
+    views
+        .iter()
+        .map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn status(o: &Object) -> &'static str {
@@ -135,7 +139,7 @@ pub fn table(report: &Report, style: Style) -> String {
     if !report.released_memory.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Memory kept alive only by views (the name was released):"));
         for r in &report.released_memory {
-            let name = r.name.clone().unwrap_or_else(|| r.file.clone());
+            let name = r.name.clone().unwrap_or_else(|| "(name unknown)".to_owned());
             let size = r.size.map_or(String::new(), |s| format!(", object size {}", human_size(s)));
             let _ = writeln!(
                 out,

@@ -9,7 +9,12 @@ pub struct Users(HashMap<u32, String>);
 impl Users {
     /// Reads `/etc/passwd`; an unreadable file gives an empty table.
     pub fn load() -> Users {
-        Users(parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default()).into_iter().map(|(n, id)| (id, n)).collect())
+        Users(
+            parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
+                .into_iter()
+                .map(|(n, id)| (id, n))
+                .collect(),
+        )
     }
 
     /// The user's name, or the uid as text.
