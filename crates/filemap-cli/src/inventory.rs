@@ -234,8 +234,11 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         .map(|&s| (s, format!("{}/", real_scope_dir(s).to_string_lossy().trim_end_matches('/'))))
         .collect();
     let in_namespace = |path: &str| dirs.iter().any(|(_, d)| path.starts_with(d.as_str()));
-    let mut snap =
-        Snapshot::take(&|id, path| objects_by_id.contains(&id) || backing_ids.contains_key(&id) || in_namespace(path));
+    let fd_dirs: Vec<String> = dirs.iter().map(|(_, d)| d.clone()).collect();
+    let mut snap = Snapshot::take(
+        &|id, path| objects_by_id.contains(&id) || backing_ids.contains_key(&id) || in_namespace(path),
+        &fd_dirs,
+    );
 
     let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let users = crate::users::Users::load();

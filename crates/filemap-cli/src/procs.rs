@@ -75,7 +75,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// Reads the lock table, and the descriptors and maps of every process we may inspect.
     /// `wanted` decides which files are kept: it gets the identity and the path the kernel shows.
-    pub fn take(wanted: &dyn Fn(FileId, &str) -> bool) -> Snapshot {
+    /// Descriptors are only considered when their path starts with one of `fd_dirs` (handles are
+    /// always opened inside a namespace directory), which spares a `stat` of every open file.
+    pub fn take(wanted: &dyn Fn(FileId, &str) -> bool, fd_dirs: &[String]) -> Snapshot {
         let mut snap = Snapshot::default();
         if let Ok(text) = std::fs::read_to_string("/proc/locks") {
             snap.locks = parse_locks(&text).into_iter().filter(|l| wanted(l.file, "")).collect();
@@ -98,8 +100,8 @@ impl Snapshot {
                     for fd in fds.flatten() {
                         let Ok(target) = std::fs::read_link(fd.path()) else { continue };
                         let target = target.to_string_lossy();
-                        if !target.starts_with('/') {
-                            continue; // sockets, pipes, anon inodes
+                        if !fd_dirs.iter().any(|d| target.starts_with(d.as_str())) {
+                            continue; // other files, sockets, pipes, anon inodes
                         }
                         let Ok(meta) = std::fs::metadata(fd.path()) else { continue };
                         let file = FileId::from_dev_ino(meta.dev(), meta.ino());

@@ -394,3 +394,23 @@ fn help_explains_commands_and_exit_codes() {
     let create = env.run(&["create", "--help"]);
     assert!(create.ok().contains("64K"));
 }
+
+#[test]
+fn corrupt_object_files_are_listed_as_such_and_gc_removes_them() {
+    let env = Env::new();
+    let name = unique("keep");
+    // Make the Local directory exist (with the right mode) through a normal command.
+    env.run(&["create", &name, "--size", "4K"]).ok();
+    let bogus = env.local_dir().join("bogus");
+    std::fs::write(&bogus, b"this is not a filemap object").unwrap();
+    let ls = env.run(&["ls", "--json"]).json();
+    let obj = find_object(&ls, "Local\\bogus").unwrap_or_else(|| panic!("{ls}"));
+    assert_eq!(obj["type"], serde_json::Value::Null);
+    assert!(obj["error"].as_str().unwrap().contains("corrupt"), "{obj}");
+    let table = env.run(&["ls"]);
+    assert!(table.ok().lines().any(|l| l.contains("Local\\bogus") && l.contains("corrupt")), "{}", table.stdout);
+    assert!(!table.stdout.contains('\u{1b}'), "no colour when stdout is not a terminal");
+    let gc = env.run(&["gc"]);
+    assert!(gc.ok().contains("freed Local\\bogus"), "{}", gc.stdout);
+    assert!(!bogus.exists());
+}
