@@ -59,8 +59,19 @@ pub fn ls(scope: ScopeSel, json: bool) -> Result<()> {
 /// `filemap info NAME`.
 pub fn info(name: &str, json: bool) -> Result<()> {
     let parsed = parse_name(name)?;
-    let Some((object, _)) = inventory::find(&parsed)? else {
-        return Err(filemap::Error::new(Win32Error::FILE_NOT_FOUND, format!("no object named \"{parsed}\"")).into());
+    let (object, report) = inventory::find(&parsed)?;
+    let Some(object) = object else {
+        let wanted = parsed.to_string();
+        let mut message = format!("no object named \"{parsed}\"");
+        for r in report.released_memory.iter().filter(|r| r.name.as_deref() == Some(wanted.as_str())) {
+            let pids: Vec<String> = r.processes.iter().map(|p| p.pid.to_string()).collect();
+            message.push_str(&format!(
+                " (the name was released, but {} of its memory is still mapped by pid {})",
+                human_size(r.bytes_mapped),
+                pids.join(", ")
+            ));
+        }
+        return Err(filemap::Error::new(Win32Error::FILE_NOT_FOUND, message).into());
     };
     if json {
         print_json(&object)
@@ -248,11 +259,14 @@ fn hold(name: &ObjectName, release: impl FnOnce()) -> Result<()> {
         let _ = tx.send(());
     })
     .context("cannot install the Ctrl-C handler")?;
-    println!("holding \"{name}\" as pid {}; press Ctrl-C to release it", std::process::id());
-    std::io::stdout().flush()?;
+    let mut out = std::io::stdout();
+    // Whoever reads our output may be gone by the time we are released (`| head -1`): the
+    // object must be released all the same, so write errors are ignored here.
+    let _ = writeln!(out, "holding \"{name}\" as pid {}; press Ctrl-C to release it", std::process::id());
+    let _ = out.flush();
     rx.recv().context("signal channel closed")?;
     release();
-    println!("released \"{name}\"");
+    let _ = writeln!(out, "released \"{name}\"");
     Ok(())
 }
 

@@ -204,8 +204,9 @@ pub fn collect(scopes: &[Scope]) -> Report {
     build(entries, scopes, warnings)
 }
 
-/// The object named `name`, if its file exists in its scope (live or stale).
-pub fn find(name: &filemap::ObjectName) -> filemap::Result<Option<(Object, Report)>> {
+/// The object named `name`, if its file exists in its scope (live or stale), and the report
+/// around it (which lists memory of removed objects still mapped, by any name).
+pub fn find(name: &filemap::ObjectName) -> filemap::Result<(Option<Object>, Report)> {
     let found = filemap::scan(name.scope(), false)?;
     let file = name.file_name();
     let entries: Vec<Entry> = found.into_iter().filter(|e| e.file == file).collect();
@@ -213,10 +214,7 @@ pub fn find(name: &filemap::ObjectName) -> filemap::Result<Option<(Object, Repor
     // A hashed file name could (in theory) hold another name: the header decides.
     let wanted = name.to_string();
     let index = report.objects.iter().position(|o| o.name.as_deref() == Some(wanted.as_str()));
-    Ok(index.map(|i| {
-        let object = report.objects.remove(i);
-        (object, report)
-    }))
+    Ok((index.map(|i| report.objects.remove(i)), report))
 }
 
 fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report {

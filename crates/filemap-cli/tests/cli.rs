@@ -167,6 +167,11 @@ fn ls_shows_views_and_memory_kept_alive_only_by_views() {
     // The released name is gone (opening fails), but its memory is listed with its mapper.
     assert!(find_object(&ls, &format!("Local\\{released}")).is_none(), "{ls}");
     assert_eq!(env.run(&["read", &released]).code(), 3);
+    if rustix::process::geteuid().is_root() {
+        let info = env.run(&["info", &released]);
+        assert_eq!(info.code(), 3);
+        assert!(info.stderr.contains("still mapped by pid"), "{}", info.stderr);
+    }
     let mem = ls["released_memory"].as_array().unwrap();
     let entry = mem.iter().find(|m| m["processes"][0]["pid"] == b.pid()).unwrap_or_else(|| panic!("{ls}"));
     assert_eq!(entry["bytes_mapped"], 1 << 20);
