@@ -8,6 +8,7 @@
 
 use std::io::{BufRead, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -84,19 +85,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     say("first", format!("created mapping \"{name}\" ({BUF_SIZE} bytes, paging-file backed, read/write)"));
     let view = mapping.view(Access::ALL).context("first process: MapViewOfFile failed")?;
-    say("first", format!("mapped a view of {} bytes", view.len()));
+    say("first", format!("mapped a view of it ({} bytes: whole pages)", view.len()));
 
-    let mut second = start_second(&name)?;
-    say("first", format!("started the second process (pid {})", second.id()));
+    let deadline = Instant::now() + args.timeout;
+    let mut second = Second::start(&name)?;
+    say("first", format!("started the second process (pid {})", second.child.id()));
+    // The second process's output is relayed through us, so the story prints in order.
+    second.relay_until("waiting", deadline)?;
+    show_users(&name, second.child.id());
 
     view.write_at(0, args.message.as_bytes())?;
     view.write_at(args.message.len(), &[0])?;
     say("first", format!("wrote {:?} into the view", args.message));
     // Tell the second process the message is there.
-    release_second(&mut second)?;
+    second.release()?;
     say("first", "told the second process to read it");
 
-    let status = wait_with_timeout(&mut second, args.timeout)?;
+    second.relay_until_end(deadline)?;
+    let status = wait_until(&mut second.child, deadline)?;
     if !status.success() {
         bail!("the second process failed ({status})");
     }
@@ -113,27 +119,103 @@ pub fn run(args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
-fn start_second(name: &ObjectName) -> Result<Child> {
-    let exe = std::env::current_exe().context("cannot find this program to start the second process")?;
-    std::io::stdout().flush()?;
-    Command::new(exe)
-        .arg("demo-second")
-        .arg("--name")
-        .arg(name.to_string())
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("cannot start the second process")
+/// The second process, its input (the "message written" signal) and its relayed output.
+struct Second {
+    child: Child,
+    lines: mpsc::Receiver<String>,
 }
 
-/// The second process waits on its standard input: one line means "the message is written".
-fn release_second(second: &mut Child) -> Result<()> {
-    let mut pipe = second.stdin.take().context("the second process has no input pipe")?;
-    pipe.write_all(b"written\n").context("cannot signal the second process")?;
-    Ok(())
+impl Second {
+    fn start(name: &ObjectName) -> Result<Second> {
+        let exe = std::env::current_exe().context("cannot find this program to start the second process")?;
+        std::io::stdout().flush()?;
+        let mut child = Command::new(exe)
+            .arg("demo-second")
+            .arg("--name")
+            .arg(name.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot start the second process")?;
+        let out = child.stdout.take().context("the second process has no output pipe")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Second { child, lines })
+    }
+
+    /// Prints the second process's lines until one contains `text`.
+    fn relay_until(&mut self, text: &str, deadline: Instant) -> Result<()> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    println!("{line}");
+                    if line.contains(text) {
+                        return Ok(());
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = wait_until(&mut self.child, deadline)?;
+                    bail!("the second process ended early ({status})");
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    bail!("the second process did not get ready in time; killed it");
+                }
+            }
+        }
+    }
+
+    /// Prints the rest of the second process's output.
+    fn relay_until_end(&mut self, deadline: Instant) -> Result<()> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => println!("{line}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    bail!("the second process did not finish in time; killed it");
+                }
+            }
+        }
+    }
+
+    /// The second process waits on its standard input: one line means "the message is written".
+    fn release(&mut self) -> Result<()> {
+        let mut pipe = self.child.stdin.take().context("the second process has no input pipe")?;
+        pipe.write_all(b"written\n").context("cannot signal the second process")?;
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<std::process::ExitStatus> {
-    let deadline = Instant::now() + timeout;
+/// Shows what `filemap ls` sees while both processes use the mapping.
+fn show_users(name: &ObjectName, second: u32) {
+    let Ok((Some(object), _)) = crate::inventory::find(name) else {
+        return;
+    };
+    let pids = |list: Vec<u32>| list.iter().map(u32::to_string).collect::<Vec<_>>().join(" and ");
+    let holders = pids(object.holders.iter().map(|h| h.pid).collect());
+    let views = pids(object.views.iter().map(|v| v.pid).collect());
+    let me = std::process::id();
+    let both = |s: &str| s.contains(&me.to_string()) && s.contains(&second.to_string());
+    if both(&holders) && both(&views) {
+        say("first", format!("`filemap ls` now shows handles held by pids {holders}, views mapped by pids {views}"));
+    }
+}
+
+fn wait_until(child: &mut Child, deadline: Instant) -> Result<std::process::ExitStatus> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);
@@ -141,7 +223,7 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<std::proces
         if Instant::now() >= deadline {
             child.kill().ok();
             child.wait().ok();
-            bail!("the second process did not finish within {timeout:?}; killed it");
+            bail!("the second process did not finish in time; killed it");
         }
         std::thread::sleep(Duration::from_millis(10));
     }

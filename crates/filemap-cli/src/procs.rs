@@ -82,7 +82,6 @@ impl Snapshot {
         if let Ok(text) = std::fs::read_to_string("/proc/locks") {
             snap.locks = parse_locks(&text).into_iter().filter(|l| wanted(l.file, "")).collect();
         }
-        let me = std::process::id();
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return snap;
         };
@@ -90,9 +89,6 @@ impl Snapshot {
             let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
             };
-            if pid == me {
-                continue;
-            }
             let base = entry.path();
             let mut readable = true;
             match std::fs::read_dir(base.join("fd")) {

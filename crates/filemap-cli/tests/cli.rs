@@ -18,6 +18,13 @@ fn demo_runs_the_seed_scenario_end_to_end_and_leaves_nothing_behind() {
     let pids: std::collections::HashSet<&str> =
         stdout.lines().filter_map(|l| l.split("pid").nth(1)?.split(']').next()).map(str::trim).collect();
     assert_eq!(pids.len(), 2, "{stdout}");
+    // The story is told in order: the second process reads only after the first wrote.
+    let at = |needle: &str| stdout.find(needle).unwrap_or_else(|| panic!("{needle:?} missing:\n{stdout}"));
+    assert!(at("opened \"Local\\MyFileMappingObject\" by name") < at("wrote \"Message"));
+    assert!(at("wrote \"Message") < at("read: Message"));
+    assert!(at("read: Message") < at("is gone"));
+    // While both run, the inspection finds both processes as holders and mappers.
+    assert!(stdout.contains("`filemap ls` now shows handles held by pids"), "{stdout}");
     assert!(env.files_in(&env.local_dir()).is_empty(), "left behind: {:?}", env.files_in(&env.local_dir()));
     let ls = env.run(&["ls", "--json"]).json();
     assert!(ls["objects"].as_array().unwrap().is_empty());
