@@ -426,3 +426,44 @@ fn corrupt_object_files_are_listed_as_such_and_gc_removes_them() {
     assert!(gc.ok().contains("freed Local\\bogus"), "{}", gc.stdout);
     assert!(!bogus.exists());
 }
+
+#[test]
+fn another_user_sees_holders_through_the_lock_table_and_gets_access_denied() {
+    let mut env = Env::new();
+    let setpriv = std::path::Path::new("/usr/bin/setpriv").exists() || std::path::Path::new("/bin/setpriv").exists();
+    if !rustix::process::geteuid().is_root() || !setpriv {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&env.root, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    env.run(&["init-global", "--group", &NOBODY.to_string()]).ok();
+    let name = format!("Global\\{}", unique("shared"));
+    let mut holder = env.spawn(&["create", &name, "--size", "4K", "--mode", "0644", "--data", "for all", "--hold"]);
+    holder.wait_for("holding");
+
+    // Root's process is listed as the holder, from the lock table: its descriptors are not
+    // readable by nobody.
+    let ls = env.run_as(NOBODY, &["ls", "--scope", "global", "--json"]).json();
+    let obj = find_object(&ls, &name).unwrap_or_else(|| panic!("{ls}"));
+    assert_eq!(obj["owner"], "root");
+    let holders = obj["holders"].as_array().unwrap();
+    assert_eq!(holders.len(), 1, "{obj}");
+    assert_eq!(holders[0]["pid"], holder.pid());
+    assert_eq!(holders[0]["locks"], 1);
+    assert_eq!(holders[0]["descriptors"], 0, "nobody cannot read root's descriptors");
+    assert!(ls["unreadable_processes"].as_array().unwrap().iter().any(|p| p == holder.pid()), "{ls}");
+
+    // Mode 0644: others may read but not write.
+    assert_eq!(env.run_as(NOBODY, &["read", &name, "--text"]).ok(), "for all\n");
+    let write = env.run_as(NOBODY, &["write", &name, "--data", "mine"]);
+    assert_eq!(write.code(), 5, "{write:?}");
+    assert!(write.stderr.contains("ERROR_ACCESS_DENIED"), "{}", write.stderr);
+
+    // A member of the Global group may create there; nobody may not set the scope up.
+    let mine = format!("Global\\{}", unique("member"));
+    assert!(env.run_as(NOBODY, &["create", &mine, "--size", "4K"]).ok().contains("created"));
+    let init = env.run_as(NOBODY, &["init-global"]);
+    assert_eq!(init.code(), 5, "{init:?}");
+}

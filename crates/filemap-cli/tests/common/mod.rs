@@ -121,6 +121,28 @@ fn wait_timeout(child: &mut Child) -> ExitStatus {
     }
 }
 
+/// Runs a prepared command to completion (with a timeout), feeding it `input`.
+fn finish(mut cmd: Command, input: Option<&[u8]>) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("spawn filemap");
+    if let Some(input) = input {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("write stdin");
+    }
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let err_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let status = wait_timeout(&mut child);
+    Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}
+
 impl Env {
     pub fn new() -> Env {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -142,27 +164,19 @@ impl Env {
         self.run_with_input(args, None)
     }
 
+    /// Runs `filemap ARGS` as user and group `id` (through `setpriv`; the caller must be root).
+    pub fn run_as(&self, id: u32, args: &[&str]) -> Output {
+        let mut full = vec![format!("--reuid={id}"), format!("--regid={id}"), "--clear-groups".into()];
+        full.push(env!("CARGO_BIN_EXE_filemap").into());
+        full.extend(args.iter().map(|a| a.to_string()));
+        let mut cmd = Command::new("setpriv");
+        cmd.args(&full).env("FILEMAP_ROOT", &self.root).env("NO_COLOR", "1");
+        finish(cmd, None)
+    }
+
     /// Runs `filemap ARGS` with `input` on stdin.
     pub fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Output {
-        let mut cmd = self.command(args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
-        let mut child = cmd.spawn().expect("spawn filemap");
-        if let Some(input) = input {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().expect("stdin");
-            stdin.write_all(input).expect("write stdin");
-        }
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        let out_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-        let err_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-        let status = wait_timeout(&mut child);
-        Output {
-            status,
-            stdout: out_reader.join().expect("stdout reader"),
-            stderr: err_reader.join().expect("stderr reader"),
-        }
+        finish(self.command(args), input)
     }
 
     /// Starts `filemap ARGS` in the background.
