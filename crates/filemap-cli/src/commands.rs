@@ -25,7 +25,7 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(message: impl Into<String>) -> anyhow::Error {
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
@@ -34,7 +34,7 @@ pub fn parse_name(name: &str) -> Result<ObjectName> {
     ObjectName::parse(name).map_err(|e| anyhow::Error::from(e).context(UsageError("invalid object name".into())))
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<()> {
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -90,6 +90,27 @@ pub fn info(name: &str, json: bool) -> Result<()> {
 pub enum Kind {
     /// A file mapping (shared memory), the default.
     Mapping,
+    /// A mutex: owned by one thread at a time; abandoned if its owner dies holding it.
+    Mutex,
+    /// A semaphore: a count between 0 and --max; each wait takes one.
+    Semaphore,
+    /// An event: signaled or not; manual-reset events stay signaled until reset.
+    Event,
+    /// A waitable timer: becomes signaled at its due time, optionally periodically.
+    Timer,
+}
+
+impl Kind {
+    /// The word used in messages and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Mapping => "mapping",
+            Kind::Mutex => "mutex",
+            Kind::Semaphore => "semaphore",
+            Kind::Event => "event",
+            Kind::Timer => "timer",
+        }
+    }
 }
 
 /// Page protection of a mapping.
@@ -139,9 +160,9 @@ pub struct CreateArgs {
     /// Permission bits of the object, octal; others can open it only as these allow.
     #[arg(long, short = 'm', value_parser = units::parse_mode, default_value = "0600")]
     pub mode: u32,
-    /// Page protection of a mapping.
-    #[arg(long, value_enum, default_value = "readwrite")]
-    pub protection: ProtectionArg,
+    /// Page protection of a mapping [default: readwrite].
+    #[arg(long, value_enum)]
+    pub protection: Option<ProtectionArg>,
     /// Reserve the mapping's memory lazily (SEC_RESERVE) instead of committing it at creation
     /// (SEC_COMMIT, which fails now rather than with SIGBUS later when memory runs out).
     #[arg(long)]
@@ -170,13 +191,67 @@ pub struct CreateArgs {
     /// `ls` shows it under "memory kept alive only by views".
     #[arg(long, requires = "view")]
     pub drop_handle: bool,
+    /// Mutex: the creating thread owns it at once (released when the hold ends).
+    #[arg(long, help_heading = "Sync object options")]
+    pub owned: bool,
+    /// Semaphore: the initial count [default: 0].
+    #[arg(long, help_heading = "Sync object options")]
+    pub initial: Option<i32>,
+    /// Semaphore: the maximum count [default: 1].
+    #[arg(long, help_heading = "Sync object options")]
+    pub max: Option<i32>,
+    /// Event or timer: manual-reset (stays signaled until reset) instead of auto-reset (a
+    /// successful wait unsignals it).
+    #[arg(long, help_heading = "Sync object options")]
+    pub manual_reset: bool,
+    /// Event: start signaled.
+    #[arg(long, help_heading = "Sync object options")]
+    pub signaled: bool,
+    /// Timer: arm it to become signaled after this long (500ms, 2s, 1m).
+    #[arg(long, value_parser = units::parse_duration, help_heading = "Sync object options")]
+    pub due: Option<std::time::Duration>,
+    /// Timer: after the first due time, signal again every PERIOD.
+    #[arg(long, value_parser = units::parse_duration, requires = "due", help_heading = "Sync object options")]
+    pub period: Option<std::time::Duration>,
+}
+
+impl CreateArgs {
+    /// The options given that do not apply to the chosen type, as `--flag` names.
+    fn misplaced(&self) -> Vec<&'static str> {
+        let mapping = self.kind == Kind::Mapping;
+        let mut bad = Vec::new();
+        let mut check = |given: bool, applies: bool, flag: &'static str| {
+            if given && !applies {
+                bad.push(flag);
+            }
+        };
+        check(self.size.is_some(), mapping, "--size");
+        check(self.protection.is_some(), mapping, "--protection");
+        check(self.reserve, mapping, "--reserve");
+        check(self.file.is_some(), mapping, "--file");
+        check(self.data.is_some(), mapping, "--data");
+        check(self.view, mapping, "--view");
+        check(self.owned, self.kind == Kind::Mutex, "--owned");
+        check(self.initial.is_some(), self.kind == Kind::Semaphore, "--initial");
+        check(self.max.is_some(), self.kind == Kind::Semaphore, "--max");
+        check(self.manual_reset, matches!(self.kind, Kind::Event | Kind::Timer), "--manual-reset");
+        check(self.signaled, self.kind == Kind::Event, "--signaled");
+        check(self.due.is_some(), self.kind == Kind::Timer, "--due");
+        bad
+    }
 }
 
 /// `filemap create`.
 pub fn create(args: CreateArgs) -> Result<()> {
     let name = parse_name(&args.name)?;
-    let Kind::Mapping = args.kind;
-    let protection = args.protection.protection();
+    let misplaced = args.misplaced();
+    if !misplaced.is_empty() {
+        return Err(usage(format!("{} cannot be used with --type {}", misplaced.join(", "), args.kind.as_str())));
+    }
+    if args.kind != Kind::Mapping {
+        return crate::sync_cmds::create(&name, args);
+    }
+    let protection = args.protection.unwrap_or(ProtectionArg::Readwrite).protection();
     let file = match &args.file {
         Some(path) => {
             let writable = matches!(protection, Protection::ReadWrite | Protection::ExecuteReadWrite);
@@ -253,7 +328,7 @@ pub fn create(args: CreateArgs) -> Result<()> {
 }
 
 /// Waits for Ctrl-C or SIGTERM, then runs `release` (which closes the handles).
-fn hold(name: &ObjectName, release: impl FnOnce()) -> Result<()> {
+pub fn hold(name: &ObjectName, release: impl FnOnce()) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());

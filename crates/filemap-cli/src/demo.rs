@@ -2,8 +2,8 @@
 //!
 //! The first process (this one) creates a named, memory-backed mapping, maps a view and copies
 //! a message into it. It starts a second process (this program again, `demo-second`) that opens
-//! the mapping *by name*, maps a view, waits until the first process says the message is
-//! there, and prints it. Then both close their handles; the first checks that the name is gone
+//! the mapping *by name*, maps a view, waits on a named event that the first process sets once
+//! the message is there, and prints it. Then both close their handles; the first checks that the name is gone
 //! and nothing is left in the namespace.
 
 use std::io::{BufRead, Write};
@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use filemap::{Access, Created, ErrorKind, Mapping, ObjectName, Protection, Scope, Win32Error};
+use filemap::{
+    Access, Created, ErrorKind, Event, Mapping, ObjectName, Protection, Rights, Scope, WaitOutcome, Win32Error,
+};
 
 /// Size of the mapping, as in the seed (`BUF_SIZE`).
 const BUF_SIZE: u64 = 256;
@@ -41,6 +43,12 @@ pub struct SecondArgs {
     /// Full name of the mapping to open.
     #[arg(long)]
     pub name: String,
+    /// Full name of the event that says the message is written.
+    #[arg(long)]
+    pub event: String,
+    /// How long to wait for the event.
+    #[arg(long, value_parser = crate::units::parse_duration, default_value = "30s")]
+    pub timeout: Duration,
 }
 
 fn say(who: &str, text: impl AsRef<str>) {
@@ -87,8 +95,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let view = mapping.view(Access::ALL).context("first process: MapViewOfFile failed")?;
     say("first", format!("mapped a view of it ({} bytes: whole pages)", view.len()));
 
+    let event_name = ObjectName::parse(&format!("{name}.written"))?;
+    let (event, created) = Event::options()
+        .name(&event_name.to_string())
+        .manual_reset(false)
+        .initial_state(false)
+        .create()
+        .context("first process: CreateEvent failed")?;
+    if created == Created::Existing {
+        return Err(filemap::Error::new(
+            Win32Error::ALREADY_EXISTS,
+            format!("\"{event_name}\" is already in use by another process; pass --name to pick another"),
+        )
+        .into());
+    }
+    say("first", format!("created auto-reset event \"{event_name}\" (unsignaled)"));
+
     let deadline = Instant::now() + args.timeout;
-    let mut second = Second::start(&name)?;
+    let mut second = Second::start(&name, &event_name, args.timeout)?;
     say("first", format!("started the second process (pid {})", second.child.id()));
     // The second process's output is relayed through us, so the story prints in order.
     second.relay_until("waiting", deadline)?;
@@ -98,8 +122,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
     view.write_at(args.message.len(), &[0])?;
     say("first", format!("wrote {:?} into the view", args.message));
     // Tell the second process the message is there.
-    second.release()?;
-    say("first", "told the second process to read it");
+    event.set().context("first process: SetEvent failed")?;
+    say("first", format!("set event \"{event_name}\""));
 
     second.relay_until_end(deadline)?;
     let status = wait_until(&mut second.child, deadline)?;
@@ -110,30 +134,37 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     drop(view);
     drop(mapping);
-    say("first", "unmapped the view and closed the handle");
-    check_nothing_left(&name)?;
+    drop(event);
+    say("first", "unmapped the view and closed both handles");
+    check_nothing_left(&name, &event_name)?;
     say(
         "first",
-        format!("\"{name}\" is gone: opening it fails with ERROR_FILE_NOT_FOUND, nothing is left in the namespace"),
+        format!(
+            "\"{name}\" and its event are gone: opening fails with ERROR_FILE_NOT_FOUND, nothing is left in the namespace"
+        ),
     );
     Ok(())
 }
 
-/// The second process, its input (the "message written" signal) and its relayed output.
+/// The second process and its relayed output.
 struct Second {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
 
 impl Second {
-    fn start(name: &ObjectName) -> Result<Second> {
+    fn start(name: &ObjectName, event: &ObjectName, timeout: Duration) -> Result<Second> {
         let exe = std::env::current_exe().context("cannot find this program to start the second process")?;
         std::io::stdout().flush()?;
         let mut child = Command::new(exe)
             .arg("demo-second")
             .arg("--name")
             .arg(name.to_string())
-            .stdin(Stdio::piped())
+            .arg("--event")
+            .arg(event.to_string())
+            .arg("--timeout")
+            .arg(format!("{}ms", timeout.as_millis()))
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
             .context("cannot start the second process")?;
@@ -187,13 +218,6 @@ impl Second {
         }
     }
 
-    /// The second process waits on its standard input: one line means "the message is written".
-    fn release(&mut self) -> Result<()> {
-        let mut pipe = self.child.stdin.take().context("the second process has no input pipe")?;
-        pipe.write_all(b"written\n").context("cannot signal the second process")?;
-        Ok(())
-    }
-
     fn kill(&mut self) {
         self.child.kill().ok();
         self.child.wait().ok();
@@ -229,15 +253,20 @@ fn wait_until(child: &mut Child, deadline: Instant) -> Result<std::process::Exit
     }
 }
 
-fn check_nothing_left(name: &ObjectName) -> Result<()> {
+fn check_nothing_left(name: &ObjectName, event: &ObjectName) -> Result<()> {
     match Mapping::open(&name.to_string(), Access::READ) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => bail!("after closing, opening \"{name}\" failed unexpectedly: {e}"),
         Ok(_) => bail!("after both processes closed their handles \"{name}\" still exists"),
     }
-    let file = name.file_name();
-    if filemap::scan(name.scope(), false)?.iter().any(|e| e.file == file) {
-        bail!("after closing, the namespace still holds a file for \"{name}\"");
+    match Event::open(&event.to_string(), Rights::EVENT_ALL_ACCESS) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => bail!("after closing, opening \"{event}\" failed unexpectedly: {e}"),
+        Ok(_) => bail!("after both processes closed their handles \"{event}\" still exists"),
+    }
+    let files = [name.file_name(), event.file_name()];
+    if let Some(left) = filemap::scan(name.scope(), false)?.iter().find(|e| files.contains(&e.file)) {
+        bail!("after closing, the namespace still holds {}", left.file);
     }
     Ok(())
 }
@@ -248,17 +277,18 @@ pub fn second(args: SecondArgs) -> Result<()> {
     let mapping = Mapping::open(&name.to_string(), Access::ALL).context("second process: OpenFileMapping failed")?;
     say("second", format!("opened \"{name}\" by name"));
     let view = mapping.view(Access::ALL).context("second process: MapViewOfFile failed")?;
-    say("second", "mapped a view; waiting for the first process");
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("second process: waiting failed")?;
-    if line.is_empty() {
-        bail!("second process: the first process went away before writing");
+    let event = Event::open(&args.event, Rights::SYNCHRONIZE).context("second process: OpenEvent failed")?;
+    say("second", format!("mapped a view; waiting on event \"{}\"", args.event));
+    match event.wait(Some(args.timeout)).context("second process: WaitForSingleObject failed")? {
+        WaitOutcome::TimedOut => bail!("second process: the event was not set within {:?}", args.timeout),
+        _ => say("second", "the event is set"),
     }
     let bytes = view.read_vec(0, BUF_SIZE as usize)?;
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     say("second", format!("read: {}", String::from_utf8_lossy(&bytes[..end])));
     drop(view);
     drop(mapping);
-    say("second", "unmapped the view and closed the handle");
+    drop(event);
+    say("second", "unmapped the view and closed its handles");
     Ok(())
 }

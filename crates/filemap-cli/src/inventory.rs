@@ -10,6 +10,7 @@ use filemap::{Entry, Header, ObjectType, Protection, Scope, SectionFlags};
 use serde::Serialize;
 
 use crate::procs::{self, FileId, Snapshot};
+use crate::sync_cmds::StateView;
 
 /// Offset of a mapping's data in its object file: the header page comes first.
 /// (The core's `object::HEADER_SIZE`, which it does not export; it is one page.)
@@ -73,6 +74,8 @@ pub struct Object {
     pub attributes: Vec<&'static str>,
     /// The backing file of a file-backed mapping.
     pub backing: Option<BackingInfo>,
+    /// State of a synchronization object (signaled, owner, count, ...); `null` for mappings.
+    pub state: Option<StateView>,
     pub owner_uid: u32,
     pub owner: String,
     /// Permission bits, octal (`0600`).
@@ -252,6 +255,10 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         }
         let views = views_of(&mut snap, &view_ids);
         let is_mapping = header.is_some_and(|h| h.kind == ObjectType::Mapping);
+        let state = match filemap::sync::describe_state(&e) {
+            Ok(state) => state.as_ref().map(StateView::new),
+            Err(err) => Some(StateView::unreadable(&err)),
+        };
         objects.push(Object {
             name: name_of(e.scope, &e.file, header),
             scope: scope_str(e.scope),
@@ -275,6 +282,7 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
                     current_size: meta.map(|m| m.len()),
                 }
             }),
+            state,
             owner_uid: e.uid,
             owner: users.name(e.uid),
             mode: format!("{:04o}", e.mode & 0o7777),

@@ -10,6 +10,7 @@ mod demo;
 mod inventory;
 mod procs;
 mod render;
+mod sync_cmds;
 mod units;
 mod users;
 
@@ -64,6 +65,14 @@ enum Command {
     Read(commands::ReadArgs),
     /// Write bytes into a named mapping (from --data or standard input).
     Write(commands::WriteArgs),
+    /// Signal a sync object: set an event (or --pulse it), release a semaphore (--count),
+    /// arm a timer (--due, --period), release a mutex (only its owner can).
+    Signal(sync_cmds::SignalArgs),
+    /// Unsignal an event (ResetEvent) or cancel a timer (CancelWaitableTimer).
+    Reset(sync_cmds::ResetArgs),
+    /// Wait until a sync object is signaled (an event, semaphore or timer; a mutex is acquired
+    /// and released again, or held with --hold).
+    Wait(sync_cmds::WaitArgs),
     /// Remove stale objects: those whose holders all died without closing them.
     Gc(commands::GcArgs),
     /// Set up the Global namespace (root only); safe to run again.
@@ -102,6 +111,9 @@ fn main() -> ExitCode {
         Command::Create(args) => commands::create(args),
         Command::Read(args) => commands::read(args),
         Command::Write(args) => commands::write(args),
+        Command::Signal(args) => sync_cmds::signal(args),
+        Command::Reset(args) => sync_cmds::reset(args),
+        Command::Wait(args) => sync_cmds::wait(args),
         Command::Gc(args) => commands::gc(args),
         Command::InitGlobal(args) => commands::init_global(args),
     };
@@ -174,6 +186,10 @@ fn hint(code: Win32Error) -> Option<&'static str> {
             "all object types share one namespace and the name belongs to another type; `filemap info NAME` shows it"
         }
         Win32Error::TIMEOUT => "the object was not signaled in time; try a longer --timeout",
+        Win32Error::NOT_OWNER => {
+            "only the thread that owns a mutex can release it; `filemap wait NAME --hold` owns it until Ctrl-C"
+        }
+        Win32Error::TOO_MANY_POSTS => "the semaphore would exceed its maximum count; `filemap info NAME` shows it",
         Win32Error::COMMITMENT_LIMIT | Win32Error::NOT_ENOUGH_MEMORY | Win32Error::DISK_FULL => {
             "the namespace's tmpfs is out of space: free memory, use a smaller --size, or --reserve"
         }

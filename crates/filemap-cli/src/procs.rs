@@ -136,6 +136,12 @@ pub fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// The process a thread belongs to (`Tgid` in `/proc/<tid>/status`), if the thread exists.
+pub fn process_of_thread(tid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
 fn command_of(pid: u32) -> String {
     if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
         let parts: Vec<String> =
@@ -257,6 +263,24 @@ mod tests {
         assert_eq!(locks[0].pid, 1234);
         assert_eq!(locks[0].file, FileId { major: 0, minor: 0x1a, ino: 5678 });
         assert_eq!(locks[1].file, FileId { major: 0xfd, minor: 0, ino: 9 });
+    }
+
+    #[test]
+    fn threads_map_to_their_process() {
+        let me = std::process::id();
+        assert_eq!(process_of_thread(me), Some(me));
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            tid_tx.send(rustix::thread::gettid().as_raw_nonzero().get() as u32).unwrap();
+            done_rx.recv().ok();
+        });
+        let tid = tid_rx.recv().unwrap();
+        assert_ne!(tid, me);
+        assert_eq!(process_of_thread(tid), Some(me));
+        done_tx.send(()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(process_of_thread(u32::MAX), None);
     }
 
     #[test]

@@ -78,8 +78,8 @@ fn status(o: &Object) -> &'static str {
 /// The `ls` table.
 pub fn table(report: &Report, style: Style) -> String {
     let mut out = String::new();
-    let header = ["SCOPE", "NAME", "TYPE", "SIZE", "STATUS", "OWNER", "MODE", "AGE", "HOLDERS", "VIEWS"];
-    let rows: Vec<[String; 10]> = report
+    let header = ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "AGE", "HOLDERS", "VIEWS"];
+    let rows: Vec<[String; 11]> = report
         .objects
         .iter()
         .map(|o| {
@@ -88,6 +88,7 @@ pub fn table(report: &Report, style: Style) -> String {
                 o.name.clone().unwrap_or_else(|| format!("? ({})", o.file.display())),
                 o.kind.unwrap_or("?").to_owned(),
                 o.size.map_or("-".into(), human_size),
+                o.state.as_ref().map_or("-".into(), |s| s.summary.clone()),
                 status(o).to_owned(),
                 o.owner.clone(),
                 o.mode.clone(),
@@ -120,8 +121,8 @@ pub fn table(report: &Report, style: Style) -> String {
         for (row, o) in rows.iter().zip(&report.objects) {
             let st = status(o);
             out.push_str(&line(row, &|i, c| match (i, st) {
-                (4, "stale") => style.yellow(c),
-                (4, "corrupt") => style.red(c),
+                (5, "stale") => style.yellow(c),
+                (5, "corrupt") => style.red(c),
                 _ => c.to_owned(),
             }));
         }
@@ -200,6 +201,9 @@ pub fn details(o: &Object, style: Style) -> String {
                 field("Backing:", format!("{} (device {}, inode {}; {now})", b.path.display(), b.device, b.inode));
             }
         }
+    }
+    if let Some(state) = &o.state {
+        field("State:", state.summary.clone());
     }
     field("Owner:", format!("{} (uid {}), mode {}", o.owner, o.owner_uid, o.mode));
     if let (Some(pid), Some(age)) = (o.creator_pid, o.age_seconds) {

@@ -13,7 +13,7 @@ fn demo_runs_the_seed_scenario_end_to_end_and_leaves_nothing_behind() {
     assert!(stdout.contains("[first "), "{stdout}");
     assert!(stdout.contains("[second pid"), "{stdout}");
     assert!(stdout.contains("read: Message from first process."), "{stdout}");
-    assert!(stdout.contains("is gone"), "{stdout}");
+    assert!(stdout.contains("are gone"), "{stdout}");
     // The second process is another process: its pid differs from the first's.
     let pids: std::collections::HashSet<&str> =
         stdout.lines().filter_map(|l| l.split("pid").nth(1)?.split(']').next()).map(str::trim).collect();
@@ -21,8 +21,11 @@ fn demo_runs_the_seed_scenario_end_to_end_and_leaves_nothing_behind() {
     // The story is told in order: the second process reads only after the first wrote.
     let at = |needle: &str| stdout.find(needle).unwrap_or_else(|| panic!("{needle:?} missing:\n{stdout}"));
     assert!(at("opened \"Local\\MyFileMappingObject\" by name") < at("wrote \"Message"));
-    assert!(at("wrote \"Message") < at("read: Message"));
-    assert!(at("read: Message") < at("is gone"));
+    assert!(at("waiting on event \"Local\\MyFileMappingObject.written\"") < at("] set event \""));
+    assert!(at("wrote \"Message") < at("] set event \""));
+    assert!(at("] set event \"") < at("the event is set"));
+    assert!(at("the event is set") < at("read: Message"));
+    assert!(at("read: Message") < at("are gone"));
     // While both run, the inspection finds both processes as holders and mappers.
     assert!(stdout.contains("`filemap ls` now shows handles held by pids"), "{stdout}");
     assert!(env.files_in(&env.local_dir()).is_empty(), "left behind: {:?}", env.files_in(&env.local_dir()));
