@@ -51,7 +51,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the "Creating Named Shared Memory" scenario: a first process creates a named mapping
-    /// and writes a message, a second process opens it by name and prints it.
+    /// and writes a message, a second process opens it by name, waits on a named event and
+    /// prints it; nothing is left behind.
     Demo(demo::DemoArgs),
     /// List named objects: type, size, owner, mode, age, the processes holding handles and
     /// mapping views, stale leftovers, and memory kept alive only by views.
