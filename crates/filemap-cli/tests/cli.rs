@@ -470,3 +470,36 @@ fn another_user_sees_holders_through_the_lock_table_and_gets_access_denied() {
     let init = env.run_as(NOBODY, &["init-global"]);
     assert_eq!(init.code(), 5, "{init:?}");
 }
+
+#[test]
+fn colour_is_used_only_on_a_terminal_and_never_with_no_color() {
+    let mut env = Env::new();
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: needs script(1) to run filemap on a pseudo-terminal");
+        return;
+    }
+    let name = unique("colour");
+    let mut holder = env.spawn(&["create", &name, "--size", "4K", "--hold"]);
+    holder.wait_for("holding");
+    let on_terminal = |no_color: bool| {
+        let mut cmd = std::process::Command::new("/usr/bin/script");
+        cmd.args(["-qec", &format!("{} ls", env!("CARGO_BIN_EXE_filemap")), "/dev/null"])
+            .env("FILEMAP_ROOT", &env.root)
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().expect("run script");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains(&name), "{coloured}");
+    assert!(coloured.contains("\u{1b}[1mSCOPE"), "headers are bold on a terminal: {coloured:?}");
+    let plain = on_terminal(true);
+    assert!(plain.contains(&name));
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: {plain:?}");
+    let piped = env.run(&["ls"]);
+    assert!(!piped.ok().contains('\u{1b}'));
+}
