@@ -46,10 +46,7 @@ fn holders_short(holders: &[Holder]) -> String {
     }
     holders
         .iter()
-        .map(|h| {
-            let gone = if h.alive { "" } else { " (exited)" };
-            format!("{} {}{gone}", h.pid, program(&h.command))
-        })
+        .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -219,10 +216,14 @@ pub fn details(o: &Object, style: Style) -> String {
         field("Holders:", "none".into());
     }
     for (i, h) in o.holders.iter().enumerate() {
-        let gone = if h.alive { "" } else { " [exited; a child inherited the handle]" };
+        let who = if h.alive {
+            format!("pid {} {}", h.pid, h.command)
+        } else {
+            format!("pid {} (exited; its lock lives on in a process that inherited the descriptor)", h.pid)
+        };
         field(
             if i == 0 { "Holders:" } else { "" },
-            format!("pid {} {}{gone} ({} lock(s), {} descriptor(s))", h.pid, h.command, h.locks, h.descriptors),
+            format!("{who} ({} lock(s), {} descriptor(s))", h.locks, h.descriptors),
         );
     }
     if o.views.is_empty() {

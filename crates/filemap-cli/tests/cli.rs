@@ -503,3 +503,53 @@ fn colour_is_used_only_on_a_terminal_and_never_with_no_color() {
     let piped = env.run(&["ls"]);
     assert!(!piped.ok().contains('\u{1b}'));
 }
+
+#[test]
+fn a_lock_taken_by_an_exited_process_and_inherited_by_a_child_keeps_the_object_live() {
+    let mut env = Env::new();
+    if !std::path::Path::new("/usr/bin/flock").exists() {
+        eprintln!("skipped: needs flock(1)");
+        return;
+    }
+    let name = unique("inherit");
+    let full = format!("Local\\{name}");
+    let mut creator = env.spawn(&["create", &name, "--size", "4K", "--hold"]);
+    creator.wait_for("holding");
+    // A shell opens the object, `flock` takes LOCK_SH on that descriptor and exits, a
+    // background `sleep` inherits the descriptor (and so the lock), the shell exits.
+    let file = env.local_dir().join(&name);
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec 3<'{}'; flock -s 3 && (sleep 30 >/dev/null 2>&1 &) ; exit", file.display()))
+        .status()
+        .expect("sh");
+    assert!(shell.success());
+    // The creator closes cleanly, but the inherited lock keeps the name alive.
+    assert!(creator.signal(Signal::INT).success());
+    let ls = env.run(&["ls", "--json"]).json();
+    let obj = find_object(&ls, &full).unwrap_or_else(|| panic!("{ls}"));
+    assert_eq!(obj["stale"], false, "{obj}");
+    let holders = obj["holders"].as_array().unwrap();
+    let locker = holders.iter().find(|h| h["locks"] == 1).unwrap_or_else(|| panic!("{obj}"));
+    assert_eq!(locker["alive"], false, "{obj}");
+    let sleeper = holders.iter().find(|h| h["descriptors"] == 1).unwrap_or_else(|| panic!("{obj}"));
+    assert_eq!(sleeper["alive"], true);
+    assert!(sleeper["command"].as_str().unwrap().starts_with("sleep"), "{obj}");
+    let info = env.run(&["info", &name]);
+    assert!(info.ok().contains("exited; its lock lives on"), "{}", info.stdout);
+
+    // When the inheritor dies, the object is stale and gc frees it.
+    let pid = rustix::process::Pid::from_raw(sleeper["pid"].as_i64().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, Signal::KILL).unwrap();
+    // Its files are closed as it dies (before its parent reaps it): poll until the lock goes.
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    loop {
+        let ls = env.run(&["ls", "--json"]).json();
+        if find_object(&ls, &full).expect("still there")["stale"] == true {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never became stale: {ls}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(env.run(&["gc"]).ok().contains(&format!("freed {full}")));
+}
