@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use filemap::{Access, Created, Mapping, ObjectName, Protection, Scope, SectionFlags, Win32Error};
+use filemap::{Access, Created, Mapping, ObjectName, Protection, SectionFlags, Win32Error};
 use serde::Serialize;
 
 use crate::inventory::{self, ScopeSel};
@@ -583,6 +583,5 @@ pub fn init_global(args: InitGlobalArgs) -> Result<()> {
          Global\\ objects, everyone may open those whose mode allows)",
         path.display()
     );
-    let _ = Scope::Global;
     Ok(())
 }
