@@ -512,7 +512,7 @@ pub fn gc(args: GcArgs) -> Result<()> {
             Ok(entries) => entries,
             Err(e) => {
                 if !warnings.iter().any(|w| w.contains(&e.to_string())) {
-                    warnings.push(format!("cannot clean the {scope:?} scope: {e}"));
+                    warnings.push(format!("cannot clean the {} scope: {e}", inventory::scope_str(scope)));
                 }
                 continue;
             }
@@ -522,7 +522,7 @@ pub fn gc(args: GcArgs) -> Result<()> {
             let known = before.objects.iter().find(|o| o.inode == e.ino && o.file == file);
             freed.push(Freed {
                 name: known.and_then(|o| o.name.clone()),
-                scope: known.map_or("?", |o| o.scope),
+                scope: inventory::scope_str(scope),
                 kind: known.and_then(|o| o.kind),
                 file,
                 bytes: e.file_size,

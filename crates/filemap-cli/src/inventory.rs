@@ -153,7 +153,8 @@ pub struct Released {
     pub processes: Vec<ViewUse>,
 }
 
-fn scope_str(scope: Scope) -> &'static str {
+/// `local` or `global`, as the JSON and the tables spell scopes.
+pub fn scope_str(scope: Scope) -> &'static str {
     match scope {
         Scope::Local => "local",
         Scope::Global => "global",

@@ -114,6 +114,7 @@ fn ls_shows_the_holder_pid_then_stale_after_sigkill_and_gc_frees_it() {
     assert_eq!(freed.len(), 1, "{gc}");
     assert_eq!(freed[0]["name"], full.as_str());
     assert_eq!(freed[0]["type"], "mapping");
+    assert_eq!(freed[0]["scope"], "local");
     assert!(freed[0]["bytes"].as_u64().unwrap() >= 65536);
     assert!(find_object(&env.run(&["ls", "--json"]).json(), &full).is_none());
     assert!(env.files_in(&env.local_dir()).is_empty());
