@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use filemap::sync::{DueTime, SyncState, query_state};
+use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
 use filemap::{Created, Event, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
 
 use crate::commands::{CreateArgs, Kind, hold, parse_name, usage};
@@ -115,6 +115,15 @@ impl Sync {
             Sync::Semaphore(s) => s.state(),
             Sync::Event(e) => e.state(),
             Sync::Timer(t) => t.state(),
+        }
+    }
+
+    fn waitable(&self) -> &dyn Waitable {
+        match self {
+            Sync::Mutex(m) => m,
+            Sync::Semaphore(s) => s,
+            Sync::Event(e) => e,
+            Sync::Timer(t) => t,
         }
     }
 
@@ -229,58 +238,81 @@ pub fn reset(args: ResetArgs) -> Result<()> {
 /// Arguments of `filemap wait`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Name of the event, semaphore, timer or mutex.
-    pub name: String,
+    /// Names of the events, semaphores, timers or mutexes (up to 64). With several, waits until
+    /// any one is signaled (WaitForMultipleObjects), or with --all until all are at once.
+    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    pub names: Vec<String>,
+    /// With several names: wait until all of them are signaled at the same time.
+    #[arg(long)]
+    pub all: bool,
     /// Give up after this long (500ms, 2s, 1m; a bare number is milliseconds) with exit code 7.
     /// Default: wait forever.
     #[arg(long, short = 't', value_parser = units::parse_duration)]
     pub timeout: Option<Duration>,
-    /// After the wait, keep the handle (and a mutex's ownership) until Ctrl-C.
+    /// After the wait, keep the handles (and any mutex acquired) until Ctrl-C.
     #[arg(long)]
     pub hold: bool,
 }
 
 /// `filemap wait`.
 pub fn wait(args: WaitArgs) -> Result<()> {
-    let name = parse_name(&args.name)?;
-    let object = Sync::open(&name, "wait on")?;
-    let outcome = match &object {
-        Sync::Mutex(m) => m.acquire(args.timeout)?,
-        Sync::Semaphore(s) => s.wait(args.timeout)?,
-        Sync::Event(e) => e.wait(args.timeout)?,
-        Sync::Timer(t) => t.wait(args.timeout)?,
-    };
-    let kind = object.kind();
-    match outcome {
+    if args.names.len() > MAXIMUM_WAIT_OBJECTS {
+        return Err(usage(format!("at most {MAXIMUM_WAIT_OBJECTS} objects can be waited on at once")));
+    }
+    let names = args.names.iter().map(|n| parse_name(n)).collect::<Result<Vec<_>>>()?;
+    let objects = names.iter().map(|n| Sync::open(n, "wait on")).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&dyn Waitable> = objects.iter().map(Sync::waitable).collect();
+    let outcome = if args.all { wait_all(&refs, args.timeout)? } else { wait_any(&refs, args.timeout)? };
+    let describe = |i: usize| format!("{} \"{}\"", objects[i].kind(), names[i]);
+    // Which objects the wait took: one for a wait on any, all of them for a wait on all.
+    let taken: Vec<usize> = match outcome {
         WaitOutcome::TimedOut => {
             let waited = args.timeout.unwrap_or_default();
-            return Err(filemap::Error::new(
-                Win32Error::TIMEOUT,
-                format!("{kind} \"{name}\" was not signaled within {waited:?} (WAIT_TIMEOUT)"),
-            )
-            .into());
+            let what = match names.len() {
+                1 => format!("{} was not signaled", describe(0)),
+                n if args.all => format!("the {n} objects were not all signaled at once"),
+                n => format!("none of the {n} objects was signaled"),
+            };
+            return Err(
+                filemap::Error::new(Win32Error::TIMEOUT, format!("{what} within {waited:?} (WAIT_TIMEOUT)")).into()
+            );
         }
-        WaitOutcome::Abandoned(_) => {
-            println!("acquired mutex \"{name}\" (WAIT_ABANDONED: its previous owner died holding it)")
+        WaitOutcome::Signaled(i) | WaitOutcome::Abandoned(i) => {
+            if args.all {
+                (0..objects.len()).collect()
+            } else {
+                vec![i]
+            }
         }
-        WaitOutcome::Signaled(_) if kind == "mutex" => println!("acquired mutex \"{name}\""),
-        WaitOutcome::Signaled(_) => println!("{kind} \"{name}\" is signaled (WAIT_OBJECT_0)"),
+    };
+    if args.all && objects.len() > 1 {
+        println!("all {} objects were signaled at once (WAIT_OBJECT_0)", objects.len());
     }
-    let release = move || {
-        if let Sync::Mutex(m) = &object {
-            let _ = m.release();
+    for &i in &taken {
+        match (&objects[i], outcome) {
+            (Sync::Mutex(_), WaitOutcome::Abandoned(a)) if a == i => {
+                println!("acquired {} (WAIT_ABANDONED: its previous owner died holding it)", describe(i))
+            }
+            (Sync::Mutex(_), _) => println!("acquired {}", describe(i)),
+            _ if args.all && objects.len() > 1 => println!("{} was signaled", describe(i)),
+            _ => println!("{} is signaled (WAIT_OBJECT_0 + {i})", describe(i)),
         }
-        drop(object);
+    }
+    let label = names[0].clone();
+    let release = move || {
+        for &i in &taken {
+            if let Sync::Mutex(m) = &objects[i] {
+                if m.release().is_ok() {
+                    println!("released {} \"{}\"", objects[i].kind(), names[i]);
+                }
+            }
+        }
+        drop(objects);
     };
     if args.hold {
-        return hold(&name, release);
+        return hold(&label, release);
     }
-    if kind == "mutex" {
-        release();
-        println!("released mutex \"{name}\"");
-    } else {
-        release();
-    }
+    release();
     Ok(())
 }
 

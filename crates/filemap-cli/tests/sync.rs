@@ -196,3 +196,30 @@ fn options_of_another_type_are_usage_errors() {
     }
     assert!(env.files_in(&env.local_dir()).is_empty());
 }
+
+#[test]
+fn wait_on_several_objects_takes_any_one_or_all_at_once() {
+    let mut env = Env::new();
+    let a = unique("any-a");
+    let b = unique("any-b");
+    let mut ha = env.spawn(&["create", &a, "--type", "event", "--manual-reset", "--hold"]);
+    ha.wait_for("holding");
+    let mut hb = env.spawn(&["create", &b, "--type", "semaphore", "--initial", "0", "--max", "5", "--hold"]);
+    hb.wait_for("holding");
+    assert_eq!(env.run(&["wait", &a, &b, "-t", "50ms"]).code(), 7);
+    env.run(&["signal", &b]).ok();
+    let any = env.run(&["wait", &a, &b, "-t", "1s"]);
+    assert!(any.ok().contains(&format!("semaphore \"Local\\{b}\" is signaled (WAIT_OBJECT_0 + 1)")), "{any:?}");
+    assert_eq!(state(&env, &b)["count"], 0, "the wait took one unit");
+
+    // All at once: the event alone is not enough, and a failed attempt consumes nothing.
+    env.run(&["signal", &a]).ok();
+    let none = env.run(&["wait", "--all", &a, &b, "-t", "100ms"]);
+    assert_eq!(none.code(), 7, "{none:?}");
+    assert!(none.stderr.contains("not all signaled"), "{}", none.stderr);
+    env.run(&["signal", &b]).ok();
+    let all = env.run(&["wait", "--all", &a, &b, "-t", "1s"]);
+    assert!(all.ok().contains("all 2 objects were signaled at once"), "{all:?}");
+    assert_eq!(state(&env, &b)["count"], 0);
+    assert_eq!(state(&env, &a)["signaled"], true, "a manual-reset event stays signaled");
+}
