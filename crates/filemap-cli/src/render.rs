@@ -40,26 +40,33 @@ fn program(command: &str) -> &str {
     command.split_whitespace().next().unwrap_or(command)
 }
 
-fn holders_short(holders: &[Holder]) -> String {
-    if holders.is_empty() {
+/// At most this many processes per cell of the table; `info` and `--json` list them all.
+const MAX_IN_CELL: usize = 3;
+
+/// Joins the first few items and says how many more there are.
+fn join_some(items: Vec<String>) -> String {
+    if items.is_empty() {
         return "-".into();
     }
-    holders
-        .iter()
-        .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
-        .collect::<Vec<_>>()
-        .join(", ")
+    let more = items.len().saturating_sub(MAX_IN_CELL);
+    let mut text = items.into_iter().take(MAX_IN_CELL).collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        text.push_str(&format!(" +{more} more"));
+    }
+    text
+}
+
+fn holders_short(holders: &[Holder]) -> String {
+    join_some(
+        holders
+            .iter()
+            .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
+            .collect(),
+    )
 }
 
 fn views_short(views: &[ViewUse]) -> String {
-    if views.is_empty() {
-        return "-".into();
-    }
-    views
-        .iter()
-        .map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    join_some(views.iter().map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes))).collect())
 }
 
 fn status(o: &Object) -> &'static str {
@@ -243,4 +250,23 @@ pub fn details(o: &Object, style: Style) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut_in_table_cells() {
+        assert_eq!(join_some(vec![]), "-");
+        assert_eq!(join_some(vec!["a".into(), "b".into()]), "a, b");
+        let many: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
+        assert_eq!(join_some(many), "1, 2, 3 +2 more");
+    }
+
+    #[test]
+    fn program_is_the_first_word_of_a_command() {
+        assert_eq!(program("filemap create x --hold"), "filemap");
+        assert_eq!(program(""), "");
+    }
 }
