@@ -148,11 +148,7 @@ fn command_of(pid: u32) -> String {
             raw.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
         if let Some(first) = parts.first() {
             let program = Path::new(first).file_name().map_or(first.clone(), |f| f.to_string_lossy().into_owned());
-            let mut line = std::iter::once(program).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(" ");
-            if line.chars().count() > 60 {
-                line = line.chars().take(59).collect::<String>() + "…";
-            }
-            return line;
+            return std::iter::once(program).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(" ");
         }
     }
     match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
