@@ -554,3 +554,36 @@ fn a_lock_taken_by_an_exited_process_and_inherited_by_a_child_keeps_the_object_l
     }
     assert!(env.run(&["gc"]).ok().contains(&format!("freed {full}")));
 }
+
+#[test]
+fn ls_and_info_stay_correct_while_objects_come_and_go() {
+    let env = std::sync::Arc::new(Env::new());
+    let churn = {
+        let env = env.clone();
+        std::thread::spawn(move || {
+            for i in 0..40 {
+                let name = unique("churn");
+                let kind = ["mapping", "event", "semaphore", "mutex"][i % 4];
+                let mut args = vec!["create", name.as_str(), "--type", kind];
+                if kind == "mapping" {
+                    args.extend(["--size", "64K"]);
+                }
+                env.run(&args).ok();
+            }
+        })
+    };
+    let mut rounds = 0;
+    while !churn.is_finished() || rounds < 3 {
+        let ls = env.run(&["ls", "--json"]).json();
+        for obj in ls["objects"].as_array().unwrap() {
+            // Whatever is caught mid-flight is either a complete object or marked as not.
+            assert!(obj["error"].is_null() || obj["type"].is_null(), "{obj}");
+        }
+        let info = env.run(&["info", "churn-none"]);
+        assert_eq!(info.code(), 3);
+        rounds += 1;
+    }
+    churn.join().unwrap();
+    assert!(env.run(&["ls", "--json"]).json()["objects"].as_array().unwrap().is_empty());
+    assert!(env.files_in(&env.local_dir()).is_empty());
+}
