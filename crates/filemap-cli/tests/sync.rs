@@ -144,10 +144,13 @@ fn timer_becomes_signaled_at_its_due_time_and_can_be_canceled() {
     assert_eq!(state(&env, &name)["signaled"], true);
     // Canceling an armed timer keeps it from firing.
     let other = unique("timer");
-    let mut h2 = env.spawn(&["create", &other, "--type", "timer", "--due", "300ms", "--hold"]);
+    // (The due time is far enough out that a loaded machine still cancels before it.)
+    let mut h2 = env.spawn(&["create", &other, "--type", "timer", "--due", "2s", "--hold"]);
     h2.wait_for("holding");
+    assert_eq!(state(&env, &other)["armed"], true);
     assert!(env.run(&["reset", &other]).ok().contains("canceled"));
-    assert_eq!(env.run(&["wait", &other, "-t", "600ms"]).code(), 7);
+    assert_eq!(state(&env, &other)["armed"], false);
+    assert_eq!(env.run(&["wait", &other, "-t", "2500ms"]).code(), 7);
 }
 
 #[test]
