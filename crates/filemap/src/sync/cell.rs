@@ -155,8 +155,7 @@ impl CellObj {
             return Some(Duration::ZERO);
         };
         let period = self.page.u64(OFF_PERIOD).load(Ordering::Acquire);
-        if period > 0 {
-            let missed = (now - due) / period;
+        if let Some(missed) = (now - due).checked_div(period) {
             let next = due.saturating_add(period.saturating_mul(missed + 1));
             self.page.u64(OFF_DUE).store(next, Ordering::Release);
         }
