@@ -203,7 +203,7 @@ macro_rules! cell_handle {
 
         impl $ty {
             /// Waits for the object (`WaitForSingleObject`) and consumes what it takes:
-            /// [`WaitOutcome::Signaled(0)`] or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
+            /// [`WaitOutcome::Signaled`]`(0)` or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
             pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
                 self.inner.wait_one(timeout, self)

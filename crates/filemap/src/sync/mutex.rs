@@ -339,8 +339,8 @@ impl Mutex {
         Mutex::options().name(name).rights(rights).open()
     }
 
-    /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled(0)`] (now owned, or
-    /// one more level of recursion), [`WaitOutcome::Abandoned(0)`] (owned; the previous owner
+    /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled`]`(0)` (now owned, or
+    /// one more level of recursion), [`WaitOutcome::Abandoned`]`(0)` (owned; the previous owner
     /// died holding it), or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
     #[inline]
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
