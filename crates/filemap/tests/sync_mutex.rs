@@ -32,6 +32,23 @@ fn helper() {
                 drop(g);
             }
         }
+        // args: mutex name, mapping name, iterations. Like "count", reporting abandonments.
+        "count-report" => {
+            let m = Mutex::open(&args[0], Rights::MUTEX_ALL_ACCESS).unwrap();
+            let map = Mapping::open(&args[1], Access::ALL).unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            let n: u32 = args[2].parse().unwrap();
+            let mut abandoned = 0;
+            for _ in 0..n {
+                let g = m.lock().unwrap();
+                abandoned += u32::from(g.abandoned());
+                let mut b = [0u8; 8];
+                view.read_at(0, &mut b).unwrap();
+                view.write_at(0, &(u64::from_le_bytes(b) + 1).to_le_bytes()).unwrap();
+                drop(g);
+            }
+            say(&format!("DONE {abandoned}"));
+        }
         // args: mutex name. Takes it and waits to be killed.
         "own-and-hang" => {
             let m = Mutex::open(&args[0], Rights::SYNCHRONIZE).unwrap();
@@ -339,5 +356,44 @@ fn mutex_open_rights_are_checked_as_windows_does() {
         assert!(d.is_inheritable());
         assert_eq!(d.object_id(), owner.object_id());
         assert_eq!(d.rights(), Rights::SYNCHRONIZE);
+    });
+}
+
+#[test]
+fn processes_killed_at_random_points_never_wedge_the_mutex() {
+    isolated("processes_killed_at_random_points_never_wedge_the_mutex", || {
+        let (m, _) = Mutex::create(Some(&name("stress-lock")), false).unwrap();
+        let (map, _) = Mapping::options().name(&name("stress")).size(4096).create().unwrap();
+        let view = map.view(Access::ALL).unwrap();
+        const SURVIVORS: u32 = 3;
+        const ITERS: u32 = 3000;
+        let mut survivors: Vec<_> = (0..SURVIVORS)
+            .map(|_| spawn_helper("count-report", &[&name("stress-lock"), &name("stress"), &ITERS.to_string()]))
+            .collect();
+        let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        const VICTIMS: u32 = 8;
+        for _ in 0..VICTIMS {
+            let victim = spawn_helper("count", &[&name("stress-lock"), &name("stress"), "100000000"]);
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            std::thread::sleep(Duration::from_millis(5 + seed % 40));
+            victim.sigkill();
+        }
+        let mut told = 0u32;
+        for h in &mut survivors {
+            told += h.expect_line("DONE", LONG).parse::<u32>().unwrap();
+        }
+        for h in survivors {
+            h.finish(LONG);
+        }
+        let last = m.acquire(Some(Duration::from_secs(10))).unwrap();
+        assert_ne!(last, WaitOutcome::TimedOut, "the mutex must not be wedged");
+        told += u32::from(last == WaitOutcome::Abandoned(0));
+        m.release().unwrap();
+        assert!(told <= VICTIMS, "at most one abandonment report per death: {told}");
+        let mut b = [0u8; 8];
+        view.read_at(0, &mut b).unwrap();
+        assert!(u64::from_le_bytes(b) >= u64::from(SURVIVORS * ITERS));
     });
 }

@@ -155,8 +155,7 @@ impl CellObj {
             return Some(Duration::ZERO);
         };
         let period = self.page.u64(OFF_PERIOD).load(Ordering::Acquire);
-        if period > 0 {
-            let missed = (now - due) / period;
+        if let Some(missed) = (now - due).checked_div(period) {
             let next = due.saturating_add(period.saturating_mul(missed + 1));
             self.page.u64(OFF_DUE).store(next, Ordering::Release);
         }
@@ -204,7 +203,7 @@ macro_rules! cell_handle {
 
         impl $ty {
             /// Waits for the object (`WaitForSingleObject`) and consumes what it takes:
-            /// [`WaitOutcome::Signaled(0)`] or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
+            /// [`WaitOutcome::Signaled`]`(0)` or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
             pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
                 self.inner.wait_one(timeout, self)

@@ -22,6 +22,8 @@ use super::{Rights, SyncState, WaitOutcome};
 pub struct MutexInner {
     pub(crate) object: ObjectFile,
     page: ManuallyDrop<SyncPage>,
+    /// Address of the mutex word in `page` (cached: the hot paths skip the bounds checks).
+    word_addr: usize,
 }
 
 impl handle::Inner for MutexInner {
@@ -30,7 +32,9 @@ impl handle::Inner for MutexInner {
     }
     fn from_object(object: ObjectFile) -> Result<Self> {
         let page = SyncPage::map(&object)?;
-        Ok(MutexInner { object, page: ManuallyDrop::new(page) })
+        let word_addr = page.u32(OFF_WORD) as *const AtomicU32 as usize;
+        debug_assert_eq!(page.u32(OFF_COUNT) as *const AtomicU32 as usize, word_addr + 4);
+        Ok(MutexInner { object, page: ManuallyDrop::new(page), word_addr })
     }
 }
 
@@ -49,16 +53,25 @@ impl Drop for MutexInner {
 }
 
 impl MutexInner {
+    #[inline(always)]
+    #[allow(unsafe_code)]
     pub(crate) fn word(&self) -> &AtomicU32 {
-        self.page.u32(OFF_WORD)
+        // SAFETY: `word_addr` is the 4-aligned mutex word inside `self.page` (checked by
+        // `SyncPage::u32` at construction), mapped as long as `self` lives; the memory is only
+        // accessed atomically, by every process.
+        unsafe { &*(self.word_addr as *const AtomicU32) }
     }
 
+    #[inline(always)]
+    #[allow(unsafe_code)]
     fn count(&self) -> &AtomicU32 {
-        self.page.u32(OFF_COUNT)
+        // SAFETY: as in `word`: the count sits right after the word (OFF_COUNT = OFF_WORD + 4).
+        unsafe { &*((self.word_addr + 4) as *const AtomicU32) }
     }
 
+    #[inline(always)]
     fn node(&self, ctx: &ThreadCtx) -> usize {
-        self.page.addr(OFF_WORD) + ctx.node_off
+        self.word_addr + ctx.node_off
     }
 
     pub(crate) fn owned_by(&self, ctx: &ThreadCtx) -> bool {
@@ -72,7 +85,7 @@ impl MutexInner {
 
     /// Tries to acquire for the calling thread: `Some(abandoned)` on success (recursion counts).
     #[allow(unsafe_code)]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_acquire(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
         let word = self.word();
         let w = word.load(Ordering::Relaxed);
@@ -111,6 +124,27 @@ impl MutexInner {
         }
     }
 
+    /// The uncontended fast path: a CAS first (no load), then the careful path.
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    pub(crate) fn try_acquire_fast(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
+        let node = self.node(ctx);
+        // SAFETY: as in `try_acquire`.
+        unsafe { robust::set_pending(ctx, node) };
+        if self.word().compare_exchange(0, ctx.tid, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            self.count().store(1, Ordering::Relaxed);
+            // SAFETY: as in `try_acquire`.
+            unsafe {
+                robust::enqueue(ctx, node);
+                robust::set_pending(ctx, 0);
+            }
+            return Ok(Some(false));
+        }
+        // SAFETY: as in `try_acquire`.
+        unsafe { robust::set_pending(ctx, 0) };
+        self.try_acquire(ctx)
+    }
+
     fn recurse(&self) -> Result<Option<bool>> {
         let c = self.count().load(Ordering::Relaxed);
         if c >= i32::MAX as u32 {
@@ -124,7 +158,7 @@ impl MutexInner {
     }
 
     /// Releases one level of the calling thread's ownership.
-    #[inline]
+    #[inline(always)]
     fn release(&self, ctx: &ThreadCtx) -> Result<()> {
         if !self.owned_by(ctx) {
             return Err(Error::new(
@@ -143,9 +177,9 @@ impl MutexInner {
 
     /// Unlinks the node and stores `free` (0, or OWNER_DIED to keep an abandonment unreported).
     #[allow(unsafe_code)]
-    #[inline]
+    #[inline(always)]
     fn unlock(&self, ctx: &ThreadCtx, free: u32) {
-        self.count().store(0, Ordering::Relaxed);
+        // The count is meaningless while the word is free (every acquisition rewrites it).
         let node = self.node(ctx);
         let word = self.word();
         // SAFETY: this thread owns the word, so its node is linked in this thread's list.
@@ -158,7 +192,7 @@ impl MutexInner {
             wake
         };
         if wake {
-            sysfutex::wake_all(word);
+            wake_cold(word);
         }
     }
 
@@ -269,6 +303,12 @@ impl MutexOptions {
     }
 }
 
+#[cold]
+#[inline(never)]
+fn wake_cold(word: &AtomicU32) {
+    sysfutex::wake_all(word);
+}
+
 #[allow(unsafe_code)]
 fn link_initial(ctx: &ThreadCtx, node: usize) {
     // SAFETY: `ctx` is this thread's context and the word holds our tid, so the node is ours;
@@ -299,14 +339,14 @@ impl Mutex {
         Mutex::options().name(name).rights(rights).open()
     }
 
-    /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled(0)`] (now owned, or
-    /// one more level of recursion), [`WaitOutcome::Abandoned(0)`] (owned; the previous owner
+    /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled`]`(0)` (now owned, or
+    /// one more level of recursion), [`WaitOutcome::Abandoned`]`(0)` (owned; the previous owner
     /// died holding it), or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
     #[inline]
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
         self.check(Rights::SYNCHRONIZE, "wait on")?;
         let ctx = robust::ctx()?;
-        match self.inner.try_acquire(&ctx)? {
+        match self.inner.try_acquire_fast(&ctx)? {
             Some(false) => Ok(WaitOutcome::Signaled(0)),
             Some(true) => Ok(WaitOutcome::Abandoned(0)),
             None => super::wait::run(&[self], false, timeout),

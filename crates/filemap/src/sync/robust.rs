@@ -47,7 +47,7 @@ unsafe extern "C" fn forget_ctx_after_fork() {
 }
 
 /// The calling thread's context (cached after the first call).
-#[inline]
+#[inline(always)]
 pub(crate) fn ctx() -> Result<ThreadCtx> {
     let c = CTX.with(Cell::get);
     if c.tid != 0 {
@@ -93,6 +93,7 @@ fn ctx_slow() -> Result<ThreadCtx> {
     Ok(c)
 }
 
+#[inline(always)]
 fn pending(ctx: &ThreadCtx) -> *mut usize {
     (ctx.head + 2 * std::mem::size_of::<usize>()) as *mut usize
 }
@@ -101,7 +102,7 @@ fn pending(ctx: &ThreadCtx) -> *mut usize {
 ///
 /// # Safety
 /// `ctx` must be the calling thread's context.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn set_pending(ctx: &ThreadCtx, node: usize) {
     compiler_fence(Ordering::SeqCst);
     // SAFETY: `list_op_pending` is a field of this thread's live list head, written only by
@@ -111,8 +112,9 @@ pub(crate) unsafe fn set_pending(ctx: &ThreadCtx, node: usize) {
 }
 
 /// The node's `next` and `prev` fields, given the node address.
+#[inline(always)]
 fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
-    // SAFETY (for both): callers pass nodes inside a mapped sync page that stays mapped while
+    // SAFETY: (both fields) callers pass nodes inside a mapped sync page that stays mapped while
     // the node is linked (see the module docs); the fields are 8-aligned and only accessed
     // atomically by us.
     unsafe { (&*(node as *const AtomicUsize), &*((node - 8) as *const AtomicUsize)) }
@@ -122,6 +124,7 @@ fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
 ///
 /// # Safety
 /// `elem` must be an element of this thread's robust list.
+#[inline(always)]
 unsafe fn set_prev(elem: usize, prev: usize) {
     // SAFETY: every element of a glibc-layout list has a pointer-sized `prev` 8 bytes before
     // its `next` (glibc's `__list.__prev`, `robust_prev` before the head, ours in the page);
@@ -134,7 +137,7 @@ unsafe fn set_prev(elem: usize, prev: usize) {
 /// # Safety
 /// `ctx` is the calling thread's context; `node` is the node of a mutex word this thread just
 /// took, in a page that stays mapped while it is linked.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
     let head = ctx.head as *mut usize;
     // SAFETY: the head is this thread's live list head; elements are only touched by this thread.
@@ -154,7 +157,7 @@ pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
 ///
 /// # Safety
 /// `ctx` is the calling thread's context; `node` is linked in its list.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn dequeue(_ctx: &ThreadCtx, node: usize) {
     let (next_f, prev_f) = fields(node);
     let next_raw = next_f.load(Ordering::Relaxed);

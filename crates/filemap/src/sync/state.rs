@@ -79,8 +79,6 @@ macro_rules! impl_atomics {
         }
     };
 }
-#[cfg(test)]
-pub(crate) use impl_atomics;
 
 impl_atomics!(std::sync::atomic::AtomicU32, std::sync::atomic::AtomicU64);
 
@@ -108,6 +106,7 @@ pub(crate) enum MutexTry {
 
 /// Tries to take the mutex word for thread `me`. The caller must have announced the attempt in
 /// its robust list's `list_op_pending` before, so that dying right after the CAS is covered.
+#[inline(always)]
 pub(crate) fn mutex_try_acquire<A: Atomic32>(word: &A, me: u32) -> MutexTry {
     let mut w = word.load(Relaxed);
     loop {
@@ -128,6 +127,7 @@ pub(crate) fn mutex_try_acquire<A: Atomic32>(word: &A, me: u32) -> MutexTry {
 
 /// Releases the mutex word held by `me` (recursion already counted down to zero). Returns true
 /// if sleepers must be woken. Only the owner calls this.
+#[inline(always)]
 pub(crate) fn mutex_release<A: Atomic32>(word: &A) -> bool {
     word.swap(0, Release) & WAITERS != 0
 }
