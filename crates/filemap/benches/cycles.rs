@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use filemap::{Access, Mapping};
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::Mode;
 use rustix::mm::{MapFlags, ProtFlags};
 
 fn root() {
