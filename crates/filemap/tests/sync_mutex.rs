@@ -370,7 +370,8 @@ fn processes_killed_at_random_points_never_wedge_the_mutex() {
         let mut survivors: Vec<_> = (0..SURVIVORS)
             .map(|_| spawn_helper("count-report", &[&name("stress-lock"), &name("stress"), &ITERS.to_string()]))
             .collect();
-        let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        let mut seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
         const VICTIMS: u32 = 8;
         for _ in 0..VICTIMS {
             let victim = spawn_helper("count", &[&name("stress-lock"), &name("stress"), "100000000"]);

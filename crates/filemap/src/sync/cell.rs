@@ -182,11 +182,19 @@ impl CellObj {
         }
     }
 
+    #[inline]
     fn wait_one(&self, timeout: Option<Duration>, me: &dyn super::Waitable) -> Result<WaitOutcome> {
-        if !matches!(self.kind, Kind::Timer { .. }) && self.try_take(self.event_gen()) {
+        if matches!(self.kind, Kind::Timer { .. }) {
+            return super::wait::run(&[me], false, timeout);
+        }
+        let entry = self.event_gen();
+        if self.try_take(entry) {
             return Ok(WaitOutcome::Signaled(0));
         }
-        super::wait::run(&[me], false, timeout)
+        if super::wait::spin_one(timeout, || Ok(self.try_take(entry).then_some(())))?.is_some() {
+            return Ok(WaitOutcome::Signaled(0));
+        }
+        super::wait::run_opts(&[me], false, timeout, true)
     }
 }
 

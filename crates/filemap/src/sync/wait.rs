@@ -100,7 +100,41 @@ impl Obj<'_> {
     }
 }
 
+/// Spins for at most [`SPIN`] (and at most `timeout`) until `f` succeeds: the allocation-free
+/// first phase of a wait on one object. Returns `Ok(None)` if the caller must sleep (via
+/// [`run`] with `spun = true`).
+#[inline]
+pub(crate) fn spin_one<T>(timeout: Option<Duration>, mut f: impl FnMut() -> Result<Option<T>>) -> Result<Option<T>> {
+    let budget = timeout.map_or(SPIN, |t| t.min(SPIN));
+    if budget.is_zero() {
+        return Ok(None);
+    }
+    let end = Instant::now() + budget;
+    let mut n = 0u32;
+    loop {
+        std::hint::spin_loop();
+        if let Some(v) = f()? {
+            return Ok(Some(v));
+        }
+        n += 1;
+        if n % 16 == 0 && Instant::now() >= end {
+            return Ok(None);
+        }
+    }
+}
+
 pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration>) -> Result<WaitOutcome> {
+    run_opts(objects, all, timeout, false)
+}
+
+/// [`run`]; `spun`: the caller already spun (and used up part of the timeout, which is fine:
+/// the spin is a few microseconds).
+pub(crate) fn run_opts(
+    objects: &[&dyn Waitable],
+    all: bool,
+    timeout: Option<Duration>,
+    spun: bool,
+) -> Result<WaitOutcome> {
     if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
         return Err(Error::new(
             Win32Error::INVALID_PARAMETER,
@@ -141,7 +175,7 @@ pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration
     let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
         if all { try_all(objs, &order, me, ctx) } else { try_any(objs, ctx) }
     };
-    let mut spun = false;
+    let mut spun = spun;
     loop {
         let next_due = poll_timers(&objs);
         let blocker = match attempt(&objs)? {
