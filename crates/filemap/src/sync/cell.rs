@@ -194,7 +194,7 @@ impl CellObj {
         if super::wait::spin_one(timeout, || Ok(self.try_take(entry).then_some(())))?.is_some() {
             return Ok(WaitOutcome::Signaled(0));
         }
-        super::wait::run_opts(&[me], false, timeout, true)
+        super::wait::run_opts(&[me], false, timeout, true, entry)
     }
 }
 

@@ -366,7 +366,7 @@ impl Mutex {
         match super::wait::spin_one(timeout, || self.inner.try_acquire(ctx))? {
             Some(false) => Ok(WaitOutcome::Signaled(0)),
             Some(true) => Ok(WaitOutcome::Abandoned(0)),
-            None => super::wait::run_opts(&[self], false, timeout, true),
+            None => super::wait::run_opts(&[self], false, timeout, true, None),
         }
     }
 

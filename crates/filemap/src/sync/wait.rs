@@ -124,16 +124,18 @@ pub(crate) fn spin_one<T>(timeout: Option<Duration>, mut f: impl FnMut() -> Resu
 }
 
 pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration>) -> Result<WaitOutcome> {
-    run_opts(objects, all, timeout, false)
+    run_opts(objects, all, timeout, false, None)
 }
 
 /// [`run`]; `spun`: the caller already spun (and used up part of the timeout, which is fine:
-/// the spin is a few microseconds).
+/// the spin is a few microseconds); `entry_gen`: for a wait on one event, its generation when
+/// the caller's wait began (so a pulse during the caller's spin still counts).
 pub(crate) fn run_opts(
     objects: &[&dyn Waitable],
     all: bool,
     timeout: Option<Duration>,
     spun: bool,
+    entry_gen: Option<u32>,
 ) -> Result<WaitOutcome> {
     if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
         return Err(Error::new(
@@ -148,7 +150,7 @@ pub(crate) fn run_opts(
     for o in objects {
         let t = o.target()?;
         let entry_gen = match &t {
-            Target::Cell(c) if !all => c.event_gen(),
+            Target::Cell(c) if !all => entry_gen.filter(|_| objects.len() == 1).or_else(|| c.event_gen()),
             Target::Mutex(_) if ctx.is_none() => {
                 ctx = Some(robust::ctx()?);
                 None
