@@ -122,12 +122,9 @@ fn reap(pid: libc::pid_t) {
     unsafe { libc::waitpid(pid, &mut status, 0) };
 }
 
-fn ping_pong(c: &mut Criterion) {
-    let mut g = c.benchmark_group("cross_process_ping_pong_round_trip");
-
-    // filemap: two auto-reset events.
-    let (ping, _) = Event::create(Some(r"Local\bench-ping"), false, false).unwrap();
-    let (pong, _) = Event::create(Some(r"Local\bench-pong"), false, false).unwrap();
+fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
+    let (ping, _) = Event::create(Some(&format!(r"Local\bench-ping-{label}")), false, false).unwrap();
+    let (pong, _) = Event::create(Some(&format!(r"Local\bench-pong-{label}")), false, false).unwrap();
     let stop_page = shared_page();
     // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.
     let stop = unsafe { &*stop_page.cast::<AtomicU32>() };
@@ -139,7 +136,7 @@ fn ping_pong(c: &mut Criterion) {
             pong.set().unwrap();
         }
     });
-    g.bench_function("filemap_events", |b| {
+    g.bench_function(label, |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters {
@@ -152,6 +149,20 @@ fn ping_pong(c: &mut Criterion) {
     stop.store(1, Ordering::SeqCst);
     ping.set().unwrap();
     reap(pid);
+}
+
+fn ping_pong(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cross_process_ping_pong_round_trip");
+
+    // filemap: two auto-reset events, with the default spin and with spinning off (the pure
+    // sleep path, comparable to the raw futex baseline).
+    for (label, spin) in
+        [("filemap_events", filemap::sync::spin_duration()), ("filemap_events_no_spin", Duration::ZERO)]
+    {
+        filemap::sync::set_spin_duration(spin); // inherited by the forked child
+        event_ping_pong(&mut g, label);
+    }
+    filemap::sync::set_spin_duration(Duration::from_micros(5));
 
     // Raw futexes: word[0] is the ping sequence, word[1] the pong sequence; wait/wake only.
     let page = shared_page();

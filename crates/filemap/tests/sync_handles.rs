@@ -135,3 +135,28 @@ fn unnamed_objects_work_and_cannot_be_opened() {
         );
     });
 }
+
+#[test]
+fn handles_are_send_and_sync_and_open_any_finds_the_type() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Mutex>();
+    send_sync::<Semaphore>();
+    send_sync::<Event>();
+    send_sync::<Timer>();
+    send_sync::<sync::Process>();
+    isolated("handles_are_send_and_sync_and_open_any_finds_the_type", || {
+        let (_e, _) = Event::create(Some(&name("any-e")), false, false).unwrap();
+        let (_s, _) = Semaphore::create(Some(&name("any-s")), 1, 1).unwrap();
+        let (_m, _) = filemap::Mapping::options().name(&name("any-m")).size(4096).create().unwrap();
+        let e = sync::open_any(&name("any-e"), Rights::GENERIC_ALL).unwrap();
+        assert_eq!(e.kind(), ObjectType::Event);
+        if let sync::AnySync::Event(ev) = &e {
+            ev.set().unwrap();
+        }
+        assert_eq!(sync::wait_any(&[e.as_waitable()], Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
+        let s = sync::open_any(&name("any-s"), Rights::MAXIMUM_ALLOWED).unwrap();
+        assert_eq!(s.state(), SyncState::Semaphore { count: 1, max: 1 });
+        assert_eq!(sync::open_any(&name("any-m"), Rights::GENERIC_ALL).unwrap_err().code(), Win32Error::INVALID_HANDLE);
+        assert_eq!(sync::open_any(&name("any-x"), Rights::GENERIC_ALL).unwrap_err().code(), Win32Error::FILE_NOT_FOUND);
+    });
+}

@@ -71,16 +71,17 @@ impl MutexInner {
 
     #[inline(always)]
     fn node(&self, ctx: &ThreadCtx) -> usize {
-        self.word_addr + ctx.node_off
+        self.word_addr + ctx.node_off()
     }
 
+    #[inline(always)]
     pub(crate) fn owned_by(&self, ctx: &ThreadCtx) -> bool {
-        self.word().load(Ordering::Relaxed) & TID_MASK == ctx.tid
+        self.word().load(Ordering::Relaxed) & TID_MASK == ctx.tid()
     }
 
     pub(crate) fn looks_available(&self, ctx: Option<&ThreadCtx>) -> bool {
         let owner = self.word().load(Ordering::Relaxed) & TID_MASK;
-        owner == 0 || ctx.is_some_and(|c| c.tid == owner)
+        owner == 0 || ctx.is_some_and(|c| c.tid() == owner)
     }
 
     /// Tries to acquire for the calling thread: `Some(abandoned)` on success (recursion counts).
@@ -90,7 +91,7 @@ impl MutexInner {
         let word = self.word();
         let w = word.load(Ordering::Relaxed);
         let owner = w & TID_MASK;
-        if owner == ctx.tid {
+        if owner == ctx.tid() {
             return self.recurse();
         }
         if owner != 0 {
@@ -100,7 +101,7 @@ impl MutexInner {
         // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node
         // is inside our page, which stays mapped while linked (see `Drop`).
         unsafe { robust::set_pending(ctx, node) };
-        let got = state::mutex_try_acquire(word, ctx.tid);
+        let got = state::mutex_try_acquire(word, ctx.tid());
         match got {
             MutexTry::Acquired { abandoned } => {
                 self.count().store(1, Ordering::Relaxed);
@@ -131,7 +132,7 @@ impl MutexInner {
         let node = self.node(ctx);
         // SAFETY: as in `try_acquire`.
         unsafe { robust::set_pending(ctx, node) };
-        if self.word().compare_exchange(0, ctx.tid, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if self.word().compare_exchange(0, ctx.tid(), Ordering::Acquire, Ordering::Relaxed).is_ok() {
             self.count().store(1, Ordering::Relaxed);
             // SAFETY: as in `try_acquire`.
             unsafe {
@@ -161,10 +162,7 @@ impl MutexInner {
     #[inline(always)]
     fn release(&self, ctx: &ThreadCtx) -> Result<()> {
         if !self.owned_by(ctx) {
-            return Err(Error::new(
-                Win32Error::NOT_OWNER,
-                format!("cannot release {}: the calling thread does not own it", self.object.describe()),
-            ));
+            return Err(self.not_owner());
         }
         let c = self.count().load(Ordering::Relaxed);
         if c > 1 {
@@ -173,6 +171,15 @@ impl MutexInner {
         }
         self.unlock(ctx, 0);
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_owner(&self) -> Error {
+        Error::new(
+            Win32Error::NOT_OWNER,
+            format!("cannot release {}: the calling thread does not own it", self.object.describe()),
+        )
     }
 
     /// Unlinks the node and stores `free` (0, or OWNER_DIED to keep an abandonment unreported).
@@ -279,7 +286,7 @@ impl MutexOptions {
     pub fn create(self) -> Result<(Mutex, Created)> {
         let ctx = if self.initial_owner { Some(robust::ctx()?) } else { None };
         let init = match &ctx {
-            Some(c) => page::init_bytes(c.tid, 1, 0),
+            Some(c) => page::init_bytes(c.tid(), 1, 0),
             None => page::init_bytes(0, 0, 0),
         };
         let (object, created) = handle::create(ObjectType::Mutex, &self.common, [0; 4], &init)?;
@@ -349,7 +356,17 @@ impl Mutex {
         match self.inner.try_acquire_fast(&ctx)? {
             Some(false) => Ok(WaitOutcome::Signaled(0)),
             Some(true) => Ok(WaitOutcome::Abandoned(0)),
-            None => super::wait::run(&[self], false, timeout),
+            None => self.acquire_slow(&ctx, timeout),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self, ctx: &ThreadCtx, timeout: Option<Duration>) -> Result<WaitOutcome> {
+        match super::wait::spin_one(timeout, || self.inner.try_acquire(ctx))? {
+            Some(false) => Ok(WaitOutcome::Signaled(0)),
+            Some(true) => Ok(WaitOutcome::Abandoned(0)),
+            None => super::wait::run_opts(&[self], false, timeout, true, None),
         }
     }
 
@@ -362,11 +379,15 @@ impl Mutex {
     }
 
     /// Acquires, waiting forever, and returns a guard that releases on drop.
+    #[inline]
     pub fn lock(&self) -> Result<MutexGuard<'_>> {
         match self.acquire(None)? {
             WaitOutcome::Signaled(_) => Ok(MutexGuard { mutex: self, abandoned: false, _thread: PhantomData }),
             WaitOutcome::Abandoned(_) => Ok(MutexGuard { mutex: self, abandoned: true, _thread: PhantomData }),
-            WaitOutcome::TimedOut => unreachable!("an infinite wait cannot time out"),
+            WaitOutcome::TimedOut => Err(Error::new(
+                Win32Error::TIMEOUT,
+                format!("waiting for {} forever timed out", self.inner.object.describe()),
+            )),
         }
     }
 
@@ -423,6 +444,7 @@ impl MutexGuard<'_> {
 }
 
 impl Drop for MutexGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         let _ = self.mutex.release();
     }

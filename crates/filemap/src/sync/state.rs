@@ -565,4 +565,52 @@ mod models {
             }
         });
     }
+
+    #[test]
+    fn loom_a_due_timer_is_fired_by_exactly_one_poller() {
+        // Two pollers saw the same armed version and race to fire it (claim on that exact
+        // version); a synchronization timer then has exactly one signal to give.
+        loom::model(|| {
+            let v0 = timer_set(0);
+            let w = Words::new(v0);
+            let pollers: Vec<_> = (1..=2u32)
+                .map(|pid| {
+                    let w = w.clone();
+                    loom::thread::spawn(move || match w.cell().claim(pid, &mut Yield, |x| x == v0) {
+                        Some(v) => {
+                            w.cell().unclaim(pid, timer_fire(v, false));
+                            true
+                        }
+                        None => false,
+                    })
+                })
+                .collect();
+            let fired: u32 = pollers.into_iter().map(|t| u32::from(t.join().unwrap())).sum();
+            assert_eq!(fired, 1);
+            let v = w.cell().value();
+            assert_eq!(v & (SIGNALED | ARMED), SIGNALED, "one-shot: signaled and disarmed");
+            assert!(timer_take(v, false).is_some());
+        });
+    }
+
+    #[test]
+    fn loom_a_failed_wait_all_restores_values_under_a_concurrent_release() {
+        // wait_all over (sem A = 1, event B unsignaled) fails on B and rolls A back, while
+        // another thread releases A: no unit is lost or created.
+        loom::model(|| {
+            let a = Words::new(1);
+            let b = Words::new(0);
+            let releaser = {
+                let a = a.clone();
+                loom::thread::spawn(move || a.cell().update(&mut Yield, |v| sem_add(v, 1, 5)).1.is_some())
+            };
+            let me = 9;
+            if let Some(va) = a.cell().claim(me, &mut Yield, |v| v > 0) {
+                assert!(b.cell().claim(me, &mut Yield, |v| v & SIGNALED != 0).is_none());
+                a.cell().unclaim(me, va);
+            }
+            assert!(releaser.join().unwrap());
+            assert_eq!(a.cell().value(), 2, "1 initial + 1 released, nothing consumed");
+        });
+    }
 }
