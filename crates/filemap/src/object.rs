@@ -723,7 +723,7 @@ impl Drop for ObjectFile {
         if !self.shared_ofd {
             // Our OFD is ours alone: converting its lock tells whether any other holder exists.
             if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                unlink_if_same(dir, &file, self.dev, self.ino);
+                unlink_if_linked(dir, &file, &self.fd);
             }
             return;
         }
@@ -747,7 +747,7 @@ impl Drop for ObjectFile {
         let ours = std::mem::replace(&mut self.fd, fresh);
         drop(ours);
         if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-            unlink_if_same(dir, &file, self.dev, self.ino);
+            unlink_if_linked(dir, &file, &self.fd);
         }
     }
 }
@@ -773,6 +773,17 @@ fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) {
         return;
     };
     if named.st_dev == dev && named.st_ino == ino {
+        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+    }
+}
+
+/// Unlinks `file`, the name of the object open as `fd`, unless the object has no name any more.
+///
+/// The caller holds `LOCK_EX` on the object, so no process following the protocol can unlink
+/// or replace the name meanwhile; an object file only ever has one name, so a link count above
+/// zero means `file` still names it. (Cheaper than comparing `statat(file)` with our inode.)
+fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd) {
+    if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
         rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     }
 }
