@@ -13,8 +13,7 @@ use crate::procs::{self, FileId, Snapshot};
 use crate::sync_cmds::StateView;
 
 /// Offset of a mapping's data in its object file: the header page comes first.
-/// (The core's `object::HEADER_SIZE`, which it does not export; it is one page.)
-const HEADER_SIZE: u64 = filemap::PAGE_SIZE as u64;
+const HEADER_SIZE: u64 = filemap::DATA_OFFSET;
 
 /// Which scopes to look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

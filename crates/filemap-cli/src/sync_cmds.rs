@@ -341,6 +341,9 @@ pub struct StateView {
     pub armed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period_ms: Option<u64>,
+    /// When an armed timer is next due, milliseconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_unix_ms: Option<u64>,
 }
 
 impl StateView {
@@ -365,6 +368,7 @@ impl StateView {
             abandoned: None,
             armed: None,
             period_ms: None,
+            due_unix_ms: None,
         };
         match *state {
             SyncState::Mutex { owner_tid, recursion, abandoned } => {
@@ -393,7 +397,9 @@ impl StateView {
                 v.manual_reset = Some(manual_reset);
                 v.signaled = Some(signaled);
             }
-            SyncState::Timer { manual_reset, signaled, armed, period } => {
+            SyncState::Timer { manual_reset, signaled, armed, period, due } => {
+                v.due_unix_ms =
+                    due.and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
                 v.manual_reset = Some(manual_reset);
                 v.signaled = Some(signaled);
                 v.armed = Some(armed);
