@@ -36,43 +36,34 @@ fn raw_unmap(p: *mut std::ffi::c_void) {
     unsafe { rustix::mm::munmap(p, 4096) }.unwrap();
 }
 
+/// `shm_open(O_CREAT|O_EXCL)` + size (`ftruncate`, or `fallocate` to commit like `SEC_COMMIT`)
+/// + `mmap` + `munmap` + `close` + `shm_unlink`.
+fn raw_create_cycle(name: &str, commit: bool) {
+    let flags = rustix::shm::OFlags::CREATE | rustix::shm::OFlags::EXCL | rustix::shm::OFlags::RDWR;
+    let fd = rustix::shm::open(name, flags, Mode::RUSR | Mode::WUSR).unwrap();
+    if commit {
+        rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, 4096).unwrap();
+    } else {
+        rustix::fs::ftruncate(&fd, 4096).unwrap();
+    }
+    let p = raw_map(&fd);
+    black_box(p);
+    raw_unmap(p);
+    drop(fd);
+    rustix::shm::unlink(name).unwrap();
+}
+
 fn cycles(c: &mut Criterion) {
     root();
     static N: AtomicU64 = AtomicU64::new(0);
     let mut g = c.benchmark_group("create_cycle_4k");
     g.bench_function("raw_shm_open", |b| {
         let name = format!("/filemap-bench-raw-{}", std::process::id());
-        b.iter(|| {
-            let fd = rustix::shm::open(
-                name.as_str(),
-                rustix::shm::OFlags::CREATE | rustix::shm::OFlags::EXCL | rustix::shm::OFlags::RDWR,
-                Mode::RUSR | Mode::WUSR,
-            )
-            .unwrap();
-            rustix::fs::ftruncate(&fd, 4096).unwrap();
-            let p = raw_map(&fd);
-            black_box(p);
-            raw_unmap(p);
-            drop(fd);
-            rustix::shm::unlink(name.as_str()).unwrap();
-        })
+        b.iter(|| raw_create_cycle(&name, false))
     });
     g.bench_function("raw_shm_open_committed", |b| {
         let name = format!("/filemap-bench-rawc-{}", std::process::id());
-        b.iter(|| {
-            let fd = rustix::shm::open(
-                name.as_str(),
-                rustix::shm::OFlags::CREATE | rustix::shm::OFlags::EXCL | rustix::shm::OFlags::RDWR,
-                Mode::RUSR | Mode::WUSR,
-            )
-            .unwrap();
-            rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, 4096).unwrap();
-            let p = raw_map(&fd);
-            black_box(p);
-            raw_unmap(p);
-            drop(fd);
-            rustix::shm::unlink(name.as_str()).unwrap();
-        })
+        b.iter(|| raw_create_cycle(&name, true))
     });
     g.bench_function("peer_shared_memory_crate", |b| {
         b.iter(|| {
