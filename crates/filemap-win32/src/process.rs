@@ -1,0 +1,769 @@
+//! Processes: `CreateProcessA/W`, process handles, `GetExitCodeProcess`, `TerminateProcess`,
+//! `ExitProcess`, process and thread ids.
+//!
+//! `CreateProcess` parses the command line the Windows way ([`parse_command_line`], the rules
+//! of `CommandLineToArgvW` and the Microsoft C runtime) into `argv`, resolves the program
+//! (a name without a slash is looked for in this program's directory, the current directory and
+//! `PATH`; a trailing `.exe` that does not exist on Linux is dropped), and starts it with
+//! `posix_spawn`. With `bInheritHandles = FALSE` every inheritable handle's descriptor is closed
+//! in the child; with `TRUE` they stay open at the same numbers, so their handle values work in
+//! the child (see [`crate::handles`]), and their exact access masks are passed in
+//! `FILEMAP_WIN32_HANDLES`.
+//!
+//! A process handle is a pidfd: waits poll it, `GetExitCodeProcess` reaps the child with
+//! `waitid(P_PIDFD)` and keeps its exit code for as long as any handle to it exists.
+//!
+//! Exit codes: Linux keeps only the low 8 bits of an exit status, so `ExitProcess(n)` in a
+//! child is seen as `n & 0xFF` by its parent. `TerminateProcess(h, code)` reports `code`
+//! exactly (the parent remembers it). A child killed by a signal reports a Windows-like NTSTATUS:
+//! `STATUS_ACCESS_VIOLATION` (0xC0000005) for SIGSEGV/SIGBUS, `STATUS_CONTROL_C_EXIT`
+//! (0xC000013A) for SIGINT, 3 for SIGABRT (what `abort()` returns on Windows), and
+//! `0xC0000000 | signal` otherwise. `CREATE_SUSPENDED` is not supported (`ERROR_NOT_SUPPORTED`);
+//! other creation flags (console, priority) are accepted and ignored.
+
+#![allow(unsafe_code)] // posix_spawn, pidfds, exported functions taking raw pointers
+
+use std::ffi::{CString, c_char, c_void};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use filemap::Win32Error;
+
+use crate::error::{Fail, Res, boundary, fail};
+use crate::handles::{self, CURRENT_PROCESS, CURRENT_THREAD, HANDLES_ENV, Object};
+use crate::strings::{a_str, w_len, w_str};
+use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
+
+/// `PROCESS_ALL_ACCESS`.
+pub const PROCESS_ALL_ACCESS: u32 = 0x001F_FFFF;
+/// `THREAD_ALL_ACCESS`.
+pub const THREAD_ALL_ACCESS: u32 = 0x001F_FFFF;
+const PROCESS_TERMINATE: u32 = 0x0001;
+/// `STILL_ACTIVE` (259): `GetExitCodeProcess` of a running process.
+pub const STILL_ACTIVE: u32 = 259;
+const CREATE_SUSPENDED: u32 = 0x4;
+const CREATE_UNICODE_ENVIRONMENT: u32 = 0x400;
+const STARTF_USESTDHANDLES: u32 = 0x100;
+const P_PIDFD: libc::idtype_t = 3;
+
+/// A process, referred to by a pidfd.
+#[derive(Debug)]
+pub struct ProcessObject {
+    pid: i32,
+    pidfd: OwnedFd,
+    /// Started by us (so we can reap it and read its exit status).
+    child: bool,
+    exit: Mutex<Option<u32>>,
+    terminate_code: Mutex<Option<u32>>,
+}
+
+fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor we own (pidfds are created close-on-exec).
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+impl ProcessObject {
+    /// This process.
+    pub fn current() -> Res<ProcessObject> {
+        let pid = std::process::id() as i32;
+        Ok(ProcessObject {
+            pid,
+            pidfd: pidfd_open(pid)?,
+            child: false,
+            exit: Mutex::new(None),
+            terminate_code: Mutex::new(None),
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The pidfd (readable once the process has exited).
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    /// The exit code if the process has exited (reaping it if it is our child).
+    pub fn exit_code(&self) -> Option<u32> {
+        let mut exit = self.exit.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(code) = *exit {
+            return Some(code);
+        }
+        if !self.child {
+            return None;
+        }
+        // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our pidfd, writing into `info`; WNOHANG never blocks.
+        let r = unsafe {
+            libc::waitid(P_PIDFD, self.pidfd.as_raw_fd() as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG)
+        };
+        if r < 0 {
+            // Someone else reaped it (e.g. the program's own wait()): exited, status unknown.
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) && poll_ready(self.pidfd(), 0) {
+                let code = self.terminate_code.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(0);
+                *exit = Some(code);
+                return Some(code);
+            }
+            return None;
+        }
+        // SAFETY: waitid filled `info` for a child state change (si_pid != 0) or left it zero.
+        let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+        if pid == 0 {
+            return None; // still running
+        }
+        let value = match code {
+            libc::CLD_EXITED => status as u32,
+            _ => {
+                let killed = self.terminate_code.lock().unwrap_or_else(|e| e.into_inner());
+                match (*killed, status) {
+                    (Some(c), libc::SIGKILL) => c,
+                    (_, libc::SIGSEGV | libc::SIGBUS) => 0xC000_0005,
+                    (_, libc::SIGINT) => 0xC000_013A,
+                    (_, libc::SIGABRT) => 3,
+                    (_, s) => 0xC000_0000 | s as u32,
+                }
+            }
+        };
+        *exit = Some(value);
+        Some(value)
+    }
+}
+
+/// Waits up to `ms` milliseconds (`u32::MAX` = forever) for `fd` to become readable.
+pub fn poll_ready(fd: BorrowedFd<'_>, ms: u32) -> bool {
+    poll_many(&[fd], ms).is_some_and(|ready| ready[0])
+}
+
+/// Polls `fds` for readability for up to `ms` (`u32::MAX` = forever); `None` on timeout with
+/// none ready.
+pub fn poll_many(fds: &[BorrowedFd<'_>], ms: u32) -> Option<Vec<bool>> {
+    let deadline = (ms != u32::MAX).then(|| std::time::Instant::now() + std::time::Duration::from_millis(ms.into()));
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => d.saturating_duration_since(std::time::Instant::now()).as_millis().min(i32::MAX as u128) as i32,
+        };
+        // SAFETY: `pfds` is a valid array of pollfd of the given length.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+        if r > 0 {
+            return Some(pfds.iter().map(|p| p.revents != 0).collect());
+        }
+        if r == 0 && deadline.is_some() {
+            return None;
+        }
+    }
+}
+
+/// Splits a Windows command line into arguments, as `CommandLineToArgvW` and the Microsoft C
+/// runtime do:
+/// - the program name (first argument) ends at the first whitespace, or is everything between
+///   a leading `"` and the next `"`; backslashes are literal in it;
+/// - other arguments are separated by spaces and tabs outside quotes; `"` toggles quoting;
+///   `2n` backslashes before `"` give `n` backslashes and the quote toggles, `2n+1` give `n`
+///   backslashes and a literal `"`; backslashes not before a `"` are literal; inside quotes
+///   `""` gives a literal `"`.
+pub fn parse_command_line(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut args = Vec::new();
+    let mut i = 0;
+    // The program name.
+    let mut name = String::new();
+    if chars.first() == Some(&'"') {
+        i = 1;
+        while i < chars.len() && chars[i] != '"' {
+            name.push(chars[i]);
+            i += 1;
+        }
+        i += 1; // the closing quote
+    } else {
+        while i < chars.len() && chars[i] != ' ' && chars[i] != '\t' {
+            name.push(chars[i]);
+            i += 1;
+        }
+    }
+    args.push(name);
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let mut arg = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let mut n = 0;
+                while i < chars.len() && chars[i] == '\\' {
+                    n += 1;
+                    i += 1;
+                }
+                if i < chars.len() && chars[i] == '"' {
+                    arg.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        arg.push('"');
+                        i += 1;
+                    }
+                } else {
+                    arg.extend(std::iter::repeat_n('\\', n));
+                }
+            } else if c == '"' {
+                if quoted && chars.get(i + 1) == Some(&'"') {
+                    arg.push('"');
+                    i += 2;
+                } else {
+                    quoted = !quoted;
+                    i += 1;
+                }
+            } else if (c == ' ' || c == '\t') && !quoted {
+                break;
+            } else {
+                arg.push(c);
+                i += 1;
+            }
+        }
+        args.push(arg);
+    }
+    args
+}
+
+fn exe_candidates(name: &str) -> Vec<String> {
+    let mut v = vec![name.to_owned()];
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".exe") || lower.ends_with(".com") {
+        v.push(name[..name.len() - 4].to_owned());
+    }
+    v
+}
+
+fn is_file(p: &Path) -> bool {
+    p.metadata().is_ok_and(|m| m.is_file())
+}
+
+/// Finds the program to run (module docs).
+fn resolve_program(name: &str, search: bool) -> Res<PathBuf> {
+    let name = name.replace('\\', "/");
+    if name.is_empty() {
+        return fail(Win32Error::PATH_NOT_FOUND);
+    }
+    let candidates = exe_candidates(&name);
+    if name.contains('/') || !search {
+        for c in &candidates {
+            if is_file(Path::new(c)) {
+                return Ok(PathBuf::from(c));
+            }
+        }
+        let parent_ok = Path::new(&name).parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
+        return fail(if parent_ok { Win32Error::FILE_NOT_FOUND } else { Win32Error::PATH_NOT_FOUND });
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(exe) = std::fs::read_link("/proc/self/exe")
+        && let Some(dir) = exe.parent()
+    {
+        dirs.push(dir.to_path_buf());
+    }
+    dirs.push(PathBuf::from("."));
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    for dir in dirs {
+        for c in &candidates {
+            let p = dir.join(c);
+            if is_file(&p) {
+                return Ok(p);
+            }
+        }
+    }
+    fail(Win32Error::FILE_NOT_FOUND)
+}
+
+fn cstring(s: impl AsRef<[u8]>) -> Res<CString> {
+    CString::new(s.as_ref()).map_err(|_| Fail(Win32Error::INVALID_PARAMETER.0))
+}
+
+/// The parts of `STARTUPINFO` we use.
+struct StdHandles {
+    handles: Option<[HANDLE; 3]>,
+}
+
+struct Spawn {
+    application: Option<String>,
+    command_line: Option<String>,
+    inherit_handles: bool,
+    flags: u32,
+    environment: Option<Vec<String>>,
+    directory: Option<String>,
+    std: StdHandles,
+    process_inherit: bool,
+    thread_inherit: bool,
+}
+
+/// `PROCESS_INFORMATION`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PROCESS_INFORMATION {
+    /// The new process.
+    pub hProcess: HANDLE,
+    /// Its main thread (waitable until the process exits).
+    pub hThread: HANDLE,
+    /// Process id.
+    pub dwProcessId: DWORD,
+    /// Main thread id (equal to the process id on Linux).
+    pub dwThreadId: DWORD,
+}
+
+/// `STARTUPINFOA`/`STARTUPINFOW` (same layout; string pointers are unused).
+#[repr(C)]
+#[derive(Debug)]
+pub struct STARTUPINFO {
+    /// Size.
+    pub cb: DWORD,
+    /// Reserved.
+    pub lpReserved: *mut c_void,
+    /// Desktop (ignored).
+    pub lpDesktop: *mut c_void,
+    /// Console title (ignored).
+    pub lpTitle: *mut c_void,
+    /// Window position and size (ignored).
+    pub dwX: DWORD,
+    /// See `dwX`.
+    pub dwY: DWORD,
+    /// See `dwX`.
+    pub dwXSize: DWORD,
+    /// See `dwX`.
+    pub dwYSize: DWORD,
+    /// Console size (ignored).
+    pub dwXCountChars: DWORD,
+    /// See `dwXCountChars`.
+    pub dwYCountChars: DWORD,
+    /// Console colours (ignored).
+    pub dwFillAttribute: DWORD,
+    /// `STARTF_*`: `STARTF_USESTDHANDLES` is honoured.
+    pub dwFlags: DWORD,
+    /// Window show state (ignored).
+    pub wShowWindow: u16,
+    /// Reserved.
+    pub cbReserved2: u16,
+    /// Reserved.
+    pub lpReserved2: *mut u8,
+    /// Standard input of the child with `STARTF_USESTDHANDLES`.
+    pub hStdInput: HANDLE,
+    /// Standard output of the child with `STARTF_USESTDHANDLES`.
+    pub hStdOutput: HANDLE,
+    /// Standard error of the child with `STARTF_USESTDHANDLES`.
+    pub hStdError: HANDLE,
+}
+
+/// The descriptor a standard handle stands for: a file handle's descriptor, or 0/1/2 for the
+/// values `GetStdHandle` returns.
+fn std_fd(h: HANDLE) -> Option<i32> {
+    if h.is_null() || handles::is_pseudo(h) {
+        return None;
+    }
+    match handles::get(h) {
+        Ok(info) if matches!(info.object, Object::File(_)) => Some(info.fd),
+        _ => None,
+    }
+}
+
+fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
+    if s.flags & CREATE_SUSPENDED != 0 {
+        return fail(Win32Error::NOT_SUPPORTED);
+    }
+    let args = match (&s.command_line, &s.application) {
+        (Some(line), _) if !line.trim().is_empty() => parse_command_line(line),
+        (_, Some(app)) => vec![app.clone()],
+        _ => return fail(Win32Error::INVALID_PARAMETER),
+    };
+    let program = match &s.application {
+        Some(app) => resolve_program(app, false)?,
+        None => resolve_program(&args[0], true)?,
+    };
+    let c_program = cstring(program.as_os_str().as_bytes())?;
+    let c_args: Vec<CString> = args.iter().map(cstring).collect::<Res<_>>()?;
+    let inherited = if s.inherit_handles { handles::inheritable() } else { Vec::new() };
+    let mut env: Vec<String> = match s.environment {
+        Some(env) => env,
+        None => std::env::vars_os().map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())).collect(),
+    };
+    env.retain(|kv| !kv.starts_with(&format!("{HANDLES_ENV}=")));
+    if !inherited.is_empty() {
+        let list: Vec<String> =
+            inherited.iter().map(|(fd, access)| format!("{:x}:{access:x}", handles::value_of(*fd) as usize)).collect();
+        env.push(format!("{HANDLES_ENV}={}", list.join(",")));
+    }
+    let c_env: Vec<CString> = env.iter().map(cstring).collect::<Res<_>>()?;
+    let mut argv: Vec<*mut c_char> = c_args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+    argv.push(std::ptr::null_mut());
+    let mut envp: Vec<*mut c_char> = c_env.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+    envp.push(std::ptr::null_mut());
+    let c_dir = s.directory.as_ref().map(|d| cstring(d.replace('\\', "/"))).transpose()?;
+    if let Some(dir) = &s.directory
+        && !Path::new(&dir.replace('\\', "/")).is_dir()
+    {
+        return Err(Fail(crate::error::ERROR_DIRECTORY));
+    }
+
+    // SAFETY: zeroed memory is a valid argument for posix_spawn_file_actions_init.
+    let mut actions: libc::posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
+    // SAFETY: initialising our own actions object.
+    if unsafe { libc::posix_spawn_file_actions_init(&mut actions) } != 0 {
+        return fail(Win32Error::NOT_ENOUGH_MEMORY);
+    }
+    let mut pid: libc::pid_t = 0;
+    let result = (|| -> Res<()> {
+        let check = |r: i32| if r == 0 { Ok(()) } else { Err(Fail::from(std::io::Error::from_raw_os_error(r))) };
+        if let Some(std) = s.std.handles {
+            for (target, h) in std.iter().enumerate() {
+                if let Some(fd) = std_fd(*h)
+                    && fd != target as i32
+                {
+                    // SAFETY: valid initialised actions object; plain integers.
+                    check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut actions, fd, target as i32) })?;
+                }
+            }
+        }
+        if !s.inherit_handles {
+            for (fd, _) in handles::inheritable() {
+                // SAFETY: valid initialised actions object; `fd` is an open descriptor.
+                check(unsafe { libc::posix_spawn_file_actions_addclose(&mut actions, fd) })?;
+            }
+        }
+        if let Some(dir) = &c_dir {
+            // SAFETY: valid actions object and NUL-terminated path (copied by glibc).
+            check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut actions, dir.as_ptr()) })?;
+        }
+        // SAFETY: program, argv and envp are NUL-terminated strings in NULL-terminated arrays
+        // that outlive the call; `actions` is initialised; no attributes.
+        let r = unsafe {
+            libc::posix_spawn(&mut pid, c_program.as_ptr(), &actions, std::ptr::null(), argv.as_ptr(), envp.as_ptr())
+        };
+        match r {
+            0 => Ok(()),
+            libc::ENOENT => fail(Win32Error::FILE_NOT_FOUND),
+            libc::EACCES | libc::EPERM => fail(Win32Error::ACCESS_DENIED),
+            libc::ENOEXEC => fail(Win32Error::BAD_EXE_FORMAT),
+            e => Err(std::io::Error::from_raw_os_error(e).into()),
+        }
+    })();
+    // SAFETY: destroying the actions object we initialised.
+    unsafe { libc::posix_spawn_file_actions_destroy(&mut actions) };
+    result?;
+    let pidfd = pidfd_open(pid)?;
+    let process =
+        Arc::new(ProcessObject { pid, pidfd, child: true, exit: Mutex::new(None), terminate_code: Mutex::new(None) });
+    let h_process =
+        handles::insert_dup(Object::Process(process.clone()), PROCESS_ALL_ACCESS, s.process_inherit, process.pidfd())?;
+    let h_thread =
+        handles::insert_dup(Object::Thread(process.clone()), THREAD_ALL_ACCESS, s.thread_inherit, process.pidfd())?;
+    Ok(PROCESS_INFORMATION { hProcess: h_process, hThread: h_thread, dwProcessId: pid as u32, dwThreadId: pid as u32 })
+}
+
+/// Reads an environment block: `NAME=value\0...\0\0`, 8-bit or UTF-16.
+///
+/// # Safety
+/// `block` must be a valid environment block of the given kind.
+unsafe fn read_environment(block: *const c_void, unicode: bool) -> Res<Vec<String>> {
+    let mut out = Vec::new();
+    if unicode {
+        let mut p = block as *const u16;
+        loop {
+            // SAFETY: within the double-NUL-terminated block (caller's promise).
+            let len = unsafe { w_len(p) };
+            if len == 0 {
+                break;
+            }
+            // SAFETY: as above.
+            out.push(unsafe { w_str(p) }?.unwrap_or_default());
+            // SAFETY: the next string starts after this one's NUL, still inside the block.
+            p = unsafe { p.add(len + 1) };
+        }
+    } else {
+        let mut p = block as *const c_char;
+        loop {
+            // SAFETY: within the double-NUL-terminated block (caller's promise).
+            let s = unsafe { std::ffi::CStr::from_ptr(p) };
+            let len = s.to_bytes().len();
+            if len == 0 {
+                break;
+            }
+            out.push(s.to_string_lossy().into_owned());
+            // SAFETY: the next string starts after this one's NUL, still inside the block.
+            p = unsafe { p.add(len + 1) };
+        }
+    }
+    Ok(out)
+}
+
+/// # Safety
+/// The pointers of the exports.
+#[allow(clippy::too_many_arguments)]
+unsafe fn create_process(
+    application: Option<String>,
+    command_line: Option<String>,
+    process_attributes: *const SECURITY_ATTRIBUTES,
+    thread_attributes: *const SECURITY_ATTRIBUTES,
+    inherit_handles: BOOL,
+    flags: u32,
+    environment: *const c_void,
+    directory: Option<String>,
+    startup: *const STARTUPINFO,
+    info: *mut PROCESS_INFORMATION,
+) -> Res<BOOL> {
+    if startup.is_null() || info.is_null() {
+        return Err(Fail(crate::error::ERROR_NOACCESS));
+    }
+    // SAFETY: non-NULL and valid (caller's promise).
+    let startup = unsafe { &*startup };
+    let std = StdHandles {
+        handles: (startup.dwFlags & STARTF_USESTDHANDLES != 0).then_some([
+            startup.hStdInput,
+            startup.hStdOutput,
+            startup.hStdError,
+        ]),
+    };
+    let environment = if environment.is_null() {
+        None
+    } else {
+        // SAFETY: a valid block (caller's promise).
+        Some(unsafe { read_environment(environment, flags & CREATE_UNICODE_ENVIRONMENT != 0) }?)
+    };
+    let pi = spawn(Spawn {
+        application,
+        command_line,
+        inherit_handles: inherit_handles != 0,
+        flags,
+        environment,
+        directory,
+        std,
+        // SAFETY: NULL or valid (caller's promise).
+        process_inherit: unsafe { inherit_from(process_attributes) },
+        // SAFETY: NULL or valid (caller's promise).
+        thread_inherit: unsafe { inherit_from(thread_attributes) },
+    })?;
+    // SAFETY: non-NULL and writable (caller's promise).
+    unsafe { info.write(pi) };
+    Ok(TRUE)
+}
+
+/// `CreateProcessA`: starts a program (module docs). `lpApplicationName` (may be NULL) names
+/// the program; `lpCommandLine` (may be NULL if the former is not) is split into `argv` the
+/// Windows way. `bInheritHandles` decides whether inheritable handles reach the child.
+/// `lpEnvironment` (NULL = this process's), `lpCurrentDirectory` and `STARTF_USESTDHANDLES`
+/// are honoured. Fills `*lpProcessInformation` with new process and thread handles (waitable,
+/// close both when done). Fails with `ERROR_FILE_NOT_FOUND` if the program does not exist.
+///
+/// # Safety
+/// String arguments NULL or NUL-terminated; attribute pointers NULL or valid; `lpEnvironment`
+/// NULL or a valid block; `lpStartupInfo` and `lpProcessInformation` valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateProcessA(
+    lpApplicationName: *const c_char,
+    lpCommandLine: *mut c_char,
+    lpProcessAttributes: *const SECURITY_ATTRIBUTES,
+    lpThreadAttributes: *const SECURITY_ATTRIBUTES,
+    bInheritHandles: BOOL,
+    dwCreationFlags: DWORD,
+    lpEnvironment: *const c_void,
+    lpCurrentDirectory: *const c_char,
+    lpStartupInfo: *const STARTUPINFO,
+    lpProcessInformation: *mut PROCESS_INFORMATION,
+) -> BOOL {
+    boundary(FALSE, || {
+        // SAFETY: forwarded caller promises.
+        unsafe {
+            create_process(
+                a_str(lpApplicationName)?,
+                a_str(lpCommandLine)?,
+                lpProcessAttributes,
+                lpThreadAttributes,
+                bInheritHandles,
+                dwCreationFlags,
+                lpEnvironment,
+                a_str(lpCurrentDirectory)?,
+                lpStartupInfo,
+                lpProcessInformation,
+            )
+        }
+    })
+}
+
+/// `CreateProcessW`: [`CreateProcessA`] with UTF-16 strings (`CREATE_UNICODE_ENVIRONMENT`
+/// marks a UTF-16 environment block).
+///
+/// # Safety
+/// As [`CreateProcessA`].
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateProcessW(
+    lpApplicationName: *const u16,
+    lpCommandLine: *mut u16,
+    lpProcessAttributes: *const SECURITY_ATTRIBUTES,
+    lpThreadAttributes: *const SECURITY_ATTRIBUTES,
+    bInheritHandles: BOOL,
+    dwCreationFlags: DWORD,
+    lpEnvironment: *const c_void,
+    lpCurrentDirectory: *const u16,
+    lpStartupInfo: *const STARTUPINFO,
+    lpProcessInformation: *mut PROCESS_INFORMATION,
+) -> BOOL {
+    boundary(FALSE, || {
+        // SAFETY: forwarded caller promises.
+        unsafe {
+            create_process(
+                w_str(lpApplicationName)?,
+                w_str(lpCommandLine)?,
+                lpProcessAttributes,
+                lpThreadAttributes,
+                bInheritHandles,
+                dwCreationFlags,
+                lpEnvironment,
+                w_str(lpCurrentDirectory)?,
+                lpStartupInfo,
+                lpProcessInformation,
+            )
+        }
+    })
+}
+
+fn process_of(h: HANDLE) -> Res<(Arc<ProcessObject>, u32)> {
+    let info = handles::get(h)?;
+    match info.object {
+        Object::Process(p) | Object::Thread(p) => Ok((p, info.access)),
+        _ => fail(Win32Error::INVALID_HANDLE),
+    }
+}
+
+/// `GetExitCodeProcess`: `STILL_ACTIVE` (259) while the process runs, then its exit code
+/// (module docs). Also accepts the thread handle `CreateProcess` returns.
+///
+/// # Safety
+/// `lpExitCode` must be NULL (`ERROR_NOACCESS`) or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetExitCodeProcess(hProcess: HANDLE, lpExitCode: *mut DWORD) -> BOOL {
+    boundary(FALSE, || {
+        let code = if hProcess as usize == CURRENT_PROCESS {
+            STILL_ACTIVE
+        } else {
+            let (p, _) = process_of(hProcess)?;
+            p.exit_code().unwrap_or(STILL_ACTIVE)
+        };
+        if lpExitCode.is_null() {
+            return Err(Fail(crate::error::ERROR_NOACCESS));
+        }
+        // SAFETY: non-NULL and writable (caller's promise).
+        unsafe { lpExitCode.write(code) };
+        Ok(TRUE)
+    })
+}
+
+/// `GetExitCodeThread`: for the thread handle of a process started by `CreateProcess`, the
+/// process's exit code (its main thread's); `STILL_ACTIVE` while it runs.
+///
+/// # Safety
+/// `lpExitCode` must be NULL (`ERROR_NOACCESS`) or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetExitCodeThread(hThread: HANDLE, lpExitCode: *mut DWORD) -> BOOL {
+    // SAFETY: forwarded caller promise.
+    unsafe {
+        GetExitCodeProcess(if hThread as usize == CURRENT_THREAD { usize::MAX as HANDLE } else { hThread }, lpExitCode)
+    }
+}
+
+/// `TerminateProcess`: kills the process (SIGKILL); its exit code becomes `uExitCode`. Needs
+/// `PROCESS_TERMINATE`; a process that has already exited gives `ERROR_ACCESS_DENIED`, as on
+/// Windows. `GetCurrentProcess()` terminates this process at once.
+#[unsafe(no_mangle)]
+pub extern "system" fn TerminateProcess(hProcess: HANDLE, uExitCode: u32) -> BOOL {
+    boundary(FALSE, || {
+        if hProcess as usize == CURRENT_PROCESS {
+            // SAFETY: _exit ends the process immediately, like Windows' TerminateProcess.
+            unsafe { libc::_exit(uExitCode as i32) };
+        }
+        let info = handles::get(hProcess)?;
+        let Object::Process(p) = info.object else {
+            return fail(Win32Error::INVALID_HANDLE);
+        };
+        if info.access & PROCESS_TERMINATE == 0 || p.exit_code().is_some() {
+            return fail(Win32Error::ACCESS_DENIED);
+        }
+        *p.terminate_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(uExitCode);
+        // SAFETY: pidfd_send_signal on our pidfd with no siginfo.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                p.pidfd.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<c_void>(),
+                0,
+            )
+        };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return fail(Win32Error::ACCESS_DENIED);
+            }
+            return Err(e.into());
+        }
+        Ok(TRUE)
+    })
+}
+
+/// `ExitProcess`: ends this process with `uExitCode` (the parent sees its low 8 bits), after
+/// running `atexit` handlers and flushing C stdio, as the C runtime's `exit` does.
+#[unsafe(no_mangle)]
+pub extern "system" fn ExitProcess(uExitCode: u32) -> ! {
+    // SAFETY: exit() runs atexit handlers and never returns.
+    unsafe { libc::exit(uExitCode as i32) }
+}
+
+/// `GetCurrentProcess`: the pseudo-handle (-1) for this process.
+#[unsafe(no_mangle)]
+pub extern "system" fn GetCurrentProcess() -> HANDLE {
+    CURRENT_PROCESS as HANDLE
+}
+
+/// `GetCurrentThread`: the pseudo-handle (-2) for the calling thread.
+#[unsafe(no_mangle)]
+pub extern "system" fn GetCurrentThread() -> HANDLE {
+    CURRENT_THREAD as HANDLE
+}
+
+/// `GetCurrentProcessId`: this process's id.
+#[unsafe(no_mangle)]
+pub extern "system" fn GetCurrentProcessId() -> DWORD {
+    std::process::id()
+}
+
+/// `GetCurrentThreadId`: the calling thread's id (its Linux TID).
+#[unsafe(no_mangle)]
+pub extern "system" fn GetCurrentThreadId() -> DWORD {
+    rustix::thread::gettid().as_raw_nonzero().get() as u32
+}
+
+/// `GetProcessId`: the id of the process a handle refers to (0 with `ERROR_INVALID_HANDLE`).
+#[unsafe(no_mangle)]
+pub extern "system" fn GetProcessId(Process: HANDLE) -> DWORD {
+    boundary(0, || {
+        if Process as usize == CURRENT_PROCESS {
+            return Ok(std::process::id());
+        }
+        let info = handles::get(Process)?;
+        match info.object {
+            Object::Process(p) => Ok(p.pid as u32),
+            _ => fail(Win32Error::INVALID_HANDLE),
+        }
+    })
+}
