@@ -159,21 +159,23 @@ fn global_names_fail_with_access_denied_for_users_outside_the_global_group() {
     if rustix::process::geteuid().as_raw() != 0 {
         return;
     }
-    let dir = scratch("global-denied");
+    // Everything lives under the system temp dir so that user nobody can reach it.
+    let dir = std::env::temp_dir().join(format!("filemap-win32-global-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let root = dir.join("root");
     std::fs::create_dir_all(&root).expect("root");
     let exe = compile(&seed("first_process.cpp"), &dir, Build::C);
-    // Make the tree traversable for nobody, and the Global directory root-owned.
-    let _ = Command::new("chmod").args(["-R", "a+rx"]).arg(&dir).status();
-    let run_as_nobody = command(Path::new("setpriv"), &root);
-    let mut cmd = run_as_nobody;
+    let status = Command::new("chmod").args(["-R", "a+rwx"]).arg(&dir).status().expect("chmod");
+    assert!(status.success());
+    let mut cmd = command(Path::new("setpriv"), &root);
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&exe);
     let out = run(cmd, Duration::from_secs(20), "first process as nobody");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if stdout.is_empty() && String::from_utf8_lossy(&out.stderr).contains("setpriv") {
-        return; // no setpriv here
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+    if out.status.code() == Some(127) {
+        return; // no setpriv on this machine
     }
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Could not create file mapping object (5)."), "{stdout}");
 }
 
