@@ -186,11 +186,30 @@ fn map_view(h: HANDLE, access: u32, off_high: u32, off_low: u32, len: usize, add
         return fail(Win32Error::INVALID_HANDLE);
     };
     let offset = (u64::from(off_high) << 32) | u64::from(off_low);
-    let mut builder = mapping.view_builder().offset(offset).len(len).access(Access(access));
-    if !address.is_null() {
-        builder = builder.address(address as usize);
+    let map = |m: &Mapping| {
+        let mut builder = m.view_builder().offset(offset).len(len).access(Access(access));
+        if !address.is_null() {
+            builder = builder.address(address as usize);
+        }
+        builder.map()
+    };
+    if mapping.name().is_none() || mapping.backing_path().is_some() {
+        return Ok(map(&mapping)?.into_raw().cast());
     }
-    let view = builder.map()?;
+    // A named paging-file mapping: the core maps the view from the object file's open file
+    // description, and an mmap keeps that description (and the flock that counts it as a
+    // handle) alive, so the name would outlive the last CloseHandle while the view exists
+    // (Windows frees it: docs/WIN32-FACTS.md §6). Map from a private description instead and
+    // drop its flock: the view then keeps the memory, never the name. (Core request: do this
+    // in `ViewBuilder::map`.)
+    let private = mapping.duplicate(mapping.access(), false)?.duplicate(mapping.access(), true)?;
+    let fd = private.inheritable_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    // SAFETY: `fd` is `private`'s open descriptor, borrowed while `private` lives.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
+    let view = map(&private)?;
+    rustix::fs::flock(borrowed, rustix::fs::FlockOperation::Unlock)?;
+    drop(private);
     Ok(view.into_raw().cast())
 }
 

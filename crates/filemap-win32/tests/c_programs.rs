@@ -1,0 +1,36 @@
+//! Our own C and C++ programs (in `tests/c/`), compiled against the headers and the library
+//! with the documented command line and run, across processes where they start partners.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Build, command, compile, expect_success, run, scratch};
+
+fn program(name: &str) -> PathBuf {
+    common::crate_dir().join("tests/c").join(name)
+}
+
+/// Compiles `name` in `builds`, runs each with `args`, and returns their outputs.
+fn run_program(name: &str, builds: &[Build], args: &[&str]) -> Vec<String> {
+    let dir = scratch(name.split('.').next().unwrap_or(name));
+    let root = dir.join("root");
+    let mut outputs = Vec::new();
+    for &build in builds {
+        let exe = compile(&program(name), &dir, build);
+        let mut cmd = command(&exe, &root);
+        cmd.args(args).current_dir(&dir);
+        let out = run(cmd, Duration::from_secs(60), name);
+        outputs.push(expect_success(&out, &format!("{name} ({build:?})")));
+    }
+    outputs
+}
+
+#[test]
+fn every_mapping_handle_file_and_system_function_behaves_as_on_windows() {
+    for out in run_program("api_basics.c", &Build::ALL, &[]) {
+        assert!(out.contains("ALL OK (text)"), "{out}");
+        assert!(out.contains("Caption: box text\n"), "MessageBox writes caption and text: {out}");
+    }
+}
