@@ -34,3 +34,10 @@ fn every_mapping_handle_file_and_system_function_behaves_as_on_windows() {
         assert!(out.contains("Caption: box text\n"), "MessageBox writes caption and text: {out}");
     }
 }
+
+#[test]
+fn processes_inherit_handle_values_across_createprocess_and_fork_exec() {
+    for out in run_program("processes.c", &Build::ALL, &[]) {
+        assert!(out.contains("PARENT OK"), "{out}");
+    }
+}
