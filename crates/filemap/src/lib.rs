@@ -43,6 +43,7 @@ mod mapping;
 pub mod name;
 pub mod namespace;
 mod object;
+pub mod sync;
 mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
@@ -51,6 +52,7 @@ pub use mapping::{
 };
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, Created, Entry, Header, ObjectType, scan};
+pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
 
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
 pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;

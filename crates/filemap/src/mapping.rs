@@ -344,7 +344,9 @@ impl<'f> MappingOptions<'f> {
             kind: ObjectType::Mapping,
             protection: self.protection.to_win32(),
             attributes: match (self.file.is_some(), commit) {
-                (true, _) => (self.flags.0 & !(SectionFlags::COMMIT.0 | SectionFlags::RESERVE.0)) | SectionFlags::FILE.0,
+                (true, _) => {
+                    (self.flags.0 & !(SectionFlags::COMMIT.0 | SectionFlags::RESERVE.0)) | SectionFlags::FILE.0
+                }
                 (false, true) => self.flags.0 | SectionFlags::COMMIT.0,
                 (false, false) => self.flags.0,
             },
@@ -906,7 +908,10 @@ impl View {
 
     fn check_range(&self, offset: usize, len: usize, op: &str) -> Result<()> {
         if self.kind == ViewKind::NoAccess {
-            return Err(Error::new(Win32Error::ACCESS_DENIED, format!("cannot {op}: the view was mapped with no access")));
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!("cannot {op}: the view was mapped with no access"),
+            ));
         }
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),

@@ -9,6 +9,8 @@
 
 #![allow(unsafe_code)]
 
+pub mod futex;
+
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

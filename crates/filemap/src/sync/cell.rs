@@ -1,0 +1,598 @@
+//! Semaphores, events and waitable timers: claimable state cells (see `state`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result, Win32Error};
+use crate::object::{Created, ObjectFile, ObjectType};
+use crate::sys::futex as sysfutex;
+
+use super::handle::{self, Common, handle_methods};
+use super::page::{self, OFF_CLOCK, OFF_COUNT, OFF_DUE, OFF_PERIOD, OFF_STATE, OFF_WORD, SyncPage};
+use super::state::{self, ARMED, Cell, SIGNALED};
+use super::wait::{ClaimSpin, Target, sealed};
+use super::{Rights, SyncState, WaitOutcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Semaphore { max: u32 },
+    Event { manual: bool },
+    Timer { manual: bool },
+}
+
+/// A semaphore, event or timer, shared by every handle of it in this process.
+#[derive(Debug)]
+pub struct CellObj {
+    // `page` borrows `object`'s mapping: declared first, dropped first.
+    page: SyncPage,
+    pub(crate) object: ObjectFile,
+    kind: Kind,
+}
+
+impl handle::Inner for CellObj {
+    fn object(&self) -> &ObjectFile {
+        &self.object
+    }
+    fn from_object(object: ObjectFile) -> Result<Self> {
+        let h = object.header();
+        let bad =
+            |why: &str| Error::new(Win32Error::INVALID_DATA, format!("{}: corrupt header: {why}", object.describe()));
+        let kind = match h.kind {
+            ObjectType::Semaphore => {
+                let max = h.params[0];
+                if max == 0 || max > i32::MAX as u64 {
+                    return Err(bad("semaphore maximum out of range"));
+                }
+                Kind::Semaphore { max: max as u32 }
+            }
+            ObjectType::Event => Kind::Event { manual: h.params[0] != 0 },
+            ObjectType::Timer => Kind::Timer { manual: h.params[0] != 0 },
+            other => return Err(bad(&format!("a {other} is not a semaphore, event or timer"))),
+        };
+        let page = SyncPage::borrow_from(&object)?;
+        Ok(CellObj { page, object, kind })
+    }
+}
+
+fn clock_now(clock: u32) -> u64 {
+    let id = if clock == 1 { rustix::time::ClockId::Realtime } else { rustix::time::ClockId::Monotonic };
+    let t = rustix::time::clock_gettime(id);
+    (t.tv_sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec.max(0) as u64)
+}
+
+impl CellObj {
+    fn cell(&self) -> Cell<'_, AtomicU32, std::sync::atomic::AtomicU64> {
+        Cell { seq: self.page.u32(OFF_WORD), waiters: self.page.u32(OFF_COUNT), state: self.page.u64(OFF_STATE) }
+    }
+
+    pub(crate) fn seq(&self) -> &AtomicU32 {
+        self.page.u32(OFF_WORD)
+    }
+
+    fn changed(&self) {
+        if self.cell().publish() {
+            sysfutex::wake_all(self.seq());
+        }
+    }
+
+    pub(crate) fn register(&self) -> u32 {
+        self.cell().register()
+    }
+
+    pub(crate) fn unregister(&self) {
+        self.cell().unregister()
+    }
+
+    /// The event generation at the start of a wait (events only).
+    pub(crate) fn event_gen(&self) -> Option<u32> {
+        match self.kind {
+            Kind::Event { .. } => Some(state::event_gen(self.cell().value())),
+            _ => None,
+        }
+    }
+
+    fn take_fn(&self, v: u32, entry_gen: Option<u32>) -> Option<u32> {
+        match self.kind {
+            Kind::Semaphore { .. } => state::sem_take(v),
+            Kind::Event { manual } => state::event_take(v, manual, entry_gen),
+            Kind::Timer { manual } => state::timer_take(v, manual),
+        }
+    }
+
+    /// Tries to consume (a unit, the signal, or a pulse since `entry_gen`).
+    #[inline]
+    pub(crate) fn try_take(&self, entry_gen: Option<u32>) -> bool {
+        self.cell().update(&mut ClaimSpin::new(), |v| self.take_fn(v, entry_gen)).1.is_some()
+    }
+
+    fn signaled_for_all(&self, v: u32) -> bool {
+        match self.kind {
+            Kind::Semaphore { .. } => v > 0,
+            Kind::Event { .. } | Kind::Timer { .. } => v & SIGNALED != 0,
+        }
+    }
+
+    pub(crate) fn looks_available(&self) -> bool {
+        self.signaled_for_all(state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire)))
+    }
+
+    pub(crate) fn claim_if_signaled(&self, me: u32) -> Option<u32> {
+        self.cell().claim(me, &mut ClaimSpin::new(), |v| self.signaled_for_all(v))
+    }
+
+    pub(crate) fn unclaim(&self, me: u32, v: u32) {
+        self.cell().unclaim(me, v)
+    }
+
+    /// The value after a `wait_all` consumed a claimed (signaled) value `v`.
+    pub(crate) fn consume(&self, v: u32) -> u32 {
+        self.take_fn(v, None).unwrap_or(v)
+    }
+
+    /// Fires the timer if it is due; returns the time until it is due if it is armed.
+    pub(crate) fn timer_poll(&self) -> Option<Duration> {
+        if !matches!(self.kind, Kind::Timer { .. }) {
+            return None;
+        }
+        let s = self.page.u64(OFF_STATE).load(Ordering::Acquire);
+        let v = state::value(s);
+        if state::claimer(s) != 0 {
+            return Some(Duration::from_micros(50));
+        }
+        if v & ARMED == 0 {
+            return None;
+        }
+        let due = self.page.u64(OFF_DUE).load(Ordering::Acquire);
+        let clock = self.page.u32(OFF_CLOCK).load(Ordering::Acquire);
+        let now = clock_now(clock);
+        if now < due {
+            return Some(Duration::from_nanos(due - now));
+        }
+        let me = sysfutex::getpid();
+        // Fire: claim exactly this version (a set/cancel/fire since we read `due` refuses).
+        let Some(v) = self.cell().claim(me, &mut ClaimSpin::new(), |x| x == v) else {
+            return Some(Duration::ZERO);
+        };
+        let period = self.page.u64(OFF_PERIOD).load(Ordering::Acquire);
+        if period > 0 {
+            let missed = (now - due) / period;
+            let next = due.saturating_add(period.saturating_mul(missed + 1));
+            self.page.u64(OFF_DUE).store(next, Ordering::Release);
+        }
+        self.unclaim(me, state::timer_fire(v, period > 0));
+        self.changed();
+        if period > 0 { Some(Duration::from_nanos(period)) } else { None }
+    }
+
+    fn state(&self) -> SyncState {
+        let _ = self.timer_poll();
+        let v = self.cell().value();
+        match self.kind {
+            Kind::Semaphore { max } => SyncState::Semaphore { count: v, max },
+            Kind::Event { manual } => SyncState::Event { manual_reset: manual, signaled: v & SIGNALED != 0 },
+            Kind::Timer { manual } => {
+                let p = self.page.u64(OFF_PERIOD).load(Ordering::Relaxed);
+                SyncState::Timer {
+                    manual_reset: manual,
+                    signaled: v & SIGNALED != 0,
+                    armed: v & ARMED != 0,
+                    period: (p != 0).then(|| Duration::from_nanos(p)),
+                }
+            }
+        }
+    }
+
+    fn wait_one(&self, timeout: Option<Duration>, me: &dyn super::Waitable) -> Result<WaitOutcome> {
+        if !matches!(self.kind, Kind::Timer { .. }) && self.try_take(self.event_gen()) {
+            return Ok(WaitOutcome::Signaled(0));
+        }
+        super::wait::run(&[me], false, timeout)
+    }
+}
+
+macro_rules! cell_handle {
+    ($ty:ident, $kind:expr, $all:expr) => {
+        handle_methods!($ty, $kind, $all);
+
+        impl sealed::Sealed for $ty {
+            fn target(&self) -> Result<Target<'_>> {
+                self.check(Rights::SYNCHRONIZE, "wait on")?;
+                Ok(Target::Cell(&self.inner))
+            }
+        }
+
+        impl $ty {
+            /// Waits for the object (`WaitForSingleObject`) and consumes what it takes:
+            /// [`WaitOutcome::Signaled(0)`] or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
+            pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
+                self.check(Rights::SYNCHRONIZE, "wait on")?;
+                self.inner.wait_one(timeout, self)
+            }
+
+            /// The object's current state.
+            pub fn state(&self) -> SyncState {
+                self.inner.state()
+            }
+        }
+    };
+}
+
+fn open_cell(kind: ObjectType, common: &Common, default: Rights) -> Result<(CellObj, Rights)> {
+    let Some(name) = common.name.as_deref() else {
+        return Err(Error::new(Win32Error::INVALID_PARAMETER, format!("cannot open a {kind} without a name")));
+    };
+    let (object, rights) = handle::open(kind, name, common.rights.unwrap_or(default), common.inheritable)?;
+    Ok((<CellObj as handle::Inner>::from_object(object)?, rights))
+}
+
+macro_rules! common_options {
+    ($opts:ident, $ty:ident, $all:expr) => {
+        impl $opts {
+            /// The name (`Local\x`, `Global\x`, `x`); empty or unset means unnamed.
+            pub fn name(mut self, name: &str) -> Self {
+                self.common.name = (!name.is_empty()).then(|| name.to_owned());
+                self
+            }
+
+            /// Permission bits of a named object (default `0o600`), independent of umask.
+            pub fn mode(mut self, mode: u32) -> Self {
+                self.common.mode = mode;
+                self
+            }
+
+            /// Whether the handle is inherited by child processes (default false).
+            pub fn inheritable(mut self, inheritable: bool) -> Self {
+                self.common.inheritable = inheritable;
+                self
+            }
+
+            #[doc = concat!("Rights requested by `open` (default the type's `*_ALL_ACCESS`).")]
+            pub fn rights(mut self, rights: Rights) -> Self {
+                self.common.rights = Some(rights);
+                self
+            }
+
+            #[doc = concat!("Opens the existing ", stringify!($ty), " named by `name` (`Open", stringify!($ty), "`).")]
+            pub fn open(self) -> Result<$ty> {
+                let (inner, rights) = open_cell(<$ty>::KIND, &self.common, $all)?;
+                Ok($ty { inner: Arc::new(inner), rights })
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semaphore
+// ---------------------------------------------------------------------------------------------
+
+/// A handle to a semaphore (`CreateSemaphore`/`OpenSemaphore`): a count in `0..=max`; each
+/// wait takes one unit. `Send` and `Sync`.
+#[derive(Debug)]
+pub struct Semaphore {
+    inner: Arc<CellObj>,
+    rights: Rights,
+}
+
+/// Builder for [`Semaphore::create`] and [`Semaphore::open`].
+#[derive(Debug, Clone)]
+pub struct SemaphoreOptions {
+    common: Common,
+    initial: i32,
+    max: i32,
+}
+
+impl Default for SemaphoreOptions {
+    fn default() -> Self {
+        SemaphoreOptions { common: Common::default(), initial: 0, max: 1 }
+    }
+}
+
+common_options!(SemaphoreOptions, Semaphore, Rights::SEMAPHORE_ALL_ACCESS);
+
+impl SemaphoreOptions {
+    /// Initial count (default 0); must be in `0..=max`.
+    pub fn initial(mut self, initial: i32) -> Self {
+        self.initial = initial;
+        self
+    }
+
+    /// Maximum count (default 1); must be > 0.
+    pub fn max(mut self, max: i32) -> Self {
+        self.max = max;
+        self
+    }
+
+    /// Creates the semaphore, or opens the existing one of that name (keeping its count and
+    /// maximum). `ERROR_INVALID_PARAMETER` unless `0 <= initial <= max` and `max > 0`.
+    pub fn create(self) -> Result<(Semaphore, Created)> {
+        if self.max <= 0 || self.initial < 0 || self.initial > self.max {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!(
+                    "cannot create semaphore: initial count {} and maximum {} need 0 <= initial <= maximum and maximum > 0",
+                    self.initial, self.max
+                ),
+            ));
+        }
+        let init = page::init_bytes(0, 0, self.initial as u64);
+        let (object, created) = handle::create(ObjectType::Semaphore, &self.common, [self.max as u64, 0, 0, 0], &init)?;
+        let inner = <CellObj as handle::Inner>::from_object(object)?;
+        Ok((Semaphore { inner: Arc::new(inner), rights: Rights::SEMAPHORE_ALL_ACCESS }, created))
+    }
+}
+
+impl Semaphore {
+    const KIND: ObjectType = ObjectType::Semaphore;
+
+    /// A builder with every option.
+    pub fn options() -> SemaphoreOptions {
+        SemaphoreOptions::default()
+    }
+
+    /// Creates (or opens the existing) semaphore `name` (`None`: unnamed).
+    pub fn create(name: Option<&str>, initial: i32, max: i32) -> Result<(Semaphore, Created)> {
+        Semaphore::options().name(name.unwrap_or("")).initial(initial).max(max).create()
+    }
+
+    /// Opens the existing semaphore `name` with `rights` (`OpenSemaphore`).
+    pub fn open(name: &str, rights: Rights) -> Result<Semaphore> {
+        Semaphore::options().name(name).rights(rights).open()
+    }
+
+    /// Adds `n` (> 0) units (`ReleaseSemaphore`) and returns the previous count. Past the
+    /// maximum it fails with `ERROR_TOO_MANY_POSTS` and changes nothing. Needs
+    /// `SEMAPHORE_MODIFY_STATE`.
+    pub fn release(&self, n: i32) -> Result<i32> {
+        self.check(Rights::SEMAPHORE_MODIFY_STATE, "release")?;
+        let Kind::Semaphore { max } = self.inner.kind else { unreachable!("a Semaphore handle holds a semaphore") };
+        if n <= 0 {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("cannot release {}: the release count {n} must be positive", self.inner.object.describe()),
+            ));
+        }
+        let (old, new) = self.inner.cell().update(&mut ClaimSpin::new(), |v| state::sem_add(v, n as u32, max));
+        if new.is_none() {
+            return Err(Error::new(
+                Win32Error::TOO_MANY_POSTS,
+                format!(
+                    "cannot release {} by {n}: count {old} would exceed the maximum {max}",
+                    self.inner.object.describe()
+                ),
+            ));
+        }
+        self.inner.changed();
+        Ok(old as i32)
+    }
+
+    /// The maximum count.
+    pub fn max(&self) -> i32 {
+        match self.inner.kind {
+            Kind::Semaphore { max } => max as i32,
+            _ => 0,
+        }
+    }
+}
+
+cell_handle!(Semaphore, ObjectType::Semaphore, Rights::SEMAPHORE_ALL_ACCESS);
+
+// ---------------------------------------------------------------------------------------------
+// Event
+// ---------------------------------------------------------------------------------------------
+
+/// A handle to an event (`CreateEvent`/`OpenEvent`): manual-reset (stays signaled until reset,
+/// releases every waiter) or auto-reset (a wait consumes the signal). `Send` and `Sync`.
+#[derive(Debug)]
+pub struct Event {
+    inner: Arc<CellObj>,
+    rights: Rights,
+}
+
+/// Builder for [`Event::create`] and [`Event::open`].
+#[derive(Debug, Clone, Default)]
+pub struct EventOptions {
+    common: Common,
+    manual_reset: bool,
+    initial_state: bool,
+}
+
+common_options!(EventOptions, Event, Rights::EVENT_ALL_ACCESS);
+
+impl EventOptions {
+    /// Manual-reset (true) or auto-reset (false, the default).
+    pub fn manual_reset(mut self, manual: bool) -> Self {
+        self.manual_reset = manual;
+        self
+    }
+
+    /// Initially signaled (default false).
+    pub fn initial_state(mut self, signaled: bool) -> Self {
+        self.initial_state = signaled;
+        self
+    }
+
+    /// Creates the event, or opens the existing one of that name (keeping its type and state).
+    pub fn create(self) -> Result<(Event, Created)> {
+        let init = page::init_bytes(0, 0, if self.initial_state { u64::from(SIGNALED) } else { 0 });
+        let params = [u64::from(self.manual_reset), 0, 0, 0];
+        let (object, created) = handle::create(ObjectType::Event, &self.common, params, &init)?;
+        let inner = <CellObj as handle::Inner>::from_object(object)?;
+        Ok((Event { inner: Arc::new(inner), rights: Rights::EVENT_ALL_ACCESS }, created))
+    }
+}
+
+impl Event {
+    const KIND: ObjectType = ObjectType::Event;
+
+    /// A builder with every option.
+    pub fn options() -> EventOptions {
+        EventOptions::default()
+    }
+
+    /// Creates (or opens the existing) event `name` (`None`: unnamed).
+    pub fn create(name: Option<&str>, manual_reset: bool, initial_state: bool) -> Result<(Event, Created)> {
+        Event::options().name(name.unwrap_or("")).manual_reset(manual_reset).initial_state(initial_state).create()
+    }
+
+    /// Opens the existing event `name` with `rights` (`OpenEvent`).
+    pub fn open(name: &str, rights: Rights) -> Result<Event> {
+        Event::options().name(name).rights(rights).open()
+    }
+
+    fn modify(&self, op: &str, f: impl FnMut(u32) -> Option<u32>, publish: bool) -> Result<bool> {
+        self.check(Rights::EVENT_MODIFY_STATE, op)?;
+        let (old, _) = self.inner.cell().update(&mut ClaimSpin::new(), f);
+        if publish {
+            self.inner.changed();
+        }
+        Ok(old & SIGNALED != 0)
+    }
+
+    /// Signals the event (`SetEvent`); returns the previous state. Needs `EVENT_MODIFY_STATE`.
+    #[inline]
+    pub fn set(&self) -> Result<bool> {
+        self.modify("set", |v| Some(state::event_set(v)), true)
+    }
+
+    /// Unsignals the event (`ResetEvent`); returns the previous state.
+    pub fn reset(&self) -> Result<bool> {
+        self.modify("reset", |v| Some(state::event_reset(v)), false)
+    }
+
+    /// `PulseEvent`: releases the threads waiting at this moment (all of them for a
+    /// manual-reset event, one for an auto-reset event, none if nobody waits) and leaves the
+    /// event unsignaled. Returns the previous state. Waits for all objects do not see pulses.
+    pub fn pulse(&self) -> Result<bool> {
+        let Kind::Event { manual } = self.inner.kind else { unreachable!("an Event handle holds an event") };
+        self.modify("pulse", |v| Some(state::event_pulse(v, manual)), true)
+    }
+
+    /// True for a manual-reset event.
+    pub fn is_manual_reset(&self) -> bool {
+        matches!(self.inner.kind, Kind::Event { manual: true })
+    }
+}
+
+cell_handle!(Event, ObjectType::Event, Rights::EVENT_ALL_ACCESS);
+
+// ---------------------------------------------------------------------------------------------
+// Timer
+// ---------------------------------------------------------------------------------------------
+
+/// When a [`Timer`] is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueTime {
+    /// After this long (on the monotonic clock: unaffected by changes of the wall clock).
+    Relative(Duration),
+    /// At this wall-clock time (fires early if the clock jumps forward, as on Windows).
+    Absolute(SystemTime),
+}
+
+impl DueTime {
+    /// From `SetWaitableTimer`'s `lpDueTime`: negative = relative, in 100 ns units; positive =
+    /// absolute UTC `FILETIME` (100 ns since 1601-01-01); 0 = now.
+    pub fn from_win32(due: i64) -> DueTime {
+        if due < 0 {
+            DueTime::Relative(Duration::from_nanos(due.unsigned_abs().saturating_mul(100)))
+        } else {
+            const EPOCH_DIFF_100NS: u64 = 116_444_736_000_000_000;
+            let ns_since_unix = (due as u64).saturating_sub(EPOCH_DIFF_100NS).saturating_mul(100);
+            DueTime::Absolute(UNIX_EPOCH + Duration::from_nanos(ns_since_unix))
+        }
+    }
+}
+
+/// A handle to a waitable timer (`CreateWaitableTimer`/`OpenWaitableTimer`): manual-reset
+/// (stays signaled until set again) or synchronization (a wait consumes the signal); one-shot
+/// or periodic. A due timer is fired by the first process that looks at it: waiters sleep no
+/// longer than its due time. Completion routines (APCs) are not supported. `Send` and `Sync`.
+#[derive(Debug)]
+pub struct Timer {
+    inner: Arc<CellObj>,
+    rights: Rights,
+}
+
+/// Builder for [`Timer::create`] and [`Timer::open`].
+#[derive(Debug, Clone, Default)]
+pub struct TimerOptions {
+    common: Common,
+    manual_reset: bool,
+}
+
+common_options!(TimerOptions, Timer, Rights::TIMER_ALL_ACCESS);
+
+impl TimerOptions {
+    /// Manual-reset (true) or synchronization timer (false, the default).
+    pub fn manual_reset(mut self, manual: bool) -> Self {
+        self.manual_reset = manual;
+        self
+    }
+
+    /// Creates the timer (inactive, unsignaled), or opens the existing one of that name.
+    pub fn create(self) -> Result<(Timer, Created)> {
+        let init = page::init_bytes(0, 0, 0);
+        let params = [u64::from(self.manual_reset), 0, 0, 0];
+        let (object, created) = handle::create(ObjectType::Timer, &self.common, params, &init)?;
+        let inner = <CellObj as handle::Inner>::from_object(object)?;
+        Ok((Timer { inner: Arc::new(inner), rights: Rights::TIMER_ALL_ACCESS }, created))
+    }
+}
+
+impl Timer {
+    const KIND: ObjectType = ObjectType::Timer;
+
+    /// A builder with every option.
+    pub fn options() -> TimerOptions {
+        TimerOptions::default()
+    }
+
+    /// Creates (or opens the existing) timer `name` (`None`: unnamed).
+    pub fn create(name: Option<&str>, manual_reset: bool) -> Result<(Timer, Created)> {
+        Timer::options().name(name.unwrap_or("")).manual_reset(manual_reset).create()
+    }
+
+    /// Opens the existing timer `name` with `rights` (`OpenWaitableTimer`).
+    pub fn open(name: &str, rights: Rights) -> Result<Timer> {
+        Timer::options().name(name).rights(rights).open()
+    }
+
+    /// Arms the timer (`SetWaitableTimer` without a completion routine): unsignaled now,
+    /// signaled at `due`, then every `period` if given (a zero period means one-shot). Needs
+    /// `TIMER_MODIFY_STATE`.
+    pub fn set(&self, due: DueTime, period: Option<Duration>) -> Result<()> {
+        self.check(Rights::TIMER_MODIFY_STATE, "set")?;
+        let (clock, due_ns) = match due {
+            DueTime::Relative(d) => (0u32, clock_now(0).saturating_add(d.as_nanos().min(u64::MAX as u128) as u64)),
+            DueTime::Absolute(t) => {
+                (1u32, t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos().min(u64::MAX as u128) as u64))
+            }
+        };
+        let period_ns = period.map_or(0, |p| p.as_nanos().min(u64::MAX as u128) as u64);
+        let me = sysfutex::getpid();
+        let cell = self.inner.cell();
+        let v = cell.claim(me, &mut ClaimSpin::new(), |_| true).unwrap_or(0);
+        self.inner.page.u64(OFF_DUE).store(due_ns, Ordering::Release);
+        self.inner.page.u64(OFF_PERIOD).store(period_ns, Ordering::Release);
+        self.inner.page.u32(OFF_CLOCK).store(clock, Ordering::Release);
+        cell.unclaim(me, state::timer_set(v));
+        self.inner.changed(); // sleepers recompute their due time
+        Ok(())
+    }
+
+    /// Stops the timer (`CancelWaitableTimer`); a signaled timer stays signaled. Needs
+    /// `TIMER_MODIFY_STATE`.
+    pub fn cancel(&self) -> Result<()> {
+        self.check(Rights::TIMER_MODIFY_STATE, "cancel")?;
+        self.inner.cell().update(&mut ClaimSpin::new(), |v| Some(state::timer_cancel(v)));
+        self.inner.changed();
+        Ok(())
+    }
+
+    /// True for a manual-reset timer.
+    pub fn is_manual_reset(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timer { manual: true })
+    }
+}
+
+cell_handle!(Timer, ObjectType::Timer, Rights::TIMER_ALL_ACCESS);

@@ -1,0 +1,148 @@
+//! Waitable processes: a pidfd watched by a small thread that sets an in-process futex word when
+//! the process exits, so a process takes part in `wait_any`/`wait_all` like any object.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::error::{Error, Result, Win32Error};
+use crate::sys::futex as sysfutex;
+
+use super::WaitOutcome;
+use super::wait::{Target, Waitable, sealed};
+
+/// The shared state of a watched process.
+#[derive(Debug)]
+pub struct ProcInner {
+    pid: u32,
+    word: AtomicU32,
+    code: OnceLock<Option<i32>>,
+}
+
+impl ProcInner {
+    pub(crate) fn word(&self) -> &AtomicU32 {
+        &self.word
+    }
+
+    pub(crate) fn exited(&self) -> bool {
+        self.word.load(Ordering::Acquire) != 0
+    }
+}
+
+/// A waitable handle to a process (the Win32 process `HANDLE`): signaled once the process has
+/// exited, never consumed. `Send` and `Sync`; clones share the watcher.
+#[derive(Debug, Clone)]
+pub struct Process {
+    inner: Arc<ProcInner>,
+}
+
+impl Process {
+    /// Watches a child process started with `std::process::Command`. The watcher reaps it, so
+    /// [`Process::exit_code`] reports its exit status (`128 + signal` if a signal killed it).
+    pub fn from_child(child: std::process::Child) -> Result<Process> {
+        let pid = child.id();
+        let p = Process::watch(pid, true)?;
+        drop(child); // dropping a Child neither kills nor waits for it
+        Ok(p)
+    }
+
+    /// Watches process `pid` (not necessarily a child: then no exit code is available). If
+    /// `reap` and it is our child, the watcher reaps it and records its exit code.
+    pub fn from_pid(pid: u32, reap: bool) -> Result<Process> {
+        Process::watch(pid, reap)
+    }
+
+    fn watch(pid: u32, reap: bool) -> Result<Process> {
+        let raw = rustix::process::Pid::from_raw(pid as i32)
+            .ok_or_else(|| Error::new(Win32Error::INVALID_PARAMETER, format!("{pid} is not a process id")))?;
+        let fd: OwnedFd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty())
+            .map_err(|e| Error::from_io(format!("cannot open process {pid}"), e.into()))?;
+        let inner = Arc::new(ProcInner { pid, word: AtomicU32::new(0), code: OnceLock::new() });
+        let watcher = inner.clone();
+        std::thread::Builder::new()
+            .name(format!("filemap-wait-{pid}"))
+            .spawn(move || watch_thread(watcher, fd, reap))
+            .map_err(|e| Error::from_io(format!("cannot start a watcher for process {pid}"), e))?;
+        Ok(Process { inner })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.inner.pid
+    }
+
+    /// True once the process has exited.
+    pub fn has_exited(&self) -> bool {
+        self.inner.exited()
+    }
+
+    /// The exit code once the process has exited and was reaped by us (`None` while it runs,
+    /// or if it was not our child).
+    pub fn exit_code(&self) -> Option<i32> {
+        if !self.inner.exited() {
+            return None;
+        }
+        self.inner.code.get().copied().flatten()
+    }
+
+    /// Waits for the process to exit: [`WaitOutcome::Signaled(0)`] or [`WaitOutcome::TimedOut`].
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
+        super::wait::run(&[self as &dyn Waitable], false, timeout)
+    }
+}
+
+fn watch_thread(inner: Arc<ProcInner>, fd: OwnedFd, reap: bool) {
+    while !poll_readable(fd.as_raw_fd()) {}
+    let mut code = None;
+    if reap {
+        let mut info: libc::siginfo_t = unsafe_zeroed_siginfo();
+        let r = waitid_pidfd(fd.as_raw_fd(), &mut info);
+        if r == 0 {
+            code = decode_status(&info);
+        }
+    }
+    let _ = inner.code.set(code);
+    inner.word.store(1, Ordering::Release);
+    sysfutex::wake_all(&inner.word);
+}
+
+/// Blocks until the pidfd is readable (the process exited); false if interrupted.
+#[allow(unsafe_code)]
+fn poll_readable(fd: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, count 1, infinite timeout.
+    let r = unsafe { libc::poll(&mut pfd, 1, -1) };
+    r != 0 && !(r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR))
+}
+
+#[allow(unsafe_code)]
+fn unsafe_zeroed_siginfo() -> libc::siginfo_t {
+    // SAFETY: siginfo_t is a plain C struct for which all-zero bytes are a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+#[allow(unsafe_code)]
+fn waitid_pidfd(fd: i32, info: &mut libc::siginfo_t) -> i32 {
+    // SAFETY: `info` is a valid, writable siginfo_t; P_PIDFD takes the descriptor as id.
+    unsafe { libc::waitid(libc::P_PIDFD, fd as libc::id_t, info, libc::WEXITED) }
+}
+
+#[allow(unsafe_code)]
+fn decode_status(info: &libc::siginfo_t) -> Option<i32> {
+    // SAFETY: after a successful waitid(WEXITED) the kernel filled si_code and si_status.
+    let status = unsafe { info.si_status() };
+    match info.si_code {
+        libc::CLD_EXITED => Some(status),
+        libc::CLD_KILLED | libc::CLD_DUMPED => Some(128 + status),
+        _ => None,
+    }
+}
+
+impl sealed::Sealed for Process {
+    fn target(&self) -> Result<Target<'_>> {
+        Ok(Target::Process(&self.inner))
+    }
+}
+
+impl Waitable for Process {}

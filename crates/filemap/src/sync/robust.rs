@@ -1,0 +1,173 @@
+//! Mutex abandonment through the kernel's robust-futex list.
+//!
+//! glibc registers one robust list per thread (`set_robust_list`) for its robust pthread
+//! mutexes. We link our mutexes' nodes into that same list, exactly as glibc links its own
+//! (`ENQUEUE_MUTEX`/`DEQUEUE_MUTEX`: a doubly linked list whose `prev` field sits 8 bytes
+//! before each `next`, glibc's `robust_prev` sitting before the head), with the same
+//! `list_op_pending` protocol. When a thread exits, or its process dies however it dies, the
+//! kernel walks the list and, for each futex word whose owner bits equal the dead thread's id,
+//! sets `FUTEX_OWNER_DIED` and wakes one sleeper. The next acquirer sees `OWNER_DIED` and
+//! reports `WAIT_ABANDONED`: abandonment is immediate on owner death.
+//!
+//! The nodes live in the shared header page at `word - futex_offset`, so the page must stay
+//! mapped while a thread of this process owns the mutex, even after every handle closed: see
+//! `MutexInner`'s `Drop`, which leaks the mapping in that case.
+//!
+//! A thread with no registered list (not glibc) gets one of ours, registered on first use.
+
+#![allow(unsafe_code)] // the robust list is raw memory shared with glibc and the kernel
+
+use std::cell::Cell;
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering, compiler_fence};
+
+use crate::error::{Error, Result, Win32Error};
+use crate::sys::futex::{self as sysfutex, RobustListHead};
+
+use super::page::{MUTEX_SLOT, OFF_COUNT};
+
+/// What a thread needs to take mutexes: its id, its list head, and where nodes sit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ThreadCtx {
+    /// Kernel thread id.
+    pub tid: u32,
+    /// Address of the robust list head (its `next` field).
+    pub head: usize,
+    /// Offset of a node from its futex word (`-futex_offset`).
+    pub node_off: usize,
+}
+
+thread_local! {
+    static CTX: Cell<ThreadCtx> = const { Cell::new(ThreadCtx { tid: 0, head: 0, node_off: 0 }) };
+}
+
+unsafe extern "C" fn forget_ctx_after_fork() {
+    // The child's only thread is the one that forked: its id changed.
+    CTX.with(|c| c.set(ThreadCtx { tid: 0, head: 0, node_off: 0 }));
+}
+
+/// The calling thread's context (cached after the first call).
+#[inline]
+pub(crate) fn ctx() -> Result<ThreadCtx> {
+    let c = CTX.with(Cell::get);
+    if c.tid != 0 {
+        return Ok(c);
+    }
+    ctx_slow()
+}
+
+#[cold]
+fn ctx_slow() -> Result<ThreadCtx> {
+    static AT_FORK: Once = Once::new();
+    AT_FORK.call_once(|| sysfutex::at_fork_child(forget_ctx_after_fork));
+    let head = match sysfutex::get_robust_list() {
+        Some(head) => head,
+        None => {
+            // Our own head, laid out like glibc's: [robust_prev, next, futex_offset, pending].
+            let block: &'static mut [usize; 4] = Box::leak(Box::new([0usize; 4]));
+            let head = (&mut block[1]) as *mut usize as *mut RobustListHead;
+            block[1] = head as usize;
+            block[2] = (-32isize) as usize;
+            // SAFETY: the block is leaked, so it lives as long as the thread (and longer).
+            unsafe { sysfutex::set_robust_list(head) }
+                .map_err(|e| Error::from_io("cannot register a robust futex list for this thread", e.into()))?;
+            head
+        }
+    };
+    // SAFETY: `head` is the live robust list head of this thread (glibc's or ours); reading its
+    // futex_offset field is a plain read of memory this thread owns.
+    let futex_offset = unsafe { (*head).futex_offset };
+    let node_off = futex_offset.checked_neg().and_then(|o| usize::try_from(o).ok());
+    let node_off = match node_off {
+        Some(o) if o % 8 == 0 && o >= 16 && o + 8 <= MUTEX_SLOT => o,
+        _ => {
+            return Err(Error::new(
+                Win32Error::NOT_SUPPORTED,
+                format!("this C library's robust-list layout (futex_offset {futex_offset}) is not supported"),
+            ));
+        }
+    };
+    debug_assert!(node_off - 8 >= OFF_COUNT + 4);
+    let c = ThreadCtx { tid: sysfutex::gettid(), head: head as usize, node_off };
+    CTX.with(|cell| cell.set(c));
+    Ok(c)
+}
+
+fn pending(ctx: &ThreadCtx) -> *mut usize {
+    (ctx.head + 2 * std::mem::size_of::<usize>()) as *mut usize
+}
+
+/// Announces (or clears, with 0) the node this thread is about to link or unlink.
+///
+/// # Safety
+/// `ctx` must be the calling thread's context.
+#[inline]
+pub(crate) unsafe fn set_pending(ctx: &ThreadCtx, node: usize) {
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: `list_op_pending` is a field of this thread's live list head, written only by
+    // this thread (the kernel reads it after the thread is gone).
+    unsafe { std::ptr::write_volatile(pending(ctx), node) };
+    compiler_fence(Ordering::SeqCst);
+}
+
+/// The node's `next` and `prev` fields, given the node address.
+fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
+    // SAFETY (for both): callers pass nodes inside a mapped sync page that stays mapped while
+    // the node is linked (see the module docs); the fields are 8-aligned and only accessed
+    // atomically by us.
+    unsafe { (&*(node as *const AtomicUsize), &*((node - 8) as *const AtomicUsize)) }
+}
+
+/// Writes the `prev` field of list element `elem` (a node of ours, a glibc mutex, or the head).
+///
+/// # Safety
+/// `elem` must be an element of this thread's robust list.
+unsafe fn set_prev(elem: usize, prev: usize) {
+    // SAFETY: every element of a glibc-layout list has a pointer-sized `prev` 8 bytes before
+    // its `next` (glibc's `__list.__prev`, `robust_prev` before the head, ours in the page);
+    // only the owning thread touches them.
+    unsafe { std::ptr::write_volatile((elem - 8) as *mut usize, prev) }
+}
+
+/// Links `node` at the head of this thread's robust list (glibc's `ENQUEUE_MUTEX`).
+///
+/// # Safety
+/// `ctx` is the calling thread's context; `node` is the node of a mutex word this thread just
+/// took, in a page that stays mapped while it is linked.
+#[inline]
+pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
+    let head = ctx.head as *mut usize;
+    // SAFETY: the head is this thread's live list head; elements are only touched by this thread.
+    unsafe {
+        let first_raw = std::ptr::read_volatile(head);
+        let first = first_raw & !1;
+        set_prev(first, node);
+        let (next, prev) = fields(node);
+        next.store(first_raw, Ordering::Relaxed);
+        prev.store(ctx.head, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        std::ptr::write_volatile(head, node);
+    }
+}
+
+/// Unlinks `node` from this thread's robust list (glibc's `DEQUEUE_MUTEX`).
+///
+/// # Safety
+/// `ctx` is the calling thread's context; `node` is linked in its list.
+#[inline]
+pub(crate) unsafe fn dequeue(_ctx: &ThreadCtx, node: usize) {
+    let (next_f, prev_f) = fields(node);
+    let next_raw = next_f.load(Ordering::Relaxed);
+    let prev_raw = prev_f.load(Ordering::Relaxed);
+    let next = next_raw & !1;
+    let prev = prev_raw & !1;
+    // SAFETY: `next` and `prev` are elements of this thread's list (the node is linked), and
+    // the list is only changed by this thread.
+    unsafe {
+        set_prev(next, prev_raw);
+        let p = prev as *mut usize;
+        let keep = std::ptr::read_volatile(p) & 1;
+        std::ptr::write_volatile(p, keep | next_raw);
+    }
+    compiler_fence(Ordering::SeqCst);
+}

@@ -1,0 +1,340 @@
+//! The wait engine: one object or many, any or all, with spin-then-sleep.
+//!
+//! A wait tries to consume; if it cannot, it spins for [`SPIN`] (a few microseconds, measured
+//! by the clock, not by iterations), retrying; then it registers as a sleeper on each object it
+//! sleeps on (a `waiters` count or the mutex's `FUTEX_WAITERS` bit), snapshots their futex
+//! words, tries once more (so no change between the snapshot and the sleep can be missed), and
+//! sleeps on the words (`futex_wait`, or `futex_waitv` for several) until a word changes, the
+//! timeout, or the next timer due time. A `wait_any` sleeps on all objects; a `wait_all`
+//! sleeps on the first object that stopped it.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result, Win32Error};
+use crate::sys::futex as sysfutex;
+
+use super::cell::CellObj;
+use super::mutex::MutexInner;
+use super::process::ProcInner;
+use super::robust::{self, ThreadCtx};
+use super::{MAXIMUM_WAIT_OBJECTS, WaitOutcome, state};
+
+/// How long a waiter spins before it sleeps.
+pub(crate) const SPIN: Duration = Duration::from_micros(5);
+
+/// What a wait can act on (internal).
+pub enum Target<'a> {
+    /// A mutex.
+    Mutex(&'a MutexInner),
+    /// A semaphore, event or timer.
+    Cell(&'a CellObj),
+    /// A process.
+    Process(&'a ProcInner),
+}
+
+pub(crate) mod sealed {
+    /// Implemented by the waitable handle types of this crate only.
+    pub trait Sealed {
+        /// The object behind the handle, after checking the handle may wait (`SYNCHRONIZE`).
+        fn target(&self) -> crate::Result<super::Target<'_>>;
+    }
+}
+
+/// A handle that can be waited on: [`Mutex`](super::Mutex), [`Semaphore`](super::Semaphore),
+/// [`Event`](super::Event), [`Timer`](super::Timer), [`Process`](super::Process).
+///
+/// Waiting needs the handle's `SYNCHRONIZE` right (`ERROR_ACCESS_DENIED` otherwise).
+pub trait Waitable: sealed::Sealed {
+    /// Waits for this one object (`WaitForSingleObject`): [`WaitOutcome::Signaled(0)`],
+    /// [`WaitOutcome::Abandoned(0)`] or [`WaitOutcome::TimedOut`]. `None` waits forever;
+    /// `Some(Duration::ZERO)` only tests.
+    fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome>
+    where
+        Self: Sized,
+    {
+        wait_any(&[self], timeout)
+    }
+}
+
+/// Waits until one of `objects` is signaled and consumes it (`WaitForMultipleObjects` with
+/// `bWaitAll = FALSE`): returns the lowest index that was signaled, and only that object is
+/// consumed. 1 to 64 objects (`ERROR_INVALID_PARAMETER` otherwise); the same object may appear
+/// more than once.
+pub fn wait_any(objects: &[&dyn Waitable], timeout: Option<Duration>) -> Result<WaitOutcome> {
+    run(objects, false, timeout)
+}
+
+/// Waits until all of `objects` are signaled at once and consumes them all, atomically
+/// (`WaitForMultipleObjects` with `bWaitAll = TRUE`): nothing is consumed unless everything is
+/// (see the module docs for the argument). 1 to 64 distinct objects (`ERROR_INVALID_PARAMETER`
+/// for 0, more than 64, or one object twice).
+pub fn wait_all(objects: &[&dyn Waitable], timeout: Option<Duration>) -> Result<WaitOutcome> {
+    run(objects, true, timeout)
+}
+
+struct Obj<'a> {
+    t: Target<'a>,
+    /// Event generation when the wait began (pulses after it count, wait-any only).
+    entry_gen: Option<u32>,
+}
+
+impl Obj<'_> {
+    fn id(&self) -> (u64, u64) {
+        match &self.t {
+            Target::Mutex(m) => m.object.id(),
+            Target::Cell(c) => c.object.id(),
+            Target::Process(p) => (u64::MAX, p as *const _ as *const () as usize as u64),
+        }
+    }
+
+    /// Tries to consume; `Some(abandoned)` on success.
+    fn try_take(&self, ctx: Option<&ThreadCtx>) -> Result<Option<bool>> {
+        Ok(match &self.t {
+            Target::Mutex(m) => match ctx {
+                Some(ctx) => m.try_acquire(ctx)?,
+                None => None,
+            },
+            Target::Cell(c) => c.try_take(self.entry_gen).then_some(false),
+            Target::Process(p) => p.exited().then_some(false),
+        })
+    }
+}
+
+pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration>) -> Result<WaitOutcome> {
+    if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
+        return Err(Error::new(
+            Win32Error::INVALID_PARAMETER,
+            format!("cannot wait on {} objects: between 1 and {MAXIMUM_WAIT_OBJECTS} are allowed", objects.len()),
+        ));
+    }
+    let start = Instant::now();
+    let deadline = timeout.map(|t| start.checked_add(t).unwrap_or(start + Duration::from_secs(u32::MAX as u64)));
+    let mut objs = Vec::with_capacity(objects.len());
+    let mut ctx = None;
+    for o in objects {
+        let t = o.target()?;
+        let entry_gen = match &t {
+            Target::Cell(c) if !all => c.event_gen(),
+            Target::Mutex(_) if ctx.is_none() => {
+                ctx = Some(robust::ctx()?);
+                None
+            }
+            _ => None,
+        };
+        objs.push(Obj { t, entry_gen });
+    }
+    let ctx = ctx.as_ref();
+    let order = if all {
+        let mut order: Vec<usize> = (0..objs.len()).collect();
+        order.sort_by_key(|&i| objs[i].id());
+        if order.windows(2).any(|w| objs[w[0]].id() == objs[w[1]].id()) {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                "cannot wait for all of a set that holds the same object twice",
+            ));
+        }
+        order
+    } else {
+        Vec::new()
+    };
+    let me = sysfutex::getpid();
+    let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
+        if all { try_all(objs, &order, me, ctx) } else { try_any(objs, ctx) }
+    };
+    let mut spun = false;
+    loop {
+        let next_due = poll_timers(&objs);
+        let blocker = match attempt(&objs)? {
+            Ok(outcome) => return Ok(outcome),
+            Err(b) => b,
+        };
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Ok(WaitOutcome::TimedOut);
+        }
+        if !spun {
+            spun = true;
+            let spin_end = now + SPIN;
+            let mut n = 0u32;
+            loop {
+                for _ in 0..16 {
+                    std::hint::spin_loop();
+                }
+                if let Ok(outcome) = attempt(&objs)? {
+                    return Ok(outcome);
+                }
+                n += 1;
+                if n % 4 == 0 && Instant::now() >= spin_end {
+                    break;
+                }
+            }
+            continue;
+        }
+        // Register on the sleep set, then check once more, then sleep.
+        let sleep_set: Vec<usize> = if all { vec![blocker] } else { (0..objs.len()).collect() };
+        let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(sleep_set.len());
+        let mut registered: Vec<&CellObj> = Vec::new();
+        let mut retry = false;
+        for &i in &sleep_set {
+            match &objs[i].t {
+                Target::Mutex(m) => match m.register() {
+                    Some(v) => words.push((m.word(), v)),
+                    None => {
+                        retry = true;
+                        break;
+                    }
+                },
+                Target::Cell(c) => {
+                    let seq = c.register();
+                    registered.push(c);
+                    words.push((c.seq(), seq));
+                }
+                Target::Process(p) => words.push((p.word(), 0)),
+            }
+        }
+        let outcome = if retry { None } else { attempt(&objs)?.ok() };
+        if outcome.is_none() && !retry {
+            let now = Instant::now();
+            let mut sleep = deadline.map(|d| d.saturating_duration_since(now));
+            if let Some(due) = next_due {
+                sleep = Some(sleep.map_or(due, |s| s.min(due)));
+            }
+            sysfutex::wait_many(&words, sleep);
+        }
+        for c in registered {
+            c.unregister();
+        }
+        for &i in &sleep_set {
+            if let Target::Mutex(m) = &objs[i].t {
+                m.pass_on();
+            }
+        }
+        if let Some(outcome) = outcome {
+            return Ok(outcome);
+        }
+    }
+}
+
+/// Fires due timers; returns the time until the earliest pending due time.
+fn poll_timers(objs: &[Obj<'_>]) -> Option<Duration> {
+    let mut next: Option<Duration> = None;
+    for o in objs {
+        if let Target::Cell(c) = &o.t
+            && let Some(d) = c.timer_poll()
+        {
+            next = Some(next.map_or(d, |n| n.min(d)));
+        }
+    }
+    next
+}
+
+fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutcome, usize>> {
+    for (i, o) in objs.iter().enumerate() {
+        match o.try_take(ctx)? {
+            Some(false) => return Ok(Ok(WaitOutcome::Signaled(i))),
+            Some(true) => return Ok(Ok(WaitOutcome::Abandoned(i))),
+            None => {}
+        }
+    }
+    Ok(Err(0))
+}
+
+/// All or nothing: claim the non-mutex objects (frozen while claimed), then take the mutexes;
+/// commit only if everything is available, else restore everything exactly.
+fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutcome, usize>> {
+    // Quick check without claims: do not bother anyone if something is plainly unavailable.
+    for &i in order {
+        let available = match &objs[i].t {
+            Target::Mutex(m) => m.looks_available(ctx),
+            Target::Cell(c) => c.looks_available(),
+            Target::Process(p) => p.exited(),
+        };
+        if !available {
+            return Ok(Err(i));
+        }
+    }
+    let mut claimed: Vec<(&CellObj, u32)> = Vec::with_capacity(order.len());
+    let mut taken: Vec<(&MutexInner, usize, bool, bool)> = Vec::new();
+    let rollback = |claimed: &[(&CellObj, u32)], taken: &[(&MutexInner, usize, bool, bool)]| {
+        for &(m, _, abandoned, recursive) in taken.iter().rev() {
+            if let Some(ctx) = ctx {
+                m.undo_acquire(ctx, abandoned, recursive);
+            }
+        }
+        for &(c, v) in claimed.iter().rev() {
+            c.unclaim(me, v);
+        }
+    };
+    for &i in order {
+        match &objs[i].t {
+            Target::Cell(c) => match c.claim_if_signaled(me) {
+                Some(v) => claimed.push((c, v)),
+                None => {
+                    rollback(&claimed, &taken);
+                    return Ok(Err(i));
+                }
+            },
+            Target::Process(p) => {
+                if !p.exited() {
+                    rollback(&claimed, &taken);
+                    return Ok(Err(i));
+                }
+            }
+            Target::Mutex(_) => {}
+        }
+    }
+    for &i in order {
+        if let Target::Mutex(m) = &objs[i].t {
+            let Some(ctx) = ctx else { unreachable_ctx() };
+            let recursive = m.owned_by(ctx);
+            match m.try_acquire(ctx) {
+                Ok(Some(abandoned)) => taken.push((m, i, abandoned, recursive)),
+                Ok(None) => {
+                    rollback(&claimed, &taken);
+                    return Ok(Err(i));
+                }
+                Err(e) => {
+                    rollback(&claimed, &taken);
+                    return Err(e);
+                }
+            }
+        }
+    }
+    for &(c, v) in &claimed {
+        c.unclaim(me, c.consume(v));
+    }
+    let abandoned = taken.iter().filter(|t| t.2).map(|t| t.1).min();
+    Ok(Ok(match abandoned {
+        Some(i) => WaitOutcome::Abandoned(i),
+        None => WaitOutcome::Signaled(0),
+    }))
+}
+
+fn unreachable_ctx() -> ! {
+    // `run` fetches the thread context whenever a mutex is in the set.
+    unreachable!("a mutex wait without a thread context")
+}
+
+/// What claimers do while another process holds a claim: spin briefly, then yield; after 5 ms,
+/// break the claim if its holder is dead.
+pub(crate) struct ClaimSpin {
+    since: Option<Instant>,
+}
+
+impl ClaimSpin {
+    pub(crate) fn new() -> ClaimSpin {
+        ClaimSpin { since: None }
+    }
+}
+
+impl state::ClaimWait for ClaimSpin {
+    fn wait(&mut self, claimer: u32, rounds: u32) -> bool {
+        if rounds < 128 {
+            std::hint::spin_loop();
+            return false;
+        }
+        std::thread::yield_now();
+        let since = *self.since.get_or_insert_with(Instant::now);
+        rounds % 64 == 0 && since.elapsed() > Duration::from_millis(5) && !sysfutex::process_may_live(claimer)
+    }
+}

@@ -1,0 +1,137 @@
+//! Futexes, the robust-futex list, thread ids and process liveness: the raw system calls behind
+//! `crate::sync`. Every futex here is *shared* (no `FUTEX_PRIVATE_FLAG`): the words live in
+//! `MAP_SHARED` pages that several processes map, and the kernel's robust-list cleanup wakes
+//! with shared keys too.
+
+#![allow(unsafe_code)]
+
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+use rustix::io::Errno;
+use rustix::thread::futex;
+
+/// The most futexes one `futex_waitv` call accepts (and Win32's `MAXIMUM_WAIT_OBJECTS`).
+pub const WAITV_MAX: usize = 64;
+
+fn timespec(d: Duration) -> futex::Timespec {
+    futex::Timespec { tv_sec: d.as_secs().min(i64::MAX as u64) as i64, tv_nsec: i64::from(d.subsec_nanos()) }
+}
+
+/// Sleeps while `*word == expected`, at most `timeout` (None: forever). Returns normally on a
+/// wake, a value mismatch, a signal or the timeout: callers re-check their condition.
+pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+    let ts = timeout.map(timespec);
+    match futex::wait(word, futex::Flags::empty(), expected, ts.as_ref()) {
+        Ok(()) | Err(Errno::AGAIN) | Err(Errno::INTR) | Err(Errno::TIMEDOUT) => {}
+        Err(_) => std::thread::yield_now(), // never expected; a retry loop stays correct
+    }
+}
+
+/// Wakes every thread sleeping on `word`, in any process.
+pub fn wake_all(word: &AtomicU32) {
+    let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
+}
+
+/// Sleeps until one of `words[i]` differs from `expected[i]` or is woken, at most `timeout`.
+/// `words.len()` must be 1..=64. Falls back to a short sleep loop on kernels before 5.16.
+pub fn wait_many(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) {
+    if words.len() == 1 {
+        return wait(words[0].0, words[0].1, timeout);
+    }
+    let mut waits = [futex::Wait::new(); WAITV_MAX];
+    for (slot, (word, expected)) in waits.iter_mut().zip(words) {
+        slot.val = u64::from(*expected);
+        slot.uaddr = futex::WaitPtr::new((*word as *const AtomicU32).cast_mut().cast());
+        slot.flags = futex::WaitFlags::SIZE_U32;
+    }
+    let n = words.len().min(WAITV_MAX);
+    // futex_waitv takes an absolute timeout.
+    let abs = timeout.map(|t| {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+        timespec(now.saturating_add(t))
+    });
+    match futex::waitv(&waits[..n], futex::WaitvFlags::empty(), abs.as_ref(), futex::ClockId::Monotonic) {
+        Ok(_) | Err(Errno::AGAIN) | Err(Errno::INTR) | Err(Errno::TIMEDOUT) => {}
+        Err(_) => std::thread::sleep(timeout.unwrap_or(Duration::from_millis(1)).min(Duration::from_millis(1))),
+    }
+}
+
+/// The calling thread's kernel thread id.
+pub fn gettid() -> u32 {
+    rustix::thread::gettid().as_raw_nonzero().get() as u32
+}
+
+/// The calling process's id.
+pub fn getpid() -> u32 {
+    rustix::process::getpid().as_raw_nonzero().get() as u32
+}
+
+/// True if thread `tid` is alive and belongs to this process.
+pub fn thread_of_this_process(tid: u32) -> bool {
+    if tid == 0 || tid > i32::MAX as u32 {
+        return false;
+    }
+    // SAFETY: tgkill with signal 0 only checks that the thread exists; it sends nothing.
+    unsafe { libc::syscall(libc::SYS_tgkill, getpid() as libc::c_long, tid as libc::c_long, 0) == 0 }
+}
+
+/// True unless process `pid` certainly does not exist (`kill(pid, 0)` says `ESRCH`).
+pub fn process_may_live(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 only checks for existence and permission; it sends nothing.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// The kernel's `struct robust_list_head` (glibc registers one per thread).
+#[repr(C)]
+pub struct RobustListHead {
+    /// `list.next`: the first entry, or the head itself when empty.
+    pub next: usize,
+    /// Offset from an entry to its futex word.
+    pub futex_offset: isize,
+    /// The entry being added or removed (`list_op_pending`).
+    pub list_op_pending: usize,
+}
+
+/// The calling thread's registered robust list head (`get_robust_list(0, ...)`), or `None`.
+pub fn get_robust_list() -> Option<*mut RobustListHead> {
+    let mut head: usize = 0;
+    let mut len: usize = 0;
+    // SAFETY: pid 0 means the calling thread; the kernel writes one pointer and one size into
+    // our two locals, which are valid and writable.
+    let r = unsafe {
+        libc::syscall(libc::SYS_get_robust_list, 0 as libc::c_long, &mut head as *mut usize, &mut len as *mut usize)
+    };
+    if r != 0 || head == 0 || len != std::mem::size_of::<RobustListHead>() {
+        return None;
+    }
+    Some(head as *mut RobustListHead)
+}
+
+/// Registers `head` as the calling thread's robust list.
+///
+/// # Safety
+/// `head` must point to a valid `RobustListHead` that stays valid for the rest of the thread's
+/// life (the kernel reads it when the thread exits).
+pub unsafe fn set_robust_list(head: *mut RobustListHead) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees `head` stays valid; the kernel only stores the pointer.
+    let r = unsafe { libc::syscall(libc::SYS_set_robust_list, head, std::mem::size_of::<RobustListHead>()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)))
+    }
+}
+
+/// Registers a function to run in the child after `fork` (once per process).
+pub fn at_fork_child(f: unsafe extern "C" fn()) {
+    // SAFETY: registering a handler is always sound; `f` is a plain function that lives forever.
+    unsafe {
+        libc::pthread_atfork(None, None, Some(f));
+    }
+}

@@ -1,0 +1,343 @@
+//! Named mutexes across threads and processes: mutual exclusion, recursion, ownership rules,
+//! abandonment (SIGKILL and thread exit), lifetime and type conflicts.
+
+mod sync_support;
+
+use std::time::{Duration, Instant};
+
+use filemap::sync::{Job, Mutex, Rights, WaitOutcome};
+use filemap::{Access, Mapping, Win32Error};
+use sync_support::{helper_role, isolated, name, say, spawn_helper};
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[test]
+#[ignore = "helper process for the other tests"]
+fn helper() {
+    let Some((role, args)) = helper_role() else { return };
+    match role.as_str() {
+        // args: mutex name, mapping name, iterations
+        "count" => {
+            let m = Mutex::open(&args[0], Rights::MUTEX_ALL_ACCESS).unwrap();
+            let map = Mapping::open(&args[1], Access::ALL).unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            let n: u32 = args[2].parse().unwrap();
+            for _ in 0..n {
+                let g = m.lock().unwrap();
+                let mut b = [0u8; 8];
+                view.read_at(0, &mut b).unwrap();
+                let v = u64::from_le_bytes(b) + 1;
+                std::hint::black_box(&b);
+                view.write_at(0, &v.to_le_bytes()).unwrap();
+                drop(g);
+            }
+        }
+        // args: mutex name. Takes it and waits to be killed.
+        "own-and-hang" => {
+            let m = Mutex::open(&args[0], Rights::SYNCHRONIZE).unwrap();
+            assert_eq!(m.acquire(Some(Duration::from_secs(30))).unwrap(), WaitOutcome::Signaled(0));
+            say("OWNED");
+            std::thread::sleep(Duration::from_secs(600));
+        }
+        // args: mutex name. Waits for it, reports how, holds it briefly, releases.
+        "acquire-report" => {
+            let m = Mutex::open(&args[0], Rights::MUTEX_ALL_ACCESS).unwrap();
+            say("READY");
+            let outcome = m.acquire(Some(Duration::from_secs(30))).unwrap();
+            say(&format!("OUTCOME {outcome:?}"));
+            std::thread::sleep(Duration::from_millis(20));
+            if outcome != WaitOutcome::TimedOut {
+                m.release().unwrap();
+            }
+        }
+        // args: mutex name. Holds a handle until its stdin closes... simply sleeps then exits.
+        "hold-handle" => {
+            let _m = Mutex::open(&args[0], Rights::SYNCHRONIZE).unwrap();
+            say("HOLDING");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+#[test]
+fn n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updates() {
+    isolated("n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updates", || {
+        let (m, _) = Mutex::create(Some(&name("counter-lock")), false).unwrap();
+        let (map, _) = Mapping::options().name(&name("counter")).size(4096).create().unwrap();
+        let view = map.view(Access::ALL).unwrap();
+        const PROCS: usize = 4;
+        const ITERS: u32 = 2000;
+        let helpers: Vec<_> = (0..PROCS)
+            .map(|_| spawn_helper("count", &[&name("counter-lock"), &name("counter"), &ITERS.to_string()]))
+            .collect();
+        for h in helpers {
+            h.finish(LONG);
+        }
+        let mut b = [0u8; 8];
+        view.read_at(0, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), PROCS as u64 * u64::from(ITERS));
+        assert_eq!(m.state().to_string(), "free");
+    });
+}
+
+#[test]
+fn a_process_killed_while_owning_abandons_the_mutex_to_exactly_one_next_owner() {
+    isolated("a_process_killed_while_owning_abandons_the_mutex_to_exactly_one_next_owner", || {
+        let n = name("killed");
+        let (m, _) = Mutex::create(Some(&n), false).unwrap();
+        let mut owner = spawn_helper("own-and-hang", &[&n]);
+        owner.expect_line("OWNED", LONG);
+        // Two waiters in other processes, already blocked when the owner dies, and this process.
+        let mut waiters: Vec<_> = (0..2).map(|_| spawn_helper("acquire-report", &[&n])).collect();
+        for w in &mut waiters {
+            w.expect_line("READY", LONG);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::TimedOut);
+        let killed_at = Instant::now();
+        owner.sigkill();
+        let mut outcomes = Vec::new();
+        let mut first = None;
+        for w in &mut waiters {
+            let o = w.expect_line("OUTCOME", LONG);
+            first.get_or_insert_with(|| killed_at.elapsed());
+            outcomes.push(o);
+        }
+        for w in waiters {
+            w.finish(LONG);
+        }
+        let mine = m.acquire(Some(Duration::from_secs(30))).unwrap();
+        assert_ne!(mine, WaitOutcome::TimedOut);
+        m.release().unwrap();
+        outcomes.push(format!("{mine:?}"));
+        let abandoned = outcomes.iter().filter(|o| o.starts_with("Abandoned")).count();
+        assert_eq!(abandoned, 1, "exactly one next owner is told WAIT_ABANDONED: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| o.starts_with("Abandoned") || o == "Signaled(0)"), "{outcomes:?}");
+        // Immediate on owner death; generous bound for a loaded machine.
+        assert!(first.unwrap() < Duration::from_secs(5), "abandonment took {:?}", first.unwrap());
+    });
+}
+
+#[test]
+fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
+    isolated("a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner", || {
+        let (m, _) = Mutex::create(Some(&name("thread-exit")), false).unwrap();
+        let m2 = m.try_clone().unwrap();
+        std::thread::spawn(move || {
+            assert_eq!(m2.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+            // exits owning it (and even drops its handle)
+        })
+        .join()
+        .unwrap();
+        // A sleeping waiter in another thread and this thread race; exactly one is told.
+        let (m3, _) = Mutex::create(Some(&name("thread-exit")), false).unwrap();
+        let other = std::thread::spawn(move || {
+            let o = m3.acquire(Some(Duration::from_secs(30))).unwrap();
+            m3.release().unwrap();
+            o
+        });
+        let mine = m.acquire(Some(Duration::from_secs(30))).unwrap();
+        m.release().unwrap();
+        let theirs = other.join().unwrap();
+        let told = [mine, theirs].iter().filter(|o| matches!(o, WaitOutcome::Abandoned(0))).count();
+        assert_eq!(told, 1, "{mine:?} {theirs:?}");
+        assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
+        m.release().unwrap();
+    });
+}
+
+#[test]
+fn a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned() {
+    isolated("a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned", || {
+        let (m, _) = Mutex::create(Some(&name("sleeper")), false).unwrap();
+        let m2 = m.try_clone().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let owner = std::thread::spawn(move || {
+            let g = m2.lock().unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            std::mem::forget(g); // the thread exits owning it
+        });
+        rx.recv().unwrap();
+        let start = Instant::now();
+        assert_eq!(m.acquire(Some(Duration::from_secs(30))).unwrap(), WaitOutcome::Abandoned(0));
+        assert!(start.elapsed() < Duration::from_secs(10));
+        owner.join().unwrap();
+        m.release().unwrap();
+    });
+}
+
+#[test]
+fn recursive_acquisition_needs_as_many_releases() {
+    isolated("recursive_acquisition_needs_as_many_releases", || {
+        let (m, _) = Mutex::create(Some(&name("recursion")), true).unwrap();
+        for _ in 0..31 {
+            assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
+        }
+        let other = m.try_clone().unwrap();
+        let probe = move || {
+            std::thread::spawn(move || {
+                let o = other.acquire(Some(Duration::ZERO)).unwrap();
+                if o != WaitOutcome::TimedOut {
+                    other.release().unwrap();
+                }
+                o
+            })
+            .join()
+            .unwrap()
+        };
+        for _ in 0..31 {
+            m.release().unwrap();
+        }
+        assert!(m.is_owned_by_current_thread(), "32 acquisitions, 31 releases: still owned");
+        m.release().unwrap();
+        let e = m.release().unwrap_err();
+        assert_eq!(e.code(), Win32Error::NOT_OWNER);
+        assert_eq!(probe(), WaitOutcome::Signaled(0));
+    });
+}
+
+#[test]
+fn release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner() {
+    isolated("release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner", || {
+        let (m, _) = Mutex::create(Some(&name("not-owner")), false).unwrap();
+        assert_eq!(m.release().unwrap_err().code(), Win32Error::NOT_OWNER);
+        let _g = m.lock().unwrap();
+        let m2 = m.try_clone().unwrap();
+        let e = std::thread::spawn(move || m2.release().unwrap_err()).join().unwrap();
+        assert_eq!(e.code(), Win32Error::NOT_OWNER);
+        assert!(e.to_string().contains("synctest"), "the message names the object: {e}");
+    });
+}
+
+#[test]
+fn closing_the_handle_used_to_acquire_does_not_release_the_mutex() {
+    isolated("closing_the_handle_used_to_acquire_does_not_release_the_mutex", || {
+        let n = name("close-keeps");
+        let (keep, _) = Mutex::create(Some(&n), false).unwrap();
+        let h = Mutex::open(&n, Rights::MUTEX_ALL_ACCESS).unwrap();
+        assert_eq!(h.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+        drop(h);
+        let probe = keep.try_clone().unwrap();
+        let o = std::thread::spawn(move || probe.acquire(Some(Duration::from_millis(50))).unwrap()).join().unwrap();
+        assert_eq!(o, WaitOutcome::TimedOut, "still owned by this thread");
+        keep.release().unwrap(); // released through another handle, by the owning thread
+        let probe = keep.try_clone().unwrap();
+        let o = std::thread::spawn(move || {
+            let o = probe.acquire(Some(Duration::ZERO)).unwrap();
+            probe.release().unwrap();
+            o
+        })
+        .join()
+        .unwrap();
+        assert_eq!(o, WaitOutcome::Signaled(0));
+    });
+}
+
+#[test]
+fn initial_owner_owns_a_new_mutex_and_is_ignored_for_an_existing_one() {
+    isolated("initial_owner_owns_a_new_mutex_and_is_ignored_for_an_existing_one", || {
+        let n = name("initial");
+        let (m, created) = Mutex::create(Some(&n), true).unwrap();
+        assert!(!created.existed());
+        assert!(m.is_owned_by_current_thread());
+        let n2 = n.clone();
+        let (existed, owned) = std::thread::spawn(move || {
+            let (m2, c) = Mutex::create(Some(&n2), true).unwrap();
+            (c.existed(), m2.is_owned_by_current_thread())
+        })
+        .join()
+        .unwrap();
+        assert!(existed);
+        assert!(!owned);
+        m.release().unwrap();
+    });
+}
+
+#[test]
+fn the_name_is_freed_when_the_last_handle_closes_in_any_process() {
+    isolated("the_name_is_freed_when_the_last_handle_closes_in_any_process", || {
+        let n = name("lifetime");
+        let (m, _) = Mutex::create(Some(&n), false).unwrap();
+        let m2 = Mutex::open(&n, Rights::SYNCHRONIZE).unwrap();
+        drop(m);
+        assert!(Mutex::open(&n, Rights::SYNCHRONIZE).is_ok());
+        let mut h = spawn_helper("hold-handle", &[&n]);
+        h.expect_line("HOLDING", LONG);
+        drop(m2);
+        assert!(Mutex::open(&n, Rights::SYNCHRONIZE).is_ok(), "the helper still holds it");
+        h.finish(LONG);
+        assert_eq!(Mutex::open(&n, Rights::SYNCHRONIZE).unwrap_err().code(), Win32Error::FILE_NOT_FOUND);
+        // A new object of that name starts fresh.
+        let (m, created) = Mutex::create(Some(&n), false).unwrap();
+        assert!(!created.existed());
+        assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
+        m.release().unwrap();
+    });
+}
+
+#[test]
+fn a_name_held_by_another_type_fails_with_invalid_handle_for_every_pair() {
+    isolated("a_name_held_by_another_type_fails_with_invalid_handle_for_every_pair", || {
+        use filemap::sync::{Event, Semaphore, Timer};
+        type Maker = fn(&str) -> Result<Box<dyn std::any::Any>, filemap::Error>;
+        let creators: [(&str, Maker); 5] = [
+            ("mapping", |n| Ok(Box::new(Mapping::options().name(n).size(4096).create()?.0))),
+            ("mutex", |n| Ok(Box::new(Mutex::create(Some(n), false)?.0))),
+            ("semaphore", |n| Ok(Box::new(Semaphore::create(Some(n), 0, 1)?.0))),
+            ("event", |n| Ok(Box::new(Event::create(Some(n), false, false)?.0))),
+            ("timer", |n| Ok(Box::new(Timer::create(Some(n), false)?.0))),
+        ];
+        let openers: [(&str, Maker); 5] = [
+            ("mapping", |n| Ok(Box::new(Mapping::open(n, Access::READ)?))),
+            ("mutex", |n| Ok(Box::new(Mutex::open(n, Rights::SYNCHRONIZE)?))),
+            ("semaphore", |n| Ok(Box::new(Semaphore::open(n, Rights::SYNCHRONIZE)?))),
+            ("event", |n| Ok(Box::new(Event::open(n, Rights::SYNCHRONIZE)?))),
+            ("timer", |n| Ok(Box::new(Timer::open(n, Rights::SYNCHRONIZE)?))),
+        ];
+        for (holder, make) in &creators {
+            let n = name(&format!("conflict-{holder}"));
+            let _held = make(&n).unwrap();
+            for ((other, create), (_, open)) in creators.iter().zip(&openers) {
+                if other == holder {
+                    continue;
+                }
+                let e = create(&n).err().unwrap_or_else(|| panic!("creating a {other} over a {holder} succeeded"));
+                assert_eq!(e.code(), Win32Error::INVALID_HANDLE, "create {other} over {holder}: {e}");
+                let e = open(&n).err().unwrap_or_else(|| panic!("opening a {holder} as a {other} succeeded"));
+                assert_eq!(e.code(), Win32Error::INVALID_HANDLE, "open {other} over {holder}: {e}");
+            }
+            let e = Job::create(Some(&n)).unwrap_err();
+            assert_eq!(e.code(), Win32Error::INVALID_HANDLE, "job over {holder}: {e}");
+        }
+        let e = Job::create(Some(&name("job"))).unwrap_err();
+        assert_eq!(e.code(), Win32Error::NOT_SUPPORTED);
+        assert_eq!(Job::create(None).unwrap_err().code(), Win32Error::NOT_SUPPORTED);
+    });
+}
+
+#[test]
+fn mutex_open_rights_are_checked_as_windows_does() {
+    isolated("mutex_open_rights_are_checked_as_windows_does", || {
+        let n = name("rights");
+        let (owner, _) = Mutex::create(Some(&n), false).unwrap();
+        assert_eq!(Mutex::open(&n, Rights(0)).unwrap_err().code(), Win32Error::ACCESS_DENIED);
+        assert_eq!(Mutex::open(&n, Rights(2)).unwrap_err().code(), Win32Error::ACCESS_DENIED);
+        assert_eq!(Mutex::open(&n, Rights::ACCESS_SYSTEM_SECURITY).unwrap_err().code(), Win32Error::PRIVILEGE_NOT_HELD);
+        let rw = Mutex::open(&n, Rights::GENERIC_READ | Rights::GENERIC_WRITE).unwrap();
+        let e = rw.acquire(Some(Duration::ZERO)).unwrap_err();
+        assert_eq!(e.code(), Win32Error::ACCESS_DENIED, "no SYNCHRONIZE: {e}");
+        let ex = Mutex::open(&n, Rights::GENERIC_EXECUTE).unwrap();
+        assert_eq!(ex.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
+        // ReleaseMutex needs no particular right.
+        let rc = Mutex::open(&n, Rights::READ_CONTROL).unwrap();
+        rc.release().unwrap();
+        let e = ex.duplicate(Rights::MUTEX_ALL_ACCESS, false).unwrap_err();
+        assert_eq!(e.code(), Win32Error::ACCESS_DENIED);
+        let d = owner.duplicate(Rights::SYNCHRONIZE, true).unwrap();
+        assert!(d.is_inheritable());
+        assert_eq!(d.object_id(), owner.object_id());
+        assert_eq!(d.rights(), Rights::SYNCHRONIZE);
+    });
+}
