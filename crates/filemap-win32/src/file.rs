@@ -99,10 +99,9 @@ impl Drop for FileObject {
 
 /// Offset of the share-mode marker bytes (far past any real data).
 const MARK_BASE: i64 = i64::MAX - 64;
-const MARK_READ: i64 = 0;
-const MARK_WRITE: i64 = 1;
-const MARK_DELETE: i64 = 2;
-const MARK_DENY: i64 = 3; // + MARK_READ/WRITE/DELETE
+/// Marker bytes at `MARK_BASE + i` for the access held (i = 0 read/execute, 1 write/append,
+/// 2 delete) and at `MARK_BASE + MARK_DENY + i` for the access denied to others.
+const MARK_DENY: i64 = 3;
 
 fn ofd_lock(fd: BorrowedFd<'_>, cmd: i32, kind: i16, at: i64) -> std::io::Result<libc::flock> {
     let mut fl =

@@ -46,7 +46,8 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use filemap::{Access, Mapping, Win32Error};
+use filemap::sync::{Event, Mutex as SyncMutex, Rights, Semaphore, Timer};
+use filemap::{Access, Mapping, ObjectType, Win32Error};
 
 use crate::HANDLE;
 use crate::error::{Fail, Res};
@@ -75,6 +76,14 @@ pub enum Object {
     /// The main thread of a process started by `CreateProcess` (waitable until the process
     /// exits).
     Thread(Arc<ProcessObject>),
+    /// A mutex.
+    Mutex(Arc<SyncMutex>),
+    /// A semaphore.
+    Semaphore(Arc<Semaphore>),
+    /// An event.
+    Event(Arc<Event>),
+    /// A waitable timer.
+    Timer(Arc<Timer>),
 }
 
 impl Object {
@@ -85,7 +94,35 @@ impl Object {
             Object::File(_) => "file",
             Object::Process(_) => "process",
             Object::Thread(_) => "thread",
+            Object::Mutex(_) => "mutex",
+            Object::Semaphore(_) => "semaphore",
+            Object::Event(_) => "event",
+            Object::Timer(_) => "timer",
         }
+    }
+
+    /// The handle's access mask as the core object records it (sync objects), if any.
+    fn core_rights(&self) -> Option<u32> {
+        match self {
+            Object::Mutex(m) => Some(m.rights().0),
+            Object::Semaphore(s) => Some(s.rights().0),
+            Object::Event(e) => Some(e.rights().0),
+            Object::Timer(t) => Some(t.rights().0),
+            _ => None,
+        }
+    }
+
+    /// Another handle to the same object with `access` (sync objects and mappings can only
+    /// lose rights: `ERROR_ACCESS_DENIED` otherwise).
+    pub fn with_access(&self, access: u32) -> Res<Object> {
+        Ok(match self {
+            Object::Mapping(m) => Object::Mapping(Arc::new(m.duplicate(Access(access), true)?)),
+            Object::Mutex(m) => Object::Mutex(Arc::new(m.duplicate(Rights(access), m.is_inheritable())?)),
+            Object::Semaphore(s) => Object::Semaphore(Arc::new(s.duplicate(Rights(access), s.is_inheritable())?)),
+            Object::Event(e) => Object::Event(Arc::new(e.duplicate(Rights(access), e.is_inheritable())?)),
+            Object::Timer(t) => Object::Timer(Arc::new(t.duplicate(Rights(access), t.is_inheritable())?)),
+            other => other.clone(),
+        })
     }
 }
 
@@ -179,6 +216,19 @@ pub fn insert_mapping(mapping: Mapping, inherit: bool) -> Res<HANDLE> {
     insert_dup(Object::Mapping(Arc::new(mapping)), access, inherit, core_fd)
 }
 
+/// Adds a handle for a core sync object created or opened inheritable (`fd` is its
+/// descriptor, from `inheritable_fd`), which is made `FD_CLOEXEC` (the handle's
+/// inheritability lives in its slot).
+pub fn insert_core(object: Object, fd: Option<RawFd>, inherit: bool) -> Res<HANDLE> {
+    let access = object.core_rights().unwrap_or(0);
+    let fd = fd.ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    // SAFETY: `fd` is the object's own open descriptor, borrowed only for these calls while
+    // `object` (its owner) is alive.
+    let core_fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    set_cloexec(core_fd, true)?;
+    insert_dup(object, access, inherit, core_fd)
+}
+
 /// Looks a handle up (adopting an inherited one on first use). Pseudo-handles and unknown
 /// values fail with `ERROR_INVALID_HANDLE`.
 pub fn get(h: HANDLE) -> Res<HandleInfo> {
@@ -265,6 +315,42 @@ fn passed_access(fd: RawFd) -> Option<u32> {
     passed.get(&fd).copied()
 }
 
+/// The core object behind an inherited namespace-object descriptor.
+fn adopt_object(slot: &OwnedFd, kind: ObjectType, passed: Option<u32>) -> Option<Object> {
+    let dup = rustix::io::fcntl_dupfd_cloexec(slot, 0).ok()?;
+    let raw = dup.as_raw_fd();
+    std::mem::forget(dup); // ownership passes to the core below
+    // The parent's access mask if CreateProcess passed it, else the type's full access.
+    let rights = |all: u32| Rights(passed.map_or(all, |p| p & all));
+    // SAFETY (every arm): `raw` is a fresh descriptor owned by nobody else; the core takes it
+    // (and closes it on failure).
+    let object = unsafe {
+        match kind {
+            ObjectType::Mapping => {
+                let m = Mapping::from_inherited_fd(raw).ok()?;
+                let access = m.access().0;
+                match passed {
+                    Some(p) if p & access != access => {
+                        Object::Mapping(Arc::new(m.duplicate(Access(p & access), true).ok()?))
+                    }
+                    _ => Object::Mapping(Arc::new(m)),
+                }
+            }
+            ObjectType::Mutex => Object::Mutex(Arc::new(SyncMutex::from_inherited_fd(raw, rights(0x001F_0001)).ok()?)),
+            ObjectType::Semaphore => {
+                Object::Semaphore(Arc::new(Semaphore::from_inherited_fd(raw, rights(0x001F_0003)).ok()?))
+            }
+            ObjectType::Event => Object::Event(Arc::new(Event::from_inherited_fd(raw, rights(0x001F_0003)).ok()?)),
+            ObjectType::Timer => Object::Timer(Arc::new(Timer::from_inherited_fd(raw, rights(0x001F_0003)).ok()?)),
+            _ => {
+                drop(OwnedFd::from_raw_fd(raw));
+                return None;
+            }
+        }
+    };
+    Some(object)
+}
+
 /// Adopts an inherited descriptor as a handle (see the module docs), or `None`.
 fn adopt(fd: RawFd) -> Option<Entry> {
     if fd < 0 {
@@ -292,29 +378,19 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     // itself breaks the handle, as closing a Windows handle's underlying object would).
     let slot = unsafe { OwnedFd::from_raw_fd(fd) };
     if is_object {
-        let dup = rustix::io::fcntl_dupfd_cloexec(&slot, 0).ok()?;
-        let raw = dup.as_raw_fd();
-        std::mem::forget(dup);
-        // SAFETY: `raw` is a fresh descriptor owned by nobody else; the core takes it.
-        let mapping = match unsafe { Mapping::from_inherited_fd(raw) } {
-            Ok(m) => m,
-            Err(_) => {
+        let header = filemap::Header::decode(&page).ok()?;
+        let object = match adopt_object(&slot, header.kind, passed) {
+            Some(object) => object,
+            None => {
                 std::mem::forget(slot); // not adopted: leave the descriptor to its owner
                 return None;
             }
         };
-        let mut access = mapping.access().0;
-        let mut mapping = Arc::new(mapping);
-        if let Some(passed) = passed {
-            let want = passed & access; // never more than the descriptor allows
-            if want != access
-                && let Ok(m) = mapping.duplicate(Access(want), true)
-            {
-                mapping = Arc::new(m);
-                access = want;
-            }
-        }
-        return Some(Entry { slot, object: Object::Mapping(mapping), access, flags: HANDLE_FLAG_INHERIT });
+        let access = match &object {
+            Object::Mapping(m) => m.access().0,
+            other => other.core_rights().unwrap_or(0),
+        };
+        return Some(Entry { slot, object, access, flags: HANDLE_FLAG_INHERIT });
     }
     let by_mode = match mode & rustix::fs::OFlags::RWMODE {
         m if m == rustix::fs::OFlags::RDONLY => crate::file::GENERIC_READ,
@@ -424,10 +500,7 @@ unsafe fn duplicate(
     }
     let info = get(src)?;
     let new_access = if same { info.access } else { access };
-    let object = match &info.object {
-        Object::Mapping(m) if !same => Object::Mapping(Arc::new(m.duplicate(Access(access), true)?)),
-        other => other.clone(),
-    };
+    let object = if same { info.object.clone() } else { info.object.with_access(access)? };
     if target.is_null() {
         if close_source {
             close(src)?;

@@ -42,6 +42,7 @@ pub mod handles;
 pub mod mapping;
 pub mod process;
 pub mod strings;
+pub mod sync;
 pub mod system;
 
 /// Win32 `BOOL`.

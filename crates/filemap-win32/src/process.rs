@@ -10,15 +10,14 @@
 //! the child (see [`crate::handles`]), and their exact access masks are passed in
 //! `FILEMAP_WIN32_HANDLES`.
 //!
-//! A process handle is a pidfd: waits poll it, `GetExitCodeProcess` reaps the child with
-//! `waitid(P_PIDFD)` and keeps its exit code for as long as any handle to it exists.
+//! A process handle's slot is a pidfd; the process is watched by the core's
+//! [`filemap::sync::Process`] (which reaps the child and keeps its exit code), so process
+//! handles take part in `WaitForMultipleObjects` with mutexes, events and the rest.
 //!
 //! Exit codes: Linux keeps only the low 8 bits of an exit status, so `ExitProcess(n)` in a
 //! child is seen as `n & 0xFF` by its parent. `TerminateProcess(h, code)` reports `code`
-//! exactly (the parent remembers it). A child killed by a signal reports a Windows-like NTSTATUS:
-//! `STATUS_ACCESS_VIOLATION` (0xC0000005) for SIGSEGV/SIGBUS, `STATUS_CONTROL_C_EXIT`
-//! (0xC000013A) for SIGINT, 3 for SIGABRT (what `abort()` returns on Windows), and
-//! `0xC0000000 | signal` otherwise. `CREATE_SUSPENDED` is not supported (`ERROR_NOT_SUPPORTED`);
+//! exactly (the parent remembers it). A child killed by a signal reports `128 + signal`, as a
+//! shell does. `CREATE_SUSPENDED` is not supported (`ERROR_NOT_SUPPORTED`);
 //! other creation flags (console, priority) are accepted and ignored.
 
 #![allow(unsafe_code)] // posix_spawn, pidfds, exported functions taking raw pointers
@@ -46,16 +45,14 @@ pub const STILL_ACTIVE: u32 = 259;
 const CREATE_SUSPENDED: u32 = 0x4;
 const CREATE_UNICODE_ENVIRONMENT: u32 = 0x400;
 const STARTF_USESTDHANDLES: u32 = 0x100;
-const P_PIDFD: libc::idtype_t = 3;
 
-/// A process, referred to by a pidfd.
+/// A process: a pidfd (the handles' slots are duplicates of it) and the core's waitable
+/// [`filemap::sync::Process`], whose watcher reaps our children and records their exit codes.
 #[derive(Debug)]
 pub struct ProcessObject {
     pid: i32,
     pidfd: OwnedFd,
-    /// Started by us (so we can reap it and read its exit status).
-    child: bool,
-    exit: Mutex<Option<u32>>,
+    watch: Option<filemap::sync::Process>,
     terminate_code: Mutex<Option<u32>>,
 }
 
@@ -70,14 +67,23 @@ fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
 }
 
 impl ProcessObject {
-    /// This process.
+    /// This process (a real handle to it: `DuplicateHandle(GetCurrentProcess())`).
     pub fn current() -> Res<ProcessObject> {
         let pid = std::process::id() as i32;
         Ok(ProcessObject {
             pid,
             pidfd: pidfd_open(pid)?,
-            child: false,
-            exit: Mutex::new(None),
+            watch: filemap::sync::Process::from_pid(pid as u32, false).ok(),
+            terminate_code: Mutex::new(None),
+        })
+    }
+
+    /// A child we started: watched (and reaped) by the core.
+    fn child(pid: i32) -> Res<ProcessObject> {
+        Ok(ProcessObject {
+            pid,
+            pidfd: pidfd_open(pid)?,
+            watch: Some(filemap::sync::Process::from_pid(pid as u32, true)?),
             terminate_code: Mutex::new(None),
         })
     }
@@ -92,77 +98,27 @@ impl ProcessObject {
         self.pidfd.as_fd()
     }
 
-    /// The exit code if the process has exited (reaping it if it is our child).
+    /// The core waitable (signaled when the process exits).
+    pub fn waitable(&self) -> Option<&dyn filemap::sync::Waitable> {
+        self.watch.as_ref().map(|w| w as &dyn filemap::sync::Waitable)
+    }
+
+    /// True once the process has exited.
+    pub fn has_exited(&self) -> bool {
+        self.watch.as_ref().is_some_and(filemap::sync::Process::has_exited)
+    }
+
+    /// The exit code once the process has exited: the code given to `TerminateProcess` if we
+    /// terminated it, else its exit status (`128 + signal` if a signal killed it).
     pub fn exit_code(&self) -> Option<u32> {
-        let mut exit = self.exit.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(code) = *exit {
+        let watch = self.watch.as_ref()?;
+        if !watch.has_exited() {
+            return None;
+        }
+        if let Some(code) = *self.terminate_code.lock().unwrap_or_else(|e| e.into_inner()) {
             return Some(code);
         }
-        if !self.child {
-            return None;
-        }
-        // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on our pidfd, writing into `info`; WNOHANG never blocks.
-        let r = unsafe {
-            libc::waitid(P_PIDFD, self.pidfd.as_raw_fd() as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG)
-        };
-        if r < 0 {
-            // Someone else reaped it (e.g. the program's own wait()): exited, status unknown.
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) && poll_ready(self.pidfd(), 0) {
-                let code = self.terminate_code.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(0);
-                *exit = Some(code);
-                return Some(code);
-            }
-            return None;
-        }
-        // SAFETY: waitid filled `info` for a child state change (si_pid != 0) or left it zero.
-        let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
-        if pid == 0 {
-            return None; // still running
-        }
-        let value = match code {
-            libc::CLD_EXITED => status as u32,
-            _ => {
-                let killed = self.terminate_code.lock().unwrap_or_else(|e| e.into_inner());
-                match (*killed, status) {
-                    (Some(c), libc::SIGKILL) => c,
-                    (_, libc::SIGSEGV | libc::SIGBUS) => 0xC000_0005,
-                    (_, libc::SIGINT) => 0xC000_013A,
-                    (_, libc::SIGABRT) => 3,
-                    (_, s) => 0xC000_0000 | s as u32,
-                }
-            }
-        };
-        *exit = Some(value);
-        Some(value)
-    }
-}
-
-/// Waits up to `ms` milliseconds (`u32::MAX` = forever) for `fd` to become readable.
-pub fn poll_ready(fd: BorrowedFd<'_>, ms: u32) -> bool {
-    poll_many(&[fd], ms).is_some_and(|ready| ready[0])
-}
-
-/// Polls `fds` for readability for up to `ms` (`u32::MAX` = forever); `None` on timeout with
-/// none ready.
-pub fn poll_many(fds: &[BorrowedFd<'_>], ms: u32) -> Option<Vec<bool>> {
-    let deadline = (ms != u32::MAX).then(|| std::time::Instant::now() + std::time::Duration::from_millis(ms.into()));
-    let mut pfds: Vec<libc::pollfd> =
-        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
-    loop {
-        let timeout = match deadline {
-            None => -1,
-            Some(d) => d.saturating_duration_since(std::time::Instant::now()).as_millis().min(i32::MAX as u128) as i32,
-        };
-        // SAFETY: `pfds` is a valid array of pollfd of the given length.
-        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
-        if r > 0 {
-            return Some(pfds.iter().map(|p| p.revents != 0).collect());
-        }
-        if r == 0 && deadline.is_some() {
-            return None;
-        }
+        Some(watch.exit_code().map_or(0, |c| c as u32))
     }
 }
 
@@ -462,9 +418,7 @@ fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
     // SAFETY: destroying the actions object we initialised.
     unsafe { libc::posix_spawn_file_actions_destroy(&mut actions) };
     result?;
-    let pidfd = pidfd_open(pid)?;
-    let process =
-        Arc::new(ProcessObject { pid, pidfd, child: true, exit: Mutex::new(None), terminate_code: Mutex::new(None) });
+    let process = Arc::new(ProcessObject::child(pid)?);
     let h_process =
         handles::insert_dup(Object::Process(process.clone()), PROCESS_ALL_ACCESS, s.process_inherit, process.pidfd())?;
     let h_thread =
@@ -696,7 +650,7 @@ pub extern "system" fn TerminateProcess(hProcess: HANDLE, uExitCode: u32) -> BOO
         let Object::Process(p) = info.object else {
             return fail(Win32Error::INVALID_HANDLE);
         };
-        if info.access & PROCESS_TERMINATE == 0 || p.exit_code().is_some() {
+        if info.access & PROCESS_TERMINATE == 0 || p.has_exited() {
             return fail(Win32Error::ACCESS_DENIED);
         }
         *p.terminate_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(uExitCode);

@@ -3,14 +3,12 @@
 #![allow(unsafe_code)] // exported `extern "system"` functions taking raw pointers
 
 use std::ffi::{c_char, c_void};
-use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use filemap::Win32Error;
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
-use crate::handles::{self, Object};
-use crate::process::{poll_many, poll_ready};
+use crate::handles;
 use crate::strings::{a_str, to_wide_z, w_str};
 use crate::{BOOL, DWORD, HANDLE, TRUE};
 
@@ -200,140 +198,6 @@ pub unsafe extern "system" fn GetSystemTime(lpSystemTime: *mut [u16; 8]) {
 pub unsafe extern "system" fn GetLocalTime(lpSystemTime: *mut [u16; 8]) {
     // SAFETY: forwarded caller promise.
     unsafe { system_time(lpSystemTime, true) }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waits
-// ---------------------------------------------------------------------------------------------
-
-/// What a wait can wait on in this process.
-enum Waitable {
-    /// A descriptor that becomes readable when signaled (pidfd of a process or thread).
-    Fd(i32),
-    /// The current process or thread: never signaled while we run.
-    Never,
-}
-
-fn waitable(h: HANDLE, allow_pseudo: bool) -> Res<Waitable> {
-    if handles::is_pseudo(h) {
-        return if allow_pseudo { Ok(Waitable::Never) } else { fail(Win32Error::INVALID_HANDLE) };
-    }
-    let info = handles::get(h)?;
-    match info.object {
-        Object::Process(_) | Object::Thread(_) => Ok(Waitable::Fd(info.fd)),
-        // Mappings and files are not waitable objects here (NT: object type mismatch).
-        _ => fail(Win32Error::INVALID_HANDLE),
-    }
-}
-
-fn borrow<'a>(fd: i32) -> BorrowedFd<'a> {
-    // SAFETY: `fd` is the slot of a live handle for the duration of one wait (closing a handle
-    // while another thread waits on it is undefined on Windows too).
-    unsafe { BorrowedFd::borrow_raw(fd) }
-}
-
-/// `WaitForSingleObject`: waits up to `dwMilliseconds` (`INFINITE` = forever) for a process or
-/// thread handle to be signaled (the process has exited). `WAIT_OBJECT_0`, `WAIT_TIMEOUT`, or
-/// `WAIT_FAILED` with `ERROR_INVALID_HANDLE` for invalid or non-waitable handles (file
-/// mappings). The pseudo-handles of the current process and thread are allowed and time out.
-/// Success leaves the last error unchanged.
-#[unsafe(no_mangle)]
-pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWORD) -> DWORD {
-    boundary(WAIT_FAILED, || match waitable(hHandle, true)? {
-        Waitable::Never => {
-            Sleep(dwMilliseconds);
-            Ok(WAIT_TIMEOUT)
-        }
-        Waitable::Fd(fd) => Ok(if poll_ready(borrow(fd), dwMilliseconds) { WAIT_OBJECT_0 } else { WAIT_TIMEOUT }),
-    })
-}
-
-/// `WaitForSingleObjectEx`: [`WaitForSingleObject`] (no APCs exist to be alerted by).
-#[unsafe(no_mangle)]
-pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
-    WaitForSingleObject(hHandle, dwMilliseconds)
-}
-
-/// # Safety
-/// `handles` must point to `count` handles when `count` is in range.
-unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32) -> Res<DWORD> {
-    if count == 0 || count > MAXIMUM_WAIT_OBJECTS {
-        return fail(Win32Error::INVALID_PARAMETER);
-    }
-    if handles_ptr.is_null() {
-        return Err(Fail(ERROR_NOACCESS));
-    }
-    // SAFETY: `count` readable handles (caller's promise).
-    let hs = unsafe { std::slice::from_raw_parts(handles_ptr, count as usize) };
-    let mut fds = Vec::with_capacity(hs.len());
-    for &h in hs {
-        match waitable(h, false)? {
-            Waitable::Fd(fd) => fds.push(fd),
-            Waitable::Never => return fail(Win32Error::INVALID_HANDLE),
-        }
-    }
-    if all {
-        let mut sorted = hs.iter().map(|h| *h as usize & !3).collect::<Vec<_>>();
-        sorted.sort_unstable();
-        if sorted.windows(2).any(|w| w[0] == w[1]) {
-            return fail(Win32Error::INVALID_PARAMETER);
-        }
-    }
-    let deadline = (ms != INFINITE).then(|| std::time::Instant::now() + Duration::from_millis(ms.into()));
-    let remaining = || match deadline {
-        None => INFINITE,
-        Some(d) => {
-            d.saturating_duration_since(std::time::Instant::now()).as_millis().min(u128::from(INFINITE - 1)) as u32
-        }
-    };
-    let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|&fd| borrow(fd)).collect();
-    if !all {
-        return Ok(match poll_many(&borrowed, remaining()) {
-            Some(ready) => ready.iter().position(|&r| r).map_or(WAIT_TIMEOUT, |i| WAIT_OBJECT_0 + i as u32),
-            None => WAIT_TIMEOUT,
-        });
-    }
-    // Wait-all: process exits are permanent, so waiting for each in turn is exact.
-    for fd in &borrowed {
-        if !poll_ready(*fd, remaining()) {
-            return Ok(WAIT_TIMEOUT);
-        }
-    }
-    Ok(WAIT_OBJECT_0)
-}
-
-/// `WaitForMultipleObjects`: waits for any (`bWaitAll = FALSE`: returns `WAIT_OBJECT_0 + i`
-/// of the lowest signaled index) or all of 1..=64 process or thread handles.
-/// `WAIT_FAILED` with `ERROR_INVALID_PARAMETER` for a count of 0 or above 64 (or duplicate
-/// handles in a wait-all), `ERROR_INVALID_HANDLE` for invalid, non-waitable or pseudo-handles.
-///
-/// # Safety
-/// `lpHandles` must point to `nCount` handles.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn WaitForMultipleObjects(
-    nCount: DWORD,
-    lpHandles: *const HANDLE,
-    bWaitAll: BOOL,
-    dwMilliseconds: DWORD,
-) -> DWORD {
-    // SAFETY: forwarded caller promise.
-    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds) })
-}
-
-/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`] (no APCs exist to be alerted by).
-///
-/// # Safety
-/// `lpHandles` must point to `nCount` handles.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn WaitForMultipleObjectsEx(
-    nCount: DWORD,
-    lpHandles: *const HANDLE,
-    bWaitAll: BOOL,
-    dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
-) -> DWORD {
-    // SAFETY: forwarded caller promise.
-    unsafe { WaitForMultipleObjects(nCount, lpHandles, bWaitAll, dwMilliseconds) }
 }
 
 // ---------------------------------------------------------------------------------------------
