@@ -41,3 +41,18 @@ fn processes_inherit_handle_values_across_createprocess_and_fork_exec() {
         assert!(out.contains("PARENT OK"), "{out}");
     }
 }
+
+#[test]
+fn producer_and_consumer_share_a_bounded_buffer_with_semaphores_and_a_mutex() {
+    for out in run_program("producer_consumer.c", &Build::ALL, &[]) {
+        assert!(out.contains("consumed 500, sum 125250"), "{out}");
+        assert!(out.contains("PRODUCER OK"), "{out}");
+    }
+}
+
+#[test]
+fn sync_functions_keep_windows_semantics_and_error_codes_across_processes() {
+    for out in run_program("sync_api.c", &Build::ALL, &[]) {
+        assert!(out.contains("SYNC OK"), "{out}");
+    }
+}
