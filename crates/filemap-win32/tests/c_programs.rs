@@ -56,3 +56,32 @@ fn sync_functions_keep_windows_semantics_and_error_codes_across_processes() {
         assert!(out.contains("SYNC OK"), "{out}");
     }
 }
+
+#[test]
+fn cxx_reader_writer_with_the_standard_library_and_three_reader_processes() {
+    for out in run_program("reader_writer.cpp", &[Build::Cxx, Build::CxxUnicode], &[]) {
+        assert!(out.contains("readers read 60 messages (min 20, max 20)"), "{out}");
+    }
+}
+
+#[test]
+fn secure_crt_tchar_conio_and_formatmessage_work_in_every_build() {
+    let dir = scratch("crt_extras");
+    let root = dir.join("root");
+    for build in Build::ALL {
+        let exe = compile(&program("crt_extras.c"), &dir, build);
+        let mut child = command(&exe, &root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start crt_extras");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(b"42 word\nline of text\nk").expect("feed stdin");
+        let out = common::wait_with_timeout(child, Duration::from_secs(30), "crt_extras");
+        let stdout = expect_success(&out, &format!("crt_extras ({build:?})"));
+        assert!(stdout.contains("Mapping \u{e9}t\u{e9}: 5 ok\n"), "{build:?}: {stdout}");
+        assert!(stdout.contains("error 5: Access is denied.\r\n"), "{build:?}: {stdout}");
+        assert!(stdout.contains("CRT OK"), "{build:?}: {stdout}");
+    }
+}
