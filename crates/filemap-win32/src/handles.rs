@@ -234,9 +234,8 @@ pub fn insert_core(object: Object, fd: Option<RawFd>, inherit: bool) -> Res<HAND
 pub fn get(h: HANDLE) -> Res<HandleInfo> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let mut table = table();
-    if !table.contains_key(&fd) {
-        let entry = adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-        table.insert(fd, entry);
+    if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
+        slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
     }
     let e = &table[&fd];
     Ok(HandleInfo { object: e.object.clone(), access: e.access, flags: e.flags, fd })
@@ -248,9 +247,8 @@ pub fn close(h: HANDLE) -> Res<()> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let entry = {
         let mut table = table();
-        if !table.contains_key(&fd) {
-            let entry = adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-            table.insert(fd, entry);
+        if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
+            slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
         }
         if table[&fd].flags & HANDLE_FLAG_PROTECT_FROM_CLOSE != 0 {
             return Err(Fail(Win32Error::INVALID_HANDLE.0));
@@ -322,8 +320,8 @@ fn adopt_object(slot: &OwnedFd, kind: ObjectType, passed: Option<u32>) -> Option
     std::mem::forget(dup); // ownership passes to the core below
     // The parent's access mask if CreateProcess passed it, else the type's full access.
     let rights = |all: u32| Rights(passed.map_or(all, |p| p & all));
-    // SAFETY (every arm): `raw` is a fresh descriptor owned by nobody else; the core takes it
-    // (and closes it on failure).
+    // SAFETY: in every arm `raw` is a fresh descriptor owned by nobody else; the core takes it
+    // (and closes it on failure), or the last arm closes it.
     let object = unsafe {
         match kind {
             ObjectType::Mapping => {

@@ -333,6 +333,7 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
 
 /// # Safety
 /// The pointers of the exports.
+#[allow(clippy::too_many_arguments)]
 unsafe fn format_message(
     flags: u32,
     source: *const c_void,
