@@ -76,6 +76,8 @@ pub enum Object {
     /// The main thread of a process started by `CreateProcess` (waitable until the process
     /// exits).
     Thread(Arc<ProcessObject>),
+    /// A thread started by `CreateThread`.
+    UserThread(Arc<crate::thread::ThreadObject>),
     /// A mutex.
     Mutex(Arc<SyncMutex>),
     /// A semaphore.
@@ -93,7 +95,7 @@ impl Object {
             Object::Mapping(_) => "mapping",
             Object::File(_) => "file",
             Object::Process(_) => "process",
-            Object::Thread(_) => "thread",
+            Object::Thread(_) | Object::UserThread(_) => "thread",
             Object::Mutex(_) => "mutex",
             Object::Semaphore(_) => "semaphore",
             Object::Event(_) => "event",

@@ -44,6 +44,7 @@ pub mod process;
 pub mod strings;
 pub mod sync;
 pub mod system;
+pub mod thread;
 
 /// Win32 `BOOL`.
 pub type BOOL = i32;

@@ -623,19 +623,6 @@ pub unsafe extern "system" fn GetExitCodeProcess(hProcess: HANDLE, lpExitCode: *
     })
 }
 
-/// `GetExitCodeThread`: for the thread handle of a process started by `CreateProcess`, the
-/// process's exit code (its main thread's); `STILL_ACTIVE` while it runs.
-///
-/// # Safety
-/// `lpExitCode` must be NULL (`ERROR_NOACCESS`) or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetExitCodeThread(hThread: HANDLE, lpExitCode: *mut DWORD) -> BOOL {
-    // SAFETY: forwarded caller promise.
-    unsafe {
-        GetExitCodeProcess(if hThread as usize == CURRENT_THREAD { usize::MAX as HANDLE } else { hThread }, lpExitCode)
-    }
-}
-
 /// `TerminateProcess`: kills the process (SIGKILL); its exit code becomes `uExitCode`. Needs
 /// `PROCESS_TERMINATE`; a process that has already exited gives `ERROR_ACCESS_DENIED`, as on
 /// Windows. `GetCurrentProcess()` terminates this process at once.
@@ -705,6 +692,58 @@ pub extern "system" fn GetCurrentProcessId() -> DWORD {
 #[unsafe(no_mangle)]
 pub extern "system" fn GetCurrentThreadId() -> DWORD {
     rustix::thread::gettid().as_raw_nonzero().get() as u32
+}
+
+/// `OpenProcess`: a handle to the running process `dwProcessId` (waitable until it exits;
+/// `TerminateProcess` works with `PROCESS_TERMINATE` and the rights to signal it). Its exit
+/// code is only known for our own children. A process that does not exist:
+/// `ERROR_INVALID_PARAMETER`, as on Windows.
+#[unsafe(no_mangle)]
+pub extern "system" fn OpenProcess(dwDesiredAccess: DWORD, bInheritHandle: BOOL, dwProcessId: DWORD) -> HANDLE {
+    boundary(std::ptr::null_mut(), || {
+        let pid = i32::try_from(dwProcessId).map_err(|_| Fail(Win32Error::INVALID_PARAMETER.0))?;
+        if pid <= 0 {
+            return fail(Win32Error::INVALID_PARAMETER);
+        }
+        let pidfd = pidfd_open(pid).map_err(|e| match e.raw_os_error() {
+            Some(libc::ESRCH) | Some(libc::EINVAL) => Fail(Win32Error::INVALID_PARAMETER.0),
+            _ => Fail::from(e),
+        })?;
+        let process = Arc::new(ProcessObject {
+            pid,
+            pidfd,
+            watch: Some(filemap::sync::Process::from_pid(pid as u32, false)?),
+            terminate_code: Mutex::new(None),
+        });
+        handles::insert_dup(Object::Process(process.clone()), dwDesiredAccess, bInheritHandle != 0, process.pidfd())
+    })
+}
+
+/// `GetStartupInfoA`: the `STARTUPINFO` this process was started with: `cb` set, everything
+/// else empty (window and console fields mean nothing here).
+///
+/// # Safety
+/// `lpStartupInfo` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetStartupInfoA(lpStartupInfo: *mut STARTUPINFO) {
+    if lpStartupInfo.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL and writable (caller's promise); all-zero is a valid STARTUPINFO.
+    unsafe {
+        lpStartupInfo.write(std::mem::zeroed());
+        (*lpStartupInfo).cb = std::mem::size_of::<STARTUPINFO>() as u32;
+    }
+}
+
+/// `GetStartupInfoW`: as [`GetStartupInfoA`].
+///
+/// # Safety
+/// `lpStartupInfo` must be NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetStartupInfoW(lpStartupInfo: *mut STARTUPINFO) {
+    // SAFETY: forwarded caller promise.
+    unsafe { GetStartupInfoA(lpStartupInfo) }
 }
 
 /// `GetProcessId`: the id of the process a handle refers to (0 with `ERROR_INVALID_HANDLE`).

@@ -529,6 +529,7 @@ fn waitable(object: &Object) -> Res<&dyn Waitable> {
         Object::Event(e) => Ok(&**e),
         Object::Timer(t) => Ok(&**t),
         Object::Process(p) | Object::Thread(p) => p.waitable().ok_or(Fail(Win32Error::INVALID_HANDLE.0)),
+        Object::UserThread(t) => Ok(t.waitable()),
         // Mappings and files are not waitable objects here (NT: object type mismatch).
         Object::Mapping(_) | Object::File(_) => fail(Win32Error::INVALID_HANDLE),
     }

@@ -85,3 +85,39 @@ fn secure_crt_tchar_conio_and_formatmessage_work_in_every_build() {
         assert!(stdout.contains("CRT OK"), "{build:?}: {stdout}");
     }
 }
+
+#[test]
+fn threads_are_waitable_and_own_mutexes() {
+    for out in run_program("threads.c", &Build::ALL, &[]) {
+        assert!(out.contains("THREADS OK"), "{out}");
+    }
+}
+
+#[test]
+fn every_function_the_headers_declare_is_exported_by_the_library() {
+    let lib = common::lib_dir().join("libfilemap_win32.so");
+    let out = std::process::Command::new("nm").args(["-D", "--defined-only"]).arg(&lib).output().expect("run nm");
+    assert!(out.status.success(), "nm failed");
+    let symbols: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect();
+    let mut declared = Vec::new();
+    for entry in std::fs::read_dir(common::include_dir()).expect("include dir") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read header");
+        for part in text.split("WINAPI ").skip(1) {
+            if let Some(name) = part.split('(').next()
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                declared.push(name.to_owned());
+            }
+        }
+    }
+    for name in ["_getch", "_getche", "_kbhit", "_putch", "getch"] {
+        declared.push(name.to_owned());
+    }
+    assert!(declared.len() > 100, "found only {} declarations", declared.len());
+    let missing: Vec<_> = declared.iter().filter(|d| !symbols.contains(*d)).collect();
+    assert!(missing.is_empty(), "declared but not exported: {missing:?}");
+}
