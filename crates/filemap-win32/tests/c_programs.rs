@@ -121,3 +121,10 @@ fn every_function_the_headers_declare_is_exported_by_the_library() {
     let missing: Vec<_> = declared.iter().filter(|d| !symbols.contains(*d)).collect();
     assert!(missing.is_empty(), "declared but not exported: {missing:?}");
 }
+
+#[test]
+fn a_file_opened_exclusively_is_shared_only_through_its_named_mapping() {
+    for out in run_program("file_sharing.c", &Build::ALL, &[]) {
+        assert!(out.contains("FILE SHARING OK"), "{out}");
+    }
+}
