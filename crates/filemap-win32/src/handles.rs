@@ -31,7 +31,7 @@
 //! Windows keeps a handle's granted access in the kernel's handle table; Linux descriptors only
 //! carry their open mode. Two sources are combined:
 //! 1. `CreateProcess` passes the exact access mask of every inherited handle to the child in the
-//!    environment variable `FILEMAP_WIN32_HANDLES` (`value:access,...`, hex). The child uses it
+//!    environment variable `FILEMAP_WIN32_HANDLES` (`value:kind:access,...`; the kind must match the adopted descriptor). The child uses it
 //!    when it adopts the value.
 //! 2. Without it (a plain fork + exec), the access is derived from the descriptor's open mode:
 //!    a read-write mapping descriptor grants `FILE_MAP_ALL_ACCESS`, a read-only one
@@ -288,31 +288,50 @@ pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HAN
     Ok(value_of(fd))
 }
 
-/// The slots of every inheritable handle, with their access, for `CreateProcess`.
-pub fn inheritable() -> Vec<(RawFd, u32)> {
-    table().iter().filter(|(_, e)| e.flags & HANDLE_FLAG_INHERIT != 0).map(|(&fd, e)| (fd, e.access)).collect()
+/// The slots of every inheritable handle, with their access and kind, for `CreateProcess`.
+pub fn inheritable() -> Vec<(RawFd, u32, &'static str)> {
+    table()
+        .iter()
+        .filter(|(_, e)| e.flags & HANDLE_FLAG_INHERIT != 0)
+        .map(|(&fd, e)| (fd, e.access, e.object.kind()))
+        .collect()
+}
+
+/// The kind name [`Object::kind`] gives an object of this type.
+fn kind_name(kind: ObjectType) -> &'static str {
+    match kind {
+        ObjectType::Mapping => "mapping",
+        ObjectType::Mutex => "mutex",
+        ObjectType::Semaphore => "semaphore",
+        ObjectType::Event => "event",
+        ObjectType::Timer => "timer",
+        _ => "other",
+    }
 }
 
 /// The environment variable `CreateProcess` uses to pass inherited handles' access masks.
 pub const HANDLES_ENV: &str = "FILEMAP_WIN32_HANDLES";
 
-/// Access masks passed by the parent (`value:access` pairs in hex), read once.
-fn passed_access(fd: RawFd) -> Option<u32> {
-    static PASSED: OnceLock<BTreeMap<RawFd, u32>> = OnceLock::new();
+/// Access masks passed by the parent (`value:kind:access`, value and access in hex), read
+/// once. An entry only applies to a descriptor of the same kind (a grandchild started by a
+/// plain fork + exec inherits the variable, not necessarily the same descriptors).
+fn passed_access(fd: RawFd, kind: &str) -> Option<u32> {
+    static PASSED: OnceLock<BTreeMap<RawFd, (String, u32)>> = OnceLock::new();
     let passed = PASSED.get_or_init(|| {
         let mut map = BTreeMap::new();
         if let Ok(list) = std::env::var(HANDLES_ENV) {
             for item in list.split(',') {
-                let Some((v, a)) = item.split_once(':') else { continue };
+                let mut parts = item.splitn(3, ':');
+                let (Some(v), Some(k), Some(a)) = (parts.next(), parts.next(), parts.next()) else { continue };
                 let (Ok(v), Ok(a)) = (usize::from_str_radix(v, 16), u32::from_str_radix(a, 16)) else { continue };
                 if let Some(fd) = fd_of(v as HANDLE) {
-                    map.insert(fd, a);
+                    map.insert(fd, (k.to_owned(), a));
                 }
             }
         }
         map
     });
-    passed.get(&fd).copied()
+    passed.get(&fd).filter(|(k, _)| k == kind).map(|&(_, a)| a)
 }
 
 /// The core object behind an inherited namespace-object descriptor.
@@ -351,6 +370,18 @@ fn adopt_object(slot: &OwnedFd, kind: ObjectType, passed: Option<u32>) -> Option
     Some(object)
 }
 
+/// The access bits a file descriptor's open mode can back (generic and specific rights).
+fn by_mode_mask(by_mode: u32) -> u32 {
+    let mut mask = 0xFFFF_FFFF;
+    if by_mode & crate::file::GENERIC_READ == 0 {
+        mask &= !(crate::file::GENERIC_READ | 0x1 | 0x20 | crate::file::GENERIC_EXECUTE | crate::file::GENERIC_ALL);
+    }
+    if by_mode & crate::file::GENERIC_WRITE == 0 {
+        mask &= !(crate::file::GENERIC_WRITE | 0x2 | 0x4 | crate::file::GENERIC_ALL);
+    }
+    mask
+}
+
 /// Adopts an inherited descriptor as a handle (see the module docs), or `None`.
 fn adopt(fd: RawFd) -> Option<Entry> {
     if fd < 0 {
@@ -372,13 +403,13 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     let mut page = vec![0u8; filemap::PAGE_SIZE];
     let is_object = matches!(rustix::io::pread(borrowed, &mut page, 0), Ok(n) if n == page.len())
         && filemap::Header::decode(&page).is_ok();
-    let passed = passed_access(fd);
     // SAFETY: the descriptor is open, inherited (no CLOEXEC) and not in our table, so nothing
     // else in this library owns it; the handle takes ownership (a program that also closes it
     // itself breaks the handle, as closing a Windows handle's underlying object would).
     let slot = unsafe { OwnedFd::from_raw_fd(fd) };
     if is_object {
         let header = filemap::Header::decode(&page).ok()?;
+        let passed = passed_access(fd, kind_name(header.kind));
         let object = match adopt_object(&slot, header.kind, passed) {
             Some(object) => object,
             None => {
@@ -397,7 +428,7 @@ fn adopt(fd: RawFd) -> Option<Entry> {
         m if m == rustix::fs::OFlags::WRONLY => crate::file::GENERIC_WRITE,
         _ => crate::file::GENERIC_READ | crate::file::GENERIC_WRITE,
     };
-    let access = passed.unwrap_or(by_mode);
+    let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));
     Some(Entry { slot, object, access, flags: HANDLE_FLAG_INHERIT })
 }

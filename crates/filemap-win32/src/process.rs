@@ -357,8 +357,10 @@ fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
     };
     env.retain(|kv| !kv.starts_with(&format!("{HANDLES_ENV}=")));
     if !inherited.is_empty() {
-        let list: Vec<String> =
-            inherited.iter().map(|(fd, access)| format!("{:x}:{access:x}", handles::value_of(*fd) as usize)).collect();
+        let list: Vec<String> = inherited
+            .iter()
+            .map(|(fd, access, kind)| format!("{:x}:{kind}:{access:x}", handles::value_of(*fd) as usize))
+            .collect();
         env.push(format!("{HANDLES_ENV}={}", list.join(",")));
     }
     let c_env: Vec<CString> = env.iter().map(cstring).collect::<Res<_>>()?;
@@ -393,7 +395,7 @@ fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
             }
         }
         if !s.inherit_handles {
-            for (fd, _) in handles::inheritable() {
+            for (fd, _, _) in handles::inheritable() {
                 // SAFETY: valid initialised actions object; `fd` is an open descriptor.
                 check(unsafe { libc::posix_spawn_file_actions_addclose(&mut actions, fd) })?;
             }
