@@ -762,3 +762,31 @@ pub extern "system" fn GetProcessId(Process: HANDLE) -> DWORD {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_command_line;
+
+    fn args(line: &str) -> Vec<String> {
+        parse_command_line(line)
+    }
+
+    #[test]
+    fn command_lines_split_like_commandlinetoargvw() {
+        // Examples from the Microsoft C runtime's "Parsing C command-line arguments" table.
+        assert_eq!(args(r#"prog "a b c" d e"#), ["prog", "a b c", "d", "e"]);
+        assert_eq!(args(r#"prog "ab\"c" "\\" d"#), ["prog", r#"ab"c"#, r"\", "d"]);
+        assert_eq!(args(r#"prog a\\\b d"e f"g h"#), ["prog", r"a\\\b", "de fg", "h"]);
+        assert_eq!(args(r#"prog a\\\"b c d"#), ["prog", r#"a\"b"#, "c", "d"]);
+        assert_eq!(args(r#"prog a\\\\"b c" d e"#), ["prog", r"a\\b c", "d", "e"]);
+        assert_eq!(args(r#"prog a"b"" c d"#), ["prog", r#"ab" c d"#]);
+    }
+
+    #[test]
+    fn the_program_name_keeps_backslashes_and_ends_at_its_quote() {
+        assert_eq!(args(r#""C:\Program Files\app.exe" x"#), [r"C:\Program Files\app.exe", "x"]);
+        assert_eq!(args(r"C:\dir\app.exe   x  "), [r"C:\dir\app.exe", "x"]);
+        assert_eq!(args("app"), ["app"]);
+        assert_eq!(args("app\t\"\""), ["app", ""]);
+    }
+}
