@@ -403,7 +403,12 @@ _FILEMAP_CRT_INLINE char *gets_s(char *buf, rsize_t size)
 
 /* One scanf_s engine for streams and strings: each directive is handed to the C library's
  * scanf on its own, with the buffer size turned into a field width for %s, %c and %[. */
-_FILEMAP_CRT_INLINE int __filemap_vscanf_s(FILE *fp, const char **str, const char *fmt, va_list ap)
+/* `secure`: %s, %c and %[ take a buffer size after the buffer (the *_s functions).
+ * `widen`: when not NULL, those buffers are WCHAR arrays: the text is read as UTF-8 into a
+ * temporary buffer and converted with `widen(text, dest, capacity_in_units)`. */
+typedef size_t (*__filemap_widen_fn)(const char *, void *, size_t);
+_FILEMAP_CRT_INLINE int __filemap_vscanf_impl(FILE *fp, const char **str, const char *fmt, va_list ap, int secure,
+                                              __filemap_widen_fn widen)
 {
     int assigned = 0;
     const char *p = fmt;
@@ -411,9 +416,10 @@ _FILEMAP_CRT_INLINE int __filemap_vscanf_s(FILE *fp, const char **str, const cha
     while (*p) {
         size_t k = 0, m = 0;
         int suppress = 0, width = -1, conv, got, consumed;
-        void *dest = NULL;
+        void *dest = NULL, *target;
         unsigned int size = 0;
         char mods[8];
+        char *tmp = NULL;
         if (*p != '%' || p[1] == '%') {
             /* literal text or whitespace, up to the next conversion */
             while (*p && k < sizeof(piece) - 8) {
@@ -454,8 +460,10 @@ _FILEMAP_CRT_INLINE int __filemap_vscanf_s(FILE *fp, const char **str, const cha
             break;
         if (!suppress && conv != 'n')
             dest = va_arg(ap, void *);
-        if (!suppress && (conv == 's' || conv == 'c' || conv == '[')) {
-            size = va_arg(ap, unsigned int);
+        if (!suppress && !secure && (conv == 's' || conv == '[') && widen && width < 0)
+            width = 4095; /* an unsized wide buffer: read at most this much */
+        if (!suppress && (conv == 's' || conv == 'c' || conv == '[') && (secure || widen)) {
+            size = secure ? va_arg(ap, unsigned int) : (unsigned)(width >= 0 ? width + 1 : 2);
             if (size == 0)
                 return assigned;
             if (conv == 'c') {
@@ -497,10 +505,29 @@ _FILEMAP_CRT_INLINE int __filemap_vscanf_s(FILE *fp, const char **str, const cha
         piece[k] = 0;
         strcat(piece, "%n");
         consumed = -1;
+        target = dest;
+        if (!suppress && widen && (conv == 's' || conv == 'c' || conv == '[')) {
+            tmp = (char *)calloc((size_t)size * 4 + 4, 1);
+            if (!tmp)
+                return assigned;
+            target = tmp;
+        }
         if (fp)
-            got = suppress ? fscanf(fp, piece, &consumed) : fscanf(fp, piece, dest, &consumed);
+            got = suppress ? fscanf(fp, piece, &consumed) : fscanf(fp, piece, target, &consumed);
         else
-            got = suppress ? sscanf(*str, piece, &consumed) : sscanf(*str, piece, dest, &consumed);
+            got = suppress ? sscanf(*str, piece, &consumed) : sscanf(*str, piece, target, &consumed);
+        if (tmp) {
+            if (consumed >= 0 && conv == 'c') {
+                int i; /* exactly `width` units, no terminator (ASCII/Latin-1 input) */
+                for (i = 0; i < width; i++) {
+                    unsigned short u = (unsigned char)tmp[i];
+                    memcpy((char *)dest + 2 * i, &u, 2);
+                }
+            } else if (consumed >= 0) {
+                widen(tmp, dest, size);
+            }
+            free(tmp);
+        }
         if (got == EOF && consumed < 0)
             return assigned ? assigned : EOF;
         if (consumed < 0)
@@ -513,11 +540,14 @@ _FILEMAP_CRT_INLINE int __filemap_vscanf_s(FILE *fp, const char **str, const cha
     return assigned;
 }
 
-_FILEMAP_CRT_INLINE int vscanf_s(const char *fmt, va_list ap) { return __filemap_vscanf_s(stdin, NULL, fmt, ap); }
-_FILEMAP_CRT_INLINE int vfscanf_s(FILE *fp, const char *fmt, va_list ap) { return __filemap_vscanf_s(fp, NULL, fmt, ap); }
+_FILEMAP_CRT_INLINE int vscanf_s(const char *fmt, va_list ap) { return __filemap_vscanf_impl(stdin, NULL, fmt, ap, 1, NULL); }
+_FILEMAP_CRT_INLINE int vfscanf_s(FILE *fp, const char *fmt, va_list ap)
+{
+    return __filemap_vscanf_impl(fp, NULL, fmt, ap, 1, NULL);
+}
 _FILEMAP_CRT_INLINE int vsscanf_s(const char *s, const char *fmt, va_list ap)
 {
-    return __filemap_vscanf_s(NULL, &s, fmt, ap);
+    return __filemap_vscanf_impl(NULL, &s, fmt, ap, 1, NULL);
 }
 _FILEMAP_CRT_INLINE int scanf_s(const char *fmt, ...)
 {

@@ -634,4 +634,63 @@ _FILEMAP_W16_INLINE WCHAR *__fm_gets16_s(WCHAR *buf, size_t cap)
     return r;
 }
 
+/* The scanf family for _UNICODE builds: UTF-16 formats; %s, %c and %[ fill WCHAR buffers
+ * (the _s forms take their size in WCHARs); input is read as UTF-8. Without a size, a string
+ * conversion reads at most 4095 characters. */
+_FILEMAP_W16_INLINE size_t __fm_widen(const char *s, void *out, size_t cap)
+{
+    return __fm_from_utf8(s, (WCHAR *)out, cap);
+}
+_FILEMAP_W16_INLINE int __fm_vscanf16(FILE *fp, const WCHAR *text, const WCHAR *fmt, va_list ap, int secure)
+{
+    char *f = __fm_to_utf8(fmt, -1), *t = text ? __fm_to_utf8(text, -1) : NULL;
+    const char *cursor = t;
+    int n;
+    if (!f || (text && !t)) {
+        free(f);
+        free(t);
+        return EOF;
+    }
+    n = __filemap_vscanf_impl(fp, text ? &cursor : NULL, f, ap, secure, __fm_widen);
+    free(f);
+    free(t);
+    return n;
+}
+_FILEMAP_W16_INLINE int __fm_scanf16(const WCHAR *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = __fm_vscanf16(stdin, NULL, fmt, ap, 0);
+    va_end(ap);
+    return n;
+}
+_FILEMAP_W16_INLINE int __fm_scanf16_s(const WCHAR *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = __fm_vscanf16(stdin, NULL, fmt, ap, 1);
+    va_end(ap);
+    return n;
+}
+_FILEMAP_W16_INLINE int __fm_sscanf16(const WCHAR *s, const WCHAR *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = __fm_vscanf16(NULL, s, fmt, ap, 0);
+    va_end(ap);
+    return n;
+}
+_FILEMAP_W16_INLINE int __fm_sscanf16_s(const WCHAR *s, const WCHAR *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = __fm_vscanf16(NULL, s, fmt, ap, 1);
+    va_end(ap);
+    return n;
+}
+
 #endif /* FILEMAP_WCHAR16_H */

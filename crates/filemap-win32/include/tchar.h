@@ -43,6 +43,10 @@ typedef int _TINT;
 #define _sntprintf_s(b, cap, count, ...) __fm_sprintf16_s(b, (cap) < (count) + 1 || (count) == _TRUNCATE ? (cap) : (count) + 1, __VA_ARGS__)
 #define _vstprintf_s __fm_vsnprintf16
 #define _vsntprintf __fm_vsnprintf16
+#define _tscanf __fm_scanf16
+#define _tscanf_s __fm_scanf16_s
+#define _stscanf __fm_sscanf16
+#define _stscanf_s __fm_sscanf16_s
 #define _putts __fm_puts16
 #define _fgetts __fm_fgets16
 #define _getts_s __fm_gets16_s

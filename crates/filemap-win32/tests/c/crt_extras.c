@@ -50,6 +50,14 @@ int _tmain(void)
     /* sscanf_s with buffer sizes */
     CHECK(sscanf_s("17 abcdefghijkl", "%d %s", &n, word, (unsigned)4) == 2 && n == 17 && strcmp(word, "abc") == 0);
     CHECK(sscanf_s("x", "%d", &n) == 0);
+    /* tchar.h scanf family (UTF-16 in UNICODE builds) */
+    {
+        TCHAR w[8];
+        int k = 0;
+        CHECK(_stscanf_s(TEXT("7 abcdefghij"), TEXT("%d %s"), &k, w, (unsigned)_countof(w)) == 2 && k == 7 &&
+              _tcscmp(w, TEXT("abcdefg")) == 0);
+        CHECK(_stscanf(TEXT("8 xy"), TEXT("%d %s"), &k, w) == 2 && k == 8 && _tcscmp(w, TEXT("xy")) == 0);
+    }
     /* standard input: scanf_s, gets_s, _getch */
     CHECK(scanf_s("%d %15s", &n, word, (unsigned)_countof(word)) == 2 && n == 42 && strcmp(word, "word") == 0);
     c = getchar(); /* the newline after "word" */
