@@ -52,6 +52,15 @@ char (*__filemap_countof_helper(_CountofType (&_Array)[_SizeOfArray]))[_SizeOfAr
 
 #define _FILEMAP_CRT_INLINE static inline __attribute__((unused))
 
+/* strnlen is POSIX, not ISO C: ours works under -std=c99/c11 too. */
+_FILEMAP_CRT_INLINE size_t __filemap_strnlen(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n])
+        n++;
+    return n;
+}
+
 _FILEMAP_CRT_INLINE errno_t strcpy_s(char *dest, rsize_t size, const char *src)
 {
     size_t n;
@@ -79,7 +88,7 @@ _FILEMAP_CRT_INLINE errno_t strncpy_s(char *dest, rsize_t size, const char *src,
         dest[0] = 0;
         return count == 0 ? 0 : EINVAL;
     }
-    n = strnlen(src, count == _TRUNCATE ? size : count);
+    n = __filemap_strnlen(src, count == _TRUNCATE ? size : count);
     if (count == _TRUNCATE && n >= size) {
         memcpy(dest, src, size - 1);
         dest[size - 1] = 0;
@@ -103,7 +112,7 @@ _FILEMAP_CRT_INLINE errno_t strcat_s(char *dest, rsize_t size, const char *src)
         dest[0] = 0;
         return EINVAL;
     }
-    d = strnlen(dest, size);
+    d = __filemap_strnlen(dest, size);
     if (d == size) {
         dest[0] = 0;
         return EINVAL; /* dest was not terminated */
@@ -126,12 +135,12 @@ _FILEMAP_CRT_INLINE errno_t strncat_s(char *dest, rsize_t size, const char *src,
         dest[0] = 0;
         return count == 0 ? 0 : EINVAL;
     }
-    d = strnlen(dest, size);
+    d = __filemap_strnlen(dest, size);
     if (d == size) {
         dest[0] = 0;
         return EINVAL;
     }
-    n = strnlen(src, count == _TRUNCATE ? (size_t)-1 : count);
+    n = __filemap_strnlen(src, count == _TRUNCATE ? (size_t)-1 : count);
     if (d + n >= size) {
         if (count == _TRUNCATE) {
             memcpy(dest + d, src, size - d - 1);
@@ -146,7 +155,7 @@ _FILEMAP_CRT_INLINE errno_t strncat_s(char *dest, rsize_t size, const char *src,
     return 0;
 }
 
-_FILEMAP_CRT_INLINE size_t strnlen_s(const char *s, size_t max) { return s ? strnlen(s, max) : 0; }
+_FILEMAP_CRT_INLINE size_t strnlen_s(const char *s, size_t max) { return s ? __filemap_strnlen(s, max) : 0; }
 
 _FILEMAP_CRT_INLINE errno_t memcpy_s(void *dest, rsize_t size, const void *src, rsize_t count)
 {

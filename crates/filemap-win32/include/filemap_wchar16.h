@@ -388,7 +388,9 @@ _FILEMAP_W16_INLINE char *__fm_vformat16(const WCHAR *fmt, va_list ap0)
             } else {
                 nb[0] = (char)ch;
                 nb[1] = 0;
-                u = strdup(nb);
+                u = (char *)malloc(2);
+                if (u)
+                    memcpy(u, nb, 2);
             }
             if (u) {
                 strcpy(spec + si, "s");

@@ -128,3 +128,33 @@ fn a_file_opened_exclusively_is_shared_only_through_its_named_mapping() {
         assert!(out.contains("FILE SHARING OK"), "{out}");
     }
 }
+
+#[test]
+fn headers_compile_warning_free_under_strict_c_and_cxx_standards() {
+    let dir = scratch("headers_strict");
+    let root = dir.join("root");
+    let strict = ["-Wall", "-Wextra", "-pedantic", "-Werror"];
+    let cases: &[(Build, &str)] = &[
+        (Build::C, "-std=c99"),
+        (Build::C, "-std=c11"),
+        (Build::CUnicode, "-std=c11"),
+        (Build::C, "-std=c17"),
+        (Build::CUnicode, "-std=c17"),
+        (Build::Cxx, "-std=c++11"),
+        (Build::CxxUnicode, "-std=c++11"),
+        (Build::Cxx, "-std=c++17"),
+        (Build::CxxUnicode, "-std=c++20"),
+    ];
+    for &(build, std) in cases {
+        let mut flags = vec![std];
+        flags.extend(strict);
+        if matches!(build, Build::Cxx | Build::CxxUnicode) {
+            // GCC before 13 cannot silence unknown pragmas from a header in C++.
+            flags.push("-Wno-unknown-pragmas");
+        }
+        let exe = common::compile_with(&program("headers_strict.c"), &dir, build, &flags, &std.replace("-std=", "-"));
+        let out = run(command(&exe, &root), Duration::from_secs(20), "headers_strict");
+        let stdout = expect_success(&out, &format!("headers_strict {build:?} {std}"));
+        assert_eq!(stdout, "ok headers 65536 1\nfine\n", "{build:?} {std}");
+    }
+}

@@ -91,9 +91,14 @@ impl Build {
 /// (the seeds print DWORDs with `%lu`), but `-Werror=implicit-function-declaration` catches
 /// missing declarations.
 pub fn compile(src: &Path, dir: &Path, build: Build) -> PathBuf {
+    compile_with(src, dir, build, &[], "")
+}
+
+/// [`compile`] with extra compiler flags; `tag` distinguishes the output file.
+pub fn compile_with(src: &Path, dir: &Path, build: Build, flags: &[&str], tag: &str) -> PathBuf {
     let lib = lib_dir();
     let stem = src.file_stem().and_then(|s| s.to_str()).expect("file stem");
-    let out = dir.join(format!("{stem}-{}", build.suffix()));
+    let out = dir.join(format!("{stem}-{}{tag}", build.suffix()));
     let (compiler, lang) = match build {
         Build::C | Build::CUnicode => ("cc", "c"),
         Build::Cxx | Build::CxxUnicode => ("c++", "c++"),
@@ -106,6 +111,7 @@ pub fn compile(src: &Path, dir: &Path, build: Build) -> PathBuf {
     if lang == "c" {
         cmd.arg("-Werror=implicit-function-declaration");
     }
+    cmd.args(flags);
     cmd.args(["-x", lang]).arg(src).args(["-x", "none"]);
     cmd.arg("-L").arg(&lib).arg("-lfilemap_win32");
     cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
