@@ -158,3 +158,11 @@ fn headers_compile_warning_free_under_strict_c_and_cxx_standards() {
         assert_eq!(stdout, "ok headers 65536 1\nfine\n", "{build:?} {std}");
     }
 }
+
+#[test]
+fn null_pointers_bad_handles_and_bad_flags_fail_with_windows_codes_without_crashing() {
+    for out in run_program("bad_args.c", &[Build::C, Build::Cxx], &[]) {
+        assert!(out.contains("BAD ARGS OK"), "{out}");
+        assert!(out.contains("long name: 206\n"), "names over MAX_PATH: ERROR_FILENAME_EXCED_RANGE: {out}");
+    }
+}
