@@ -233,6 +233,43 @@ static void test_inherited_event(void)
     CHECK(CloseHandle(e) && CloseHandle(sem));
 }
 
+/* A partner that opens a named mapping and takes a named mutex, then is killed by
+ * TerminateProcess: the mutex is abandoned, and the mapping's name dies with the last handle. */
+static void test_killed_holder(void)
+{
+    _TCHAR nm[128], nx[128], cmd[1024];
+    HANDLE map, mutex;
+    STARTUPINFO si;
+    PROCESS_INFORMATION pi;
+    DWORD code;
+    int i;
+    name(nm, TEXT("held_map"));
+    name(nx, TEXT("held_mutex"));
+    map = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, nm);
+    mutex = CreateMutex(NULL, FALSE, nx);
+    CHECK(map && mutex);
+    ZeroMemory(&si, sizeof si);
+    si.cb = sizeof si;
+    _stprintf(cmd, TEXT("\"%s\" %s hold"), self_path, tag);
+    CHECK(CreateProcess(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    /* wait until the partner owns the mutex */
+    for (i = 0; i < 2000; i++) {
+        if (WaitForSingleObject(mutex, 0) == WAIT_TIMEOUT)
+            break;
+        CHECK(ReleaseMutex(mutex));
+        Sleep(5);
+    }
+    CHECK(TerminateProcess(pi.hProcess, 9));
+    CHECK(WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0);
+    CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 9);
+    CHECK(WaitForSingleObject(mutex, 5000) == WAIT_ABANDONED);
+    CHECK(ReleaseMutex(mutex));
+    CHECK(CloseHandle(map));
+    SetLastError(0);
+    CHECK(OpenFileMapping(FILE_MAP_READ, FALSE, nm) == NULL && GetLastError() == ERROR_FILE_NOT_FOUND);
+    CHECK(CloseHandle(mutex) && CloseHandle(pi.hProcess) && CloseHandle(pi.hThread));
+}
+
 static HANDLE parse_handle(const _TCHAR *s)
 {
     unsigned long long v = 0;
@@ -279,6 +316,16 @@ static int partner(int argc, _TCHAR **argv)
         CHECK(SetEvent(e));
         return failures ? 1 : 13;
     }
+    if (_tcscmp(what, TEXT("hold")) == 0) {
+        HANDLE map, mutex;
+        name(n, TEXT("held_map"));
+        map = OpenFileMapping(FILE_MAP_ALL_ACCESS, FALSE, n);
+        name(n, TEXT("held_mutex"));
+        mutex = OpenMutex(SYNCHRONIZE, FALSE, n);
+        CHECK(map && mutex && MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, 0) != NULL);
+        CHECK(WaitForSingleObject(mutex, 5000) == WAIT_OBJECT_0);
+        Sleep(INFINITE);
+    }
     if (_tcscmp(what, TEXT("inherited")) == 0 && argc == 5) {
         HANDLE e = parse_handle(argv[3]), s = parse_handle(argv[4]);
         LONG prev = -1;
@@ -303,6 +350,7 @@ int _tmain(int argc, _TCHAR *argv[])
     test_events();
     test_timer();
     test_inherited_event();
+    test_killed_holder();
     if (failures) {
         printf("%d FAILURES\n", failures);
         return 1;
