@@ -31,6 +31,8 @@
 #include "synchapi.h"
 #include "sysinfoapi.h"
 #include "winbase.h"
+#include "libloaderapi.h"
+#include "processenv.h"
 #include "winuser.h"
 #include "consoleapi.h"
 #include "filemap_crt.h"

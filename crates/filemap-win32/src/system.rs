@@ -612,3 +612,266 @@ pub unsafe extern "system" fn MessageBoxW(
         Ok(message_box(text, caption, uType))
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Module file name, command line, environment
+// ---------------------------------------------------------------------------------------------
+
+/// The `HMODULE` of the program (`GetModuleHandle(NULL)`): the address of its ELF header, as
+/// on Windows the main module's handle is its image base.
+fn main_module() -> *mut c_void {
+    // SAFETY: getauxval is always safe to call; AT_PHDR is the program headers' address.
+    let phdr = unsafe { libc::getauxval(libc::AT_PHDR) } as usize;
+    // The ELF header sits 64 bytes before the program headers in position-independent and
+    // ordinary executables alike; round down to the page holding it.
+    ((phdr.saturating_sub(64)) & !(filemap::PAGE_SIZE - 1)) as *mut c_void
+}
+
+fn copy_out_a(text: &str, buffer: *mut c_char, size: u32) -> u32 {
+    let bytes = text.as_bytes();
+    if buffer.is_null() || size == 0 {
+        set_last_error(Win32Error::INSUFFICIENT_BUFFER.0);
+        return 0;
+    }
+    let n = bytes.len().min(size as usize - 1);
+    // SAFETY: the caller's buffer holds `size` bytes; we write n + 1 <= size.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buffer.cast(), n);
+        buffer.add(n).write(0);
+    }
+    if n < bytes.len() {
+        set_last_error(Win32Error::INSUFFICIENT_BUFFER.0);
+        return size; // truncated, as Windows reports it
+    }
+    n as u32
+}
+
+fn copy_out_w(text: &str, buffer: *mut u16, size: u32) -> u32 {
+    let wide: Vec<u16> = text.encode_utf16().collect();
+    if buffer.is_null() || size == 0 {
+        set_last_error(Win32Error::INSUFFICIENT_BUFFER.0);
+        return 0;
+    }
+    let n = wide.len().min(size as usize - 1);
+    // SAFETY: the caller's buffer holds `size` units; we write n + 1 <= size.
+    unsafe {
+        std::ptr::copy_nonoverlapping(wide.as_ptr(), buffer, n);
+        buffer.add(n).write(0);
+    }
+    if n < wide.len() {
+        set_last_error(Win32Error::INSUFFICIENT_BUFFER.0);
+        return size;
+    }
+    n as u32
+}
+
+fn module_path(module: *mut c_void) -> Res<String> {
+    if !module.is_null() && module != main_module() {
+        return Err(Fail(126)); // ERROR_MOD_NOT_FOUND: only the program itself is a module here
+    }
+    let exe = std::fs::read_link("/proc/self/exe").map_err(Fail::from)?;
+    Ok(exe.to_string_lossy().into_owned())
+}
+
+/// `GetModuleFileNameA`: the program's path (`hModule` NULL or `GetModuleHandle(NULL)`).
+/// Returns the length copied; a buffer too small gets the truncated, terminated path, the
+/// return value `nSize` and `ERROR_INSUFFICIENT_BUFFER`, as on Windows.
+///
+/// # Safety
+/// `lpFilename` must be writable for `nSize` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetModuleFileNameA(hModule: *mut c_void, lpFilename: *mut c_char, nSize: DWORD) -> DWORD {
+    boundary(0, || Ok(copy_out_a(&module_path(hModule)?, lpFilename, nSize)))
+}
+
+/// `GetModuleFileNameW`: [`GetModuleFileNameA`] in UTF-16.
+///
+/// # Safety
+/// `lpFilename` must be writable for `nSize` units.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetModuleFileNameW(hModule: *mut c_void, lpFilename: *mut u16, nSize: DWORD) -> DWORD {
+    boundary(0, || Ok(copy_out_w(&module_path(hModule)?, lpFilename, nSize)))
+}
+
+/// `GetModuleHandleA`: NULL gives the program's module handle; any name fails with
+/// `ERROR_MOD_NOT_FOUND` (126) (there are no DLLs here).
+///
+/// # Safety
+/// `lpModuleName` must be NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetModuleHandleA(lpModuleName: *const c_char) -> *mut c_void {
+    if lpModuleName.is_null() {
+        return main_module();
+    }
+    set_last_error(126);
+    std::ptr::null_mut()
+}
+
+/// `GetModuleHandleW`: as [`GetModuleHandleA`].
+///
+/// # Safety
+/// `lpModuleName` must be NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetModuleHandleW(lpModuleName: *const u16) -> *mut c_void {
+    if lpModuleName.is_null() {
+        return main_module();
+    }
+    set_last_error(126);
+    std::ptr::null_mut()
+}
+
+/// The command line rebuilt from `argv` the way Windows programs quote it (arguments with
+/// spaces, tabs or quotes in double quotes, backslashes doubled before a quote), so that
+/// `CommandLineToArgvW` rules give the same arguments back.
+fn command_line() -> String {
+    let mut line = String::new();
+    for (i, arg) in std::env::args_os().enumerate() {
+        let arg = arg.to_string_lossy();
+        if i > 0 {
+            line.push(' ');
+        }
+        if !arg.is_empty() && !arg.contains([' ', '\t', '"']) {
+            line.push_str(&arg);
+            continue;
+        }
+        line.push('"');
+        let mut backslashes = 0;
+        for c in arg.chars() {
+            match c {
+                '\\' => backslashes += 1,
+                '"' => {
+                    line.extend(std::iter::repeat_n('\\', backslashes * 2 + 1));
+                    line.push('"');
+                    backslashes = 0;
+                }
+                c => {
+                    line.extend(std::iter::repeat_n('\\', backslashes));
+                    line.push(c);
+                    backslashes = 0;
+                }
+            }
+        }
+        line.extend(std::iter::repeat_n('\\', backslashes * 2));
+        line.push('"');
+    }
+    line
+}
+
+/// `GetCommandLineA`: this process's command line, rebuilt from `argv` with Windows quoting
+/// (valid for the life of the process).
+#[unsafe(no_mangle)]
+pub extern "system" fn GetCommandLineA() -> *const c_char {
+    static LINE: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| std::ffi::CString::new(command_line().replace('\0', "")).unwrap_or_default()).as_ptr()
+}
+
+/// `GetCommandLineW`: [`GetCommandLineA`] in UTF-16.
+#[unsafe(no_mangle)]
+pub extern "system" fn GetCommandLineW() -> *const u16 {
+    static LINE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| to_wide_z(&command_line())).as_ptr()
+}
+
+/// # Safety
+/// `name` NULL or NUL-terminated.
+unsafe fn env_get(name: Option<String>) -> Res<Option<String>> {
+    let Some(name) = name else {
+        return fail(Win32Error::INVALID_PARAMETER);
+    };
+    let c = std::ffi::CString::new(name).map_err(|_| Fail(Win32Error::INVALID_PARAMETER.0))?;
+    // SAFETY: getenv with a NUL-terminated name; the value is copied at once (programs that
+    // change the environment from another thread meanwhile race, as with C's getenv).
+    let value = unsafe { libc::getenv(c.as_ptr()) };
+    if value.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: getenv returned a NUL-terminated string.
+    Ok(Some(unsafe { std::ffi::CStr::from_ptr(value) }.to_string_lossy().into_owned()))
+}
+
+const ERROR_ENVVAR_NOT_FOUND: u32 = 203;
+
+/// `GetEnvironmentVariableA`: copies the variable's value; returns its length, or the size
+/// needed (with the NUL) if `nSize` is too small, or 0 with `ERROR_ENVVAR_NOT_FOUND`.
+///
+/// # Safety
+/// `lpName` NUL-terminated; `lpBuffer` writable for `nSize` bytes (or NULL with 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetEnvironmentVariableA(
+    lpName: *const c_char,
+    lpBuffer: *mut c_char,
+    nSize: DWORD,
+) -> DWORD {
+    boundary(0, || {
+        // SAFETY: forwarded caller promise.
+        let Some(value) = (unsafe { env_get(a_str(lpName)?) })? else {
+            return Err(Fail(ERROR_ENVVAR_NOT_FOUND));
+        };
+        if (nSize as usize) < value.len() + 1 || lpBuffer.is_null() {
+            return Ok(value.len() as u32 + 1);
+        }
+        Ok(copy_out_a(&value, lpBuffer, nSize))
+    })
+}
+
+/// `GetEnvironmentVariableW`: [`GetEnvironmentVariableA`] in UTF-16.
+///
+/// # Safety
+/// `lpName` NUL-terminated; `lpBuffer` writable for `nSize` units (or NULL with 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetEnvironmentVariableW(lpName: *const u16, lpBuffer: *mut u16, nSize: DWORD) -> DWORD {
+    boundary(0, || {
+        // SAFETY: forwarded caller promise.
+        let Some(value) = (unsafe { env_get(w_str(lpName)?) })? else {
+            return Err(Fail(ERROR_ENVVAR_NOT_FOUND));
+        };
+        let units = value.encode_utf16().count();
+        if (nSize as usize) < units + 1 || lpBuffer.is_null() {
+            return Ok(units as u32 + 1);
+        }
+        Ok(copy_out_w(&value, lpBuffer, nSize))
+    })
+}
+
+fn env_set(name: Option<String>, value: Option<String>) -> Res<BOOL> {
+    let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('=')) else {
+        return fail(Win32Error::INVALID_PARAMETER);
+    };
+    let c_name = std::ffi::CString::new(name).map_err(|_| Fail(Win32Error::INVALID_PARAMETER.0))?;
+    // SAFETY: setenv/unsetenv with NUL-terminated strings. Like C's setenv, this races with
+    // getenv in other threads; Win32 programs calling SetEnvironmentVariable accept that.
+    let r = unsafe {
+        match value {
+            Some(v) => {
+                let c_value = std::ffi::CString::new(v).map_err(|_| Fail(Win32Error::INVALID_PARAMETER.0))?;
+                libc::setenv(c_name.as_ptr(), c_value.as_ptr(), 1)
+            }
+            None => libc::unsetenv(c_name.as_ptr()),
+        }
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(TRUE)
+}
+
+/// `SetEnvironmentVariableA`: sets (or with a NULL value removes) a variable of this process;
+/// children started afterwards inherit it.
+///
+/// # Safety
+/// Both strings NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn SetEnvironmentVariableA(lpName: *const c_char, lpValue: *const c_char) -> BOOL {
+    // SAFETY: forwarded caller promise.
+    boundary(0, || unsafe { env_set(a_str(lpName)?, a_str(lpValue)?) })
+}
+
+/// `SetEnvironmentVariableW`: [`SetEnvironmentVariableA`] with UTF-16 strings.
+///
+/// # Safety
+/// Both strings NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn SetEnvironmentVariableW(lpName: *const u16, lpValue: *const u16) -> BOOL {
+    // SAFETY: forwarded caller promise.
+    boundary(0, || unsafe { env_set(w_str(lpName)?, w_str(lpValue)?) })
+}

@@ -213,7 +213,29 @@ static int parent(_TCHAR *self)
         CHECK(CloseHandle(h) && CloseHandle(h2));
     }
 
-    /* 5. errors */
+    /* 5. the program's own path, command line and environment */
+    {
+        _TCHAR exe[MAX_PATH], small[4], value[16];
+        DWORD len = GetModuleFileName(NULL, exe, MAX_PATH);
+        CHECK(len > 0 && len == (DWORD)_tcslen(exe) && exe[0] == '/');
+        CHECK(GetModuleFileName(GetModuleHandle(NULL), exe, MAX_PATH) == len);
+        SetLastError(0);
+        CHECK(GetModuleFileName(NULL, small, 4) == 4 && GetLastError() == ERROR_INSUFFICIENT_BUFFER && small[3] == 0);
+        CHECK(GetModuleHandle(TEXT("user32.dll")) == NULL && GetLastError() == ERROR_MOD_NOT_FOUND);
+        CHECK(_tcsstr(GetCommandLine(), TEXT("processes")) != NULL);
+        CHECK(SetEnvironmentVariable(TEXT("FILEMAP_W32_TEST"), TEXT("v1")));
+        CHECK(GetEnvironmentVariable(TEXT("FILEMAP_W32_TEST"), value, 16) == 2 && _tcscmp(value, TEXT("v1")) == 0);
+        CHECK(GetEnvironmentVariable(TEXT("FILEMAP_W32_TEST"), value, 2) == 3);
+        /* a child started now sees it */
+        h = start(self, TEXT("envcheck"), FALSE, NULL);
+        if (h)
+            CHECK(finish(h) == 45);
+        CHECK(SetEnvironmentVariable(TEXT("FILEMAP_W32_TEST"), NULL));
+        SetLastError(0);
+        CHECK(GetEnvironmentVariable(TEXT("FILEMAP_W32_TEST"), value, 16) == 0 && GetLastError() == ERROR_ENVVAR_NOT_FOUND);
+    }
+
+    /* 6. errors */
     {
         STARTUPINFO si;
         PROCESS_INFORMATION pi;
@@ -245,6 +267,10 @@ int _tmain(int argc, _TCHAR *argv[])
         return noinherit(argv);
     if (argc >= 3 && _tcscmp(argv[1], TEXT("forkexec")) == 0)
         return forkexec(argv);
+    if (argc >= 2 && _tcscmp(argv[1], TEXT("envcheck")) == 0) {
+        _TCHAR value[16];
+        return GetEnvironmentVariable(TEXT("FILEMAP_W32_TEST"), value, 16) == 2 && _tcscmp(value, TEXT("v1")) == 0 ? 45 : 1;
+    }
     if (argc >= 2 && _tcscmp(argv[1], TEXT("sleep")) == 0)
         Sleep(INFINITE);
     if (argc >= 3 && _tcscmp(argv[1], TEXT("sleepms")) == 0) {
