@@ -17,8 +17,8 @@
 //! Exit codes: Linux keeps only the low 8 bits of an exit status, so `ExitProcess(n)` in a
 //! child is seen as `n & 0xFF` by its parent. `TerminateProcess(h, code)` reports `code`
 //! exactly (the parent remembers it). A child killed by a signal reports `128 + signal`, as a
-//! shell does. `CREATE_SUSPENDED` is not supported (`ERROR_NOT_SUPPORTED`);
-//! other creation flags (console, priority) are accepted and ignored.
+//! shell does. `CREATE_SUSPENDED` holds the child before it runs the program
+//! until `ResumeThread` on its thread handle (the child waits on a pipe between `fork` and `execve`); other creation flags (console, priority) are accepted and ignored.
 
 #![allow(unsafe_code)] // posix_spawn, pidfds, exported functions taking raw pointers
 
@@ -54,6 +54,8 @@ pub struct ProcessObject {
     pidfd: OwnedFd,
     watch: Option<filemap::sync::Process>,
     terminate_code: Mutex<Option<u32>>,
+    /// The write end of the start gate of a child created with `CREATE_SUSPENDED`.
+    gate: Mutex<Option<OwnedFd>>,
 }
 
 fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
@@ -75,6 +77,7 @@ impl ProcessObject {
             pidfd: pidfd_open(pid)?,
             watch: filemap::sync::Process::from_pid(pid as u32, false).ok(),
             terminate_code: Mutex::new(None),
+            gate: Mutex::new(None),
         })
     }
 
@@ -85,7 +88,21 @@ impl ProcessObject {
             pidfd: pidfd_open(pid)?,
             watch: Some(filemap::sync::Process::from_pid(pid as u32, true)?),
             terminate_code: Mutex::new(None),
+            gate: Mutex::new(None),
         })
+    }
+
+    /// Lets a child created with `CREATE_SUSPENDED` start; returns the previous suspend count
+    /// (1 if it was suspended, else 0).
+    pub fn resume(&self) -> u32 {
+        let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match gate {
+            Some(gate) => {
+                let _ = rustix::io::write(&gate, &[1]);
+                1
+            }
+            None => 0,
+        }
     }
 
     /// The process id.
@@ -336,9 +353,6 @@ fn std_fd(h: HANDLE) -> Option<i32> {
 }
 
 fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
-    if s.flags & CREATE_SUSPENDED != 0 {
-        return fail(Win32Error::NOT_SUPPORTED);
-    }
     let args = match (&s.command_line, &s.application) {
         (Some(line), _) if !line.trim().is_empty() => parse_command_line(line),
         (_, Some(app)) => vec![app.clone()],
@@ -375,6 +389,51 @@ fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
         return Err(Fail(crate::error::ERROR_DIRECTORY));
     }
 
+    let mut dups: Vec<(i32, i32)> = Vec::new();
+    if let Some(std) = s.std.handles {
+        for (target, h) in std.iter().enumerate() {
+            if let Some(fd) = std_fd(*h)
+                && fd != target as i32
+            {
+                dups.push((fd, target as i32));
+            }
+        }
+    }
+    let closes: Vec<i32> =
+        if s.inherit_handles { Vec::new() } else { handles::inheritable().into_iter().map(|(fd, _, _)| fd).collect() };
+    let (pid, gate) = if s.flags & CREATE_SUSPENDED != 0 {
+        let (pid, gate) = spawn_suspended(&c_program, &argv, &envp, &dups, &closes, c_dir.as_deref())?;
+        (pid, Some(gate))
+    } else {
+        (posix_spawn(&c_program, &argv, &envp, &dups, &closes, c_dir.as_deref())?, None)
+    };
+    let process = Arc::new(ProcessObject::child(pid)?);
+    *process.gate.lock().unwrap_or_else(|e| e.into_inner()) = gate;
+    let h_process =
+        handles::insert_dup(Object::Process(process.clone()), PROCESS_ALL_ACCESS, s.process_inherit, process.pidfd())?;
+    let h_thread =
+        handles::insert_dup(Object::Thread(process.clone()), THREAD_ALL_ACCESS, s.thread_inherit, process.pidfd())?;
+    Ok(PROCESS_INFORMATION { hProcess: h_process, hThread: h_thread, dwProcessId: pid as u32, dwThreadId: pid as u32 })
+}
+
+fn spawn_error(errno: i32) -> Fail {
+    match errno {
+        libc::ENOENT => Fail(Win32Error::FILE_NOT_FOUND.0),
+        libc::EACCES | libc::EPERM => Fail(Win32Error::ACCESS_DENIED.0),
+        libc::ENOEXEC => Fail(Win32Error::BAD_EXE_FORMAT.0),
+        e => Fail::from(std::io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// Starts the program with `posix_spawn`: `dups` are `dup2`ed, `closes` closed, `dir` entered.
+fn posix_spawn(
+    program: &CString,
+    argv: &[*mut c_char],
+    envp: &[*mut c_char],
+    dups: &[(i32, i32)],
+    closes: &[i32],
+    dir: Option<&std::ffi::CStr>,
+) -> Res<i32> {
     // SAFETY: zeroed memory is a valid argument for posix_spawn_file_actions_init.
     let mut actions: libc::posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
     // SAFETY: initialising our own actions object.
@@ -384,48 +443,89 @@ fn spawn(s: Spawn) -> Res<PROCESS_INFORMATION> {
     let mut pid: libc::pid_t = 0;
     let result = (|| -> Res<()> {
         let check = |r: i32| if r == 0 { Ok(()) } else { Err(Fail::from(std::io::Error::from_raw_os_error(r))) };
-        if let Some(std) = s.std.handles {
-            for (target, h) in std.iter().enumerate() {
-                if let Some(fd) = std_fd(*h)
-                    && fd != target as i32
-                {
-                    // SAFETY: valid initialised actions object; plain integers.
-                    check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut actions, fd, target as i32) })?;
-                }
-            }
+        for &(fd, target) in dups {
+            // SAFETY: valid initialised actions object; plain integers.
+            check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut actions, fd, target) })?;
         }
-        if !s.inherit_handles {
-            for (fd, _, _) in handles::inheritable() {
-                // SAFETY: valid initialised actions object; `fd` is an open descriptor.
-                check(unsafe { libc::posix_spawn_file_actions_addclose(&mut actions, fd) })?;
-            }
+        for &fd in closes {
+            // SAFETY: valid initialised actions object; `fd` is an open descriptor.
+            check(unsafe { libc::posix_spawn_file_actions_addclose(&mut actions, fd) })?;
         }
-        if let Some(dir) = &c_dir {
+        if let Some(dir) = dir {
             // SAFETY: valid actions object and NUL-terminated path (copied by glibc).
             check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut actions, dir.as_ptr()) })?;
         }
         // SAFETY: program, argv and envp are NUL-terminated strings in NULL-terminated arrays
         // that outlive the call; `actions` is initialised; no attributes.
         let r = unsafe {
-            libc::posix_spawn(&mut pid, c_program.as_ptr(), &actions, std::ptr::null(), argv.as_ptr(), envp.as_ptr())
+            libc::posix_spawn(&mut pid, program.as_ptr(), &actions, std::ptr::null(), argv.as_ptr(), envp.as_ptr())
         };
-        match r {
-            0 => Ok(()),
-            libc::ENOENT => fail(Win32Error::FILE_NOT_FOUND),
-            libc::EACCES | libc::EPERM => fail(Win32Error::ACCESS_DENIED),
-            libc::ENOEXEC => fail(Win32Error::BAD_EXE_FORMAT),
-            e => Err(std::io::Error::from_raw_os_error(e).into()),
-        }
+        if r == 0 { Ok(()) } else { Err(spawn_error(r)) }
     })();
     // SAFETY: destroying the actions object we initialised.
     unsafe { libc::posix_spawn_file_actions_destroy(&mut actions) };
-    result?;
-    let process = Arc::new(ProcessObject::child(pid)?);
-    let h_process =
-        handles::insert_dup(Object::Process(process.clone()), PROCESS_ALL_ACCESS, s.process_inherit, process.pidfd())?;
-    let h_thread =
-        handles::insert_dup(Object::Thread(process.clone()), THREAD_ALL_ACCESS, s.thread_inherit, process.pidfd())?;
-    Ok(PROCESS_INFORMATION { hProcess: h_process, hThread: h_thread, dwProcessId: pid as u32, dwThreadId: pid as u32 })
+    result.map(|()| pid)
+}
+
+/// `CREATE_SUSPENDED`: forks a child that prepares its descriptors and directory, then blocks
+/// on a pipe (the returned gate) before `execve`; `ResumeThread` writes to the gate. The child
+/// only makes async-signal-safe calls between `fork` and `execve`. If every handle is closed
+/// without resuming it, the child sees end-of-file and exits with status 1 (Windows would
+/// leave it suspended forever). Whether the program can be executed is checked before the
+/// fork (`ERROR_FILE_NOT_FOUND`, `ERROR_ACCESS_DENIED`); a file that is not a program makes
+/// the resumed child exit with status 127.
+fn spawn_suspended(
+    program: &CString,
+    argv: &[*mut c_char],
+    envp: &[*mut c_char],
+    dups: &[(i32, i32)],
+    closes: &[i32],
+    dir: Option<&std::ffi::CStr>,
+) -> Res<(i32, OwnedFd)> {
+    // SAFETY: access() with a NUL-terminated path.
+    if unsafe { libc::access(program.as_ptr(), libc::X_OK) } != 0 {
+        return Err(spawn_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EACCES)));
+    }
+    let (gate_r, gate_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (r, w) = (gate_r.as_raw_fd(), gate_w.as_raw_fd());
+    // SAFETY: fork() duplicates this process; the child below only calls async-signal-safe
+    // functions (close, dup2, chdir, read, execve, _exit) on data prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only; every pointer was built before the fork and
+        // stays valid in the child's copy of the address space.
+        unsafe {
+            libc::close(w);
+            for &(fd, target) in dups {
+                libc::dup2(fd, target);
+            }
+            for &fd in closes {
+                libc::close(fd);
+            }
+            if let Some(dir) = dir
+                && libc::chdir(dir.as_ptr()) != 0
+            {
+                libc::_exit(127);
+            }
+            let mut byte = 0u8;
+            loop {
+                let n = libc::read(r, (&mut byte as *mut u8).cast(), 1);
+                if n == 1 {
+                    break;
+                }
+                if n == 0 || *libc::__errno_location() != libc::EINTR {
+                    libc::_exit(1);
+                }
+            }
+            libc::execve(program.as_ptr(), argv.as_ptr().cast(), envp.as_ptr().cast());
+            libc::_exit(127);
+        }
+    }
+    drop(gate_r);
+    Ok((pid, gate_w))
 }
 
 /// Reads an environment block: `NAME=value\0...\0\0`, 8-bit or UTF-16.
@@ -716,6 +816,7 @@ pub extern "system" fn OpenProcess(dwDesiredAccess: DWORD, bInheritHandle: BOOL,
             pidfd,
             watch: Some(filemap::sync::Process::from_pid(pid as u32, false)?),
             terminate_code: Mutex::new(None),
+            gate: Mutex::new(None),
         });
         handles::insert_dup(Object::Process(process.clone()), dwDesiredAccess, bInheritHandle != 0, process.pidfd())
     })

@@ -155,7 +155,7 @@ pub extern "system" fn ResumeThread(hThread: HANDLE) -> DWORD {
             }
             Ok(previous)
         }
-        Object::Thread(_) => Ok(0),
+        Object::Thread(p) => Ok(p.resume()),
         _ => fail(Win32Error::INVALID_HANDLE),
     })
 }

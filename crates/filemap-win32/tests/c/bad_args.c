@@ -91,7 +91,6 @@ int main(void)
     CHECK_ERR(!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, NULL, &pi), ERROR_NOACCESS);
     CHECK_ERR(!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, NULL), ERROR_NOACCESS);
     CHECK_ERR(!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, "/no/such/dir", &si, &pi), ERROR_DIRECTORY);
-    CHECK_ERR(!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi), ERROR_NOT_SUPPORTED);
     CHECK_ERR(!CreateProcessA("/no/such/program", NULL, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi), ERROR_PATH_NOT_FOUND);
     {
         FILE *f = fopen("bad_args_not_a_program.txt", "w");

@@ -213,6 +213,30 @@ static int parent(_TCHAR *self)
         CHECK(CloseHandle(h) && CloseHandle(h2));
     }
 
+    /* 4b. CREATE_SUSPENDED: nothing runs until ResumeThread */
+    {
+        STARTUPINFO si;
+        PROCESS_INFORMATION pi;
+        _TCHAR cmd[1024];
+        ZeroMemory(&si, sizeof si);
+        si.cb = sizeof si;
+        _stprintf(cmd, TEXT("\"%s\" exit 6"), self);
+        CHECK(CreateProcess(NULL, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi));
+        CHECK(WaitForSingleObject(pi.hProcess, 200) == WAIT_TIMEOUT);
+        CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == STILL_ACTIVE);
+        CHECK(ResumeThread(pi.hThread) == 1);
+        CHECK(ResumeThread(pi.hThread) == 0);
+        CHECK(WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0);
+        CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 6);
+        CHECK(CloseHandle(pi.hProcess) && CloseHandle(pi.hThread));
+        /* terminated while suspended */
+        CHECK(CreateProcess(NULL, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED, NULL, NULL, &si, &pi));
+        CHECK(TerminateProcess(pi.hProcess, 3));
+        CHECK(WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0);
+        CHECK(GetExitCodeProcess(pi.hProcess, &code) && code == 3);
+        CHECK(CloseHandle(pi.hProcess) && CloseHandle(pi.hThread));
+    }
+
     /* 5. the program's own path, command line and environment */
     {
         _TCHAR exe[MAX_PATH], small[4], value[16];
