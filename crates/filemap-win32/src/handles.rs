@@ -585,3 +585,31 @@ pub unsafe extern "system" fn DuplicateHandle(
         Ok(TRUE)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_values_are_multiples_of_four_that_ignore_their_low_bits() {
+        assert_eq!(value_of(0) as usize, 4);
+        assert_eq!(value_of(7) as usize, 32);
+        for fd in [0, 1, 5, 1000, i32::MAX - 1] {
+            let h = value_of(fd) as usize;
+            assert_eq!(h % 4, 0);
+            for low in 0..4 {
+                assert_eq!(fd_of((h | low) as HANDLE), Some(fd));
+            }
+        }
+    }
+
+    #[test]
+    fn null_pseudo_and_wild_values_name_no_slot() {
+        assert_eq!(fd_of(std::ptr::null_mut()), None);
+        assert_eq!(fd_of(3 as HANDLE), None);
+        assert_eq!(fd_of(CURRENT_PROCESS as HANDLE), None);
+        assert_eq!(fd_of(CURRENT_THREAD as HANDLE), None);
+        assert!(is_pseudo(usize::MAX as HANDLE) && is_pseudo((usize::MAX - 1) as HANDLE));
+        assert!(get(0xdead_bee0usize as HANDLE).is_err());
+    }
+}

@@ -724,9 +724,13 @@ pub unsafe extern "system" fn GetModuleHandleW(lpModuleName: *const u16) -> *mut
 /// spaces, tabs or quotes in double quotes, backslashes doubled before a quote), so that
 /// `CommandLineToArgvW` rules give the same arguments back.
 fn command_line() -> String {
+    quote_args(std::env::args_os().map(|a| a.to_string_lossy().into_owned()))
+}
+
+/// Joins arguments into a Windows command line (see [`command_line`]).
+fn quote_args(args: impl Iterator<Item = String>) -> String {
     let mut line = String::new();
-    for (i, arg) in std::env::args_os().enumerate() {
-        let arg = arg.to_string_lossy();
+    for (i, arg) in args.enumerate() {
         if i > 0 {
             line.push(' ');
         }
@@ -874,4 +878,37 @@ pub unsafe extern "system" fn SetEnvironmentVariableA(lpName: *const c_char, lpV
 pub unsafe extern "system" fn SetEnvironmentVariableW(lpName: *const u16, lpValue: *const u16) -> BOOL {
     // SAFETY: forwarded caller promise.
     boundary(0, || unsafe { env_set(w_str(lpName)?, w_str(lpValue)?) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_messages_end_in_crlf_and_unknown_codes_have_none() {
+        assert_eq!(system_message(2).as_deref(), Some("The system cannot find the file specified.\r\n"));
+        assert_eq!(system_message(183).as_deref(), Some("Cannot create a file when that file already exists.\r\n"));
+        assert_eq!(system_message(0x1234_5678), None);
+    }
+
+    #[test]
+    fn message_escapes_and_argument_array_inserts_expand() {
+        let s = expand("a%nb%%c%0ignored", 0, std::ptr::null(), false).unwrap();
+        assert_eq!(s, "a\r\nb%c");
+        let name = std::ffi::CString::new("box").unwrap();
+        let args = [name.as_ptr() as usize, 42usize];
+        let s = expand("%1 has %2!d! (%2!x!)", FORMAT_MESSAGE_ARGUMENT_ARRAY, args.as_ptr(), false).unwrap();
+        assert_eq!(s, "box has 42 (2a)");
+        let s = expand("keep %1 as is", FORMAT_MESSAGE_IGNORE_INSERTS, std::ptr::null(), false).unwrap();
+        assert_eq!(s, "keep %1 as is");
+        assert!(expand("%1", 0, std::ptr::null(), false).is_err());
+    }
+
+    #[test]
+    fn command_lines_are_rebuilt_with_windows_quoting() {
+        let args = ["prog", "plain", "with space", "quote\"inside", r"trailing\", r#"both\" \"#, "", "tab\there"];
+        let line = quote_args(args.iter().map(|s| s.to_string()));
+        assert_eq!(crate::process::parse_command_line(&line), args);
+        assert!(command_line().starts_with(&std::env::args().next().unwrap_or_default()));
+    }
 }
