@@ -11,6 +11,9 @@
 //!   memory lives while any handle or view remains.
 //! - **Views** at 64 KiB-aligned addresses, coherent across all processes.
 //! - Every error carries the Win32 code Windows returns ([`Error::code`]).
+//! - **Named synchronization objects** in [`sync`]: mutexes (thread-owned, recursive,
+//!   abandoned when their owner dies), semaphores, events, waitable timers, and waits on up to
+//!   64 of them at once, all futex-based with no system call on uncontended paths.
 //!
 //! ```
 //! use filemap::{Access, Created, Mapping, Protection};

@@ -32,6 +32,23 @@ fn helper() {
                 drop(g);
             }
         }
+        // args: mutex name, mapping name, iterations. Like "count", reporting abandonments.
+        "count-report" => {
+            let m = Mutex::open(&args[0], Rights::MUTEX_ALL_ACCESS).unwrap();
+            let map = Mapping::open(&args[1], Access::ALL).unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            let n: u32 = args[2].parse().unwrap();
+            let mut abandoned = 0;
+            for _ in 0..n {
+                let g = m.lock().unwrap();
+                abandoned += u32::from(g.abandoned());
+                let mut b = [0u8; 8];
+                view.read_at(0, &mut b).unwrap();
+                view.write_at(0, &(u64::from_le_bytes(b) + 1).to_le_bytes()).unwrap();
+                drop(g);
+            }
+            say(&format!("DONE {abandoned}"));
+        }
         // args: mutex name. Takes it and waits to be killed.
         "own-and-hang" => {
             let m = Mutex::open(&args[0], Rights::SYNCHRONIZE).unwrap();
@@ -339,5 +356,115 @@ fn mutex_open_rights_are_checked_as_windows_does() {
         assert!(d.is_inheritable());
         assert_eq!(d.object_id(), owner.object_id());
         assert_eq!(d.rights(), Rights::SYNCHRONIZE);
+    });
+}
+
+#[test]
+fn processes_killed_at_random_points_never_wedge_the_mutex() {
+    isolated("processes_killed_at_random_points_never_wedge_the_mutex", || {
+        let (m, _) = Mutex::create(Some(&name("stress-lock")), false).unwrap();
+        let (map, _) = Mapping::options().name(&name("stress")).size(4096).create().unwrap();
+        let view = map.view(Access::ALL).unwrap();
+        const SURVIVORS: u32 = 3;
+        const ITERS: u32 = 3000;
+        let mut survivors: Vec<_> = (0..SURVIVORS)
+            .map(|_| spawn_helper("count-report", &[&name("stress-lock"), &name("stress"), &ITERS.to_string()]))
+            .collect();
+        let mut seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        const VICTIMS: u32 = 8;
+        for _ in 0..VICTIMS {
+            let victim = spawn_helper("count", &[&name("stress-lock"), &name("stress"), "100000000"]);
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            std::thread::sleep(Duration::from_millis(5 + seed % 40));
+            victim.sigkill();
+        }
+        let mut told = 0u32;
+        for h in &mut survivors {
+            told += h.expect_line("DONE", LONG).parse::<u32>().unwrap();
+        }
+        for h in survivors {
+            h.finish(LONG);
+        }
+        let last = m.acquire(Some(Duration::from_secs(10))).unwrap();
+        assert_ne!(last, WaitOutcome::TimedOut, "the mutex must not be wedged");
+        told += u32::from(last == WaitOutcome::Abandoned(0));
+        m.release().unwrap();
+        assert!(told <= VICTIMS, "at most one abandonment report per death: {told}");
+        let mut b = [0u8; 8];
+        view.read_at(0, &mut b).unwrap();
+        assert!(u64::from_le_bytes(b) >= u64::from(SURVIVORS * ITERS));
+    });
+}
+
+#[test]
+fn our_mutexes_share_the_robust_list_with_glibc_robust_mutexes() {
+    isolated("our_mutexes_share_the_robust_list_with_glibc_robust_mutexes", || {
+        struct PMutex(*mut libc::pthread_mutex_t);
+        // SAFETY: a process-shared robust pthread mutex may be used from any thread.
+        #[allow(unsafe_code)]
+        unsafe impl Send for PMutex {}
+        #[allow(unsafe_code)]
+        fn pmutex() -> PMutex {
+            // SAFETY: a leaked, zeroed, properly aligned pthread_mutex_t initialised as a
+            // robust mutex before any use; the attribute object lives across the calls.
+            unsafe {
+                let m: *mut libc::pthread_mutex_t = Box::into_raw(Box::new(std::mem::zeroed()));
+                let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+                assert_eq!(libc::pthread_mutexattr_init(&mut attr), 0);
+                assert_eq!(libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST), 0);
+                assert_eq!(libc::pthread_mutex_init(m, &attr), 0);
+                PMutex(m)
+            }
+        }
+        #[allow(unsafe_code)]
+        fn plock(m: &PMutex) -> i32 {
+            // SAFETY: `m` is an initialised robust mutex that is never freed.
+            unsafe { libc::pthread_mutex_lock(m.0) }
+        }
+        #[allow(unsafe_code)]
+        fn punlock(m: &PMutex) {
+            // SAFETY: as above; the calling thread owns it.
+            unsafe {
+                libc::pthread_mutex_unlock(m.0);
+            }
+        }
+        #[allow(unsafe_code)]
+        fn pconsistent(m: &PMutex) {
+            // SAFETY: as above; the calling thread owns it after EOWNERDEAD.
+            unsafe {
+                libc::pthread_mutex_consistent(m.0);
+            }
+        }
+        let (a, b) = (pmutex(), pmutex());
+        let (m1, _) = Mutex::create(Some(&name("robust-1")), false).unwrap();
+        let (m2, _) = Mutex::create(Some(&name("robust-2")), false).unwrap();
+        let (t1, t2) = (m1.try_clone().unwrap(), m2.try_clone().unwrap());
+        let (a, b) = std::thread::spawn(move || {
+            // Interleave links and unlinks of both kinds, then die owning one of each kind
+            // (and a recursive one), with glibc nodes on both sides of ours.
+            assert_eq!(plock(&a), 0);
+            assert_eq!(t1.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+            assert_eq!(plock(&b), 0);
+            assert_eq!(t2.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+            punlock(&a); // glibc unlinks a node whose neighbours are ours
+            t1.release().unwrap(); // we unlink a node whose neighbour is glibc's
+            assert_eq!(t1.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+            assert_eq!(t1.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+            (a, b) // exits owning b, m1 (twice) and m2
+        })
+        .join()
+        .unwrap();
+        assert_eq!(plock(&a), 0, "a was released properly");
+        punlock(&a);
+        assert_eq!(plock(&b), libc::EOWNERDEAD, "glibc still sees its own abandonment");
+        pconsistent(&b);
+        punlock(&b);
+        assert_eq!(m1.acquire(Some(Duration::from_secs(10))).unwrap(), WaitOutcome::Abandoned(0));
+        assert_eq!(m2.acquire(Some(Duration::from_secs(10))).unwrap(), WaitOutcome::Abandoned(0));
+        m1.release().unwrap();
+        m2.release().unwrap();
     });
 }

@@ -155,8 +155,7 @@ impl CellObj {
             return Some(Duration::ZERO);
         };
         let period = self.page.u64(OFF_PERIOD).load(Ordering::Acquire);
-        if period > 0 {
-            let missed = (now - due) / period;
+        if let Some(missed) = (now - due).checked_div(period) {
             let next = due.saturating_add(period.saturating_mul(missed + 1));
             self.page.u64(OFF_DUE).store(next, Ordering::Release);
         }
@@ -183,11 +182,19 @@ impl CellObj {
         }
     }
 
+    #[inline]
     fn wait_one(&self, timeout: Option<Duration>, me: &dyn super::Waitable) -> Result<WaitOutcome> {
-        if !matches!(self.kind, Kind::Timer { .. }) && self.try_take(self.event_gen()) {
+        if matches!(self.kind, Kind::Timer { .. }) {
+            return super::wait::run(&[me], false, timeout);
+        }
+        let entry = self.event_gen();
+        if self.try_take(entry) {
             return Ok(WaitOutcome::Signaled(0));
         }
-        super::wait::run(&[me], false, timeout)
+        if super::wait::spin_one(timeout, || Ok(self.try_take(entry).then_some(())))?.is_some() {
+            return Ok(WaitOutcome::Signaled(0));
+        }
+        super::wait::run_opts(&[me], false, timeout, true, entry)
     }
 }
 
@@ -204,7 +211,7 @@ macro_rules! cell_handle {
 
         impl $ty {
             /// Waits for the object (`WaitForSingleObject`) and consumes what it takes:
-            /// [`WaitOutcome::Signaled(0)`] or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
+            /// [`WaitOutcome::Signaled`]`(0)` or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
             pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
                 self.inner.wait_one(timeout, self)
@@ -596,3 +603,23 @@ impl Timer {
 }
 
 cell_handle!(Timer, ObjectType::Timer, Rights::TIMER_ALL_ACCESS);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_left_by_a_dead_process_is_broken_and_the_value_restored() {
+        let (s, _) = Semaphore::create(None, 1, 5).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        // As if `dead` had died inside a wait_all, holding a claim on the semaphore.
+        let state = s.inner.page.u64(OFF_STATE);
+        state.store(1 | (u64::from(dead) << 32), Ordering::SeqCst);
+        let start = std::time::Instant::now();
+        assert_eq!(s.release(1).unwrap(), 1, "the claim was broken with the value intact");
+        assert!(start.elapsed() >= Duration::from_millis(5), "a live-looking claim is waited out first");
+        assert_eq!(s.state(), SyncState::Semaphore { count: 2, max: 5 });
+    }
+}

@@ -151,10 +151,17 @@ macro_rules! handle_methods {
                 Ok($ty { inner: std::sync::Arc::new(crate::sync::handle::Inner::from_object(object)?), rights })
             }
 
+            #[inline(always)]
             fn check(&self, needed: crate::sync::Rights, op: &str) -> crate::Result<()> {
                 if self.rights.contains(needed) {
                     return Ok(());
                 }
+                self.denied(needed, op)
+            }
+
+            #[cold]
+            #[inline(never)]
+            fn denied(&self, needed: crate::sync::Rights, op: &str) -> crate::Result<()> {
                 Err(crate::Error::new(
                     crate::Win32Error::ACCESS_DENIED,
                     format!(

@@ -74,7 +74,7 @@ use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
 pub use mutex::{Mutex, MutexGuard, MutexOptions};
 pub use process::Process;
-pub use wait::{Waitable, wait_all, wait_any};
+pub use wait::{Waitable, set_spin_duration, spin_duration, wait_all, wait_any};
 
 /// The most objects one wait accepts (`MAXIMUM_WAIT_OBJECTS`).
 pub const MAXIMUM_WAIT_OBJECTS: usize = 64;
@@ -437,4 +437,73 @@ impl Job {
 /// Validates a wait timeout given in Win32 milliseconds (`INFINITE` = `u32::MAX` → `None`).
 pub fn timeout_from_millis(ms: u32) -> Option<Duration> {
     (ms != u32::MAX).then(|| Duration::from_millis(u64::from(ms)))
+}
+
+/// A handle to a synchronization object of any type, as opened by name by [`open_any`] (for
+/// tools that take a name and act on whatever it names, like `filemap signal/reset/wait`).
+#[derive(Debug)]
+pub enum AnySync {
+    /// A mutex.
+    Mutex(Mutex),
+    /// A semaphore.
+    Semaphore(Semaphore),
+    /// An event.
+    Event(Event),
+    /// A waitable timer.
+    Timer(Timer),
+}
+
+/// Opens the synchronization object `name`, whatever its type, with `rights` (generic rights
+/// such as [`Rights::GENERIC_ALL`] or [`Rights::MAXIMUM_ALLOWED`] fit every type).
+/// `ERROR_FILE_NOT_FOUND` if no object has the name; `ERROR_INVALID_HANDLE` for a mapping;
+/// `ERROR_NOT_SUPPORTED` for a job.
+pub fn open_any(name: &str, rights: Rights) -> Result<AnySync> {
+    let (kind, _) = query_state(name)?;
+    Ok(match kind {
+        ObjectType::Mutex => AnySync::Mutex(Mutex::open(name, rights)?),
+        ObjectType::Semaphore => AnySync::Semaphore(Semaphore::open(name, rights)?),
+        ObjectType::Event => AnySync::Event(Event::open(name, rights)?),
+        ObjectType::Timer => AnySync::Timer(Timer::open(name, rights)?),
+        ObjectType::Job => {
+            return Err(Error::new(Win32Error::NOT_SUPPORTED, format!("\"{name}\" is a job; jobs are not supported")));
+        }
+        ObjectType::Mapping => {
+            return Err(Error::new(
+                Win32Error::INVALID_HANDLE,
+                format!("\"{name}\" is a file mapping, not a synchronization object"),
+            ));
+        }
+    })
+}
+
+impl AnySync {
+    /// The object's type.
+    pub fn kind(&self) -> ObjectType {
+        match self {
+            AnySync::Mutex(_) => ObjectType::Mutex,
+            AnySync::Semaphore(_) => ObjectType::Semaphore,
+            AnySync::Event(_) => ObjectType::Event,
+            AnySync::Timer(_) => ObjectType::Timer,
+        }
+    }
+
+    /// The object's current state.
+    pub fn state(&self) -> SyncState {
+        match self {
+            AnySync::Mutex(m) => m.state(),
+            AnySync::Semaphore(s) => s.state(),
+            AnySync::Event(e) => e.state(),
+            AnySync::Timer(t) => t.state(),
+        }
+    }
+
+    /// The handle as something to wait on.
+    pub fn as_waitable(&self) -> &dyn Waitable {
+        match self {
+            AnySync::Mutex(m) => m,
+            AnySync::Semaphore(s) => s,
+            AnySync::Event(e) => e,
+            AnySync::Timer(t) => t,
+        }
+    }
 }

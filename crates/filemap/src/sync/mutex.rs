@@ -22,6 +22,8 @@ use super::{Rights, SyncState, WaitOutcome};
 pub struct MutexInner {
     pub(crate) object: ObjectFile,
     page: ManuallyDrop<SyncPage>,
+    /// Address of the mutex word in `page` (cached: the hot paths skip the bounds checks).
+    word_addr: usize,
 }
 
 impl handle::Inner for MutexInner {
@@ -30,7 +32,9 @@ impl handle::Inner for MutexInner {
     }
     fn from_object(object: ObjectFile) -> Result<Self> {
         let page = SyncPage::map(&object)?;
-        Ok(MutexInner { object, page: ManuallyDrop::new(page) })
+        let word_addr = page.u32(OFF_WORD) as *const AtomicU32 as usize;
+        debug_assert_eq!(page.u32(OFF_COUNT) as *const AtomicU32 as usize, word_addr + 4);
+        Ok(MutexInner { object, page: ManuallyDrop::new(page), word_addr })
     }
 }
 
@@ -49,35 +53,45 @@ impl Drop for MutexInner {
 }
 
 impl MutexInner {
+    #[inline(always)]
+    #[allow(unsafe_code)]
     pub(crate) fn word(&self) -> &AtomicU32 {
-        self.page.u32(OFF_WORD)
+        // SAFETY: `word_addr` is the 4-aligned mutex word inside `self.page` (checked by
+        // `SyncPage::u32` at construction), mapped as long as `self` lives; the memory is only
+        // accessed atomically, by every process.
+        unsafe { &*(self.word_addr as *const AtomicU32) }
     }
 
+    #[inline(always)]
+    #[allow(unsafe_code)]
     fn count(&self) -> &AtomicU32 {
-        self.page.u32(OFF_COUNT)
+        // SAFETY: as in `word`: the count sits right after the word (OFF_COUNT = OFF_WORD + 4).
+        unsafe { &*((self.word_addr + 4) as *const AtomicU32) }
     }
 
+    #[inline(always)]
     fn node(&self, ctx: &ThreadCtx) -> usize {
-        self.page.addr(OFF_WORD) + ctx.node_off
+        self.word_addr + ctx.node_off()
     }
 
+    #[inline(always)]
     pub(crate) fn owned_by(&self, ctx: &ThreadCtx) -> bool {
-        self.word().load(Ordering::Relaxed) & TID_MASK == ctx.tid
+        self.word().load(Ordering::Relaxed) & TID_MASK == ctx.tid()
     }
 
     pub(crate) fn looks_available(&self, ctx: Option<&ThreadCtx>) -> bool {
         let owner = self.word().load(Ordering::Relaxed) & TID_MASK;
-        owner == 0 || ctx.is_some_and(|c| c.tid == owner)
+        owner == 0 || ctx.is_some_and(|c| c.tid() == owner)
     }
 
     /// Tries to acquire for the calling thread: `Some(abandoned)` on success (recursion counts).
     #[allow(unsafe_code)]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_acquire(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
         let word = self.word();
         let w = word.load(Ordering::Relaxed);
         let owner = w & TID_MASK;
-        if owner == ctx.tid {
+        if owner == ctx.tid() {
             return self.recurse();
         }
         if owner != 0 {
@@ -87,7 +101,7 @@ impl MutexInner {
         // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node
         // is inside our page, which stays mapped while linked (see `Drop`).
         unsafe { robust::set_pending(ctx, node) };
-        let got = state::mutex_try_acquire(word, ctx.tid);
+        let got = state::mutex_try_acquire(word, ctx.tid());
         match got {
             MutexTry::Acquired { abandoned } => {
                 self.count().store(1, Ordering::Relaxed);
@@ -111,6 +125,27 @@ impl MutexInner {
         }
     }
 
+    /// The uncontended fast path: a CAS first (no load), then the careful path.
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    pub(crate) fn try_acquire_fast(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
+        let node = self.node(ctx);
+        // SAFETY: as in `try_acquire`.
+        unsafe { robust::set_pending(ctx, node) };
+        if self.word().compare_exchange(0, ctx.tid(), Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            self.count().store(1, Ordering::Relaxed);
+            // SAFETY: as in `try_acquire`.
+            unsafe {
+                robust::enqueue(ctx, node);
+                robust::set_pending(ctx, 0);
+            }
+            return Ok(Some(false));
+        }
+        // SAFETY: as in `try_acquire`.
+        unsafe { robust::set_pending(ctx, 0) };
+        self.try_acquire(ctx)
+    }
+
     fn recurse(&self) -> Result<Option<bool>> {
         let c = self.count().load(Ordering::Relaxed);
         if c >= i32::MAX as u32 {
@@ -124,13 +159,10 @@ impl MutexInner {
     }
 
     /// Releases one level of the calling thread's ownership.
-    #[inline]
+    #[inline(always)]
     fn release(&self, ctx: &ThreadCtx) -> Result<()> {
         if !self.owned_by(ctx) {
-            return Err(Error::new(
-                Win32Error::NOT_OWNER,
-                format!("cannot release {}: the calling thread does not own it", self.object.describe()),
-            ));
+            return Err(self.not_owner());
         }
         let c = self.count().load(Ordering::Relaxed);
         if c > 1 {
@@ -141,11 +173,20 @@ impl MutexInner {
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn not_owner(&self) -> Error {
+        Error::new(
+            Win32Error::NOT_OWNER,
+            format!("cannot release {}: the calling thread does not own it", self.object.describe()),
+        )
+    }
+
     /// Unlinks the node and stores `free` (0, or OWNER_DIED to keep an abandonment unreported).
     #[allow(unsafe_code)]
-    #[inline]
+    #[inline(always)]
     fn unlock(&self, ctx: &ThreadCtx, free: u32) {
-        self.count().store(0, Ordering::Relaxed);
+        // The count is meaningless while the word is free (every acquisition rewrites it).
         let node = self.node(ctx);
         let word = self.word();
         // SAFETY: this thread owns the word, so its node is linked in this thread's list.
@@ -158,7 +199,7 @@ impl MutexInner {
             wake
         };
         if wake {
-            sysfutex::wake_all(word);
+            wake_cold(word);
         }
     }
 
@@ -245,7 +286,7 @@ impl MutexOptions {
     pub fn create(self) -> Result<(Mutex, Created)> {
         let ctx = if self.initial_owner { Some(robust::ctx()?) } else { None };
         let init = match &ctx {
-            Some(c) => page::init_bytes(c.tid, 1, 0),
+            Some(c) => page::init_bytes(c.tid(), 1, 0),
             None => page::init_bytes(0, 0, 0),
         };
         let (object, created) = handle::create(ObjectType::Mutex, &self.common, [0; 4], &init)?;
@@ -267,6 +308,12 @@ impl MutexOptions {
         let (object, rights) = handle::open(ObjectType::Mutex, name, requested, self.common.inheritable)?;
         Ok(Mutex { inner: Arc::new(<MutexInner as handle::Inner>::from_object(object)?), rights })
     }
+}
+
+#[cold]
+#[inline(never)]
+fn wake_cold(word: &AtomicU32) {
+    sysfutex::wake_all(word);
 }
 
 #[allow(unsafe_code)]
@@ -299,17 +346,27 @@ impl Mutex {
         Mutex::options().name(name).rights(rights).open()
     }
 
-    /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled(0)`] (now owned, or
-    /// one more level of recursion), [`WaitOutcome::Abandoned(0)`] (owned; the previous owner
+    /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled`]`(0)` (now owned, or
+    /// one more level of recursion), [`WaitOutcome::Abandoned`]`(0)` (owned; the previous owner
     /// died holding it), or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
     #[inline]
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
         self.check(Rights::SYNCHRONIZE, "wait on")?;
         let ctx = robust::ctx()?;
-        match self.inner.try_acquire(&ctx)? {
+        match self.inner.try_acquire_fast(&ctx)? {
             Some(false) => Ok(WaitOutcome::Signaled(0)),
             Some(true) => Ok(WaitOutcome::Abandoned(0)),
-            None => super::wait::run(&[self], false, timeout),
+            None => self.acquire_slow(&ctx, timeout),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self, ctx: &ThreadCtx, timeout: Option<Duration>) -> Result<WaitOutcome> {
+        match super::wait::spin_one(timeout, || self.inner.try_acquire(ctx))? {
+            Some(false) => Ok(WaitOutcome::Signaled(0)),
+            Some(true) => Ok(WaitOutcome::Abandoned(0)),
+            None => super::wait::run_opts(&[self], false, timeout, true, None),
         }
     }
 
@@ -322,11 +379,15 @@ impl Mutex {
     }
 
     /// Acquires, waiting forever, and returns a guard that releases on drop.
+    #[inline]
     pub fn lock(&self) -> Result<MutexGuard<'_>> {
         match self.acquire(None)? {
             WaitOutcome::Signaled(_) => Ok(MutexGuard { mutex: self, abandoned: false, _thread: PhantomData }),
             WaitOutcome::Abandoned(_) => Ok(MutexGuard { mutex: self, abandoned: true, _thread: PhantomData }),
-            WaitOutcome::TimedOut => unreachable!("an infinite wait cannot time out"),
+            WaitOutcome::TimedOut => Err(Error::new(
+                Win32Error::TIMEOUT,
+                format!("waiting for {} forever timed out", self.inner.object.describe()),
+            )),
         }
     }
 
@@ -383,6 +444,7 @@ impl MutexGuard<'_> {
 }
 
 impl Drop for MutexGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         let _ = self.mutex.release();
     }

@@ -86,7 +86,7 @@ impl Process {
         self.inner.code.get().copied().flatten()
     }
 
-    /// Waits for the process to exit: [`WaitOutcome::Signaled(0)`] or [`WaitOutcome::TimedOut`].
+    /// Waits for the process to exit: [`WaitOutcome::Signaled`]`(0)` or [`WaitOutcome::TimedOut`].
     pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
         super::wait::run(&[self as &dyn Waitable], false, timeout)
     }

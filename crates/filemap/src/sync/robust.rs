@@ -26,32 +26,53 @@ use crate::sys::futex::{self as sysfutex, RobustListHead};
 
 use super::page::{MUTEX_SLOT, OFF_COUNT};
 
-/// What a thread needs to take mutexes: its id, its list head, and where nodes sit.
+/// Proof that the calling thread's context (its id, its list head, and where nodes sit) is
+/// cached in thread-local storage; the accessors read it from there. A zero-sized token, so
+/// that the hot paths never copy a struct through memory (which stalled store forwarding).
+/// Not `Send`: it speaks for the thread that made it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThreadCtx {
-    /// Kernel thread id.
-    pub tid: u32,
-    /// Address of the robust list head (its `next` field).
-    pub head: usize,
-    /// Offset of a node from its futex word (`-futex_offset`).
-    pub node_off: usize,
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
+impl ThreadCtx {
+    /// Kernel thread id.
+    #[inline(always)]
+    pub(crate) fn tid(&self) -> u32 {
+        TID.with(Cell::get)
+    }
+
+    /// Address of the robust list head (its `next` field).
+    #[inline(always)]
+    pub(crate) fn head(&self) -> usize {
+        HEAD.with(Cell::get)
+    }
+
+    /// Offset of a node from its futex word (`-futex_offset`).
+    #[inline(always)]
+    pub(crate) fn node_off(&self) -> usize {
+        NODE_OFF.with(Cell::get)
+    }
+}
+
+// Three plain cells rather than one `Cell<ThreadCtx>`: copying the struct out of TLS made the
+// compiler write it piecewise and read it back whole, a store-forwarding stall on the hot path.
 thread_local! {
-    static CTX: Cell<ThreadCtx> = const { Cell::new(ThreadCtx { tid: 0, head: 0, node_off: 0 }) };
+    static TID: Cell<u32> = const { Cell::new(0) };
+    static HEAD: Cell<usize> = const { Cell::new(0) };
+    static NODE_OFF: Cell<usize> = const { Cell::new(0) };
 }
 
 unsafe extern "C" fn forget_ctx_after_fork() {
     // The child's only thread is the one that forked: its id changed.
-    CTX.with(|c| c.set(ThreadCtx { tid: 0, head: 0, node_off: 0 }));
+    TID.with(|c| c.set(0));
 }
 
 /// The calling thread's context (cached after the first call).
-#[inline]
+#[inline(always)]
 pub(crate) fn ctx() -> Result<ThreadCtx> {
-    let c = CTX.with(Cell::get);
-    if c.tid != 0 {
-        return Ok(c);
+    if TID.with(Cell::get) != 0 {
+        return Ok(ThreadCtx { _thread: std::marker::PhantomData });
     }
     ctx_slow()
 }
@@ -88,20 +109,22 @@ fn ctx_slow() -> Result<ThreadCtx> {
         }
     };
     debug_assert!(node_off - 8 >= OFF_COUNT + 4);
-    let c = ThreadCtx { tid: sysfutex::gettid(), head: head as usize, node_off };
-    CTX.with(|cell| cell.set(c));
-    Ok(c)
+    HEAD.with(|cell| cell.set(head as usize));
+    NODE_OFF.with(|cell| cell.set(node_off));
+    TID.with(|cell| cell.set(sysfutex::gettid()));
+    Ok(ThreadCtx { _thread: std::marker::PhantomData })
 }
 
+#[inline(always)]
 fn pending(ctx: &ThreadCtx) -> *mut usize {
-    (ctx.head + 2 * std::mem::size_of::<usize>()) as *mut usize
+    (ctx.head() + 2 * std::mem::size_of::<usize>()) as *mut usize
 }
 
 /// Announces (or clears, with 0) the node this thread is about to link or unlink.
 ///
 /// # Safety
 /// `ctx` must be the calling thread's context.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn set_pending(ctx: &ThreadCtx, node: usize) {
     compiler_fence(Ordering::SeqCst);
     // SAFETY: `list_op_pending` is a field of this thread's live list head, written only by
@@ -111,8 +134,9 @@ pub(crate) unsafe fn set_pending(ctx: &ThreadCtx, node: usize) {
 }
 
 /// The node's `next` and `prev` fields, given the node address.
+#[inline(always)]
 fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
-    // SAFETY (for both): callers pass nodes inside a mapped sync page that stays mapped while
+    // SAFETY: (both fields) callers pass nodes inside a mapped sync page that stays mapped while
     // the node is linked (see the module docs); the fields are 8-aligned and only accessed
     // atomically by us.
     unsafe { (&*(node as *const AtomicUsize), &*((node - 8) as *const AtomicUsize)) }
@@ -122,6 +146,7 @@ fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
 ///
 /// # Safety
 /// `elem` must be an element of this thread's robust list.
+#[inline(always)]
 unsafe fn set_prev(elem: usize, prev: usize) {
     // SAFETY: every element of a glibc-layout list has a pointer-sized `prev` 8 bytes before
     // its `next` (glibc's `__list.__prev`, `robust_prev` before the head, ours in the page);
@@ -134,9 +159,9 @@ unsafe fn set_prev(elem: usize, prev: usize) {
 /// # Safety
 /// `ctx` is the calling thread's context; `node` is the node of a mutex word this thread just
 /// took, in a page that stays mapped while it is linked.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
-    let head = ctx.head as *mut usize;
+    let head = ctx.head() as *mut usize;
     // SAFETY: the head is this thread's live list head; elements are only touched by this thread.
     unsafe {
         let first_raw = std::ptr::read_volatile(head);
@@ -144,7 +169,7 @@ pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
         set_prev(first, node);
         let (next, prev) = fields(node);
         next.store(first_raw, Ordering::Relaxed);
-        prev.store(ctx.head, Ordering::Relaxed);
+        prev.store(ctx.head(), Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
         std::ptr::write_volatile(head, node);
     }
@@ -154,7 +179,7 @@ pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
 ///
 /// # Safety
 /// `ctx` is the calling thread's context; `node` is linked in its list.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn dequeue(_ctx: &ThreadCtx, node: usize) {
     let (next_f, prev_f) = fields(node);
     let next_raw = next_f.load(Ordering::Relaxed);

@@ -79,8 +79,6 @@ macro_rules! impl_atomics {
         }
     };
 }
-#[cfg(test)]
-pub(crate) use impl_atomics;
 
 impl_atomics!(std::sync::atomic::AtomicU32, std::sync::atomic::AtomicU64);
 
@@ -108,6 +106,7 @@ pub(crate) enum MutexTry {
 
 /// Tries to take the mutex word for thread `me`. The caller must have announced the attempt in
 /// its robust list's `list_op_pending` before, so that dying right after the CAS is covered.
+#[inline(always)]
 pub(crate) fn mutex_try_acquire<A: Atomic32>(word: &A, me: u32) -> MutexTry {
     let mut w = word.load(Relaxed);
     loop {
@@ -128,6 +127,7 @@ pub(crate) fn mutex_try_acquire<A: Atomic32>(word: &A, me: u32) -> MutexTry {
 
 /// Releases the mutex word held by `me` (recursion already counted down to zero). Returns true
 /// if sleepers must be woken. Only the owner calls this.
+#[inline(always)]
 pub(crate) fn mutex_release<A: Atomic32>(word: &A) -> bool {
     word.swap(0, Release) & WAITERS != 0
 }
@@ -563,6 +563,54 @@ mod models {
                 // or the release saw WAITERS and wakes.
                 assert!(woke || word.load(SeqCst) != sleep_on);
             }
+        });
+    }
+
+    #[test]
+    fn loom_a_due_timer_is_fired_by_exactly_one_poller() {
+        // Two pollers saw the same armed version and race to fire it (claim on that exact
+        // version); a synchronization timer then has exactly one signal to give.
+        loom::model(|| {
+            let v0 = timer_set(0);
+            let w = Words::new(v0);
+            let pollers: Vec<_> = (1..=2u32)
+                .map(|pid| {
+                    let w = w.clone();
+                    loom::thread::spawn(move || match w.cell().claim(pid, &mut Yield, |x| x == v0) {
+                        Some(v) => {
+                            w.cell().unclaim(pid, timer_fire(v, false));
+                            true
+                        }
+                        None => false,
+                    })
+                })
+                .collect();
+            let fired: u32 = pollers.into_iter().map(|t| u32::from(t.join().unwrap())).sum();
+            assert_eq!(fired, 1);
+            let v = w.cell().value();
+            assert_eq!(v & (SIGNALED | ARMED), SIGNALED, "one-shot: signaled and disarmed");
+            assert!(timer_take(v, false).is_some());
+        });
+    }
+
+    #[test]
+    fn loom_a_failed_wait_all_restores_values_under_a_concurrent_release() {
+        // wait_all over (sem A = 1, event B unsignaled) fails on B and rolls A back, while
+        // another thread releases A: no unit is lost or created.
+        loom::model(|| {
+            let a = Words::new(1);
+            let b = Words::new(0);
+            let releaser = {
+                let a = a.clone();
+                loom::thread::spawn(move || a.cell().update(&mut Yield, |v| sem_add(v, 1, 5)).1.is_some())
+            };
+            let me = 9;
+            if let Some(va) = a.cell().claim(me, &mut Yield, |v| v > 0) {
+                assert!(b.cell().claim(me, &mut Yield, |v| v & SIGNALED != 0).is_none());
+                a.cell().unclaim(me, va);
+            }
+            assert!(releaser.join().unwrap());
+            assert_eq!(a.cell().value(), 2, "1 initial + 1 released, nothing consumed");
         });
     }
 }

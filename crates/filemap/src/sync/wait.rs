@@ -1,6 +1,6 @@
 //! The wait engine: one object or many, any or all, with spin-then-sleep.
 //!
-//! A wait tries to consume; if it cannot, it spins for [`SPIN`] (a few microseconds, measured
+//! A wait tries to consume; if it cannot, it spins for [`spin_duration`] (a few microseconds, measured
 //! by the clock, not by iterations), retrying; then it registers as a sleeper on each object it
 //! sleeps on (a `waiters` count or the mutex's `FUTEX_WAITERS` bit), snapshots their futex
 //! words, tries once more (so no change between the snapshot and the sleep can be missed), and
@@ -8,6 +8,7 @@
 //! timeout, or the next timer due time. A `wait_any` sleeps on all objects; a `wait_all`
 //! sleeps on the first object that stopped it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, Win32Error};
@@ -19,8 +20,24 @@ use super::process::ProcInner;
 use super::robust::{self, ThreadCtx};
 use super::{MAXIMUM_WAIT_OBJECTS, WaitOutcome, state};
 
-/// How long a waiter spins before it sleeps.
+/// How long a waiter spins before it sleeps, by default.
 pub(crate) const SPIN: Duration = Duration::from_micros(5);
+
+/// The spin budget in nanoseconds (process-wide; see [`set_spin_duration`]).
+static SPIN_NS: AtomicU64 = AtomicU64::new(SPIN.as_nanos() as u64);
+
+/// Sets how long waiters in this process spin before they sleep in the kernel (default 5 µs;
+/// zero: sleep at once). Spinning turns a cross-process hand-off from a futex wake (tens of
+/// microseconds when the other CPU idles) into a cache-line transfer, at the price of CPU time
+/// while waiting; the spin is bounded by time, whatever one `pause` costs on the machine.
+pub fn set_spin_duration(spin: Duration) {
+    SPIN_NS.store(spin.as_nanos().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
+}
+
+/// The current spin budget ([`set_spin_duration`]).
+pub fn spin_duration() -> Duration {
+    Duration::from_nanos(SPIN_NS.load(Ordering::Relaxed))
+}
 
 /// What a wait can act on (internal).
 pub enum Target<'a> {
@@ -45,8 +62,8 @@ pub(crate) mod sealed {
 ///
 /// Waiting needs the handle's `SYNCHRONIZE` right (`ERROR_ACCESS_DENIED` otherwise).
 pub trait Waitable: sealed::Sealed {
-    /// Waits for this one object (`WaitForSingleObject`): [`WaitOutcome::Signaled(0)`],
-    /// [`WaitOutcome::Abandoned(0)`] or [`WaitOutcome::TimedOut`]. `None` waits forever;
+    /// Waits for this one object (`WaitForSingleObject`): [`WaitOutcome::Signaled`]`(0)`,
+    /// [`WaitOutcome::Abandoned`]`(0)` or [`WaitOutcome::TimedOut`]. `None` waits forever;
     /// `Some(Duration::ZERO)` only tests.
     fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome>
     where
@@ -100,7 +117,44 @@ impl Obj<'_> {
     }
 }
 
+/// Spins for at most [`spin_duration`] (and at most `timeout`) until `f` succeeds: the allocation-free
+/// first phase of a wait on one object. Returns `Ok(None)` if the caller must sleep (via
+/// [`run`] with `spun = true`).
+#[inline]
+pub(crate) fn spin_one<T>(timeout: Option<Duration>, mut f: impl FnMut() -> Result<Option<T>>) -> Result<Option<T>> {
+    let spin = spin_duration();
+    let budget = timeout.map_or(spin, |t| t.min(spin));
+    if budget.is_zero() {
+        return Ok(None);
+    }
+    let end = Instant::now() + budget;
+    let mut n = 0u32;
+    loop {
+        std::hint::spin_loop();
+        if let Some(v) = f()? {
+            return Ok(Some(v));
+        }
+        n += 1;
+        if n % 16 == 0 && Instant::now() >= end {
+            return Ok(None);
+        }
+    }
+}
+
 pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration>) -> Result<WaitOutcome> {
+    run_opts(objects, all, timeout, false, None)
+}
+
+/// [`run`]; `spun`: the caller already spun (and used up part of the timeout, which is fine:
+/// the spin is a few microseconds); `entry_gen`: for a wait on one event, its generation when
+/// the caller's wait began (so a pulse during the caller's spin still counts).
+pub(crate) fn run_opts(
+    objects: &[&dyn Waitable],
+    all: bool,
+    timeout: Option<Duration>,
+    spun: bool,
+    entry_gen: Option<u32>,
+) -> Result<WaitOutcome> {
     if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
         return Err(Error::new(
             Win32Error::INVALID_PARAMETER,
@@ -114,7 +168,7 @@ pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration
     for o in objects {
         let t = o.target()?;
         let entry_gen = match &t {
-            Target::Cell(c) if !all => c.event_gen(),
+            Target::Cell(c) if !all => entry_gen.filter(|_| objects.len() == 1).or_else(|| c.event_gen()),
             Target::Mutex(_) if ctx.is_none() => {
                 ctx = Some(robust::ctx()?);
                 None
@@ -141,7 +195,7 @@ pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration
     let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
         if all { try_all(objs, &order, me, ctx) } else { try_any(objs, ctx) }
     };
-    let mut spun = false;
+    let mut spun = spun;
     loop {
         let next_due = poll_timers(&objs);
         let blocker = match attempt(&objs)? {
@@ -154,17 +208,17 @@ pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration
         }
         if !spun {
             spun = true;
-            let spin_end = now + SPIN;
+            let spin_end = now + spin_duration();
             let mut n = 0u32;
+            // One `pause` (~25 ns here) between checks; the clock is read every 16 checks, so
+            // the spin is bounded by time, whatever a pause costs on the machine.
             loop {
-                for _ in 0..16 {
-                    std::hint::spin_loop();
-                }
+                std::hint::spin_loop();
                 if let Ok(outcome) = attempt(&objs)? {
                     return Ok(outcome);
                 }
                 n += 1;
-                if n % 4 == 0 && Instant::now() >= spin_end {
+                if n % 16 == 0 && Instant::now() >= spin_end {
                     break;
                 }
             }
@@ -192,7 +246,20 @@ pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration
                 Target::Process(p) => words.push((p.word(), 0)),
             }
         }
-        let outcome = if retry { None } else { attempt(&objs)?.ok() };
+        let outcome = if retry {
+            None
+        } else {
+            match attempt(&objs)? {
+                Ok(o) => Some(o),
+                // A wait-all now stopped by another object: sleeping on the old one could miss
+                // the change it waits for; start over with the new one.
+                Err(b) if all && b != blocker => {
+                    retry = true;
+                    None
+                }
+                Err(_) => None,
+            }
+        };
         if outcome.is_none() && !retry {
             let now = Instant::now();
             let mut sleep = deadline.map(|d| d.saturating_duration_since(now));
