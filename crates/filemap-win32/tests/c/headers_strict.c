@@ -1,7 +1,9 @@
 /* Header hygiene: windows.h, tchar.h and conio.h compile warning-free under strict standards
  * (-std=c99/c11/c17 -pedantic -Wall -Wextra -Werror, and C++11/17/20), together with the C and
  * C++ standard libraries, and the layouts are Win32's. Built by the tests with -Werror. */
+#include <Windows.h> /* the spelling many published sources use */
 #include <windows.h>
+#include <Tchar.h>
 #include <tchar.h>
 #include <conio.h>
 #include <stdio.h>
