@@ -90,10 +90,28 @@ static void test_mapping(void)
     CHECK(FlushViewOfFile(view, 0));
     CHECK(UnmapViewOfFile(view2));
 
+    /* VirtualQuery describes views */
+    {
+        MEMORY_BASIC_INFORMATION mbi;
+        CHECK(VirtualQuery(view + 10, &mbi, sizeof mbi) == sizeof mbi);
+        CHECK(mbi.BaseAddress == view && mbi.AllocationBase == view && mbi.State == MEM_COMMIT);
+        CHECK(mbi.Type == MEM_MAPPED && mbi.Protect == PAGE_READWRITE && mbi.RegionSize >= 100000 &&
+              mbi.RegionSize % 4096 == 0);
+        view2 = (char *)MapViewOfFile(h2, FILE_MAP_READ, 0, 0, 0);
+        CHECK(VirtualQuery(view2, &mbi, sizeof mbi) == sizeof mbi && mbi.Protect == PAGE_READONLY);
+        CHECK(UnmapViewOfFile(view2));
+        SetLastError(0);
+        CHECK(VirtualQuery(view, &mbi, 8) == 0 && GetLastError() == ERROR_BAD_LENGTH);
+    }
+
     /* the size of the second create was ignored: the whole 100000 bytes map */
     view2 = (char *)MapViewOfFile(h2, FILE_MAP_READ, 0, 0, 100000);
     CHECK(view2 != NULL);
     CHECK(UnmapViewOfFile(view2 + 4096 + 100)); /* any address inside works */
+    {
+        MEMORY_BASIC_INFORMATION mbi;
+        CHECK(VirtualQuery(view2, &mbi, sizeof mbi) == sizeof mbi && mbi.State == MEM_FREE && mbi.Type == 0);
+    }
 
     /* errors of MapViewOfFile */
     CHECK_ERR(MapViewOfFile(h, FILE_MAP_READ, 0, 1, 0) == NULL, ERROR_MAPPED_ALIGNMENT);
