@@ -68,7 +68,7 @@ pub const CURRENT_THREAD: usize = usize::MAX - 1;
 #[derive(Debug, Clone)]
 pub enum Object {
     /// A file mapping object (`CreateFileMapping`/`OpenFileMapping`).
-    Mapping(Arc<Mapping>),
+    Mapping(Arc<crate::mapping::MappingHandle>),
     /// A file (`CreateFile`).
     File(Arc<FileObject>),
     /// A process (`CreateProcess`, `DuplicateHandle` of `GetCurrentProcess()`).
@@ -118,7 +118,9 @@ impl Object {
     /// lose rights: `ERROR_ACCESS_DENIED` otherwise).
     pub fn with_access(&self, access: u32) -> Res<Object> {
         Ok(match self {
-            Object::Mapping(m) => Object::Mapping(Arc::new(m.duplicate(Access(access), true)?)),
+            Object::Mapping(m) => {
+                Object::Mapping(crate::mapping::MappingHandle::new(m.duplicate(Access(access), true)?))
+            }
             Object::Mutex(m) => Object::Mutex(Arc::new(m.duplicate(Rights(access), m.is_inheritable())?)),
             Object::Semaphore(s) => Object::Semaphore(Arc::new(s.duplicate(Rights(access), s.is_inheritable())?)),
             Object::Event(e) => Object::Event(Arc::new(e.duplicate(Rights(access), e.is_inheritable())?)),
@@ -215,7 +217,7 @@ pub fn insert_mapping(mapping: Mapping, inherit: bool) -> Res<HANDLE> {
     // `mapping` (its owner) is alive.
     let core_fd = unsafe { BorrowedFd::borrow_raw(fd) };
     set_cloexec(core_fd, true)?;
-    insert_dup(Object::Mapping(Arc::new(mapping)), access, inherit, core_fd)
+    insert_dup(Object::Mapping(crate::mapping::MappingHandle::new(mapping)), access, inherit, core_fd)
 }
 
 /// Adds a handle for a core sync object created or opened inheritable (`fd` is its
@@ -350,9 +352,9 @@ fn adopt_object(slot: &OwnedFd, kind: ObjectType, passed: Option<u32>) -> Option
                 let access = m.access().0;
                 match passed {
                     Some(p) if p & access != access => {
-                        Object::Mapping(Arc::new(m.duplicate(Access(p & access), true).ok()?))
+                        Object::Mapping(crate::mapping::MappingHandle::new(m.duplicate(Access(p & access), true).ok()?))
                     }
-                    _ => Object::Mapping(Arc::new(m)),
+                    _ => Object::Mapping(crate::mapping::MappingHandle::new(m)),
                 }
             }
             ObjectType::Mutex => Object::Mutex(Arc::new(SyncMutex::from_inherited_fd(raw, rights(0x001F_0001)).ok()?)),

@@ -180,6 +180,54 @@ pub unsafe extern "system" fn OpenFileMappingW(
     boundary(std::ptr::null_mut(), || unsafe { open_file_mapping(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
 
+/// A mapping handle's core object, plus the private description its views are mapped from.
+///
+/// The core maps a view from the object file's open file description, and an mmap keeps that
+/// description (and the `flock` that counts it as a handle) alive, so for a named
+/// paging-file mapping the name would outlive the last `CloseHandle` while a view exists
+/// (Windows frees it: docs/WIN32-FACTS.md §6). Views are therefore mapped from a second,
+/// private description of the object whose `flock` is dropped at once: it keeps the memory
+/// alive, never the name. It is made on the first `MapViewOfFile` and kept with the handle
+/// (dropped after it). (Core request: do this in `ViewBuilder::map`.)
+#[derive(Debug)]
+pub struct MappingHandle {
+    mapping: Mapping,
+    view_source: std::sync::OnceLock<Mapping>,
+}
+
+impl MappingHandle {
+    /// Wraps a core mapping handle.
+    pub fn new(mapping: Mapping) -> std::sync::Arc<MappingHandle> {
+        std::sync::Arc::new(MappingHandle { mapping, view_source: std::sync::OnceLock::new() })
+    }
+
+    /// The mapping views are made from (see the type docs).
+    fn view_source(&self) -> Res<&Mapping> {
+        let m = &self.mapping;
+        if m.name().is_none() || m.backing_path().is_some() {
+            return Ok(m); // unnamed, or views map the backing file: nothing pins a name
+        }
+        if let Some(source) = self.view_source.get() {
+            return Ok(source);
+        }
+        let private = m.duplicate(m.access(), false)?.duplicate(m.access(), true)?;
+        let fd = private.inheritable_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+        // SAFETY: `fd` is `private`'s open descriptor, borrowed while `private` lives.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
+        rustix::fs::flock(borrowed, rustix::fs::FlockOperation::Unlock)?;
+        // A racing thread may have set it first; ours is then dropped (it holds no lock).
+        Ok(self.view_source.get_or_init(|| private))
+    }
+}
+
+impl std::ops::Deref for MappingHandle {
+    type Target = Mapping;
+    fn deref(&self) -> &Mapping {
+        &self.mapping
+    }
+}
+
 fn map_view(h: HANDLE, access: u32, off_high: u32, off_low: u32, len: usize, address: *mut c_void) -> Res<*mut c_void> {
     let info = handles::get(h)?;
     let Object::Mapping(mapping) = info.object else {
@@ -193,24 +241,7 @@ fn map_view(h: HANDLE, access: u32, off_high: u32, off_low: u32, len: usize, add
         }
         builder.map()
     };
-    if mapping.name().is_none() || mapping.backing_path().is_some() {
-        return Ok(map(&mapping)?.into_raw().cast());
-    }
-    // A named paging-file mapping: the core maps the view from the object file's open file
-    // description, and an mmap keeps that description (and the flock that counts it as a
-    // handle) alive, so the name would outlive the last CloseHandle while the view exists
-    // (Windows frees it: docs/WIN32-FACTS.md §6). Map from a private description instead and
-    // drop its flock: the view then keeps the memory, never the name. (Core request: do this
-    // in `ViewBuilder::map`.)
-    let private = mapping.duplicate(mapping.access(), false)?.duplicate(mapping.access(), true)?;
-    let fd = private.inheritable_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    // SAFETY: `fd` is `private`'s open descriptor, borrowed while `private` lives.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
-    let view = map(&private)?;
-    rustix::fs::flock(borrowed, rustix::fs::FlockOperation::Unlock)?;
-    drop(private);
-    Ok(view.into_raw().cast())
+    Ok(map(mapping.view_source()?)?.into_raw().cast())
 }
 
 /// `MapViewOfFile`: maps `dwNumberOfBytesToMap` bytes (0 = to the end) from the 64 KiB-aligned
