@@ -166,3 +166,10 @@ fn null_pointers_bad_handles_and_bad_flags_fail_with_windows_codes_without_crash
         assert!(out.contains("long name: 206\n"), "names over MAX_PATH: ERROR_FILENAME_EXCED_RANGE: {out}");
     }
 }
+
+#[test]
+fn documentation_style_mutex_sample_with_threads_and_try_finally() {
+    for out in run_program("mutex_threads.c", &[Build::C, Build::CUnicode], &[]) {
+        assert_eq!(out, "writes: 80\n");
+    }
+}
