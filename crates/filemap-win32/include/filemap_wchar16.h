@@ -695,4 +695,25 @@ _FILEMAP_W16_INLINE int __fm_sscanf16_s(const WCHAR *s, const WCHAR *fmt, ...)
     return n;
 }
 
+/* C++: the array-template overloads of the secure forms (the size comes from the array). */
+#ifdef __cplusplus
+extern "C++" {
+template <size_t N> inline int __fm_wcscpy_s(WCHAR (&d)[N], const WCHAR *s) { return __fm_wcscpy_s(d, N, s); }
+template <size_t N> inline int __fm_wcscat_s(WCHAR (&d)[N], const WCHAR *s) { return __fm_wcscat_s(d, N, s); }
+template <size_t N> inline int __fm_itow_s(int value, WCHAR (&d)[N], int radix) { return __fm_itow_s(value, d, N, radix); }
+template <size_t N> inline WCHAR *__fm_gets16_s(WCHAR (&d)[N]) { return __fm_gets16_s(d, N); }
+template <size_t N> inline int __fm_sprintf16_s(WCHAR (&b)[N], const WCHAR *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = __fm_vsnprintf16(b, N, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        b[0] = 0;
+    return n;
+}
+}
+#endif
+
 #endif /* FILEMAP_WCHAR16_H */

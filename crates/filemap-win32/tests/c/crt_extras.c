@@ -105,6 +105,13 @@ int _tmain(void)
         CHECK(_itoa_s(99, small, 10) == 0 && strcmp(small, "99") == 0);
         CHECK(_countof(small) == 6);
     }
+    {
+        TCHAR tbuf[8];
+        CHECK(_tcscpy_s(tbuf, TEXT("abc")) == 0 && _tcscat_s(tbuf, TEXT("def")) == 0 && _tcscmp(tbuf, TEXT("abcdef")) == 0);
+        CHECK(_tcscat_s(tbuf, TEXT("gh")) == ERANGE);
+        CHECK(_stprintf_s(tbuf, TEXT("%d"), 1234) == 4 && _tcscmp(tbuf, TEXT("1234")) == 0);
+        CHECK(_itot_s(77, tbuf, 10) == 0 && _tcscmp(tbuf, TEXT("77")) == 0);
+    }
 #endif
     if (failures) {
         printf("%d FAILURES\n", failures);
