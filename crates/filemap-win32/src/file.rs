@@ -218,7 +218,7 @@ fn create_file(
         }
         let fd = rustix::fs::open(&path, base | OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
             .map_err(|e| errno_code(e, &path))?;
-        return finish(fd, &path, access, share, sa, flags_attrs, false);
+        return finish(fd, &path, access, sa, flags_attrs);
     }
     let (fd, existed) = loop {
         match disposition {
@@ -250,21 +250,14 @@ fn create_file(
     if (disposition == CREATE_ALWAYS && existed) || disposition == TRUNCATE_EXISTING {
         rustix::fs::ftruncate(&fd, 0).map_err(|e| errno_code(e, &path))?;
     }
-    let h = finish(fd, &path, access, share, sa, flags_attrs, true)?;
+    let h = finish(fd, &path, access, sa, flags_attrs)?;
     let already = existed && (disposition == CREATE_ALWAYS || disposition == OPEN_ALWAYS);
     set_last_error(if already { Win32Error::ALREADY_EXISTS.0 } else { 0 });
     Ok(h)
 }
 
-fn finish(
-    fd: OwnedFd,
-    path: &Path,
-    access: u32,
-    _share: u32,
-    sa: *const SECURITY_ATTRIBUTES,
-    flags_attrs: u32,
-    _regular: bool,
-) -> Res<HANDLE> {
+/// Registers an opened file as a handle (last error 0; the caller may set 183 after).
+fn finish(fd: OwnedFd, path: &Path, access: u32, sa: *const SECURITY_ATTRIBUTES, flags_attrs: u32) -> Res<HANDLE> {
     let st = rustix::fs::fstat(&fd)?;
     let delete_on_close = (flags_attrs & FILE_FLAG_DELETE_ON_CLOSE != 0)
         .then(|| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
