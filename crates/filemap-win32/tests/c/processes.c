@@ -196,7 +196,7 @@ static int parent(_TCHAR *self)
         CHECK(CloseHandle(h));
     }
     h = start(self, TEXT("exit 5"), FALSE, NULL);
-    h2 = start(self, TEXT("sleepms 300"), FALSE, NULL);
+    h2 = start(self, TEXT("sleepms 1500"), FALSE, NULL);
     if (h && h2) {
         hs[0] = h2;
         hs[1] = h;
