@@ -61,11 +61,19 @@ pub extern "C" fn getch() -> i32 {
     read_key(false)
 }
 
-/// `_kbhit`: nonzero if a key is waiting on standard input (it polls the descriptor; bytes
-/// already buffered inside C's `stdin` are not seen).
+/// `_kbhit`: nonzero if a key is waiting on standard input: bytes the descriptor has ready
+/// (`FIONREAD`; a descriptor that cannot tell is polled). End of input is not a key. Bytes
+/// already read into C's `stdin` buffer are not seen.
 #[unsafe(no_mangle)]
 pub extern "C" fn _kbhit() -> i32 {
-    let mut p = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+    // SAFETY: glibc's stdin is initialised before main; fileno only reads it.
+    let fd = unsafe { libc::fileno(stdin) };
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes an int.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == 0 {
+        return i32::from(n > 0);
+    }
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd, zero timeout.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
     i32::from(r > 0 && p.revents & libc::POLLIN != 0)

@@ -173,3 +173,27 @@ fn documentation_style_mutex_sample_with_threads_and_try_finally() {
         assert_eq!(out, "writes: 80\n");
     }
 }
+
+#[test]
+fn remaining_exports_time_memory_console_conio_and_ex_waits() {
+    let dir = scratch("misc_exports");
+    let root = dir.join("root");
+    for build in Build::ALL {
+        let exe = compile(&program("misc_exports.c"), &dir, build);
+        let mut child = command(&exe, &root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start misc_exports");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"ab").expect("feed stdin");
+        drop(stdin);
+        let out = common::wait_with_timeout(child, Duration::from_secs(30), "misc_exports");
+        let stdout = expect_success(&out, &format!("misc_exports ({build:?})"));
+        assert!(stdout.contains("Wide: wide text \u{e9}\n"), "{build:?}: {stdout}");
+        assert!(stdout.contains("a!\nvia WriteFile\n"), "{build:?}: {stdout}");
+        assert!(stdout.contains("MISC OK"), "{build:?}: {stdout}");
+    }
+}
