@@ -25,7 +25,16 @@
 //! - **Strings**: `A` functions take UTF-8 (the ANSI code page on Linux), `W` functions UTF-16
 //!   (`WCHAR` is 16-bit in our headers; `TEXT("x")` is `u"x"` in UNICODE builds).
 //! - **Processes** ([`process`]): `CreateProcess` parses the command line the Windows way,
-//!   spawns the program and returns waitable process handles (pidfds).
+//!   spawns the program and returns waitable process handles (pidfds watched by the core).
+//! - The rest is translation: [`mapping`] (file mappings, views, `VirtualQuery`), [`sync`]
+//!   (mutexes, semaphores, events, timers, waits over [`filemap::sync`]), [`file`]
+//!   (`CreateFile` with share modes), [`thread`], [`system`] (system information,
+//!   `FormatMessage`, console stand-ins, environment), [`strings`] (`lstr*`), [`crt`]
+//!   (`conio.h`). The secure CRT and the `tchar.h` mappings are inline functions in the
+//!   headers (C variadic functions cannot be written in stable Rust).
+//!
+//! See `README.md` for the headers, the full list of functions and the documented differences
+//! from Windows.
 //!
 //! Every export catches panics at the boundary and turns them into an error code: nothing ever
 //! unwinds into C. Functions that take pointers check them for NULL where Win32 returns an
