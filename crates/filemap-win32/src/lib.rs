@@ -27,7 +27,7 @@
 //! - **Processes** ([`process`]): `CreateProcess` parses the command line the Windows way,
 //!   spawns the program and returns waitable process handles (pidfds watched by the core).
 //! - The rest is translation: [`mapping`] (file mappings, views, `VirtualQuery`), [`sync`]
-//!   (mutexes, semaphores, events, timers, waits over [`filemap::sync`]), [`file`]
+//!   (mutexes, semaphores, events, timers, waits over [`filemap::sync`]), [`file`](mod@file)
 //!   (`CreateFile` with share modes), [`thread`], [`system`] (system information,
 //!   `FormatMessage`, console stand-ins, environment), [`strings`] (`lstr*`), [`crt`]
 //!   (`conio.h`). The secure CRT and the `tchar.h` mappings are inline functions in the
