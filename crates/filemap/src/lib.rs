@@ -60,5 +60,9 @@ pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, Wait
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
 pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;
 
+/// Where a paging-file-backed mapping's data starts in its object file: after the header page.
+/// (Tools that read `/proc/<pid>/maps` use it to tell data views from header mappings.)
+pub const DATA_OFFSET: u64 = object::HEADER_SIZE as u64;
+
 /// The page size (4 KiB).
 pub const PAGE_SIZE: usize = sys::PAGE;

@@ -541,14 +541,11 @@ impl Mapping {
             None => None,
             Some(backing) => Some(Arc::new(open_backing(backing, protection, access, &object.describe())?)),
         };
-        if backing.is_none() {
-            let st = rustix::fs::fstat(object.fd())?;
-            if (st.st_size as u64) < HEADER_SIZE as u64 + header.size {
-                return Err(Error::new(
-                    Win32Error::INVALID_DATA,
-                    format!("{}: the object file is shorter than its recorded size", object.describe()),
-                ));
-            }
+        if backing.is_none() && object.file_size() < HEADER_SIZE as u64 + header.size {
+            return Err(Error::new(
+                Win32Error::INVALID_DATA,
+                format!("{}: the object file is shorter than its recorded size", object.describe()),
+            ));
         }
         Ok(Mapping { object: Arc::new(object), access, protection, backing })
     }
@@ -788,7 +785,9 @@ impl ViewBuilder<'_> {
             return denied(format!("offset {} is at or past the end of the {size}-byte object", self.offset));
         }
         let available = size - self.offset;
-        let len = if self.len == 0 { available } else { self.len as u64 };
+        // Length 0 means "to the end of the object"; an explicit length may also cover the rest
+        // of the object's last page, as Windows allows for paging-file-backed sections.
+        let len = if self.len == 0 { m.size() - self.offset } else { self.len as u64 };
         if len > available {
             return denied(format!(
                 "{} bytes from offset {} run past the end of the {size}-byte object",

@@ -81,7 +81,13 @@ pub(crate) fn dir(scope: Scope, create: bool) -> Result<Option<Arc<Dir>>> {
 
 fn open_dir(path: &Path) -> Result<Option<OwnedFd>> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    match rustix::fs::open(path, flags, Mode::empty()) {
+    // Users outside the Global scope's group may traverse its directory but not list it:
+    // an `O_PATH` descriptor is all that opening objects by name needs.
+    let opened = match rustix::fs::open(path, flags, Mode::empty()) {
+        Err(rustix::io::Errno::ACCESS) => rustix::fs::open(path, flags | OFlags::PATH, Mode::empty()),
+        other => other,
+    };
+    match opened {
         Ok(fd) => Ok(Some(fd)),
         Err(rustix::io::Errno::NOENT) => Ok(None),
         Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => Err(Error::new(

@@ -26,8 +26,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Once};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FallocateFlags, FlockOperation, Mode, OFlags};
@@ -117,6 +118,8 @@ const NAME_CAP: usize = 896; // 260 UTF-16 units are at most 780 bytes of UTF-8
 const OFF_PATH: usize = 1024;
 /// The longest backing-file path a named file-backed mapping can record.
 pub const PATH_CAP: usize = 2048;
+/// Committed objects up to this size are zero-filled by the header write instead of `fallocate`.
+const SMALL_COMMIT: u64 = 60 * 1024;
 /// Offset of the synchronization state area in the header page (64-byte aligned).
 pub const SYNC_OFFSET: usize = 3072;
 /// Size of the synchronization state area.
@@ -177,14 +180,25 @@ fn get_u64(buf: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// FNV-1a over the immutable header bytes (everything before the sync area, checksum zeroed).
-fn checksum(buf: &[u8]) -> u64 {
+/// A checksum over the header's meaningful immutable bytes: the fixed fields (with the checksum
+/// word taken as zero), the name and the backing path. FNV-1a-style mixing of 64-bit words,
+/// so validating a header costs tens of nanoseconds, not microseconds. The lengths must have
+/// been checked against their capacities first.
+fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, &b) in buf[..SYNC_OFFSET].iter().enumerate() {
-        let b = if (OFF_CHECKSUM..OFF_CHECKSUM + 8).contains(&i) { 0 } else { b };
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let mut mix = |bytes: &[u8]| {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
+            h ^= h >> 29;
+        }
+    };
+    mix(&buf[..OFF_CHECKSUM]);
+    mix(&[0; 8]);
+    mix(&buf[OFF_CHECKSUM + 8..OFF_NAME]);
+    mix(&buf[OFF_NAME..OFF_NAME + name_len]);
+    mix(&buf[OFF_PATH..OFF_PATH + path_len]);
     h
 }
 
@@ -232,7 +246,7 @@ impl Header {
         }
         let n = sync_init.len().min(SYNC_LEN);
         buf[SYNC_OFFSET..SYNC_OFFSET + n].copy_from_slice(&sync_init[..n]);
-        let sum = checksum(&buf);
+        let sum = checksum(&buf, get_u32(&buf, OFF_NAME_LEN) as usize, get_u32(&buf, OFF_PATH_LEN) as usize);
         put_u64(&mut buf, OFF_CHECKSUM, sum);
         Ok(buf)
     }
@@ -250,9 +264,6 @@ impl Header {
         if get_u32(buf, OFF_VERSION) != VERSION {
             return Err(bad(&format!("unknown version {}", get_u32(buf, OFF_VERSION))));
         }
-        if get_u64(buf, OFF_CHECKSUM) != checksum(buf) {
-            return Err(bad("checksum mismatch"));
-        }
         let kind = ObjectType::from_raw(get_u32(buf, OFF_KIND)).ok_or_else(|| bad("unknown object type"))?;
         if get_u32(buf, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
             return Err(bad("unexpected header size"));
@@ -261,16 +272,19 @@ impl Header {
         if name_len > NAME_CAP {
             return Err(bad("name length out of range"));
         }
+        let path_len = get_u32(buf, OFF_PATH_LEN) as usize;
+        if path_len > PATH_CAP {
+            return Err(bad("backing path length out of range"));
+        }
+        if get_u64(buf, OFF_CHECKSUM) != checksum(buf, name_len, path_len) {
+            return Err(bad("checksum mismatch"));
+        }
         let name = if name_len == 0 {
             None
         } else {
             let s = std::str::from_utf8(&buf[OFF_NAME..OFF_NAME + name_len]).map_err(|_| bad("name is not UTF-8"))?;
             Some(s.to_owned())
         };
-        let path_len = get_u32(buf, OFF_PATH_LEN) as usize;
-        if path_len > PATH_CAP {
-            return Err(bad("backing path length out of range"));
-        }
         let backing = if path_len == 0 {
             None
         } else {
@@ -359,6 +373,8 @@ pub(crate) struct ObjectFile {
     /// decide "last holder" by converting this OFD's own lock.
     shared_ofd: bool,
     writable: bool,
+    /// The file's size when this handle was created or opened.
+    file_size: u64,
     page: OnceLock<HeaderPage>,
 }
 
@@ -400,27 +416,49 @@ fn now_ns() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-/// Fills in the creator fields of a header.
+/// Fills in the creator fields of a header (the creator's uid is the object file's owner,
+/// filled in when the file is made).
 pub(crate) fn stamp(header: &mut Header) {
-    header.creator_uid = rustix::process::geteuid().as_raw();
-    header.creator_pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    header.creator_pid = current_pid();
     header.created_ns = now_ns();
+}
+
+/// This process's pid without a syscall per call: cached, and forgotten in a forked child.
+fn current_pid() -> u32 {
+    static PID: AtomicU32 = AtomicU32::new(0);
+    static HOOK: Once = Once::new();
+    extern "C" fn forget_pid() {
+        PID.store(0, Ordering::Relaxed);
+    }
+    HOOK.call_once(|| {
+        // SAFETY: `forget_pid` is a plain function that only stores to an atomic, which is
+        // async-signal-safe and valid in the child right after fork; the other hooks are null.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) };
+    });
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
 }
 
 impl ObjectFile {
     /// Creates the object, or opens the existing one of the same name and type.
-    pub(crate) fn create(new: NewObject<'_>) -> Result<(ObjectFile, Created)> {
+    pub(crate) fn create(mut new: NewObject<'_>) -> Result<(ObjectFile, Created)> {
         let Some(name) = new.name else {
-            return Ok((ObjectFile::create_unnamed(&new)?, Created::New));
+            return Ok((ObjectFile::create_unnamed(&mut new)?, Created::New));
         };
-        let what = || format!("cannot create {} \"{name}\"", new.header.kind);
+        let kind = new.header.kind;
+        let what = || format!("cannot create {kind} \"{name}\"");
         let dir = namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
-        let tmp = build_tmpfile(&dir, &new).map_err(|e| prefix(e, &what()))?;
+        let (tmp, st) = build_tmpfile(&dir, &mut new).map_err(|e| prefix(e, &what()))?;
         loop {
             match link(&tmp, &dir, &file) {
                 Ok(()) => {
-                    let st = rustix::fs::fstat(&tmp)?;
                     return Ok((
                         ObjectFile {
                             fd: tmp,
@@ -429,6 +467,7 @@ impl ObjectFile {
                             header: new.header,
                             dev: st.st_dev,
                             ino: st.st_ino,
+                            file_size: st.st_size as u64,
                             shared_ofd: new.inheritable,
                             writable: true,
                             page: OnceLock::new(),
@@ -447,13 +486,12 @@ impl ObjectFile {
         }
     }
 
-    fn create_unnamed(new: &NewObject<'_>) -> Result<ObjectFile> {
+    fn create_unnamed(new: &mut NewObject<'_>) -> Result<ObjectFile> {
         let flags = rustix::fs::MemfdFlags::ALLOW_SEALING
             | if new.inheritable { rustix::fs::MemfdFlags::empty() } else { rustix::fs::MemfdFlags::CLOEXEC };
         let fd = rustix::fs::memfd_create("filemap", flags)
             .map_err(|e| Error::from_io(format!("cannot create unnamed {}", new.header.kind), e.into()))?;
-        fill(&fd, new).map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
-        let st = rustix::fs::fstat(&fd)?;
+        let st = fill(&fd, new).map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
         Ok(ObjectFile {
             fd,
             dir: None,
@@ -461,6 +499,7 @@ impl ObjectFile {
             header: new.header.clone(),
             dev: st.st_dev,
             ino: st.st_ino,
+            file_size: st.st_size as u64,
             shared_ofd: new.inheritable,
             writable: true,
             page: OnceLock::new(),
@@ -516,7 +555,9 @@ impl ObjectFile {
             };
             // No live holder at all: a crash leftover. Reclaim it and report the name as free.
             if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                unlink_if_same(dir, &file, &fd);
+                if let Ok(st) = rustix::fs::fstat(&fd) {
+                    unlink_if_same(dir, &file, st.st_dev, st.st_ino);
+                }
                 return Ok(None);
             }
             retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
@@ -541,6 +582,7 @@ impl ObjectFile {
                 header,
                 dev: st.st_dev,
                 ino: st.st_ino,
+                file_size: st.st_size as u64,
                 shared_ofd: inheritable,
                 writable: write,
                 page: OnceLock::new(),
@@ -560,9 +602,13 @@ impl ObjectFile {
         let what =
             || format!("inherited descriptor {} is not a usable {kind} handle", rustix::fd::AsRawFd::as_raw_fd(&fd));
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+            return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is not a regular file", what())));
+        }
         let mode = rustix::fs::fcntl_getfl(&fd)?;
         let writable = mode.contains(OFlags::RDWR);
-        let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
+        let header = Header::read(fd.as_fd())
+            .map_err(|e| Error::new(Win32Error::INVALID_HANDLE, format!("{}: {}", what(), e.message())))?;
         if header.kind != kind {
             return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is a {}", what(), header.kind)));
         }
@@ -580,6 +626,7 @@ impl ObjectFile {
             header,
             dev: st.st_dev,
             ino: st.st_ino,
+            file_size: st.st_size as u64,
             shared_ofd: true,
             writable,
             page: OnceLock::new(),
@@ -604,6 +651,7 @@ impl ObjectFile {
             ino: self.ino,
             shared_ofd: inheritable,
             writable: self.writable,
+            file_size: self.file_size,
             page: OnceLock::new(),
         })
     }
@@ -623,6 +671,11 @@ impl ObjectFile {
     /// The object's identity (device, inode): equal for two handles iff they refer to one object.
     pub(crate) fn id(&self) -> (u64, u64) {
         (self.dev, self.ino)
+    }
+
+    /// The object file's size when this handle was made (header page + data).
+    pub(crate) fn file_size(&self) -> u64 {
+        self.file_size
     }
 
     pub(crate) fn writable(&self) -> bool {
@@ -670,7 +723,7 @@ impl Drop for ObjectFile {
         if !self.shared_ofd {
             // Our OFD is ours alone: converting its lock tells whether any other holder exists.
             if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                unlink_if_same(dir, &file, &self.fd);
+                unlink_if_linked(dir, &file, &self.fd);
             }
             return;
         }
@@ -694,7 +747,7 @@ impl Drop for ObjectFile {
         let ours = std::mem::replace(&mut self.fd, fresh);
         drop(ours);
         if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-            unlink_if_same(dir, &file, &self.fd);
+            unlink_if_linked(dir, &file, &self.fd);
         }
     }
 }
@@ -715,20 +768,32 @@ fn prefix(e: Error, what: &str) -> Error {
 
 /// Unlinks `file` if it still names the inode `fd` refers to (we hold `LOCK_EX` on it, so no
 /// other process of this protocol can have replaced it meanwhile).
-fn unlink_if_same(dir: &Dir, file: &str, fd: &OwnedFd) {
-    let (Ok(ours), Ok(named)) = (rustix::fs::fstat(fd), rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW))
-    else {
+fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) {
+    let Ok(named) = rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW) else {
         return;
     };
-    if ours.st_dev == named.st_dev && ours.st_ino == named.st_ino {
+    if named.st_dev == dev && named.st_ino == ino {
+        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+    }
+}
+
+/// Unlinks `file`, the name of the object open as `fd`, unless the object has no name any more.
+///
+/// The caller holds `LOCK_EX` on the object, so no process following the protocol can unlink
+/// or replace the name meanwhile; an object file only ever has one name, so a link count above
+/// zero means `file` still names it. (Cheaper than comparing `statat(file)` with our inode.)
+fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd) {
+    if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
         rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     }
 }
 
 /// Builds the complete object in an unnamed file of the namespace directory, locked `LOCK_SH`.
-fn build_tmpfile(dir: &Dir, new: &NewObject<'_>) -> Result<OwnedFd> {
+fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix::fs::Stat)> {
     let flags = OFlags::TMPFILE | OFlags::RDWR | cloexec(new.inheritable);
-    let fd = rustix::fs::openat(&dir.fd, ".", flags, Mode::from_raw_mode(0o600)).map_err(|e| match e {
+    // Unnamed until linked, the file can be made with its final mode: nobody can reach it yet.
+    let mode = Mode::from_raw_mode(new.header.mode & 0o777);
+    let fd = rustix::fs::openat(&dir.fd, ".", flags, mode).map_err(|e| match e {
         Errno::ACCESS | Errno::PERM if dir.scope == Scope::Global => Error::new(
             Win32Error::ACCESS_DENIED,
             "creating objects in the Global namespace is a privilege (SeCreateGlobalPrivilege): \
@@ -736,24 +801,31 @@ fn build_tmpfile(dir: &Dir, new: &NewObject<'_>) -> Result<OwnedFd> {
         ),
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
-    fill(&fd, new)?;
+    let st = fill(&fd, new)?;
     rustix::fs::flock(&fd, FlockOperation::LockShared)?;
-    Ok(fd)
+    Ok((fd, st))
 }
 
-/// Writes the header, sizes and reserves the data, and sets the exact mode.
-fn fill(fd: &OwnedFd, new: &NewObject<'_>) -> Result<()> {
-    let page = new.header.encode(new.sync_init)?;
+/// Writes the header, sizes and reserves the data, and makes sure the file has exactly the
+/// requested mode (S3: whatever the umask took away is put back). Returns the file's status.
+fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
+    let mut st = rustix::fs::fstat(fd)?;
+    new.header.creator_uid = st.st_uid;
+    let mut page = new.header.encode(new.sync_init)?;
     let total = HEADER_SIZE as u64 + new.data_len;
-    if new.commit && new.data_len > 0 {
-        rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(|e| match e {
-            Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
-                Win32Error::COMMITMENT_LIMIT,
-                format!("cannot commit {} bytes: not enough memory in the namespace's filesystem", new.data_len),
-                e.into(),
-            ),
-            e => Error::from_io("cannot reserve the object's memory", e.into()),
-        })?;
+    let commit_error = |e: Errno| match e {
+        Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
+            Win32Error::COMMITMENT_LIMIT,
+            format!("cannot commit {} bytes: not enough memory in the namespace's filesystem", new.data_len),
+            e.into(),
+        ),
+        e => Error::from_io("cannot reserve the object's memory", e.into()),
+    };
+    if new.commit && new.data_len > 0 && new.data_len <= SMALL_COMMIT {
+        // Small objects: writing the zeroed data with the header commits it in the same call.
+        page.resize(total as usize, 0);
+    } else if new.commit && new.data_len > 0 {
+        rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(commit_error)?;
     } else if total > HEADER_SIZE as u64 {
         rustix::fs::ftruncate(fd, total).map_err(|e| match e {
             Errno::FBIG | Errno::INVAL => Error::with_source(
@@ -769,14 +841,16 @@ fn fill(fd: &OwnedFd, new: &NewObject<'_>) -> Result<()> {
         match rustix::io::pwrite(fd, &page[done..], done as u64) {
             Ok(n) => done += n,
             Err(Errno::INTR) => continue,
-            Err(Errno::NOSPC) => {
-                return Err(Error::new(Win32Error::COMMITMENT_LIMIT, "no space left for the object's header"));
-            }
-            Err(e) => return Err(Error::from_io("cannot write the object header", e.into())),
+            Err(e) => return Err(commit_error(e)),
         }
     }
-    rustix::fs::fchmod(fd, Mode::from_raw_mode(new.header.mode & 0o777))?;
-    Ok(())
+    st.st_size = total as i64;
+    let mode = new.header.mode & 0o777;
+    if st.st_mode & 0o7777 != mode {
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))?;
+        st.st_mode = (st.st_mode & !0o7777) | mode;
+    }
+    Ok(st)
 }
 
 /// Gives the unnamed file its name; `EEXIST` if the name is taken.
@@ -838,7 +912,7 @@ pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
         };
         let stale = rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok();
         if stale && reclaim {
-            unlink_if_same(&dir, &file, &fd);
+            unlink_if_same(&dir, &file, st.st_dev, st.st_ino);
         }
         let header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
         out.push(Entry {
@@ -885,13 +959,23 @@ mod tests {
     }
 
     #[test]
-    fn any_flipped_byte_in_the_immutable_part_is_detected() {
-        let buf = sample().encode(&[]).unwrap();
-        for i in (0..SYNC_OFFSET).step_by(7) {
+    fn any_flipped_meaningful_byte_is_detected_and_padding_is_ignored() {
+        let h = sample();
+        let buf = h.encode(&[]).unwrap();
+        let name_len = h.name.as_ref().unwrap().len();
+        let path_len = 6;
+        let meaningful =
+            (0..OFF_NAME).chain(OFF_NAME..OFF_NAME + name_len).chain(OFF_PATH..OFF_PATH + path_len).collect::<Vec<_>>();
+        for &i in &meaningful {
             let mut bad = buf.clone();
             bad[i] ^= 0x5a;
             let err = Header::decode(&bad).unwrap_err();
             assert_eq!(err.code(), Win32Error::INVALID_DATA, "byte {i}");
+        }
+        for i in (0..SYNC_OFFSET).filter(|i| !meaningful.contains(i)).step_by(5) {
+            let mut padded = buf.clone();
+            padded[i] ^= 0x5a;
+            assert_eq!(Header::decode(&padded).unwrap(), h, "padding byte {i}");
         }
     }
 

@@ -93,15 +93,14 @@ fn the_state_of_every_object_can_be_read_by_name_and_from_a_scan() {
             sync::query_state(&name("e")).unwrap().1,
             Some(SyncState::Event { manual_reset: true, signaled: true })
         );
-        assert_eq!(
-            sync::query_state(&name("t")).unwrap().1,
-            Some(SyncState::Timer {
-                manual_reset: false,
-                signaled: false,
-                armed: true,
-                period: Some(Duration::from_secs(1))
-            })
-        );
+        match sync::query_state(&name("t")).unwrap().1 {
+            Some(SyncState::Timer { manual_reset: false, signaled: false, armed: true, period, due: Some(due) }) => {
+                assert_eq!(period, Some(Duration::from_secs(1)));
+                let left = due.duration_since(std::time::SystemTime::now()).expect("due in the future");
+                assert!(left <= Duration::from_secs(3600), "due time as set: {left:?}");
+            }
+            other => panic!("unexpected timer state {other:?}"),
+        }
         assert_eq!(sync::query_state(&name("none")).unwrap_err().code(), Win32Error::FILE_NOT_FOUND);
         let entries = filemap::scan(Scope::Local, false).unwrap();
         let mut shown = Vec::new();

@@ -55,6 +55,17 @@ impl handle::Inner for CellObj {
     }
 }
 
+/// A timer's due time (`due_ns` on clock `clock`, as stored in its page) as wall-clock time.
+pub(super) fn due_wall_time(clock: u32, due_ns: u64) -> std::time::SystemTime {
+    let epoch = std::time::UNIX_EPOCH;
+    if clock == 1 {
+        return epoch + Duration::from_nanos(due_ns);
+    }
+    let now = std::time::SystemTime::now();
+    let mono = clock_now(0);
+    if due_ns >= mono { now + Duration::from_nanos(due_ns - mono) } else { now - Duration::from_nanos(mono - due_ns) }
+}
+
 fn clock_now(clock: u32) -> u64 {
     let id = if clock == 1 { rustix::time::ClockId::Realtime } else { rustix::time::ClockId::Monotonic };
     let t = rustix::time::clock_gettime(id);
@@ -172,11 +183,19 @@ impl CellObj {
             Kind::Event { manual } => SyncState::Event { manual_reset: manual, signaled: v & SIGNALED != 0 },
             Kind::Timer { manual } => {
                 let p = self.page.u64(OFF_PERIOD).load(Ordering::Relaxed);
+                let armed = v & ARMED != 0;
+                let due = armed.then(|| {
+                    due_wall_time(
+                        self.page.u32(OFF_CLOCK).load(Ordering::Acquire),
+                        self.page.u64(OFF_DUE).load(Ordering::Acquire),
+                    )
+                });
                 SyncState::Timer {
                     manual_reset: manual,
                     signaled: v & SIGNALED != 0,
-                    armed: v & ARMED != 0,
+                    armed,
                     period: (p != 0).then(|| Duration::from_nanos(p)),
+                    due,
                 }
             }
         }

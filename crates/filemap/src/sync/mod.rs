@@ -266,6 +266,9 @@ pub enum SyncState {
         armed: bool,
         /// Period, if periodic.
         period: Option<Duration>,
+        /// When it is next due, as wall-clock time (if armed; a relative due time runs on the
+        /// monotonic clock and is shown converted).
+        due: Option<std::time::SystemTime>,
     },
     /// A job name reservation (jobs are not supported).
     Job,
@@ -284,7 +287,7 @@ impl std::fmt::Display for SyncState {
                 if *manual_reset { "manual" } else { "auto" },
                 if *signaled { "signaled" } else { "unsignaled" }
             ),
-            SyncState::Timer { manual_reset, signaled, armed, period } => {
+            SyncState::Timer { manual_reset, signaled, armed, period, due } => {
                 write!(
                     f,
                     "{} {}{}",
@@ -294,6 +297,12 @@ impl std::fmt::Display for SyncState {
                 )?;
                 if let Some(p) = period {
                     write!(f, ", every {p:?}")?;
+                }
+                if let Some(due) = due {
+                    match due.duration_since(std::time::SystemTime::now()) {
+                        Ok(left) => write!(f, ", due in {:.3}s", left.as_secs_f64())?,
+                        Err(_) => f.write_str(", due now")?,
+                    }
                 }
                 Ok(())
             }
@@ -323,11 +332,13 @@ fn decode_state(header: &Header, sync: &[u8]) -> Option<SyncState> {
         }
         ObjectType::Timer => {
             let period = u64_at(page::OFF_PERIOD);
+            let armed = value & state::ARMED != 0;
             SyncState::Timer {
                 manual_reset: header.params[0] != 0,
                 signaled: value & state::SIGNALED != 0,
-                armed: value & state::ARMED != 0,
+                armed,
                 period: (period != 0).then(|| Duration::from_nanos(period)),
+                due: armed.then(|| cell::due_wall_time(u32_at(page::OFF_CLOCK), u64_at(page::OFF_DUE))),
             }
         }
         ObjectType::Job => SyncState::Job,

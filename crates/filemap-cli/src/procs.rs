@@ -1,0 +1,297 @@
+//! What the kernel knows about who uses an object: the lock table (`/proc/locks`), open
+//! descriptors (`/proc/<pid>/fd`) and memory maps (`/proc/<pid>/maps`).
+//!
+//! Every live handle holds `flock(LOCK_SH)` on its object file, so the lock table names the
+//! holders even when their `/proc/<pid>/fd` is not readable (another user's process). A lock's
+//! pid is the process that *took* it; a child that inherited the descriptor keeps the lock
+//! alive under its parent's pid, so descriptors are scanned as well where we may read them.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// A file identity as the kernel prints it: device major, minor, inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId {
+    pub major: u32,
+    pub minor: u32,
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of a file from `stat`'s `st_dev` and `st_ino`.
+    pub fn from_dev_ino(dev: u64, ino: u64) -> FileId {
+        FileId { major: rustix::fs::major(dev), minor: rustix::fs::minor(dev), ino }
+    }
+}
+
+/// One `flock` lock from `/proc/locks`.
+#[derive(Debug, Clone)]
+pub struct Lock {
+    pub pid: u32,
+    pub file: FileId,
+}
+
+/// One open descriptor of a process that refers to a file we care about.
+#[derive(Debug, Clone)]
+pub struct OpenFd {
+    pub pid: u32,
+    pub file: FileId,
+}
+
+/// One memory region of a process that maps a file we care about.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub pid: u32,
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub perms: String,
+    pub file: FileId,
+    /// The path the kernel shows, without the ` (deleted)` suffix.
+    pub path: String,
+    /// The file's name was removed (the kernel appends ` (deleted)`).
+    pub deleted: bool,
+}
+
+impl Region {
+    /// Length of the region in bytes.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+}
+
+/// A snapshot of the kernel's view of the processes, filtered to the files we care about.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub locks: Vec<Lock>,
+    pub fds: Vec<OpenFd>,
+    pub regions: Vec<Region>,
+    /// Processes whose descriptors or maps we were not allowed to read.
+    pub unreadable: Vec<u32>,
+    commands: HashMap<u32, String>,
+}
+
+impl Snapshot {
+    /// Reads the lock table, and the descriptors and maps of every process we may inspect.
+    /// `wanted` decides which files are kept: it gets the identity and the path the kernel shows.
+    /// Descriptors are only considered when their path starts with one of `fd_dirs` (handles are
+    /// always opened inside a namespace directory), which spares a `stat` of every open file.
+    pub fn take(wanted: &dyn Fn(FileId, &str) -> bool, fd_dirs: &[String]) -> Snapshot {
+        let mut snap = Snapshot::default();
+        if let Ok(text) = std::fs::read_to_string("/proc/locks") {
+            snap.locks = parse_locks(&text).into_iter().filter(|l| wanted(l.file, "")).collect();
+        }
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return snap;
+        };
+        for entry in dir.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let base = entry.path();
+            let mut readable = true;
+            match std::fs::read_dir(base.join("fd")) {
+                Ok(fds) => {
+                    for fd in fds.flatten() {
+                        let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+                        let target = target.to_string_lossy();
+                        if !fd_dirs.iter().any(|d| target.starts_with(d.as_str())) {
+                            continue; // other files, sockets, pipes, anon inodes
+                        }
+                        let Ok(meta) = std::fs::metadata(fd.path()) else { continue };
+                        let file = FileId::from_dev_ino(meta.dev(), meta.ino());
+                        if wanted(file, strip_deleted(&target).0) {
+                            snap.fds.push(OpenFd { pid, file });
+                        }
+                    }
+                }
+                Err(_) => readable = false,
+            }
+            match std::fs::read_to_string(base.join("maps")) {
+                Ok(text) => {
+                    for region in parse_maps(pid, &text) {
+                        if wanted(region.file, &region.path) {
+                            snap.regions.push(region);
+                        }
+                    }
+                }
+                Err(_) => readable = false,
+            }
+            if !readable && Path::new(&base).exists() {
+                snap.unreadable.push(pid);
+            }
+        }
+        snap
+    }
+
+    /// The command line of a process (cached), or its `comm`, or `?` if it is gone.
+    pub fn command(&mut self, pid: u32) -> String {
+        self.commands.entry(pid).or_insert_with(|| command_of(pid)).clone()
+    }
+}
+
+/// Whether a process exists.
+pub fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The process a thread belongs to (`Tgid` in `/proc/<tid>/status`), if the thread exists.
+pub fn process_of_thread(tid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+fn command_of(pid: u32) -> String {
+    if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+        let parts: Vec<String> =
+            raw.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+        if let Some(first) = parts.first() {
+            let program = Path::new(first).file_name().map_or(first.clone(), |f| f.to_string_lossy().into_owned());
+            return std::iter::once(program).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(" ");
+        }
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(comm) => format!("[{}]", comm.trim()),
+        Err(_) => "?".into(),
+    }
+}
+
+/// Splits the kernel's ` (deleted)` suffix off a path.
+pub fn strip_deleted(path: &str) -> (&str, bool) {
+    match path.strip_suffix(" (deleted)") {
+        Some(p) => (p, true),
+        None => (path, false),
+    }
+}
+
+/// Parses `/proc/locks`, keeping granted `FLOCK` locks (not blocked waiters, not POSIX locks).
+///
+/// Lines look like `3: FLOCK  ADVISORY  READ  1234 00:1a:5678 0 EOF`; a waiter has `->`
+/// after the number.
+pub fn parse_locks(text: &str) -> Vec<Lock> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let _id = words.next();
+        let Some(kind) = words.next() else { continue };
+        if kind != "FLOCK" {
+            continue; // "->" (a blocked waiter), POSIX, OFDLCK, LEASE
+        }
+        let _advisory = words.next();
+        let _mode = words.next();
+        let Some(pid) = words.next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Some(file) = words.next().and_then(parse_lock_file) else { continue };
+        out.push(Lock { pid, file });
+    }
+    out
+}
+
+/// `00:1a:5678` (major and minor in hex, inode in decimal).
+fn parse_lock_file(text: &str) -> Option<FileId> {
+    let mut parts = text.split(':');
+    let major = u32::from_str_radix(parts.next()?, 16).ok()?;
+    let minor = u32::from_str_radix(parts.next()?, 16).ok()?;
+    let ino = parts.next()?.parse().ok()?;
+    Some(FileId { major, minor, ino })
+}
+
+/// Parses `/proc/<pid>/maps`, keeping file-backed regions.
+///
+/// Lines look like `7f00-7f10 rw-s 00001000 00:1a 5678   /dev/shm/filemap-0/x (deleted)`.
+pub fn parse_maps(pid: u32, text: &str) -> Vec<Region> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        let mut field = || {
+            let trimmed = rest.trim_start();
+            let end = trimmed.find(' ').unwrap_or(trimmed.len());
+            let (word, tail) = trimmed.split_at(end);
+            rest = tail;
+            word
+        };
+        let (range, perms, offset, dev, ino) = (field(), field(), field(), field(), field());
+        let path = rest.trim_start();
+        let Some((start, end)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end), Ok(offset), Ok(ino)) = (
+            u64::from_str_radix(start, 16),
+            u64::from_str_radix(end, 16),
+            u64::from_str_radix(offset, 16),
+            ino.parse::<u64>(),
+        ) else {
+            continue;
+        };
+        if ino == 0 || !path.starts_with('/') {
+            continue;
+        }
+        let Some((major, minor)) = dev.split_once(':') else { continue };
+        let (Ok(major), Ok(minor)) = (u32::from_str_radix(major, 16), u32::from_str_radix(minor, 16)) else {
+            continue;
+        };
+        let (path, deleted) = strip_deleted(path);
+        out.push(Region {
+            pid,
+            start,
+            end,
+            offset,
+            perms: perms.to_owned(),
+            file: FileId { major, minor, ino },
+            path: path.to_owned(),
+            deleted,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_table_lines_yield_granted_flocks_only() {
+        let text = "1: POSIX  ADVISORY  WRITE 99 08:01:42 0 EOF\n\
+                    2: FLOCK  ADVISORY  READ  1234 00:1a:5678 0 EOF\n\
+                    2: -> FLOCK  ADVISORY  WRITE 777 00:1a:5678 0 EOF\n\
+                    3: FLOCK  ADVISORY  WRITE 55 fd:00:9 0 EOF\n\
+                    garbage\n";
+        let locks = parse_locks(text);
+        assert_eq!(locks.len(), 2);
+        assert_eq!(locks[0].pid, 1234);
+        assert_eq!(locks[0].file, FileId { major: 0, minor: 0x1a, ino: 5678 });
+        assert_eq!(locks[1].file, FileId { major: 0xfd, minor: 0, ino: 9 });
+    }
+
+    #[test]
+    fn threads_map_to_their_process() {
+        let me = std::process::id();
+        assert_eq!(process_of_thread(me), Some(me));
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            tid_tx.send(rustix::thread::gettid().as_raw_nonzero().get() as u32).unwrap();
+            done_rx.recv().ok();
+        });
+        let tid = tid_rx.recv().unwrap();
+        assert_ne!(tid, me);
+        assert_eq!(process_of_thread(tid), Some(me));
+        done_tx.send(()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(process_of_thread(u32::MAX), None);
+    }
+
+    #[test]
+    fn map_lines_yield_file_regions_and_deleted_marks() {
+        let text = "7f0000000000-7f0000010000 rw-s 00001000 00:1a 5678                       /dev/shm/filemap-0/a b (deleted)\n\
+                    7f0000020000-7f0000021000 r--p 00000000 08:01 42   /usr/lib/libc.so.6\n\
+                    7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n";
+        let regions = parse_maps(7, text);
+        assert_eq!(regions.len(), 2);
+        let r = &regions[0];
+        assert_eq!((r.pid, r.len(), r.offset), (7, 0x10000, 0x1000));
+        assert_eq!(r.path, "/dev/shm/filemap-0/a b");
+        assert!(r.deleted);
+        assert_eq!(r.file, FileId { major: 0, minor: 0x1a, ino: 5678 });
+        assert_eq!(r.perms, "rw-s");
+        assert!(!regions[1].deleted);
+    }
+}

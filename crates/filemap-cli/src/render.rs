@@ -1,0 +1,272 @@
+//! Printing reports for people: aligned tables, human sizes, colour only on a terminal.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use crate::inventory::{Holder, Object, Report, ViewUse};
+use crate::units::{human_age, human_size};
+
+/// ANSI styling that is a no-op unless stdout is a terminal and `NO_COLOR` is unset.
+#[derive(Clone, Copy)]
+pub struct Style {
+    on: bool,
+}
+
+impl Style {
+    /// Colour if stdout is a terminal and `NO_COLOR` is not set.
+    pub fn detect() -> Style {
+        Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn yellow(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+    pub fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+fn program(command: &str) -> &str {
+    command.split_whitespace().next().unwrap_or(command)
+}
+
+/// At most this many processes per cell of the table; `info` and `--json` list them all.
+const MAX_IN_CELL: usize = 3;
+
+/// Joins the first few items and says how many more there are.
+fn join_some(items: Vec<String>) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    let more = items.len().saturating_sub(MAX_IN_CELL);
+    let mut text = items.into_iter().take(MAX_IN_CELL).collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        text.push_str(&format!(" +{more} more"));
+    }
+    text
+}
+
+fn holders_short(holders: &[Holder]) -> String {
+    join_some(
+        holders
+            .iter()
+            .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
+            .collect(),
+    )
+}
+
+fn views_short(views: &[ViewUse]) -> String {
+    join_some(views.iter().map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes))).collect())
+}
+
+fn status(o: &Object) -> &'static str {
+    if o.error.is_some() {
+        "corrupt"
+    } else if o.stale {
+        "stale"
+    } else {
+        "live"
+    }
+}
+
+/// The `ls` table.
+pub fn table(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let header = ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "AGE", "HOLDERS", "VIEWS"];
+    let rows: Vec<[String; 11]> = report
+        .objects
+        .iter()
+        .map(|o| {
+            [
+                o.scope.to_owned(),
+                o.name.clone().unwrap_or_else(|| format!("? ({})", o.file.display())),
+                o.kind.unwrap_or("?").to_owned(),
+                o.size.map_or("-".into(), human_size),
+                o.state.as_ref().map_or("-".into(), |s| s.summary.clone()),
+                status(o).to_owned(),
+                o.owner.clone(),
+                o.mode.clone(),
+                o.age_seconds.map_or("-".into(), human_age),
+                holders_short(&o.holders),
+                views_short(&o.views),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("no named objects\n");
+    } else {
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String], paint: &dyn Fn(usize, &str) -> String| {
+            let mut s = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let last = i + 1 == cells.len();
+                let pad = if last { 0 } else { widths[i] - cell.chars().count() + 2 };
+                s.push_str(&paint(i, cell));
+                s.push_str(&" ".repeat(pad));
+            }
+            s.trim_end().to_owned() + "\n"
+        };
+        out.push_str(&line(&header.map(String::from), &|_, c| style.bold(c)));
+        for (row, o) in rows.iter().zip(&report.objects) {
+            let st = status(o);
+            out.push_str(&line(row, &|i, c| match (i, st) {
+                (5, "stale") => style.yellow(c),
+                (5, "corrupt") => style.red(c),
+                _ => c.to_owned(),
+            }));
+        }
+        let stale = report.objects.iter().filter(|o| o.stale).count();
+        if stale > 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.yellow(&format!(
+                    "{stale} stale object(s): no live process holds a handle; `filemap gc` removes them"
+                ))
+            );
+        }
+    }
+    if !report.released_memory.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Memory kept alive only by views (the name was released):"));
+        for r in &report.released_memory {
+            let name = r.name.clone().unwrap_or_else(|| "(name unknown)".to_owned());
+            let size = r.size.map_or(String::new(), |s| format!(", object size {}", human_size(s)));
+            let _ = writeln!(
+                out,
+                "  {name} (inode {}{size}): {} mapped by {}",
+                r.inode,
+                human_size(r.bytes_mapped),
+                views_short(&r.processes)
+            );
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "{}", style.yellow(&format!("warning: {w}")));
+    }
+    if !report.unreadable_processes.is_empty() {
+        let advice = if rustix::process::geteuid().is_root() { "" } else { "; run as root to see all" };
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "note: {} process(es) could not be inspected: their handles show (from the lock table), their views do not{advice}",
+                report.unreadable_processes.len()
+            ))
+        );
+    }
+    out
+}
+
+/// The `info` page for one object.
+pub fn details(o: &Object, style: Style) -> String {
+    let mut out = String::new();
+    let mut field = |key: &str, value: String| {
+        let _ = writeln!(out, "{} {value}", style.bold(&format!("{key:<12}")));
+    };
+    field("Name:", o.name.clone().unwrap_or_else(|| "?".into()));
+    field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
+    field("Scope:", o.scope.to_owned());
+    field(
+        "File:",
+        format!("{} (device {}, inode {}, {} on disk)", o.file.display(), o.device, o.inode, human_size(o.file_size)),
+    );
+    if let Some(size) = o.size {
+        field("Size:", format!("{size} bytes ({})", human_size(size)));
+    }
+    if let Some(p) = &o.protection {
+        field("Protection:", format!("{p} {}", o.attributes.join("|")));
+    }
+    if o.kind == Some("mapping") {
+        match &o.backing {
+            None => field("Backing:", "paging file (memory in the namespace's tmpfs)".into()),
+            Some(b) => {
+                let now = if !b.exists {
+                    "the path no longer exists".to_owned()
+                } else if !b.same_file {
+                    "the path now names another file".to_owned()
+                } else {
+                    format!("still there, {}", b.current_size.map_or("?".into(), human_size))
+                };
+                field("Backing:", format!("{} (device {}, inode {}; {now})", b.path.display(), b.device, b.inode));
+            }
+        }
+    }
+    if let Some(state) = &o.state {
+        field("State:", state.summary.clone());
+    }
+    field("Owner:", format!("{} (uid {}), mode {}", o.owner, o.owner_uid, o.mode));
+    if let (Some(pid), Some(age)) = (o.creator_pid, o.age_seconds) {
+        field("Created:", format!("by pid {pid}, {} ago", human_age(age)));
+    }
+    let status = match (&o.error, o.stale) {
+        (Some(e), _) => style.red(&format!("corrupt: {e}")),
+        (None, true) => style.yellow("stale: no live process holds a handle; `filemap gc` removes it"),
+        (None, false) => "live".to_owned(),
+    };
+    field("Status:", status);
+    if o.holders.is_empty() {
+        field("Holders:", "none".into());
+    }
+    for (i, h) in o.holders.iter().enumerate() {
+        let who = if h.alive {
+            format!("pid {} {}", h.pid, h.command)
+        } else {
+            format!("pid {} (exited; its lock lives on in a process that inherited the descriptor)", h.pid)
+        };
+        field(
+            if i == 0 { "Holders:" } else { "" },
+            format!("{who} ({} lock(s), {} descriptor(s))", h.locks, h.descriptors),
+        );
+    }
+    if o.views.is_empty() {
+        field("Views:", "none".into());
+    }
+    for (i, v) in o.views.iter().enumerate() {
+        field(
+            if i == 0 { "Views:" } else { "" },
+            format!(
+                "pid {} {}: {} in {} region(s){}",
+                v.pid,
+                v.command,
+                human_size(v.bytes),
+                v.regions,
+                if v.writable { ", writable" } else { ", read-only" }
+            ),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut_in_table_cells() {
+        assert_eq!(join_some(vec![]), "-");
+        assert_eq!(join_some(vec!["a".into(), "b".into()]), "a, b");
+        let many: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
+        assert_eq!(join_some(many), "1, 2, 3 +2 more");
+    }
+
+    #[test]
+    fn program_is_the_first_word_of_a_command() {
+        assert_eq!(program("filemap create x --hold"), "filemap");
+        assert_eq!(program(""), "");
+    }
+}

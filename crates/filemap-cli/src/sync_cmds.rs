@@ -1,0 +1,412 @@
+//! The synchronization objects: `create --type mutex|semaphore|event|timer`, `signal`, `reset`
+//! and `wait`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
+use filemap::{Created, Event, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
+
+use crate::commands::{CreateArgs, Kind, hold, parse_name, usage};
+use crate::units;
+
+/// `filemap create --type mutex|semaphore|event|timer`.
+pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
+    let full = name.to_string();
+    let (object, created): (Sync, Created) = match args.kind {
+        Kind::Mutex => {
+            let (m, c) = Mutex::options().name(&full).initial_owner(args.owned).mode(args.mode).create()?;
+            (Sync::Mutex(m), c)
+        }
+        Kind::Semaphore => {
+            let initial = args.initial.unwrap_or(0);
+            let max = args.max.unwrap_or(1);
+            if max < 1 || initial < 0 || initial > max {
+                return Err(usage(format!(
+                    "a semaphore needs 0 <= --initial <= --max and --max >= 1 (got initial {initial}, max {max})"
+                )));
+            }
+            let (s, c) = Semaphore::options().name(&full).initial(initial).max(max).mode(args.mode).create()?;
+            (Sync::Semaphore(s), c)
+        }
+        Kind::Event => {
+            let (e, c) = Event::options()
+                .name(&full)
+                .manual_reset(args.manual_reset)
+                .initial_state(args.signaled)
+                .mode(args.mode)
+                .create()?;
+            (Sync::Event(e), c)
+        }
+        Kind::Timer => {
+            let (t, c) = Timer::options().name(&full).manual_reset(args.manual_reset).mode(args.mode).create()?;
+            if let Some(due) = args.due {
+                t.set(DueTime::Relative(due), args.period)?;
+            }
+            (Sync::Timer(t), c)
+        }
+        Kind::Mapping => unreachable!("mappings are created by commands::create"),
+    };
+    if created == Created::Existing && !args.open_existing {
+        return Err(filemap::Error::new(
+            Win32Error::ALREADY_EXISTS,
+            format!(
+                "cannot create \"{name}\": a {} of that name already exists ({}); pass --open-existing to use it",
+                args.kind.as_str(),
+                object.state()
+            ),
+        )
+        .into());
+    }
+    let what = if created == Created::New { "created" } else { "opened existing" };
+    println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    if !args.hold {
+        if created == Created::New {
+            eprintln!(
+                "note: \"{name}\" is released as this command exits (no other process holds a handle); \
+                 use --hold to keep it"
+            );
+        }
+        if let (Sync::Mutex(m), true) = (&object, args.owned) {
+            m.release()?; // leave it free rather than abandoned
+        }
+        return Ok(());
+    }
+    hold(name, move || {
+        if let (Sync::Mutex(m), true) = (&object, args.owned) {
+            let _ = m.release();
+        }
+        drop(object);
+    })
+}
+
+/// A handle to any of the synchronization object types.
+enum Sync {
+    Mutex(Mutex),
+    Semaphore(Semaphore),
+    Event(Event),
+    Timer(Timer),
+}
+
+impl Sync {
+    /// Opens `name` as whatever sync type it is. A mapping is `ERROR_INVALID_HANDLE` (exit 6).
+    fn open(name: &ObjectName, verb: &str) -> Result<Sync> {
+        let full = name.to_string();
+        let (kind, _) = query_state(&full)?;
+        Ok(match kind {
+            ObjectType::Mutex => Sync::Mutex(Mutex::open(&full, Rights::MUTEX_ALL_ACCESS)?),
+            ObjectType::Semaphore => Sync::Semaphore(Semaphore::open(&full, Rights::SEMAPHORE_ALL_ACCESS)?),
+            ObjectType::Event => Sync::Event(Event::open(&full, Rights::EVENT_ALL_ACCESS)?),
+            ObjectType::Timer => Sync::Timer(Timer::open(&full, Rights::TIMER_ALL_ACCESS)?),
+            other => {
+                return Err(filemap::Error::new(
+                    Win32Error::INVALID_HANDLE,
+                    format!("cannot {verb} \"{name}\": it is a {other}, not a mutex, semaphore, event or timer"),
+                )
+                .into());
+            }
+        })
+    }
+
+    fn state(&self) -> SyncState {
+        match self {
+            Sync::Mutex(m) => m.state(),
+            Sync::Semaphore(s) => s.state(),
+            Sync::Event(e) => e.state(),
+            Sync::Timer(t) => t.state(),
+        }
+    }
+
+    fn waitable(&self) -> &dyn Waitable {
+        match self {
+            Sync::Mutex(m) => m,
+            Sync::Semaphore(s) => s,
+            Sync::Event(e) => e,
+            Sync::Timer(t) => t,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Sync::Mutex(_) => "mutex",
+            Sync::Semaphore(_) => "semaphore",
+            Sync::Event(_) => "event",
+            Sync::Timer(_) => "timer",
+        }
+    }
+}
+
+/// Arguments of `filemap signal`.
+#[derive(Debug, Args)]
+pub struct SignalArgs {
+    /// Name of the event, semaphore, timer or mutex.
+    pub name: String,
+    /// Semaphore: how many units to release.
+    #[arg(long, default_value = "1")]
+    pub count: i32,
+    /// Event: pulse instead of set (wake the current waiters, leave it unsignaled).
+    #[arg(long)]
+    pub pulse: bool,
+    /// Timer: become signaled after this long (default: now).
+    #[arg(long, value_parser = units::parse_duration)]
+    pub due: Option<Duration>,
+    /// Timer: then signal again every PERIOD.
+    #[arg(long, value_parser = units::parse_duration)]
+    pub period: Option<Duration>,
+}
+
+/// `filemap signal`.
+pub fn signal(args: SignalArgs) -> Result<()> {
+    let name = parse_name(&args.name)?;
+    let object = Sync::open(&name, "signal")?;
+    let misplaced = [
+        (args.count != 1, matches!(object, Sync::Semaphore(_)), "--count"),
+        (args.pulse, matches!(object, Sync::Event(_)), "--pulse"),
+        (args.due.is_some(), matches!(object, Sync::Timer(_)), "--due"),
+        (args.period.is_some(), matches!(object, Sync::Timer(_)), "--period"),
+    ];
+    if let Some((_, _, flag)) = misplaced.iter().find(|(given, applies, _)| *given && !applies) {
+        return Err(usage(format!("{flag} does not apply to a {} (\"{name}\")", object.kind())));
+    }
+    match &object {
+        Sync::Event(e) if args.pulse => {
+            e.pulse()?;
+            println!("pulsed event \"{name}\": its waiters of this moment were released; now {}", e.state());
+        }
+        Sync::Event(e) => {
+            let was = e.set()?;
+            let was = if was { "signaled" } else { "unsignaled" };
+            println!("set event \"{name}\" (was {was}; now {})", e.state());
+        }
+        Sync::Semaphore(s) => {
+            let before = s.release(args.count)?;
+            println!(
+                "released semaphore \"{name}\" by {}: count {before} -> {} (maximum {})",
+                args.count,
+                before + args.count,
+                s.max()
+            );
+        }
+        Sync::Timer(t) => {
+            let due = args.due.unwrap_or(Duration::ZERO);
+            t.set(DueTime::Relative(due), args.period)?;
+            let period = args.period.map_or(String::new(), |p| format!(", then every {p:?}"));
+            println!("set timer \"{name}\": due in {due:?}{period}");
+        }
+        Sync::Mutex(m) => {
+            m.release()?;
+            println!("released mutex \"{name}\"");
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `filemap reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Name of the event or timer.
+    pub name: String,
+}
+
+/// `filemap reset`.
+pub fn reset(args: ResetArgs) -> Result<()> {
+    let name = parse_name(&args.name)?;
+    match Sync::open(&name, "reset")? {
+        Sync::Event(e) => {
+            let was = if e.reset()? { "signaled" } else { "unsignaled" };
+            println!("reset event \"{name}\" (was {was})");
+        }
+        Sync::Timer(t) => {
+            t.cancel()?;
+            println!("canceled timer \"{name}\" ({})", t.state());
+        }
+        other => {
+            return Err(filemap::Error::new(
+                Win32Error::INVALID_HANDLE,
+                format!(
+                    "cannot reset \"{name}\": it is a {}; only events (ResetEvent) and timers (CancelWaitableTimer) reset",
+                    other.kind()
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `filemap wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Names of the events, semaphores, timers or mutexes (up to 64). With several, waits until
+    /// any one is signaled (WaitForMultipleObjects), or with --all until all are at once.
+    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    pub names: Vec<String>,
+    /// With several names: wait until all of them are signaled at the same time.
+    #[arg(long)]
+    pub all: bool,
+    /// Give up after this long (500ms, 2s, 1m; a bare number is milliseconds) with exit code 7.
+    /// Default: wait forever.
+    #[arg(long, short = 't', value_parser = units::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// After the wait, keep the handles (and any mutex acquired) until Ctrl-C.
+    #[arg(long)]
+    pub hold: bool,
+}
+
+/// `filemap wait`.
+pub fn wait(args: WaitArgs) -> Result<()> {
+    if args.names.len() > MAXIMUM_WAIT_OBJECTS {
+        return Err(usage(format!("at most {MAXIMUM_WAIT_OBJECTS} objects can be waited on at once")));
+    }
+    let names = args.names.iter().map(|n| parse_name(n)).collect::<Result<Vec<_>>>()?;
+    let objects = names.iter().map(|n| Sync::open(n, "wait on")).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&dyn Waitable> = objects.iter().map(Sync::waitable).collect();
+    let outcome = if args.all { wait_all(&refs, args.timeout)? } else { wait_any(&refs, args.timeout)? };
+    let describe = |i: usize| format!("{} \"{}\"", objects[i].kind(), names[i]);
+    // Which objects the wait took: one for a wait on any, all of them for a wait on all.
+    let taken: Vec<usize> = match outcome {
+        WaitOutcome::TimedOut => {
+            let waited = args.timeout.unwrap_or_default();
+            let what = match names.len() {
+                1 => format!("{} was not signaled", describe(0)),
+                n if args.all => format!("the {n} objects were not all signaled at once"),
+                n => format!("none of the {n} objects was signaled"),
+            };
+            return Err(
+                filemap::Error::new(Win32Error::TIMEOUT, format!("{what} within {waited:?} (WAIT_TIMEOUT)")).into()
+            );
+        }
+        WaitOutcome::Signaled(i) | WaitOutcome::Abandoned(i) => {
+            if args.all {
+                (0..objects.len()).collect()
+            } else {
+                vec![i]
+            }
+        }
+    };
+    if args.all && objects.len() > 1 {
+        println!("all {} objects were signaled at once (WAIT_OBJECT_0)", objects.len());
+    }
+    for &i in &taken {
+        match (&objects[i], outcome) {
+            (Sync::Mutex(_), WaitOutcome::Abandoned(a)) if a == i => {
+                println!("acquired {} (WAIT_ABANDONED: its previous owner died holding it)", describe(i))
+            }
+            (Sync::Mutex(_), _) => println!("acquired {}", describe(i)),
+            _ if args.all && objects.len() > 1 => println!("{} was signaled", describe(i)),
+            _ => println!("{} is signaled (WAIT_OBJECT_0 + {i})", describe(i)),
+        }
+    }
+    let label = names[0].clone();
+    let release = move || {
+        for &i in &taken {
+            if let Sync::Mutex(m) = &objects[i] {
+                if m.release().is_ok() {
+                    println!("released {} \"{}\"", objects[i].kind(), names[i]);
+                }
+            }
+        }
+        drop(objects);
+    };
+    if args.hold {
+        return hold(&label, release);
+    }
+    release();
+    Ok(())
+}
+
+/// The state of a sync object as `ls`/`info` report it, in JSON and words.
+#[derive(Debug, serde::Serialize)]
+pub struct StateView {
+    /// In words, e.g. `manual signaled`, `count 1/3`, `owned by pid 42 (thread 43)`.
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signaled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual_reset: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_tid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recursion: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub armed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period_ms: Option<u64>,
+    /// When an armed timer is next due, milliseconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_unix_ms: Option<u64>,
+}
+
+impl StateView {
+    /// The state could not be read (the object vanished meanwhile, or is unreadable).
+    pub fn unreadable(err: &filemap::Error) -> StateView {
+        let mut v = StateView::new(&SyncState::Job);
+        v.summary = format!("? ({})", err.message());
+        v
+    }
+
+    /// Converts the core's state, resolving a mutex owner's thread to its process.
+    pub fn new(state: &SyncState) -> StateView {
+        let mut v = StateView {
+            summary: state.to_string(),
+            signaled: None,
+            manual_reset: None,
+            count: None,
+            max: None,
+            owner_tid: None,
+            owner_pid: None,
+            recursion: None,
+            abandoned: None,
+            armed: None,
+            period_ms: None,
+            due_unix_ms: None,
+        };
+        match *state {
+            SyncState::Mutex { owner_tid, recursion, abandoned } => {
+                v.owner_tid = owner_tid;
+                v.owner_pid = owner_tid.and_then(crate::procs::process_of_thread);
+                v.recursion = Some(recursion);
+                v.abandoned = Some(abandoned);
+                v.signaled = Some(owner_tid.is_none());
+                if let Some(tid) = owner_tid {
+                    v.summary = match v.owner_pid {
+                        Some(pid) if pid == tid => format!("owned by pid {pid}"),
+                        Some(pid) => format!("owned by pid {pid} (thread {tid})"),
+                        None => format!("owned by thread {tid} (gone)"),
+                    };
+                    if recursion > 1 {
+                        v.summary.push_str(&format!(", {recursion} levels"));
+                    }
+                }
+            }
+            SyncState::Semaphore { count, max } => {
+                v.count = Some(count);
+                v.max = Some(max);
+                v.signaled = Some(count > 0);
+            }
+            SyncState::Event { manual_reset, signaled } => {
+                v.manual_reset = Some(manual_reset);
+                v.signaled = Some(signaled);
+            }
+            SyncState::Timer { manual_reset, signaled, armed, period, due } => {
+                v.due_unix_ms =
+                    due.and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
+                v.manual_reset = Some(manual_reset);
+                v.signaled = Some(signaled);
+                v.armed = Some(armed);
+                v.period_ms = period.map(|p| p.as_millis() as u64);
+            }
+            SyncState::Job => {}
+        }
+        v
+    }
+}

@@ -1,0 +1,410 @@
+//! The rules of file mapping objects and views, through the public API, in one process.
+//! (Cross-process behaviour is in `cross_process.rs` and `stress.rs`.)
+
+mod common;
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use common::{assert_code, setup, unique};
+use filemap::{
+    ALLOCATION_GRANULARITY, Access, Created, Mapping, ObjectName, Protection, SectionFlags, Win32Error, flush_raw,
+    namespace, page, unmap_raw,
+};
+
+fn create(name: &str, size: u64) -> (Mapping, Created) {
+    setup();
+    Mapping::options().name(name).size(size).create().expect("create mapping")
+}
+
+fn object_path(name: &str) -> std::path::PathBuf {
+    let name = ObjectName::parse(name).unwrap();
+    namespace::scope_dir(name.scope()).join(name.file_name())
+}
+
+#[test]
+fn create_then_create_again_returns_the_existing_object_and_its_size() {
+    let name = unique("again");
+    let (first, created) = create(&name, 5000);
+    assert_eq!(created, Created::New);
+    assert_eq!(first.size(), 5000, "the size asked for, not a page-rounded one");
+    first.view(Access::WRITE).unwrap().write_at(0, b"hello").unwrap();
+
+    let (second, created) = create(&name, 123_456);
+    assert_eq!(created, Created::Existing);
+    assert!(created.existed());
+    assert_eq!(second.size(), 5000, "the existing object's size wins");
+    assert_eq!(second.object_id(), first.object_id());
+    assert_eq!(second.view(Access::READ).unwrap().read_vec(0, 5).unwrap(), b"hello");
+}
+
+#[test]
+fn open_of_a_missing_name_fails_with_file_not_found() {
+    setup();
+    assert_code(Mapping::open(&unique("missing"), Access::READ), Win32Error::FILE_NOT_FOUND);
+    assert_code(Mapping::open(r"Global\filemap-never-created-here", Access::READ), Win32Error::FILE_NOT_FOUND);
+}
+
+#[test]
+fn paging_file_mapping_needs_a_size() {
+    setup();
+    assert_code(Mapping::options().name(&unique("zero")).size(0).create(), Win32Error::INVALID_PARAMETER);
+    assert_code(Mapping::options().size(0).create(), Win32Error::INVALID_PARAMETER);
+    assert_code(Mapping::options().size(u64::MAX).create(), Win32Error::NOT_ENOUGH_MEMORY);
+}
+
+#[test]
+fn bad_names_are_refused_and_odd_names_work() {
+    setup();
+    let long = format!(r"Local\{}", "x".repeat(300));
+    assert_code(Mapping::options().name(&long).size(10).create(), Win32Error::FILENAME_EXCED_RANGE);
+    assert_code(Mapping::options().name(r"Local\").size(10).create(), Win32Error::INVALID_NAME);
+    assert_code(Mapping::options().name(r"Local\a\b").size(10).create(), Win32Error::PATH_NOT_FOUND);
+
+    // Names Win32 allows that a file name could not hold verbatim: all distinct, all reopenable.
+    let tag = unique("odd").replace(r"Local\", "");
+    let odd = [
+        format!("{tag}/slash"),
+        format!("{tag}%25"),
+        "..".to_string() + &tag,
+        ".".to_string(),
+        "..".to_string(),
+        format!("{tag}-{}", "é".repeat(120)),
+    ];
+    let maps: Vec<Mapping> = odd
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let (m, created) = Mapping::options().name(n).size(64).create().unwrap();
+            m.view(Access::WRITE).unwrap().write_at(0, &[i as u8 + 1]).unwrap();
+            // each test process has its own root, and this test is the only user of "." and "..".
+            assert_eq!(created, Created::New, "{n:?}");
+            m
+        })
+        .collect();
+    for (i, n) in odd.iter().enumerate() {
+        let m = Mapping::open(n, Access::READ).unwrap();
+        assert_eq!(m.name().as_deref(), Some(format!(r"Local\{n}").as_str()));
+        assert_eq!(m.view(Access::READ).unwrap().read_vec(0, 1).unwrap(), [i as u8 + 1], "{n:?}");
+    }
+    drop(maps);
+}
+
+#[test]
+fn local_prefix_and_no_prefix_are_the_same_name_and_case_matters() {
+    let tag = unique("prefix");
+    let bare = tag.strip_prefix(r"Local\").unwrap().to_string();
+    let (a, _) = create(&tag, 100);
+    let (b, created) = create(&bare, 100);
+    assert_eq!(created, Created::Existing);
+    assert_eq!(a.object_id(), b.object_id());
+    let (c, created) = create(&bare.to_uppercase(), 100);
+    assert_eq!(created, Created::New, "names are case-sensitive");
+    assert_ne!(c.object_id(), a.object_id());
+}
+
+#[test]
+fn protections_are_checked_like_windows() {
+    for bad in [0, page::NOACCESS, page::READONLY | page::READWRITE, page::EXECUTE, 0x400, 0x8000] {
+        assert_code(Protection::from_win32(bad), Win32Error::INVALID_PARAMETER);
+    }
+    let (p, f) = Protection::from_win32(page::READWRITE | SectionFlags::COMMIT.0).unwrap();
+    assert_eq!(p, Protection::ReadWrite);
+    assert_eq!(f, SectionFlags::COMMIT);
+    for good in [
+        page::READONLY,
+        page::READWRITE,
+        page::WRITECOPY,
+        page::EXECUTE_READ,
+        page::EXECUTE_READWRITE,
+        page::EXECUTE_WRITECOPY,
+    ] {
+        let (p, _) = Protection::from_win32(good).unwrap();
+        assert_eq!(p.to_win32(), good);
+    }
+}
+
+#[test]
+fn section_flags_are_implemented_or_refused_with_the_windows_code() {
+    setup();
+    let try_flags = |flags: SectionFlags| Mapping::options().size(4096).section_flags(flags).create();
+    assert_code(try_flags(SectionFlags::LARGE_PAGES | SectionFlags::COMMIT), Win32Error::PRIVILEGE_NOT_HELD);
+    assert_code(try_flags(SectionFlags::IMAGE), Win32Error::BAD_EXE_FORMAT);
+    assert_code(try_flags(SectionFlags::COMMIT | SectionFlags::RESERVE), Win32Error::INVALID_PARAMETER);
+    assert_code(try_flags(SectionFlags::NOCACHE), Win32Error::INVALID_PARAMETER);
+    assert!(try_flags(SectionFlags::RESERVE).is_ok());
+    assert!(try_flags(SectionFlags::COMMIT).is_ok());
+    assert!(try_flags(SectionFlags::COMMIT | SectionFlags::NOCACHE).is_ok());
+}
+
+#[test]
+fn commit_reserves_memory_at_creation_and_reserve_stays_sparse() {
+    let size = 8 << 20;
+    let committed = unique("commit");
+    let reserved = unique("reserve");
+    setup();
+    let (_c, _) = Mapping::options().name(&committed).size(size).create().unwrap();
+    let (_r, _) = Mapping::options().name(&reserved).size(size).section_flags(SectionFlags::RESERVE).create().unwrap();
+    let blocks = |n: &str| std::fs::metadata(object_path(n)).unwrap().blocks() * 512;
+    assert!(blocks(&committed) >= size, "SEC_COMMIT allocates everything: {}", blocks(&committed));
+    assert!(blocks(&reserved) < size / 2, "SEC_RESERVE stays sparse: {}", blocks(&reserved));
+}
+
+#[test]
+fn objects_get_exactly_the_requested_mode() {
+    setup();
+    let default = unique("mode-default");
+    let shared = unique("mode-0640");
+    let (_a, _) = Mapping::options().name(&default).size(10).create().unwrap();
+    let (_b, _) = Mapping::options().name(&shared).size(10).mode(0o640).create().unwrap();
+    let mode = |n: &str| std::fs::metadata(object_path(n)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&default), 0o600);
+    assert_eq!(mode(&shared), 0o640);
+}
+
+#[test]
+fn open_access_is_checked_against_the_protection() {
+    setup();
+    let name = unique("ro");
+    let (_m, _) = Mapping::options().name(&name).size(4096).protection(Protection::ReadOnly).create().unwrap();
+    let ro = Mapping::open(&name, Access::READ).unwrap();
+    assert_code(ro.view(Access::WRITE), Win32Error::ACCESS_DENIED);
+    assert!(ro.view(Access::COPY).is_ok(), "copy-on-write views of a read-only object are allowed");
+    let all = Mapping::open(&name, Access::ALL).unwrap();
+    assert_code(all.view(Access::WRITE), Win32Error::ACCESS_DENIED);
+    let v = all.view(Access::READ).unwrap();
+    assert!(v.is_readable() && !v.is_writable());
+}
+
+#[test]
+fn view_access_is_checked_against_the_handle() {
+    let name = unique("handle-access");
+    let (_m, _) = create(&name, 4096);
+    let read_only = Mapping::open(&name, Access::READ).unwrap();
+    assert_code(read_only.view(Access::WRITE), Win32Error::ACCESS_DENIED);
+    assert_code(read_only.view(Access::ALL), Win32Error::ACCESS_DENIED);
+    assert_code(read_only.view(Access::EXECUTE | Access::READ), Win32Error::ACCESS_DENIED);
+    let write_only = Mapping::open(&name, Access::WRITE).unwrap();
+    assert_code(write_only.view(Access::READ), Win32Error::ACCESS_DENIED);
+    assert!(write_only.view(Access::WRITE).unwrap().is_writable());
+}
+
+#[test]
+fn duplicates_may_have_less_access_but_not_more() {
+    let name = unique("dup");
+    let (m, _) = create(&name, 4096);
+    let less = m.duplicate(Access::READ, false).unwrap();
+    assert_eq!(less.access(), Access::READ);
+    assert_eq!(less.object_id(), m.object_id());
+    assert_code(less.duplicate(Access::WRITE, false), Win32Error::ACCESS_DENIED);
+    assert_code(less.view(Access::WRITE), Win32Error::ACCESS_DENIED);
+    let inheritable = m.duplicate(Access::ALL, true).unwrap();
+    assert!(inheritable.is_inheritable() && inheritable.inheritable_fd().is_some());
+    assert!(m.inheritable_fd().is_none());
+    drop(m);
+    // the duplicates are handles too: the name lives on
+    assert!(Mapping::open(&name, Access::READ).is_ok());
+}
+
+#[test]
+fn view_offsets_lengths_and_bounds() {
+    let name = unique("bounds");
+    let size = 3 * ALLOCATION_GRANULARITY as u64 + 100;
+    let (m, _) = create(&name, size);
+    assert_code(m.view_range(4096, 10, Access::READ), Win32Error::MAPPED_ALIGNMENT);
+    let tail = m.view_range(3 * ALLOCATION_GRANULARITY as u64, 0, Access::READ).unwrap();
+    assert_eq!(tail.len(), 100, "length 0 maps to the end of the object");
+    assert_eq!(tail.offset(), 3 * ALLOCATION_GRANULARITY as u64);
+    // Windows lets a view reach the end of the last page, not beyond.
+    assert!(m.view_range(3 * ALLOCATION_GRANULARITY as u64, 4096, Access::READ).is_ok());
+    assert_code(m.view_range(3 * ALLOCATION_GRANULARITY as u64, 4097, Access::READ), Win32Error::ACCESS_DENIED);
+    assert_code(m.view_range(4 * ALLOCATION_GRANULARITY as u64, 0, Access::READ), Win32Error::ACCESS_DENIED);
+    assert_code(m.view_range(0, usize::MAX, Access::READ), Win32Error::ACCESS_DENIED);
+    let whole = m.view(Access::READ).unwrap();
+    assert_eq!(whole.len() as u64, size);
+    assert_eq!(whole.as_ptr() as usize % ALLOCATION_GRANULARITY, 0, "views start 64 KiB-aligned");
+    let mut buf = [0u8; 8];
+    assert_code(whole.read_at(size as usize - 4, &mut buf), Win32Error::INVALID_PARAMETER);
+}
+
+#[test]
+fn all_views_of_one_object_are_coherent() {
+    let name = unique("coherent");
+    let (m, _) = create(&name, 2 * ALLOCATION_GRANULARITY as u64);
+    let other = Mapping::open(&name, Access::ALL).unwrap();
+    let a = m.view(Access::WRITE).unwrap();
+    let b = other.view(Access::ALL).unwrap();
+    let second_half = other.view_range(ALLOCATION_GRANULARITY as u64, 0, Access::WRITE).unwrap();
+    a.write_at(10, b"abc").unwrap();
+    assert_eq!(b.read_vec(10, 3).unwrap(), b"abc");
+    second_half.write_at(0, b"xyz").unwrap();
+    assert_eq!(a.read_vec(ALLOCATION_GRANULARITY, 3).unwrap(), b"xyz");
+    a.atomic_u64(64).unwrap().fetch_add(5, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(b.atomic_u64(64).unwrap().load(std::sync::atomic::Ordering::SeqCst), 5);
+    assert_code(a.atomic_u64(3).map(|_| ()), Win32Error::MAPPED_ALIGNMENT);
+}
+
+#[test]
+fn copy_on_write_views_are_private() {
+    let name = unique("cow");
+    let (m, _) = create(&name, 4096);
+    let shared = m.view(Access::WRITE).unwrap();
+    shared.write_at(0, b"original").unwrap();
+    let cow = m.view(Access::COPY).unwrap();
+    assert!(cow.is_copy_on_write() && cow.is_writable());
+    cow.write_at(0, b"private!").unwrap();
+    assert_eq!(shared.read_vec(0, 8).unwrap(), b"original");
+    assert_eq!(cow.read_vec(0, 8).unwrap(), b"private!");
+    let (wc, _) = Mapping::options().size(4096).protection(Protection::WriteCopy).create().unwrap();
+    assert_code(wc.view(Access::WRITE), Win32Error::ACCESS_DENIED);
+    assert!(wc.view(Access::COPY).unwrap().is_copy_on_write());
+}
+
+#[test]
+fn requested_addresses_must_be_aligned_and_free() {
+    let name = unique("address");
+    let (m, _) = create(&name, 4096);
+    let first = m.view(Access::WRITE).unwrap();
+    first.write_at(0, b"keep me").unwrap();
+    let taken = first.as_ptr() as usize;
+    assert_code(m.view_builder().address(taken + 4096).map(), Win32Error::MAPPED_ALIGNMENT);
+    assert_code(m.view_builder().address(taken).access(Access::READ).map(), Win32Error::INVALID_ADDRESS);
+    assert_eq!(first.read_vec(0, 7).unwrap(), b"keep me", "a failed request never replaces a mapping");
+
+    // Find a free aligned address by mapping and releasing a view there, then ask for it.
+    let probe = m.view(Access::READ).unwrap();
+    let free = probe.as_ptr() as usize;
+    drop(probe);
+    let placed = m.view_builder().address(free).access(Access::READ).map().unwrap();
+    assert_eq!(placed.as_ptr() as usize, free);
+    assert_eq!(placed.read_vec(0, 7).unwrap(), b"keep me");
+}
+
+#[test]
+fn unmap_by_any_inner_address_and_refuse_non_views() {
+    let name = unique("unmap");
+    let (m, _) = create(&name, 3 * 4096);
+    let raw = m.view(Access::WRITE).unwrap().into_raw();
+    flush_raw(raw, 100).unwrap();
+    // SAFETY: `raw` points to a live 12 KiB read-write view created just above.
+    unsafe { raw.add(4096).write(7) };
+    assert_eq!(m.view(Access::READ).unwrap().read_vec(4096, 1).unwrap(), [7]);
+    // SAFETY: inner address of the live view; nothing uses `raw` afterwards.
+    unsafe { unmap_raw(raw.add(5000)) }.unwrap();
+    // SAFETY: the view is gone; unmap_raw validates addresses against its registry.
+    assert_code(unsafe { unmap_raw(raw) }, Win32Error::INVALID_ADDRESS);
+    let local = 0u64;
+    // SAFETY: `local` is not a view; unmap_raw must refuse it without touching it.
+    assert_code(unsafe { unmap_raw(&local as *const u64 as *mut u8) }, Win32Error::INVALID_ADDRESS);
+    assert_code(flush_raw(&local as *const u64 as *const u8, 8), Win32Error::INVALID_ADDRESS);
+}
+
+#[test]
+fn closing_the_last_handle_frees_the_name_while_views_keep_the_memory() {
+    let name = unique("last-handle");
+    let (m, _) = create(&name, 4096);
+    let old_id = m.object_id();
+    let view = m.view(Access::WRITE).unwrap();
+    view.write_at(0, b"old").unwrap();
+    drop(m);
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_NOT_FOUND);
+    assert!(!object_path(&name).exists(), "the name is released at once");
+    let (fresh, created) = create(&name, 4096);
+    assert_eq!(created, Created::New);
+    assert_ne!(fresh.object_id(), old_id);
+    assert_eq!(fresh.view(Access::READ).unwrap().read_vec(0, 3).unwrap(), [0, 0, 0], "a new, zeroed object");
+    // the old view still works on the old memory
+    view.write_at(0, b"still").unwrap();
+    assert_eq!(view.read_vec(0, 5).unwrap(), b"still");
+    assert_eq!(fresh.view(Access::READ).unwrap().read_vec(0, 5).unwrap(), [0; 5]);
+}
+
+#[test]
+fn unnamed_mappings_work_and_are_private_to_their_handles() {
+    setup();
+    let (m, created) = Mapping::options().size(10_000).create().unwrap();
+    assert_eq!(created, Created::New);
+    assert_eq!(m.name(), None);
+    let dup = m.try_clone().unwrap();
+    m.view(Access::WRITE).unwrap().write_at(9_999, b"z").unwrap();
+    drop(m);
+    assert_eq!(dup.view(Access::READ).unwrap().read_vec(9_999, 1).unwrap(), b"z");
+}
+
+fn temp_file(tag: &str, content: &[u8]) -> (std::path::PathBuf, std::fs::File) {
+    let path = setup().join(format!("{tag}-{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+    f.write_all(content).unwrap();
+    (path, f)
+}
+
+#[test]
+fn file_backed_mappings_follow_the_file() {
+    let (path, file) = temp_file("backing", b"0123456789");
+    let name = unique("file");
+    let (m, _) = Mapping::options().name(&name).file(&file).create().unwrap();
+    assert_eq!(m.size(), 10, "size 0 means the file's size");
+    assert_eq!(m.backing_path().as_deref(), Some(path.as_path()));
+    let v = m.view(Access::WRITE).unwrap();
+    assert_eq!(v.read_vec(0, 10).unwrap(), b"0123456789");
+    v.write_at(0, b"ABC").unwrap();
+    v.flush().unwrap();
+    let mut on_disk = String::new();
+    std::fs::File::open(&path).unwrap().read_to_string(&mut on_disk).unwrap();
+    assert_eq!(on_disk, "ABC3456789", "flushed data reaches the file");
+
+    // Another handle opened by name maps the same file.
+    let by_name = Mapping::open(&name, Access::READ).unwrap();
+    assert_eq!(by_name.view(Access::READ).unwrap().read_vec(0, 3).unwrap(), b"ABC");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn file_backed_size_rules() {
+    let (path, empty) = temp_file("empty", b"");
+    assert_code(Mapping::options().file(&empty).create(), Win32Error::FILE_INVALID);
+    let (_m, _) = Mapping::options().file(&empty).size(100_000).create().unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 100_000, "a larger size extends the file");
+    std::fs::remove_file(&path).unwrap();
+
+    let (path, file) = temp_file("ro-file", b"abc");
+    drop(file);
+    let ro = std::fs::File::open(&path).unwrap();
+    assert_code(Mapping::options().file(&ro).create(), Win32Error::ACCESS_DENIED);
+    let (m, _) = Mapping::options().file(&ro).protection(Protection::ReadOnly).create().unwrap();
+    assert_eq!(m.view(Access::READ).unwrap().read_vec(0, 3).unwrap(), b"abc");
+    assert_code(
+        Mapping::options().file(&ro).size(10_000).protection(Protection::ReadOnly).create(),
+        Win32Error::NOT_ENOUGH_MEMORY,
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 3, "a refused create changes nothing");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_replaced_backing_file_is_detected() {
+    let (path, mut file) = temp_file("replaced", b"first");
+    let name = unique("replaced");
+    let (_m, _) = Mapping::options().name(&name).file(&file).create().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"impostor").unwrap();
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_INVALID);
+    file.seek(SeekFrom::Start(0)).unwrap();
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn corrupted_objects_are_refused_and_left_alone() {
+    let name = unique("corrupt");
+    let (m, _) = create(&name, 4096);
+    let path = object_path(&name);
+    // Flip a byte in the header (the creator still holds it, so it is not reclaimable).
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40] ^= 0xFF;
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all(&bytes[..4096]).unwrap();
+    drop(f);
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::INVALID_DATA);
+    assert!(path.exists(), "a refused open changes nothing");
+    drop(m);
+}
