@@ -44,7 +44,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use filemap::sync::{Event, Mutex as SyncMutex, Rights, Semaphore, Timer};
 use filemap::{Access, Mapping, ObjectType, Win32Error};
@@ -153,10 +153,16 @@ pub struct HandleInfo {
     pub fd: RawFd,
 }
 
-static TABLE: Mutex<BTreeMap<RawFd, Entry>> = Mutex::new(BTreeMap::new());
+static TABLE: RwLock<BTreeMap<RawFd, Entry>> = RwLock::new(BTreeMap::new());
 
-fn table() -> MutexGuard<'static, BTreeMap<RawFd, Entry>> {
-    TABLE.lock().unwrap_or_else(|e| e.into_inner())
+/// The table for changes.
+fn table() -> RwLockWriteGuard<'static, BTreeMap<RawFd, Entry>> {
+    TABLE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The table for lookups (many threads at once).
+fn table_read() -> RwLockReadGuard<'static, BTreeMap<RawFd, Entry>> {
+    TABLE.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The handle value of slot `fd`.
@@ -237,6 +243,9 @@ pub fn insert_core(object: Object, fd: Option<RawFd>, inherit: bool) -> Res<HAND
 /// values fail with `ERROR_INVALID_HANDLE`.
 pub fn get(h: HANDLE) -> Res<HandleInfo> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    if let Some(e) = table_read().get(&fd) {
+        return Ok(HandleInfo { object: e.object.clone(), access: e.access, flags: e.flags, fd });
+    }
     let mut table = table();
     if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
         slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
@@ -292,7 +301,7 @@ pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HAN
 
 /// The slots of every inheritable handle, with their access and kind, for `CreateProcess`.
 pub fn inheritable() -> Vec<(RawFd, u32, &'static str)> {
-    table()
+    table_read()
         .iter()
         .filter(|(_, e)| e.flags & HANDLE_FLAG_INHERIT != 0)
         .map(|(&fd, e)| (fd, e.access, e.object.kind()))

@@ -550,6 +550,9 @@ pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWOR
             return Ok(WAIT_TIMEOUT);
         }
         let info = handles::get(hHandle)?;
+        if let Object::Mutex(m) = &info.object {
+            return Ok(m.acquire(timeout(dwMilliseconds))?.to_win32()); // the core's fast path
+        }
         let w = waitable(&info.object)?;
         Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
     })
