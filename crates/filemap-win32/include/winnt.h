@@ -463,6 +463,19 @@ static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *p, PVOID e
 #define YieldProcessor() __asm__ __volatile__("" ::: "memory")
 #endif
 
+/* Structured exception handling, as Windows samples use it around code that cannot fault
+ * here: in C, `__try { ... } __finally { ... }` runs both blocks in order and
+ * `__try { ... } __except (filter) { ... }` runs the first only (no exception is ever raised).
+ * `__leave` is not supported. Not defined in C++, where libstdc++ owns `__try`. */
+#if !defined(__cplusplus) && !defined(__try)
+#define __try
+#define __finally
+#define __except(filter) if (0)
+#endif
+#define EXCEPTION_EXECUTE_HANDLER 1
+#define EXCEPTION_CONTINUE_SEARCH 0
+#define EXCEPTION_CONTINUE_EXECUTION (-1)
+
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
 #define DBG_UNREFERENCED_PARAMETER(P) ((void)(P))
 #define DBG_UNREFERENCED_LOCAL_VARIABLE(V) ((void)(V))

@@ -1,0 +1,262 @@
+//! Strings at the C edge: `A` functions take UTF-8 (the ANSI code page on Linux), `W`
+//! functions NUL-terminated UTF-16 (`WCHAR` is 16-bit in our headers), plus `lstrlen` & co.
+
+#![allow(unsafe_code)] // reading caller-provided C strings
+
+use std::ffi::{CStr, c_char};
+
+use filemap::Win32Error;
+
+use crate::error::{Fail, Res};
+
+/// Reads a NUL-terminated ANSI (UTF-8) string; `None` for NULL. Invalid UTF-8 fails with
+/// `ERROR_NO_UNICODE_TRANSLATION` (1113).
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string.
+pub unsafe fn a_str(p: *const c_char) -> Res<Option<String>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller's promise).
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(Some(s.to_owned())),
+        Err(_) => Err(Fail(ERROR_NO_UNICODE_TRANSLATION)),
+    }
+}
+
+/// `ERROR_NO_UNICODE_TRANSLATION`.
+pub const ERROR_NO_UNICODE_TRANSLATION: u32 = 1113;
+
+/// Length in code units of a NUL-terminated UTF-16 string.
+///
+/// # Safety
+/// `p` must be non-NULL and point to a NUL-terminated UTF-16 string.
+pub unsafe fn w_len(p: *const u16) -> usize {
+    let mut n = 0;
+    // SAFETY: every unit up to and including the terminator is readable (caller's promise).
+    while unsafe { *p.add(n) } != 0 {
+        n += 1;
+    }
+    n
+}
+
+/// The code units of a NUL-terminated UTF-16 string (without the terminator).
+///
+/// # Safety
+/// `p` must be non-NULL and point to a NUL-terminated UTF-16 string that outlives `'a`.
+pub unsafe fn w_slice<'a>(p: *const u16) -> &'a [u16] {
+    // SAFETY: `w_len` units are readable (caller's promise).
+    unsafe { std::slice::from_raw_parts(p, w_len(p)) }
+}
+
+/// Reads a NUL-terminated UTF-16 string; `None` for NULL. Unpaired surrogates fail with
+/// `ERROR_NO_UNICODE_TRANSLATION`.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated UTF-16 string.
+pub unsafe fn w_str(p: *const u16) -> Res<Option<String>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL, NUL-terminated (caller's promise).
+    let units = unsafe { w_slice(p) };
+    String::from_utf16(units).map(Some).map_err(|_| Fail(ERROR_NO_UNICODE_TRANSLATION))
+}
+
+/// A name argument (`lpName`) of a `Create*`/`Open*` function, A or W.
+#[derive(Debug, Clone, Copy)]
+pub enum Name {
+    /// `LPCSTR`.
+    A(*const c_char),
+    /// `LPCWSTR`.
+    W(*const u16),
+}
+
+impl Name {
+    /// Reads the name: `None` for NULL.
+    ///
+    /// # Safety
+    /// The pointer must be NULL or a NUL-terminated string of its kind.
+    pub unsafe fn read(self) -> Res<Option<String>> {
+        match self {
+            // SAFETY: forwarded caller promise.
+            Name::A(p) => unsafe { a_str(p) },
+            // SAFETY: forwarded caller promise.
+            Name::W(p) => unsafe { w_str(p) },
+        }
+        .map_err(|_| Fail(Win32Error::INVALID_NAME.0))
+    }
+}
+
+/// UTF-16 code units of `s`, NUL-terminated.
+pub fn to_wide_z(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// `lstrlenA`: length in bytes of a NUL-terminated string; 0 for NULL.
+///
+/// # Safety
+/// `lpString` must be NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrlenA(lpString: *const c_char) -> i32 {
+    if lpString.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller's promise).
+    i32::try_from(unsafe { CStr::from_ptr(lpString) }.to_bytes().len()).unwrap_or(i32::MAX)
+}
+
+/// `lstrlenW`: length in UTF-16 code units of a NUL-terminated string; 0 for NULL.
+///
+/// # Safety
+/// `lpString` must be NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrlenW(lpString: *const u16) -> i32 {
+    if lpString.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller's promise).
+    i32::try_from(unsafe { w_len(lpString) }).unwrap_or(i32::MAX)
+}
+
+/// `lstrcpyA`: copies `lpString2` (with its NUL) to `lpString1`; returns `lpString1`, or NULL
+/// if either is NULL.
+///
+/// # Safety
+/// `lpString2` must be NUL-terminated and `lpString1` large enough for it.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcpyA(lpString1: *mut c_char, lpString2: *const c_char) -> *mut c_char {
+    if lpString1.is_null() || lpString2.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: both valid per the caller's promise; copying includes the terminator.
+    unsafe {
+        let n = CStr::from_ptr(lpString2).to_bytes_with_nul().len();
+        std::ptr::copy(lpString2, lpString1, n);
+    }
+    lpString1
+}
+
+/// `lstrcpyW`: the UTF-16 `lstrcpyA`.
+///
+/// # Safety
+/// `lpString2` must be NUL-terminated and `lpString1` large enough for it.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcpyW(lpString1: *mut u16, lpString2: *const u16) -> *mut u16 {
+    if lpString1.is_null() || lpString2.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: both valid per the caller's promise; copying includes the terminator.
+    unsafe {
+        let n = w_len(lpString2) + 1;
+        std::ptr::copy(lpString2, lpString1, n);
+    }
+    lpString1
+}
+
+/// `lstrcatA`: appends `lpString2` to `lpString1`; returns `lpString1` (NULL if either is NULL).
+///
+/// # Safety
+/// Both NUL-terminated; `lpString1` large enough for the result.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcatA(lpString1: *mut c_char, lpString2: *const c_char) -> *mut c_char {
+    if lpString1.is_null() || lpString2.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: caller's promise: both terminated, destination large enough.
+    unsafe {
+        let len = CStr::from_ptr(lpString1).to_bytes().len();
+        lstrcpyA(lpString1.add(len), lpString2);
+    }
+    lpString1
+}
+
+/// `lstrcatW`: the UTF-16 `lstrcatA`.
+///
+/// # Safety
+/// Both NUL-terminated; `lpString1` large enough for the result.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcatW(lpString1: *mut u16, lpString2: *const u16) -> *mut u16 {
+    if lpString1.is_null() || lpString2.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: caller's promise: both terminated, destination large enough.
+    unsafe {
+        let len = w_len(lpString1);
+        lstrcpyW(lpString1.add(len), lpString2);
+    }
+    lpString1
+}
+
+fn compare<T: Ord + Copy>(a: &[T], b: &[T], fold: impl Fn(T) -> T) -> i32 {
+    let a = a.iter().map(|&c| fold(c));
+    let b = b.iter().map(|&c| fold(c));
+    match a.cmp(b) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    }
+}
+
+/// # Safety
+/// `p` NULL or NUL-terminated.
+unsafe fn a_bytes<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller's promise).
+    unsafe { CStr::from_ptr(p) }.to_bytes()
+}
+
+/// # Safety
+/// `p` NULL or NUL-terminated.
+unsafe fn w_units<'a>(p: *const u16) -> &'a [u16] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller's promise).
+    unsafe { w_slice(p) }
+}
+
+/// `lstrcmpA`: -1, 0 or 1 comparing two strings (NULL sorts as empty).
+///
+/// # Safety
+/// Each pointer NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcmpA(lpString1: *const c_char, lpString2: *const c_char) -> i32 {
+    // SAFETY: forwarded caller promise.
+    unsafe { compare(a_bytes(lpString1), a_bytes(lpString2), |c| c) }
+}
+
+/// `lstrcmpiA`: case-insensitive (ASCII) `lstrcmpA`.
+///
+/// # Safety
+/// Each pointer NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcmpiA(lpString1: *const c_char, lpString2: *const c_char) -> i32 {
+    // SAFETY: forwarded caller promise.
+    unsafe { compare(a_bytes(lpString1), a_bytes(lpString2), |c: u8| c.to_ascii_lowercase()) }
+}
+
+/// `lstrcmpW`: the UTF-16 `lstrcmpA`.
+///
+/// # Safety
+/// Each pointer NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcmpW(lpString1: *const u16, lpString2: *const u16) -> i32 {
+    // SAFETY: forwarded caller promise.
+    unsafe { compare(w_units(lpString1), w_units(lpString2), |c| c) }
+}
+
+/// `lstrcmpiW`: case-insensitive (ASCII) `lstrcmpW`.
+///
+/// # Safety
+/// Each pointer NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn lstrcmpiW(lpString1: *const u16, lpString2: *const u16) -> i32 {
+    let fold = |c: u16| if (b'A' as u16..=b'Z' as u16).contains(&c) { c + 32 } else { c };
+    // SAFETY: forwarded caller promise.
+    unsafe { compare(w_units(lpString1), w_units(lpString2), fold) }
+}

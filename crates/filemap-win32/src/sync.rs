@@ -1,0 +1,659 @@
+//! Synchronization: named (or unnamed) mutexes, semaphores, events and waitable timers, and
+//! the wait functions, over the core's [`filemap::sync`] objects (all state machines, waits,
+//! abandonment and timers live there; this module only translates handles, strings, access
+//! masks and error codes).
+//!
+//! Waitable timers: completion routines (APCs) cannot run here (there are no alertable waits),
+//! so `SetWaitableTimer` with a completion routine fails with `ERROR_NOT_SUPPORTED`;
+//! `fResume = TRUE` succeeds and sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that
+//! cannot wake from suspend.
+
+#![allow(unsafe_code)] // exported `extern "system"` functions taking raw pointers
+
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+use filemap::sync::{DueTime, Event, Mutex, Rights, Semaphore, Timer, Waitable, wait_all, wait_any};
+use filemap::{Created, Win32Error};
+
+use crate::error::{Fail, Res, boundary, fail, set_last_error};
+use crate::handles::{self, Object};
+use crate::strings::Name;
+use crate::system::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
+use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
+
+fn timeout(ms: DWORD) -> Option<Duration> {
+    (ms != INFINITE).then(|| Duration::from_millis(ms.into()))
+}
+
+fn created_error(created: Created) {
+    set_last_error(if created == Created::Existing { Win32Error::ALREADY_EXISTS.0 } else { 0 });
+}
+
+/// Reads the name of an `Open*` call: NULL fails with `ERROR_INVALID_PARAMETER`, "" with
+/// `ERROR_INVALID_HANDLE` (docs/WIN32-FACTS.md §5).
+///
+/// # Safety
+/// The pointer must be NULL or NUL-terminated.
+unsafe fn open_name(name: Name) -> Res<String> {
+    // SAFETY: forwarded caller promise.
+    match unsafe { name.read() }? {
+        None => fail(Win32Error::INVALID_PARAMETER),
+        Some(n) if n.is_empty() => fail(Win32Error::INVALID_HANDLE),
+        Some(n) => Ok(n),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutex
+// ---------------------------------------------------------------------------------------------
+
+/// # Safety
+/// `sa` NULL or valid; `name` NULL or NUL-terminated.
+unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promises.
+    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
+    let (m, created) =
+        Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner != 0).inheritable(true).create()?;
+    let fd = m.inheritable_fd();
+    let h = handles::insert_core(Object::Mutex(Arc::new(m)), fd, inherit)?;
+    created_error(created);
+    Ok(h)
+}
+
+/// `CreateMutexA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a mutex;
+/// `bInitialOwner` makes the calling thread its owner (only when it is created).
+/// `ERROR_INVALID_HANDLE` if another type of object holds the name.
+///
+/// # Safety
+/// `lpMutexAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateMutexA(
+    lpMutexAttributes: *const SECURITY_ATTRIBUTES,
+    bInitialOwner: BOOL,
+    lpName: *const c_char,
+) -> HANDLE {
+    // SAFETY: forwarded caller promises.
+    boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::A(lpName)) })
+}
+
+/// `CreateMutexW`: [`CreateMutexA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpMutexAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateMutexW(
+    lpMutexAttributes: *const SECURITY_ATTRIBUTES,
+    bInitialOwner: BOOL,
+    lpName: *const u16,
+) -> HANDLE {
+    // SAFETY: forwarded caller promises.
+    boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::W(lpName)) })
+}
+
+/// # Safety
+/// `name` NULL or NUL-terminated.
+unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promise.
+    let name = unsafe { open_name(name) }?;
+    let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
+    let fd = m.inheritable_fd();
+    handles::insert_core(Object::Mutex(Arc::new(m)), fd, inherit != 0)
+}
+
+/// `OpenMutexA`: opens an existing mutex with `dwDesiredAccess` (`MUTEX_ALL_ACCESS`,
+/// `SYNCHRONIZE`, ...). `ERROR_FILE_NOT_FOUND`, `ERROR_INVALID_HANDLE` (another type),
+/// `ERROR_ACCESS_DENIED` (access 0 or a right a mutex does not have).
+///
+/// # Safety
+/// `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenMutexA(
+    dwDesiredAccess: DWORD,
+    bInheritHandle: BOOL,
+    lpName: *const c_char,
+) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_mutex(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
+}
+
+/// `OpenMutexW`: [`OpenMutexA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const u16) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_mutex(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
+}
+
+/// `ReleaseMutex`: releases one level of the calling thread's ownership.
+/// `ERROR_NOT_OWNER` if the thread does not own it, `ERROR_INVALID_HANDLE` for other objects.
+#[unsafe(no_mangle)]
+pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
+    boundary(FALSE, || match handles::get(hMutex)?.object {
+        Object::Mutex(m) => {
+            m.release()?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semaphore
+// ---------------------------------------------------------------------------------------------
+
+/// # Safety
+/// `sa` NULL or valid; `name` NULL or NUL-terminated.
+unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i32, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promises.
+    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
+    let (s, created) = Semaphore::options()
+        .name(name.as_deref().unwrap_or(""))
+        .initial(initial)
+        .max(max)
+        .inheritable(true)
+        .create()?;
+    let fd = s.inheritable_fd();
+    let h = handles::insert_core(Object::Semaphore(Arc::new(s)), fd, inherit)?;
+    created_error(created);
+    Ok(h)
+}
+
+/// `CreateSemaphoreA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a semaphore with
+/// count `lInitialCount` and maximum `lMaximumCount` (`ERROR_INVALID_PARAMETER` unless
+/// `0 <= initial <= max` and `max > 0`).
+///
+/// # Safety
+/// `lpSemaphoreAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateSemaphoreA(
+    lpSemaphoreAttributes: *const SECURITY_ATTRIBUTES,
+    lInitialCount: i32,
+    lMaximumCount: i32,
+    lpName: *const c_char,
+) -> HANDLE {
+    boundary(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller promises.
+        unsafe { create_semaphore(lpSemaphoreAttributes, lInitialCount, lMaximumCount, Name::A(lpName)) }
+    })
+}
+
+/// `CreateSemaphoreW`: [`CreateSemaphoreA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpSemaphoreAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateSemaphoreW(
+    lpSemaphoreAttributes: *const SECURITY_ATTRIBUTES,
+    lInitialCount: i32,
+    lMaximumCount: i32,
+    lpName: *const u16,
+) -> HANDLE {
+    boundary(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller promises.
+        unsafe { create_semaphore(lpSemaphoreAttributes, lInitialCount, lMaximumCount, Name::W(lpName)) }
+    })
+}
+
+/// # Safety
+/// `name` NULL or NUL-terminated.
+unsafe fn open_semaphore(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promise.
+    let name = unsafe { open_name(name) }?;
+    let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
+    let fd = s.inheritable_fd();
+    handles::insert_core(Object::Semaphore(Arc::new(s)), fd, inherit != 0)
+}
+
+/// `OpenSemaphoreA`: opens an existing semaphore (errors as [`OpenMutexA`]).
+///
+/// # Safety
+/// `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenSemaphoreA(
+    dwDesiredAccess: DWORD,
+    bInheritHandle: BOOL,
+    lpName: *const c_char,
+) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_semaphore(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
+}
+
+/// `OpenSemaphoreW`: [`OpenSemaphoreA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenSemaphoreW(
+    dwDesiredAccess: DWORD,
+    bInheritHandle: BOOL,
+    lpName: *const u16,
+) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_semaphore(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
+}
+
+/// `ReleaseSemaphore`: adds `lReleaseCount` to the count; the previous count goes to
+/// `*lpPreviousCount` if not NULL. Past the maximum it fails with `ERROR_TOO_MANY_POSTS` and
+/// changes nothing (the previous count is not written). Needs `SEMAPHORE_MODIFY_STATE`.
+///
+/// # Safety
+/// `lpPreviousCount` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn ReleaseSemaphore(
+    hSemaphore: HANDLE,
+    lReleaseCount: i32,
+    lpPreviousCount: *mut i32,
+) -> BOOL {
+    boundary(FALSE, || match handles::get(hSemaphore)?.object {
+        Object::Semaphore(s) => {
+            let previous = s.release(lReleaseCount)?;
+            if !lpPreviousCount.is_null() {
+                // SAFETY: non-NULL and writable (caller's promise).
+                unsafe { lpPreviousCount.write(previous) };
+            }
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event
+// ---------------------------------------------------------------------------------------------
+
+/// # Safety
+/// `sa` NULL or valid; `name` NULL or NUL-terminated.
+unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promises.
+    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
+    let (e, created) = Event::options()
+        .name(name.as_deref().unwrap_or(""))
+        .manual_reset(manual != 0)
+        .initial_state(initial != 0)
+        .inheritable(true)
+        .create()?;
+    let fd = e.inheritable_fd();
+    let h = handles::insert_core(Object::Event(Arc::new(e)), fd, inherit)?;
+    created_error(created);
+    Ok(h)
+}
+
+/// `CreateEventA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a manual- or
+/// auto-reset event.
+///
+/// # Safety
+/// `lpEventAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateEventA(
+    lpEventAttributes: *const SECURITY_ATTRIBUTES,
+    bManualReset: BOOL,
+    bInitialState: BOOL,
+    lpName: *const c_char,
+) -> HANDLE {
+    boundary(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller promises.
+        unsafe { create_event(lpEventAttributes, bManualReset, bInitialState, Name::A(lpName)) }
+    })
+}
+
+/// `CreateEventW`: [`CreateEventA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpEventAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateEventW(
+    lpEventAttributes: *const SECURITY_ATTRIBUTES,
+    bManualReset: BOOL,
+    bInitialState: BOOL,
+    lpName: *const u16,
+) -> HANDLE {
+    boundary(std::ptr::null_mut(), || {
+        // SAFETY: forwarded caller promises.
+        unsafe { create_event(lpEventAttributes, bManualReset, bInitialState, Name::W(lpName)) }
+    })
+}
+
+/// # Safety
+/// `name` NULL or NUL-terminated.
+unsafe fn open_event(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promise.
+    let name = unsafe { open_name(name) }?;
+    let e = Event::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
+    let fd = e.inheritable_fd();
+    handles::insert_core(Object::Event(Arc::new(e)), fd, inherit != 0)
+}
+
+/// `OpenEventA`: opens an existing event (errors as [`OpenMutexA`]).
+///
+/// # Safety
+/// `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenEventA(
+    dwDesiredAccess: DWORD,
+    bInheritHandle: BOOL,
+    lpName: *const c_char,
+) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
+}
+
+/// `OpenEventW`: [`OpenEventA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const u16) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
+}
+
+fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BOOL {
+    boundary(FALSE, || match handles::get(h)?.object {
+        Object::Event(e) => {
+            op(&e)?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })
+}
+
+/// `SetEvent`: signals the event (a manual-reset event stays signaled; an auto-reset event
+/// releases one waiter). Needs `EVENT_MODIFY_STATE`; `ERROR_INVALID_HANDLE` for other objects.
+#[unsafe(no_mangle)]
+pub extern "system" fn SetEvent(hEvent: HANDLE) -> BOOL {
+    with_event(hEvent, Event::set)
+}
+
+/// `ResetEvent`: makes the event unsignaled.
+#[unsafe(no_mangle)]
+pub extern "system" fn ResetEvent(hEvent: HANDLE) -> BOOL {
+    with_event(hEvent, Event::reset)
+}
+
+/// `PulseEvent`: releases the waiters of this moment (all for manual-reset, one for
+/// auto-reset) and leaves the event unsignaled.
+#[unsafe(no_mangle)]
+pub extern "system" fn PulseEvent(hEvent: HANDLE) -> BOOL {
+    with_event(hEvent, Event::pulse)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waitable timer
+// ---------------------------------------------------------------------------------------------
+
+/// # Safety
+/// `sa` NULL or valid; `name` NULL or NUL-terminated.
+unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promises.
+    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
+    let (t, created) =
+        Timer::options().name(name.as_deref().unwrap_or("")).manual_reset(manual != 0).inheritable(true).create()?;
+    let fd = t.inheritable_fd();
+    let h = handles::insert_core(Object::Timer(Arc::new(t)), fd, inherit)?;
+    created_error(created);
+    Ok(h)
+}
+
+/// `CreateWaitableTimerA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a manual-reset
+/// or synchronization timer, inactive.
+///
+/// # Safety
+/// `lpTimerAttributes` NULL or valid; `lpTimerName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateWaitableTimerA(
+    lpTimerAttributes: *const SECURITY_ATTRIBUTES,
+    bManualReset: BOOL,
+    lpTimerName: *const c_char,
+) -> HANDLE {
+    // SAFETY: forwarded caller promises.
+    boundary(std::ptr::null_mut(), || unsafe { create_timer(lpTimerAttributes, bManualReset, Name::A(lpTimerName)) })
+}
+
+/// `CreateWaitableTimerW`: [`CreateWaitableTimerA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpTimerAttributes` NULL or valid; `lpTimerName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn CreateWaitableTimerW(
+    lpTimerAttributes: *const SECURITY_ATTRIBUTES,
+    bManualReset: BOOL,
+    lpTimerName: *const u16,
+) -> HANDLE {
+    // SAFETY: forwarded caller promises.
+    boundary(std::ptr::null_mut(), || unsafe { create_timer(lpTimerAttributes, bManualReset, Name::W(lpTimerName)) })
+}
+
+/// # Safety
+/// `name` NULL or NUL-terminated.
+unsafe fn open_timer(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    // SAFETY: forwarded caller promise.
+    let name = unsafe { open_name(name) }?;
+    let t = Timer::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
+    let fd = t.inheritable_fd();
+    handles::insert_core(Object::Timer(Arc::new(t)), fd, inherit != 0)
+}
+
+/// `OpenWaitableTimerA`: opens an existing timer (errors as [`OpenMutexA`]).
+///
+/// # Safety
+/// `lpTimerName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenWaitableTimerA(
+    dwDesiredAccess: DWORD,
+    bInheritHandle: BOOL,
+    lpTimerName: *const c_char,
+) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_timer(dwDesiredAccess, bInheritHandle, Name::A(lpTimerName)) })
+}
+
+/// `OpenWaitableTimerW`: [`OpenWaitableTimerA`] with a UTF-16 name.
+///
+/// # Safety
+/// `lpTimerName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn OpenWaitableTimerW(
+    dwDesiredAccess: DWORD,
+    bInheritHandle: BOOL,
+    lpTimerName: *const u16,
+) -> HANDLE {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || unsafe { open_timer(dwDesiredAccess, bInheritHandle, Name::W(lpTimerName)) })
+}
+
+/// `SetWaitableTimer`: arms the timer: `*lpDueTime` in 100 ns units, negative = relative,
+/// positive = absolute UTC `FILETIME`; `lPeriod` in ms (0 = one-shot, negative →
+/// `ERROR_INVALID_PARAMETER`). A completion routine is not supported (module docs). Needs
+/// `TIMER_MODIFY_STATE`.
+///
+/// # Safety
+/// `lpDueTime` must be NULL (`ERROR_NOACCESS`) or point to a readable `LARGE_INTEGER`.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn SetWaitableTimer(
+    hTimer: HANDLE,
+    lpDueTime: *const i64,
+    lPeriod: i32,
+    pfnCompletionRoutine: *const core::ffi::c_void,
+    _lpArgToCompletionRoutine: *const core::ffi::c_void,
+    fResume: BOOL,
+) -> BOOL {
+    boundary(FALSE, || {
+        let Object::Timer(t) = handles::get(hTimer)?.object else {
+            return fail(Win32Error::INVALID_HANDLE);
+        };
+        if lpDueTime.is_null() {
+            return Err(Fail(crate::error::ERROR_NOACCESS));
+        }
+        if lPeriod < 0 {
+            return fail(Win32Error::INVALID_PARAMETER);
+        }
+        if !pfnCompletionRoutine.is_null() {
+            return fail(Win32Error::NOT_SUPPORTED);
+        }
+        // SAFETY: non-NULL and readable (caller's promise).
+        let due = unsafe { lpDueTime.read_unaligned() };
+        let period = (lPeriod > 0).then(|| Duration::from_millis(lPeriod as u64));
+        t.set(DueTime::from_win32(due), period)?;
+        if fResume != 0 {
+            set_last_error(Win32Error::NOT_SUPPORTED.0);
+        }
+        Ok(TRUE)
+    })
+}
+
+/// `CancelWaitableTimer`: stops a pending expiry; a signaled timer stays signaled.
+#[unsafe(no_mangle)]
+pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
+    boundary(FALSE, || match handles::get(hTimer)?.object {
+        Object::Timer(t) => {
+            t.cancel()?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waits
+// ---------------------------------------------------------------------------------------------
+
+/// The core waitable behind an object, if it is one.
+fn waitable(object: &Object) -> Res<&dyn Waitable> {
+    match object {
+        Object::Mutex(m) => Ok(&**m),
+        Object::Semaphore(s) => Ok(&**s),
+        Object::Event(e) => Ok(&**e),
+        Object::Timer(t) => Ok(&**t),
+        Object::Process(p) | Object::Thread(p) => p.waitable().ok_or(Fail(Win32Error::INVALID_HANDLE.0)),
+        Object::UserThread(t) => Ok(t.waitable()),
+        // Mappings and files are not waitable objects here (NT: object type mismatch).
+        Object::Mapping(_) | Object::File(_) => fail(Win32Error::INVALID_HANDLE),
+    }
+}
+
+/// `WaitForSingleObject`: waits up to `dwMilliseconds` (`INFINITE` = forever; 0 only tests)
+/// for a mutex (acquiring it), semaphore (taking one count), event, timer (auto-reset ones are
+/// consumed), process or thread (exited). Returns `WAIT_OBJECT_0`, `WAIT_ABANDONED` (a mutex
+/// whose owner died; now ours), `WAIT_TIMEOUT`, or `WAIT_FAILED` with `ERROR_INVALID_HANDLE`
+/// (invalid or non-waitable handles such as file mappings) or `ERROR_ACCESS_DENIED` (no
+/// `SYNCHRONIZE`). The pseudo-handles of the current process and thread are allowed and time
+/// out. Success leaves the last error unchanged.
+#[unsafe(no_mangle)]
+pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWORD) -> DWORD {
+    boundary(WAIT_FAILED, || {
+        if handles::is_pseudo(hHandle) {
+            crate::system::Sleep(dwMilliseconds);
+            return Ok(WAIT_TIMEOUT);
+        }
+        let info = handles::get(hHandle)?;
+        if let Object::Mutex(m) = &info.object {
+            return Ok(m.acquire(timeout(dwMilliseconds))?.to_win32()); // the core's fast path
+        }
+        let w = waitable(&info.object)?;
+        Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
+    })
+}
+
+/// `WaitForSingleObjectEx`: [`WaitForSingleObject`] (there are no APCs to be alerted by).
+#[unsafe(no_mangle)]
+pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
+    WaitForSingleObject(hHandle, dwMilliseconds)
+}
+
+/// # Safety
+/// `handles_ptr` must point to `count` handles when `count` is in range.
+unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32) -> Res<DWORD> {
+    if count == 0 || count > MAXIMUM_WAIT_OBJECTS {
+        return fail(Win32Error::INVALID_PARAMETER);
+    }
+    if handles_ptr.is_null() {
+        return Err(Fail(crate::error::ERROR_NOACCESS));
+    }
+    // SAFETY: `count` readable handles (caller's promise).
+    let hs = unsafe { std::slice::from_raw_parts(handles_ptr, count as usize) };
+    let mut objects = Vec::with_capacity(hs.len());
+    for &h in hs {
+        if handles::is_pseudo(h) {
+            return fail(Win32Error::INVALID_HANDLE);
+        }
+        objects.push(handles::get(h)?.object);
+    }
+    if all {
+        // The same handle twice (low bits ignored) is refused before any object is touched.
+        let mut values: Vec<usize> = hs.iter().map(|&h| h as usize & !3).collect();
+        values.sort_unstable();
+        if values.windows(2).any(|w| w[0] == w[1]) {
+            return fail(Win32Error::INVALID_PARAMETER);
+        }
+    }
+    let waitables = objects.iter().map(waitable).collect::<Res<Vec<_>>>()?;
+    let outcome = if all { wait_all(&waitables, timeout(ms))? } else { wait_any(&waitables, timeout(ms))? };
+    Ok(outcome.to_win32())
+}
+
+/// `WaitForMultipleObjects`: waits for any (`bWaitAll = FALSE`: `WAIT_OBJECT_0 + i` of the
+/// lowest signaled index, consuming only that object) or all (atomically: nothing is consumed
+/// unless everything is) of 1..=64 handles; `WAIT_ABANDONED_0 + i` for an abandoned mutex.
+/// `WAIT_FAILED` with `ERROR_INVALID_PARAMETER` for a count of 0 or above 64 (or one object
+/// twice in a wait-all), `ERROR_INVALID_HANDLE` for invalid, non-waitable or pseudo-handles.
+///
+/// # Safety
+/// `lpHandles` must point to `nCount` handles.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn WaitForMultipleObjects(
+    nCount: DWORD,
+    lpHandles: *const HANDLE,
+    bWaitAll: BOOL,
+    dwMilliseconds: DWORD,
+) -> DWORD {
+    // SAFETY: forwarded caller promise.
+    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds) })
+}
+
+/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`] (no APCs exist to be alerted by).
+///
+/// # Safety
+/// `lpHandles` must point to `nCount` handles.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn WaitForMultipleObjectsEx(
+    nCount: DWORD,
+    lpHandles: *const HANDLE,
+    bWaitAll: BOOL,
+    dwMilliseconds: DWORD,
+    _bAlertable: BOOL,
+) -> DWORD {
+    // SAFETY: forwarded caller promise.
+    unsafe { WaitForMultipleObjects(nCount, lpHandles, bWaitAll, dwMilliseconds) }
+}
+
+/// `SignalObjectAndWait`: signals one object (`SetEvent`, `ReleaseMutex` or
+/// `ReleaseSemaphore(1)`) then waits for another, as [`WaitForSingleObject`]. The two steps are
+/// not one atomic operation here (on Windows they are): a waiter cannot observe the gap except
+/// by timing. A full semaphore or an object that cannot be signaled fails with `WAIT_FAILED`.
+#[unsafe(no_mangle)]
+pub extern "system" fn SignalObjectAndWait(
+    hObjectToSignal: HANDLE,
+    hObjectToWaitOn: HANDLE,
+    dwMilliseconds: DWORD,
+    _bAlertable: BOOL,
+) -> DWORD {
+    boundary(WAIT_FAILED, || {
+        match handles::get(hObjectToSignal)?.object {
+            Object::Event(e) => {
+                e.set()?;
+            }
+            Object::Mutex(m) => m.release()?,
+            Object::Semaphore(s) => {
+                s.release(1)?;
+            }
+            _ => return fail(Win32Error::INVALID_HANDLE),
+        }
+        let info = handles::get(hObjectToWaitOn)?;
+        let w = waitable(&info.object)?;
+        Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
+    })
+}
