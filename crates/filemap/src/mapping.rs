@@ -667,11 +667,11 @@ impl Mapping {
         ViewBuilder { mapping: self, offset: 0, len: 0, access: Access::READ, address: None }
     }
 
-    fn data_fd_and_base(&self) -> (rustix::fd::BorrowedFd<'_>, u64) {
-        match &self.backing {
+    fn data_fd_and_base(&self) -> Result<(rustix::fd::BorrowedFd<'_>, u64)> {
+        Ok(match &self.backing {
             Some(fd) => (fd.as_fd(), 0),
-            None => (self.object.fd(), HEADER_SIZE as u64),
-        }
+            None => (self.object.map_fd()?, HEADER_SIZE as u64),
+        })
     }
 }
 
@@ -807,7 +807,7 @@ impl ViewBuilder<'_> {
         }
         let sharing = if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared };
         let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
-        let (fd, base) = m.data_fd_and_base();
+        let (fd, base) = m.data_fd_and_base()?;
         let ptr = sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
             Errno::EXIST => Error::new(
                 Win32Error::INVALID_ADDRESS,

@@ -376,6 +376,11 @@ pub(crate) struct ObjectFile {
     /// The file's size when this handle was created or opened.
     file_size: u64,
     page: OnceLock<HeaderPage>,
+    /// For a handle whose OFD may be shared with another process: a private OFD without a lock
+    /// that views and the header page are mapped from. A mapping keeps its OFD (and so that
+    /// OFD's `flock`) alive after the descriptor is closed; mapping from the locked, shared OFD
+    /// would let a view keep the name alive after the last handle closed (I2).
+    map_ofd: OnceLock<OwnedFd>,
 }
 
 /// The header page mapped shared, for sync objects' state words.
@@ -471,6 +476,7 @@ impl ObjectFile {
                             shared_ofd: new.inheritable,
                             writable: true,
                             page: OnceLock::new(),
+                            map_ofd: OnceLock::new(),
                         },
                         Created::New,
                     ));
@@ -503,6 +509,7 @@ impl ObjectFile {
             shared_ofd: new.inheritable,
             writable: true,
             page: OnceLock::new(),
+            map_ofd: OnceLock::new(),
         })
     }
 
@@ -586,6 +593,7 @@ impl ObjectFile {
                 shared_ofd: inheritable,
                 writable: write,
                 page: OnceLock::new(),
+                map_ofd: OnceLock::new(),
             };
             if object.header.kind != kind {
                 return Err(Error::new(
@@ -630,6 +638,7 @@ impl ObjectFile {
             shared_ofd: true,
             writable,
             page: OnceLock::new(),
+            map_ofd: OnceLock::new(),
         })
     }
 
@@ -653,6 +662,7 @@ impl ObjectFile {
             writable: self.writable,
             file_size: self.file_size,
             page: OnceLock::new(),
+            map_ofd: OnceLock::new(),
         })
     }
 
@@ -693,7 +703,7 @@ impl ObjectFile {
             // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
             return Ok(unsafe { page.0.add(SYNC_OFFSET) });
         }
-        let ptr = sys::map_page(self.fd.as_fd(), self.writable)
+        let ptr = sys::map_page(self.map_fd()?, self.writable)
             .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))?;
         let page = self.page.get_or_init(|| HeaderPage(ptr));
         if page.0 != ptr {
@@ -703,6 +713,28 @@ impl ObjectFile {
         }
         // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
         Ok(unsafe { page.0.add(SYNC_OFFSET) })
+    }
+
+    /// The descriptor to `mmap` this object from (views, the header page).
+    ///
+    /// Our own OFD when only this handle uses it: its lock is released (converted) by the close
+    /// protocol whatever mappings remain. When the OFD may be shared with another process (an
+    /// inheritable or inherited handle), the close protocol cannot touch its lock, and a mapping
+    /// of it would keep the lock, and so the name, alive: such handles map from a second,
+    /// private OFD of the same inode that holds no lock (opened on first use, ~1.5 µs).
+    pub(crate) fn map_fd(&self) -> Result<BorrowedFd<'_>> {
+        if !self.shared_ofd || self.name.is_none() {
+            return Ok(self.fd.as_fd());
+        }
+        if let Some(fd) = self.map_ofd.get() {
+            return Ok(fd.as_fd());
+        }
+        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
+        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        let fd = rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| Error::from_io(format!("cannot map {}", self.describe()), e.into()))?;
+        // A racing thread may have set it first; ours is then dropped (it holds no lock).
+        Ok(self.map_ofd.get_or_init(|| fd).as_fd())
     }
 
     /// `mapping "Local\x"` or `unnamed mapping`, for messages.

@@ -408,3 +408,30 @@ fn corrupted_objects_are_refused_and_left_alone() {
     assert!(path.exists(), "a refused open changes nothing");
     drop(m);
 }
+
+#[test]
+fn views_of_an_inheritable_handle_do_not_keep_the_name_alive() {
+    // A mapping keeps its open file description alive; the description of an inheritable handle
+    // carries the handle's lock, so views (and sync objects' state pages) are mapped from a
+    // separate description: closing the last handle must free the name all the same.
+    let name = unique("inheritable-view");
+    setup();
+    let (m, _) = Mapping::options().name(&name).size(4096).inheritable(true).create().unwrap();
+    let view = m.view(Access::WRITE).unwrap();
+    view.write_at(0, b"kept").unwrap();
+    let dup = m.duplicate(Access::READ, true).unwrap();
+    let dup_view = dup.view(Access::READ).unwrap();
+    drop((m, dup));
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_NOT_FOUND);
+    assert_eq!(dup_view.read_vec(0, 4).unwrap(), b"kept");
+
+    let event_name = unique("inheritable-event");
+    let (event, _) = filemap::sync::Event::options().name(&event_name).inheritable(true).create().unwrap();
+    event.set().unwrap();
+    assert_eq!(event.wait(Some(std::time::Duration::ZERO)).unwrap(), filemap::WaitOutcome::Signaled(0));
+    drop(event);
+    assert_code(
+        filemap::sync::Event::open(&event_name, filemap::Rights::SYNCHRONIZE),
+        Win32Error::FILE_NOT_FOUND,
+    );
+}

@@ -48,7 +48,7 @@ unsafe impl Sync for SyncPage {}
 impl SyncPage {
     /// Maps the header page of `object` read-write.
     pub(crate) fn map(object: &ObjectFile) -> Result<SyncPage> {
-        let base = sys::map_page(object.fd(), true)
+        let base = sys::map_page(object.map_fd()?, true)
             .map_err(|e| Error::from_io(format!("cannot map the state of {}", object.describe()), e.into()))?;
         Ok(SyncPage { base, owned: true })
     }
