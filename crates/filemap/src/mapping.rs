@@ -652,6 +652,31 @@ impl Mapping {
         Mapping::from_object_open(object, access)
     }
 
+    /// Makes this handle inherited by child processes or not (`SetHandleInformation` with
+    /// `HANDLE_FLAG_INHERIT`). Handles made by [`Mapping::try_clone`] share the descriptor and
+    /// so the setting.
+    pub fn set_inheritable(&self, inheritable: bool) -> Result<()> {
+        self.object.set_inheritable(inheritable)
+    }
+
+    /// Adopts an inherited mapping handle with the access the parent's handle had (which the
+    /// descriptor's open mode must allow: a read-only descriptor cannot carry write access).
+    ///
+    /// # Safety
+    /// As for [`Mapping::from_inherited_fd`].
+    pub unsafe fn from_inherited_fd_with_access(fd: RawFd, access: Access) -> Result<Mapping> {
+        // SAFETY: forwarded caller promise.
+        let mut mapping = unsafe { Mapping::from_inherited_fd(fd) }?;
+        if access.can_write() && !mapping.object.writable() {
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!("inherited descriptor {fd} of {} is read-only", mapping.object.describe()),
+            ));
+        }
+        mapping.access = access;
+        Ok(mapping)
+    }
+
     /// Maps the whole object (`MapViewOfFile(h, access, 0, 0, 0)`).
     pub fn view(&self, access: Access) -> Result<View> {
         self.view_builder().access(access).map()
@@ -672,6 +697,14 @@ impl Mapping {
             Some(fd) => (fd.as_fd(), 0),
             None => (self.object.map_fd()?, HEADER_SIZE as u64),
         })
+    }
+}
+
+/// The handle's descriptor (what a child inherits when the handle is inheritable). It stays
+/// owned by the `Mapping`: closing it behind its back breaks the handle.
+impl std::os::fd::AsFd for Mapping {
+    fn as_fd(&self) -> rustix::fd::BorrowedFd<'_> {
+        self.object.fd()
     }
 }
 

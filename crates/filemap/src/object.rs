@@ -27,7 +27,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -371,7 +371,7 @@ pub(crate) struct ObjectFile {
     ino: u64,
     /// The OFD may be shared with another process (inheritable or inherited): close must not
     /// decide "last holder" by converting this OFD's own lock.
-    shared_ofd: bool,
+    shared_ofd: AtomicBool,
     writable: bool,
     /// The file's size when this handle was created or opened.
     file_size: u64,
@@ -473,7 +473,7 @@ impl ObjectFile {
                             dev: st.st_dev,
                             ino: st.st_ino,
                             file_size: st.st_size as u64,
-                            shared_ofd: new.inheritable,
+                            shared_ofd: AtomicBool::new(new.inheritable),
                             writable: true,
                             page: OnceLock::new(),
                             map_ofd: OnceLock::new(),
@@ -506,7 +506,7 @@ impl ObjectFile {
             dev: st.st_dev,
             ino: st.st_ino,
             file_size: st.st_size as u64,
-            shared_ofd: new.inheritable,
+            shared_ofd: AtomicBool::new(new.inheritable),
             writable: true,
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
@@ -590,7 +590,7 @@ impl ObjectFile {
                 dev: st.st_dev,
                 ino: st.st_ino,
                 file_size: st.st_size as u64,
-                shared_ofd: inheritable,
+                shared_ofd: AtomicBool::new(inheritable),
                 writable: write,
                 page: OnceLock::new(),
                 map_ofd: OnceLock::new(),
@@ -635,7 +635,7 @@ impl ObjectFile {
             dev: st.st_dev,
             ino: st.st_ino,
             file_size: st.st_size as u64,
-            shared_ofd: true,
+            shared_ofd: AtomicBool::new(true),
             writable,
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
@@ -658,7 +658,7 @@ impl ObjectFile {
             header: self.header.clone(),
             dev: self.dev,
             ino: self.ino,
-            shared_ofd: inheritable,
+            shared_ofd: AtomicBool::new(inheritable),
             writable: self.writable,
             file_size: self.file_size,
             page: OnceLock::new(),
@@ -692,8 +692,9 @@ impl ObjectFile {
         self.writable
     }
 
+    /// Whether the handle's descriptor is inherited by child processes (no `FD_CLOEXEC`).
     pub(crate) fn inheritable(&self) -> bool {
-        self.shared_ofd
+        rustix::io::fcntl_getfd(&self.fd).is_ok_and(|flags| !flags.contains(rustix::io::FdFlags::CLOEXEC))
     }
 
     /// The synchronization state area of the header page, mapped shared on first use.
@@ -715,6 +716,20 @@ impl ObjectFile {
         Ok(unsafe { page.0.add(SYNC_OFFSET) })
     }
 
+    /// Makes the handle's descriptor inherited by child processes, or not (`FD_CLOEXEC`).
+    ///
+    /// Once a descriptor has been inheritable a child may share its OFD, so from then on the
+    /// handle is closed with the protocol for shared OFDs, even if made private again. Views
+    /// mapped while it was private keep mapping the handle's own OFD.
+    pub(crate) fn set_inheritable(&self, inheritable: bool) -> Result<()> {
+        let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };
+        if inheritable {
+            self.shared_ofd.store(true, Ordering::Relaxed);
+        }
+        rustix::io::fcntl_setfd(&self.fd, flags)
+            .map_err(|e| Error::from_io(format!("cannot change the inheritability of {}", self.describe()), e.into()))
+    }
+
     /// The descriptor to `mmap` this object from (views, the header page).
     ///
     /// Our own OFD when only this handle uses it: its lock is released (converted) by the close
@@ -723,7 +738,7 @@ impl ObjectFile {
     /// of it would keep the lock, and so the name, alive: such handles map from a second,
     /// private OFD of the same inode that holds no lock (opened on first use, ~1.5 µs).
     pub(crate) fn map_fd(&self) -> Result<BorrowedFd<'_>> {
-        if !self.shared_ofd || self.name.is_none() {
+        if !self.shared_ofd.load(Ordering::Relaxed) || self.name.is_none() {
             return Ok(self.fd.as_fd());
         }
         if let Some(fd) = self.map_ofd.get() {
@@ -752,7 +767,7 @@ impl Drop for ObjectFile {
             return;
         };
         let file = name.file_name();
-        if !self.shared_ofd {
+        if !self.shared_ofd.load(Ordering::Relaxed) {
             // Our OFD is ours alone: converting its lock tells whether any other holder exists.
             if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
                 unlink_if_linked(dir, &file, &self.fd);

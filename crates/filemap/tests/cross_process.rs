@@ -75,6 +75,15 @@ fn dispatch(role: &str, args: &[String]) {
                 Err(e) => say(format!("error {}", code_of(&e))),
             }
         }
+        // inherit-read FD: adopt with read access only, then try to write.
+        "inherit-read" => {
+            let fd: i32 = args[0].parse().unwrap();
+            // SAFETY: the parent passed this descriptor number for us to adopt.
+            let m = unsafe { Mapping::from_inherited_fd_with_access(fd, Access::READ) }.unwrap();
+            let denied = m.view(Access::WRITE).map(|_| ()).unwrap_err().code().0;
+            let data = m.view(Access::READ).unwrap().read_vec(0, 2).unwrap();
+            say(format!("result {} {denied}", String::from_utf8_lossy(&data)));
+        }
         // as-nobody NAME: drop to uid/gid 65534, then try open READ, open ALL and create.
         "as-nobody" => {
             // SAFETY: plain libc calls with constant ids; glibc applies them to every thread.
@@ -256,5 +265,25 @@ fn object_permissions_restrict_other_users() {
     child.finish();
     let mut child = Child::spawn("as-nobody", &[&readable]);
     assert_eq!(child.expect("results"), format!("ok {denied} {denied}"), "0644: others may read only");
+    child.finish();
+}
+
+#[test]
+fn inheritability_can_be_changed_on_a_live_handle_and_access_travels_with_it() {
+    use std::os::fd::{AsFd, AsRawFd};
+    setup();
+    let (m, _) = Mapping::options().name(&unique("toggle")).size(64).create().unwrap();
+    m.view(Access::WRITE).unwrap().write_at(0, b"ok").unwrap();
+    let fd = m.as_fd().as_raw_fd().to_string();
+    assert!(!m.is_inheritable());
+    m.set_inheritable(true).unwrap();
+    assert!(m.is_inheritable());
+    let mut child = Child::spawn("inherit-read", &[&fd]);
+    assert_eq!(child.expect("result"), format!("ok {}", Win32Error::ACCESS_DENIED.0));
+    child.finish();
+    m.set_inheritable(false).unwrap();
+    assert!(!m.is_inheritable());
+    let mut child = Child::spawn("inherit", &[&fd, "2"]);
+    assert_eq!(child.expect("error"), Win32Error::INVALID_HANDLE.0.to_string());
     child.finish();
 }

@@ -430,8 +430,5 @@ fn views_of_an_inheritable_handle_do_not_keep_the_name_alive() {
     event.set().unwrap();
     assert_eq!(event.wait(Some(std::time::Duration::ZERO)).unwrap(), filemap::WaitOutcome::Signaled(0));
     drop(event);
-    assert_code(
-        filemap::sync::Event::open(&event_name, filemap::Rights::SYNCHRONIZE),
-        Win32Error::FILE_NOT_FOUND,
-    );
+    assert_code(filemap::sync::Event::open(&event_name, filemap::Rights::SYNCHRONIZE), Win32Error::FILE_NOT_FOUND);
 }

@@ -124,6 +124,12 @@ macro_rules! handle_methods {
                 Ok($ty { inner, rights })
             }
 
+            /// Makes this handle inherited by child processes or not (`SetHandleInformation`
+            /// with `HANDLE_FLAG_INHERIT`). Clones made by `try_clone` share the setting.
+            pub fn set_inheritable(&self, inheritable: bool) -> crate::Result<()> {
+                crate::sync::handle::Inner::object(&*self.inner).set_inheritable(inheritable)
+            }
+
             /// The descriptor a child process inherits for this handle (inheritable handles
             /// only); pass it, with the rights, to `from_inherited_fd` in the child.
             pub fn inheritable_fd(&self) -> Option<std::os::fd::RawFd> {
@@ -174,6 +180,14 @@ macro_rules! handle_methods {
         }
 
         impl crate::sync::wait::Waitable for $ty {}
+
+        /// The handle's descriptor (what a child inherits when the handle is inheritable). It
+        /// stays owned by the handle.
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                crate::sync::handle::Inner::object(&*self.inner).fd()
+            }
+        }
     };
 }
 pub(crate) use handle_methods;
