@@ -2,16 +2,32 @@
 //!
 //! # Handle values
 //!
-//! Every handle owns one file descriptor, its *slot*, and its value is `(slot + 1) * 4`
+//! Every handle has one file descriptor, its *slot*, and its value is `(slot + 1) * 4`
 //! (Windows handle values are multiples of 4 and ignore their low two bits, so `h | 1`,
 //! `h | 2` and `h | 3` name the same handle). The value is never 0 (NULL) or -1
 //! (`INVALID_HANDLE_VALUE`, which is also the `GetCurrentProcess()` pseudo-handle; -2 is
 //! `GetCurrentThread()`).
 //!
-//! - For a file mapping the slot is a `dup` of the core object's descriptor: it shares the open
-//!   file description (and so the object's `flock` reference) with the core handle.
+//! - For a namespace object (mapping, mutex, semaphore, event, timer) created or opened
+//!   *inheritable* (`bInheritHandle`), the slot is the core handle's own descriptor: the core
+//!   opened it without `FD_CLOEXEC` from the start, owns and closes it, and knows it may be
+//!   shared with a child (its close then uses the shared-description protocol).
+//! - For one created or opened *non-inheritable*, the core opened it `FD_CLOEXEC` and private
+//!   (its close takes the fast path), and the slot is an `FD_CLOEXEC` duplicate of that
+//!   descriptor (same open file description). Keeping the slot separate lets
+//!   `SetHandleInformation(HANDLE_FLAG_INHERIT)` later move the slot, under the same number, to
+//!   a new description held by a shared core handle: a child must never share a description
+//!   that the core closes as private, and views (or a sync object's state page) already mapped
+//!   from the private description must not keep a lock, and so the name, alive.
 //! - For a file (`CreateFile`) the slot *is* the file's descriptor.
-//! - For a process or thread handle it is a pidfd.
+//! - For a process or thread handle it is a pidfd (for `CreateThread`, a duplicate of the
+//!   thread's unnamed completion event).
+//!
+//! No descriptor the library holds is inheritable except the slots of inheritable handles, at
+//! any moment (nothing is opened inheritable and fixed up afterwards), so a concurrent fork +
+//! exec elsewhere in the program never carries more than the handles meant to be inherited.
+//! `DuplicateHandle` gives an inheritable duplicate a new description of its own, opened
+//! inheritable by the core, and a non-inheritable one an own slot over a private description.
 //!
 //! # Inheritance across `exec`
 //!
@@ -21,9 +37,10 @@
 //! The child's table starts empty: the first time a value is used that is not in the table, the
 //! library *adopts* it if its descriptor is open, is not `FD_CLOEXEC` (so it came through
 //! `exec`, or was made inheritable here) and is either a namespace object whose header
-//! validates (via the core's `from_inherited_fd`) or a regular file. A non-inheritable handle's
-//! slot was closed by `exec`, so its value is invalid in the child (`ERROR_INVALID_HANDLE`), as
-//! on Windows. `CreateProcess(bInheritHandles = FALSE)` closes every inheritable slot in the
+//! validates (via the core's `from_inherited_fd`, given an `FD_CLOEXEC` duplicate: the
+//! inherited descriptor stays the slot, so a descriptor the core refuses is left open to its
+//! owner) or a regular file. A non-inheritable handle's slot was closed by `exec`, so its value
+//! is invalid in the child (`ERROR_INVALID_HANDLE`), as on Windows. `CreateProcess(bInheritHandles = FALSE)` closes every inheritable slot in the
 //! child before `exec`.
 //!
 //! # The access mask across `exec`
@@ -31,8 +48,9 @@
 //! Windows keeps a handle's granted access in the kernel's handle table; Linux descriptors only
 //! carry their open mode. Two sources are combined:
 //! 1. `CreateProcess` passes the exact access mask of every inherited handle to the child in the
-//!    environment variable `FILEMAP_WIN32_HANDLES` (`value:kind:access,...`; the kind must match the adopted descriptor). The child uses it
-//!    when it adopts the value.
+//!    environment variable `FILEMAP_WIN32_HANDLES` (`value:kind:access,...`; the kind must
+//!    match the adopted descriptor). The child uses it when it adopts the value (mappings via
+//!    the core's `from_inherited_fd_with_access`, sync objects via `from_inherited_fd`'s rights).
 //! 2. Without it (a plain fork + exec), the access is derived from the descriptor's open mode:
 //!    a read-write mapping descriptor grants `FILE_MAP_ALL_ACCESS`, a read-only one
 //!    `FILE_MAP_READ | FILE_MAP_COPY`; a file grants `GENERIC_READ` and/or `GENERIC_WRITE` by
