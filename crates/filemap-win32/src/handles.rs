@@ -40,8 +40,9 @@
 //! validates (via the core's `from_inherited_fd`, given an `FD_CLOEXEC` duplicate: the
 //! inherited descriptor stays the slot, so a descriptor the core refuses is left open to its
 //! owner) or a regular file. A non-inheritable handle's slot was closed by `exec`, so its value
-//! is invalid in the child (`ERROR_INVALID_HANDLE`), as on Windows. `CreateProcess(bInheritHandles = FALSE)` closes every inheritable slot in the
-//! child before `exec`.
+//! is invalid in the child (`ERROR_INVALID_HANDLE`), as on Windows.
+//! `CreateProcess(bInheritHandles = FALSE)` closes every inheritable slot in the child before
+//! `exec`.
 //!
 //! # The access mask across `exec`
 //!
@@ -246,10 +247,12 @@ enum Slot {
 ///   descriptor of the object held by this library is inheritable;
 /// - `shared` is false only if the core handle's open file description has never been
 ///   inheritable (created or opened non-inheritable): the core then closes it with the fast
-///   path, and such an object is only ever behind non-inheritable own slots. Making such a
-///   handle inheritable moves its slot to a new description held by a shared core handle
+///   path, and such a named object is only ever behind non-inheritable own slots. Making such
+///   a handle inheritable moves its slot to a new description held by a shared core handle
 ///   ([`share`]), so views mapped earlier from the private description never keep the name
-///   alive.
+///   alive. (Unnamed objects have no name to protect: their own slot is simply toggled.)
+/// - a [`Slot::Core`] object is never behind another entry, so its descriptor number is this
+///   entry's alone.
 #[derive(Debug)]
 struct Entry {
     slot: Slot,
@@ -372,7 +375,7 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 ///
 /// An inheritable one's slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it
 /// was opened, as asked). A non-inheritable one's slot is an `FD_CLOEXEC` duplicate of it (same
-/// open file description), so that it can later be moved to another description ([`share`]);
+/// open file description), so that it can later be moved to another description (`share`);
 /// the core handle stays private and its close takes the fast path.
 pub fn insert_core(object: Object) -> Res<HANDLE> {
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
