@@ -612,10 +612,14 @@ fn adopt_object(slot: &OwnedFd, kind: ObjectType, writable: bool, passed: Option
         match kind {
             ObjectType::Mapping => {
                 let mapping = match passed {
-                    // What the descriptor's open mode allows: never more than the parent had.
+                    // The parent's mask, within what the descriptor's open mode allows (write
+                    // access needs a read-write descriptor; execute views are still checked
+                    // against the object's protection by the core).
                     Some(p) => {
-                        let allowed =
-                            if writable { Access::ALL.0 | Access::EXECUTE.0 } else { (Access::READ | Access::COPY).0 };
+                        let mut allowed = (Access::READ | Access::COPY | Access::EXECUTE).0;
+                        if writable {
+                            allowed |= Access::ALL.0;
+                        }
                         Mapping::from_inherited_fd_with_access(raw, Access(p & allowed))
                     }
                     None => Mapping::from_inherited_fd(raw),

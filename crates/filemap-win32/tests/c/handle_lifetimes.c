@@ -114,6 +114,37 @@ static void test_descriptors(void)
     CHECK(inheritable_fds() == base);
 }
 
+static HANDLE waited, started;
+
+static DWORD WINAPI waiter(LPVOID arg)
+{
+    (void)arg;
+    SetEvent(started);
+    /* the handle is closed while this wait holds the object; nobody sets it */
+    return WaitForSingleObject(waited, 500);
+}
+
+static void test_close_while_waited(void)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    HANDLE t;
+    DWORD flags, code = 0;
+    int base = inheritable_fds();
+    waited = CreateEvent(&sa, TRUE, FALSE, NULL);
+    started = CreateEvent(NULL, TRUE, FALSE, NULL);
+    CHECK(waited && started && inheritable_fds() == base + 1);
+    t = CreateThread(NULL, 0, waiter, NULL, 0, NULL);
+    CHECK(t && WaitForSingleObject(started, 30000) == WAIT_OBJECT_0);
+    Sleep(100);
+    CHECK(CloseHandle(waited));
+    /* the closed value is not adopted back as an inherited handle, nor inherited by children */
+    CHECK(!GetHandleInformation(waited, &flags) && GetLastError() == ERROR_INVALID_HANDLE);
+    CHECK(inheritable_fds() == base);
+    CHECK(WaitForSingleObject(t, 30000) == WAIT_OBJECT_0 && GetExitCodeThread(t, &code));
+    CHECK(code == WAIT_TIMEOUT || code == WAIT_FAILED);
+    CHECK(CloseHandle(t) && CloseHandle(started));
+}
+
 static void test_names_freed(void)
 {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
@@ -242,6 +273,7 @@ int _tmain(int argc, _TCHAR *argv[])
     _stprintf(tag, TEXT("%u"), (unsigned)GetCurrentProcessId());
     test_descriptors();
     test_names_freed();
+    test_close_while_waited();
     test_child_holds_the_name(argv[0]);
     if (failures)
         return 1;
