@@ -194,6 +194,16 @@ static void test_names_freed(void)
     CHECK(WaitForSingleObject(h, 0) == WAIT_OBJECT_0 && ReleaseMutex(h)); /* same object */
     CHECK(CloseHandle(h));
     CHECK(OpenMutex(SYNCHRONIZE, FALSE, n) == NULL && GetLastError() == ERROR_FILE_NOT_FOUND);
+    /* ... and while this thread owns it: ownership is the thread's, not the handle's */
+    h = CreateMutex(NULL, TRUE, n);
+    CHECK(h && GetLastError() == 0);
+    CHECK(SetHandleInformation(h, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT));
+    CHECK(WaitForSingleObject(h, 0) == WAIT_OBJECT_0); /* recursive acquire */
+    CHECK(ReleaseMutex(h) && ReleaseMutex(h));
+    CHECK(!ReleaseMutex(h) && GetLastError() == ERROR_NOT_OWNER);
+    CHECK(WaitForSingleObject(h, 0) == WAIT_OBJECT_0 && ReleaseMutex(h));
+    CHECK(CloseHandle(h));
+    CHECK(OpenMutex(SYNCHRONIZE, FALSE, n) == NULL && GetLastError() == ERROR_FILE_NOT_FOUND);
 
     /* an event created inheritable, used, closed */
     name(n, TEXT("event"));
