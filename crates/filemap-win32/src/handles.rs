@@ -388,8 +388,9 @@ pub fn insert_core(object: Object) -> Res<HANDLE> {
     Ok(insert_entry(entry))
 }
 
-/// A new handle entry for a namespace object `object` (already with the new handle's access)
-/// that another handle, described by `src`, also refers to (`DuplicateHandle`).
+/// A new handle entry for a namespace object `object` (already with the new handle's access,
+/// sharing the source handle's core description) for `DuplicateHandle`; `src_shared` is the
+/// source entry's `shared`.
 fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry> {
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     if inherit {
@@ -435,8 +436,10 @@ fn share(entry: &mut Entry) -> Res<Object> {
     }
     let raw = fresh.into_raw_fd(); // ownership passes to the core below
     let access = entry.access;
-    // SAFETY: `raw` is a descriptor we just opened and own, given to the core (which closes it
-    // if it fails).
+    // SAFETY:
+    // - `raw` is open: we just opened it;
+    // - nothing else owns it: it came out of the `OwnedFd` above, and the core takes it (and
+    //   closes it if it fails), or the last arm closes it.
     let shared = unsafe {
         match &entry.object {
             Object::Mapping(_) => {
