@@ -2,16 +2,32 @@
 //!
 //! # Handle values
 //!
-//! Every handle owns one file descriptor, its *slot*, and its value is `(slot + 1) * 4`
+//! Every handle has one file descriptor, its *slot*, and its value is `(slot + 1) * 4`
 //! (Windows handle values are multiples of 4 and ignore their low two bits, so `h | 1`,
 //! `h | 2` and `h | 3` name the same handle). The value is never 0 (NULL) or -1
 //! (`INVALID_HANDLE_VALUE`, which is also the `GetCurrentProcess()` pseudo-handle; -2 is
 //! `GetCurrentThread()`).
 //!
-//! - For a file mapping the slot is a `dup` of the core object's descriptor: it shares the open
-//!   file description (and so the object's `flock` reference) with the core handle.
+//! - For a namespace object (mapping, mutex, semaphore, event, timer) created or opened
+//!   *inheritable* (`bInheritHandle`), the slot is the core handle's own descriptor: the core
+//!   opened it without `FD_CLOEXEC` from the start, owns and closes it, and knows it may be
+//!   shared with a child (its close then uses the shared-description protocol).
+//! - For one created or opened *non-inheritable*, the core opened it `FD_CLOEXEC` and private
+//!   (its close takes the fast path), and the slot is an `FD_CLOEXEC` duplicate of that
+//!   descriptor (same open file description). Keeping the slot separate lets
+//!   `SetHandleInformation(HANDLE_FLAG_INHERIT)` later move the slot, under the same number, to
+//!   a new description held by a shared core handle: a child must never share a description
+//!   that the core closes as private, and views (or a sync object's state page) already mapped
+//!   from the private description must not keep a lock, and so the name, alive.
 //! - For a file (`CreateFile`) the slot *is* the file's descriptor.
-//! - For a process or thread handle it is a pidfd.
+//! - For a process or thread handle it is a pidfd (for `CreateThread`, a duplicate of the
+//!   thread's unnamed completion event).
+//!
+//! No descriptor the library holds is inheritable except the slots of inheritable handles, at
+//! any moment (nothing is opened inheritable and fixed up afterwards), so a concurrent fork +
+//! exec elsewhere in the program never carries more than the handles meant to be inherited.
+//! `DuplicateHandle` gives an inheritable duplicate a new description of its own, opened
+//! inheritable by the core, and a non-inheritable one an own slot over a private description.
 //!
 //! # Inheritance across `exec`
 //!
@@ -21,18 +37,21 @@
 //! The child's table starts empty: the first time a value is used that is not in the table, the
 //! library *adopts* it if its descriptor is open, is not `FD_CLOEXEC` (so it came through
 //! `exec`, or was made inheritable here) and is either a namespace object whose header
-//! validates (via the core's `from_inherited_fd`) or a regular file. A non-inheritable handle's
-//! slot was closed by `exec`, so its value is invalid in the child (`ERROR_INVALID_HANDLE`), as
-//! on Windows. `CreateProcess(bInheritHandles = FALSE)` closes every inheritable slot in the
-//! child before `exec`.
+//! validates (via the core's `from_inherited_fd`, given an `FD_CLOEXEC` duplicate: the
+//! inherited descriptor stays the slot, so a descriptor the core refuses is left open to its
+//! owner) or a regular file. A non-inheritable handle's slot was closed by `exec`, so its value
+//! is invalid in the child (`ERROR_INVALID_HANDLE`), as on Windows.
+//! `CreateProcess(bInheritHandles = FALSE)` closes every inheritable slot in the child before
+//! `exec`.
 //!
 //! # The access mask across `exec`
 //!
 //! Windows keeps a handle's granted access in the kernel's handle table; Linux descriptors only
 //! carry their open mode. Two sources are combined:
 //! 1. `CreateProcess` passes the exact access mask of every inherited handle to the child in the
-//!    environment variable `FILEMAP_WIN32_HANDLES` (`value:kind:access,...`; the kind must match the adopted descriptor). The child uses it
-//!    when it adopts the value.
+//!    environment variable `FILEMAP_WIN32_HANDLES` (`value:kind:access,...`; the kind must
+//!    match the adopted descriptor). The child uses it when it adopts the value (mappings via
+//!    the core's `from_inherited_fd_with_access`, sync objects via `from_inherited_fd`'s rights).
 //! 2. Without it (a plain fork + exec), the access is derived from the descriptor's open mode:
 //!    a read-write mapping descriptor grants `FILE_MAP_ALL_ACCESS`, a read-only one
 //!    `FILE_MAP_READ | FILE_MAP_COPY`; a file grants `GENERIC_READ` and/or `GENERIC_WRITE` by
@@ -43,7 +62,7 @@
 #![allow(unsafe_code)] // raw descriptors of inherited handles
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use filemap::sync::{Event, Mutex as SyncMutex, Rights, Semaphore, Timer};
@@ -68,7 +87,7 @@ pub const CURRENT_THREAD: usize = usize::MAX - 1;
 #[derive(Debug, Clone)]
 pub enum Object {
     /// A file mapping object (`CreateFileMapping`/`OpenFileMapping`).
-    Mapping(Arc<crate::mapping::MappingHandle>),
+    Mapping(Arc<Mapping>),
     /// A file (`CreateFile`).
     File(Arc<FileObject>),
     /// A process (`CreateProcess`, `DuplicateHandle` of `GetCurrentProcess()`).
@@ -103,9 +122,10 @@ impl Object {
         }
     }
 
-    /// The handle's access mask as the core object records it (sync objects), if any.
-    fn core_rights(&self) -> Option<u32> {
+    /// The handle's access mask as the core object records it (mappings and sync objects).
+    fn core_access(&self) -> Option<u32> {
         match self {
+            Object::Mapping(m) => Some(m.access().0),
             Object::Mutex(m) => Some(m.rights().0),
             Object::Semaphore(s) => Some(s.rights().0),
             Object::Event(e) => Some(e.rights().0),
@@ -114,13 +134,90 @@ impl Object {
         }
     }
 
+    /// The core handle's own descriptor, for namespace objects (mappings and sync objects).
+    fn core_fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Object::Mapping(m) => Some(m.as_fd()),
+            Object::Mutex(m) => Some(m.as_fd()),
+            Object::Semaphore(s) => Some(s.as_fd()),
+            Object::Event(e) => Some(e.as_fd()),
+            Object::Timer(t) => Some(t.as_fd()),
+            _ => None,
+        }
+    }
+
+    /// Whether the core handle's own descriptor is inherited by children (no `FD_CLOEXEC`).
+    fn core_inheritable(&self) -> bool {
+        match self {
+            Object::Mapping(m) => m.is_inheritable(),
+            Object::Mutex(m) => m.is_inheritable(),
+            Object::Semaphore(s) => s.is_inheritable(),
+            Object::Event(e) => e.is_inheritable(),
+            Object::Timer(t) => t.is_inheritable(),
+            _ => false,
+        }
+    }
+
+    /// Makes the core handle's own descriptor inheritable or not (the core's `set_inheritable`:
+    /// once inheritable, the core closes it with the shared-description protocol).
+    fn set_core_inheritable(&self, inheritable: bool) -> Res<()> {
+        match self {
+            Object::Mapping(m) => m.set_inheritable(inheritable)?,
+            Object::Mutex(m) => m.set_inheritable(inheritable)?,
+            Object::Semaphore(s) => s.set_inheritable(inheritable)?,
+            Object::Event(e) => e.set_inheritable(inheritable)?,
+            Object::Timer(t) => t.set_inheritable(inheritable)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the object is a named namespace object (its close follows the name protocol).
+    fn is_named_core(&self) -> bool {
+        match self {
+            Object::Mapping(m) => m.name().is_some(),
+            Object::Mutex(m) => m.name().is_some(),
+            Object::Semaphore(s) => s.name().is_some(),
+            Object::Event(e) => e.name().is_some(),
+            Object::Timer(t) => t.name().is_some(),
+            _ => false,
+        }
+    }
+
+    /// How many references to the object this process holds (handle table and callers).
+    fn references(&self) -> usize {
+        match self {
+            Object::Mapping(m) => Arc::strong_count(m),
+            Object::File(f) => Arc::strong_count(f),
+            Object::Process(p) | Object::Thread(p) => Arc::strong_count(p),
+            Object::UserThread(t) => Arc::strong_count(t),
+            Object::Mutex(m) => Arc::strong_count(m),
+            Object::Semaphore(s) => Arc::strong_count(s),
+            Object::Event(e) => Arc::strong_count(e),
+            Object::Timer(t) => Arc::strong_count(t),
+        }
+    }
+
+    /// Another core handle to the same object with the same access and the given
+    /// inheritability: a new open file description of its own when the inheritability differs
+    /// from this handle's, else this handle's description (the core's `duplicate`).
+    fn core_duplicate(&self, inheritable: bool) -> Res<Object> {
+        Ok(match self {
+            Object::Mapping(m) => Object::Mapping(Arc::new(m.duplicate(m.access(), inheritable)?)),
+            Object::Mutex(m) => Object::Mutex(Arc::new(m.duplicate(m.rights(), inheritable)?)),
+            Object::Semaphore(s) => Object::Semaphore(Arc::new(s.duplicate(s.rights(), inheritable)?)),
+            Object::Event(e) => Object::Event(Arc::new(e.duplicate(e.rights(), inheritable)?)),
+            Object::Timer(t) => Object::Timer(Arc::new(t.duplicate(t.rights(), inheritable)?)),
+            other => other.clone(),
+        })
+    }
+
     /// Another handle to the same object with `access` (sync objects and mappings can only
-    /// lose rights: `ERROR_ACCESS_DENIED` otherwise).
+    /// lose rights: `ERROR_ACCESS_DENIED` otherwise). A core handle keeps this handle's
+    /// descriptor (and so its value and inheritability).
     pub fn with_access(&self, access: u32) -> Res<Object> {
         Ok(match self {
-            Object::Mapping(m) => {
-                Object::Mapping(crate::mapping::MappingHandle::new(m.duplicate(Access(access), true)?))
-            }
+            Object::Mapping(m) => Object::Mapping(Arc::new(m.duplicate(Access(access), m.is_inheritable())?)),
             Object::Mutex(m) => Object::Mutex(Arc::new(m.duplicate(Rights(access), m.is_inheritable())?)),
             Object::Semaphore(s) => Object::Semaphore(Arc::new(s.duplicate(Rights(access), s.is_inheritable())?)),
             Object::Event(e) => Object::Event(Arc::new(e.duplicate(Rights(access), e.is_inheritable())?)),
@@ -130,14 +227,53 @@ impl Object {
     }
 }
 
-/// One handle. Field order matters: the slot closes before the object is dropped, so the core's
-/// close protocol never sees our own extra descriptor as another holder.
+/// The descriptor a handle's value names.
+#[derive(Debug)]
+enum Slot {
+    /// The core object's own descriptor (an inheritable namespace-object handle): the handle's
+    /// inheritability is the core's, and the core object closes it.
+    Core,
+    /// A descriptor of the handle's own: a file's or a pidfd, a duplicate of a non-inheritable
+    /// core handle's descriptor (same open file description), or an inherited descriptor the
+    /// library adopted. Closed when the entry is dropped, before the object.
+    Own(OwnedFd),
+}
+
+/// One handle. Field order matters: an own slot closes before the object is dropped, so the
+/// core's close protocol never sees our own extra descriptor as another holder.
+///
+/// Invariants for namespace objects (mappings, sync objects):
+/// - `flags & HANDLE_FLAG_INHERIT` is exactly "the slot has no `FD_CLOEXEC`", and no other
+///   descriptor of the object held by this library is inheritable;
+/// - `shared` is false only if the core handle's open file description has never been
+///   inheritable (created or opened non-inheritable): the core then closes it with the fast
+///   path, and such a named object is only ever behind non-inheritable own slots. Making such
+///   a handle inheritable moves its slot to a new description held by a shared core handle
+///   ([`share`]), so views mapped earlier from the private description never keep the name
+///   alive. (Unnamed objects have no name to protect: their own slot is simply toggled.)
+/// - a [`Slot::Core`] object is never behind another entry, so its descriptor number is this
+///   entry's alone.
 #[derive(Debug)]
 struct Entry {
-    slot: OwnedFd,
+    slot: Slot,
     object: Object,
     access: u32,
     flags: u32,
+    shared: bool,
+}
+
+impl Entry {
+    fn slot_fd(&self) -> BorrowedFd<'_> {
+        match &self.slot {
+            Slot::Own(fd) => fd.as_fd(),
+            // A core slot is the object's own descriptor, alive as long as the object.
+            Slot::Core => self.object.core_fd().expect("core slot of a namespace object"),
+        }
+    }
+
+    fn info(&self, fd: RawFd) -> HandleInfo {
+        HandleInfo { object: self.object.clone(), access: self.access, flags: self.flags, fd, shared: self.shared }
+    }
 }
 
 /// A snapshot of a handle, returned by [`get`].
@@ -151,6 +287,8 @@ pub struct HandleInfo {
     pub flags: u32,
     /// The handle's descriptor number (its slot).
     pub fd: RawFd,
+    /// The core handle's description may be shared with another process (see [`Entry`]).
+    shared: bool,
 }
 
 static TABLE: RwLock<BTreeMap<RawFd, Entry>> = RwLock::new(BTreeMap::new());
@@ -189,54 +327,157 @@ fn set_cloexec(fd: BorrowedFd<'_>, cloexec: bool) -> Res<()> {
     rustix::io::fcntl_setfd(fd, flags).map_err(|e| Fail::from(std::io::Error::from(e)))
 }
 
-/// Adds a handle owning `slot` and returns its value. `inherit` sets `HANDLE_FLAG_INHERIT`
-/// (and clears `FD_CLOEXEC` on the slot).
-pub fn insert(object: Object, access: u32, inherit: bool, slot: OwnedFd) -> Res<HANDLE> {
-    set_cloexec(slot.as_fd(), !inherit)?;
-    let fd = slot.as_raw_fd();
-    let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
-    let old = table().insert(fd, Entry { slot, object, access, flags });
+fn dup_cloexec(fd: BorrowedFd<'_>) -> Res<OwnedFd> {
+    rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Fail::from(std::io::Error::from(e)))
+}
+
+/// Puts `entry` in the table under its slot's number and returns the handle value.
+fn insert_entry(entry: Entry) -> HANDLE {
+    let fd = entry.slot_fd().as_raw_fd();
+    let old = table().insert(fd, entry);
     if let Some(old) = old {
         // A descriptor number can only be reused after its slot was closed, so a stale entry
         // means someone closed our descriptor behind our back (e.g. `close(3)` in C). The old
         // slot number now belongs to the new descriptor: forget the old one without closing it.
-        std::mem::forget(old.slot);
-        drop(old.object);
+        match old.slot {
+            Slot::Own(slot) => {
+                std::mem::forget(slot);
+                drop(old.object);
+            }
+            // The old core object owns that number: dropping it would close the new descriptor.
+            Slot::Core => std::mem::forget(old.object),
+        }
     }
-    Ok(value_of(fd))
+    value_of(fd)
 }
 
-/// Adds a handle whose slot is a new duplicate of `src`.
+/// Adds a handle owning `slot` (a file, a process, a thread) and returns its value. `inherit`
+/// sets `HANDLE_FLAG_INHERIT` (and clears `FD_CLOEXEC` on the slot).
+pub fn insert(object: Object, access: u32, inherit: bool, slot: OwnedFd) -> Res<HANDLE> {
+    set_cloexec(slot.as_fd(), !inherit)?;
+    let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
+    Ok(insert_entry(Entry { slot: Slot::Own(slot), object, access, flags, shared: false }))
+}
+
+/// Adds a handle whose slot is a new duplicate of `src` (processes, threads).
 pub fn insert_dup(object: Object, access: u32, inherit: bool, src: BorrowedFd<'_>) -> Res<HANDLE> {
-    let slot = rustix::io::fcntl_dupfd_cloexec(src, 0).map_err(|e| Fail::from(std::io::Error::from(e)))?;
-    insert(object, access, inherit, slot)
+    insert(object, access, inherit, dup_cloexec(src)?)
 }
 
-/// Adds a handle for a core mapping. The core's own descriptor is made `FD_CLOEXEC` (the
-/// handle's inheritability lives in its slot).
-pub fn insert_mapping(mapping: Mapping, inherit: bool) -> Res<HANDLE> {
-    let access = mapping.access().0;
-    let Some(fd) = mapping.inheritable_fd() else {
+/// Adds a handle for a core mapping, created or opened inheritable exactly when the handle is
+/// to be (`bInheritHandle`).
+pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
+    insert_core(Object::Mapping(Arc::new(mapping)))
+}
+
+/// Adds a handle for a core namespace object (mapping or sync object) created or opened
+/// inheritable exactly when the handle is to be (`bInheritHandle`), with its access.
+///
+/// An inheritable one's slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it
+/// was opened, as asked). A non-inheritable one's slot is an `FD_CLOEXEC` duplicate of it (same
+/// open file description), so that it can later be moved to another description (`share`);
+/// the core handle stays private and its close takes the fast path.
+pub fn insert_core(object: Object) -> Res<HANDLE> {
+    let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    let entry = if object.core_inheritable() {
+        Entry { slot: Slot::Core, object, access, flags: HANDLE_FLAG_INHERIT, shared: true }
+    } else {
+        let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
+        Entry { slot: Slot::Own(slot), object, access, flags: 0, shared: false }
+    };
+    Ok(insert_entry(entry))
+}
+
+/// A new handle entry for a namespace object `object` (already with the new handle's access,
+/// sharing the source handle's core description) for `DuplicateHandle`; `src_shared` is the
+/// source entry's `shared`.
+fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry> {
+    let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    if inherit {
+        // A new description of its own, opened inheritable by the core (never `FD_CLOEXEC`-less
+        // by accident, and never mapped while private).
+        let fresh = if object.core_inheritable() {
+            object.core_duplicate(false)?.core_duplicate(true)?
+        } else {
+            object.core_duplicate(true)?
+        };
+        return Ok(Entry { slot: Slot::Core, object: fresh, access, flags: HANDLE_FLAG_INHERIT, shared: true });
+    }
+    // Non-inheritable: an own slot over a core handle whose descriptor is `FD_CLOEXEC` (the
+    // source's, or a private reopening of an inheritable source).
+    let (object, shared) =
+        if object.core_inheritable() { (object.core_duplicate(false)?, false) } else { (object, src_shared) };
+    let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
+    Ok(Entry { slot: Slot::Own(slot), object, access, flags: 0, shared })
+}
+
+/// Moves a non-inheritable handle of a private core object to a new open file description held
+/// by a shared core handle, keeping the slot's number, and makes the slot inheritable.
+///
+/// A child shares the slot's description, so the core handle behind it must be closed with the
+/// shared-description protocol; and views (or a sync object's state page) mapped from the old,
+/// private description must not keep a lock, and so the name, alive: the old core handle is
+/// dropped normally (fast path), which releases its lock whatever is still mapped. The new
+/// description is opened `FD_CLOEXEC`, locked, adopted by the core as a shared handle, and then
+/// `dup2`ed over the slot (which is atomic and leaves the slot without `FD_CLOEXEC`), so no
+/// descriptor is ever inheritable by accident.
+fn share(entry: &mut Entry) -> Res<Object> {
+    let Slot::Own(slot) = &mut entry.slot else {
         return Err(Fail(Win32Error::INVALID_HANDLE.0));
     };
-    // SAFETY: `fd` is the mapping's own open descriptor, borrowed only for these calls while
-    // `mapping` (its owner) is alive.
-    let core_fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    set_cloexec(core_fd, true)?;
-    insert_dup(Object::Mapping(crate::mapping::MappingHandle::new(mapping)), access, inherit, core_fd)
+    let mode = rustix::fs::fcntl_getfl(&*slot)? & rustix::fs::OFlags::RWMODE;
+    let path = format!("/proc/self/fd/{}", slot.as_raw_fd());
+    let fresh = rustix::fs::open(path.as_str(), mode | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
+    loop {
+        match rustix::fs::flock(&fresh, rustix::fs::FlockOperation::LockShared) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => break other?,
+        }
+    }
+    let raw = fresh.into_raw_fd(); // ownership passes to the core below
+    let access = entry.access;
+    // SAFETY:
+    // - `raw` is open: we just opened it;
+    // - nothing else owns it: it came out of the `OwnedFd` above, and the core takes it (and
+    //   closes it if it fails), or the last arm closes it.
+    let shared = unsafe {
+        match &entry.object {
+            Object::Mapping(_) => {
+                Object::Mapping(Arc::new(Mapping::from_inherited_fd_with_access(raw, Access(access))?))
+            }
+            Object::Mutex(_) => Object::Mutex(Arc::new(SyncMutex::from_inherited_fd(raw, Rights(access))?)),
+            Object::Semaphore(_) => Object::Semaphore(Arc::new(Semaphore::from_inherited_fd(raw, Rights(access))?)),
+            Object::Event(_) => Object::Event(Arc::new(Event::from_inherited_fd(raw, Rights(access))?)),
+            Object::Timer(_) => Object::Timer(Arc::new(Timer::from_inherited_fd(raw, Rights(access))?)),
+            _ => {
+                drop(OwnedFd::from_raw_fd(raw));
+                return Err(Fail(Win32Error::INVALID_HANDLE.0));
+            }
+        }
+    };
+    let new_fd = shared.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    rustix::io::dup2(new_fd, slot)?;
+    entry.shared = true;
+    Ok(std::mem::replace(&mut entry.object, shared))
 }
 
-/// Adds a handle for a core sync object created or opened inheritable (`fd` is its
-/// descriptor, from `inheritable_fd`), which is made `FD_CLOEXEC` (the handle's
-/// inheritability lives in its slot).
-pub fn insert_core(object: Object, fd: Option<RawFd>, inherit: bool) -> Res<HANDLE> {
-    let access = object.core_rights().unwrap_or(0);
-    let fd = fd.ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    // SAFETY: `fd` is the object's own open descriptor, borrowed only for these calls while
-    // `object` (its owner) is alive.
-    let core_fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    set_cloexec(core_fd, true)?;
-    insert_dup(object, access, inherit, core_fd)
+/// Makes a handle inheritable or not, keeping every invariant of [`Entry`]. Returns the core
+/// object the handle no longer refers to, if it changed, for the caller to drop outside the
+/// table's lock.
+fn set_inherit(entry: &mut Entry, inherit: bool) -> Res<Option<Object>> {
+    let mut old = None;
+    match &entry.slot {
+        Slot::Core => entry.object.set_core_inheritable(inherit)?,
+        Slot::Own(slot) => {
+            if inherit && !entry.shared && entry.object.is_named_core() {
+                old = Some(share(entry)?);
+            } else {
+                set_cloexec(slot.as_fd(), !inherit)?;
+            }
+        }
+    }
+    entry.flags = (entry.flags & !HANDLE_FLAG_INHERIT) | if inherit { HANDLE_FLAG_INHERIT } else { 0 };
+    Ok(old)
 }
 
 /// Looks a handle up (adopting an inherited one on first use). Pseudo-handles and unknown
@@ -244,14 +485,13 @@ pub fn insert_core(object: Object, fd: Option<RawFd>, inherit: bool) -> Res<HAND
 pub fn get(h: HANDLE) -> Res<HandleInfo> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     if let Some(e) = table_read().get(&fd) {
-        return Ok(HandleInfo { object: e.object.clone(), access: e.access, flags: e.flags, fd });
+        return Ok(e.info(fd));
     }
     let mut table = table();
     if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
         slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
     }
-    let e = &table[&fd];
-    Ok(HandleInfo { object: e.object.clone(), access: e.access, flags: e.flags, fd })
+    Ok(table[&fd].info(fd))
 }
 
 /// Closes a handle (`CloseHandle`). A protected handle is not closed:
@@ -263,8 +503,15 @@ pub fn close(h: HANDLE) -> Res<()> {
         if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
             slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
         }
-        if table[&fd].flags & HANDLE_FLAG_PROTECT_FROM_CLOSE != 0 {
+        let e = &table[&fd];
+        if e.flags & HANDLE_FLAG_PROTECT_FROM_CLOSE != 0 {
             return Err(Fail(Win32Error::INVALID_HANDLE.0));
+        }
+        if matches!(e.slot, Slot::Core) && e.flags & HANDLE_FLAG_INHERIT != 0 && e.object.references() > 1 {
+            // Another thread still uses the object (a wait, a view being made), so its
+            // descriptor outlives the handle: make sure no child inherits it and the value is
+            // not adopted as an inherited handle meanwhile.
+            e.object.set_core_inheritable(false).ok();
         }
         table.remove(&fd)
     };
@@ -275,27 +522,33 @@ pub fn close(h: HANDLE) -> Res<()> {
 /// Changes a handle's flags (`SetHandleInformation`).
 pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
     let info = get(h)?;
-    let mut table = table();
-    let e = table.get_mut(&info.fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let known = HANDLE_FLAG_INHERIT | HANDLE_FLAG_PROTECT_FROM_CLOSE;
-    let new = (e.flags & !(mask & known)) | (flags & mask & known);
-    set_cloexec(e.slot.as_fd(), new & HANDLE_FLAG_INHERIT == 0)?;
-    e.flags = new;
+    let old = {
+        let mut table = table();
+        let e = table.get_mut(&info.fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+        let known = HANDLE_FLAG_INHERIT | HANDLE_FLAG_PROTECT_FROM_CLOSE;
+        let new = (e.flags & !(mask & known)) | (flags & mask & known);
+        let old = set_inherit(e, new & HANDLE_FLAG_INHERIT != 0)?;
+        e.flags = new;
+        old
+    };
+    drop(old); // outside the lock: the core's close protocol makes system calls
     Ok(())
 }
 
 /// Changes the object and access of an existing handle in place, keeping its value
-/// (`DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`).
+/// (`DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`). `object` must be the handle's own object
+/// or one made from it by [`Object::with_access`] (same descriptor).
 pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
-    let old = {
+    let (old, previous) = {
         let mut table = table();
         let e = table.get_mut(&fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-        set_cloexec(e.slot.as_fd(), !inherit)?;
-        e.flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
         e.access = access;
-        std::mem::replace(&mut e.object, object)
+        let old = std::mem::replace(&mut e.object, object);
+        let previous = set_inherit(e, inherit)?;
+        e.flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
+        (old, previous)
     };
-    drop(old);
+    drop((old, previous));
     Ok(value_of(fd))
 }
 
@@ -345,11 +598,15 @@ fn passed_access(fd: RawFd, kind: &str) -> Option<u32> {
     passed.get(&fd).filter(|(k, _)| k == kind).map(|&(_, a)| a)
 }
 
-/// The core object behind an inherited namespace-object descriptor.
-fn adopt_object(slot: &OwnedFd, kind: ObjectType, passed: Option<u32>) -> Option<Object> {
-    let dup = rustix::io::fcntl_dupfd_cloexec(slot, 0).ok()?;
-    let raw = dup.as_raw_fd();
-    std::mem::forget(dup); // ownership passes to the core below
+/// The core object behind an inherited namespace-object descriptor (the core gets a
+/// `FD_CLOEXEC` duplicate; the inherited descriptor stays the handle's slot, so nothing the
+/// library does not own is closed if the core refuses it). `writable`: the descriptor's open
+/// mode is read-write.
+fn adopt_object(slot: &OwnedFd, kind: ObjectType, writable: bool, passed: Option<u32>) -> Option<Object> {
+    if kind != ObjectType::Mapping && !writable {
+        return None; // sync objects are always opened read-write
+    }
+    let raw = dup_cloexec(slot.as_fd()).ok()?.into_raw_fd(); // ownership passes to the core below
     // The parent's access mask if CreateProcess passed it, else the type's full access.
     let rights = |all: u32| Rights(passed.map_or(all, |p| p & all));
     // SAFETY: in every arm `raw` is a fresh descriptor owned by nobody else; the core takes it
@@ -357,14 +614,20 @@ fn adopt_object(slot: &OwnedFd, kind: ObjectType, passed: Option<u32>) -> Option
     let object = unsafe {
         match kind {
             ObjectType::Mapping => {
-                let m = Mapping::from_inherited_fd(raw).ok()?;
-                let access = m.access().0;
-                match passed {
-                    Some(p) if p & access != access => {
-                        Object::Mapping(crate::mapping::MappingHandle::new(m.duplicate(Access(p & access), true).ok()?))
+                let mapping = match passed {
+                    // The parent's mask, within what the descriptor's open mode allows (write
+                    // access needs a read-write descriptor; execute views are still checked
+                    // against the object's protection by the core).
+                    Some(p) => {
+                        let mut allowed = (Access::READ | Access::COPY | Access::EXECUTE).0;
+                        if writable {
+                            allowed |= Access::ALL.0;
+                        }
+                        Mapping::from_inherited_fd_with_access(raw, Access(p & allowed))
                     }
-                    _ => Object::Mapping(crate::mapping::MappingHandle::new(m)),
-                }
+                    None => Mapping::from_inherited_fd(raw),
+                };
+                Object::Mapping(Arc::new(mapping.ok()?))
             }
             ObjectType::Mutex => Object::Mutex(Arc::new(SyncMutex::from_inherited_fd(raw, rights(0x001F_0001)).ok()?)),
             ObjectType::Semaphore => {
@@ -421,18 +684,17 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     if is_object {
         let header = filemap::Header::decode(&page).ok()?;
         let passed = passed_access(fd, kind_name(header.kind));
-        let object = match adopt_object(&slot, header.kind, passed) {
+        let writable = mode & rustix::fs::OFlags::RWMODE == rustix::fs::OFlags::RDWR;
+        let object = match adopt_object(&slot, header.kind, writable, passed) {
             Some(object) => object,
             None => {
                 std::mem::forget(slot); // not adopted: leave the descriptor to its owner
                 return None;
             }
         };
-        let access = match &object {
-            Object::Mapping(m) => m.access().0,
-            other => other.core_rights().unwrap_or(0),
-        };
-        return Some(Entry { slot, object, access, flags: HANDLE_FLAG_INHERIT });
+        let access = object.core_access().unwrap_or(0);
+        // The description is shared with the parent: the core handle is a shared one.
+        return Some(Entry { slot: Slot::Own(slot), object, access, flags: HANDLE_FLAG_INHERIT, shared: true });
     }
     let by_mode = match mode & rustix::fs::OFlags::RWMODE {
         m if m == rustix::fs::OFlags::RDONLY => crate::file::GENERIC_READ,
@@ -441,7 +703,7 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     };
     let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));
-    Some(Entry { slot, object, access, flags: HANDLE_FLAG_INHERIT })
+    Some(Entry { slot: Slot::Own(slot), object, access, flags: HANDLE_FLAG_INHERIT, shared: false })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,6 +814,8 @@ unsafe fn duplicate(
     let h = if close_source && info.flags & HANDLE_FLAG_PROTECT_FROM_CLOSE == 0 {
         // The source slot is reused: the same value comes back, as on Windows.
         replace(info.fd, object, new_access, inherit)?
+    } else if object.core_fd().is_some() {
+        insert_entry(duplicate_core(object, inherit, info.shared)?)
     } else {
         // SAFETY: `info.fd` is the source handle's open slot, borrowed for the dup only.
         insert_dup(object, new_access, inherit, unsafe { BorrowedFd::borrow_raw(info.fd) })?

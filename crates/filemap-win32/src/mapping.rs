@@ -56,7 +56,7 @@ unsafe fn create_file_mapping(
         .size(size)
         .protection(protection)
         .section_flags(flags)
-        .inheritable(true);
+        .inheritable(inherit);
     let file;
     if h_file != INVALID_HANDLE_VALUE {
         let info = handles::get(h_file)?;
@@ -71,7 +71,7 @@ unsafe fn create_file_mapping(
         options = options.file(&file);
     }
     let (mapping, created) = options.create()?;
-    let h = handles::insert_mapping(mapping, inherit)?;
+    let h = handles::insert_mapping(mapping)?;
     set_last_error(if created == Created::Existing { Win32Error::ALREADY_EXISTS.0 } else { 0 });
     Ok(h)
 }
@@ -145,8 +145,8 @@ unsafe fn open_file_mapping(access: u32, inherit: BOOL, name: Name) -> Res<HANDL
     if name.is_empty() {
         return fail(Win32Error::INVALID_HANDLE);
     }
-    let mapping = Mapping::options().name(&name).access(Access(access)).inheritable(true).open()?;
-    handles::insert_mapping(mapping, inherit != 0)
+    let mapping = Mapping::options().name(&name).access(Access(access)).inheritable(inherit != 0).open()?;
+    handles::insert_mapping(mapping)
 }
 
 /// `OpenFileMappingA`: opens the existing mapping `lpName` with `dwDesiredAccess`
@@ -180,68 +180,19 @@ pub unsafe extern "system" fn OpenFileMappingW(
     boundary(std::ptr::null_mut(), || unsafe { open_file_mapping(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
 
-/// A mapping handle's core object, plus the private description its views are mapped from.
-///
-/// The core maps a view from the object file's open file description, and an mmap keeps that
-/// description (and the `flock` that counts it as a handle) alive, so for a named
-/// paging-file mapping the name would outlive the last `CloseHandle` while a view exists
-/// (Windows frees it: docs/WIN32-FACTS.md §6). Views are therefore mapped from a second,
-/// private description of the object whose `flock` is dropped at once: it keeps the memory
-/// alive, never the name. It is made on the first `MapViewOfFile` and kept with the handle
-/// (dropped after it). (Core request: do this in `ViewBuilder::map`.)
-#[derive(Debug)]
-pub struct MappingHandle {
-    mapping: Mapping,
-    view_source: std::sync::OnceLock<Mapping>,
-}
-
-impl MappingHandle {
-    /// Wraps a core mapping handle.
-    pub fn new(mapping: Mapping) -> std::sync::Arc<MappingHandle> {
-        std::sync::Arc::new(MappingHandle { mapping, view_source: std::sync::OnceLock::new() })
-    }
-
-    /// The mapping views are made from (see the type docs).
-    fn view_source(&self) -> Res<&Mapping> {
-        let m = &self.mapping;
-        if m.name().is_none() || m.backing_path().is_some() {
-            return Ok(m); // unnamed, or views map the backing file: nothing pins a name
-        }
-        if let Some(source) = self.view_source.get() {
-            return Ok(source);
-        }
-        let private = m.duplicate(m.access(), false)?.duplicate(m.access(), true)?;
-        let fd = private.inheritable_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-        // SAFETY: `fd` is `private`'s open descriptor, borrowed while `private` lives.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
-        rustix::fs::flock(borrowed, rustix::fs::FlockOperation::Unlock)?;
-        // A racing thread may have set it first; ours is then dropped (it holds no lock).
-        Ok(self.view_source.get_or_init(|| private))
-    }
-}
-
-impl std::ops::Deref for MappingHandle {
-    type Target = Mapping;
-    fn deref(&self) -> &Mapping {
-        &self.mapping
-    }
-}
-
 fn map_view(h: HANDLE, access: u32, off_high: u32, off_low: u32, len: usize, address: *mut c_void) -> Res<*mut c_void> {
     let info = handles::get(h)?;
     let Object::Mapping(mapping) = info.object else {
         return fail(Win32Error::INVALID_HANDLE);
     };
     let offset = (u64::from(off_high) << 32) | u64::from(off_low);
-    let map = |m: &Mapping| {
-        let mut builder = m.view_builder().offset(offset).len(len).access(Access(access));
-        if !address.is_null() {
-            builder = builder.address(address as usize);
-        }
-        builder.map()
-    };
-    Ok(map(mapping.view_source()?)?.into_raw().cast())
+    // Views of an inheritable handle are mapped by the core from a private description without
+    // a lock, so a view never keeps the name alive after the last CloseHandle.
+    let mut builder = mapping.view_builder().offset(offset).len(len).access(Access(access));
+    if !address.is_null() {
+        builder = builder.address(address as usize);
+    }
+    Ok(builder.map()?.into_raw().cast())
 }
 
 /// `MapViewOfFile`: maps `dwNumberOfBytesToMap` bytes (0 = to the end) from the 64 KiB-aligned

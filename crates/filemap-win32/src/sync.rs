@@ -55,9 +55,8 @@ unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) 
     // SAFETY: forwarded caller promises.
     let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
     let (m, created) =
-        Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner != 0).inheritable(true).create()?;
-    let fd = m.inheritable_fd();
-    let h = handles::insert_core(Object::Mutex(Arc::new(m)), fd, inherit)?;
+        Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner != 0).inheritable(inherit).create()?;
+    let h = handles::insert_core(Object::Mutex(Arc::new(m)))?;
     created_error(created);
     Ok(h)
 }
@@ -97,9 +96,8 @@ pub unsafe extern "system" fn CreateMutexW(
 unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
-    let fd = m.inheritable_fd();
-    handles::insert_core(Object::Mutex(Arc::new(m)), fd, inherit != 0)
+    let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    handles::insert_core(Object::Mutex(Arc::new(m)))
 }
 
 /// `OpenMutexA`: opens an existing mutex with `dwDesiredAccess` (`MUTEX_ALL_ACCESS`,
@@ -154,10 +152,9 @@ unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i3
         .name(name.as_deref().unwrap_or(""))
         .initial(initial)
         .max(max)
-        .inheritable(true)
+        .inheritable(inherit)
         .create()?;
-    let fd = s.inheritable_fd();
-    let h = handles::insert_core(Object::Semaphore(Arc::new(s)), fd, inherit)?;
+    let h = handles::insert_core(Object::Semaphore(Arc::new(s)))?;
     created_error(created);
     Ok(h)
 }
@@ -203,9 +200,8 @@ pub unsafe extern "system" fn CreateSemaphoreW(
 unsafe fn open_semaphore(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
-    let fd = s.inheritable_fd();
-    handles::insert_core(Object::Semaphore(Arc::new(s)), fd, inherit != 0)
+    let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    handles::insert_core(Object::Semaphore(Arc::new(s)))
 }
 
 /// `OpenSemaphoreA`: opens an existing semaphore (errors as [`OpenMutexA`]).
@@ -274,10 +270,9 @@ unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BO
         .name(name.as_deref().unwrap_or(""))
         .manual_reset(manual != 0)
         .initial_state(initial != 0)
-        .inheritable(true)
+        .inheritable(inherit)
         .create()?;
-    let fd = e.inheritable_fd();
-    let h = handles::insert_core(Object::Event(Arc::new(e)), fd, inherit)?;
+    let h = handles::insert_core(Object::Event(Arc::new(e)))?;
     created_error(created);
     Ok(h)
 }
@@ -322,9 +317,8 @@ pub unsafe extern "system" fn CreateEventW(
 unsafe fn open_event(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let e = Event::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
-    let fd = e.inheritable_fd();
-    handles::insert_core(Object::Event(Arc::new(e)), fd, inherit != 0)
+    let e = Event::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    handles::insert_core(Object::Event(Arc::new(e)))
 }
 
 /// `OpenEventA`: opens an existing event (errors as [`OpenMutexA`]).
@@ -391,9 +385,8 @@ unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name)
     // SAFETY: forwarded caller promises.
     let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
     let (t, created) =
-        Timer::options().name(name.as_deref().unwrap_or("")).manual_reset(manual != 0).inheritable(true).create()?;
-    let fd = t.inheritable_fd();
-    let h = handles::insert_core(Object::Timer(Arc::new(t)), fd, inherit)?;
+        Timer::options().name(name.as_deref().unwrap_or("")).manual_reset(manual != 0).inheritable(inherit).create()?;
+    let h = handles::insert_core(Object::Timer(Arc::new(t)))?;
     created_error(created);
     Ok(h)
 }
@@ -432,9 +425,8 @@ pub unsafe extern "system" fn CreateWaitableTimerW(
 unsafe fn open_timer(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let t = Timer::options().name(&name).rights(Rights(access)).inheritable(true).open()?;
-    let fd = t.inheritable_fd();
-    handles::insert_core(Object::Timer(Arc::new(t)), fd, inherit != 0)
+    let t = Timer::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    handles::insert_core(Object::Timer(Arc::new(t)))
 }
 
 /// `OpenWaitableTimerA`: opens an existing timer (errors as [`OpenMutexA`]).

@@ -9,7 +9,7 @@
 #![allow(unsafe_code)] // exported `extern "system"` functions taking raw pointers
 
 use std::ffi::c_void;
-use std::os::fd::BorrowedFd;
+use std::os::fd::AsFd;
 use std::sync::{Arc, Condvar, Mutex};
 
 use filemap::Win32Error;
@@ -69,7 +69,7 @@ fn create_thread(
     };
     // SAFETY: NULL or valid (the export's caller promise).
     let inherit = unsafe { inherit_from(sa) };
-    let (done, _) = Event::options().manual_reset(true).inheritable(true).create()?;
+    let (done, _) = Event::options().manual_reset(true).create()?;
     let (tid_tx, tid_rx) = std::sync::mpsc::channel::<u32>();
     let (obj_tx, obj_rx) = std::sync::mpsc::channel::<Arc<ThreadObject>>();
     let param = SendPtr(param);
@@ -96,7 +96,6 @@ fn create_thread(
         })
         .map_err(|_| Fail(Win32Error::NOT_ENOUGH_MEMORY.0))?;
     let tid = tid_rx.recv().map_err(|_| Fail(Win32Error::NOT_ENOUGH_MEMORY.0))?;
-    let fd = done.inheritable_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let thread = Arc::new(ThreadObject {
         tid,
         done,
@@ -104,10 +103,9 @@ fn create_thread(
         suspended: Mutex::new(u32::from(flags & CREATE_SUSPENDED != 0)),
         resumed: Condvar::new(),
     });
-    // SAFETY: `fd` is the event's descriptor, alive as long as `thread`.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC)?;
-    let h = handles::insert_dup(Object::UserThread(thread.clone()), THREAD_ALL_ACCESS, inherit, borrowed)?;
+    // The handle's slot is a duplicate of the (unnamed, non-inheritable) event's descriptor: a
+    // child that inherits it can wait for the thread's end.
+    let h = handles::insert_dup(Object::UserThread(thread.clone()), THREAD_ALL_ACCESS, inherit, thread.done.as_fd())?;
     let _ = obj_tx.send(thread);
     Ok((h, tid))
 }

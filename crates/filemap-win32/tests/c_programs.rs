@@ -43,6 +43,13 @@ fn processes_inherit_handle_values_across_createprocess_and_fork_exec() {
 }
 
 #[test]
+fn inheritability_decides_what_children_inherit_and_the_last_close_frees_the_name() {
+    for out in run_program("handle_lifetimes.c", &Build::ALL, &[]) {
+        assert!(out.contains("LIFETIMES OK"), "{out}");
+    }
+}
+
+#[test]
 fn producer_and_consumer_share_a_bounded_buffer_with_semaphores_and_a_mutex() {
     for out in run_program("producer_consumer.c", &Build::ALL, &[]) {
         assert!(out.contains("consumed 500, sum 125250"), "{out}");

@@ -1,0 +1,93 @@
+//! Times handle cycles through the C ABI (the exported functions, called as C would):
+//! named `CreateFileMapping` + `CloseHandle` (non-inheritable and inheritable),
+//! `OpenFileMapping` + `CloseHandle` (another handle keeps the object), and
+//! `MapViewOfFile` + `UnmapViewOfFile` of a named mapping (the first view of a fresh handle, and
+//! a view of a long-lived handle).
+//!
+//! ```text
+//! cargo run --release -p filemap-win32 --example handle_cycles [iterations]
+//! ```
+//!
+//! Objects live under `/dev/shm/filemap-cycles-<pid>` (removed at the end). Prints the median of
+//! seven rounds per cycle, in microseconds; no thresholds: this is a measuring tool.
+
+#![allow(unsafe_code)] // calling the exported `extern "system"` functions
+
+use std::ffi::CString;
+use std::time::Instant;
+
+use filemap_win32::handles::CloseHandle;
+use filemap_win32::mapping::{CreateFileMappingA, MapViewOfFile, OpenFileMappingA, UnmapViewOfFile};
+use filemap_win32::{INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE};
+
+const PAGE_READWRITE: u32 = 0x04;
+const FILE_MAP_ALL_ACCESS: u32 = 0x000F_001F;
+
+/// Median of `rounds` timings of `iters` calls of `f`, in microseconds per call.
+fn median_us(rounds: usize, iters: u32, mut f: impl FnMut(u32)) -> f64 {
+    let mut samples: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for i in 0..iters {
+                f(i);
+            }
+            start.elapsed().as_secs_f64() * 1e6 / f64::from(iters)
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let iters: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let root = format!("/dev/shm/filemap-cycles-{}", std::process::id());
+    std::fs::create_dir_all(&root).expect("create the namespace root");
+    // SAFETY: single-threaded, before the library reads the variable.
+    unsafe { std::env::set_var("FILEMAP_ROOT", &root) };
+
+    let name = CString::new(format!("Local\\cycles_{}", std::process::id())).expect("name");
+    let inherit = SECURITY_ATTRIBUTES {
+        nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+        lpSecurityDescriptor: std::ptr::null_mut(),
+        bInheritHandle: TRUE,
+    };
+    let create = |sa: *const SECURITY_ATTRIBUTES| {
+        // SAFETY: `sa` is NULL or points to `inherit`; `name` is NUL-terminated.
+        let h = unsafe { CreateFileMappingA(INVALID_HANDLE_VALUE, sa, PAGE_READWRITE, 0, 4096, name.as_ptr()) };
+        assert!(!h.is_null(), "CreateFileMappingA failed");
+        h
+    };
+    let view_cycle = |h| {
+        let p = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+        assert!(!p.is_null(), "MapViewOfFile failed");
+        // SAFETY: `p` is a view we just mapped and nothing else uses.
+        assert!(unsafe { UnmapViewOfFile(p) } != 0, "UnmapViewOfFile failed");
+    };
+
+    let create_close = median_us(7, iters, |_| assert!(CloseHandle(create(std::ptr::null())) != 0));
+    let create_close_inherit = median_us(7, iters, |_| assert!(CloseHandle(create(&inherit)) != 0));
+    let keeper = create(std::ptr::null());
+    let open_close = median_us(7, iters, |_| {
+        // SAFETY: `name` is NUL-terminated.
+        let h = unsafe { OpenFileMappingA(FILE_MAP_ALL_ACCESS, 0, name.as_ptr()) };
+        assert!(!h.is_null(), "OpenFileMappingA failed");
+        assert!(CloseHandle(h) != 0);
+    });
+    let view = median_us(7, iters, |_| view_cycle(keeper));
+    let first_view = median_us(7, iters / 4, |_| {
+        // SAFETY: `name` is NUL-terminated.
+        let h = unsafe { OpenFileMappingA(FILE_MAP_ALL_ACCESS, 0, name.as_ptr()) };
+        assert!(!h.is_null(), "OpenFileMappingA failed");
+        view_cycle(h);
+        assert!(CloseHandle(h) != 0);
+    }) - open_close;
+    assert!(CloseHandle(keeper) != 0);
+    let _ = std::fs::remove_dir_all(&root);
+
+    println!("iterations per round: {iters} (median of 7 rounds)");
+    println!("CreateFileMapping + CloseHandle (named)               {create_close:7.2} us");
+    println!("CreateFileMapping + CloseHandle (named, inheritable)  {create_close_inherit:7.2} us");
+    println!("OpenFileMapping + CloseHandle                         {open_close:7.2} us");
+    println!("MapViewOfFile + UnmapViewOfFile (long-lived handle)   {view:7.2} us");
+    println!("first MapViewOfFile + UnmapViewOfFile of a new handle {first_view:7.2} us");
+}
