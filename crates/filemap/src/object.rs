@@ -719,15 +719,46 @@ impl ObjectFile {
     /// Makes the handle's descriptor inherited by child processes, or not (`FD_CLOEXEC`).
     ///
     /// Once a descriptor has been inheritable a child may share its OFD, so from then on the
-    /// handle is closed with the protocol for shared OFDs, even if made private again. Views
-    /// mapped while it was private keep mapping the handle's own OFD.
+    /// handle is closed with the protocol for shared OFDs, even if made private again. The first
+    /// time a named handle becomes inheritable its descriptor number is moved to a fresh OFD
+    /// (see `move_to_fresh_ofd`), so views mapped while it was private never pin the name.
     pub(crate) fn set_inheritable(&self, inheritable: bool) -> Result<()> {
-        let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };
-        if inheritable {
-            self.shared_ofd.store(true, Ordering::Relaxed);
+        let what = || format!("cannot change the inheritability of {}", self.describe());
+        if inheritable && self.name.is_some() {
+            // Serialises the one-time switch below between threads sharing this handle.
+            static SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _switching = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.shared_ofd.load(Ordering::Relaxed) {
+                self.move_to_fresh_ofd().map_err(|e| prefix(e, &what()))?;
+                self.shared_ofd.store(true, Ordering::Relaxed);
+            }
         }
-        rustix::io::fcntl_setfd(&self.fd, flags)
-            .map_err(|e| Error::from_io(format!("cannot change the inheritability of {}", self.describe()), e.into()))
+        let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };
+        rustix::io::fcntl_setfd(&self.fd, flags).map_err(|e| Error::from_io(what(), e.into()))
+    }
+
+    /// Puts a new OFD of the same inode, holding `LOCK_SH`, behind this handle's descriptor
+    /// number, and drops the lock of the old one. Views already mapped from the old, private
+    /// OFD keep it alive; without this they would keep its lock, and so the name, alive once
+    /// the handle's OFD is shared with a child (whose close protocol cannot release it).
+    fn move_to_fresh_ofd(&self) -> Result<()> {
+        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
+        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        let fresh = rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty())?;
+        retry_on_intr(|| rustix::fs::flock(&fresh, FlockOperation::LockShared))?;
+        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
+        // SAFETY:
+        // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
+        //   `ManuallyDrop<OwnedFd>` only lets `dup2` name it, and it is never closed here;
+        // - `dup2` atomically points that number at the fresh OFD of the same inode, so any
+        //   thread using `self.fd` meanwhile sees one valid OFD of this object or the other.
+        let mut target = std::mem::ManuallyDrop::new(unsafe {
+            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(rustix::fd::AsRawFd::as_raw_fd(&self.fd))
+        });
+        rustix::io::dup2(&fresh, &mut target)?;
+        // The handle's lock now lives on the fresh OFD; release the old one's.
+        retry_on_intr(|| rustix::fs::flock(&old, FlockOperation::Unlock))?;
+        Ok(())
     }
 
     /// The descriptor to `mmap` this object from (views, the header page).

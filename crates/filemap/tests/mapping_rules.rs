@@ -432,3 +432,25 @@ fn views_of_an_inheritable_handle_do_not_keep_the_name_alive() {
     drop(event);
     assert_code(filemap::sync::Event::open(&event_name, filemap::Rights::SYNCHRONIZE), Win32Error::FILE_NOT_FOUND);
 }
+
+#[test]
+fn a_handle_made_inheritable_after_mapping_views_still_frees_the_name_on_close() {
+    let name = unique("late-inherit");
+    let (m, _) = create(&name, 4096);
+    let view = m.view(Access::WRITE).unwrap();
+    view.write_at(0, b"x").unwrap();
+    m.set_inheritable(true).unwrap();
+    let second = m.view(Access::READ).unwrap();
+    drop(m);
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_NOT_FOUND);
+    assert_eq!(second.read_vec(0, 1).unwrap(), b"x");
+    view.write_at(0, b"y").unwrap();
+    assert_eq!(second.read_vec(0, 1).unwrap(), b"y", "both views still share the old memory");
+
+    let event_name = unique("late-inherit-event");
+    let (event, _) = filemap::sync::Event::options().name(&event_name).create().unwrap();
+    event.set().unwrap();
+    event.set_inheritable(true).unwrap();
+    drop(event);
+    assert_code(filemap::sync::Event::open(&event_name, filemap::Rights::SYNCHRONIZE), Win32Error::FILE_NOT_FOUND);
+}
