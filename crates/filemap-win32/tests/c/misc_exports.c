@@ -54,7 +54,15 @@ int _tmain(int argc, _TCHAR *argv[])
     CHECK(SetConsoleTitleW(u"wide title"));
     CHECK(MessageBoxW(NULL, u"wide text \u00e9", u"Wide", MB_OKCANCEL) == IDOK);
 
-    /* conio: stdin holds "ab" */
+    /* conio: the parent writes "ab" to our stdin pipe and closes it; it may not have arrived
+       yet when we get here, so give _kbhit up to 10 s to see it (a poll, not a timing check) */
+    {
+        int waited = 0;
+        while (!_kbhit() && waited < 10000) {
+            Sleep(10);
+            waited += 10;
+        }
+    }
     CHECK(_kbhit() != 0);
     CHECK(_getche() == 'a'); /* echoes it */
     CHECK(getch() == 'b');
