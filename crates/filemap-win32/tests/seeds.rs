@@ -88,22 +88,23 @@ fn run_pair(first: &Path, second: &Path, root: &Path, what: &str, expected: &str
         .stderr(Stdio::piped())
         .spawn()
         .expect("start first process");
-    // The first process creates the object at start; retry the second until it is there.
+    // The first process creates the object at start, then maps it and copies its message in:
+    // retry the second until the object exists and (the seeds do not synchronise) the message
+    // has been written.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let shown = loop {
+    loop {
         let out = run(command(second, root), Duration::from_secs(20), "second process");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            break stdout;
+        if out.status.success() && stdout.contains(expected) {
+            break;
         }
         assert!(
-            stdout.contains("Could not open file mapping object (2)"),
+            out.status.success() || stdout.contains("Could not open file mapping object (2)"),
             "{what}: unexpected failure of the second process: {stdout}"
         );
-        assert!(Instant::now() < deadline, "{what}: the first process never created the object");
+        assert!(Instant::now() < deadline, "{what}: the second process never showed {expected:?}; last: {stdout:?}");
         std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(shown.contains(expected), "{what}: second process showed {shown:?}");
+    }
     child.stdin.take().expect("stdin").write_all(b"x").expect("press a key");
     let out = wait_with_timeout(child, Duration::from_secs(20), "first process");
     expect_success(&out, what);
