@@ -219,6 +219,26 @@ impl MutexInner {
         state::mutex_mark_waiting(self.word(), w)
     }
 
+    /// Safety net for an owner that died without the kernel marking the word: a creator
+    /// killed in the few microseconds between publishing a mutex it owns initially and linking
+    /// it into its robust list. If no thread with the owner's id exists any more, mark the
+    /// word as the kernel would for a dead owner (owner cleared, `OWNER_DIED`, `WAITERS` kept)
+    /// and wake the sleepers, so the next acquirer gets it as abandoned. Sleeping waiters call
+    /// this at least every [`OWNER_CHECK`]. Returns true if it marked the word.
+    pub(crate) fn recover_dead_owner(&self) -> bool {
+        let w = self.word().load(Ordering::Acquire);
+        let owner = w & TID_MASK;
+        if owner == 0 || w & OWNER_DIED != 0 || sysfutex::process_may_live(owner) {
+            return false;
+        }
+        let dead = (w & WAITERS) | OWNER_DIED;
+        if self.word().compare_exchange(w, dead, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        wake_cold(self.word());
+        true
+    }
+
     /// After sleeping: hand a wake-up on to the others if we did not use it.
     pub(crate) fn pass_on(&self) {
         if state::mutex_pass_on(self.word()) {
@@ -309,6 +329,10 @@ impl MutexOptions {
         Ok(Mutex { inner: Arc::new(<MutexInner as handle::Inner>::from_object(object)?), rights })
     }
 }
+
+/// How long a waiter on an owned mutex sleeps at most before checking that the owner's thread
+/// still exists ([`MutexInner::recover_dead_owner`]).
+pub(crate) const OWNER_CHECK: Duration = Duration::from_millis(200);
 
 #[cold]
 #[inline(never)]
