@@ -3,21 +3,8 @@
 #include <windows.h>
 #include <stdio.h>
 #include <tchar.h>
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s (last error %u)\n", __LINE__, #cond, (unsigned)GetLastError()); \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-#define CHECK_ERR(cond, code)                                                                      \
-    do {                                                                                           \
-        SetLastError(0xdeadbeef);                                                                  \
-        CHECK(cond);                                                                               \
-        CHECK(GetLastError() == (DWORD)(code));                                                    \
-    } while (0)
 
 #define BOGUS ((HANDLE)(ULONG_PTR)0x7ffffff0)
 

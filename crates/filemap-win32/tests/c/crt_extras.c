@@ -6,15 +6,8 @@
 #include <stdio.h>
 #include <conio.h>
 #include <tchar.h>
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s\n", __LINE__, #cond);                                         \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 int _tmain(void)
 {

@@ -6,15 +6,8 @@
 #include <conio.h>
 #include <tchar.h>
 #include <time.h>
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s (last error %u)\n", __LINE__, #cond, (unsigned)GetLastError()); \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 int _tmain(int argc, _TCHAR *argv[])
 {

@@ -7,15 +7,9 @@
 #include <tchar.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#define CHECK_ROLE role
+#include "check.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                                  \
-    do {                                                                                             \
-        if (!(cond)) {                                                                               \
-            printf("FAIL %s line %d: %s (last error %u)\n", role, __LINE__, #cond, (unsigned)GetLastError()); \
-            failures++;                                                                              \
-        }                                                                                            \
-    } while (0)
 
 static const char *role = "parent";
 

@@ -5,22 +5,10 @@
 #include <windows.h>
 #include <stdio.h>
 #include <tchar.h>
+#define CHECK_ROLE role
+#include "check.h"
 
-static int failures = 0;
 static const char *role = "parent";
-#define CHECK(cond)                                                                                  \
-    do {                                                                                             \
-        if (!(cond)) {                                                                               \
-            printf("FAIL %s line %d: %s (last error %u)\n", role, __LINE__, #cond, (unsigned)GetLastError()); \
-            failures++;                                                                              \
-        }                                                                                            \
-    } while (0)
-#define CHECK_ERR(cond, code)                                                                        \
-    do {                                                                                             \
-        SetLastError(0xdeadbeef);                                                                    \
-        CHECK(cond);                                                                                 \
-        CHECK(GetLastError() == (DWORD)(code));                                                      \
-    } while (0)
 
 static _TCHAR self_path[512];
 static _TCHAR tag[32];
