@@ -213,19 +213,9 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
     /// Applies `f` to the unclaimed value until it sticks; `f` returning `None` refuses (nothing
     /// changes). Returns `(old, Some(new))`, or `(old, None)` when refused. Waits out claims.
     pub(crate) fn update(&self, cw: &mut dyn ClaimWait, mut f: impl FnMut(u32) -> Option<u32>) -> (u32, Option<u32>) {
-        let mut s = self.state.load(Acquire);
         let mut rounds = 0;
+        let mut s = self.unclaimed(self.state.load(Acquire), cw, &mut rounds);
         loop {
-            let c = claimer(s);
-            if c != 0 {
-                rounds += 1;
-                if cw.wait(c, rounds) {
-                    // The holder is dead: restore the object unconsumed.
-                    let _ = self.state.compare_exchange(s, pack(value(s), 0), SeqCst, Relaxed);
-                }
-                s = self.state.load(Acquire);
-                continue;
-            }
             let old = value(s);
             let Some(new) = f(old) else { return (old, None) };
             if new == old {
@@ -233,8 +223,25 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
             }
             match self.state.compare_exchange(s, pack(new, 0), SeqCst, Acquire) {
                 Ok(_) => return (old, Some(new)),
-                Err(now) => s = now,
+                Err(now) => s = self.unclaimed(now, cw, &mut rounds),
             }
+        }
+    }
+
+    /// `s`, a state just read, if nobody claims it; otherwise the first unclaimed state after
+    /// waiting the claim out (`rounds` counts the waits across calls). A claim whose holder
+    /// died is broken, restoring the object unconsumed.
+    fn unclaimed(&self, mut s: u64, cw: &mut dyn ClaimWait, rounds: &mut u32) -> u64 {
+        loop {
+            let c = claimer(s);
+            if c == 0 {
+                return s;
+            }
+            *rounds += 1;
+            if cw.wait(c, *rounds) {
+                let _ = self.state.compare_exchange(s, pack(value(s), 0), SeqCst, Relaxed);
+            }
+            s = self.state.load(Acquire);
         }
     }
 
@@ -263,24 +270,15 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
     /// Freezes the object for a `wait_all` by process `me` if `accept(value)`; returns the value.
     /// `None`: not acceptable now (nothing changed).
     pub(crate) fn claim(&self, me: u32, cw: &mut dyn ClaimWait, accept: impl Fn(u32) -> bool) -> Option<u32> {
-        let mut s = self.state.load(Acquire);
         let mut rounds = 0;
+        let mut s = self.unclaimed(self.state.load(Acquire), cw, &mut rounds);
         loop {
-            let c = claimer(s);
-            if c != 0 {
-                rounds += 1;
-                if cw.wait(c, rounds) {
-                    let _ = self.state.compare_exchange(s, pack(value(s), 0), SeqCst, Relaxed);
-                }
-                s = self.state.load(Acquire);
-                continue;
-            }
             if !accept(value(s)) {
                 return None;
             }
             match self.state.compare_exchange(s, pack(value(s), me), SeqCst, Acquire) {
                 Ok(_) => return Some(value(s)),
-                Err(now) => s = now,
+                Err(now) => s = self.unclaimed(now, cw, &mut rounds),
             }
         }
     }
