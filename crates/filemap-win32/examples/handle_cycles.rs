@@ -2,7 +2,8 @@
 //! named `CreateFileMapping` + `CloseHandle` (non-inheritable and inheritable),
 //! `OpenFileMapping` + `CloseHandle` (another handle keeps the object), and
 //! `MapViewOfFile` + `UnmapViewOfFile` of a named mapping (the first view of a fresh handle, and
-//! a view of a long-lived handle).
+//! a view of a long-lived handle), and `WaitForSingleObject` + `ReleaseMutex` on an uncontended
+//! named mutex (in nanoseconds).
 //!
 //! ```text
 //! cargo run --release -p filemap-win32 --example handle_cycles [iterations]
@@ -18,6 +19,7 @@ use std::time::Instant;
 
 use filemap_win32::handles::CloseHandle;
 use filemap_win32::mapping::{CreateFileMappingA, MapViewOfFile, OpenFileMappingA, UnmapViewOfFile};
+use filemap_win32::sync::{CreateMutexA, ReleaseMutex, WaitForSingleObject};
 use filemap_win32::{INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE};
 
 const PAGE_READWRITE: u32 = 0x04;
@@ -82,6 +84,16 @@ fn main() {
         assert!(CloseHandle(h) != 0);
     }) - open_close;
     assert!(CloseHandle(keeper) != 0);
+    let mutex_name = CString::new("Local\\cycles-mutex").expect("no NUL");
+    // SAFETY: a NULL security descriptor and a NUL-terminated name.
+    let mutex = unsafe { CreateMutexA(std::ptr::null(), 0, mutex_name.as_ptr()) };
+    assert!(!mutex.is_null(), "CreateMutexA failed");
+    let mutex_ns = 1000.0
+        * median_us(7, iters * 100, |_| {
+            assert_eq!(WaitForSingleObject(mutex, 0xFFFF_FFFF), 0);
+            assert!(ReleaseMutex(mutex) != 0);
+        });
+    assert!(CloseHandle(mutex) != 0);
     let _ = std::fs::remove_dir_all(&root);
 
     println!("iterations per round: {iters} (median of 7 rounds)");
@@ -90,4 +102,5 @@ fn main() {
     println!("OpenFileMapping + CloseHandle                         {open_close:7.2} us");
     println!("MapViewOfFile + UnmapViewOfFile (long-lived handle)   {view:7.2} us");
     println!("first MapViewOfFile + UnmapViewOfFile of a new handle {first_view:7.2} us");
+    println!("WaitForSingleObject + ReleaseMutex (uncontended)      {mutex_ns:7.1} ns");
 }
