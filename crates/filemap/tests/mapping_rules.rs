@@ -454,3 +454,24 @@ fn a_handle_made_inheritable_after_mapping_views_still_frees_the_name_on_close()
     drop(event);
     assert_code(filemap::sync::Event::open(&event_name, filemap::Rights::SYNCHRONIZE), Win32Error::FILE_NOT_FOUND);
 }
+
+#[test]
+fn handles_and_views_can_be_shared_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Mapping>();
+    send_sync::<filemap::View>();
+    let name = unique("threads");
+    let (m, _) = create(&name, 4096);
+    let view = m.view(Access::WRITE).unwrap();
+    std::thread::scope(|s| {
+        for i in 0..4u64 {
+            let view = &view;
+            s.spawn(move || {
+                for _ in 0..1000 {
+                    view.atomic_u64(0).unwrap().fetch_add(i, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(view.atomic_u64(0).unwrap().load(std::sync::atomic::Ordering::Relaxed), 6000);
+}
