@@ -106,7 +106,10 @@ impl Snapshot {
                         }
                     }
                 }
-                Err(_) => readable = false,
+                // Only a refusal hides something; a process that exited meanwhile (or a zombie,
+                // whose tables are gone) has nothing to show.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => readable = false,
+                Err(_) => {}
             }
             match std::fs::read_to_string(base.join("maps")) {
                 Ok(text) => {
@@ -116,7 +119,10 @@ impl Snapshot {
                         }
                     }
                 }
-                Err(_) => readable = false,
+                // Only a refusal hides something; a process that exited meanwhile (or a zombie,
+                // whose tables are gone) has nothing to show.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => readable = false,
+                Err(_) => {}
             }
             if !readable && Path::new(&base).exists() {
                 snap.unreadable.push(pid);
