@@ -367,6 +367,7 @@ impl<'f> MappingOptions<'f> {
             data_len,
             commit,
             inheritable: self.inheritable,
+            before_link: None,
         })?;
         let mapping = match created {
             Created::New => Mapping::from_object(object, Access::ALL, backing_fd.map(Arc::new))?,
@@ -692,11 +693,12 @@ impl Mapping {
         ViewBuilder { mapping: self, offset: 0, len: 0, access: Access::READ, address: None }
     }
 
-    fn data_fd_and_base(&self) -> Result<(rustix::fd::BorrowedFd<'_>, u64)> {
-        Ok(match &self.backing {
-            Some(fd) => (fd.as_fd(), 0),
-            None => (self.object.map_fd()?, HEADER_SIZE as u64),
-        })
+    /// Runs `map` with the descriptor the data is mapped from and the data's offset in it.
+    fn with_data_fd<T>(&self, map: impl FnOnce(rustix::fd::BorrowedFd<'_>, u64) -> Result<T>) -> Result<T> {
+        match &self.backing {
+            Some(fd) => map(fd.as_fd(), 0),
+            None => self.object.with_map_fd(|fd| map(fd, HEADER_SIZE as u64)),
+        }
     }
 }
 
@@ -840,20 +842,21 @@ impl ViewBuilder<'_> {
         }
         let sharing = if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared };
         let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
-        let (fd, base) = m.data_fd_and_base()?;
-        let ptr = sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
-            Errno::EXIST => Error::new(
-                Win32Error::INVALID_ADDRESS,
-                format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
-            ),
-            Errno::NOMEM => {
-                Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: no room in the address space", what()))
-            }
-            Errno::ACCESS | Errno::PERM if execute => Error::new(
-                Win32Error::ACCESS_DENIED,
-                format!("{}: the filesystem refuses executable mappings (mounted noexec?)", what()),
-            ),
-            e => Error::from_io(what(), e.into()),
+        let ptr = m.with_data_fd(|fd, base| {
+            sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
+                Errno::EXIST => Error::new(
+                    Win32Error::INVALID_ADDRESS,
+                    format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
+                ),
+                Errno::NOMEM => {
+                    Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: no room in the address space", what()))
+                }
+                Errno::ACCESS | Errno::PERM if execute => Error::new(
+                    Win32Error::ACCESS_DENIED,
+                    format!("{}: the filesystem refuses executable mappings (mounted noexec?)", what()),
+                ),
+                e => Error::from_io(what(), e.into()),
+            })
         })?;
         Ok(View { ptr, len, offset: self.offset, kind, execute })
     }

@@ -298,6 +298,9 @@ impl Header {
         if kind == ObjectType::Mapping && size == 0 {
             return Err(bad("mapping of size 0"));
         }
+        if size > i64::MAX as u64 - HEADER_SIZE as u64 {
+            return Err(bad("size out of range"));
+        }
         let mut params = [0u64; 4];
         for (i, p) in params.iter_mut().enumerate() {
             *p = get_u64(buf, OFF_PARAMS + 8 * i);
@@ -381,6 +384,10 @@ pub(crate) struct ObjectFile {
     /// OFD's `flock`) alive after the descriptor is closed; mapping from the locked, shared OFD
     /// would let a view keep the name alive after the last handle closed (I2).
     map_ofd: OnceLock<OwnedFd>,
+    /// Held (read) while a mapping is made from [`ObjectFile::map_fd`], and (write) while
+    /// `set_inheritable` moves the descriptor to another OFD, so no mapping can pin the OFD
+    /// that is about to carry the shared handle's lock.
+    switch: std::sync::RwLock<()>,
 }
 
 /// The header page mapped shared, for sync objects' state words.
@@ -401,6 +408,9 @@ impl Drop for HeaderPage {
     }
 }
 
+/// A hook run on an object file just before it is published (see [`NewObject::before_link`]).
+pub(crate) type BeforeLink<'a> = &'a mut dyn FnMut(BorrowedFd<'_>) -> Result<()>;
+
 /// Everything needed to create an object.
 pub(crate) struct NewObject<'a> {
     pub name: Option<&'a ObjectName>,
@@ -411,6 +421,10 @@ pub(crate) struct NewObject<'a> {
     /// Reserve the data now (`SEC_COMMIT`).
     pub commit: bool,
     pub inheritable: bool,
+    /// Called with the complete, still unnamed object file just before it is published (named
+    /// objects only): the last moment to prepare anything that must be in place the instant
+    /// other processes can see the object.
+    pub before_link: Option<BeforeLink<'a>>,
 }
 
 fn cloexec(inheritable: bool) -> OFlags {
@@ -461,6 +475,9 @@ impl ObjectFile {
         let dir = namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
         let (tmp, st) = build_tmpfile(&dir, &mut new).map_err(|e| prefix(e, &what()))?;
+        if let Some(hook) = new.before_link.as_mut() {
+            hook(tmp.as_fd()).map_err(|e| prefix(e, &what()))?;
+        }
         loop {
             match link(&tmp, &dir, &file) {
                 Ok(()) => {
@@ -477,6 +494,7 @@ impl ObjectFile {
                             writable: true,
                             page: OnceLock::new(),
                             map_ofd: OnceLock::new(),
+                            switch: std::sync::RwLock::new(()),
                         },
                         Created::New,
                     ));
@@ -510,6 +528,7 @@ impl ObjectFile {
             writable: true,
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
+            switch: std::sync::RwLock::new(()),
         })
     }
 
@@ -537,7 +556,7 @@ impl ObjectFile {
             let fd = match rustix::fs::openat(
                 &dir.fd,
                 &*file,
-                access | OFlags::NOFOLLOW | cloexec(inheritable),
+                access | OFlags::NOFOLLOW | OFlags::NONBLOCK | cloexec(inheritable),
                 Mode::empty(),
             ) {
                 Ok(fd) => fd,
@@ -562,9 +581,11 @@ impl ObjectFile {
             };
             // No live holder at all: a crash leftover. Reclaim it and report the name as free.
             if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                if let Ok(st) = rustix::fs::fstat(&fd) {
-                    unlink_if_same(dir, &file, st.st_dev, st.st_ino);
+                let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
+                if st.st_mode & 0o170000 != 0o100000 {
+                    return Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: not a regular file", what())));
                 }
+                unlink_if_same(dir, &file, st.st_dev, st.st_ino);
                 return Ok(None);
             }
             retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
@@ -594,6 +615,7 @@ impl ObjectFile {
                 writable: write,
                 page: OnceLock::new(),
                 map_ofd: OnceLock::new(),
+                switch: std::sync::RwLock::new(()),
             };
             if object.header.kind != kind {
                 return Err(Error::new(
@@ -639,6 +661,7 @@ impl ObjectFile {
             writable,
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
+            switch: std::sync::RwLock::new(()),
         })
     }
 
@@ -663,6 +686,7 @@ impl ObjectFile {
             file_size: self.file_size,
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
+            switch: std::sync::RwLock::new(()),
         })
     }
 
@@ -704,8 +728,10 @@ impl ObjectFile {
             // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
             return Ok(unsafe { page.0.add(SYNC_OFFSET) });
         }
-        let ptr = sys::map_page(self.map_fd()?, self.writable)
-            .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))?;
+        let ptr = self.with_map_fd(|fd| {
+            sys::map_page(fd, self.writable)
+                .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))
+        })?;
         let page = self.page.get_or_init(|| HeaderPage(ptr));
         if page.0 != ptr {
             // Another thread won the race; drop our extra mapping.
@@ -725,11 +751,15 @@ impl ObjectFile {
     pub(crate) fn set_inheritable(&self, inheritable: bool) -> Result<()> {
         let what = || format!("cannot change the inheritability of {}", self.describe());
         if inheritable && self.name.is_some() {
-            // Serialises the one-time switch below between threads sharing this handle.
-            static SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-            let _switching = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+            let _switching = self.switch.write().unwrap_or_else(|e| e.into_inner());
             if !self.shared_ofd.load(Ordering::Relaxed) {
-                self.move_to_fresh_ofd().map_err(|e| prefix(e, &what()))?;
+                match self.move_to_fresh_ofd() {
+                    Ok(()) => {}
+                    // The object's mode does not let us reopen it (see `with_map_fd`): keep the
+                    // OFD; views mapped so far then keep the name alive until unmapped.
+                    Err(e) if e.code() == Win32Error::ACCESS_DENIED => {}
+                    Err(e) => return Err(prefix(e, &what())),
+                }
                 self.shared_ofd.store(true, Ordering::Relaxed);
             }
         }
@@ -749,38 +779,46 @@ impl ObjectFile {
         let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
         // SAFETY:
         // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
-        //   `ManuallyDrop<OwnedFd>` only lets `dup2` name it, and it is never closed here;
-        // - `dup2` atomically points that number at the fresh OFD of the same inode, so any
-        //   thread using `self.fd` meanwhile sees one valid OFD of this object or the other.
+        //   `ManuallyDrop<OwnedFd>` only lets `dup3` name it, and it is never closed here;
+        // - `dup3` atomically points that number at the fresh OFD of the same inode (keeping
+        //   it close-on-exec until the caller decides), so any thread using `self.fd`
+        //   meanwhile sees one valid OFD of this object or the other.
         let mut target = std::mem::ManuallyDrop::new(unsafe {
             <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(rustix::fd::AsRawFd::as_raw_fd(&self.fd))
         });
-        rustix::io::dup2(&fresh, &mut target)?;
-        // The handle's lock now lives on the fresh OFD; release the old one's.
-        retry_on_intr(|| rustix::fs::flock(&old, FlockOperation::Unlock))?;
+        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC)?;
+        // The handle's lock now lives on the fresh OFD; release the old one's (best effort:
+        // on failure the old OFD's lock lasts only as long as its views).
+        rustix::fs::flock(&old, FlockOperation::Unlock).ok();
         Ok(())
     }
 
-    /// The descriptor to `mmap` this object from (views, the header page).
+    /// Runs `map` with the descriptor to `mmap` this object from (views, the header page).
     ///
     /// Our own OFD when only this handle uses it: its lock is released (converted) by the close
     /// protocol whatever mappings remain. When the OFD may be shared with another process (an
     /// inheritable or inherited handle), the close protocol cannot touch its lock, and a mapping
     /// of it would keep the lock, and so the name, alive: such handles map from a second,
     /// private OFD of the same inode that holds no lock (opened on first use, ~1.5 µs).
-    pub(crate) fn map_fd(&self) -> Result<BorrowedFd<'_>> {
+    pub(crate) fn with_map_fd<T>(&self, map: impl FnOnce(BorrowedFd<'_>) -> Result<T>) -> Result<T> {
+        let _no_switch = self.switch.read().unwrap_or_else(|e| e.into_inner());
         if !self.shared_ofd.load(Ordering::Relaxed) || self.name.is_none() {
-            return Ok(self.fd.as_fd());
+            return map(self.fd.as_fd());
         }
         if let Some(fd) = self.map_ofd.get() {
-            return Ok(fd.as_fd());
+            return map(fd.as_fd());
         }
         let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
         let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
-        let fd = rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| Error::from_io(format!("cannot map {}", self.describe()), e.into()))?;
-        // A racing thread may have set it first; ours is then dropped (it holds no lock).
-        Ok(self.map_ofd.get_or_init(|| fd).as_fd())
+        match rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty()) {
+            // A racing thread may have set it first; ours is then dropped (it holds no lock).
+            Ok(fd) => map(self.map_ofd.get_or_init(|| fd).as_fd()),
+            // Reopening checks the file's mode again (an owner-read-only object opened for
+            // writing by its creator): fall back to the handle's own OFD. Its views then keep
+            // the name alive until they are unmapped (documented limit).
+            Err(Errno::ACCESS) | Err(Errno::PERM) => map(self.fd.as_fd()),
+            Err(e) => Err(Error::from_io(format!("cannot map {}", self.describe()), e.into())),
+        }
     }
 
     /// `mapping "Local\x"` or `unnamed mapping`, for messages.
@@ -806,16 +844,20 @@ impl Drop for ObjectFile {
             return;
         }
         // The OFD may be shared with another process: test with a fresh OFD of the same inode.
-        let fresh =
-            rustix::fs::openat(&dir.fd, &*file, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-                .or_else(|_| {
-                    rustix::fs::openat(
-                        &dir.fd,
-                        &*file,
-                        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                        Mode::empty(),
-                    )
-                });
+        let fresh = rustix::fs::openat(
+            &dir.fd,
+            &*file,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .or_else(|_| {
+            rustix::fs::openat(
+                &dir.fd,
+                &*file,
+                OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+        });
         let Ok(fresh) = fresh else { return };
         match rustix::fs::fstat(&fresh) {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
@@ -864,6 +906,10 @@ fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
         rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     }
+    // A view mapped from this OFD keeps it, and so its exclusive lock, alive after the
+    // descriptor is closed: drop the lock now, or an opener that found the name just before the
+    // unlink would wait in `LOCK_SH` until the view is gone (it then sees the link count 0).
+    rustix::fs::flock(fd, FlockOperation::Unlock).ok();
 }
 
 /// Builds the complete object in an unnamed file of the namespace directory, locked `LOCK_SH`.
@@ -979,7 +1025,7 @@ pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
         let fd = match rustix::fs::openat(
             &dir.fd,
             &*file,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(fd) => fd,

@@ -475,3 +475,18 @@ fn handles_and_views_can_be_shared_between_threads() {
     });
     assert_eq!(view.atomic_u64(0).unwrap().load(std::sync::atomic::Ordering::Relaxed), 6000);
 }
+
+#[test]
+fn a_fifo_planted_under_a_name_is_refused_without_blocking_or_removing_it() {
+    let name = unique("fifo");
+    setup();
+    let (probe, _) = create(&unique("fifo-dir"), 10); // makes sure the scope directory exists
+    let path = object_path(&name);
+    rustix::fs::mknodat(rustix::fs::CWD, &path, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
+        .unwrap();
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::ACCESS_DENIED);
+    assert_code(Mapping::options().name(&name).size(10).create(), Win32Error::ACCESS_DENIED);
+    assert!(path.exists(), "a refused open changes nothing");
+    std::fs::remove_file(&path).unwrap();
+    drop(probe);
+}

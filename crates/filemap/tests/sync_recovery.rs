@@ -1,43 +1,44 @@
-//! The safety net behind robust-list abandonment: a mutex whose word names a thread that no
-//! longer exists, without the kernel's `OWNER_DIED` mark (what a creator killed between
-//! publishing a mutex it owns initially and linking it into its robust list leaves), is
-//! recovered by its next waiter as abandoned, within the documented owner-check period.
+//! A mutex created with an initial owner is abandoned, not stuck, when its creator dies holding
+//! that ownership: the creator registers the mutex with the kernel's robust list (before the
+//! object is even published), so its death marks the mutex and the next acquirer is told.
 
 mod common;
 
-use std::io::{Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
 
-use common::{setup, unique};
-use filemap::sync::{Mutex, WaitOutcome};
-use filemap::{ObjectName, namespace};
+use common::{Child, child_main as run_child, hear, say, setup, unique};
+use filemap::sync::{Mutex, Rights, WaitOutcome};
 
 #[test]
-fn a_mutex_left_owned_by_a_dead_thread_without_the_kernel_mark_is_recovered_as_abandoned() {
-    setup();
-    let name = unique("dead-owner");
-    let (mutex, _) = Mutex::create(Some(&name), false).unwrap();
-    // A thread id that certainly belonged to a thread that has exited: a reaped child's pid.
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead_tid = child.id();
-    child.wait().unwrap();
-    // Forge the state a creator killed inside the publish window leaves: owner = dead tid,
-    // recursion 1, no OWNER_DIED. (The sync area starts 3072 bytes into the object file.)
-    let parsed = ObjectName::parse(&name).unwrap();
-    let path = namespace::scope_dir(parsed.scope()).join(parsed.file_name());
-    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    file.seek(SeekFrom::Start(3072)).unwrap();
-    file.write_all(&dead_tid.to_ne_bytes()).unwrap();
-    file.write_all(&1u32.to_ne_bytes()).unwrap();
-    drop(file);
+#[ignore = "child process entry point, started by the other tests"]
+fn child_main() {
+    run_child(dispatch);
+}
 
-    let start = Instant::now();
-    let outcome = mutex.acquire(Some(Duration::from_secs(20))).unwrap();
-    assert_eq!(outcome, WaitOutcome::Abandoned(0), "recovered as abandoned, not timed out");
-    assert!(start.elapsed() < Duration::from_secs(10), "within the owner-check period: {:?}", start.elapsed());
-    assert!(mutex.is_owned_by_current_thread());
-    mutex.release().unwrap();
-    // Exactly one acquirer is told: the next acquisition is a plain one.
-    assert_eq!(mutex.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
-    mutex.release().unwrap();
+fn dispatch(role: &str, args: &[String]) {
+    assert_eq!(role, "create-owned");
+    let (m, created) = Mutex::create(Some(&args[0]), true).unwrap();
+    assert!(m.is_owned_by_current_thread());
+    say(format!("owning {created:?}"));
+    while hear().is_some() {}
+}
+
+#[test]
+fn a_creator_killed_while_holding_its_initial_ownership_abandons_the_mutex() {
+    setup();
+    for round in 0..5 {
+        let name = unique("initial-owner");
+        let mut creator = Child::spawn("create-owned", &[&name]);
+        assert_eq!(creator.expect("owning"), "New");
+        let waiter = Mutex::open(&name, Rights::MUTEX_ALL_ACCESS).unwrap();
+        assert_eq!(waiter.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::TimedOut, "owned by the creator");
+        creator.kill();
+        let start = Instant::now();
+        let outcome = waiter.acquire(Some(Duration::from_secs(20))).unwrap();
+        assert_eq!(outcome, WaitOutcome::Abandoned(0), "round {round}");
+        assert!(start.elapsed() < Duration::from_secs(10), "promptly: {:?}", start.elapsed());
+        waiter.release().unwrap();
+        assert_eq!(waiter.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0), "told once");
+        waiter.release().unwrap();
+    }
 }

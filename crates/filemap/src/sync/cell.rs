@@ -342,7 +342,8 @@ impl SemaphoreOptions {
             ));
         }
         let init = page::init_bytes(0, 0, self.initial as u64);
-        let (object, created) = handle::create(ObjectType::Semaphore, &self.common, [self.max as u64, 0, 0, 0], &init)?;
+        let (object, created) =
+            handle::create(ObjectType::Semaphore, &self.common, [self.max as u64, 0, 0, 0], &init, None)?;
         let inner = <CellObj as handle::Inner>::from_object(object)?;
         Ok((Semaphore { inner: Arc::new(inner), rights: Rights::SEMAPHORE_ALL_ACCESS }, created))
     }
@@ -442,7 +443,7 @@ impl EventOptions {
     pub fn create(self) -> Result<(Event, Created)> {
         let init = page::init_bytes(0, 0, if self.initial_state { u64::from(SIGNALED) } else { 0 });
         let params = [u64::from(self.manual_reset), 0, 0, 0];
-        let (object, created) = handle::create(ObjectType::Event, &self.common, params, &init)?;
+        let (object, created) = handle::create(ObjectType::Event, &self.common, params, &init, None)?;
         let inner = <CellObj as handle::Inner>::from_object(object)?;
         Ok((Event { inner: Arc::new(inner), rights: Rights::EVENT_ALL_ACCESS }, created))
     }
@@ -559,7 +560,7 @@ impl TimerOptions {
     pub fn create(self) -> Result<(Timer, Created)> {
         let init = page::init_bytes(0, 0, 0);
         let params = [u64::from(self.manual_reset), 0, 0, 0];
-        let (object, created) = handle::create(ObjectType::Timer, &self.common, params, &init)?;
+        let (object, created) = handle::create(ObjectType::Timer, &self.common, params, &init, None)?;
         let inner = <CellObj as handle::Inner>::from_object(object)?;
         Ok((Timer { inner: Arc::new(inner), rights: Rights::TIMER_ALL_ACCESS }, created))
     }

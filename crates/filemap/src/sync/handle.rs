@@ -28,6 +28,7 @@ pub(crate) fn create(
     common: &Common,
     params: [u64; 4],
     init: &[u8],
+    before_link: Option<crate::object::BeforeLink<'_>>,
 ) -> Result<(ObjectFile, Created)> {
     let name = common.name.as_deref().map(ObjectName::parse).transpose()?;
     let mut header = Header {
@@ -51,6 +52,11 @@ pub(crate) fn create(
         data_len: 0,
         commit: false,
         inheritable: common.inheritable,
+        // Re-wrapping is a coercion site: it lets the hook's trait-object lifetime shrink.
+        before_link: match before_link {
+            Some(hook) => Some(hook),
+            None => None,
+        },
     })
 }
 

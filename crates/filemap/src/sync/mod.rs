@@ -351,11 +351,16 @@ fn decode_state(header: &Header, sync: &[u8]) -> Option<SyncState> {
 fn read_page(scope: crate::name::Scope, file: &str, ino: Option<u64>, what: &str) -> Result<(Header, Vec<u8>)> {
     let not_found = || Error::new(Win32Error::FILE_NOT_FOUND, format!("{what}: no object has that name"));
     let dir = crate::namespace::dir(scope, false)?.ok_or_else(not_found)?;
-    let fd = rustix::fs::openat(&dir.fd, file, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| match e {
-            rustix::io::Errno::NOENT => not_found(),
-            e => Error::from_io(what.to_owned(), e.into()),
-        })?;
+    let fd = rustix::fs::openat(
+        &dir.fd,
+        file,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        rustix::io::Errno::NOENT => not_found(),
+        e => Error::from_io(what.to_owned(), e.into()),
+    })?;
     let st = rustix::fs::fstat(&fd)?;
     if st.st_nlink == 0 || ino.is_some_and(|i| i != st.st_ino) {
         return Err(not_found());

@@ -219,26 +219,6 @@ impl MutexInner {
         state::mutex_mark_waiting(self.word(), w)
     }
 
-    /// Safety net for an owner that died without the kernel marking the word: a creator
-    /// killed in the few microseconds between publishing a mutex it owns initially and linking
-    /// it into its robust list. If no thread with the owner's id exists any more, mark the
-    /// word as the kernel would for a dead owner (owner cleared, `OWNER_DIED`, `WAITERS` kept)
-    /// and wake the sleepers, so the next acquirer gets it as abandoned. Sleeping waiters call
-    /// this at least every [`OWNER_CHECK`]. Returns true if it marked the word.
-    pub(crate) fn recover_dead_owner(&self) -> bool {
-        let w = self.word().load(Ordering::Acquire);
-        let owner = w & TID_MASK;
-        if owner == 0 || w & OWNER_DIED != 0 || sysfutex::process_may_live(owner) {
-            return false;
-        }
-        let dead = (w & WAITERS) | OWNER_DIED;
-        if self.word().compare_exchange(w, dead, Ordering::AcqRel, Ordering::Relaxed).is_err() {
-            return false;
-        }
-        wake_cold(self.word());
-        true
-    }
-
     /// After sleeping: hand a wake-up on to the others if we did not use it.
     pub(crate) fn pass_on(&self) {
         if state::mutex_pass_on(self.word()) {
@@ -303,19 +283,49 @@ impl MutexOptions {
     /// Creates the mutex, or opens the existing one of that name ([`Created::Existing`]; then
     /// `initial_owner` is ignored, as on Windows). `ERROR_INVALID_HANDLE` if another type holds
     /// the name.
+    #[allow(unsafe_code)]
     pub fn create(self) -> Result<(Mutex, Created)> {
         let ctx = if self.initial_owner { Some(robust::ctx()?) } else { None };
         let init = match &ctx {
             Some(c) => page::init_bytes(c.tid(), 1, 0),
             None => page::init_bytes(0, 0, 0),
         };
-        let (object, created) = handle::create(ObjectType::Mutex, &self.common, [0; 4], &init)?;
-        let inner = <MutexInner as handle::Inner>::from_object(object)?;
-        if let (Some(ctx), Created::New) = (&ctx, created) {
-            // The word already names us as owner (written before publication); link the node.
-            let node = inner.node(ctx);
-            link_initial(ctx, node);
+        // With an initial owner the word names this thread from the instant the object is
+        // published. Just before that, the node in a private mapping of the unpublished file
+        // becomes this thread's pending robust-list operation, so a death between publication
+        // and `link_initial` is still seen by the kernel (it marks the word `OWNER_DIED`).
+        let mut prelink: Option<SyncPage> = None;
+        let result = {
+            let mut register = |fd: rustix::fd::BorrowedFd<'_>| -> Result<()> {
+                if let Some(c) = &ctx {
+                    let page = SyncPage::map_fd(fd)?;
+                    let node = page.addr(OFF_WORD) + c.node_off();
+                    // SAFETY: `c` is this thread's context; the node lies in `page`, which
+                    // stays mapped until the pending entry is replaced or cleared below.
+                    unsafe { robust::set_pending(c, node) };
+                    prelink = Some(page);
+                }
+                Ok(())
+            };
+            let hook: Option<crate::object::BeforeLink<'_>> = if ctx.is_some() { Some(&mut register) } else { None };
+            handle::create(ObjectType::Mutex, &self.common, [0; 4], &init, hook).and_then(|(object, created)| {
+                let inner = <MutexInner as handle::Inner>::from_object(object)?;
+                Ok((inner, created))
+            })
+        };
+        if let Some(ctx) = &ctx
+            && prelink.is_some()
+        {
+            match &result {
+                // The word names us: move the registration to the handle's own page (this
+                // replaces the pending entry, then links the node and clears it).
+                Ok((inner, Created::New)) => link_initial(ctx, inner.node(ctx)),
+                // SAFETY: clearing this thread's pending entry is always sound.
+                _ => unsafe { robust::set_pending(ctx, 0) },
+            }
         }
+        drop(prelink);
+        let (inner, created) = result?;
         Ok((Mutex { inner: Arc::new(inner), rights: Rights::MUTEX_ALL_ACCESS }, created))
     }
 
@@ -329,10 +339,6 @@ impl MutexOptions {
         Ok(Mutex { inner: Arc::new(<MutexInner as handle::Inner>::from_object(object)?), rights })
     }
 }
-
-/// How long a waiter on an owned mutex sleeps at most before checking that the owner's thread
-/// still exists ([`MutexInner::recover_dead_owner`]).
-pub(crate) const OWNER_CHECK: Duration = Duration::from_millis(200);
 
 #[cold]
 #[inline(never)]

@@ -48,8 +48,17 @@ unsafe impl Sync for SyncPage {}
 impl SyncPage {
     /// Maps the header page of `object` read-write.
     pub(crate) fn map(object: &ObjectFile) -> Result<SyncPage> {
-        let base = sys::map_page(object.map_fd()?, true)
-            .map_err(|e| Error::from_io(format!("cannot map the state of {}", object.describe()), e.into()))?;
+        let base = object.with_map_fd(|fd| {
+            sys::map_page(fd, true)
+                .map_err(|e| Error::from_io(format!("cannot map the state of {}", object.describe()), e.into()))
+        })?;
+        Ok(SyncPage { base, owned: true })
+    }
+
+    /// Maps the header page of an object file not yet wrapped in an `ObjectFile` (an object
+    /// being created) read-write.
+    pub(crate) fn map_fd(fd: rustix::fd::BorrowedFd<'_>) -> Result<SyncPage> {
+        let base = sys::map_page(fd, true).map_err(|e| Error::from_io("cannot map a new object's state", e.into()))?;
         Ok(SyncPage { base, owned: true })
     }
 

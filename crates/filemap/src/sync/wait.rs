@@ -266,19 +266,7 @@ pub(crate) fn run_opts(
             if let Some(due) = next_due {
                 sleep = Some(sleep.map_or(due, |s| s.min(due)));
             }
-            let on_mutex = sleep_set.iter().any(|&i| matches!(objs[i].t, Target::Mutex(_)));
-            if on_mutex {
-                let check = super::mutex::OWNER_CHECK;
-                sleep = Some(sleep.map_or(check, |s| s.min(check)));
-            }
             sysfutex::wait_many(&words, sleep);
-            if on_mutex {
-                for &i in &sleep_set {
-                    if let Target::Mutex(m) = &objs[i].t {
-                        m.recover_dead_owner();
-                    }
-                }
-            }
         }
         for c in registered {
             c.unregister();
