@@ -1104,6 +1104,14 @@ mod tests {
     }
 
     #[test]
+    fn sizes_that_would_overflow_offsets_are_refused() {
+        let mut h = sample();
+        h.size = u64::MAX - 10;
+        let err = Header::decode(&h.encode(&[]).unwrap()).unwrap_err();
+        assert_eq!(err.code(), Win32Error::INVALID_DATA);
+    }
+
+    #[test]
     fn the_sync_area_is_not_covered_by_the_checksum() {
         let mut buf = sample().encode(&[]).unwrap();
         buf[SYNC_OFFSET + 5] = 0xff;

@@ -103,6 +103,33 @@ fn dispatch(role: &str, args: &[String]) {
             let create = result(Mapping::options().name(&format!("{}-new", args[0])).size(10).create().map(|(m, _)| m));
             say(format!("results {read} {all} {create}"));
         }
+        // owner-read-only: as uid 65534, create objects its own mode forbids reopening for
+        // writing; views and inheritability must still work (the creator's handle is writable).
+        "owner-read-only" => {
+            // SAFETY: plain libc calls with constant ids; glibc applies them to every thread.
+            let dropped = unsafe { libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(65534) == 0 }
+                // SAFETY: as above.
+                && unsafe { libc::setuid(65534) == 0 };
+            assert!(dropped, "cannot drop privileges");
+            let result = |r: filemap::Result<()>| match r {
+                Ok(()) => "ok".to_string(),
+                Err(e) => {
+                    eprintln!("owner-read-only: {e}");
+                    code_of(&e).to_string()
+                }
+            };
+            let inheritable = result((|| {
+                let (m, _) = Mapping::options().name(&args[0]).size(64).mode(0o400).inheritable(true).create()?;
+                m.view(Access::WRITE)?.write_at(0, b"w")
+            })());
+            let toggled = result((|| {
+                let (m, _) = Mapping::options().name(&format!("{}-2", args[0])).size(64).mode(0o400).create()?;
+                let v = m.view(Access::WRITE)?;
+                m.set_inheritable(true)?;
+                v.write_at(0, b"w")
+            })());
+            say(format!("results {inheritable} {toggled}"));
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -285,5 +312,24 @@ fn inheritability_can_be_changed_on_a_live_handle_and_access_travels_with_it() {
     assert!(!m.is_inheritable());
     let mut child = Child::spawn("inherit", &[&fd, "2"]);
     assert_eq!(child.expect("error"), Win32Error::INVALID_HANDLE.0.to_string());
+    child.finish();
+}
+
+#[test]
+fn objects_whose_mode_forbids_reopening_still_map_and_become_inheritable() {
+    let root = setup();
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to switch users");
+        return;
+    }
+    // A root for the unprivileged child, where it can make its own Local directory.
+    let child_root = root.join("nobody-root");
+    std::fs::create_dir_all(&child_root).unwrap();
+    std::fs::set_permissions(&child_root, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let name = unique("ro-mode");
+    let mut child = Child::spawn_with("owner-read-only", &[&name], |cmd| {
+        cmd.env("FILEMAP_ROOT", &child_root);
+    });
+    assert_eq!(child.expect("results"), "ok ok");
     child.finish();
 }
