@@ -21,7 +21,7 @@ use rustix::mm::ProtFlags;
 
 use crate::error::{Error, Result, Win32Error};
 use crate::name::ObjectName;
-use crate::object::{Backing, Created, HEADER_SIZE, Header, NewObject, ObjectFile, ObjectType, stamp};
+use crate::object::{Backing, Created, HEADER_SIZE, Header, MapPin, NewObject, ObjectFile, ObjectType, stamp};
 use crate::sys::{self, GRANULARITY, Placement, Sharing};
 
 /// The protection of a file mapping object (`flProtect`'s `PAGE_*` part).
@@ -693,11 +693,15 @@ impl Mapping {
         ViewBuilder { mapping: self, offset: 0, len: 0, access: Access::READ, address: None }
     }
 
-    /// Runs `map` with the descriptor the data is mapped from and the data's offset in it.
-    fn with_data_fd<T>(&self, map: impl FnOnce(rustix::fd::BorrowedFd<'_>, u64) -> Result<T>) -> Result<T> {
+    /// Runs `map` with the descriptor the data is mapped from, the data's offset in it, and the
+    /// pin a mapping of the handle's own OFD must hold.
+    fn with_data_fd<T>(
+        &self,
+        map: impl FnOnce(rustix::fd::BorrowedFd<'_>, u64, Option<MapPin>) -> Result<T>,
+    ) -> Result<T> {
         match &self.backing {
-            Some(fd) => map(fd.as_fd(), 0),
-            None => self.object.with_map_fd(|fd| map(fd, HEADER_SIZE as u64)),
+            Some(fd) => map(fd.as_fd(), 0, None),
+            None => self.object.with_map_fd(|fd, pin| map(fd, HEADER_SIZE as u64, pin)),
         }
     }
 }
@@ -842,8 +846,8 @@ impl ViewBuilder<'_> {
         }
         let sharing = if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared };
         let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
-        let ptr = m.with_data_fd(|fd, base| {
-            sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
+        let (ptr, pin) = m.with_data_fd(|fd, base, pin| {
+            let ptr = sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
                 Errno::EXIST => Error::new(
                     Win32Error::INVALID_ADDRESS,
                     format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
@@ -856,9 +860,10 @@ impl ViewBuilder<'_> {
                     format!("{}: the filesystem refuses executable mappings (mounted noexec?)", what()),
                 ),
                 e => Error::from_io(what(), e.into()),
-            })
+            })?;
+            Ok((ptr, pin))
         })?;
-        Ok(View { ptr, len, offset: self.offset, kind, execute })
+        Ok(View { ptr, len, offset: self.offset, kind, execute, _pin: pin })
     }
 }
 
@@ -891,6 +896,10 @@ pub struct View {
     offset: u64,
     kind: ViewKind,
     execute: bool,
+    /// Set when mapped from the handle's own OFD (see `object::MapPin`); a view given away with
+    /// `into_raw` keeps it for the rest of the process's life (its handle's close then always
+    /// releases its lock explicitly: correct, one syscall dearer).
+    _pin: Option<MapPin>,
 }
 
 // SAFETY: a View is a mapping owned by this value; its safe methods only copy bytes or hand out

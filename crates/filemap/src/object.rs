@@ -388,7 +388,15 @@ pub(crate) struct ObjectFile {
     /// `set_inheritable` moves the descriptor to another OFD, so no mapping can pin the OFD
     /// that is about to carry the shared handle's lock.
     switch: std::sync::RwLock<()>,
+    /// One extra reference per live mapping made from `fd` itself ([`MapPin`]).
+    own_maps: Arc<()>,
 }
+
+/// Held by every mapping made from a handle's own OFD: while one exists, that OFD (and any
+/// lock on it) outlives the handle's descriptor, so the close protocol must release its lock
+/// explicitly.
+#[derive(Debug, Clone)]
+pub(crate) struct MapPin(#[allow(dead_code)] Arc<()>);
 
 /// The header page mapped shared, for sync objects' state words.
 #[derive(Debug)]
@@ -495,6 +503,7 @@ impl ObjectFile {
                             page: OnceLock::new(),
                             map_ofd: OnceLock::new(),
                             switch: std::sync::RwLock::new(()),
+                            own_maps: Arc::new(()),
                         },
                         Created::New,
                     ));
@@ -529,6 +538,7 @@ impl ObjectFile {
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
             switch: std::sync::RwLock::new(()),
+            own_maps: Arc::new(()),
         })
     }
 
@@ -616,6 +626,7 @@ impl ObjectFile {
                 page: OnceLock::new(),
                 map_ofd: OnceLock::new(),
                 switch: std::sync::RwLock::new(()),
+                own_maps: Arc::new(()),
             };
             if object.header.kind != kind {
                 return Err(Error::new(
@@ -662,6 +673,7 @@ impl ObjectFile {
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
             switch: std::sync::RwLock::new(()),
+            own_maps: Arc::new(()),
         })
     }
 
@@ -687,6 +699,7 @@ impl ObjectFile {
             page: OnceLock::new(),
             map_ofd: OnceLock::new(),
             switch: std::sync::RwLock::new(()),
+            own_maps: Arc::new(()),
         })
     }
 
@@ -728,7 +741,7 @@ impl ObjectFile {
             // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
             return Ok(unsafe { page.0.add(SYNC_OFFSET) });
         }
-        let ptr = self.with_map_fd(|fd| {
+        let ptr = self.with_map_fd(|fd, _pin| {
             sys::map_page(fd, self.writable)
                 .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))
         })?;
@@ -800,23 +813,24 @@ impl ObjectFile {
     /// inheritable or inherited handle), the close protocol cannot touch its lock, and a mapping
     /// of it would keep the lock, and so the name, alive: such handles map from a second,
     /// private OFD of the same inode that holds no lock (opened on first use, ~1.5 µs).
-    pub(crate) fn with_map_fd<T>(&self, map: impl FnOnce(BorrowedFd<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_map_fd<T>(&self, map: impl FnOnce(BorrowedFd<'_>, Option<MapPin>) -> Result<T>) -> Result<T> {
         let _no_switch = self.switch.read().unwrap_or_else(|e| e.into_inner());
+        let own = || Some(MapPin(self.own_maps.clone()));
         if !self.shared_ofd.load(Ordering::Relaxed) || self.name.is_none() {
-            return map(self.fd.as_fd());
+            return map(self.fd.as_fd(), own());
         }
         if let Some(fd) = self.map_ofd.get() {
-            return map(fd.as_fd());
+            return map(fd.as_fd(), None);
         }
         let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
         let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         match rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty()) {
             // A racing thread may have set it first; ours is then dropped (it holds no lock).
-            Ok(fd) => map(self.map_ofd.get_or_init(|| fd).as_fd()),
+            Ok(fd) => map(self.map_ofd.get_or_init(|| fd).as_fd(), None),
             // Reopening checks the file's mode again (an owner-read-only object opened for
             // writing by its creator): fall back to the handle's own OFD. Its views then keep
             // the name alive until they are unmapped (documented limit).
-            Err(Errno::ACCESS) | Err(Errno::PERM) => map(self.fd.as_fd()),
+            Err(Errno::ACCESS) | Err(Errno::PERM) => map(self.fd.as_fd(), own()),
             Err(e) => Err(Error::from_io(format!("cannot map {}", self.describe()), e.into())),
         }
     }
@@ -839,7 +853,8 @@ impl Drop for ObjectFile {
         if !self.shared_ofd.load(Ordering::Relaxed) {
             // Our OFD is ours alone: converting its lock tells whether any other holder exists.
             if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                unlink_if_linked(dir, &file, &self.fd);
+                let pinned = Arc::strong_count(&self.own_maps) > 1 || self.page.get().is_some();
+                unlink_if_linked(dir, &file, &self.fd, pinned);
             }
             return;
         }
@@ -867,7 +882,7 @@ impl Drop for ObjectFile {
         let ours = std::mem::replace(&mut self.fd, fresh);
         drop(ours);
         if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-            unlink_if_linked(dir, &file, &self.fd);
+            unlink_if_linked(dir, &file, &self.fd, false); // the fresh OFD is mapped by nobody
         }
     }
 }
@@ -902,14 +917,16 @@ fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) {
 /// The caller holds `LOCK_EX` on the object, so no process following the protocol can unlink
 /// or replace the name meanwhile; an object file only ever has one name, so a link count above
 /// zero means `file` still names it. (Cheaper than comparing `statat(file)` with our inode.)
-fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd) {
+fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
         rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     }
-    // A view mapped from this OFD keeps it, and so its exclusive lock, alive after the
+    // A mapping of this OFD (`pinned`) keeps it, and so its exclusive lock, alive after the
     // descriptor is closed: drop the lock now, or an opener that found the name just before the
-    // unlink would wait in `LOCK_SH` until the view is gone (it then sees the link count 0).
-    rustix::fs::flock(fd, FlockOperation::Unlock).ok();
+    // unlink would wait in `LOCK_SH` until the mapping is gone (it then sees link count 0).
+    if pinned {
+        rustix::fs::flock(fd, FlockOperation::Unlock).ok();
+    }
 }
 
 /// Builds the complete object in an unnamed file of the namespace directory, locked `LOCK_SH`.

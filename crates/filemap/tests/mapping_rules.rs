@@ -490,3 +490,19 @@ fn a_fifo_planted_under_a_name_is_refused_without_blocking_or_removing_it() {
     std::fs::remove_file(&path).unwrap();
     drop(probe);
 }
+
+#[test]
+fn a_view_left_after_the_last_close_holds_no_lock() {
+    // A view keeps its open file description alive; the last close took an exclusive lock on
+    // it to unlink the name, and must release it, or an opener that found the name just before
+    // the unlink would wait for that lock until the view is unmapped.
+    let name = unique("no-lock-left");
+    let (m, _) = create(&name, 4096);
+    let ino = m.object_id().1;
+    let view = m.view(Access::WRITE).unwrap();
+    drop(m);
+    let locks = std::fs::read_to_string("/proc/locks").unwrap();
+    let held: Vec<&str> = locks.lines().filter(|l| l.contains(&format!(":{ino} "))).collect();
+    assert!(held.is_empty(), "locks left on the released object: {held:?}");
+    view.write_at(0, b"still mapped").unwrap();
+}

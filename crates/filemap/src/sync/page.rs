@@ -37,6 +37,8 @@ pub(crate) struct SyncPage {
     /// We mapped it (and unmap it on drop); otherwise it is the `ObjectFile`'s own mapping,
     /// which outlives us because our owner holds that `ObjectFile` too.
     owned: bool,
+    /// Held when mapped from the handle's own OFD (see `object::MapPin`).
+    _pin: Option<crate::object::MapPin>,
 }
 
 // SAFETY: the page is a shared mapping only accessed through atomics (and, for robust-list
@@ -48,18 +50,19 @@ unsafe impl Sync for SyncPage {}
 impl SyncPage {
     /// Maps the header page of `object` read-write.
     pub(crate) fn map(object: &ObjectFile) -> Result<SyncPage> {
-        let base = object.with_map_fd(|fd| {
-            sys::map_page(fd, true)
-                .map_err(|e| Error::from_io(format!("cannot map the state of {}", object.describe()), e.into()))
+        let (base, pin) = object.with_map_fd(|fd, pin| {
+            let base = sys::map_page(fd, true)
+                .map_err(|e| Error::from_io(format!("cannot map the state of {}", object.describe()), e.into()))?;
+            Ok((base, pin))
         })?;
-        Ok(SyncPage { base, owned: true })
+        Ok(SyncPage { base, owned: true, _pin: pin })
     }
 
     /// Maps the header page of an object file not yet wrapped in an `ObjectFile` (an object
     /// being created) read-write.
     pub(crate) fn map_fd(fd: rustix::fd::BorrowedFd<'_>) -> Result<SyncPage> {
         let base = sys::map_page(fd, true).map_err(|e| Error::from_io("cannot map a new object's state", e.into()))?;
-        Ok(SyncPage { base, owned: true })
+        Ok(SyncPage { base, owned: true, _pin: None })
     }
 
     /// Uses the object's own header-page mapping (`ObjectFile::sync_area`). The caller must
@@ -68,7 +71,7 @@ impl SyncPage {
         let area = object.sync_area()?;
         let base = NonNull::new((area.as_ptr() as usize - SYNC_OFFSET) as *mut u8)
             .ok_or_else(|| Error::new(crate::Win32Error::INVALID_ADDRESS, "null header page"))?;
-        Ok(SyncPage { base, owned: false })
+        Ok(SyncPage { base, owned: false, _pin: None })
     }
 
     /// The address of sync-area offset `off`.
