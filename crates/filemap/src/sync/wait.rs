@@ -197,7 +197,7 @@ pub(crate) fn run_opts(
     };
     let mut spun = spun;
     loop {
-        let next_due = poll_timers(&objs);
+        poll_timers(&objs); // fire what is due before trying
         let blocker = match attempt(&objs)? {
             Ok(outcome) => return Ok(outcome),
             Err(b) => b,
@@ -261,6 +261,10 @@ pub(crate) fn run_opts(
             }
         };
         if outcome.is_none() && !retry {
+            // Timers fire lazily, when somebody looks: read their due times again now that we are
+            // registered. A `set` that published before our registration (so it woke nobody) is
+            // seen here, and one after it wakes us.
+            let next_due = poll_timers(&objs);
             let now = Instant::now();
             let mut sleep = deadline.map(|d| d.saturating_duration_since(now));
             if let Some(due) = next_due {
