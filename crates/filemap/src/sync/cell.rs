@@ -254,31 +254,9 @@ fn open_cell(kind: ObjectType, common: &Common, default: Rights) -> Result<(Cell
 
 macro_rules! common_options {
     ($opts:ident, $ty:ident, $all:expr) => {
+        handle::common_setters!($opts);
+
         impl $opts {
-            /// The name (`Local\x`, `Global\x`, `x`); empty or unset means unnamed.
-            pub fn name(mut self, name: &str) -> Self {
-                self.common.name = (!name.is_empty()).then(|| name.to_owned());
-                self
-            }
-
-            /// Permission bits of a named object (default `0o600`), independent of umask.
-            pub fn mode(mut self, mode: u32) -> Self {
-                self.common.mode = mode;
-                self
-            }
-
-            /// Whether the handle is inherited by child processes (default false).
-            pub fn inheritable(mut self, inheritable: bool) -> Self {
-                self.common.inheritable = inheritable;
-                self
-            }
-
-            #[doc = concat!("Rights requested by `open` (default the type's `*_ALL_ACCESS`).")]
-            pub fn rights(mut self, rights: Rights) -> Self {
-                self.common.rights = Some(rights);
-                self
-            }
-
             #[doc = concat!("Opens the existing ", stringify!($ty), " named by `name` (`Open", stringify!($ty), "`).")]
             pub fn open(self) -> Result<$ty> {
                 let (inner, rights) = open_cell(<$ty>::KIND, &self.common, $all)?;

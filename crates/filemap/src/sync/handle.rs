@@ -78,6 +78,39 @@ pub(crate) trait Inner: Sized {
     fn from_object(object: ObjectFile) -> Result<Self>;
 }
 
+/// Generates the builder methods every sync type's options share: name, mode, inheritability
+/// and the rights `open` asks for (the options type has a `common: Common` field).
+macro_rules! common_setters {
+    ($opts:ident) => {
+        impl $opts {
+            /// The name (`Local\x`, `Global\x`, `x`); empty or unset means unnamed.
+            pub fn name(mut self, name: &str) -> Self {
+                self.common.name = (!name.is_empty()).then(|| name.to_owned());
+                self
+            }
+
+            /// Permission bits of a named object (default `0o600`), independent of umask.
+            pub fn mode(mut self, mode: u32) -> Self {
+                self.common.mode = mode;
+                self
+            }
+
+            /// Whether the handle is inherited by child processes (default false).
+            pub fn inheritable(mut self, inheritable: bool) -> Self {
+                self.common.inheritable = inheritable;
+                self
+            }
+
+            /// Rights requested by `open` (default the type's `*_ALL_ACCESS`).
+            pub fn rights(mut self, rights: crate::sync::Rights) -> Self {
+                self.common.rights = Some(rights);
+                self
+            }
+        }
+    };
+}
+pub(crate) use common_setters;
+
 /// Generates the handle methods shared by `Mutex`, `Semaphore`, `Event` and `Timer`.
 macro_rules! handle_methods {
     ($ty:ident, $kind:expr, $all:expr) => {

@@ -249,34 +249,12 @@ pub struct MutexOptions {
     initial_owner: bool,
 }
 
-impl MutexOptions {
-    /// The name (`Local\x`, `Global\x`, `x`); empty or unset means unnamed.
-    pub fn name(mut self, name: &str) -> Self {
-        self.common.name = (!name.is_empty()).then(|| name.to_owned());
-        self
-    }
+handle::common_setters!(MutexOptions);
 
+impl MutexOptions {
     /// The calling thread owns the new mutex (ignored if the name already exists).
     pub fn initial_owner(mut self, owner: bool) -> Self {
         self.initial_owner = owner;
-        self
-    }
-
-    /// Permission bits of a named object (default `0o600`), independent of umask.
-    pub fn mode(mut self, mode: u32) -> Self {
-        self.common.mode = mode;
-        self
-    }
-
-    /// Whether the handle is inherited by child processes (default false).
-    pub fn inheritable(mut self, inheritable: bool) -> Self {
-        self.common.inheritable = inheritable;
-        self
-    }
-
-    /// Rights requested by [`MutexOptions::open`] (default `MUTEX_ALL_ACCESS`).
-    pub fn rights(mut self, rights: Rights) -> Self {
-        self.common.rights = Some(rights);
         self
     }
 
