@@ -681,10 +681,8 @@ impl ObjectFile {
 
     /// A new, independent OFD of the same object (for a handle with another inheritability).
     pub(crate) fn reopen(&self, inheritable: bool) -> Result<ObjectFile> {
-        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
-        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
-        let fd = rustix::fs::open(path.as_str(), access | cloexec(inheritable), Mode::empty())
-            .map_err(|e| Error::from_io("cannot duplicate handle", e.into()))?;
+        let fd =
+            self.reopen_ofd(cloexec(inheritable)).map_err(|e| Error::from_io("cannot duplicate handle", e.into()))?;
         if self.name.is_some() {
             retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
         }
@@ -787,9 +785,7 @@ impl ObjectFile {
     /// OFD keep it alive; without this they would keep its lock, and so the name, alive once
     /// the handle's OFD is shared with a child (whose close protocol cannot release it).
     fn move_to_fresh_ofd(&self) -> Result<()> {
-        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
-        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
-        let fresh = rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty())?;
+        let fresh = self.reopen_ofd(OFlags::CLOEXEC)?;
         retry_on_intr(|| rustix::fs::flock(&fresh, FlockOperation::LockShared))?;
         let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
         // SAFETY:
@@ -824,9 +820,7 @@ impl ObjectFile {
         if let Some(fd) = self.map_ofd.get() {
             return map(fd.as_fd(), None);
         }
-        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
-        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
-        match rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty()) {
+        match self.reopen_ofd(OFlags::CLOEXEC) {
             // A racing thread may have set it first; ours is then dropped (it holds no lock).
             Ok(fd) => map(self.map_ofd.get_or_init(|| fd).as_fd(), None),
             // Reopening checks the file's mode again (an owner-read-only object opened for
@@ -835,6 +829,14 @@ impl ObjectFile {
             Err(Errno::ACCESS) | Err(Errno::PERM) => map(self.fd.as_fd(), own()),
             Err(e) => Err(Error::from_io(format!("cannot map {}", self.describe()), e.into())),
         }
+    }
+
+    /// A new OFD of this handle's inode, with the handle's access (through `/proc/self/fd`,
+    /// which works for unnamed objects and released names too; the file's mode is checked again).
+    fn reopen_ofd(&self, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+        let access = if self.writable { OFlags::RDWR } else { OFlags::RDONLY };
+        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        rustix::fs::open(path.as_str(), access | flags, Mode::empty())
     }
 
     /// `mapping "Local\x"` or `unnamed mapping`, for messages.
