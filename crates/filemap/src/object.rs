@@ -810,7 +810,7 @@ impl ObjectFile {
     /// protocol whatever mappings remain. When the OFD may be shared with another process (an
     /// inheritable or inherited handle), the close protocol cannot touch its lock, and a mapping
     /// of it would keep the lock, and so the name, alive: such handles map from a second,
-    /// private OFD of the same inode that holds no lock (opened on first use, ~1.5 µs).
+    /// private OFD of the same inode that holds no lock (reopened through `/proc/self/fd` on first use, a few µs).
     pub(crate) fn with_map_fd<T>(&self, map: impl FnOnce(BorrowedFd<'_>, Option<MapPin>) -> Result<T>) -> Result<T> {
         let _no_switch = self.switch.read().unwrap_or_else(|e| e.into_inner());
         let own = || Some(MapPin(self.own_maps.clone()));
