@@ -79,7 +79,7 @@ impl Snapshot {
     /// always opened inside a namespace directory), which spares a `stat` of every open file.
     pub fn take(wanted: &dyn Fn(FileId, &str) -> bool, fd_dirs: &[String]) -> Snapshot {
         let mut snap = Snapshot::default();
-        if let Ok(text) = std::fs::read_to_string("/proc/locks") {
+        if let Some(text) = read_lock_table() {
             snap.locks = parse_locks(&text).into_iter().filter(|l| wanted(l.file, "")).collect();
         }
         let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -169,6 +169,22 @@ pub fn strip_deleted(path: &str) -> (&str, bool) {
         Some(p) => (p, true),
         None => (path, false),
     }
+}
+
+/// Reads `/proc/locks` as one consistent snapshot. The kernel builds the file a page per
+/// `read`, walking the live lock list each time, so while other processes take and drop locks a
+/// longer table can repeat or skip entries between pages: read it until two reads agree (at most
+/// a few times; the last read is used if it never settles).
+fn read_lock_table() -> Option<String> {
+    let mut last = std::fs::read_to_string("/proc/locks").ok()?;
+    for _ in 0..5 {
+        let again = std::fs::read_to_string("/proc/locks").ok()?;
+        if again == last {
+            break;
+        }
+        last = again;
+    }
+    Some(last)
 }
 
 /// Parses `/proc/locks`, keeping granted `FLOCK` locks (not blocked waiters, not POSIX locks).
