@@ -9,6 +9,10 @@ use filemap::Win32Error;
 
 use crate::error::{Fail, Res};
 
+/// One code unit of `W` text as the headers declare `WCHAR`. New `W` entry points take
+/// `*const WChar`, so the unit's width is decided here, in one place.
+pub type WChar = u16;
+
 /// Reads a NUL-terminated ANSI (UTF-8) string; `None` for NULL. Invalid UTF-8 fails with
 /// `ERROR_NO_UNICODE_TRANSLATION` (1113).
 ///
