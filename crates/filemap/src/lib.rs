@@ -46,6 +46,7 @@ mod mapping;
 pub mod name;
 pub mod namespace;
 mod object;
+pub mod security;
 pub mod sync;
 mod sys;
 

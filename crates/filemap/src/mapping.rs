@@ -240,6 +240,7 @@ pub struct MappingOptions<'f> {
     protection: Protection,
     flags: SectionFlags,
     mode: u32,
+    permissions: Option<crate::security::Permissions>,
     inheritable: bool,
     file: Option<&'f File>,
     access: Access,
@@ -253,6 +254,7 @@ impl Default for MappingOptions<'_> {
             protection: Protection::ReadWrite,
             flags: SectionFlags::default(),
             mode: 0o600,
+            permissions: None,
             inheritable: false,
             file: None,
             access: Access::ALL,
@@ -290,6 +292,14 @@ impl<'f> MappingOptions<'f> {
     /// Other users can open the object only as these bits allow.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Who may open a named object, as a Windows DACL (replaces [`MappingOptions::mode`]):
+    /// enforced by the kernel through the object file's mode and POSIX ACL (see
+    /// [`crate::security`]). Ignored when the name already exists, as on Windows.
+    pub fn permissions(mut self, permissions: crate::security::Permissions) -> Self {
+        self.permissions = Some(permissions);
         self
     }
 
@@ -360,6 +370,8 @@ impl<'f> MappingOptions<'f> {
             params: [0; 4],
         };
         stamp(&mut header);
+        let acl = self.permissions.as_ref().map(|p| crate::security::file_acl_for(p, ObjectType::Mapping, &mut header));
+        let mut apply = |fd: rustix::fd::BorrowedFd<'_>| acl.as_ref().map_or(Ok(()), |acl| acl.apply(fd));
         let (object, created) = ObjectFile::create(NewObject {
             name: name.as_ref(),
             header,
@@ -367,7 +379,7 @@ impl<'f> MappingOptions<'f> {
             data_len,
             commit,
             inheritable: self.inheritable,
-            before_link: None,
+            before_link: Some(&mut apply),
         })?;
         let mapping = match created {
             Created::New => Mapping::from_object(object, Access::ALL, backing_fd.map(Arc::new))?,

@@ -12,13 +12,14 @@ use super::Rights;
 pub(crate) struct Common {
     pub name: Option<String>,
     pub mode: u32,
+    pub permissions: Option<crate::security::Permissions>,
     pub inheritable: bool,
     pub rights: Option<Rights>,
 }
 
 impl Default for Common {
     fn default() -> Self {
-        Common { name: None, mode: 0o600, inheritable: false, rights: None }
+        Common { name: None, mode: 0o600, permissions: None, inheritable: false, rights: None }
     }
 }
 
@@ -45,6 +46,17 @@ pub(crate) fn create(
         params,
     };
     stamp(&mut header);
+    let acl = common.permissions.as_ref().map(|p| crate::security::file_acl_for(p, kind, &mut header));
+    let mut inner = before_link;
+    let mut apply = |fd: rustix::fd::BorrowedFd<'_>| {
+        if let Some(acl) = &acl {
+            acl.apply(fd)?;
+        }
+        match inner.as_mut() {
+            Some(hook) => hook(fd),
+            None => Ok(()),
+        }
+    };
     ObjectFile::create(NewObject {
         name: name.as_ref(),
         header,
@@ -52,11 +64,7 @@ pub(crate) fn create(
         data_len: 0,
         commit: false,
         inheritable: common.inheritable,
-        // Re-wrapping is a coercion site: it lets the hook's trait-object lifetime shrink.
-        before_link: match before_link {
-            Some(hook) => Some(hook),
-            None => None,
-        },
+        before_link: Some(&mut apply),
     })
 }
 
@@ -92,6 +100,14 @@ macro_rules! common_setters {
             /// Permission bits of a named object (default `0o600`), independent of umask.
             pub fn mode(mut self, mode: u32) -> Self {
                 self.common.mode = mode;
+                self
+            }
+
+            /// Who may open a named object, as a Windows DACL (replaces `mode`): enforced by
+            /// the kernel through the object file's mode and POSIX ACL (see
+            /// [`crate::security`]). Ignored when the name already exists, as on Windows.
+            pub fn permissions(mut self, permissions: crate::security::Permissions) -> Self {
+                self.common.permissions = Some(permissions);
                 self
             }
 
