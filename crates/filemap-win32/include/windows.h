@@ -36,5 +36,6 @@
 #include "winuser.h"
 #include "consoleapi.h"
 #include "filemap_crt.h"
+#include "securitybaseapi.h"
 
 #endif /* FILEMAP_WINDOWS_H */

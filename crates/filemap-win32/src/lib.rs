@@ -50,6 +50,7 @@ pub mod file;
 pub mod handles;
 pub mod mapping;
 pub mod process;
+pub mod security;
 pub mod strings;
 pub mod sync;
 pub mod system;
@@ -74,7 +75,8 @@ pub const INVALID_HANDLE_VALUE: HANDLE = usize::MAX as HANDLE;
 pub struct SECURITY_ATTRIBUTES {
     /// Size of the structure.
     pub nLength: DWORD,
-    /// Security descriptor (ignored: objects get owner-only permissions, see the crate docs).
+    /// Security descriptor: its DACL decides who may open a new named object (see [`security`]);
+    /// NULL leaves it owner-only.
     pub lpSecurityDescriptor: *mut core::ffi::c_void,
     /// Whether the new handle is inheritable.
     pub bInheritHandle: BOOL,

@@ -57,6 +57,10 @@ unsafe fn create_file_mapping(
         .protection(protection)
         .section_flags(flags)
         .inheritable(inherit);
+    // SAFETY: forwarded caller promise.
+    if let Some(perms) = unsafe { crate::security::permissions_from(sa) }? {
+        options = options.permissions(perms);
+    }
     let file;
     if h_file != INVALID_HANDLE_VALUE {
         let info = handles::get(h_file)?;
@@ -78,8 +82,8 @@ unsafe fn create_file_mapping(
 
 /// `CreateFileMappingA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a file mapping
 /// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`) or by a file handle from
-/// `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor` is ignored: objects are
-/// accessible to their owner only (see the crate docs); `bInheritHandle` is honoured.
+/// `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor`'s DACL decides who may open a new
+/// named object (see [`crate::security`]; none: owner only); `bInheritHandle` is honoured.
 ///
 /// # Safety
 /// `lpFileMappingAttributes` must be NULL or valid; `lpName` NULL or NUL-terminated.

@@ -53,9 +53,13 @@ unsafe fn open_name(name: Name) -> Res<String> {
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promises.
-    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
-    let (m, created) =
-        Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner != 0).inheritable(inherit).create()?;
+    let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
+    let (m, created) = Mutex::options()
+        .name(name.as_deref().unwrap_or(""))
+        .initial_owner(owner != 0)
+        .inheritable(inherit)
+        .permissions_if(perms)
+        .create()?;
     let h = handles::insert_core(Object::Mutex(Arc::new(m)))?;
     created_error(created);
     Ok(h)
@@ -147,12 +151,13 @@ pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i32, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promises.
-    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
+    let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (s, created) = Semaphore::options()
         .name(name.as_deref().unwrap_or(""))
         .initial(initial)
         .max(max)
         .inheritable(inherit)
+        .permissions_if(perms)
         .create()?;
     let h = handles::insert_core(Object::Semaphore(Arc::new(s)))?;
     created_error(created);
@@ -265,12 +270,13 @@ pub unsafe extern "system" fn ReleaseSemaphore(
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promises.
-    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
+    let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (e, created) = Event::options()
         .name(name.as_deref().unwrap_or(""))
         .manual_reset(manual != 0)
         .initial_state(initial != 0)
         .inheritable(inherit)
+        .permissions_if(perms)
         .create()?;
     let h = handles::insert_core(Object::Event(Arc::new(e)))?;
     created_error(created);
@@ -383,9 +389,13 @@ pub extern "system" fn PulseEvent(hEvent: HANDLE) -> BOOL {
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promises.
-    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
-    let (t, created) =
-        Timer::options().name(name.as_deref().unwrap_or("")).manual_reset(manual != 0).inheritable(inherit).create()?;
+    let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
+    let (t, created) = Timer::options()
+        .name(name.as_deref().unwrap_or(""))
+        .manual_reset(manual != 0)
+        .inheritable(inherit)
+        .permissions_if(perms)
+        .create()?;
     let h = handles::insert_core(Object::Timer(Arc::new(t)))?;
     created_error(created);
     Ok(h)

@@ -111,6 +111,15 @@ macro_rules! common_setters {
                 self
             }
 
+            /// [`Self::permissions`] when `Some`; `None` keeps the default (owner-only, or
+            /// `mode`).
+            pub fn permissions_if(mut self, permissions: Option<crate::security::Permissions>) -> Self {
+                if permissions.is_some() {
+                    self.common.permissions = permissions;
+                }
+                self
+            }
+
             /// Whether the handle is inherited by child processes (default false).
             pub fn inheritable(mut self, inheritable: bool) -> Self {
                 self.common.inheritable = inheritable;

@@ -1,0 +1,2 @@
+/* Sddl.h - the same as <sddl.h> (Windows file names are case-insensitive). */
+#include "sddl.h"

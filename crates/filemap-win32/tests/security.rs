@@ -1,0 +1,30 @@
+//! Security descriptors through the C API, across real processes and users: `tests/c/security.c`
+//! (root parent; children started with `CreateProcess` drop to other uids). Needs root.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Build, command, compile, expect_success, run, scratch};
+
+#[test]
+fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
+    assert!(rustix::process::geteuid().is_root(), "this test changes uid in its children: run as root");
+    let dir = scratch("security");
+    // A namespace root other users can traverse (the Global directory's mode does the rest).
+    let root = std::path::PathBuf::from(format!("/dev/shm/filemap-win32-security-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("create root");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod root");
+    let src = common::crate_dir().join("tests/c/security.c");
+    for build in [Build::C, Build::CUnicode] {
+        let exe = compile(&src, &dir, build);
+        let mut cmd = command(&exe, &root);
+        cmd.current_dir(&dir);
+        let out = run(cmd, Duration::from_secs(120), "security.c");
+        let stdout = expect_success(&out, &format!("security.c ({build:?})"));
+        assert!(stdout.contains("SECURITY OK"), "{build:?}: {stdout}");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
