@@ -783,8 +783,8 @@ unsafe fn duplicate(
     options: u32,
 ) -> Res<()> {
     if !is_current_process(src_process)? || !is_current_process(dst_process)? {
-        // Handles live in this process's table; other processes get them by inheritance.
-        return fail(Win32Error::NOT_SUPPORTED);
+        // SAFETY: forwarded caller promise.
+        return unsafe { crate::duplicate::across(src_process, src, dst_process, target, access, inherit, options) };
     }
     let same = options & DUPLICATE_SAME_ACCESS != 0;
     let close_source = options & DUPLICATE_CLOSE_SOURCE != 0;
@@ -825,9 +825,10 @@ unsafe fn duplicate(
     Ok(())
 }
 
-/// `DuplicateHandle`: another handle to the same object, within this process (source and
-/// target process must be `GetCurrentProcess()` or a handle to this process; other processes
-/// receive handles by inheritance: `ERROR_NOT_SUPPORTED`). `DUPLICATE_SAME_ACCESS` keeps the
+/// `DuplicateHandle`: another handle to the same object, in this process or, for mappings and
+/// synchronization objects, into or out of another process (see [`crate::duplicate`]: the
+/// process handle needs `PROCESS_DUP_HANDLE`, the other process must be of the same user
+/// unless we are root, else `ERROR_ACCESS_DENIED`). `DUPLICATE_SAME_ACCESS` keeps the
 /// access, otherwise `dwDesiredAccess` is granted (a mapping handle can only lose rights:
 /// asking for more fails with `ERROR_ACCESS_DENIED`). `DUPLICATE_CLOSE_SOURCE` closes the source
 /// and returns the same value. Duplicating `GetCurrentProcess()` gives a real process handle.

@@ -45,6 +45,7 @@
 #![allow(non_snake_case, non_camel_case_types)] // Win32 spelling at the C edge
 
 pub mod crt;
+pub mod duplicate;
 pub mod error;
 pub mod file;
 pub mod handles;

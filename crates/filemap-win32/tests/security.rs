@@ -28,3 +28,19 @@ fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn duplicate_handle_into_and_out_of_other_processes_and_not_across_users() {
+    assert!(rustix::process::geteuid().is_root(), "this test changes uid in a child: run as root");
+    let dir = scratch("duplicate");
+    let root = dir.join("root");
+    let src = common::crate_dir().join("tests/c/duplicate.c");
+    for build in [Build::C, Build::CUnicode] {
+        let exe = compile(&src, &dir, build);
+        let mut cmd = command(&exe, &root);
+        cmd.current_dir(&dir);
+        let out = run(cmd, Duration::from_secs(120), "duplicate.c");
+        let stdout = expect_success(&out, &format!("duplicate.c ({build:?})"));
+        assert!(stdout.contains("DUPLICATE OK"), "{build:?}: {stdout}");
+    }
+}

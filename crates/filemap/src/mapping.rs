@@ -635,6 +635,24 @@ impl Mapping {
         Ok(Mapping { object, access, protection: self.protection, backing: self.backing.clone() })
     }
 
+    /// A descriptor of this object for another process (passed over a Unix socket): a new open
+    /// file description with `access` (at most this handle's: more fails with
+    /// `ERROR_ACCESS_DENIED`), read-only unless `access` includes writing. The receiver adopts
+    /// it with [`Mapping::from_inherited_fd_with_access`]; until then it keeps the name alive.
+    pub fn transfer_fd(&self, access: Access) -> Result<std::os::fd::OwnedFd> {
+        if !self.access.contains(access) {
+            return Err(Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!(
+                    "cannot duplicate {}: {access:?} exceeds the handle's {:?}",
+                    self.object.describe(),
+                    self.access
+                ),
+            ));
+        }
+        self.object.reopen_for_transfer(access.can_write())
+    }
+
     /// The descriptor a child process inherits for this handle (only meaningful for an
     /// inheritable handle); pass it to [`Mapping::from_inherited_fd`] in the child.
     pub fn inheritable_fd(&self) -> Option<RawFd> {

@@ -703,6 +703,31 @@ impl ObjectFile {
         })
     }
 
+    /// A new open file description of this object for another process (sent over a socket),
+    /// as a bare close-on-exec descriptor: read-write if `write` (and this handle is), holding
+    /// `LOCK_SH` for a named object, so the receiver adopts it as a handle of its own (dropping
+    /// it unsent releases the lock). If the file's permissions no longer let us reopen it, our
+    /// own description is shared instead, and from then on closed with the shared protocol.
+    pub(crate) fn reopen_for_transfer(&self, write: bool) -> Result<OwnedFd> {
+        let what = || format!("cannot duplicate {} into another process", self.describe());
+        let access = if write && self.writable { OFlags::RDWR } else { OFlags::RDONLY };
+        let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        match rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => {
+                if self.name.is_some() {
+                    retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))
+                        .map_err(|e| prefix(e, &what()))?;
+                }
+                Ok(fd)
+            }
+            Err(Errno::ACCESS) | Err(Errno::PERM) => {
+                self.shared_ofd.store(true, Ordering::Relaxed);
+                rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(|e| Error::from_io(what(), e.into()))
+            }
+            Err(e) => Err(Error::from_io(what(), e.into())),
+        }
+    }
+
     pub(crate) fn header(&self) -> &Header {
         &self.header
     }

@@ -188,6 +188,25 @@ macro_rules! handle_methods {
                 Ok($ty { inner, rights })
             }
 
+            /// A descriptor of this object for another process (passed over a Unix socket):
+            /// a new open file description, for a handle with `rights` (at most this handle's:
+            /// more fails with `ERROR_ACCESS_DENIED`). The receiver adopts it with
+            /// `from_inherited_fd`; until then it keeps the name alive.
+            pub fn transfer_fd(&self, rights: crate::sync::Rights) -> crate::Result<std::os::fd::OwnedFd> {
+                let object = crate::sync::handle::Inner::object(&*self.inner);
+                if !self.rights.contains(rights) {
+                    return Err(crate::Error::new(
+                        crate::Win32Error::ACCESS_DENIED,
+                        format!(
+                            "cannot duplicate {}: {rights:?} exceeds the handle's {:?}",
+                            object.describe(),
+                            self.rights
+                        ),
+                    ));
+                }
+                object.reopen_for_transfer(true)
+            }
+
             /// Makes this handle inherited by child processes or not (`SetHandleInformation`
             /// with `HANDLE_FLAG_INHERIT`). Clones made by `try_clone` share the setting.
             pub fn set_inheritable(&self, inheritable: bool) -> crate::Result<()> {
