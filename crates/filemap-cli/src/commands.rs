@@ -160,6 +160,16 @@ pub struct CreateArgs {
     /// Permission bits of the object, octal; others can open it only as these allow.
     #[arg(long, short = 'm', value_parser = units::parse_mode, default_value = "0600")]
     pub mode: u32,
+    /// Allow WHO to open the object for ACCESS, as a Windows DACL entry (repeatable; replaces
+    /// --mode). WHO: everyone, authenticated, creator, root, user:NAME|UID, group:NAME|GID.
+    /// ACCESS: read, write, execute, all (comma-separated). `--allow none` gives an empty DACL
+    /// (nobody may open it); `--allow everyone:all` the NULL DACL's effect. Mutexes, semaphores,
+    /// events and timers can only be opened with `all`.
+    #[arg(long, value_name = "WHO:ACCESS", conflicts_with = "mode", help_heading = "Permissions")]
+    pub allow: Vec<String>,
+    /// Deny WHO ACCESS (repeatable; denies come before allows, as in Windows' canonical order).
+    #[arg(long, value_name = "WHO:ACCESS", conflicts_with = "mode", help_heading = "Permissions")]
+    pub deny: Vec<String>,
     /// Page protection of a mapping [default: readwrite].
     #[arg(long, value_enum)]
     pub protection: Option<ProtectionArg>,
@@ -216,6 +226,26 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
+    /// The DACL `--allow`/`--deny` describe, if any was given.
+    pub fn permissions(&self) -> Result<Option<filemap::security::Permissions>> {
+        if self.allow.is_empty() && self.deny.is_empty() {
+            return Ok(None);
+        }
+        let mut perms = filemap::security::Permissions::new();
+        for entry in &self.deny {
+            let (who, mask) = parse_ace(entry)?;
+            perms = perms.deny(who, mask);
+        }
+        for entry in &self.allow {
+            if entry == "none" {
+                continue;
+            }
+            let (who, mask) = parse_ace(entry)?;
+            perms = perms.allow(who, mask);
+        }
+        Ok(Some(perms))
+    }
+
     /// The options given that do not apply to the chosen type, as `--flag` names.
     fn misplaced(&self) -> Vec<&'static str> {
         let mapping = self.kind == Kind::Mapping;
@@ -239,6 +269,43 @@ impl CreateArgs {
         check(self.due.is_some(), self.kind == Kind::Timer, "--due");
         bad
     }
+}
+
+/// Parses `WHO:ACCESS` (see `--allow`).
+fn parse_ace(text: &str) -> Result<(filemap::security::Trustee, u32)> {
+    use filemap::security::{GENERIC_ALL, GENERIC_EXECUTE, GENERIC_READ, GENERIC_WRITE, Trustee};
+    let bad = |why: &str| {
+        usage(format!(
+            "bad permission entry {text:?}: {why} (expected WHO:ACCESS, e.g. everyone:read or group:staff:all)"
+        ))
+    };
+    let (who, access) = text.rsplit_once(':').ok_or_else(|| bad("no ':'"))?;
+    let trustee = match who.split_once(':') {
+        None => match who {
+            "everyone" | "world" => Trustee::Everyone,
+            "authenticated" => Trustee::AuthenticatedUsers,
+            "creator" | "owner" => Trustee::CreatorOwner,
+            "root" | "administrators" | "system" => Trustee::Administrators,
+            _ => return Err(bad("unknown trustee")),
+        },
+        Some(("user", name)) => match name.parse::<u32>() {
+            Ok(uid) => Trustee::User(uid),
+            Err(_) => Trustee::User(crate::users::user_id(name).ok_or_else(|| bad("no such user"))?),
+        },
+        Some(("group", name)) => Trustee::Group(crate::users::group_id(name).ok_or_else(|| bad("no such group"))?),
+        Some(_) => return Err(bad("unknown trustee")),
+    };
+    let mut mask = 0;
+    for word in access.split(',') {
+        mask |= match word {
+            "read" | "r" => GENERIC_READ,
+            "write" | "w" => GENERIC_WRITE,
+            "execute" | "x" => GENERIC_EXECUTE,
+            "all" | "full" => GENERIC_ALL,
+            _ => return Err(bad("unknown access (read, write, execute, all)")),
+        };
+    }
+    Ok((trustee, mask))
 }
 
 /// `filemap create`.
@@ -277,6 +344,9 @@ pub fn create(args: CreateArgs) -> Result<()> {
         .section_flags(if args.reserve { SectionFlags::RESERVE } else { SectionFlags::default() });
     if let Some(file) = &file {
         options = options.file(file);
+    }
+    if let Some(perms) = args.permissions()? {
+        options = options.permissions(perms);
     }
     let (mapping, created) = options.create()?;
     if created == Created::Existing && !args.open_existing {

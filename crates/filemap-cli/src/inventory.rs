@@ -77,8 +77,10 @@ pub struct Object {
     pub state: Option<StateView>,
     pub owner_uid: u32,
     pub owner: String,
-    /// Permission bits, octal (`0600`).
+    /// Permission bits, octal (`0600`), with `+` when a POSIX ACL names more users or groups.
     pub mode: String,
+    /// Who may open the object for what, as the kernel enforces it (mode and POSIX ACL).
+    pub access: Vec<AccessEntry>,
     pub creator_pid: Option<u32>,
     pub created_unix_ns: Option<u64>,
     pub age_seconds: Option<u64>,
@@ -91,6 +93,15 @@ pub struct Object {
     pub holders: Vec<Holder>,
     /// Processes mapping views of the object's memory.
     pub views: Vec<ViewUse>,
+}
+
+/// One line of an object's permissions: who, and what they may open it for.
+#[derive(Debug, Serialize)]
+pub struct AccessEntry {
+    /// `owner alice`, `user 1000`, `group 100`, `everyone else`.
+    pub who: String,
+    /// `read`, `write`, `read,write` or `none`.
+    pub access: &'static str,
 }
 
 /// A file-backed mapping's backing file.
@@ -248,6 +259,8 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         let id = FileId::from_dev_ino(e.dev, e.ino);
         let header = e.header.as_ref().ok();
         let file = filemap::namespace::scope_dir(e.scope).join(&e.file);
+        let acl = filemap::security::FileAcl::read_path(&file).ok();
+        let gid = std::fs::symlink_metadata(&file).map_or(0, |m| std::os::unix::fs::MetadataExt::gid(&m));
         let holders = holders_of(&mut snap, id);
         let mut view_ids = vec![(id, HEADER_SIZE)];
         if let Some(b) = header.and_then(|h| h.backing.as_ref()) {
@@ -285,7 +298,19 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
             state,
             owner_uid: e.uid,
             owner: users.name(e.uid),
-            mode: format!("{:04o}", e.mode & 0o7777),
+            mode: format!(
+                "{:04o}{}",
+                e.mode & 0o7777,
+                if acl.as_ref().is_some_and(|a| !a.is_minimal()) { "+" } else { "" }
+            ),
+            access: acl
+                .map(|a| {
+                    a.describe(&users.name(e.uid), gid)
+                        .into_iter()
+                        .map(|(who, access)| AccessEntry { who, access })
+                        .collect()
+                })
+                .unwrap_or_default(),
             creator_pid: header.map(|h| h.creator_pid),
             created_unix_ns: header.map(|h| h.created_ns),
             age_seconds: header.map(|h| now_ns.saturating_sub(h.created_ns) / 1_000_000_000),

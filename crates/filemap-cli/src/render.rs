@@ -210,6 +210,9 @@ pub fn details(o: &Object, style: Style) -> String {
         field("State:", state.summary.clone());
     }
     field("Owner:", format!("{} (uid {}), mode {}", o.owner, o.owner_uid, o.mode));
+    for (i, a) in o.access.iter().enumerate() {
+        field(if i == 0 { "Access:" } else { "" }, format!("{}: {}", a.who, a.access));
+    }
     if let (Some(pid), Some(age)) = (o.creator_pid, o.age_seconds) {
         field("Created:", format!("by pid {pid}, {} ago", human_age(age)));
     }

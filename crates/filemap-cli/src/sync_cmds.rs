@@ -14,9 +14,15 @@ use crate::units;
 /// `filemap create --type mutex|semaphore|event|timer`.
 pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
     let full = name.to_string();
+    let perms = args.permissions()?;
     let (object, created): (Sync, Created) = match args.kind {
         Kind::Mutex => {
-            let (m, c) = Mutex::options().name(&full).initial_owner(args.owned).mode(args.mode).create()?;
+            let (m, c) = Mutex::options()
+                .name(&full)
+                .initial_owner(args.owned)
+                .mode(args.mode)
+                .permissions_if(perms.clone())
+                .create()?;
             (Sync::Mutex(m), c)
         }
         Kind::Semaphore => {
@@ -27,7 +33,13 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
                     "a semaphore needs 0 <= --initial <= --max and --max >= 1 (got initial {initial}, max {max})"
                 )));
             }
-            let (s, c) = Semaphore::options().name(&full).initial(initial).max(max).mode(args.mode).create()?;
+            let (s, c) = Semaphore::options()
+                .name(&full)
+                .initial(initial)
+                .max(max)
+                .mode(args.mode)
+                .permissions_if(perms.clone())
+                .create()?;
             (Sync::Semaphore(s), c)
         }
         Kind::Event => {
@@ -36,11 +48,17 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
                 .manual_reset(args.manual_reset)
                 .initial_state(args.signaled)
                 .mode(args.mode)
+                .permissions_if(perms.clone())
                 .create()?;
             (Sync::Event(e), c)
         }
         Kind::Timer => {
-            let (t, c) = Timer::options().name(&full).manual_reset(args.manual_reset).mode(args.mode).create()?;
+            let (t, c) = Timer::options()
+                .name(&full)
+                .manual_reset(args.manual_reset)
+                .mode(args.mode)
+                .permissions_if(perms.clone())
+                .create()?;
             if let Some(due) = args.due {
                 t.set(DueTime::Relative(due), args.period)?;
             }

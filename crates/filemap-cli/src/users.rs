@@ -23,6 +23,14 @@ impl Users {
     }
 }
 
+/// Resolves a user given by name.
+pub fn user_id(user: &str) -> Option<u32> {
+    parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
+        .into_iter()
+        .find(|(name, _)| name == user)
+        .map(|(_, id)| id)
+}
+
 /// Resolves a group given by name or number.
 pub fn group_id(group: &str) -> Option<u32> {
     if let Ok(gid) = group.parse::<u32>() {

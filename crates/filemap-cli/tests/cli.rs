@@ -587,3 +587,49 @@ fn ls_and_info_stay_correct_while_objects_come_and_go() {
     assert!(env.run(&["ls", "--json"]).json()["objects"].as_array().unwrap().is_empty());
     assert!(env.files_in(&env.local_dir()).is_empty());
 }
+
+#[test]
+fn create_allow_grants_other_users_what_it_says_and_info_shows_who_may_do_what() {
+    assert!(rustix::process::geteuid().is_root(), "needs root to run commands as other users");
+    let mut env = Env::new();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&env.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let name = format!("Global\\{}", unique("allow"));
+    let mut holder = env.spawn(&[
+        "create",
+        &name,
+        "--size",
+        "4K",
+        "--allow",
+        "user:65534:all",
+        "--allow",
+        "everyone:read",
+        "--data",
+        "shared",
+        "--hold",
+    ]);
+    holder.wait_for("holding");
+    let info = env.run(&["info", &name, "--json"]).json();
+    assert_eq!(info["mode"], "0464+", "{info}");
+    let access: Vec<(String, String)> = info["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["who"].as_str().unwrap().to_owned(), a["access"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(access.contains(&("user 65534".into(), "read,write".into())), "{access:?}");
+    assert!(access.contains(&("everyone else".into(), "read".into())), "{access:?}");
+    let text = env.run(&["info", &name]);
+    assert!(text.ok().contains("Access:"), "{}", text.stdout);
+
+    // 65534 may write; 65533 may read and not write.
+    let wrote = env.run_as(65534, &["write", &name, "--data", "by 65534"]);
+    assert_eq!(wrote.code(), 0, "{wrote:?}");
+    assert_eq!(env.run_as(65533, &["read", &name, "--text"]).ok(), "by 65534\n");
+    let denied = env.run_as(65533, &["write", &name, "--data", "no"]);
+    assert_eq!(denied.code(), 5, "{denied:?}");
+
+    let bad = env.run(&["create", &format!("{name}-bad"), "--size", "4K", "--allow", "nobody-at-all:read"]);
+    assert_eq!(bad.code(), 2, "{bad:?}");
+    assert!(bad.stderr.contains("bad permission entry"), "{}", bad.stderr);
+}

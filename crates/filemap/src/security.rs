@@ -487,6 +487,31 @@ impl FileAcl {
         Ok(FileAcl::from_mode(mode))
     }
 
+    /// The permissions of the object file at `path` (not following a symlink), as
+    /// [`FileAcl::read`]: for listings, which need no open descriptor.
+    pub fn read_path(path: &std::path::Path) -> Result<FileAcl> {
+        let mut buf = vec![0u8; 4 + 8 * 64];
+        match rustix::fs::lgetxattr(path, XATTR, &mut buf) {
+            Ok(n) => return FileAcl::decode(&buf[..n]),
+            Err(Errno::NODATA) | Err(Errno::NOTSUP) => {}
+            Err(e) => return Err(Error::from_io(format!("cannot read the ACL of {}", path.display()), e.into())),
+        }
+        let st =
+            rustix::fs::lstat(path).map_err(|e| Error::from_io(format!("cannot stat {}", path.display()), e.into()))?;
+        Ok(FileAcl::from_mode(st.st_mode))
+    }
+
+    /// Who may do what, in words: `(who, access)` pairs for the owner, named users, the file's
+    /// group, named groups and everyone else (`uid`/`gid` name the owner and the file group).
+    pub fn describe(&self, owner: &str, file_group: u32) -> Vec<(String, &'static str)> {
+        let mut out = vec![(format!("owner {owner}"), describe_bits(self.owner))];
+        out.extend(self.users.iter().map(|&(u, b)| (format!("user {u}"), describe_bits(b))));
+        out.push((format!("group {file_group}"), describe_bits(self.group)));
+        out.extend(self.groups.iter().map(|&(g, b)| (format!("group {g}"), describe_bits(b))));
+        out.push(("everyone else".to_owned(), describe_bits(self.other)));
+        out
+    }
+
     /// The permissions mode bits alone give.
     pub fn from_mode(mode: u32) -> FileAcl {
         FileAcl {
