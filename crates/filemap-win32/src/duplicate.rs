@@ -108,8 +108,14 @@ pub fn ensure_receiver() -> Res<()> {
 
 fn serve(listener: OwnedFd) {
     loop {
-        let Ok(conn) = rustix::net::accept_with(&listener, SocketFlags::CLOEXEC) else {
-            continue;
+        let conn = match rustix::net::accept_with(&listener, SocketFlags::CLOEXEC) {
+            Ok(conn) => conn,
+            Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::CONNABORTED) => continue,
+            Err(_) => {
+                // Out of descriptors or memory: back off instead of spinning.
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
         };
         // A request is answered or dropped; nothing a peer sends can stop the loop.
         let _ = rustix::net::sockopt::set_socket_timeout(&conn, rustix::net::sockopt::Timeout::Recv, Some(IO_TIMEOUT));

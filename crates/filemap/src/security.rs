@@ -66,6 +66,48 @@ const SECTION_MAP_READ: u32 = 0x4;
 const SECTION_MAP_EXECUTE: u32 = 0x8;
 const SECTION_ALL_ACCESS: u32 = 0x000F_001F;
 
+/// An access mask for a DACL entry: Windows' generic rights (mapped per object type when the
+/// object is created), a mapping's [`crate::Access`] or a sync object's [`crate::Rights`]
+/// (each converts into it), or raw bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mask(pub u32);
+
+impl Mask {
+    /// `GENERIC_READ`: a mapping's read views; a sync object's query right.
+    pub const READ: Mask = Mask(GENERIC_READ);
+    /// `GENERIC_WRITE`: a mapping's write views; a sync object's modify right.
+    pub const WRITE: Mask = Mask(GENERIC_WRITE);
+    /// `GENERIC_EXECUTE`: a mapping's executable views; waiting on a sync object.
+    pub const EXECUTE: Mask = Mask(GENERIC_EXECUTE);
+    /// `GENERIC_ALL`: everything.
+    pub const ALL: Mask = Mask(GENERIC_ALL);
+}
+
+impl From<u32> for Mask {
+    fn from(bits: u32) -> Mask {
+        Mask(bits)
+    }
+}
+
+impl From<crate::Access> for Mask {
+    fn from(access: crate::Access) -> Mask {
+        Mask(access.0)
+    }
+}
+
+impl From<crate::sync::Rights> for Mask {
+    fn from(rights: crate::sync::Rights) -> Mask {
+        Mask(rights.0)
+    }
+}
+
+impl std::ops::BitOr for Mask {
+    type Output = Mask;
+    fn bitor(self, rhs: Mask) -> Mask {
+        Mask(self.0 | rhs.0)
+    }
+}
+
 /// Who an access control entry is for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Trustee {
@@ -162,11 +204,15 @@ pub struct Ace {
 /// [`std::fs::OpenOptions`]:
 ///
 /// ```
-/// use filemap::security::{Permissions, Trustee, GENERIC_READ, GENERIC_ALL};
+/// use filemap::security::{Mask, Permissions, Trustee};
+/// use filemap::{Access, Mapping};
+/// # let dir = std::env::temp_dir().join(format!("filemap-doc-sec-{}", std::process::id()));
+/// # unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
 /// let perms = Permissions::new()
-///     .allow(Trustee::Group(100), GENERIC_ALL)
-///     .allow(Trustee::Everyone, GENERIC_READ);
-/// assert_eq!(perms.entries().unwrap().len(), 2);
+///     .allow(Trustee::Group(100), Mask::ALL)       // members of group 100: read and write
+///     .allow(Trustee::Everyone, Access::READ);     // everyone else: read-only views
+/// let (_map, _) = Mapping::options().name(r"Local\shared").size(4096).permissions(perms).create()?;
+/// # Ok::<(), filemap::Error>(())
 /// ```
 ///
 /// Give it to `MappingOptions::permissions` or a sync object's options. Entries are evaluated
@@ -195,13 +241,13 @@ impl Permissions {
     }
 
     /// Appends an entry allowing `mask` to `who`.
-    pub fn allow(self, who: Trustee, mask: u32) -> Permissions {
-        self.push(AceKind::Allow, who, mask)
+    pub fn allow(self, who: Trustee, mask: impl Into<Mask>) -> Permissions {
+        self.push(AceKind::Allow, who, mask.into().0)
     }
 
     /// Appends an entry denying `mask` to `who`.
-    pub fn deny(self, who: Trustee, mask: u32) -> Permissions {
-        self.push(AceKind::Deny, who, mask)
+    pub fn deny(self, who: Trustee, mask: impl Into<Mask>) -> Permissions {
+        self.push(AceKind::Deny, who, mask.into().0)
     }
 
     /// Appends an entry (to a null DACL, this makes it a list holding just that entry).
