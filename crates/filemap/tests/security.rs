@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use common::{Child, child_main as run_child, say, setup};
-use filemap::security::{GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, Permissions, Trustee};
+use filemap::security::{GENERIC_ALL, GENERIC_READ, GENERIC_WRITE, Mask, Permissions, Trustee};
 use filemap::sync::{Event, Rights};
 use filemap::{Access, Mapping, WaitOutcome, Win32Error};
 
@@ -79,6 +79,22 @@ fn dispatch(role: &str, args: &[String]) {
             match std::fs::OpenOptions::new().write(true).open(&path) {
                 Ok(_) => "ok".into(),
                 Err(e) => format!("errno {}", e.raw_os_error().unwrap_or(0)),
+            }
+        }
+        // Create NAME allowing the creator everything and authenticated users reading; hold
+        // it until the parent closes our stdin.
+        "create-co" => {
+            let perms = Permissions::new()
+                .allow(Trustee::CreatorOwner, Mask::ALL)
+                .allow(Trustee::AuthenticatedUsers, Mask::READ);
+            match Mapping::options().name(name).size(4096).permissions(perms).create() {
+                Ok((m, _)) => {
+                    m.view(Access::WRITE).unwrap().write_at(0, b"owner").unwrap();
+                    say("result ok");
+                    while common::hear().is_some() {}
+                    return;
+                }
+                Err(e) => outcome::<()>(Err(e)),
             }
         }
         other => panic!("unknown op {other}"),
@@ -202,4 +218,19 @@ fn the_permissions_are_read_back_from_the_file() {
     assert_eq!(acl.users, vec![(65534, filemap::security::R)]);
     assert_eq!(acl.groups, vec![(77, filemap::security::R | filemap::security::W)]);
     assert_eq!(acl.other, 0);
+}
+
+#[test]
+fn creator_owner_means_the_creating_user_and_authenticated_users_everyone() {
+    setup();
+    require_root();
+    // Let members of group 4343 create Global objects, and create one as uid 65534.
+    filemap::namespace::init_global(Some(4343)).unwrap();
+    let name = global("creator");
+    let mut creator = Child::spawn("as", &["65534", "65534", "4343", "create-co", &name]);
+    assert_eq!(creator.expect("result"), "ok");
+    assert_eq!(as_user(65534, 65534, "-", "write", &name, "again"), "ok", "the creator may write");
+    assert_eq!(as_user(65533, 65533, "-", "read", &name, ""), "ok again", "authenticated users may read");
+    assert_eq!(as_user(65533, 65533, "-", "write", &name, "nope!"), Win32Error::ACCESS_DENIED.0.to_string());
+    creator.finish();
 }
