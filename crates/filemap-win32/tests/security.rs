@@ -18,7 +18,7 @@ fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod root");
     let src = common::crate_dir().join("tests/c/security.c");
-    for build in [Build::C, Build::CUnicode] {
+    for build in Build::ALL {
         let exe = compile(&src, &dir, build);
         let mut cmd = command(&exe, &root);
         cmd.current_dir(&dir);
@@ -35,7 +35,7 @@ fn duplicate_handle_into_and_out_of_other_processes_and_not_across_users() {
     let dir = scratch("duplicate");
     let root = dir.join("root");
     let src = common::crate_dir().join("tests/c/duplicate.c");
-    for build in [Build::C, Build::CUnicode] {
+    for build in Build::ALL {
         let exe = compile(&src, &dir, build);
         let mut cmd = command(&exe, &root);
         cmd.current_dir(&dir);
