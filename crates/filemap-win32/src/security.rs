@@ -323,7 +323,7 @@ impl Acl {
             let kind = body[off];
             let flags = body[off + 1];
             let ace_size = u16::from_le_bytes([body[off + 2], body[off + 3]]) as usize;
-            if ace_size < 8 + 8 || off + ace_size > size || ace_size % 4 != 0 {
+            if ace_size < 8 + 8 || off + ace_size > size || !ace_size.is_multiple_of(4) {
                 return Err(Fail(ERROR_INVALID_ACL));
             }
             if !matches!(

@@ -484,7 +484,7 @@ impl FileAcl {
     /// Named entries are reduced by the ACL mask, as the kernel applies it.
     pub fn decode(bytes: &[u8]) -> Result<FileAcl> {
         let bad = |why: &str| Error::new(Win32Error::INVALID_DATA, format!("malformed POSIX ACL: {why}"));
-        if bytes.len() < 4 || (bytes.len() - 4) % 8 != 0 {
+        if bytes.len() < 4 || !(bytes.len() - 4).is_multiple_of(8) {
             return Err(bad("bad length"));
         }
         if u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) != ACL_VERSION {
