@@ -362,6 +362,30 @@ pub(crate) unsafe fn across(
     inherit: bool,
     options: u32,
 ) -> Res<()> {
+    // SAFETY: forwarded caller promise.
+    let result = unsafe { across_inner(src_process, src, dst_process, target, access, inherit, options) };
+    // Windows closes the source handle with `DUPLICATE_CLOSE_SOURCE` whatever else fails; our
+    // own source is closed here (a remote one is closed by its receiver on a GET).
+    if result.is_err()
+        && options & DUPLICATE_CLOSE_SOURCE != 0
+        && process_pid(src_process).is_ok_and(|(pid, _)| pid == std::process::id() as i32)
+    {
+        let _ = handles::close(src);
+    }
+    result
+}
+
+/// # Safety
+/// `target` NULL or writable.
+unsafe fn across_inner(
+    src_process: HANDLE,
+    src: HANDLE,
+    dst_process: HANDLE,
+    target: *mut HANDLE,
+    access: u32,
+    inherit: bool,
+    options: u32,
+) -> Res<()> {
     ensure_receiver()?;
     let (src_pid, src_proc) = process_pid(src_process)?;
     let (dst_pid, dst_proc) = process_pid(dst_process)?;
