@@ -67,6 +67,8 @@ const MAGIC: u32 = 0x4844_4d46; // "FMDH"
 const OP_PUT: u32 = 1;
 const OP_GET: u32 = 2;
 const MSG_LEN: usize = 32;
+/// The kind number of a file handle (namespace objects use their `ObjectType` numbers).
+const KIND_FILE: u32 = 100;
 
 /// The pid whose receiver runs in this process (0: none; another pid: we are a forked child).
 static RECEIVER_PID: AtomicI32 = AtomicI32::new(0);
@@ -163,7 +165,7 @@ fn handle_request(conn: &OwnedFd) -> Res<Reply> {
             let info = handles::get(h)?;
             let same = flags & DUPLICATE_SAME_ACCESS != 0;
             let access = if same { info.access } else { access };
-            let (kind, fd) = transfer(&info.object, access)?;
+            let (kind, fd) = transfer(&info, access)?;
             if flags & DUPLICATE_CLOSE_SOURCE != 0 {
                 handles::close(h)?;
             }
@@ -173,15 +175,25 @@ fn handle_request(conn: &OwnedFd) -> Res<Reply> {
     }
 }
 
-/// A new description of a handle's object for another process, and its kind.
-fn transfer(object: &Object, access: u32) -> Res<(u32, OwnedFd)> {
-    Ok(match object {
+/// A new description of a handle's object for another process, and its kind. A file's
+/// description itself is shared, as duplicated file handles share one file object (and its
+/// position) on Windows.
+fn transfer(info: &handles::HandleInfo, access: u32) -> Res<(u32, OwnedFd)> {
+    Ok(match &info.object {
+        Object::File(_) => {
+            if access & !info.access != 0 {
+                return Err(Fail(Win32Error::ACCESS_DENIED.0));
+            }
+            // SAFETY: the handle's slot is open while the handle lives; borrowed for the dup.
+            let slot = unsafe { std::os::fd::BorrowedFd::borrow_raw(info.fd) };
+            (KIND_FILE, rustix::io::fcntl_dupfd_cloexec(slot, 0)?)
+        }
         Object::Mapping(m) => (1, m.transfer_fd(Access(access))?),
         Object::Event(e) => (2, e.transfer_fd(Rights(access))?),
         Object::Mutex(m) => (3, m.transfer_fd(Rights(access))?),
         Object::Semaphore(s) => (4, s.transfer_fd(Rights(access))?),
         Object::Timer(t) => (5, t.transfer_fd(Rights(access))?),
-        // Files, processes and threads are not sent between processes (yet).
+        // Processes and threads are not sent between processes (yet).
         _ => return Err(Fail(Win32Error::NOT_SUPPORTED.0)),
     })
 }
@@ -199,6 +211,12 @@ fn adopt(fd: OwnedFd, kind: u32, access: u32, inherit: bool) -> Res<HANDLE> {
             3 => Object::Mutex(Arc::new(SyncMutex::from_inherited_fd(raw, Rights(access))?)),
             4 => Object::Semaphore(Arc::new(Semaphore::from_inherited_fd(raw, Rights(access))?)),
             5 => Object::Timer(Arc::new(Timer::from_inherited_fd(raw, Rights(access))?)),
+            KIND_FILE => {
+                let fd = OwnedFd::from_raw_fd(raw);
+                let st = rustix::fs::fstat(&fd)?;
+                let file = Object::File(Arc::new(crate::file::FileObject::adopted(st.st_dev, st.st_ino)));
+                return handles::insert(file, access, inherit, fd);
+            }
             _ => {
                 drop(OwnedFd::from_raw_fd(raw));
                 return Err(Fail(Win32Error::INVALID_PARAMETER.0));
@@ -411,7 +429,7 @@ unsafe fn across_inner(
     let (kind, new_access, fd) = if src_pid == me {
         let info = handles::get(src)?;
         let new_access = if same { info.access } else { access };
-        let (kind, fd) = transfer(&info.object, new_access)?;
+        let (kind, fd) = transfer(&info, new_access)?;
         (kind, new_access, fd)
     } else {
         let conn = connect(src_pid, src_proc.as_deref())?;

@@ -69,6 +69,13 @@ static int child_into(unsigned parent)
     DWORD flags = 99;
     CHECK(GetHandleInformation(hm, &flags) && flags == 0);
     CHECK(GetHandleInformation(he, &flags) && flags == HANDLE_FLAG_INHERIT);
+    /* A file handle shares the parent's file (and its position). */
+    HANDLE hf = (HANDLE)(ULONG_PTR)vals[3];
+    char buf[8] = {0};
+    DWORD got = 0;
+    CHECK(SetFilePointer(hf, 0, NULL, FILE_BEGIN) == 0);
+    CHECK(ReadFile(hf, buf, 5, &got, NULL) && got == 5 && memcmp(buf, "file!", 5) == 0);
+    CHECK_ERR(!WriteFile(hf, "x", 1, &got, NULL), ERROR_ACCESS_DENIED);
     CHECK(SetEvent(he));
     return failures != 0;
 }
@@ -142,11 +149,23 @@ int main(int argc, char **argv)
     HANDLE ro = NULL, nothing = NULL;
     CHECK(DuplicateHandle(GetCurrentProcess(), m, GetCurrentProcess(), &ro, FILE_MAP_READ, FALSE, 0));
     CHECK_ERR(!DuplicateHandle(GetCurrentProcess(), ro, child, &nothing, FILE_MAP_WRITE, FALSE, 0), ERROR_ACCESS_DENIED);
+    /* A file, duplicated read-only. */
+    char path[1100];
+    snprintf(path, sizeof path, "%s.dupfile", self_path);
+    HANDLE f = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD wrote = 0;
+    CHECK(f != INVALID_HANDLE_VALUE && WriteFile(f, "file!", 5, &wrote, NULL) && wrote == 5);
+    HANDLE hf = NULL;
+    CHECK(DuplicateHandle(GetCurrentProcess(), f, child, &hf, GENERIC_READ, FALSE, 0));
+    vals[3] = (u64)(ULONG_PTR)hf;
     vals[0] = (u64)(ULONG_PTR)hm;
     vals[1] = (u64)(ULONG_PTR)he;
     CHECK(SetEvent(go));
     CHECK(WaitForSingleObject(e, 20000) == WAIT_OBJECT_0);
     CHECK(finish(child) == 0);
+    CHECK(SetFilePointer(f, 0, NULL, FILE_CURRENT) == 5); /* the child moved the shared position back to 5 */
+    CloseHandle(f);
+    DeleteFileA(path);
 
     /* Out of a child, closing its handle. */
     snprintf(args, sizeof args, "out %u", me);
