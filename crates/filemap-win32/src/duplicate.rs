@@ -122,10 +122,13 @@ fn serve(listener: OwnedFd) {
         // A request is answered or dropped; nothing a peer sends can stop the loop.
         let _ = rustix::net::sockopt::set_socket_timeout(&conn, rustix::net::sockopt::Timeout::Recv, Some(IO_TIMEOUT));
         let _ = rustix::net::sockopt::set_socket_timeout(&conn, rustix::net::sockopt::Timeout::Send, Some(IO_TIMEOUT));
-        let reply = match authorized_peer(&conn) {
-            Ok(()) => handle_request(&conn),
-            Err(f) => Err(f),
-        };
+        // Read the request first, whoever sent it (closing a socket with unread data resets the
+        // connection, and the peer would not see the refusal); a descriptor from a peer that is
+        // not served is closed unused.
+        let reply = recv(&conn).and_then(|request| {
+            authorized_peer(&conn)?;
+            handle_request(request)
+        });
         let (status, value, kind, access, fd) = match reply {
             Ok(r) => (0, r.value, r.kind, r.access, r.fd),
             Err(Fail(code)) => (code, 0, 0, 0, None),
@@ -148,8 +151,7 @@ struct Reply {
     fd: Option<OwnedFd>,
 }
 
-fn handle_request(conn: &OwnedFd) -> Res<Reply> {
-    let (words, value, fd) = recv(conn)?;
+fn handle_request((words, value, fd): ([u32; 8], u64, Option<OwnedFd>)) -> Res<Reply> {
     let [magic, op, kind, access, flags, _, _, _] = words;
     if magic != MAGIC {
         return Err(Fail(Win32Error::INVALID_PARAMETER.0));

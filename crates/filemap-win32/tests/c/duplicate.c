@@ -3,6 +3,9 @@
  * process of another user. Children are this program started with CreateProcess. */
 #include <windows.h>
 #include <grp.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static const char *role = "parent";
@@ -112,6 +115,36 @@ static int child_denied(unsigned parent, u64 parent_handle)
     CHECK_ERR(!DuplicateHandle(hp, (HANDLE)(ULONG_PTR)parent_handle, GetCurrentProcess(), &out, 0, FALSE,
                                DUPLICATE_SAME_ACCESS),
               ERROR_ACCESS_DENIED);
+
+    /* Around the API: ask the parent's receiver directly. It refuses (status 5) and sends no
+     * descriptor. */
+    int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "filemap-win32-dup/%u", parent);
+    CHECK(s >= 0 && connect(s, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) == 0);
+    unsigned char msg[32];
+    memset(msg, 0, sizeof msg);
+    uint32_t words[5] = {0x48444d46u, 2, 0, 0, DUPLICATE_SAME_ACCESS};
+    memcpy(msg, words, sizeof words);
+    memcpy(msg + 24, &parent_handle, 8);
+    CHECK(send(s, msg, sizeof msg, 0) == (ssize_t)sizeof msg);
+    unsigned char reply[32];
+    char control[64];
+    struct iovec iov = {reply, sizeof reply};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    CHECK(recvmsg(s, &mh, 0) == (ssize_t)sizeof reply);
+    uint32_t status;
+    memcpy(&status, reply, 4);
+    CHECK(status == ERROR_ACCESS_DENIED);
+    CHECK(mh.msg_controllen == 0); /* no descriptor came back */
+    close(s);
     return failures != 0;
 }
 
