@@ -101,6 +101,19 @@ static int child_out(unsigned parent)
     return failures != 0;
 }
 
+/* Third: a handle the parent moved here from another child (a third-party duplicate). */
+static int child_third(unsigned parent)
+{
+    u64 *vals = open_vals(parent);
+    HANDLE go = named_event("go3", parent);
+    CHECK(vals && WaitForSingleObject(go, 20000) == WAIT_OBJECT_0);
+    char *v = (char *)MapViewOfFile((HANDLE)(ULONG_PTR)vals[4], FILE_MAP_WRITE, 0, 0, 0);
+    CHECK(v && strcmp(v, "fromchild") == 0);
+    if (v)
+        strcpy(v, "from parent");
+    return failures != 0;
+}
+
 /* Denied: as another user, neither into nor out of the (root) parent. */
 static int child_denied(unsigned parent, u64 parent_handle)
 {
@@ -155,6 +168,8 @@ int main(int argc, char **argv)
         return role = "into", child_into((unsigned)atoi(argv[2]));
     if (argc > 2 && strcmp(argv[1], "out") == 0)
         return role = "out", child_out((unsigned)atoi(argv[2]));
+    if (argc > 2 && strcmp(argv[1], "third") == 0)
+        return role = "third", child_third((unsigned)atoi(argv[2]));
     if (argc > 3 && strcmp(argv[1], "denied") == 0)
         return role = "denied", child_denied((unsigned)atoi(argv[2]), strtoull(argv[3], NULL, 10));
 
@@ -213,6 +228,23 @@ int main(int argc, char **argv)
         strcpy(pv, "from parent");
     CHECK(SetEvent(go2));
     CHECK(finish(child) == 0);
+
+    /* From one child into another (a third-party duplicate), closing the source. */
+    CHECK(ResetEvent(ready) && ResetEvent(go2));
+    vals[2] = 0;
+    snprintf(args, sizeof args, "out %u", me);
+    HANDLE a = start(args, &pi);
+    CHECK(WaitForSingleObject(ready, 20000) == WAIT_OBJECT_0);
+    snprintf(args, sizeof args, "third %u", me);
+    HANDLE b = start(args, &pi);
+    HANDLE in_b = NULL;
+    CHECK(DuplicateHandle(a, (HANDLE)(ULONG_PTR)vals[2], b, &in_b, 0, FALSE, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE));
+    vals[4] = (u64)(ULONG_PTR)in_b;
+    HANDLE go3 = named_event("go3", me);
+    CHECK(SetEvent(go3));
+    CHECK(finish(b) == 0);
+    CHECK(SetEvent(go2));
+    CHECK(finish(a) == 0);
 
     /* Another user may not duplicate into or out of us. */
     snprintf(args, sizeof args, "denied %u %llu", me, (u64)(ULONG_PTR)m);
