@@ -764,8 +764,26 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn decode_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
-            let _ = FileAcl::decode(&bytes);
+        fn decode_never_panics_and_what_decodes_re_encodes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            if let Ok(acl) = FileAcl::decode(&bytes) {
+                proptest::prop_assert_eq!(FileAcl::decode(&acl.encode()).map(|a| a.mode()).ok(), Some(acl.mode()));
+            }
+        }
+
+        #[test]
+        fn well_formed_acls_round_trip(
+            owner in 0u8..8, group in 0u8..8, other in 0u8..8,
+            users in proptest::collection::btree_map(0u32..70000, 0u8..8, 0..5),
+            groups in proptest::collection::btree_map(0u32..70000, 0u8..8, 0..5),
+        ) {
+            let acl = FileAcl {
+                owner: owner & RW,
+                users: users.into_iter().map(|(u, b)| (u, b & RW)).collect(),
+                group: group & RW,
+                groups: groups.into_iter().map(|(g, b)| (g, b & RW)).collect(),
+                other: other & RW,
+            };
+            proptest::prop_assert_eq!(FileAcl::decode(&acl.encode()).unwrap(), acl);
         }
     }
 }
