@@ -99,11 +99,24 @@ pub fn ensure_receiver() -> Res<()> {
         Err(e) => return Err(Fail::from(e)),
     }
     rustix::net::listen(&sock, 16)?;
-    std::thread::Builder::new()
-        .name("filemap-dup".into())
-        .stack_size(128 * 1024)
-        .spawn(move || serve(sock))
-        .map_err(Fail::from)?;
+    // Process-directed signals must go to the program's own threads (a `pause()` in `main`
+    // waiting for SIGALRM would otherwise sleep forever): the receiver starts with every signal
+    // blocked, inherited from this thread's mask for the moment of the spawn.
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY:
+    // - `all` is initialised by `sigfillset` before `pthread_sigmask` reads it;
+    // - `old` is written by `pthread_sigmask` (which cannot fail with these arguments) before
+    //   it is read back below; only this thread's mask changes, and it is restored at once.
+    unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+    }
+    let spawned =
+        std::thread::Builder::new().name("filemap-dup".into()).stack_size(128 * 1024).spawn(move || serve(sock));
+    // SAFETY: `old` holds the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
+    spawned.map_err(Fail::from)?;
     RECEIVER_PID.store(pid, Ordering::Release);
     Ok(())
 }

@@ -4,6 +4,8 @@
 #include <windows.h>
 #include <grp.h>
 #include <stdint.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -161,6 +163,49 @@ static int child_denied(unsigned parent, u64 parent_handle)
     return failures != 0;
 }
 
+/* The library's receiver thread blocks SIGINT and SIGALRM, so they reach the program's threads. */
+static int find_receiver(void);
+static void receiver_blocks_signals(void)
+{
+    /* The thread names itself once it runs: give it a moment. */
+    for (int i = 0; i < 200 && !find_receiver(); i++)
+        Sleep(10);
+    CHECK(find_receiver());
+}
+
+static int find_receiver(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[300], line[256] = {0};
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        int is_receiver = fgets(line, sizeof line, f) && strncmp(line, "filemap-dup", 11) == 0;
+        fclose(f);
+        if (!is_receiver)
+            continue;
+        found = 1;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+        f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f)) {
+            if (strncmp(line, "SigBlk:", 7) == 0) {
+                unsigned long long blocked = strtoull(line + 7, NULL, 16);
+                CHECK(blocked & (1ull << (SIGINT - 1)));
+                CHECK(blocked & (1ull << (SIGALRM - 1)));
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 int main(int argc, char **argv)
 {
     snprintf(self_path, sizeof self_path, "%s", argv[0]);
@@ -173,6 +218,7 @@ int main(int argc, char **argv)
     if (argc > 3 && strcmp(argv[1], "denied") == 0)
         return role = "denied", child_denied((unsigned)atoi(argv[2]), strtoull(argv[3], NULL, 10));
 
+    receiver_blocks_signals();
     unsigned me = (unsigned)GetCurrentProcessId();
     char name[64], args[128];
     snprintf(name, sizeof name, "Local\\dupvals-%u", me);
