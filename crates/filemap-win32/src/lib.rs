@@ -25,6 +25,10 @@
 //! - **Strings**: `A` functions take UTF-8 (the ANSI code page on Linux), `W` functions wide text
 //!   (`WCHAR` is Linux's 32-bit `wchar_t`, so `L"x"`, `std::wstring` and glibc's `wcs*`
 //!   functions work; `TEXT("x")` is `L"x"` in UNICODE builds; see [`strings::WChar`]).
+//! - **Security descriptors** ([`security`]): SIDs, ACLs, descriptors in Windows' binary layout,
+//!   SDDL; a `Create*`'s DACL decides who may open the object.
+//! - **Handles in other processes** ([`duplicate`]): `DuplicateHandle` into and out of other
+//!   processes through a per-process receiver thread.
 //! - **Processes** ([`process`]): `CreateProcess` parses the command line the Windows way,
 //!   spawns the program and returns waitable process handles (pidfds watched by the core).
 //! - The rest is translation: [`mapping`] (file mappings, views, `VirtualQuery`), [`sync`]

@@ -11,6 +11,8 @@
 //!   memory lives while any handle or view remains.
 //! - **Views** at 64 KiB-aligned addresses, coherent across all processes.
 //! - Every error carries the Win32 code Windows returns ([`Error::code`]).
+//! - **Who may open an object**: a Windows-style DACL ([`security::Permissions`]) on any
+//!   object's options becomes its file's mode and POSIX ACL, enforced by the kernel at open.
 //! - **Named synchronization objects** in [`sync`]: mutexes (thread-owned, recursive,
 //!   abandoned when their owner dies), semaphores, events, waitable timers, and waits on up to
 //!   64 of them at once, all futex-based with no system call on uncontended paths.
