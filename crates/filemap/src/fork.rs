@@ -9,7 +9,7 @@
 //! `pthread_atfork` handlers give each side an OFD of its own:
 //!
 //! - *prepare* (parent, before the fork): for each registered handle open two fresh OFDs of the
-//!   same inode and read-lock them like any handle (`Range::Both`);
+//!   same inode and read-lock them like any handle;
 //! - *parent* (after the fork): drop the old OFD's lock, then put the first fresh OFD behind the
 //!   handle's descriptor number (`dup3`, atomic for other threads);
 //! - *child*: put the second fresh OFD behind the same number.
@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::sys::lock::{self, Kind, Range};
+use crate::sys::lock::{self, Kind};
 
 /// One registered handle.
 struct Tracked {
@@ -96,7 +96,7 @@ fn fresh_locked(fd: RawFd, writable: bool) -> Option<OwnedFd> {
     let access = if writable { OFlags::RDWR } else { OFlags::RDONLY };
     let path = format!("/proc/self/fd/{fd}");
     let new = rustix::fs::open(path.as_str(), access | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()).ok()?;
-    lock::set(new.as_fd(), Kind::Read, Range::Both).ok()?;
+    lock::set(new.as_fd(), Kind::Read).ok()?;
     Some(new)
 }
 
@@ -139,7 +139,7 @@ extern "C" fn parent() {
             if move_to(fd, &mine) {
                 // Both sides' handles are locked through their own fresh OFDs now (the child's
                 // since before the fork): the old OFD, kept only by views, must not hold the name.
-                let _ = lock::set(old.as_fd(), Kind::Unlock, Range::Both);
+                let _ = lock::set(old.as_fd(), Kind::Unlock);
             } else {
                 // Still on the old OFD, which the child shares: close it as a shared one.
                 tracked.shared.store(true, Ordering::Relaxed);

@@ -5,22 +5,21 @@
 //! are memfds with the same layout, so an inherited descriptor can always be validated.
 //!
 //! # Lifetime protocol (full argument and state table in `docs/ARCHITECTURE.md` §4)
-//! Open-file-description record locks ([`crate::sys::lock`]) on the file's first two bytes:
-//! *hold* (byte 0) and *open* (byte 1). Nothing ever waits for a lock inside the kernel.
-//! - Every open file description (OFD) that stands for live handles read-locks both bytes.
+//! Open-file-description record locks ([`crate::sys::lock`]) on the file's first two bytes.
+//! Nothing ever waits for a lock inside the kernel.
+//! - Every open file description (OFD) that stands for live handles holds a read lock.
 //! - **Publish**: the object is built complete in an `O_TMPFILE` (header, size, reservation,
 //!   exact mode, holder lock), then `linkat`ed to its name, which fails with `EEXIST` if the name
 //!   is taken. Nobody can see a half-built object (I4); a crash before the link leaves nothing.
-//! - **Open**: `openat(O_NOFOLLOW|O_NONBLOCK)`; read-lock *open* (refused only while someone
-//!   holds the decision lock: then the name has no live holder, so "not found"); `st_nlink > 0`
-//!   (else retry); `F_OFD_GETLK` on *hold*: another holder → read-lock *hold* too (a handle);
-//!   nobody → the object is dead: convert to the decision lock (write, both bytes) and unlink
-//!   it if it is a verified object of this name, else report the name as free/busy.
+//! - **Open**: `openat(O_NOFOLLOW|O_NONBLOCK)`; `F_OFD_GETLK` (takes no lock): a write lock
+//!   means a decision is in progress (no live holder: "not found"); a read lock means live: take
+//!   ours, then `st_nlink > 0` (else retry) and validate the header; no lock means dead: take the
+//!   decision (write) lock and unlink it if it is a verified object of this name.
 //! - **Close** (last handle of this process's OFD): convert our lock to the decision lock; it
-//!   succeeds exactly when no other OFD holds or is opening the object: unlink the name (if it
-//!   still names our inode). A write lock needs a writable descriptor, so a process that may only
-//!   read an object can never block or decide anything. An OFD that may be shared with another
-//!   process decides through a fresh OFD; `fork()` gives each side its own OFD ([`crate::fork`]).
+//!   succeeds exactly when no other OFD holds the object: unlink the name (if it still names
+//!   our inode). A write lock needs a writable descriptor, so a process that may only read an
+//!   object can never block or decide anything. An OFD that may be shared with another process
+//!   decides through a fresh OFD; `fork()` gives each side its own OFD ([`crate::fork`]).
 //! - Creates wait for another process's decision at most [`CONTENTION_BOUND`].
 //! - Views are plain `mmap`s: they keep the memory, never the name.
 
@@ -43,7 +42,7 @@ use crate::error::{Error, Result, Win32Error};
 use crate::name::{ObjectName, Scope};
 use crate::namespace::{self, Dir};
 use crate::sys;
-use crate::sys::lock::{self, Kind, Range};
+use crate::sys::lock::{self, Kind};
 use crate::{fork, sweep};
 
 /// The types of named objects; they all share one namespace.
@@ -498,6 +497,8 @@ enum Leftover {
     /// We may not remove it: a read-only descriptor, or another user's file in a sticky
     /// directory (Global); its owner's processes or root's `filemap gc` reclaim it.
     NotEntitled(u32),
+    /// It is not a valid object file of this name (corrupt or planted): never removed.
+    Invalid,
 }
 
 /// What the open protocol found under a name.
@@ -615,6 +616,16 @@ impl ObjectFile {
                             ),
                         ));
                     }
+                    Found::Dead(Leftover::Invalid) => {
+                        return Err(Error::new(
+                            Win32Error::INVALID_DATA,
+                            format!(
+                                "{}: the name is held by a file that is not a valid object of this name \
+                                 (corrupt or planted); it is left alone",
+                                what()
+                            ),
+                        ));
+                    }
                     Found::Dead(Leftover::Contended) | Found::Busy => {
                         wait_for_release(&mut started, &mut round, &what)?
                     }
@@ -697,36 +708,36 @@ impl ObjectFile {
                 Err(Errno::NXIO) => return Err(not_regular(&what())),
                 Err(e) => return Err(Error::from_io(what(), e.into())),
             };
-            // An open in progress: keeps closers and reclaimers from deciding, never looks like a
-            // holder. Refused only while someone holds the decision (write) lock: then no live
-            // handle exists and none can appear before the name is gone.
-            let locked = lock::set(fd.as_fd(), Kind::Read, Range::Open);
+            // Who holds it? `F_OFD_GETLK` takes no lock, so looking never makes anything look held.
+            let held = lock::conflicting(fd.as_fd(), Kind::Write);
+            let held = held.map_err(|e| Error::from_io(what(), e.into()))?;
+            match held {
+                // A decision in progress: no live holder, none can join before the name is gone.
+                Some(Kind::Write) => return Ok(Found::Busy),
+                Some(_) => {}
+                None => {
+                    let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
+                    if st.st_mode & 0o170000 != 0o100000 {
+                        return Err(not_regular(&what()));
+                    }
+                    return Ok(reclaim_dead(dir, &file, fd, &st, write, name));
+                }
+            }
+            // Live: join the holders. If the holder we saw released the name meanwhile, either its
+            // decision lock refuses us (busy: the name is going) or the link count below says
+            // it is gone (retry); if it died meanwhile, our open came first and we hold the
+            // object from then on.
+            match lock::set(fd.as_fd(), Kind::Read) {
+                Ok(()) => {}
+                Err(Errno::AGAIN) => return Ok(Found::Busy),
+                Err(e) => return Err(Error::from_io(what(), e.into())),
+            }
             let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
             if st.st_mode & 0o170000 != 0o100000 {
                 return Err(not_regular(&what()));
             }
-            match locked {
-                Ok(()) => {}
-                Err(Errno::AGAIN) => return Ok(Found::Busy),
-                Err(e) => return Err(Error::from_io(what(), e.into())),
-            }
             if st.st_nlink == 0 {
                 continue; // its last holder released the name between our lookup and our lock
-            }
-            match lock::conflicting(fd.as_fd(), Kind::Write, Range::Hold)
-                .map_err(|e| Error::from_io(what(), e.into()))?
-            {
-                Some(Kind::Read) => {}
-                // A write lock on the handle byte alone is nothing the protocol takes: a
-                // misbehaving process with write access. No live holder can coexist with it.
-                Some(_) => return Ok(Found::Busy),
-                None => return Ok(reclaim_dead(dir, &file, fd, &st, write, name)),
-            }
-            // Live: become a holder (the open lock merges into the holder lock).
-            match lock::set(fd.as_fd(), Kind::Read, Range::Both) {
-                Ok(()) => {}
-                Err(Errno::AGAIN) => return Ok(Found::Busy),
-                Err(e) => return Err(Error::from_io(what(), e.into())),
             }
             let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
             if header.name.as_deref() != Some(&name.to_string()) {
@@ -782,7 +793,7 @@ impl ObjectFile {
             self.reopen_ofd(cloexec(inheritable)).map_err(|e| Error::from_io("cannot duplicate handle", e.into()))?;
         if self.name.is_some() {
             // We hold the object, so no decision lock can be held: this never fails with EAGAIN.
-            lock::set(fd.as_fd(), Kind::Read, Range::Both)
+            lock::set(fd.as_fd(), Kind::Read)
                 .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         }
         let mut st = rustix::fs::fstat(&fd)?;
@@ -886,7 +897,7 @@ impl ObjectFile {
     /// once the handle's OFD is shared with a child (whose close protocol cannot release it).
     fn move_to_fresh_ofd(&self) -> Result<()> {
         let fresh = self.reopen_ofd(OFlags::CLOEXEC)?;
-        lock::set(fresh.as_fd(), Kind::Read, Range::Both)?;
+        lock::set(fresh.as_fd(), Kind::Read)?;
         let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
         // SAFETY:
         // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
@@ -900,7 +911,7 @@ impl ObjectFile {
         rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC)?;
         // The handle's lock now lives on the fresh OFD; release the old one's (best effort:
         // on failure the old OFD's lock lasts only as long as its views).
-        lock::set(old.as_fd(), Kind::Unlock, Range::Both).ok();
+        lock::set(old.as_fd(), Kind::Unlock).ok();
         Ok(())
     }
 
@@ -979,26 +990,26 @@ impl ObjectFile {
     /// Our OFD is ours alone: its own lock tells whether any other holder exists.
     fn release_private(&mut self, dir: &Dir, file: &str) -> Result<()> {
         let fd = self.fd.as_fd();
+        // A mapping of this OFD keeps it, and its locks, alive after the descriptor is closed.
         let pinned = Arc::strong_count(&self.own_maps) > 1 || self.page.get().is_some();
         if self.writable {
-            // The usual case costs one call: the conversion succeeds iff nobody else holds or is
-            // opening the object. If it fails our read lock stays (conversions are atomic), so
-            // release it and try once more: of several handles closing at once, the last to
-            // release wins this second try.
-            if lock::set(fd, Kind::Write, Range::Both).is_ok() {
+            // One call: the conversion succeeds iff no other OFD holds the object (or decides).
+            if lock::set(fd, Kind::Write).is_ok() {
                 unlink_if_linked(dir, file, &self.fd, pinned);
-                return Ok(());
+            } else if pinned {
+                // Others hold it. Our read lock stays after a failed conversion (they are
+                // atomic); closing the descriptor drops it, unless a view pins the OFD.
+                lock::set(fd, Kind::Unlock).ok();
             }
-            lock::set(fd, Kind::Unlock, Range::Both).ok();
-            if lock::set(fd, Kind::Write, Range::Both).is_ok() {
-                unlink_if_linked(dir, file, &self.fd, pinned);
-            }
+            // Two last handles closing at the very same moment may each see the other and both
+            // leave: the object is then dead, which every open sees, and the sweep removes it.
             return Ok(());
         }
-        // A read-only descriptor cannot take the decision lock: release ours, and if nobody else
-        // holds the object now, decide through a writable descriptor opened by name.
-        lock::set(fd, Kind::Unlock, Range::Both).ok();
-        if matches!(lock::conflicting(fd, Kind::Write, Range::Both), Ok(None)) {
+        // A read-only descriptor cannot take the decision lock: if nobody else holds the object,
+        // decide through a writable descriptor opened by name.
+        let last = matches!(lock::conflicting(fd, Kind::Write), Ok(None));
+        lock::set(fd, Kind::Unlock).ok();
+        if last {
             return self.release_by_name(dir, file);
         }
         Ok(())
@@ -1026,7 +1037,7 @@ impl ObjectFile {
         }
         // Close ours first (by replacing it with the fresh one, which we then test and drop).
         drop(std::mem::replace(&mut self.fd, fresh));
-        if lock::set(self.fd.as_fd(), Kind::Write, Range::Both).is_ok() {
+        if lock::set(self.fd.as_fd(), Kind::Write).is_ok() {
             unlink_if_linked(dir, file, &self.fd, false); // the fresh OFD is mapped by nobody
         }
         Ok(())
@@ -1048,7 +1059,7 @@ impl ObjectFile {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
             _ => return Ok(()),
         }
-        if lock::set(rw.as_fd(), Kind::Write, Range::Both).is_ok() {
+        if lock::set(rw.as_fd(), Kind::Write).is_ok() {
             unlink_if_linked(dir, file, &rw, false);
         }
         Ok(())
@@ -1093,8 +1104,7 @@ fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writa
         fd
     } else {
         // A read-only open: decide through a writable descriptor of the same inode if the
-        // object's mode lets us. A dead object stays dead (nobody following the protocol joins
-        // an object without a holder), so dropping our open lock first loses nothing.
+        // object's mode lets us.
         let Ok(rw) = rustix::fs::openat(
             &dir.fd,
             file,
@@ -1109,14 +1119,19 @@ fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writa
         drop(fd);
         rw
     };
-    // Atomic conversion: fails if anyone else holds or is opening the object (or is deciding).
-    if lock::set(fd.as_fd(), Kind::Write, Range::Both).is_err() {
+    // Fails if anyone holds the object now (an open that saw a holder just before it died and
+    // joined) or another process is deciding.
+    if lock::set(fd.as_fd(), Kind::Write).is_err() {
         return Found::Dead(Leftover::Contended);
+    }
+    // Another reclaimer may have removed it between our lookup and our lock.
+    if !rustix::fs::fstat(&fd).is_ok_and(|now| now.st_nlink > 0) {
+        return Found::Free;
     }
     // Only a valid object file of this very name is ever removed.
     let verified = Header::read(fd.as_fd()).is_ok_and(|h| h.name.as_deref() == Some(&name.to_string()));
     if !verified {
-        return Found::Dead(Leftover::NotEntitled(st.st_uid));
+        return Found::Dead(Leftover::Invalid);
     }
     match unlink_if_same(dir, file, st.st_dev, st.st_ino) {
         Ok(()) => Found::Free,
@@ -1158,7 +1173,7 @@ fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     // descriptor is closed: drop the lock now (it would only make later probes of this
     // unnamed inode see a decision in progress).
     if pinned {
-        lock::set(fd.as_fd(), Kind::Unlock, Range::Both).ok();
+        lock::set(fd.as_fd(), Kind::Unlock).ok();
     }
 }
 
@@ -1175,7 +1190,7 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
     let st = fill(&fd, new)?;
-    lock::set(fd.as_fd(), Kind::Read, Range::Both)?;
+    lock::set(fd.as_fd(), Kind::Read)?;
     Ok((fd, st))
 }
 
@@ -1244,7 +1259,7 @@ fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
 /// `from_inherited_fd`. The caller must already hold a handle to the object, so that it is
 /// live; then this never fails with a conflict.
 pub fn take_handle_lock(fd: BorrowedFd<'_>) -> Result<()> {
-    lock::set(fd, Kind::Read, Range::Both).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))
+    lock::set(fd, Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))
 }
 
 /// What a namespace scan found at one directory entry.
@@ -1331,7 +1346,7 @@ pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool) -> Option<Entry> {
         }
         return Some(entry);
     };
-    entry.stale = matches!(lock::conflicting(fd.as_fd(), Kind::Write, Range::Both), Ok(None));
+    entry.stale = matches!(lock::conflicting(fd.as_fd(), Kind::Write), Ok(None));
     entry.header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
     if reclaim && entry.stale {
         let names_this_file = entry.header.as_ref().is_ok_and(|h| {
@@ -1359,7 +1374,7 @@ fn reclaim_entry(dir: &Dir, file: &str, st: &rustix::fs::Stat) -> bool {
         Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino && now.st_nlink > 0 => {}
         _ => return false,
     }
-    if lock::set(rw.as_fd(), Kind::Write, Range::Both).is_err() {
+    if lock::set(rw.as_fd(), Kind::Write).is_err() {
         return false; // someone holds, opens or is deciding it right now
     }
     rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW)

@@ -2,13 +2,12 @@
 //! two bytes: the lifetime protocol's only kernel primitive (see `object.rs` and
 //! `docs/ARCHITECTURE.md` §4).
 //!
-//! - byte 0, [`Range::Hold`]: every open file description (OFD) that stands for live handles
-//!   holds a read lock on it (with [`Range::Open`]: holders lock [`Range::Both`]);
-//! - byte 1, [`Range::Open`]: an open in progress holds a read lock on it alone, so that it never
-//!   looks like a holder to others;
-//! - a write lock on [`Range::Both`] is the right to decide that nobody holds the object and to
-//!   remove its name. Linux grants a write lock only on a descriptor opened for writing, so a
-//!   process that may only read an object can never take it.
+//! - every open file description (OFD) that stands for live handles holds a read lock on them;
+//! - a write lock on them is the right to decide that nobody holds the object and to remove its
+//!   name. Linux grants a write lock only on a descriptor opened for writing, so a process that
+//!   may only read an object can never take it;
+//! - [`conflicting`] asks whether another OFD holds a lock without taking one, so looking never
+//!   makes anything look held.
 //!
 //! Locks belong to the OFD (not the process, unlike classic `F_SETLK` locks): closing another
 //! descriptor of the same file never drops them, and they are released when the last reference
@@ -19,17 +18,6 @@
 
 use rustix::fd::{AsRawFd, BorrowedFd};
 use rustix::io::Errno;
-
-/// Which bytes of the object file a lock covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Range {
-    /// Byte 0: held (read) by every OFD that stands for live handles.
-    Hold,
-    /// Byte 1: held (read) by an open in progress.
-    Open,
-    /// Bytes 0 and 1.
-    Both,
-}
 
 /// The kind of lock to take, release or test for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +30,11 @@ pub enum Kind {
     Unlock,
 }
 
-fn request(kind: Kind, range: Range) -> libc::flock {
-    let (start, len) = match range {
-        Range::Hold => (0, 1),
-        Range::Open => (1, 1),
-        Range::Both => (0, 2),
-    };
+/// The bytes every lock of the protocol covers.
+const START: i64 = 0;
+const LEN: i64 = 2;
+
+fn request(kind: Kind) -> libc::flock {
     let l_type = match kind {
         Kind::Read => libc::F_RDLCK,
         Kind::Write => libc::F_WRLCK,
@@ -58,8 +45,8 @@ fn request(kind: Kind, range: Range) -> libc::flock {
     let mut req: libc::flock = unsafe { std::mem::zeroed() };
     req.l_type = l_type as _;
     req.l_whence = libc::SEEK_SET as _;
-    req.l_start = start;
-    req.l_len = len;
+    req.l_start = START;
+    req.l_len = LEN;
     req
 }
 
@@ -84,8 +71,8 @@ fn fcntl(fd: BorrowedFd<'_>, cmd: libc::c_int, req: &mut libc::flock) -> Result<
 /// Takes, converts or releases a lock without waiting. A conflicting lock held through another
 /// OFD fails with `EAGAIN` and leaves this OFD's locks as they were (conversions are atomic);
 /// a write lock on a read-only descriptor fails with `EBADF`.
-pub fn set(fd: BorrowedFd<'_>, kind: Kind, range: Range) -> Result<(), Errno> {
-    let mut req = request(kind, range);
+pub fn set(fd: BorrowedFd<'_>, kind: Kind) -> Result<(), Errno> {
+    let mut req = request(kind);
     match fcntl(fd, libc::F_OFD_SETLK, &mut req) {
         // Some kernels report a conflict as EACCES, as POSIX allows.
         Err(Errno::ACCESS) => Err(Errno::AGAIN),
@@ -93,11 +80,11 @@ pub fn set(fd: BorrowedFd<'_>, kind: Kind, range: Range) -> Result<(), Errno> {
     }
 }
 
-/// Whether a lock held through *another* OFD would conflict with a `kind` lock on `range`, and
+/// Whether a lock held through *another* OFD would conflict with a `kind` lock, and
 /// if so its kind. Takes no lock, so it can never make anything look held; works on any
 /// descriptor, read-only included.
-pub fn conflicting(fd: BorrowedFd<'_>, kind: Kind, range: Range) -> Result<Option<Kind>, Errno> {
-    let mut req = request(kind, range);
+pub fn conflicting(fd: BorrowedFd<'_>, kind: Kind) -> Result<Option<Kind>, Errno> {
+    let mut req = request(kind);
     fcntl(fd, libc::F_OFD_GETLK, &mut req)?;
     Ok(match i32::from(req.l_type) {
         t if t == libc::F_RDLCK => Some(Kind::Read),
