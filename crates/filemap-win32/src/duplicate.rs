@@ -10,7 +10,7 @@
 //!
 //! - **PUT** (into the target): the duplicator sends the object's kind, the new handle's access
 //!   and inheritability, and a descriptor of the object (`SCM_RIGHTS`): a *new* open file
-//!   description holding its own `LOCK_SH`, never the duplicator's own description. The
+//!   description holding its own holder lock, never the duplicator's own description. The
 //!   receiver adopts it into its table as if inherited, and answers the handle value, which
 //!   `DuplicateHandle` returns.
 //! - **GET** (out of the source): the receiver looks up the handle value, checks the access
