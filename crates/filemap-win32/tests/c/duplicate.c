@@ -241,6 +241,12 @@ int main(int argc, char **argv)
     CHECK(DuplicateHandle(GetCurrentProcess(), e, child, &he, 0, TRUE, DUPLICATE_SAME_ACCESS));
     CHECK(hm != NULL && he != NULL && ((ULONG_PTR)hm & 3) == 0);
     HANDLE ro = NULL, nothing = NULL;
+    /* A process handle without PROCESS_DUP_HANDLE does not do. */
+    HANDLE weak = OpenProcess(SYNCHRONIZE, FALSE, pi.dwProcessId);
+    CHECK(weak != NULL);
+    CHECK_ERR(!DuplicateHandle(GetCurrentProcess(), e, weak, &nothing, 0, FALSE, DUPLICATE_SAME_ACCESS),
+              ERROR_ACCESS_DENIED);
+    CloseHandle(weak);
     CHECK(DuplicateHandle(GetCurrentProcess(), m, GetCurrentProcess(), &ro, FILE_MAP_READ, FALSE, 0));
     CHECK_ERR(!DuplicateHandle(GetCurrentProcess(), ro, child, &nothing, FILE_MAP_WRITE, FALSE, 0), ERROR_ACCESS_DENIED);
     /* A file, duplicated read-only. */
