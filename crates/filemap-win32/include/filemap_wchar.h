@@ -1055,6 +1055,64 @@ _FILEMAP_W_INLINE int _wremove(const wchar_t *p) { return __fm_wide_path_op(p, N
 _FILEMAP_W_INLINE int _wrename(const wchar_t *a, const wchar_t *b) { return __fm_wide_path_op(a, b, 1); }
 _FILEMAP_W_INLINE int _wsystem(const wchar_t *cmd) { return cmd ? __fm_wide_path_op(cmd, NULL, 2) : system(NULL); }
 
+/* wmain, the wide entry point MSVC accepts in any program (and _tmain in UNICODE builds):
+ * libfilemap_win32 has a weak main (a program's own main always wins) that calls
+ * __filemap_call_wmain (defined here, weak, once per program) with the narrow argv; it converts
+ * argv to wide strings (UTF-8 decoded) and calls the program's wmain, whichever of the forms
+ * int wmain(void), int wmain(int, wchar_t **) or int wmain(int, wchar_t **, wchar_t **) it
+ * has, in C and in C++. */
+#ifdef __cplusplus
+int wmain(void) __attribute__((weak));
+int wmain(int, wchar_t **) __attribute__((weak));
+int wmain(int, wchar_t **, wchar_t **) __attribute__((weak));
+#else
+/* The program's wmain, whatever its parameters (a C-level name of its own, so it conflicts with
+ * no prototype the program writes). */
+extern int __filemap_wmain_any(int, wchar_t **, wchar_t **) __asm__("wmain") __attribute__((weak));
+#endif
+static inline __attribute__((unused)) wchar_t **__fm_wide_argv(int argc, char **argv)
+{
+    wchar_t **w = (wchar_t **)calloc((size_t)argc + 1, sizeof(wchar_t *));
+    int i;
+    for (i = 0; w && i < argc; i++) {
+        size_t n = __fm_from_utf8(argv[i], NULL, 0);
+        w[i] = (wchar_t *)malloc((n + 1) * sizeof(wchar_t));
+        if (w[i])
+            __fm_from_utf8(argv[i], w[i], n + 1);
+    }
+    return w;
+}
+#ifdef __cplusplus
+extern "C" {
+#endif
+int __filemap_call_wmain(int argc, char **argv, char **envp) __attribute__((weak));
+__attribute__((weak)) int __filemap_call_wmain(int argc, char **argv, char **envp)
+{
+    wchar_t **wargv = __fm_wide_argv(argc, argv);
+    (void)envp;
+#ifdef __cplusplus
+    {
+        int (*f3)(int, wchar_t **, wchar_t **) = wmain;
+        int (*f2)(int, wchar_t **) = wmain;
+        int (*f0)(void) = wmain;
+        if (f3)
+            return f3(argc, wargv, NULL);
+        if (f2)
+            return f2(argc, wargv);
+        if (f0)
+            return f0();
+    }
+#else
+    if (__filemap_wmain_any)
+        return __filemap_wmain_any(argc, wargv, (wchar_t **)NULL);
+#endif
+    fputs("filemap-win32: the program has neither main nor wmain/_tmain\n", stderr);
+    return 1;
+}
+#ifdef __cplusplus
+}
+#endif
+
 /* ---- the names: MSVC's wide CRT ---- */
 #undef wprintf
 #undef fwprintf
