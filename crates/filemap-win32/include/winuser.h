@@ -45,6 +45,8 @@ extern "C" {
 
 WINUSERAPI int WINAPI MessageBoxA(HWND hWnd, LPCSTR lpText, LPCSTR lpCaption, UINT uType);
 WINUSERAPI int WINAPI MessageBoxW(HWND hWnd, LPCWSTR lpText, LPCWSTR lpCaption, UINT uType);
+/* MessageBeep: there is no sound device to play to; returns TRUE and prints nothing. */
+WINUSERAPI BOOL WINAPI MessageBeep(UINT uType);
 
 #ifdef __cplusplus
 }

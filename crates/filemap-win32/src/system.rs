@@ -1223,6 +1223,12 @@ pub unsafe extern "system" fn GetUserNameW(lpBuffer: *mut WChar, pcbBuffer: *mut
     })
 }
 
+/// `MessageBeep`: there is no sound to play on a Linux console; succeeds without output.
+#[unsafe(no_mangle)]
+pub extern "system" fn MessageBeep(_uType: u32) -> BOOL {
+    1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -320,3 +320,94 @@ fn round_trips_are_timed_with_the_performance_counter() {
         assert!(avg > 0.0 && avg < 100_000.0, "{build:?}: {avg}");
     }
 }
+
+#[test]
+fn a_worker_thread_runs_jobs_from_another_process_as_apcs() {
+    let bench = Bench::new("apc");
+    for build in [CXX, CXXU] {
+        let exe = bench.build("apc_worker.cpp", build);
+        let out = bench.run(&exe, &[], None);
+        assert_lines_in_order(
+            &out,
+            &[
+                "worker: job 1 adds 10",
+                "worker: job 2 adds 20",
+                "worker: job 3 adds 30",
+                "worker: job 4 adds 40",
+                "worker: job 5 adds 50",
+                "worker: stopping, woken by APCs",
+                "main: worker ran 5 jobs, total 150",
+            ],
+            &format!("{build:?}"),
+        );
+    }
+}
+
+#[test]
+fn timer_completion_routine_sample_with_a_second_process_on_the_same_timer() {
+    let bench = Bench::new("timer_apc");
+    for build in [C, CU] {
+        let exe = bench.build("timer_apc.c", build);
+        let out = bench.run(&exe, &[], None);
+        let mut expected = Vec::new();
+        for v in (100..1000).step_by(100) {
+            expected.push(format!("Message: This is my data\nValue: {v}\nTime set: yes\n\n"));
+        }
+        let apcs: String = out.lines().filter(|l| !l.starts_with("watcher")).map(|l| format!("{l}\n")).collect();
+        assert_eq!(apcs, expected.concat(), "{build:?}: {out}");
+        assert!(out.contains("watcher: saw the timer fire 2 times\n"), "{build:?}: {out}");
+    }
+}
+
+#[test]
+fn a_child_fills_a_file_backed_named_mapping_that_the_parent_reads_back() {
+    let bench = Bench::new("shared_file");
+    for build in [C, CU] {
+        let exe = bench.build("shared_file.c", build);
+        let out = bench.run(&exe, &[], None);
+        assert_eq!(
+            out,
+            "file size after CreateFileMapping: 128\nchild: wrote 4 records\nread 128 bytes back\n1000 record-0\n1001 record-1\n1002 record-2\n1003 record-3\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn a_delete_on_close_temp_file_is_read_by_a_second_process_then_vanishes() {
+    let bench = Bench::new("temp_share");
+    for build in [CXX, CXXU] {
+        let exe = bench.build("temp_file_share.cpp", build);
+        let out = bench.run(&exe, &[], None);
+        assert_eq!(
+            out,
+            "temp dir ends with a separator: yes\nGetTempFileName made a file: yes\nreader: 63 bytes: scratch data for the reader\nstill there before the last close: yes\ngone after it: yes\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn three_processes_count_under_a_named_mutex_without_losing_updates() {
+    let bench = Bench::new("mutex_counter");
+    for build in Build::ALL {
+        let exe = bench.build("mutex_counter.c", build);
+        assert_eq!(bench.run(&exe, &[], None), "counter = 6000 (expected 6000)\n", "{build:?}");
+    }
+}
+
+#[test]
+fn a_second_instance_finds_the_first_through_its_named_mutex() {
+    let bench = Bench::new("single_instance");
+    for build in [C, CU] {
+        let exe = bench.build("single_instance.c", build);
+        let mut first = bench.start(&exe, &[], None);
+        first.wait_for("First instance running.", Duration::from_secs(30));
+        assert_eq!(bench.run(&exe, &[], None), "Another instance is already running.\n", "{build:?}");
+        assert_eq!(
+            first.success(Duration::from_secs(30)),
+            "First instance running.\nA second instance tried to start.\n",
+            "{build:?}"
+        );
+    }
+}
