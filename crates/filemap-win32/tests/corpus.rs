@@ -411,3 +411,100 @@ fn a_second_instance_finds_the_first_through_its_named_mutex() {
         );
     }
 }
+
+#[test]
+fn non_ascii_names_cross_processes_through_the_code_page_functions() {
+    let bench = Bench::new("codepage");
+    for build in [CXX, CXXU] {
+        let exe = bench.build("codepage_names.cpp", build);
+        let out = bench.run(&exe, &[], None);
+        assert_eq!(
+            out,
+            "first process wrote 27 characters under Local\\Corpus-Grüße\ninvalid UTF-8: 0 / error 1113\nsecond process read: Überraschung für Grüße — €5 (27 characters)\nsecond process exit code 0\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn strsafe_clients_log_through_a_server_process() {
+    let bench = Bench::new("strsafe_log");
+    for build in Build::ALL {
+        let exe = bench.build("strsafe_log.c", build);
+        let mut server = bench.start(&exe, &["server", "6"], None);
+        server.wait_for("log server: waiting for 6 lines", Duration::from_secs(30));
+        for client in ["A", "B"] {
+            assert_eq!(bench.run(&exe, &[client], None), "truncated to \"0123456\"\n", "{build:?}");
+        }
+        let out = server.success(Duration::from_secs(30));
+        assert_eq!(
+            out,
+            "log server: waiting for 6 lines\nlog: client A line 1\nlog: client A line 2\nlog: client A done (3)\nlog: client B line 1\nlog: client B line 2\nlog: client B done (3)\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn the_shared_memory_dll_sample_works_in_two_processes() {
+    let bench = Bench::new("shared_dll");
+    // The DLL, built from the sample's source as a shared object next to the programs.
+    let out = std::process::Command::new("cc")
+        .arg("-I")
+        .arg(common::include_dir())
+        .args(["-shared", "-fPIC"])
+        .arg(source("shared_dll.c"))
+        .arg("-o")
+        .arg(bench.dir.join("shared_dll.so"))
+        .output()
+        .expect("run cc");
+    assert!(out.status.success(), "building the DLL: {}", String::from_utf8_lossy(&out.stderr));
+    for build in [C, CU] {
+        let exe = bench.build("dll_user.c", build);
+        let out = bench.run(&exe, &[], None);
+        assert_eq!(
+            out,
+            "Child process read from shared memory: This is a test string\nmissing_library.dll: ERROR_MOD_NOT_FOUND\nParent process reads: This is a test string\nmissing_library.dll: ERROR_MOD_NOT_FOUND\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn a_semaphore_keeps_at_most_two_of_five_processes_inside() {
+    let bench = Bench::new("pool");
+    for build in [CXX, CXXU] {
+        let exe = bench.build("semaphore_pool.cpp", build);
+        assert_eq!(
+            bench.run(&exe, &[], None),
+            "served 15 requests\npeak inside: 2 (within the limit)\nReleaseSemaphore on a full pool: error 298\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn one_manual_reset_event_starts_three_runner_processes() {
+    let bench = Bench::new("broadcast");
+    for build in [C, CU] {
+        let exe = bench.build("event_broadcast.c", build);
+        assert_eq!(
+            bench.run(&exe, &[], None),
+            "3 runners on their marks\nnobody started early: yes\nall finished: yes\nrunner 0 exit code 7\nrunner 1 exit code 7\nrunner 2 exit code 7\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn unicode_c_with_plain_main_writes_a_report_with_the_wide_crt() {
+    let bench = Bench::new("wide_report");
+    for build in [C, CU] {
+        let exe = bench.build("wide_report.c", build);
+        assert_eq!(
+            bench.run(&exe, &[], None),
+            "Report (year ok)\nsample 1: 1 ms\nsample 2: 4 ms\nsample 3: 9 ms\nsample 4: 16 ms\nsample 5: 25 ms\ntotal: 55 ms\n",
+            "{build:?}"
+        );
+    }
+}
