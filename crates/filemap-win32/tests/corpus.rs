@@ -62,6 +62,19 @@ impl Bench {
         Running::new(child, std::fs::File::from(master), exe)
     }
 
+    /// Starts a program whose input the test types while it runs (see [`Running::type_text`]).
+    fn start_interactive(&self, exe: &Path, args: &[&str]) -> Running {
+        let (master, slave) = pty();
+        let mut cmd = common::command(exe, &self.root);
+        cmd.args(args).current_dir(&self.dir).stdout(Stdio::from(slave)).stderr(Stdio::piped()).stdin(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+        drop(cmd);
+        let input = child.stdin.take();
+        let mut running = Running::new(child, std::fs::File::from(master), exe);
+        running.input = input;
+        running
+    }
+
     /// Runs one program to its end and returns its console output.
     fn run(&self, exe: &Path, args: &[&str], stdin: Option<&str>) -> String {
         self.start(exe, args, stdin).success(Duration::from_secs(90))
@@ -71,6 +84,7 @@ impl Bench {
 /// A running program whose output is collected as it comes.
 struct Running {
     child: Child,
+    input: Option<std::process::ChildStdin>,
     out: Arc<Mutex<Vec<u8>>>,
     err: Arc<Mutex<Vec<u8>>>,
     what: String,
@@ -115,7 +129,7 @@ impl Running {
     fn new(mut child: Child, terminal: std::fs::File, exe: &Path) -> Running {
         let out = collect(terminal);
         let err = collect(child.stderr.take().expect("stderr"));
-        Running { child, out, err, what: exe.file_name().unwrap().to_string_lossy().into_owned() }
+        Running { child, input: None, out, err, what: exe.file_name().unwrap().to_string_lossy().into_owned() }
     }
 
     fn stdout(&self) -> String {
@@ -124,6 +138,18 @@ impl Running {
 
     fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.err.lock().unwrap()).into_owned()
+    }
+
+    /// Types `text` (the program must have been started with [`Bench::start_interactive`]).
+    fn type_text(&mut self, text: &str) {
+        let input = self.input.as_mut().expect("started interactive");
+        input.write_all(text.as_bytes()).expect("type into the program");
+        input.flush().expect("flush");
+    }
+
+    /// True while the program runs.
+    fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
     }
 
     /// Waits until the output contains `text` (a server saying it is ready).
@@ -506,5 +532,67 @@ fn unicode_c_with_plain_main_writes_a_report_with_the_wide_crt() {
             "Report (year ok)\nsample 1: 1 ms\nsample 2: 4 ms\nsample 3: 9 ms\nsample 4: 16 ms\nsample 5: 25 ms\ntotal: 55 ms\n",
             "{build:?}"
         );
+    }
+}
+
+#[test]
+fn prompts_show_before_the_program_waits_and_pause_waits_for_a_key() {
+    let bench = Bench::new("console");
+    for build in [C, CXX] {
+        let exe = bench.build("pause_cls.c", build);
+        let mut p = bench.start_interactive(&exe, &[]);
+        // Each prompt is on the screen while the program is blocked reading: nothing typed yet.
+        p.wait_for("Enter your name: ", Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(p.running(), "{build:?}: must wait for the name");
+        assert!(p.stdout().ends_with("Enter your name: "), "{build:?}: {:?}", p.stdout());
+        p.type_text("Ada\n");
+        p.wait_for("Pick a color (r/g/b): ", Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(p.running() && p.stdout().ends_with("Pick a color (r/g/b): "), "{build:?}: {:?}", p.stdout());
+        p.type_text("g");
+        p.wait_for("Press any key to continue . . . ", Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(p.running(), "{build:?}: pause must wait for a key");
+        p.type_text("x");
+        let out = p.success(Duration::from_secs(30));
+        assert_eq!(
+            out,
+            "\x1b[H\x1b[2J\x1b[3JEnter your name: Hello, Ada! Message: the worker is ready\nPick a color (r/g/b): g\nYou picked g\nPress any key to continue . . . \n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+fn a_mingw_style_program_with_old_sample_spellings_and_machine_names() {
+    let bench = Bench::new("mingw");
+    let exe = bench.build("mingw_style.c", C);
+    let out = bench.run(&exe, &[], None);
+    let user = std::process::Command::new("id").arg("-un").output().expect("id -un");
+    let user = String::from_utf8_lossy(&user.stdout).trim().to_owned();
+    assert_eq!(out, format!("child ok: yes\nsame computer name: yes\nuser: {user}\nsystem directory: /usr/lib\n"),);
+}
+
+#[test]
+fn a_watchdog_process_gets_a_runaway_thread_terminated_and_a_thread_exits_early() {
+    let bench = Bench::new("watchdog");
+    for build in [C, CU] {
+        let exe = bench.build("thread_watchdog.c", build);
+        assert_eq!(
+            bench.run(&exe, &[], None),
+            "watchdog fired; runaway still running: yes\nrunaway exit code: 0xDEAD\nrunaway stopped: yes\npolite exit code: 3\n",
+            "{build:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs hand-off (issue 11): a released mutex must go to the process already waiting"]
+fn two_processes_take_strict_turns_on_a_mutex() {
+    let bench = Bench::new("alternation");
+    for build in [C, CU] {
+        let exe = bench.build("alternation.c", build);
+        assert_eq!(bench.run(&exe, &[], None), "turns: ABABABABABABABABABAB\n", "{build:?}");
     }
 }
