@@ -214,6 +214,7 @@ fn wide_names_literals_and_the_wide_crt_work_as_windows_programs_write_them() {
             "{build:?}: {out}"
         );
         assert!(out.contains("ab    |   xy|\n"), "{build:?}: {out}");
+        assert!(out.contains("[Grüße  ][    €5][é  ]\n"), "{build:?}: {out}");
         let tchar = "tchar: text\n";
         assert!(out.contains(tchar), "{build:?}: {out}");
         if matches!(build, Build::Cxx | Build::CxxUnicode) {
