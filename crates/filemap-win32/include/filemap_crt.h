@@ -755,7 +755,7 @@ int filemap_system(const char *command);
 }
 #endif
 #undef system
-#define system filemap_system
+#define system(command) filemap_system(command)
 #ifdef __cplusplus
 namespace std {
 using ::filemap_system;

@@ -107,9 +107,9 @@ pub extern "C" fn _putch(c: i32) -> i32 {
     c
 }
 
-/// `system` as the headers define it (`#define system filemap_system`): the `cmd.exe` built-ins
-/// that console programs call are done here, everything else goes to `/bin/sh` through the C
-/// library's `system`:
+/// `system` as the headers define it (`#define system(command) filemap_system(command)`): the
+/// `cmd.exe` built-ins that console programs call are done here, everything else goes to
+/// `/bin/sh` through the C library's `system`:
 ///
 /// - `pause`: prints `Press any key to continue . . . `, waits for a key as [`_getch`] does,
 ///   then ends the line, as `cmd.exe` does; `pause>nul` waits without the message. Returns 0.
