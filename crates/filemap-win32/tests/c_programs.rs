@@ -262,3 +262,13 @@ fn delete_on_close_files_go_at_the_last_close_and_when_the_process_exits_with_th
         assert!(out.contains("after close: exists 0\n"), "{out}");
     }
 }
+
+#[test]
+fn exit_thread_on_the_main_thread_lets_the_other_threads_finish_then_ends_the_process() {
+    let dir = scratch("exit_thread_main");
+    let root = dir.join("root");
+    let exe = compile(&program("exit_thread_main.c"), &dir, Build::C);
+    let out = run(command(&exe, &root), Duration::from_secs(30), "exit_thread_main");
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "main thread leaves\nworker done\n");
+}
