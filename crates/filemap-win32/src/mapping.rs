@@ -62,7 +62,9 @@ unsafe fn create_file_mapping(
         options = options.permissions(perms);
     }
     let file;
-    if h_file != INVALID_HANDLE_VALUE {
+    // Windows' kernel treats a NULL file handle as INVALID_HANDLE_VALUE: backed by the paging
+    // file (old samples rely on it).
+    if h_file != INVALID_HANDLE_VALUE && !h_file.is_null() {
         let info = handles::get(h_file)?;
         let Object::File(_) = info.object else {
             return fail(Win32Error::INVALID_HANDLE);
@@ -81,9 +83,10 @@ unsafe fn create_file_mapping(
 }
 
 /// `CreateFileMappingA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a file mapping
-/// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`) or by a file handle from
-/// `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor`'s DACL decides who may open a new
-/// named object (see [`crate::security`]; none: owner only); `bInheritHandle` is honoured.
+/// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`, or NULL as Windows
+/// accepts it) or by a file handle from `CreateFile`. Returns NULL on failure.
+/// `lpSecurityDescriptor`'s DACL decides who may open a new named object (see
+/// [`crate::security`]; none: owner only); `bInheritHandle` is honoured.
 ///
 /// # Safety
 /// `lpFileMappingAttributes` must be NULL or valid; `lpName` NULL or NUL-terminated.
