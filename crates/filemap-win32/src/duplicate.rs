@@ -337,6 +337,12 @@ fn connect(pid: i32, process: Option<&crate::process::ProcessObject>) -> Res<Own
                 if cred.pid.as_raw_nonzero().get() != pid || !(me.is_root() || cred.uid == me) {
                     return Err(Fail(Win32Error::ACCESS_DENIED.0));
                 }
+                // The pid names the process of our handle only while that process has not
+                // exited (a pid is reused only after its process is gone): checked after the
+                // connection, so a reused pid is never taken for the handle's process.
+                if process.is_some_and(crate::process::ProcessObject::has_exited) {
+                    return Err(Fail(Win32Error::ACCESS_DENIED.0));
+                }
                 return Ok(sock);
             }
             Err(rustix::io::Errno::CONNREFUSED) | Err(rustix::io::Errno::NOENT) => {
