@@ -43,6 +43,7 @@
 
 pub mod error;
 mod mapping;
+pub mod memory;
 pub mod name;
 pub mod namespace;
 mod object;
@@ -51,7 +52,8 @@ mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
 pub use mapping::{
-    Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
+    Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
+    unmap_raw_preserving_placeholder,
 };
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, Created, Entry, Header, ObjectType, scan};
