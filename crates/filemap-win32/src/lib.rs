@@ -49,6 +49,7 @@ pub mod error;
 pub mod file;
 pub mod handles;
 pub mod mapping;
+pub mod memory;
 pub mod process;
 pub mod strings;
 pub mod sync;

@@ -204,3 +204,10 @@ fn remaining_exports_time_memory_console_conio_and_ex_waits() {
         assert!(stdout.contains("MISC OK"), "{build:?}: {stdout}");
     }
 }
+
+#[test]
+fn virtual_memory_api_reserve_commit_across_processes_and_a_placeholder_ring_buffer() {
+    for out in run_program("memory_api.c", &Build::ALL, &[]) {
+        assert!(out.contains("MEMORY OK"), "{out}");
+    }
+}

@@ -283,6 +283,12 @@ pub(crate) fn check_protect(protect: u32, private: bool, op: &str) -> Result<(u3
     Ok((base, mods))
 }
 
+/// Validates a `PAGE_*` value as `VirtualAlloc` (`private`) or `MapViewOfFile3` do, returning
+/// (base protection, modifiers); `ERROR_INVALID_PARAMETER` for an invalid combination.
+pub fn check_protection(protect: u32, private: bool) -> Result<(u32, u32)> {
+    check_protect(protect, private, "invalid page protection")
+}
+
 /// The Linux protection of a full Win32 protection (guard pages are inaccessible).
 fn prot_of(protect: u32) -> ProtFlags {
     if protect & modifier::GUARD != 0 { ProtFlags::empty() } else { vm::linux_prot(protect & 0xff) }
