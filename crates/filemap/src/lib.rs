@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+mod large;
 mod mapping;
 pub mod memory;
 pub mod name;

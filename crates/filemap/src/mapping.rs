@@ -21,6 +21,7 @@ use rustix::mm::ProtFlags;
 
 use crate::error::{Error, Result, Win32Error};
 use crate::name::ObjectName;
+use crate::large::DataFile;
 use crate::object::{Backing, Created, HEADER_SIZE, Header, MapPin, NewObject, ObjectFile, ObjectType, stamp};
 use crate::sys::{self, GRANULARITY, Placement, Sharing};
 
@@ -299,6 +300,20 @@ impl<'f> MappingOptions<'f> {
         self
     }
 
+    /// Back the section with large pages (`SEC_LARGE_PAGES | SEC_COMMIT`): huge pages from the
+    /// kernel's hugetlb pool, through a hugetlbfs mount (see the crate's `large` module docs and
+    /// docs/ARCHITECTURE.md). The size, view offsets and view lengths must be multiples of
+    /// [`crate::memory::large_page_minimum`]. Fails with `ERROR_PRIVILEGE_NOT_HELD` without a
+    /// usable hugetlbfs mount and `ERROR_NO_SYSTEM_RESOURCES` when the pool is too small.
+    pub fn large_pages(mut self, large: bool) -> Self {
+        if large {
+            self.flags = self.flags | SectionFlags::LARGE_PAGES | SectionFlags::COMMIT;
+        } else {
+            self.flags = SectionFlags(self.flags.0 & !SectionFlags::LARGE_PAGES.0);
+        }
+        self
+    }
+
     /// Back the mapping by this file instead of the paging file (memory).
     pub fn file(mut self, file: &'f File) -> Self {
         self.file = Some(file);
@@ -319,7 +334,12 @@ impl<'f> MappingOptions<'f> {
         let what = || format!("cannot create {shown}");
         self.check_flags(&what)?;
         let commit = !self.flags.contains(SectionFlags::RESERVE);
+        let large = self.flags.contains(SectionFlags::LARGE_PAGES);
         let (data_len, backing, backing_fd, size) = match self.file {
+            None if large => {
+                let (data, backing) = crate::large::create(self.size, self.mode, name.is_some())?;
+                (0, Some(backing), Some(data), self.size)
+            }
             None => {
                 if self.size == 0 {
                     return Err(Error::new(
@@ -337,13 +357,14 @@ impl<'f> MappingOptions<'f> {
             }
             Some(file) => {
                 let (backing, fd, size) = self.prepare_file(file, name.is_some(), &what)?;
-                (0, Some(backing), Some(fd), size)
+                (0, Some(backing), Some(DataFile::plain(fd)), size)
             }
         };
         let mut header = Header {
             kind: ObjectType::Mapping,
             protection: self.protection.to_win32(),
             attributes: match (self.file.is_some(), commit) {
+                (false, _) if large => self.flags.0 | SectionFlags::COMMIT.0,
                 (true, _) => {
                     (self.flags.0 & !(SectionFlags::COMMIT.0 | SectionFlags::RESERVE.0)) | SectionFlags::FILE.0
                 }
@@ -370,7 +391,7 @@ impl<'f> MappingOptions<'f> {
             before_link: None,
         })?;
         let mapping = match created {
-            Created::New => Mapping::from_object(object, Access::ALL, backing_fd.map(Arc::new))?,
+            Created::New => Mapping::from_object(object, Access::ALL, backing_fd)?,
             Created::Existing => Mapping::from_object_open(object, Access::ALL)?,
         };
         Ok((mapping, created))
@@ -430,10 +451,16 @@ impl<'f> MappingOptions<'f> {
             if reserve || self.file.is_some() {
                 return refuse(Win32Error::INVALID_PARAMETER, "SEC_LARGE_PAGES needs SEC_COMMIT on the paging file");
             }
-            return refuse(
-                Win32Error::PRIVILEGE_NOT_HELD,
-                "SEC_LARGE_PAGES needs SeLockMemoryPrivilege, which filemap does not grant; use normal pages",
-            );
+            let lp = crate::memory::large_page_minimum() as u64;
+            if lp == 0 {
+                return refuse(Win32Error::PRIVILEGE_NOT_HELD, "SEC_LARGE_PAGES: the kernel has no huge page support");
+            }
+            if self.size == 0 || self.size % lp != 0 {
+                return refuse(
+                    Win32Error::INVALID_PARAMETER,
+                    &format!("SEC_LARGE_PAGES: the size must be a multiple of the {lp}-byte large page"),
+                );
+            }
         }
         Ok(())
     }
@@ -508,7 +535,7 @@ pub struct Mapping {
     object: Arc<ObjectFile>,
     access: Access,
     protection: Protection,
-    backing: Option<Arc<OwnedFd>>,
+    backing: Option<Arc<DataFile>>,
 }
 
 impl Mapping {
@@ -524,9 +551,12 @@ impl Mapping {
         Mapping::options().name(name).access(access).open()
     }
 
-    fn from_object(object: ObjectFile, access: Access, backing: Option<Arc<OwnedFd>>) -> Result<Mapping> {
+    fn from_object(object: ObjectFile, access: Access, mut backing: Option<DataFile>) -> Result<Mapping> {
         let (protection, _) = Protection::from_win32(object.header().protection)?;
-        Ok(Mapping { object: Arc::new(object), access, protection, backing })
+        if let Some(data) = &mut backing {
+            data.watch_object(object.fd());
+        }
+        Ok(Mapping { object: Arc::new(object), access, protection, backing: backing.map(Arc::new) })
     }
 
     /// Wraps an object opened by name (or found existing at create), opening its backing file.
@@ -538,9 +568,16 @@ impl Mapping {
                 format!("{}: corrupt protection in header: {}", object.describe(), e.message()),
             )
         })?;
+        let large = header.attributes & SectionFlags::LARGE_PAGES.0 != 0;
         let backing = match &header.backing {
             None => None,
-            Some(backing) => Some(Arc::new(open_backing(backing, protection, access, &object.describe())?)),
+            Some(backing) if large => {
+                let write = protection.allows_write() && access.can_write();
+                let mut data = crate::large::open(backing, header.creator_uid, write, &object.describe())?;
+                data.watch_object(object.fd());
+                Some(Arc::new(data))
+            }
+            Some(backing) => Some(Arc::new(DataFile::plain(open_backing(backing, protection, access, &object.describe())?))),
         };
         if backing.is_none() && object.file_size() < HEADER_SIZE as u64 + header.size {
             return Err(Error::new(
@@ -855,6 +892,21 @@ impl ViewBuilder<'_> {
                 format!("{}: address {addr:#x} is not a multiple of the 64 KiB allocation granularity", what()),
             ));
         }
+        let large = m.backing.as_ref().is_some_and(|d| d.is_large())
+            || (m.backing.is_some() && m.section_flags().contains(SectionFlags::LARGE_PAGES));
+        let lp = crate::memory::large_page_minimum();
+        if large && (self.offset % lp as u64 != 0 || self.address.is_some_and(|a| a % lp != 0)) {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!("{}: views of large-page sections start at multiples of {lp} bytes", what()),
+            ));
+        }
+        if large && self.len % lp != 0 {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("{}: views of large-page sections are multiples of {lp} bytes long", what()),
+            ));
+        }
         let kind = view_kind(self.access);
         // FILE_MAP_EXECUTE only upgrades a view that reads, writes or copies.
         let execute = self.access.0 & Access::EXECUTE.0 != 0 && kind != ViewKind::NoAccess;
@@ -940,7 +992,12 @@ impl ViewBuilder<'_> {
                 })?;
                 return Ok((ptr, pin, section));
             }
-            let ptr = sys::map_file(fd, base + self.offset, len, map_prot, sharing, placement).map_err(|e| match e {
+            let mapped = if large && placement == Placement::Anywhere {
+                crate::sys::vm::map_huge_file(fd, base + self.offset, len, map_prot, sharing)
+            } else {
+                sys::map_file(fd, base + self.offset, len, map_prot, sharing, placement)
+            };
+            let ptr = mapped.map_err(|e| match e {
                 Errno::EXIST => Error::new(
                     Win32Error::INVALID_ADDRESS,
                     format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),

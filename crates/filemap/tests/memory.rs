@@ -55,6 +55,31 @@ fn dispatch(role: &str, args: &[String]) {
             let q = memory::query(view.as_ptr() as usize + 0x10000).unwrap();
             say(format!("after {:?} {}", q.state, String::from_utf8_lossy(&view.read_vec(0, 4).unwrap())));
         }
+        // Large pages: create (or open, with "open"), write or read, report, wait for "quit".
+        "large" => {
+            let lp = memory::large_page_minimum();
+            if args[1] == "create" {
+                let too_big = Mapping::options().name(&format!("{}-big", args[0])).size(64 * lp as u64).large_pages(true).create();
+                say(format!("too-big {:?}", too_big.map(|_| ()).map_err(|e| e.code().0)));
+                let (map, _) = Mapping::options().name(&args[0]).size(2 * lp as u64).large_pages(true).create().unwrap();
+                let view = map.view(Access::ALL).unwrap();
+                assert_eq!(view.as_ptr() as usize % lp, 0, "large-page views are large-page aligned");
+                view.write_at(lp + 7, b"huge").unwrap();
+                let misaligned = map.view_range(0x10000, 0, Access::READ).map(|_| ()).map_err(|e| e.code().0);
+                let short = map.view_range(0, 0x10000, Access::READ).map(|_| ()).map_err(|e| e.code().0);
+                say(format!("created {misaligned:?} {short:?}"));
+                hear();
+            } else {
+                let map = Mapping::open(&args[0], Access::READ).unwrap();
+                let view = map.view_range(lp as u64, 0, Access::READ).unwrap();
+                say(format!("read {}", String::from_utf8_lossy(&view.read_vec(7, 4).unwrap())));
+            }
+        }
+        "no-hugetlbfs" => {
+            let lp = memory::large_page_minimum() as u64;
+            let r = Mapping::options().name(&args[0]).size(lp).large_pages(true).create();
+            say(format!("result {:?}", r.map(|_| ()).map_err(|e| e.code().0)));
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -335,4 +360,83 @@ fn a_full_filesystem_fails_the_commit_not_a_later_write() {
     assert_eq!(child.expect("big"), format!("Err({})", Win32Error::COMMITMENT_LIMIT.0));
     assert_eq!(child.expect("after"), "Reserve fits");
     child.finish();
+}
+
+fn meminfo(key: &str) -> usize {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap();
+    text.lines().find_map(|l| l.strip_prefix(key)?.trim().split(' ').next()?.parse().ok()).unwrap()
+}
+
+/// Reserves `n` more huge pages and mounts a hugetlbfs for the test; restores both on drop.
+struct HugePool {
+    old: String,
+    mount: std::path::PathBuf,
+}
+
+impl HugePool {
+    fn reserve(n: usize) -> HugePool {
+        let old = std::fs::read_to_string("/proc/sys/vm/nr_hugepages").unwrap().trim().to_string();
+        let want = old.parse::<usize>().unwrap() + n;
+        std::fs::write("/proc/sys/vm/nr_hugepages", want.to_string()).unwrap();
+        let mount = std::env::temp_dir().join(format!("filemap-hugetlbfs-{}", std::process::id()));
+        std::fs::create_dir_all(&mount).unwrap();
+        let pool = HugePool { old, mount };
+        let got = meminfo("HugePages_Free:");
+        assert!(got >= n, "asked the kernel for {n} more huge pages, {got} are free (memory fragmented?)");
+        let status = std::process::Command::new("mount").args(["-t", "hugetlbfs", "-o", "mode=0755", "none"]).arg(&pool.mount).status().unwrap();
+        assert!(status.success(), "mount hugetlbfs failed");
+        pool
+    }
+}
+
+impl Drop for HugePool {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.mount).status();
+        let _ = std::fs::remove_dir(&self.mount);
+        let _ = std::fs::write("/proc/sys/vm/nr_hugepages", &self.old);
+    }
+}
+
+#[test]
+fn large_page_sections_come_from_the_hugetlb_pool_and_are_freed_with_the_last_handle() {
+    setup();
+    assert!(rustix::process::geteuid().is_root(), "this test reserves huge pages and mounts hugetlbfs: it needs root");
+    let lp = memory::large_page_minimum();
+    assert!(lp > 0, "the kernel reports no huge page size");
+    assert_code(Mapping::options().size(4096).large_pages(true).create(), Win32Error::INVALID_PARAMETER);
+    assert_code(
+        Mapping::options().size(lp as u64).section_flags(SectionFlags::LARGE_PAGES | SectionFlags::RESERVE).create(),
+        Win32Error::INVALID_PARAMETER,
+    );
+    // Not a hugetlbfs: Windows' answer without the privilege.
+    let name = unique("nolarge");
+    let mut child = Child::spawn_with("no-hugetlbfs", &[&name], |cmd| {
+        cmd.env("FILEMAP_HUGETLBFS", "/dev/shm");
+    });
+    assert_eq!(child.expect("result"), format!("Err({})", Win32Error::PRIVILEGE_NOT_HELD.0));
+    child.finish();
+
+    let pool = HugePool::reserve(4);
+    let free_before = meminfo("HugePages_Free:");
+    let name = unique("large");
+    let env = |cmd: &mut std::process::Command| {
+        cmd.env("FILEMAP_HUGETLBFS", &pool.mount);
+    };
+    let mut creator = Child::spawn_with("large", &[&name, "create"], env);
+    assert_eq!(creator.expect("too-big"), format!("Err({})", Win32Error::NO_SYSTEM_RESOURCES.0));
+    assert_eq!(
+        creator.expect("created"),
+        format!("Err({}) Err({})", Win32Error::MAPPED_ALIGNMENT.0, Win32Error::INVALID_PARAMETER.0)
+    );
+    assert_eq!(meminfo("HugePages_Free:"), free_before - 2, "the section holds two huge pages");
+    let mut reader = Child::spawn_with("large", &[&name, "open"], env);
+    assert_eq!(reader.expect("read"), "huge");
+    reader.finish();
+    creator.send("quit");
+    creator.finish();
+    let dir = pool.mount.join("filemap-0");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "the data file outlived the last handle: {left:?}");
+    assert_eq!(meminfo("HugePages_Free:"), free_before, "the huge pages went back to the pool");
+    drop(pool);
 }
