@@ -126,7 +126,12 @@ pub extern "system" fn VirtualFree(lpAddress: *mut c_void, dwSize: usize, dwFree
 
 /// `VirtualFreeEx`: [`VirtualFree`] in the current process.
 #[unsafe(no_mangle)]
-pub extern "system" fn VirtualFreeEx(hProcess: HANDLE, lpAddress: *mut c_void, dwSize: usize, dwFreeType: DWORD) -> BOOL {
+pub extern "system" fn VirtualFreeEx(
+    hProcess: HANDLE,
+    lpAddress: *mut c_void,
+    dwSize: usize,
+    dwFreeType: DWORD,
+) -> BOOL {
     boundary(FALSE, || {
         this_process(hProcess)?;
         memory::free(lpAddress as usize, dwSize, dwFreeType)?;

@@ -74,8 +74,9 @@ fn touch(ptr: *mut u8, len: usize) {
 fn raw_anon_cycle(huge: bool) {
     let flags = if huge { MapFlags::PRIVATE | MapFlags::HUGETLB } else { MapFlags::PRIVATE };
     // SAFETY: a fresh anonymous mapping at an address the kernel picks.
-    let p = unsafe { rustix::mm::mmap_anonymous(std::ptr::null_mut(), SIZE, ProtFlags::READ | ProtFlags::WRITE, flags) }
-        .expect("mmap");
+    let p =
+        unsafe { rustix::mm::mmap_anonymous(std::ptr::null_mut(), SIZE, ProtFlags::READ | ProtFlags::WRITE, flags) }
+            .expect("mmap");
     touch(p.cast(), SIZE);
     // SAFETY: the mapping made above, used by nobody else.
     unsafe { rustix::mm::munmap(p, SIZE) }.unwrap();
@@ -135,7 +136,9 @@ fn benches(c: &mut Criterion, large: bool) {
     let mut g = c.benchmark_group("query");
     let addr = v.as_ptr() as usize + 4096;
     g.bench_function("registry", |b| b.iter(|| black_box(memory::query(black_box(addr)).unwrap())));
-    g.bench_function("proc_self_maps", |b| b.iter(|| black_box(std::fs::read_to_string("/proc/self/maps").unwrap().len())));
+    g.bench_function("proc_self_maps", |b| {
+        b.iter(|| black_box(std::fs::read_to_string("/proc/self/maps").unwrap().len()))
+    });
     g.finish();
 }
 

@@ -145,8 +145,9 @@ fn user_dir(mount: &Path, uid: u32, create: bool) -> Result<(OwnedFd, PathBuf)> 
             Err(e) => return Err(no_privilege(format!("cannot create {}: {e}", path.display()))),
         }
     }
-    let dir = rustix::fs::open(&path, OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY, Mode::empty())
-        .map_err(|e| no_privilege(format!("cannot open {}: {e}", path.display())))?;
+    let dir =
+        rustix::fs::open(&path, OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY, Mode::empty())
+            .map_err(|e| no_privilege(format!("cannot open {}: {e}", path.display())))?;
     let st = rustix::fs::fstat(&dir)?;
     if st.st_uid != uid || st.st_mode & 0o022 != 0 {
         return Err(Error::new(
@@ -180,8 +181,9 @@ pub(crate) fn create(size: u64, mode: u32, named: bool) -> Result<(DataFile, Bac
     let uid = rustix::process::geteuid().as_raw();
     let (dir, dir_path) = user_dir(&mount, uid, true)?;
     sweep(&dir);
-    let fd = rustix::fs::openat(&dir, ".", OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
-        .map_err(|e| no_privilege(format!("cannot create a file in {}: {e}", dir_path.display())))?;
+    let fd =
+        rustix::fs::openat(&dir, ".", OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
+            .map_err(|e| no_privilege(format!("cannot create a file in {}: {e}", dir_path.display())))?;
     rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode & 0o666))?;
     rustix::fs::ftruncate(&fd, size).map_err(|e| Error::from_io("cannot size the large-page data file", e.into()))?;
     rustix::fs::fallocate(&fd, FallocateFlags::empty(), 0, size).map_err(|e| match e {
@@ -216,9 +218,8 @@ pub(crate) fn create(size: u64, mode: u32, named: bool) -> Result<(DataFile, Bac
 /// Opens the data file a large-page object's header names, checking the path (it must be
 /// directly inside `filemap-<creator_uid>` of our mount), the device, inode and owner.
 pub(crate) fn open(backing: &Backing, creator_uid: u32, write: bool, what: &str) -> Result<DataFile> {
-    let corrupt = |why: &str| {
-        Error::new(Win32Error::INVALID_DATA, format!("cannot open {what}: its large-page data file {why}"))
-    };
+    let corrupt =
+        |why: &str| Error::new(Win32Error::INVALID_DATA, format!("cannot open {what}: its large-page data file {why}"));
     let mount = mount_point()?;
     let name = backing.path.file_name().and_then(|n| n.to_str()).ok_or_else(|| corrupt("has no valid name"))?;
     let expected = mount.join(format!("filemap-{creator_uid}"));

@@ -53,8 +53,8 @@ mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
 pub use mapping::{
-    Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
-    unmap_raw_preserving_placeholder,
+    Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
+    unmap_raw, unmap_raw_preserving_placeholder,
 };
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, Created, Entry, Header, ObjectType, scan};

@@ -11,8 +11,8 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::OFlags;
@@ -20,8 +20,8 @@ use rustix::io::Errno;
 use rustix::mm::ProtFlags;
 
 use crate::error::{Error, Result, Win32Error};
-use crate::name::ObjectName;
 use crate::large::DataFile;
+use crate::name::ObjectName;
 use crate::object::{Backing, Created, HEADER_SIZE, Header, MapPin, NewObject, ObjectFile, ObjectType, stamp};
 use crate::sys::{self, GRANULARITY, Placement, Sharing};
 
@@ -577,7 +577,9 @@ impl Mapping {
                 data.watch_object(object.fd());
                 Some(Arc::new(data))
             }
-            Some(backing) => Some(Arc::new(DataFile::plain(open_backing(backing, protection, access, &object.describe())?))),
+            Some(backing) => {
+                Some(Arc::new(DataFile::plain(open_backing(backing, protection, access, &object.describe())?)))
+            }
         };
         if backing.is_none() && object.file_size() < HEADER_SIZE as u64 + header.size {
             return Err(Error::new(
@@ -757,15 +759,12 @@ impl Mapping {
             }
             e
         };
-        crate::memory::free(
-            placeholder,
-            len,
-            crate::memory::mem::RELEASE | crate::memory::mem::PRESERVE_PLACEHOLDER,
-        )
-        .map_err(fail)?;
+        crate::memory::free(placeholder, len, crate::memory::mem::RELEASE | crate::memory::mem::PRESERVE_PLACEHOLDER)
+            .map_err(fail)?;
         let mut halves = Vec::with_capacity(2);
         for at in [placeholder, placeholder + len] {
-            let view = self.view_builder().access(access).len(len).address(at).replace_placeholder().map().map_err(fail)?;
+            let view =
+                self.view_builder().access(access).len(len).address(at).replace_placeholder().map().map_err(fail)?;
             halves.push(view);
         }
         let second = halves.pop().expect("two halves");
@@ -775,7 +774,14 @@ impl Mapping {
 
     /// A builder for a view with every option of `MapViewOfFileEx`.
     pub fn view_builder(&self) -> ViewBuilder<'_> {
-        ViewBuilder { mapping: self, offset: 0, len: 0, access: Access::READ, address: None, replace_placeholder: false }
+        ViewBuilder {
+            mapping: self,
+            offset: 0,
+            len: 0,
+            access: Access::READ,
+            address: None,
+            replace_placeholder: false,
+        }
     }
 
     /// Runs `map` with the descriptor the data is mapped from, the data's offset in it, and the

@@ -390,7 +390,10 @@ pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeho
     // A new allocation.
     let align = if huge > 0 { huge } else { GRANULARITY };
     let start = addr - addr % align;
-    let end = addr.checked_add(size).map(|e| round_up(e, PAGE)).ok_or_else(|| invalid(format!("{op}: the range overflows")))?;
+    let end = addr
+        .checked_add(size)
+        .map(|e| round_up(e, PAGE))
+        .ok_or_else(|| invalid(format!("{op}: the range overflows")))?;
     let len = end - start;
     let mut reg = registry();
     let got = vm::reserve(len, align, (addr != 0).then_some(start)).map_err(|e| match e {
@@ -400,7 +403,12 @@ pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeho
     let reserved = Page { committed: false, protect: 0, locked: false };
     reg.insert(
         got,
-        Allocation { len, alloc_protect: full, kind: Kind::Private { placeholder, huge }, runs: Runs::new(len, reserved) },
+        Allocation {
+            len,
+            alloc_protect: full,
+            kind: Kind::Private { placeholder, huge },
+            runs: Runs::new(len, reserved),
+        },
     );
     if alloc_type & mem::COMMIT != 0 {
         let alloc = reg.get_mut(&got).expect("just inserted");
@@ -456,7 +464,10 @@ fn commit_existing(addr: usize, size: usize, protect: u32, replace: bool) -> Res
         return Err(invalid(format!("{op}: MEM_REPLACE_PLACEHOLDER needs MEM_RESERVE")));
     }
     let start = addr & !(PAGE - 1);
-    let end = addr.checked_add(size).map(|e| round_up(e, PAGE)).ok_or_else(|| invalid(format!("{op}: the range overflows")))?;
+    let end = addr
+        .checked_add(size)
+        .map(|e| round_up(e, PAGE))
+        .ok_or_else(|| invalid(format!("{op}: the range overflows")))?;
     let mut reg = registry();
     let Some(base) = find(&reg, start) else {
         return Err(bad_address(format!("{op}: {start:#x} is not inside a reservation")));
@@ -521,8 +532,7 @@ fn commit_view_range(base: usize, alloc: &mut Allocation, start: usize, end: usi
         populate(sec, file_start, file_stop)?;
     }
     // SAFETY: the range lies inside a live view the registry owns.
-    unsafe { vm::protect(base + start, end - start, prot_of(protect)) }
-        .map_err(|e| Error::from_io(op, e.into()))?;
+    unsafe { vm::protect(base + start, end - start, prot_of(protect)) }.map_err(|e| Error::from_io(op, e.into()))?;
     alloc.runs.update(start, end, |p| Page { committed: true, protect, locked: p.locked });
     if view.reserved.is_none() || protect != view.protect | view.modifiers {
         VIEW_OVERRIDES.fetch_add(1, Ordering::Relaxed);
@@ -575,7 +585,8 @@ fn replace_placeholder_private(addr: usize, size: usize, alloc_type: u32, protec
     }
     let mut reg = registry();
     match reg.get(&addr) {
-        Some(Allocation { len, kind: Kind::Private { placeholder: true, .. }, .. }) if *len == round_up(size, PAGE) => {}
+        Some(Allocation { len, kind: Kind::Private { placeholder: true, .. }, .. }) if *len == round_up(size, PAGE) => {
+        }
         _ => return Err(invalid(format!("{op}: {addr:#x}+{size:#x} is not exactly a placeholder"))),
     }
     let alloc = reg.get_mut(&addr).expect("checked");
@@ -728,7 +739,8 @@ fn coalesce(reg: &mut BTreeMap<usize, Allocation>, addr: usize, size: usize) -> 
 pub fn protect(addr: usize, size: usize, new_protect: u32) -> Result<u32> {
     let op = "cannot change memory protection";
     let start = addr & !(PAGE - 1);
-    let end = addr.checked_add(size.max(1)).map(|e| round_up(e, PAGE)).ok_or_else(|| invalid(format!("{op}: overflow")))?;
+    let end =
+        addr.checked_add(size.max(1)).map(|e| round_up(e, PAGE)).ok_or_else(|| invalid(format!("{op}: overflow")))?;
     let mut reg = registry();
     let Some(base) = find(&reg, start) else {
         drop(reg);
@@ -750,10 +762,7 @@ pub fn protect(addr: usize, size: usize, new_protect: u32) -> Result<u32> {
     let new_full = base_prot | (mods & modifier::GUARD) | cache;
     if let Kind::View { view, .. } = &alloc.kind {
         if !view_allows(view, base_prot) {
-            return Err(invalid(format!(
-                "{op}: protection {new_protect:#x} exceeds the view's {:#x}",
-                view.protect
-            )));
+            return Err(invalid(format!("{op}: protection {new_protect:#x} exceeds the view's {:#x}", view.protect)));
         }
         VIEW_OVERRIDES.fetch_add(1, Ordering::Relaxed);
     }
@@ -865,7 +874,9 @@ fn lock_or_unlock(addr: usize, size: usize, lock: bool) -> Result<()> {
         // SAFETY: mlock/munlock change no contents or mappings.
         let res = unsafe { if lock { vm::lock(start, end - start) } else { vm::unlock(start, end - start) } };
         return res.map_err(|e| match e {
-            Errno::NOMEM => Error::with_source(Win32Error::NOACCESS, format!("{op}: the range is not mapped"), e.into()),
+            Errno::NOMEM => {
+                Error::with_source(Win32Error::NOACCESS, format!("{op}: the range is not mapped"), e.into())
+            }
             e => Error::with_source(Win32Error::WORKING_SET_QUOTA, op, e.into()),
         });
     };
@@ -1050,8 +1061,8 @@ pub fn query(addr: usize) -> Result<Region> {
 
 /// `/proc/self/maps` as (start, end, Win32 protection, file-backed).
 fn read_maps() -> Result<Vec<(usize, usize, u32, bool)>> {
-    let maps = std::fs::read_to_string("/proc/self/maps")
-        .map_err(|e| Error::from_io("cannot read /proc/self/maps", e))?;
+    let maps =
+        std::fs::read_to_string("/proc/self/maps").map_err(|e| Error::from_io("cannot read /proc/self/maps", e))?;
     Ok(maps.lines().filter_map(parse_maps_line).collect())
 }
 
@@ -1091,8 +1102,12 @@ pub(crate) fn register_view(base: usize, view: ViewRecord) {
     let default = view.protect | view.modifiers;
     let reserved = view.reserved.is_some();
     let page = Page { committed: !reserved, protect: if reserved { 0 } else { default }, locked: false };
-    let mut alloc =
-        Allocation { len: span, alloc_protect: default, kind: Kind::View { view, raw: false }, runs: Runs::new(span, page) };
+    let mut alloc = Allocation {
+        len: span,
+        alloc_protect: default,
+        kind: Kind::View { view, raw: false },
+        runs: Runs::new(span, page),
+    };
     if reserved {
         install_fault_handler();
         refresh_view(base, &mut alloc, 0, span);
@@ -1147,7 +1162,8 @@ pub(crate) fn find_raw_view(addr: usize) -> Option<(usize, usize, bool)> {
 pub(crate) fn replace_placeholder<T>(addr: usize, len: usize, map: impl FnOnce() -> Result<T>) -> Result<T> {
     let mut reg = registry();
     match reg.get(&addr) {
-        Some(Allocation { len: l, kind: Kind::Private { placeholder: true, .. }, .. }) if *l == round_up(len, PAGE) => {}
+        Some(Allocation { len: l, kind: Kind::Private { placeholder: true, .. }, .. }) if *l == round_up(len, PAGE) => {
+        }
         _ => {
             return Err(invalid(format!(
                 "cannot map a view over {addr:#x}+{len:#x}: it is not exactly one placeholder"

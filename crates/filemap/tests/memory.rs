@@ -40,12 +40,8 @@ fn dispatch(role: &str, args: &[String]) {
         }
         // In a namespace on a tiny tmpfs: commit what fits, then more than fits.
         "full" => {
-            let (map, _) = Mapping::options()
-                .name(&args[0])
-                .size(8 << 20)
-                .section_flags(SectionFlags::RESERVE)
-                .create()
-                .unwrap();
+            let (map, _) =
+                Mapping::options().name(&args[0]).size(8 << 20).section_flags(SectionFlags::RESERVE).create().unwrap();
             let view = map.view(Access::ALL).unwrap();
             let small = view.commit(0, 0x10000, page::READWRITE);
             say(format!("small {:?}", small.map_err(|e| e.code().0)));
@@ -59,9 +55,14 @@ fn dispatch(role: &str, args: &[String]) {
         "large" => {
             let lp = memory::large_page_minimum();
             if args[1] == "create" {
-                let too_big = Mapping::options().name(&format!("{}-big", args[0])).size(64 * lp as u64).large_pages(true).create();
+                let too_big = Mapping::options()
+                    .name(&format!("{}-big", args[0]))
+                    .size(64 * lp as u64)
+                    .large_pages(true)
+                    .create();
                 say(format!("too-big {:?}", too_big.map(|_| ()).map_err(|e| e.code().0)));
-                let (map, _) = Mapping::options().name(&args[0]).size(2 * lp as u64).large_pages(true).create().unwrap();
+                let (map, _) =
+                    Mapping::options().name(&args[0]).size(2 * lp as u64).large_pages(true).create().unwrap();
                 let view = map.view(Access::ALL).unwrap();
                 assert_eq!(view.as_ptr() as usize % lp, 0, "large-page views are large-page aligned");
                 view.write_at(lp + 7, b"huge").unwrap();
@@ -99,7 +100,10 @@ fn private_reserve_commit_protect_free_follow_windows() {
 
     assert_eq!(memory::allocate(a, 0x1000, mem::COMMIT, page::NOACCESS, false).unwrap(), a);
     let q = memory::query(a).unwrap();
-    assert_eq!((q.size, q.state, q.protect, q.allocation_protect), (0x1000, State::Commit, page::NOACCESS, page::NOACCESS));
+    assert_eq!(
+        (q.size, q.state, q.protect, q.allocation_protect),
+        (0x1000, State::Commit, page::NOACCESS, page::NOACCESS)
+    );
     let q = memory::query(a + 0x1000).unwrap();
     assert_eq!((q.base, q.size, q.state), (a + 0x1000, 0xF000, State::Reserve));
     assert_code(memory::protect(a, 0xFFFC, page::READONLY), Win32Error::INVALID_ADDRESS);
@@ -117,11 +121,17 @@ fn private_reserve_commit_protect_free_follow_windows() {
 
     // Invalid protections and types.
     assert_code(memory::allocate(0, 0x1000, mem::RESERVE, 0, false), Win32Error::INVALID_PARAMETER);
-    assert_code(memory::allocate(a, 0x1000, mem::COMMIT, page::READONLY | page::EXECUTE, false), Win32Error::INVALID_PARAMETER);
+    assert_code(
+        memory::allocate(a, 0x1000, mem::COMMIT, page::READONLY | page::EXECUTE, false),
+        Win32Error::INVALID_PARAMETER,
+    );
     assert_code(memory::allocate(0, 0x1000, mem::COMMIT, page::WRITECOPY, false), Win32Error::INVALID_PARAMETER);
     assert_code(memory::protect(a, 0x1000, page::READWRITE | page::EXECUTE_WRITECOPY), Win32Error::INVALID_PARAMETER);
     assert_code(memory::protect(a, 0x1000, 0), Win32Error::INVALID_PARAMETER);
-    assert_code(memory::allocate(0, 0x1000, mem::COMMIT | 0x4000_0000, page::READWRITE, false), Win32Error::INVALID_PARAMETER);
+    assert_code(
+        memory::allocate(0, 0x1000, mem::COMMIT | 0x4000_0000, page::READWRITE, false),
+        Win32Error::INVALID_PARAMETER,
+    );
     assert_code(memory::allocate(a, 0x1000, mem::RESERVE, page::READWRITE, false), Win32Error::INVALID_ADDRESS);
     assert_code(memory::allocate(a + 0xF000, 0x2000, mem::COMMIT, page::READWRITE, false), Win32Error::INVALID_ADDRESS);
 
@@ -153,7 +163,10 @@ fn cache_modifiers_belong_to_the_allocation_and_guard_pages_are_reported() {
     setup();
     let a = memory::allocate(0, 0x2000, mem::COMMIT, page::READWRITE | modifier::NOCACHE, false).unwrap();
     let q = memory::query(a).unwrap();
-    assert_eq!((q.allocation_protect, q.protect, q.size), (page::READWRITE | modifier::NOCACHE, page::READWRITE | modifier::NOCACHE, 0x2000));
+    assert_eq!(
+        (q.allocation_protect, q.protect, q.size),
+        (page::READWRITE | modifier::NOCACHE, page::READWRITE | modifier::NOCACHE, 0x2000)
+    );
     assert_eq!(memory::protect(a, 0x1000, page::READONLY).unwrap(), page::READWRITE | modifier::NOCACHE);
     assert_eq!(memory::query(a).unwrap().protect, page::READONLY | modifier::NOCACHE);
     memory::free(a, 0, mem::RELEASE).unwrap();
@@ -164,7 +177,10 @@ fn cache_modifiers_belong_to_the_allocation_and_guard_pages_are_reported() {
     memory::protect(b + 0x1000, 0x1000, page::READWRITE | modifier::GUARD).unwrap();
     let q = memory::query(b + 0x1000).unwrap();
     assert_eq!((q.protect, q.size), (page::READWRITE | modifier::GUARD, 0x1000));
-    assert_code(memory::allocate(0, 0x1000, mem::COMMIT, page::NOACCESS | modifier::GUARD, false), Win32Error::INVALID_PARAMETER);
+    assert_code(
+        memory::allocate(0, 0x1000, mem::COMMIT, page::NOACCESS | modifier::GUARD, false),
+        Win32Error::INVALID_PARAMETER,
+    );
     assert_code(
         memory::allocate(0, 0x1000, mem::COMMIT, page::READWRITE | modifier::NOCACHE | modifier::WRITECOMBINE, false),
         Win32Error::INVALID_PARAMETER,
@@ -202,7 +218,10 @@ fn reserved_section_views_start_reserved_and_commit_for_every_view() {
     assert_code(v1.read_vec(0, 1), Win32Error::NOACCESS);
     assert_eq!(memory::allocate(p1 + 100, 0x10000 - 100, mem::COMMIT, page::READONLY, false).unwrap(), p1);
     let q = memory::query(p1).unwrap();
-    assert_eq!((q.size, q.state, q.protect, q.allocation_protect), (0x10000, State::Commit, page::READONLY, page::READWRITE));
+    assert_eq!(
+        (q.size, q.state, q.protect, q.allocation_protect),
+        (0x10000, State::Commit, page::READONLY, page::READWRITE)
+    );
     // The commit belongs to the section: the other view sees committed pages with its own
     // protection, and the rest stays reserved.
     let q = memory::query(p2).unwrap();
@@ -223,7 +242,10 @@ fn reserved_section_views_start_reserved_and_commit_for_every_view() {
     assert_code(memory::allocate(p1, SIZE + 0x1000, mem::COMMIT, page::READWRITE, false), Win32Error::INVALID_ADDRESS);
     // A read-only view cannot commit read-write pages.
     let ro = map.view(Access::READ).unwrap();
-    assert_code(memory::allocate(ro.as_ptr() as usize, PAGE, mem::COMMIT, page::READWRITE, false), Win32Error::INVALID_PARAMETER);
+    assert_code(
+        memory::allocate(ro.as_ptr() as usize, PAGE, mem::COMMIT, page::READWRITE, false),
+        Win32Error::INVALID_PARAMETER,
+    );
     assert_eq!(ro.read_vec(10, 5).unwrap(), b"hello");
 }
 
@@ -235,7 +257,10 @@ fn committed_and_nocache_section_views_report_like_windows() {
     let v = map.view(Access::WRITE).unwrap();
     let p = v.as_ptr() as usize;
     let q = memory::query(p).unwrap();
-    assert_eq!((q.size, q.state, q.protect, q.allocation_protect, q.kind), (SIZE, State::Commit, page::READWRITE, page::READWRITE, RegionType::Mapped));
+    assert_eq!(
+        (q.size, q.state, q.protect, q.allocation_protect, q.kind),
+        (SIZE, State::Commit, page::READWRITE, page::READWRITE, RegionType::Mapped)
+    );
     assert_eq!(memory::allocate(p, 0x10000, mem::COMMIT, page::READONLY, false).unwrap(), p);
     let q = memory::query(p).unwrap();
     assert_eq!((q.size, q.protect), (0x10000, page::READONLY));
@@ -244,11 +269,18 @@ fn committed_and_nocache_section_views_report_like_windows() {
     v.write_at(0, b"x").unwrap();
     assert_code(memory::free(p, 0x10000, mem::DECOMMIT), Win32Error::INVALID_PARAMETER);
 
-    let (nc, _) = Mapping::options().size(SIZE as u64).section_flags(SectionFlags::COMMIT | SectionFlags::NOCACHE).create().unwrap();
+    let (nc, _) = Mapping::options()
+        .size(SIZE as u64)
+        .section_flags(SectionFlags::COMMIT | SectionFlags::NOCACHE)
+        .create()
+        .unwrap();
     let v = nc.view(Access::WRITE).unwrap();
     let p = v.as_ptr() as usize;
     let q = memory::query(p).unwrap();
-    assert_eq!((q.allocation_protect, q.protect), (page::READWRITE | modifier::NOCACHE, page::READWRITE | modifier::NOCACHE));
+    assert_eq!(
+        (q.allocation_protect, q.protect),
+        (page::READWRITE | modifier::NOCACHE, page::READWRITE | modifier::NOCACHE)
+    );
     memory::allocate(p, 0x10000, mem::COMMIT, page::READONLY, false).unwrap();
     assert_eq!(memory::query(p).unwrap().protect, page::READONLY | modifier::NOCACHE);
 }
@@ -309,7 +341,10 @@ fn placeholders_map_one_section_twice_back_to_back() {
         filemap::unmap_raw_preserving_placeholder(r2).unwrap();
     }
     assert_eq!(memory::query(base).unwrap().kind, RegionType::Private);
-    assert_code(memory::free(base, SIZE + PAGE, mem::RELEASE | mem::COALESCE_PLACEHOLDERS), Win32Error::INVALID_PARAMETER);
+    assert_code(
+        memory::free(base, SIZE + PAGE, mem::RELEASE | mem::COALESCE_PLACEHOLDERS),
+        Win32Error::INVALID_PARAMETER,
+    );
     memory::free(base, 2 * SIZE, mem::RELEASE | mem::COALESCE_PLACEHOLDERS).unwrap();
     assert_eq!(memory::query(base).unwrap().size, 2 * SIZE);
     memory::free(base, 0, mem::RELEASE).unwrap();
@@ -340,7 +375,11 @@ fn a_full_filesystem_fails_the_commit_not_a_later_write() {
     assert!(rustix::process::geteuid().is_root(), "this test mounts a small tmpfs and needs root");
     let dir = std::env::temp_dir().join(format!("filemap-fulltmpfs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs"]).arg(&dir).status().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .unwrap();
     assert!(status.success(), "mount tmpfs failed");
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
@@ -383,7 +422,11 @@ impl HugePool {
         let pool = HugePool { old, mount };
         let got = meminfo("HugePages_Free:");
         assert!(got >= n, "asked the kernel for {n} more huge pages, {got} are free (memory fragmented?)");
-        let status = std::process::Command::new("mount").args(["-t", "hugetlbfs", "-o", "mode=0755", "none"]).arg(&pool.mount).status().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "hugetlbfs", "-o", "mode=0755", "none"])
+            .arg(&pool.mount)
+            .status()
+            .unwrap();
         assert!(status.success(), "mount hugetlbfs failed");
         pool
     }

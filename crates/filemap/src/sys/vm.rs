@@ -74,7 +74,9 @@ pub unsafe fn commit_private(addr: usize, len: usize, prot: ProtFlags) -> Result
 /// # Safety
 /// As for [`commit_private`].
 pub unsafe fn commit_private_huge(addr: usize, len: usize, prot: ProtFlags, page: usize) -> Result<(), Errno> {
-    let flags = MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::hugetlb_with_size_log2(page.trailing_zeros()).unwrap_or(MapFlags::HUGETLB);
+    let flags = MapFlags::PRIVATE
+        | MapFlags::FIXED
+        | MapFlags::hugetlb_with_size_log2(page.trailing_zeros()).unwrap_or(MapFlags::HUGETLB);
     // SAFETY: MAP_FIXED replaces only the caller's own range (premises above).
     unsafe {
         rustix::mm::mmap_anonymous(addr as *mut _, len, prot, flags)?;
@@ -128,7 +130,13 @@ pub unsafe fn map_file_over(
 
 /// Maps `len` bytes of a huge-page file (hugetlbfs) anywhere; the kernel aligns the address to
 /// the huge page size.
-pub fn map_huge_file(fd: BorrowedFd<'_>, offset: u64, len: usize, prot: ProtFlags, sharing: Sharing) -> Result<NonNull<u8>, Errno> {
+pub fn map_huge_file(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+    prot: ProtFlags,
+    sharing: Sharing,
+) -> Result<NonNull<u8>, Errno> {
     let flags = match sharing {
         Sharing::Shared => MapFlags::SHARED,
         Sharing::CopyOnWrite => MapFlags::PRIVATE,
