@@ -455,7 +455,7 @@ impl<'f> MappingOptions<'f> {
             if lp == 0 {
                 return refuse(Win32Error::PRIVILEGE_NOT_HELD, "SEC_LARGE_PAGES: the kernel has no huge page support");
             }
-            if self.size == 0 || self.size % lp != 0 {
+            if self.size == 0 || !self.size.is_multiple_of(lp) {
                 return refuse(
                     Win32Error::INVALID_PARAMETER,
                     &format!("SEC_LARGE_PAGES: the size must be a multiple of the {lp}-byte large page"),
@@ -735,7 +735,7 @@ impl Mapping {
     pub fn double_view(&self, access: Access) -> Result<DoubleView> {
         let size = self.size();
         let what = || format!("cannot map a double view of {}", self.object.describe());
-        if size % GRANULARITY as u64 != 0 || self.section_flags().contains(SectionFlags::RESERVE) {
+        if !size.is_multiple_of(GRANULARITY as u64) || self.section_flags().contains(SectionFlags::RESERVE) {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
                 format!("{}: the size {size} is not a multiple of 64 KiB, or the section is SEC_RESERVE", what()),
@@ -884,7 +884,7 @@ impl ViewBuilder<'_> {
         // Paging-file sections extend to the end of their last page, file-backed ones do not.
         let page = sys::PAGE as u64;
         let size = if m.backing.is_some() { m.size() } else { m.size().div_ceil(page) * page };
-        if self.offset % GRANULARITY as u64 != 0 {
+        if !self.offset.is_multiple_of(GRANULARITY as u64) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("{}: offset {:#x} is not a multiple of the 64 KiB allocation granularity", what(), self.offset),
@@ -901,13 +901,13 @@ impl ViewBuilder<'_> {
         let large = m.backing.as_ref().is_some_and(|d| d.is_large())
             || (m.backing.is_some() && m.section_flags().contains(SectionFlags::LARGE_PAGES));
         let lp = crate::memory::large_page_minimum();
-        if large && (self.offset % lp as u64 != 0 || self.address.is_some_and(|a| a % lp != 0)) {
+        if large && (!self.offset.is_multiple_of(lp as u64) || self.address.is_some_and(|a| a % lp != 0)) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("{}: views of large-page sections start at multiples of {lp} bytes", what()),
             ));
         }
-        if large && self.len % lp != 0 {
+        if large && !self.len.is_multiple_of(lp) {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
                 format!("{}: views of large-page sections are multiples of {lp} bytes long", what()),
@@ -1203,7 +1203,7 @@ impl View {
 
     fn atomic_ptr(&self, offset: usize, size: usize) -> Result<*mut u8> {
         self.check_range(offset, size, "access")?;
-        if offset % size != 0 {
+        if !offset.is_multiple_of(size) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("offset {offset} is not aligned for a {size}-byte atomic"),

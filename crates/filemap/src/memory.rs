@@ -371,7 +371,7 @@ pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeho
         if alloc_type & (mem::RESERVE | mem::COMMIT) != mem::RESERVE | mem::COMMIT {
             return Err(invalid(format!("{op}: MEM_LARGE_PAGES needs MEM_RESERVE | MEM_COMMIT")));
         }
-        if lp == 0 || size % lp != 0 || addr % lp != 0 {
+        if lp == 0 || !size.is_multiple_of(lp) || !addr.is_multiple_of(lp) {
             return Err(invalid(format!(
                 "{op}: large-page allocations need a size and address that are multiples of {lp} bytes"
             )));
@@ -672,7 +672,7 @@ fn split_placeholder(reg: &mut BTreeMap<usize, Allocation>, base: usize, addr: u
     if !matches!(alloc.kind, Kind::Private { placeholder: true, .. }) {
         return Err(invalid(format!("{op}: {addr:#x} is not inside a placeholder")));
     }
-    if size == 0 || addr % GRANULARITY != 0 || size % GRANULARITY != 0 {
+    if size == 0 || !addr.is_multiple_of(GRANULARITY) || !size.is_multiple_of(GRANULARITY) {
         return Err(invalid(format!("{op}: address and size must be non-zero multiples of 64 KiB")));
     }
     let end = addr.checked_add(size).ok_or_else(|| invalid(format!("{op}: overflow")))?;

@@ -20,7 +20,7 @@ const fn round_up(n: usize, to: usize) -> usize {
 /// nothing more.
 pub fn reserve(len: usize, align: usize, at: Option<usize>) -> Result<usize, Errno> {
     let flags = MapFlags::PRIVATE | MapFlags::NORESERVE;
-    if len == 0 || align % GRANULARITY != 0 {
+    if len == 0 || !align.is_multiple_of(GRANULARITY) {
         return Err(Errno::INVAL);
     }
     if let Some(addr) = at {
