@@ -23,8 +23,9 @@
 //! mapped, as views keep any section's memory. Data files of crashed creators (no `LOCK_SH`
 //! holder) are removed by the next large-page creation. The data file's path is read from the
 //! (hostile) header: it is only opened if it is directly inside `filemap-<creator uid>` of our
-//! hugetlbfs mount, without following symlinks, and only used if its device, inode and owner are
-//! the recorded ones.
+//! hugetlbfs mount, where the owner is the object file's owner as the kernel records it (not the
+//! uid the header claims), without following symlinks, and only used if its device and inode are
+//! the recorded ones and its owner is that same user.
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -216,7 +217,8 @@ pub(crate) fn create(size: u64, mode: u32, named: bool) -> Result<(DataFile, Bac
 }
 
 /// Opens the data file a large-page object's header names, checking the path (it must be
-/// directly inside `filemap-<creator_uid>` of our mount), the device, inode and owner.
+/// directly inside `filemap-<owner>` of our mount, where `owner` is the object file's owner as
+/// the kernel records it), the device, inode and owner.
 pub(crate) fn open(backing: &Backing, creator_uid: u32, write: bool, what: &str) -> Result<DataFile> {
     let corrupt =
         |why: &str| Error::new(Win32Error::INVALID_DATA, format!("cannot open {what}: its large-page data file {why}"));

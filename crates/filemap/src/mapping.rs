@@ -573,7 +573,10 @@ impl Mapping {
             None => None,
             Some(backing) if large => {
                 let write = protection.allows_write() && access.can_write();
-                let mut data = crate::large::open(backing, header.creator_uid, write, &object.describe())?;
+                // The path is hostile input (S6): it is only followed inside the directory of the
+                // object file's kernel-recorded owner, never the uid the header claims.
+                let owner = rustix::fs::fstat(object.fd())?.st_uid;
+                let mut data = crate::large::open(backing, owner, write, &object.describe())?;
                 data.watch_object(object.fd());
                 Some(Arc::new(data))
             }

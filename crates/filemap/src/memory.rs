@@ -805,7 +805,7 @@ fn refresh_view(base: usize, alloc: &mut Allocation, start: usize, end: usize) {
         return;
     }
     let mut opened = Vec::new();
-    for (s, e) in committed_runs(sec, start, end) {
+    for (s, e) in committed_runs(sec, start, end, usize::MAX) {
         for (ps, pe, page) in alloc.runs.pieces(s, e) {
             if !page.committed {
                 let protect = if page.protect == 0 { default } else { page.protect };
@@ -822,10 +822,10 @@ fn refresh_view(base: usize, alloc: &mut Allocation, start: usize, end: usize) {
 }
 
 /// The runs of `[start, end)` (view offsets) whose pages are committed in the section's file.
-fn committed_runs(sec: &ReservedSection, start: usize, end: usize) -> Vec<(usize, usize)> {
+fn committed_runs(sec: &ReservedSection, start: usize, end: usize, max: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut off = start;
-    while off < end {
+    while off < end && out.len() < max {
         let file = sec.file_offset + off as u64;
         if file >= sec.file_end {
             break;
@@ -999,7 +999,7 @@ pub fn query(addr: usize) -> Result<Region> {
         let (state, protect, end) = match view {
             Some(v) if v.reserved.is_some() => {
                 let sec = v.reserved.as_ref().expect("checked");
-                let runs = committed_runs(sec, off, alloc.len);
+                let runs = committed_runs(sec, off, alloc.len, 1);
                 match runs.first() {
                     Some(&(s, e)) if s == off => {
                         let (_, run_end, p) = alloc.runs.at(off);
@@ -1213,6 +1213,10 @@ pub(crate) fn views_need_checks() -> bool {
 // ---------------------------------------------------------------------------------------------
 // The fault handler that opens pages other views committed.
 
+/// How long a fault in a view of a reserved section waits for the registry before it is taken
+/// for a real access violation.
+const FAULT_WAIT_SECS: i64 = 5;
+
 static HANDLER: std::sync::Once = std::sync::Once::new();
 static HANDLER_READY: AtomicBool = AtomicBool::new(false);
 static mut OLD_ACTION: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::uninit();
@@ -1240,13 +1244,20 @@ fn install_fault_handler() {
 /// committed it. Async-signal-safe: no allocation, no blocking lock (a bounded `try_lock`), only
 /// `lseek` and `mprotect`.
 fn open_committed_page(addr: usize) -> bool {
+    // Another thread may hold the registry for a while (a large commit `fallocate`s under it):
+    // yield until it is free, for at most FAULT_WAIT (S7); then the fault is treated as real.
     let mut guard = None;
-    for _ in 0..100_000 {
+    let start = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    loop {
         if let Ok(g) = REGISTRY.try_lock() {
             guard = Some(g);
             break;
         }
-        std::hint::spin_loop();
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        if now.tv_sec - start.tv_sec >= FAULT_WAIT_SECS {
+            break;
+        }
+        rustix::thread::sched_yield();
     }
     let Some(reg) = guard else { return false };
     let Some((&base, alloc)) = reg.range(..=addr).next_back() else { return false };

@@ -76,6 +76,20 @@ fn dispatch(role: &str, args: &[String]) {
                 say(format!("read {}", String::from_utf8_lossy(&view.read_vec(7, 4).unwrap())));
             }
         }
+        // Touches a committed page, then a reserved one: the second touch must kill the process.
+        "touch" => {
+            let (map, _) = Mapping::options().size(0x20000).section_flags(SectionFlags::RESERVE).create().unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            view.commit(0, 0x10000, page::READWRITE).unwrap();
+            // SAFETY: the first 64 KiB are committed read-write.
+            unsafe { std::ptr::write_volatile(view.as_ptr(), 1) };
+            say("committed ok");
+            // SAFETY: deliberately touching a reserved page: the fault ends this process, which
+            // is what the parent checks (nothing of Rust's is corrupted by an access that never
+            // completes).
+            unsafe { std::ptr::write_volatile(view.as_ptr().add(0x10000), 1) };
+            say("reserved page was writable");
+        }
         "no-hugetlbfs" => {
             let lp = memory::large_page_minimum() as u64;
             let r = Mapping::options().name(&args[0]).size(lp).large_pages(true).create();
@@ -482,4 +496,21 @@ fn large_page_sections_come_from_the_hugetlb_pool_and_are_freed_with_the_last_ha
     assert!(left.is_empty(), "the data file outlived the last handle: {left:?}");
     assert_eq!(meminfo("HugePages_Free:"), free_before, "the huge pages went back to the pool");
     drop(pool);
+}
+
+#[test]
+fn touching_a_reserved_page_of_a_view_is_an_access_violation() {
+    use std::os::unix::process::ExitStatusExt;
+    setup();
+    // The harness's child protocol (tests/common): role and arguments in the environment.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_main", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .env("FILEMAP_CHILD", "touch")
+        .env("FILEMAP_CHILD_ARGS", "")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("@@committed ok"), "{stdout}");
+    assert!(!stdout.contains("writable"), "{stdout}");
+    assert_eq!(out.status.signal(), Some(libc::SIGSEGV), "{:?}", out.status);
 }
