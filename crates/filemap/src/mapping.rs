@@ -593,6 +593,19 @@ impl Mapping {
         Ok(Mapping { object: Arc::new(object), access, protection, backing })
     }
 
+    /// Closes the handle now (`CloseHandle`), reporting what dropping it hides: if this was
+    /// the process's last handle to the object and the close protocol could not run to its end
+    /// (an inheritable or inherited handle with no descriptor left to test for other holders),
+    /// it fails with the Win32 code, and the object, if no other holder remains, is left dead
+    /// for the next sweep or `filemap gc`. Closing one of several clones made by
+    /// [`Mapping::try_clone`] only drops that clone.
+    pub fn close(self) -> Result<()> {
+        match Arc::try_unwrap(self.object) {
+            Ok(object) => object.close(),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Size of the object in bytes, as it was created (not rounded to pages).
     pub fn size(&self) -> u64 {
         self.object.header().size

@@ -514,3 +514,21 @@ fn touching_a_reserved_page_of_a_view_is_an_access_violation() {
     assert!(!stdout.contains("writable"), "{stdout}");
     assert_eq!(out.status.signal(), Some(libc::SIGSEGV), "{:?}", out.status);
 }
+
+#[test]
+fn a_reserved_view_keeps_neither_the_name_nor_a_lock_after_the_last_close() {
+    setup();
+    let name = unique("reserved-close");
+    let (m, _) = Mapping::options().name(&name).size(0x20000).section_flags(SectionFlags::RESERVE).create().unwrap();
+    let ino = m.object_id().1;
+    let view = m.view(Access::WRITE).unwrap();
+    drop(m);
+    assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_NOT_FOUND);
+    let locks = std::fs::read_to_string("/proc/locks").unwrap();
+    let held: Vec<&str> = locks.lines().filter(|l| l.contains(&format!(":{ino} "))).collect();
+    assert!(held.is_empty(), "locks left on the released object: {held:?}");
+    // The view still commits (the section's memory lives while a view does).
+    view.commit(0, 0x1000, page::READWRITE).unwrap();
+    view.write_at(0, b"after close").unwrap();
+    assert_eq!(view.read_vec(0, 11).unwrap(), b"after close");
+}
