@@ -1039,6 +1039,7 @@ impl ViewBuilder<'_> {
             ptr.as_ptr() as usize,
             crate::memory::ViewRecord {
                 protect: view_protect,
+                section_protect: m.protection.to_win32(),
                 modifiers,
                 copy: kind == ViewKind::Copy,
                 len,

@@ -194,6 +194,8 @@ pub(crate) struct ViewRecord {
     pub protect: u32,
     /// `PAGE_NOCACHE`/`PAGE_WRITECOMBINE` from the section's `SEC_NOCACHE`/`SEC_WRITECOMBINE`.
     pub modifiers: u32,
+    /// The section's protection (`PAGE_*` the object was created with).
+    pub section_protect: u32,
     /// Copy-on-write view.
     pub copy: bool,
     /// Length as mapped (not page-rounded).
@@ -491,15 +493,38 @@ fn commit_existing(addr: usize, size: usize, protect: u32, replace: bool) -> Res
     }
 }
 
-/// Whether `protect` asks only for what the view allows (Windows refuses more with
-/// `ERROR_INVALID_PARAMETER`; a shared view cannot become copy-on-write here).
-fn view_allows(view: &ViewRecord, protect: u32) -> bool {
-    let (r, w, x, c) = rights(protect & 0xff);
-    let (vr, vw, vx, vc) = rights(view.protect);
-    if protect & 0xff == 0x01 {
-        return true;
+/// What a protection gives access to, in the terms Windows uses to check a view's new
+/// protection (Wine's conformance test `test_CreateFileMapping_protection` records the rule):
+/// read, write, execute, and write-copy (execute-read-write implies write-copy; plain
+/// `PAGE_WRITECOPY` counts as read only).
+fn access_bits(base: u32) -> u32 {
+    const R: u32 = 1;
+    const W: u32 = 2;
+    const X: u32 = 4;
+    const C: u32 = 8;
+    match base {
+        0x04 => R | W,
+        0x10 | 0x20 => R | X,
+        0x40 => R | W | C | X,
+        0x80 => R | C | X,
+        0x02 | 0x08 => R,
+        _ => 0,
     }
-    (!r || vr) && (!w || vw) && (!x || vx) && (c == vc || (!c && vc))
+}
+
+/// Whether a view may be given `protect` (`VirtualProtect`, `VirtualAlloc(MEM_COMMIT)`): the
+/// same access as the view, or less, and no more than the section's protection allows. A
+/// shared view cannot be made copy-on-write page by page on Linux: refused with the same code.
+fn view_allows(view: &ViewRecord, protect: u32) -> bool {
+    let (m, v, p) = (access_bits(view.section_protect), access_bits(view.protect), access_bits(protect & 0xff));
+    let compatible = if v == p {
+        true
+    } else if v == 0 || v & p != p {
+        false
+    } else {
+        m & p == p
+    };
+    compatible && (view.copy || !matches!(protect & 0xff, 0x08 | 0x80))
 }
 
 fn commit_view_range(base: usize, alloc: &mut Allocation, start: usize, end: usize, protect: u32) -> Result<()> {

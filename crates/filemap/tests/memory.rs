@@ -282,6 +282,18 @@ fn committed_and_nocache_section_views_report_like_windows() {
     assert_eq!(memory::protect(p, 0x1000, page::READWRITE).unwrap(), page::READONLY);
     v.write_at(0, b"x").unwrap();
     assert_code(memory::free(p, 0x10000, mem::DECOMMIT), Win32Error::INVALID_PARAMETER);
+    // Windows' compatibility rule for views: no more access than the view, and a copy-on-write
+    // view (access: read) cannot become read-write, only write-copy again.
+    assert_code(memory::protect(p, 0x1000, page::EXECUTE_READ), Win32Error::INVALID_PARAMETER);
+    assert_eq!(memory::protect(p, 0x1000, page::NOACCESS).unwrap(), page::READWRITE);
+    let cow = map.view(Access::COPY).unwrap();
+    let c = cow.as_ptr() as usize;
+    assert_eq!(memory::query(c).unwrap().protect, page::WRITECOPY);
+    assert_code(memory::protect(c, 0x1000, page::READWRITE), Win32Error::INVALID_PARAMETER);
+    assert_eq!(memory::protect(c, 0x1000, page::READONLY).unwrap(), page::WRITECOPY);
+    assert_eq!(memory::protect(c, 0x1000, page::WRITECOPY).unwrap(), page::READONLY);
+    cow.write_at(0, b"private").unwrap();
+    assert_ne!(v.read_vec(0, 7).unwrap_or_default(), b"private");
 
     let (nc, _) = Mapping::options()
         .size(SIZE as u64)
