@@ -58,6 +58,7 @@ pub mod file;
 pub mod handles;
 pub mod library;
 pub mod mapping;
+pub mod memory;
 pub mod process;
 pub mod security;
 pub mod strings;

@@ -13,6 +13,10 @@
 //! - Every error carries the Win32 code Windows returns ([`Error::code`]).
 //! - **Who may open an object**: a Windows-style DACL ([`security::Permissions`]) on any
 //!   object's options becomes its file's mode and POSIX ACL, enforced by the kernel at open.
+//! - **The memory API around views** in [`memory`]: reserve and commit (`SEC_RESERVE` sections
+//!   commit per section, for every view in every process), protection, locking, exact
+//!   `VirtualQuery` regions, placeholders; [`Mapping::double_view`] maps a section twice back to
+//!   back for ring buffers; [`MappingOptions::large_pages`] backs a section with huge pages.
 //! - **Named synchronization objects** in [`sync`]: mutexes (thread-owned, recursive,
 //!   abandoned when their owner dies), semaphores, events, waitable timers, and waits on up to
 //!   64 of them at once, all futex-based with no system call on uncontended paths.
@@ -51,7 +55,9 @@ compile_error!(
 
 pub mod error;
 mod fork;
+mod large;
 mod mapping;
+pub mod memory;
 pub mod name;
 pub mod namespace;
 mod object;
@@ -62,7 +68,8 @@ mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
 pub use mapping::{
-    Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
+    Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
+    unmap_raw, unmap_raw_preserving_placeholder,
 };
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
