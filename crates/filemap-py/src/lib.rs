@@ -22,8 +22,9 @@ fn _filemap(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mapping::PyMapping>()?;
     m.add_class::<mapping::PyView>()?;
     let base = py.get_type::<mapping::PyView>();
-    let view = buffer::make_view_type(py, &base)?;
+    let (view, export) = buffer::make_types(py, &base)?;
     m.add("View", &view)?;
+    m.add("_ViewExport", &export)?;
     mapping::VIEW_TYPE.get_or_init(py, || view.unbind());
     sync::register(m)?;
 

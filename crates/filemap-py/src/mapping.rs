@@ -10,6 +10,7 @@ use pyo3::types::PyType;
 
 use filemap::{Access, Created, Mapping, Protection, SectionFlags, View};
 
+use crate::buffer::ExportInfo;
 use crate::errors::IntoPy;
 
 /// `filemap.View`, the subtype with the buffer slots (made at import).
@@ -200,40 +201,28 @@ impl PyMapping {
 pub struct PyView {
     view: Mutex<Option<Arc<View>>>,
     ptr: usize,
-    /// The length as `Py_ssize_t`: exported buffers' `shape` points here.
     len: isize,
     offset: u64,
     readonly: bool,
     readable: bool,
-    /// Buffers exported and not yet released.
-    exports: AtomicUsize,
+    /// Buffers exported and not yet released (shared with each export's owner).
+    exports: Arc<AtomicUsize>,
 }
 
 impl PyView {
-    /// What an export needs: address, length, read-only. Fails if closed or unreadable.
-    pub fn export_info(&self, _py: Python<'_>) -> PyResult<(*mut u8, usize, bool)> {
-        if self.view.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
-            return Err(closed_err("view"));
-        }
+    /// What an export needs. Fails if closed or unreadable.
+    pub fn export_info(&self) -> PyResult<ExportInfo> {
+        let view = self.view.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| closed_err("view"))?;
         if !self.readable {
             return Err(PyBufferError::new_err("the view was mapped with no access"));
         }
-        Ok((self.ptr as *mut u8, self.len as usize, self.readonly))
-    }
-
-    /// `shape` for exported buffers: the length, inside this object.
-    pub fn len_ptr(&self) -> *mut isize {
-        (&raw const self.len).cast_mut()
-    }
-
-    /// One more buffer exported (called with the GIL held, after `export_info` succeeded).
-    pub fn exported(&self) {
-        self.exports.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// One buffer released.
-    pub fn released(&self) {
-        let _ = self.exports.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        Ok(ExportInfo {
+            view,
+            exports: self.exports.clone(),
+            ptr: self.ptr as *mut u8,
+            len: self.len as usize,
+            readonly: self.readonly,
+        })
     }
 
     fn handle(&self) -> PyResult<Arc<View>> {
@@ -268,14 +257,15 @@ impl PyView {
             offset: view.offset(),
             readonly: !view.is_writable(),
             readable: view.is_readable(),
-            exports: AtomicUsize::new(0),
+            exports: Arc::new(AtomicUsize::new(0)),
             view: Mutex::new(Some(Arc::new(view))),
         })
     }
 
     /// Unmaps the view (UnmapViewOfFile). Raises BufferError while buffers exported from it
-    /// (memoryviews, numpy arrays, slices) exist, as mmap.mmap.close does. Closing twice is
-    /// allowed.
+    /// (memoryviews, numpy arrays, slices) exist, as mmap.mmap.close does. Memory that an
+    /// export's owner still references (a numpy array's ``base``) stays mapped until that goes
+    /// too. Closing twice is allowed.
     fn close(&self) -> PyResult<()> {
         let mut guard = self.view.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_some() && self.exports.load(Ordering::Acquire) > 0 {

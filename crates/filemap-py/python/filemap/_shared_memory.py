@@ -43,6 +43,8 @@ class SharedMemory:
     * Names are filemap object names: without a prefix they are per-user (``Local\\``), and
       ``Global\\name`` is machine-wide. Names may hold any character but a backslash after
       the prefix, ``/`` included.
+    * ``close()`` never raises BufferError and never unmaps memory a buffer still points to
+      (see its docstring); a ``buf`` kept in a variable stays usable after ``close()``.
     * ``track`` (Python 3.13) is accepted and ignored: there is nothing to track.
     * Errors are :class:`filemap.Error` subclasses of the same built-in classes the standard
       class raises (``FileNotFoundError``, ``FileExistsError``, ``PermissionError``), with
@@ -104,15 +106,22 @@ class SharedMemory:
         return self._size
 
     def close(self):
-        """Closes this instance's access to the block: releases ``buf`` and unmaps it, and
-        gives up this instance's hold on the name. Raises BufferError, as the standard class
-        does, while buffers exported from ``buf`` (e.g. numpy arrays over it) exist."""
-        if self._buf is not None:
-            self._buf.release()
-            self._buf = None
-        if self._view is not None:
-            self._view.close()
-            self._view = None
+        """Closes this instance's access to the block and gives up its hold on the name.
+
+        Unlike the standard class, it never raises BufferError and never unmaps memory that
+        something still uses: ``buf`` is dropped, and the view is unmapped at once if nothing
+        else holds a buffer over it (a numpy array made from ``buf``, a slice of it, a
+        ``memoryview`` kept in a variable), or else when the last such buffer goes away, which
+        until then stays valid. (The standard class releases ``buf``, which raises BufferError
+        while it has exports, and leaves a numpy array made with ``buffer=shm.buf`` pointing to
+        unmapped memory.)"""
+        self._buf = None
+        view, self._view = self._view, None
+        if view is not None:
+            try:
+                view.close()
+            except BufferError:
+                pass  # still in use: unmapped when its last buffer is released
         if self._mapping is not None:
             self._mapping.close()
             self._mapping = None
