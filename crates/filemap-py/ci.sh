@@ -18,9 +18,9 @@ if ! "$python" -m venv "$work/venv"; then
 fi
 py="$work/venv/bin/python"
 
-echo "=== filemap-py: installing maturin, pytest, numpy from PyPI ==="
+echo "=== filemap-py: installing maturin, pytest, numpy, mypy from PyPI ==="
 "$py" -m pip install --quiet --upgrade pip
-"$py" -m pip install --quiet maturin pytest numpy
+"$py" -m pip install --quiet maturin pytest numpy mypy
 
 echo "=== filemap-py: pip install $here (builds the wheel) ==="
 "$py" -m pip install --quiet "$here"

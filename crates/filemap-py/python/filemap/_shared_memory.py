@@ -1,8 +1,9 @@
 """``filemap.SharedMemory``: ``multiprocessing.shared_memory.SharedMemory`` with Windows' lifetime."""
 
 import secrets
+from typing import Optional
 
-from ._filemap import Mapping
+from ._filemap import Mapping, View
 
 __all__ = ["SharedMemory"]
 
@@ -11,7 +12,7 @@ _NAME_PREFIX = "psm_"
 _NAME_TOKEN_BYTES = 4
 
 
-def _make_name():
+def _make_name() -> str:
     return _NAME_PREFIX + secrets.token_hex(_NAME_TOKEN_BYTES)
 
 
@@ -52,13 +53,13 @@ class SharedMemory:
     """
 
     # Defined here so that __del__/close are safe on a half-made instance.
-    _mapping = None
-    _view = None
-    _buf = None
-    _name = None
-    _size = 0
+    _mapping: Optional[Mapping] = None
+    _view: Optional[View] = None
+    _buf: Optional[memoryview] = None
+    _name: str = ""
+    _size: int = 0
 
-    def __init__(self, name=None, create=False, size=0, *, track=True):
+    def __init__(self, name: Optional[str] = None, create: bool = False, size: int = 0, *, track: bool = True) -> None:
         if not size >= 0:
             raise ValueError("'size' must be a positive integer")
         if create:
@@ -87,25 +88,26 @@ class SharedMemory:
     def __reduce__(self):
         return (self.__class__, (self.name, False, self.size))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.name!r}, size={self.size})"
 
     @property
-    def buf(self):
-        """A memoryview of the block's contents (exactly ``size`` bytes)."""
-        return self._buf
+    def buf(self) -> memoryview:
+        """A memoryview of the block's contents (exactly ``size`` bytes); None after
+        ``close()``, as with the standard class."""
+        return self._buf  # type: ignore[return-value]
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The block's name."""
         return self._name
 
     @property
-    def size(self):
+    def size(self) -> int:
         """The block's size in bytes."""
         return self._size
 
-    def close(self):
+    def close(self) -> None:
         """Closes this instance's access to the block and gives up its hold on the name.
 
         Unlike the standard class, it never raises BufferError and never unmaps memory that
@@ -126,7 +128,7 @@ class SharedMemory:
             self._mapping.close()
             self._mapping = None
 
-    def unlink(self):
+    def unlink(self) -> None:
         """Gives up this instance's hold on the name, at once (Windows has no unlink: a name
         other processes hold stays theirs until they close). ``buf`` stays usable until
         ``close()``. Never raises for a name already released."""
