@@ -259,6 +259,8 @@ def test_sigkilled_creator_frees_nothing_under_a_holder_and_nothing_outlives_the
     )
     holder.expect("attached")
     assert len(objects_in(private_root)) == 1
+    with open(f"/proc/{holder.pid}/maps") as f:
+        assert any(private_root in line for line in f)  # what the check at the end looks for
     creator.kill(signal.SIGKILL)
 
     holder.send("check")
@@ -279,8 +281,11 @@ def test_sigkilled_creator_frees_nothing_under_a_holder_and_nothing_outlives_the
 
     holder.send("close")
     holder.expect("closed")
-    # The last holder closed (and still lives): nothing is left, name or memory.
+    # The last holder closed (and still lives): nothing is left, name or memory. The object
+    # file is unlinked and no live process maps it, so tmpfs has freed its pages.
     assert objects_in(private_root) == []
+    with open(f"/proc/{holder.pid}/maps") as f:
+        assert [line for line in f if private_root in line] == []
     probe = child(
         """
         import sys
