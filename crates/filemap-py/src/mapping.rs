@@ -147,6 +147,16 @@ impl PyMapping {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).is_none()
     }
 
+    /// Pickles a named mapping to ``Mapping.open(name, access)``, so it can be passed to
+    /// ``multiprocessing`` children. Unnamed mappings cannot be pickled.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String, u32))> {
+        let m = slf.get().handle()?;
+        let Some(name) = m.name() else {
+            return Err(pyo3::exceptions::PyTypeError::new_err("cannot pickle an unnamed mapping"));
+        };
+        Ok((slf.get_type().getattr("open")?, (name, m.access().0)))
+    }
+
     /// True if ``create`` found the name held and opened the existing object
     /// (ERROR_ALREADY_EXISTS); always True for ``open``.
     #[getter]

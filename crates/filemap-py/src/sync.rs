@@ -137,6 +137,16 @@ macro_rules! sync_methods {
                 Ok(self.inner.get($what)?.name())
             }
 
+            /// Pickles a named object to ``open(name)``, so it can be passed to
+            /// ``multiprocessing`` children (they open it by name; the name lives while the
+            /// sender holds it). Unnamed objects cannot be pickled.
+            fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+                let Some(name) = slf.get().inner.get($what)?.name() else {
+                    return Err(PyTypeError::new_err(concat!("cannot pickle an unnamed ", $what)));
+                };
+                Ok((slf.get_type().getattr("open")?, (name,)))
+            }
+
             /// True if the constructor found the name held and opened the existing object
             /// (ERROR_ALREADY_EXISTS); always True for ``open``.
             #[getter]

@@ -285,3 +285,30 @@ def test_open_rights_are_enforced(name):
         s.release()
     assert e.value.winerror == 5
     held.close()
+
+
+def _child_sets_event_under_mutex(lock, ev, sem):
+    with lock:
+        ev.set()
+    sem.release()
+
+
+def test_named_objects_pickle_to_their_names_for_spawned_children(name):
+    import pickle
+
+    lock, ev, sem = Mutex(name + "-m"), Event(name + "-e"), Semaphore(name + "-s", initial=0)
+    ctx = multiprocessing.get_context("spawn")
+    p = ctx.Process(target=_child_sets_event_under_mutex, args=(lock, ev, sem))
+    p.start()
+    assert ev.wait(WATCHDOG) and sem.acquire(timeout=WATCHDOG)
+    p.join(WATCHDOG)
+    assert p.exitcode == 0
+    copy = pickle.loads(pickle.dumps(ev))
+    assert copy.name == ev.name and copy.is_set()
+    with pytest.raises(TypeError):
+        pickle.dumps(Event())
+    m = filemap.Mapping.create(name + "-map", 4096)
+    m2 = pickle.loads(pickle.dumps(m))
+    assert m2.name == m.name and m2.size == 4096
+    with pytest.raises(TypeError):
+        pickle.dumps(m.view())
