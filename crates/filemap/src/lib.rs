@@ -41,6 +41,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod backing;
 pub mod error;
 mod mapping;
 pub mod name;
