@@ -160,15 +160,15 @@ pub(crate) fn open_recorded(object: BorrowedFd<'_>, backing: &Backing, write: bo
 }
 
 /// Fails unless the file open as `fd` is at least `end` bytes long, so that a view of its
-/// bytes before `end` cannot fault with `SIGBUS`. `code` is the error to give (see
-/// `docs/ARCHITECTURE.md` §5: `ERROR_INVALID_DATA` for an object file, `ERROR_FILE_INVALID` for
-/// a backing file), `what` describes the failing operation.
+/// bytes before `end` cannot fault with `SIGBUS`. `code` is the error to give
+/// (`docs/ARCHITECTURE.md` §9: `ERROR_INVALID_DATA` for an object file, `ERROR_FILE_INVALID`
+/// for a backing file), `what` describes the failing operation and `file` the file.
 pub(crate) fn ensure_covers(
     fd: BorrowedFd<'_>,
     end: u64,
     code: Win32Error,
     what: &dyn Fn() -> String,
-    file: &dyn Fn() -> String,
+    file: &str,
 ) -> Result<()> {
     let st = rustix::fs::fstat(fd).map_err(|e| Error::from_io(what(), e.into()))?;
     let size = st.st_size.max(0) as u64;
@@ -176,9 +176,8 @@ pub(crate) fn ensure_covers(
         return Err(Error::new(
             code,
             format!(
-                "{}: {} is {size} bytes long, shorter than the {end} bytes the view needs (truncated by another process?)",
-                what(),
-                file()
+                "{}: {file} is {size} bytes long, shorter than the {end} bytes the view needs (truncated by another process?)",
+                what()
             ),
         ));
     }

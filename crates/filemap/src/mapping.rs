@@ -839,7 +839,7 @@ impl ViewBuilder<'_> {
             } else {
                 (Win32Error::INVALID_DATA, "its object file")
             };
-            crate::backing::ensure_covers(fd, end, code, &what, &|| file.to_owned())?;
+            crate::backing::ensure_covers(fd, end, code, &what, file)?;
             let ptr = sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
                 Errno::EXIST => Error::new(
                     Win32Error::INVALID_ADDRESS,

@@ -746,9 +746,7 @@ impl ObjectFile {
         let ptr = self.with_map_fd(|fd, _pin| {
             // A file truncated below its header page since the open would SIGBUS the state words.
             let what = || format!("cannot map the state of {}", self.describe());
-            crate::backing::ensure_covers(fd, HEADER_SIZE as u64, Win32Error::INVALID_DATA, &what, &|| {
-                "its object file".to_owned()
-            })?;
+            crate::backing::ensure_covers(fd, HEADER_SIZE as u64, Win32Error::INVALID_DATA, &what, "its object file")?;
             sys::map_page(fd, self.writable)
                 .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))
         })?;
