@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 pub mod futex;
+pub mod lock;
 pub mod users;
 
 use std::ptr::NonNull;
