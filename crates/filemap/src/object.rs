@@ -973,10 +973,9 @@ impl ObjectFile {
         if std::mem::replace(&mut self.closed, true) {
             return Ok(());
         }
-        let (Some(dir), Some(name)) = (self.dir.clone(), self.name.clone()) else {
+        let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
             return Ok(());
         };
-        let file = name.file_name();
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
             fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
             self.release_private(&dir, &file)
@@ -1304,15 +1303,17 @@ pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
         let Some(file) = file.to_str() else {
             continue;
         };
-        if let Some(entry) = inspect(&dir, file, reclaim) {
+        if let Some(entry) = inspect(&dir, file, reclaim, true) {
             out.push(entry);
         }
     }
     Ok(out)
 }
 
-/// Looks at one namespace entry (for `scan` and the sweep); `None` if it vanished.
-pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool) -> Option<Entry> {
+/// Looks at one namespace entry (for `scan` and the sweep); `None` if it vanished. Without
+/// `describe` (the sweep), the header of a live entry is not read (`Entry::header` is then an
+/// error saying so).
+pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool, describe: bool) -> Option<Entry> {
     let fd = rustix::fs::openat(
         &dir.fd,
         file,
@@ -1347,6 +1348,10 @@ pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool) -> Option<Entry> {
         return Some(entry);
     };
     entry.stale = matches!(lock::conflicting(fd.as_fd(), Kind::Write), Ok(None));
+    if !describe && !entry.stale {
+        entry.header = Err("not read (live)".to_owned());
+        return Some(entry);
+    }
     entry.header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
     if reclaim && entry.stale {
         let names_this_file = entry.header.as_ref().is_ok_and(|h| {

@@ -93,7 +93,7 @@ fn step(state: &mut State, dir: &Arc<Dir>, now: Instant, budget: usize) -> usize
                     continue;
                 }
                 let Ok(file) = std::str::from_utf8(name) else { continue };
-                if object::inspect(dir, file, true).is_some_and(|e| e.reclaimed) {
+                if object::inspect(dir, file, true, false).is_some_and(|e| e.reclaimed) {
                     removed += 1;
                 }
             }
