@@ -330,7 +330,7 @@ impl Header {
 
     /// Reads and validates the header of an open object file.
     pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Header> {
-        let mut buf = vec![0u8; HEADER_SIZE];
+        let mut buf = [0u8; HEADER_SIZE];
         let mut got = 0;
         while got < HEADER_SIZE {
             match rustix::io::pread(fd, &mut buf[got..], got as u64) {
@@ -740,7 +740,7 @@ impl ObjectFile {
                 continue; // its last holder released the name between our lookup and our lock
             }
             let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
-            if header.name.as_deref() != Some(&name.to_string()) {
+            if !header.name.as_deref().is_some_and(|h| name.is_written_as(h)) {
                 return Err(Error::new(
                     Win32Error::INVALID_DATA,
                     format!("{}: the file holds object {:?}, not this name", what(), header.name),
@@ -1128,7 +1128,7 @@ fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writa
         return Found::Free;
     }
     // Only a valid object file of this very name is ever removed.
-    let verified = Header::read(fd.as_fd()).is_ok_and(|h| h.name.as_deref() == Some(&name.to_string()));
+    let verified = Header::read(fd.as_fd()).is_ok_and(|h| h.name.as_deref().is_some_and(|n| name.is_written_as(n)));
     if !verified {
         return Found::Dead(Leftover::Invalid);
     }
