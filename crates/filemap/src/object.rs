@@ -976,8 +976,9 @@ impl ObjectFile {
         let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
             return Ok(());
         };
+        // (A handle the fork handlers had to mark shared is still registered: forget it too.)
+        fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
-            fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
             self.release_private(&dir, &file)
         } else {
             self.release_shared(&dir, &file)
