@@ -3,10 +3,9 @@
 //! abandonment and timers live there; this module only translates handles, strings, access
 //! masks and error codes).
 //!
-//! Waitable timers: completion routines (APCs) cannot run here (there are no alertable waits),
-//! so `SetWaitableTimer` with a completion routine fails with `ERROR_NOT_SUPPORTED`;
-//! `fResume = TRUE` succeeds and sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that
-//! cannot wake from suspend.
+//! Alertable waits (`bAlertable`) and timer completion routines are [`crate::apc`]'s: the wait
+//! functions hand alertable waits to it. `SetWaitableTimer` with `fResume = TRUE` succeeds and
+//! sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that cannot wake from suspend.
 
 #![allow(unsafe_code)] // exported `extern "system"` functions taking raw pointers
 
@@ -459,8 +458,8 @@ pub unsafe extern "system" fn OpenWaitableTimerW(
 
 /// `SetWaitableTimer`: arms the timer: `*lpDueTime` in 100 ns units, negative = relative,
 /// positive = absolute UTC `FILETIME`; `lPeriod` in ms (0 = one-shot, negative →
-/// `ERROR_INVALID_PARAMETER`). A completion routine is not supported (module docs). Needs
-/// `TIMER_MODIFY_STATE`.
+/// `ERROR_INVALID_PARAMETER`). A completion routine runs in the calling thread at each expiry,
+/// during its alertable waits ([`crate::apc`]). Needs `TIMER_MODIFY_STATE`.
 ///
 /// # Safety
 /// `lpDueTime` must be NULL (`ERROR_NOACCESS`) or point to a readable `LARGE_INTEGER`.
@@ -469,8 +468,8 @@ pub unsafe extern "system" fn SetWaitableTimer(
     hTimer: HANDLE,
     lpDueTime: *const i64,
     lPeriod: i32,
-    pfnCompletionRoutine: *const core::ffi::c_void,
-    _lpArgToCompletionRoutine: *const core::ffi::c_void,
+    pfnCompletionRoutine: Option<crate::apc::TimerApcRoutine>,
+    lpArgToCompletionRoutine: *const core::ffi::c_void,
     fResume: BOOL,
 ) -> BOOL {
     boundary(FALSE, || {
@@ -483,13 +482,16 @@ pub unsafe extern "system" fn SetWaitableTimer(
         if lPeriod < 0 {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-        if !pfnCompletionRoutine.is_null() {
-            return fail(Win32Error::NOT_SUPPORTED);
-        }
         // SAFETY: non-NULL and readable (caller's promise).
         let due = unsafe { lpDueTime.read_unaligned() };
         let period = (lPeriod > 0).then(|| Duration::from_millis(lPeriod as u64));
         t.set(DueTime::from_win32(due), period)?;
+        match pfnCompletionRoutine {
+            Some(routine) => {
+                crate::apc::arm_timer_routine(hTimer, due, lPeriod as u32, routine, lpArgToCompletionRoutine as usize)?
+            }
+            None => crate::apc::cancel_timer_routine(hTimer),
+        }
         if fResume != 0 {
             set_last_error(Win32Error::NOT_SUPPORTED.0);
         }
@@ -503,6 +505,7 @@ pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
     boundary(FALSE, || match handles::get(hTimer)?.object {
         Object::Timer(t) => {
             t.cancel()?;
+            crate::apc::cancel_timer_routine(hTimer);
             Ok(TRUE)
         }
         _ => fail(Win32Error::INVALID_HANDLE),
@@ -514,7 +517,7 @@ pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
 // ---------------------------------------------------------------------------------------------
 
 /// The core waitable behind an object, if it is one.
-fn waitable(object: &Object) -> Res<&dyn Waitable> {
+pub(crate) fn waitable(object: &Object) -> Res<&dyn Waitable> {
     match object {
         Object::Mutex(m) => Ok(&**m),
         Object::Semaphore(s) => Ok(&**s),
@@ -550,15 +553,28 @@ pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWOR
     })
 }
 
-/// `WaitForSingleObjectEx`: [`WaitForSingleObject`] (there are no APCs to be alerted by).
+/// `WaitForSingleObjectEx`: [`WaitForSingleObject`]; with `bAlertable`, queued APCs also end
+/// the wait: they run and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 #[unsafe(no_mangle)]
-pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
-    WaitForSingleObject(hHandle, dwMilliseconds)
+pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, bAlertable: BOOL) -> DWORD {
+    if bAlertable == 0 {
+        return WaitForSingleObject(hHandle, dwMilliseconds);
+    }
+    boundary(WAIT_FAILED, || {
+        if handles::is_pseudo(hHandle) {
+            return Ok(match crate::apc::sleep(dwMilliseconds) {
+                0 => WAIT_TIMEOUT,
+                r => r,
+            });
+        }
+        let info = handles::get(hHandle)?;
+        crate::apc::wait(&[waitable(&info.object)?], false, dwMilliseconds)
+    })
 }
 
 /// # Safety
 /// `handles_ptr` must point to `count` handles when `count` is in range.
-unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32) -> Res<DWORD> {
+unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32, alertable: bool) -> Res<DWORD> {
     if count == 0 || count > MAXIMUM_WAIT_OBJECTS {
         return fail(Win32Error::INVALID_PARAMETER);
     }
@@ -583,6 +599,9 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         }
     }
     let waitables = objects.iter().map(waitable).collect::<Res<Vec<_>>>()?;
+    if alertable {
+        return crate::apc::wait(&waitables, all, ms);
+    }
     let outcome = if all { wait_all(&waitables, timeout(ms))? } else { wait_any(&waitables, timeout(ms))? };
     Ok(outcome.to_win32())
 }
@@ -603,10 +622,11 @@ pub unsafe extern "system" fn WaitForMultipleObjects(
     dwMilliseconds: DWORD,
 ) -> DWORD {
     // SAFETY: forwarded caller promise.
-    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds) })
+    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds, false) })
 }
 
-/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`] (no APCs exist to be alerted by).
+/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`]; with `bAlertable`, queued APCs also
+/// end the wait: they run and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 ///
 /// # Safety
 /// `lpHandles` must point to `nCount` handles.
@@ -616,10 +636,12 @@ pub unsafe extern "system" fn WaitForMultipleObjectsEx(
     lpHandles: *const HANDLE,
     bWaitAll: BOOL,
     dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
+    bAlertable: BOOL,
 ) -> DWORD {
     // SAFETY: forwarded caller promise.
-    unsafe { WaitForMultipleObjects(nCount, lpHandles, bWaitAll, dwMilliseconds) }
+    boundary(WAIT_FAILED, || unsafe {
+        wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds, bAlertable != 0)
+    })
 }
 
 /// `SignalObjectAndWait`: signals one object (`SetEvent`, `ReleaseMutex` or
@@ -631,7 +653,7 @@ pub extern "system" fn SignalObjectAndWait(
     hObjectToSignal: HANDLE,
     hObjectToWaitOn: HANDLE,
     dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
+    bAlertable: BOOL,
 ) -> DWORD {
     boundary(WAIT_FAILED, || {
         match handles::get(hObjectToSignal)?.object {
@@ -646,6 +668,9 @@ pub extern "system" fn SignalObjectAndWait(
         }
         let info = handles::get(hObjectToWaitOn)?;
         let w = waitable(&info.object)?;
+        if bAlertable != 0 {
+            return crate::apc::wait(&[w], false, dwMilliseconds);
+        }
         Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
     })
 }

@@ -796,7 +796,7 @@ impl ViewBuilder<'_> {
         // Paging-file sections extend to the end of their last page, file-backed ones do not.
         let page = sys::PAGE as u64;
         let size = if m.backing.is_some() { m.size() } else { m.size().div_ceil(page) * page };
-        if self.offset % GRANULARITY as u64 != 0 {
+        if !self.offset.is_multiple_of(GRANULARITY as u64) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("{}: offset {:#x} is not a multiple of the 64 KiB allocation granularity", what(), self.offset),
@@ -1008,7 +1008,7 @@ impl View {
 
     fn atomic_ptr(&self, offset: usize, size: usize) -> Result<*mut u8> {
         self.check_range(offset, size, "access")?;
-        if offset % size != 0 {
+        if !offset.is_multiple_of(size) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("offset {offset} is not aligned for a {size}-byte atomic"),
