@@ -279,3 +279,10 @@ fn exit_thread_on_the_main_thread_lets_the_other_threads_finish_then_ends_the_pr
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "main thread leaves\nworker done\n");
 }
+
+#[test]
+fn virtual_memory_api_reserve_commit_across_processes_and_a_placeholder_ring_buffer() {
+    for out in run_program("memory_api.c", &Build::ALL, &[]) {
+        assert!(out.contains("MEMORY OK"), "{out}");
+    }
+}

@@ -11,6 +11,7 @@
 
 pub mod futex;
 pub mod lock;
+pub mod vm;
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
