@@ -570,6 +570,25 @@ fn ls_and_info_stay_correct_while_objects_come_and_go() {
 }
 
 #[test]
+fn gc_watch_removes_what_a_killed_holder_left_within_one_period() {
+    let mut env = Env::new();
+    let name = unique("watched");
+    let mut holder = env.spawn(&["create", &name, "--size", "1M", "--hold"]);
+    holder.wait_for("holding");
+    let file = env.local_dir().join(&name);
+    let mut watch = env.spawn(&["gc", "--watch", "--interval", "0.2"]);
+    holder.signal(Signal::KILL);
+    let start = std::time::Instant::now();
+    while file.exists() {
+        assert!(start.elapsed() < common::TIMEOUT, "gc --watch never removed {}", file.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let report = watch.wait_for(&format!("freed Local\\{name}"));
+    assert!(report.contains("MiB"), "it reports what it removed: {report}");
+    watch.signal(Signal::INT);
+}
+
+#[test]
 fn create_allow_grants_other_users_what_it_says_and_info_shows_who_may_do_what() {
     assert!(rustix::process::geteuid().is_root(), "needs root to run commands as other users");
     let mut env = Env::new();
