@@ -14,7 +14,9 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use filemap::sync::{DueTime, Event, Mutex, Rights, Semaphore, Timer, Waitable, wait_all, wait_any};
+use filemap::sync::{
+    DueTime, Event, Mutex, Rights, Semaphore, SyncState, Timer, WaitOutcome, Waitable, wait_all, wait_any,
+};
 use filemap::{Created, Win32Error};
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
@@ -130,12 +132,14 @@ pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle:
 /// `ERROR_NOT_OWNER` if the thread does not own it, `ERROR_INVALID_HANDLE` for other objects.
 #[unsafe(no_mangle)]
 pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
-    boundary(FALSE, || match handles::get(hMutex)?.object {
-        Object::Mutex(m) => {
-            m.release()?;
-            Ok(TRUE)
-        }
-        _ => fail(Win32Error::INVALID_HANDLE),
+    boundary(FALSE, || {
+        handles::with(hMutex, |h| match h.object {
+            Object::Mutex(m) => {
+                m.release()?;
+                Ok(TRUE)
+            }
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })?
     })
 }
 
@@ -244,16 +248,16 @@ pub unsafe extern "system" fn ReleaseSemaphore(
     lReleaseCount: i32,
     lpPreviousCount: *mut i32,
 ) -> BOOL {
-    boundary(FALSE, || match handles::get(hSemaphore)?.object {
-        Object::Semaphore(s) => {
-            let previous = s.release(lReleaseCount)?;
-            if !lpPreviousCount.is_null() {
-                // SAFETY: non-NULL and writable (caller's promise).
-                unsafe { lpPreviousCount.write(previous) };
-            }
-            Ok(TRUE)
+    boundary(FALSE, || {
+        let previous = handles::with(hSemaphore, |h| match h.object {
+            Object::Semaphore(s) => Ok(s.release(lReleaseCount)?),
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })??;
+        if !lpPreviousCount.is_null() {
+            // SAFETY: non-NULL and writable (caller's promise).
+            unsafe { lpPreviousCount.write(previous) };
         }
-        _ => fail(Win32Error::INVALID_HANDLE),
+        Ok(TRUE)
     })
 }
 
@@ -346,12 +350,14 @@ pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle:
 }
 
 fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BOOL {
-    boundary(FALSE, || match handles::get(h)?.object {
-        Object::Event(e) => {
-            op(&e)?;
-            Ok(TRUE)
-        }
-        _ => fail(Win32Error::INVALID_HANDLE),
+    boundary(FALSE, || {
+        handles::with(h, |h| match h.object {
+            Object::Event(e) => {
+                op(e)?;
+                Ok(TRUE)
+            }
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })?
     })
 }
 
@@ -527,6 +533,80 @@ fn waitable(object: &Object) -> Res<&dyn Waitable> {
     }
 }
 
+/// Whether a wait could take `object` now, by a plain read of its state (no claim, no system
+/// call): `None` for objects the fast paths leave to the core (timers, processes, threads,
+/// non-waitable objects) or handles without `SYNCHRONIZE` (the core reports the error).
+fn looks_available(object: &Object) -> Option<bool> {
+    let rights = match object {
+        Object::Mutex(m) => m.rights(),
+        Object::Semaphore(s) => s.rights(),
+        Object::Event(e) => e.rights(),
+        _ => return None,
+    };
+    if !rights.contains(Rights::SYNCHRONIZE) {
+        return None;
+    }
+    Some(match object {
+        Object::Mutex(m) => match m.state() {
+            SyncState::Mutex { owner_tid: None, .. } => true,
+            _ => m.is_owned_by_current_thread(),
+        },
+        Object::Semaphore(s) => matches!(s.state(), SyncState::Semaphore { count: 1.., .. }),
+        Object::Event(e) => matches!(e.state(), SyncState::Event { signaled: true, .. }),
+        _ => false,
+    })
+}
+
+/// Tries to take a mutex, semaphore or event without waiting (never blocks).
+fn try_take(object: &Object) -> Res<WaitOutcome> {
+    Ok(match object {
+        Object::Mutex(m) => m.acquire(Some(Duration::ZERO))?,
+        Object::Semaphore(s) => s.wait(Some(Duration::ZERO))?,
+        Object::Event(e) => e.wait(Some(Duration::ZERO))?,
+        _ => WaitOutcome::TimedOut,
+    })
+}
+
+/// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
+/// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
+fn wait_one_fast(object: &Object, ms: DWORD) -> Res<Option<DWORD>> {
+    match looks_available(object) {
+        Some(true) => match try_take(object)? {
+            WaitOutcome::TimedOut if ms != 0 => Ok(None), // lost a race: wait for real
+            outcome => Ok(Some(outcome.to_win32())),
+        },
+        Some(false) if ms == 0 => Ok(Some(WAIT_TIMEOUT)),
+        _ => Ok(None),
+    }
+}
+
+/// Waits for one object through a reference (the blocking path).
+fn wait_one(object: &Object, ms: DWORD) -> Res<DWORD> {
+    let t = timeout(ms);
+    Ok(match object {
+        Object::Mutex(m) => m.acquire(t)?,
+        Object::Semaphore(s) => s.wait(t)?,
+        Object::Event(e) => e.wait(t)?,
+        Object::Timer(tm) => tm.wait(t)?,
+        other => wait_any(&[waitable(other)?], t)?,
+    }
+    .to_win32())
+}
+
+/// [`WaitForSingleObject`] without the boundary.
+fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
+    if handles::is_pseudo(h) {
+        crate::system::Sleep(ms);
+        return Ok(WAIT_TIMEOUT);
+    }
+    // Uncontended: no lock, no reference count, no system call.
+    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object, ms))?? {
+        return Ok(r);
+    }
+    let info = handles::get(h)?;
+    wait_one(&info.object, ms)
+}
+
 /// `WaitForSingleObject`: waits up to `dwMilliseconds` (`INFINITE` = forever; 0 only tests)
 /// for a mutex (acquiring it), semaphore (taking one count), event, timer (auto-reset ones are
 /// consumed), process or thread (exited). Returns `WAIT_OBJECT_0`, `WAIT_ABANDONED` (a mutex
@@ -534,26 +614,55 @@ fn waitable(object: &Object) -> Res<&dyn Waitable> {
 /// (invalid or non-waitable handles such as file mappings) or `ERROR_ACCESS_DENIED` (no
 /// `SYNCHRONIZE`). The pseudo-handles of the current process and thread are allowed and time
 /// out. Success leaves the last error unchanged.
+///
+/// An uncontended wait on a mutex, semaphore or event makes no system call and takes no lock:
+/// the handle is read under a hazard pointer, the state is read, and one non-blocking try
+/// takes it; only a wait that must block takes a reference to the object.
 #[unsafe(no_mangle)]
 pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWORD) -> DWORD {
-    boundary(WAIT_FAILED, || {
-        if handles::is_pseudo(hHandle) {
-            crate::system::Sleep(dwMilliseconds);
-            return Ok(WAIT_TIMEOUT);
-        }
-        let info = handles::get(hHandle)?;
-        if let Object::Mutex(m) = &info.object {
-            return Ok(m.acquire(timeout(dwMilliseconds))?.to_win32()); // the core's fast path
-        }
-        let w = waitable(&info.object)?;
-        Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
-    })
+    boundary(WAIT_FAILED, || wait_single(hHandle, dwMilliseconds))
 }
 
 /// `WaitForSingleObjectEx`: [`WaitForSingleObject`] (there are no APCs to be alerted by).
 #[unsafe(no_mangle)]
 pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
     WaitForSingleObject(hHandle, dwMilliseconds)
+}
+
+/// The cheap first pass of a wait on several objects, on borrowed handles: O(n) plain reads of
+/// their states, then non-blocking tries. `None`: the caller must wait with references.
+fn wait_multiple_fast(objects: &[&Object], all: bool, ms: DWORD) -> Res<Option<DWORD>> {
+    let mut available = [false; 64];
+    for (i, o) in objects.iter().enumerate() {
+        match looks_available(o) {
+            Some(a) => available[i] = a,
+            None => return Ok(None), // timers, processes, errors: the core's path
+        }
+    }
+    let available = &available[..objects.len()];
+    if all {
+        if !available.iter().all(|&a| a) {
+            return Ok(if ms == 0 { Some(WAIT_TIMEOUT) } else { None });
+        }
+        let mut ws: [&dyn Waitable; 64] = [waitable(objects[0])?; 64];
+        for (w, o) in ws.iter_mut().zip(objects) {
+            *w = waitable(o)?;
+        }
+        return match wait_all(&ws[..objects.len()], Some(Duration::ZERO))? {
+            WaitOutcome::TimedOut if ms != 0 => Ok(None),
+            outcome => Ok(Some(outcome.to_win32())),
+        };
+    }
+    for (i, o) in objects.iter().enumerate() {
+        if available[i] {
+            match try_take(o)? {
+                WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
+                WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
+                WaitOutcome::TimedOut => {}
+            }
+        }
+    }
+    Ok(if ms == 0 { Some(WAIT_TIMEOUT) } else { None })
 }
 
 /// # Safety
@@ -567,20 +676,27 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
     }
     // SAFETY: `count` readable handles (caller's promise).
     let hs = unsafe { std::slice::from_raw_parts(handles_ptr, count as usize) };
-    let mut objects = Vec::with_capacity(hs.len());
-    for &h in hs {
-        if handles::is_pseudo(h) {
-            return fail(Win32Error::INVALID_HANDLE);
-        }
-        objects.push(handles::get(h)?.object);
+    if hs.iter().any(|&h| handles::is_pseudo(h)) {
+        return fail(Win32Error::INVALID_HANDLE);
     }
     if all {
         // The same handle twice (low bits ignored) is refused before any object is touched.
-        let mut values: Vec<usize> = hs.iter().map(|&h| h as usize & !3).collect();
+        let mut values = [0usize; 64];
+        for (v, &h) in values.iter_mut().zip(hs) {
+            *v = h as usize & !3;
+        }
+        let values = &mut values[..hs.len()];
         values.sort_unstable();
         if values.windows(2).any(|w| w[0] == w[1]) {
             return fail(Win32Error::INVALID_PARAMETER);
         }
+    }
+    if let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all, ms)).transpose()?.flatten() {
+        return Ok(r);
+    }
+    let mut objects = Vec::with_capacity(hs.len());
+    for &h in hs {
+        objects.push(handles::get(h)?.object);
     }
     let waitables = objects.iter().map(waitable).collect::<Res<Vec<_>>>()?;
     let outcome = if all { wait_all(&waitables, timeout(ms))? } else { wait_any(&waitables, timeout(ms))? };
@@ -634,18 +750,12 @@ pub extern "system" fn SignalObjectAndWait(
     _bAlertable: BOOL,
 ) -> DWORD {
     boundary(WAIT_FAILED, || {
-        match handles::get(hObjectToSignal)?.object {
-            Object::Event(e) => {
-                e.set()?;
-            }
-            Object::Mutex(m) => m.release()?,
-            Object::Semaphore(s) => {
-                s.release(1)?;
-            }
-            _ => return fail(Win32Error::INVALID_HANDLE),
-        }
-        let info = handles::get(hObjectToWaitOn)?;
-        let w = waitable(&info.object)?;
-        Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
+        handles::with(hObjectToSignal, |h| match h.object {
+            Object::Event(e) => e.set().map(drop).map_err(Fail::from),
+            Object::Mutex(m) => m.release().map_err(Fail::from),
+            Object::Semaphore(s) => s.release(1).map(drop).map_err(Fail::from),
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })??;
+        wait_single(hObjectToWaitOn, dwMilliseconds)
     })
 }
