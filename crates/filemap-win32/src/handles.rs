@@ -436,24 +436,31 @@ pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
 /// them; `None` if any is not published now or cannot be protected (the caller then takes
 /// references with [`get`]). Same rules as [`with`].
 pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(&[&Object]) -> R) -> Option<R> {
-    const NONE: Option<hazard::Hazard<Entry>> = None;
-    let mut guards = [NONE; 64];
-    let mut objects: [MaybeUninit<&Object>; 64] = [const { MaybeUninit::uninit() }; 64];
-    if hs.len() > 64 {
+    let n = hs.len();
+    if n > 64 {
         return None;
     }
-    for (i, &h) in hs.iter().enumerate() {
-        let g = hazard::protect(cell(fd_of(h)?)?)?;
-        // SAFETY: protected by `g`, which lives in `guards` until after `f` returns.
-        objects[i].write(unsafe { &(*g.ptr()).object });
-        guards[i] = Some(g);
+    let mut cells: [&AtomicPtr<Entry>; 64] = [&NO_ENTRY; 64];
+    for (c, &h) in cells.iter_mut().zip(hs) {
+        *c = cell(fd_of(h)?)?;
     }
-    // SAFETY: the first `hs.len()` elements were written above.
-    let objects = unsafe { std::slice::from_raw_parts(objects.as_ptr().cast::<&Object>(), hs.len()) };
+    let mut ptrs = [std::ptr::null::<Entry>(); 64];
+    let batch = hazard::protect_many(&cells[..n], &mut ptrs[..n])?;
+    let mut objects: [MaybeUninit<&Object>; 64] = [const { MaybeUninit::uninit() }; 64];
+    for (o, &p) in objects.iter_mut().zip(&ptrs[..n]) {
+        // SAFETY: `p` is protected by `batch` (alive until after `f` returns) and was a valid
+        // `Box<Entry>` when published.
+        o.write(unsafe { &(*p).object });
+    }
+    // SAFETY: the first `n` elements were written above.
+    let objects = unsafe { std::slice::from_raw_parts(objects.as_ptr().cast::<&Object>(), n) };
     let r = f(objects);
-    drop(guards);
+    drop(batch);
     Some(r)
 }
+
+/// A cell that is always empty (fills fixed arrays of cells before use).
+static NO_ENTRY: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The handle value of slot `fd`.
 pub fn value_of(fd: RawFd) -> HANDLE {
@@ -538,8 +545,16 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 /// open file description), so that it can later be moved to another description (`share`);
 /// the core handle stays private and its close takes the fast path.
 pub fn insert_core(object: Object) -> Res<HANDLE> {
+    let inheritable = object.core_inheritable();
+    insert_core_as(object, inheritable)
+}
+
+/// [`insert_core`] for an object the caller created or opened with `inheritable` as its
+/// inheritability (saves asking the kernel, `F_GETFD`, on every create and open).
+pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
+    debug_assert_eq!(inheritable, object.core_inheritable());
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let entry = if object.core_inheritable() {
+    let entry = if inheritable {
         Entry { slot: Slot::Core, object, access, flags: HANDLE_FLAG_INHERIT, shared: true }
     } else {
         let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;

@@ -58,7 +58,7 @@ unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) 
     let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
     let (m, created) =
         Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner != 0).inheritable(inherit).create()?;
-    let h = handles::insert_core(Object::Mutex(Arc::new(m)))?;
+    let h = handles::insert_core_as(Object::Mutex(Arc::new(m)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -99,7 +99,7 @@ unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Mutex(Arc::new(m)))
+    handles::insert_core_as(Object::Mutex(Arc::new(m)), inherit != 0)
 }
 
 /// `OpenMutexA`: opens an existing mutex with `dwDesiredAccess` (`MUTEX_ALL_ACCESS`,
@@ -158,7 +158,7 @@ unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i3
         .max(max)
         .inheritable(inherit)
         .create()?;
-    let h = handles::insert_core(Object::Semaphore(Arc::new(s)))?;
+    let h = handles::insert_core_as(Object::Semaphore(Arc::new(s)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -205,7 +205,7 @@ unsafe fn open_semaphore(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> 
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Semaphore(Arc::new(s)))
+    handles::insert_core_as(Object::Semaphore(Arc::new(s)), inherit != 0)
 }
 
 /// `OpenSemaphoreA`: opens an existing semaphore (errors as [`OpenMutexA`]).
@@ -276,7 +276,7 @@ unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BO
         .initial_state(initial != 0)
         .inheritable(inherit)
         .create()?;
-    let h = handles::insert_core(Object::Event(Arc::new(e)))?;
+    let h = handles::insert_core_as(Object::Event(Arc::new(e)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -322,7 +322,7 @@ unsafe fn open_event(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let e = Event::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Event(Arc::new(e)))
+    handles::insert_core_as(Object::Event(Arc::new(e)), inherit != 0)
 }
 
 /// `OpenEventA`: opens an existing event (errors as [`OpenMutexA`]).
@@ -392,7 +392,7 @@ unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name)
     let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
     let (t, created) =
         Timer::options().name(name.as_deref().unwrap_or("")).manual_reset(manual != 0).inheritable(inherit).create()?;
-    let h = handles::insert_core(Object::Timer(Arc::new(t)))?;
+    let h = handles::insert_core_as(Object::Timer(Arc::new(t)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -432,7 +432,7 @@ unsafe fn open_timer(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let t = Timer::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Timer(Arc::new(t)))
+    handles::insert_core_as(Object::Timer(Arc::new(t)), inherit != 0)
 }
 
 /// `OpenWaitableTimerA`: opens an existing timer (errors as [`OpenMutexA`]).
@@ -533,20 +533,25 @@ fn waitable(object: &Object) -> Res<&dyn Waitable> {
     }
 }
 
-/// Whether a wait could take `object` now, by a plain read of its state (no claim, no system
-/// call): `None` for objects the fast paths leave to the core (timers, processes, threads,
-/// non-waitable objects) or handles without `SYNCHRONIZE` (the core reports the error).
-fn looks_available(object: &Object) -> Option<bool> {
+/// Whether the fast paths handle `object`: a mutex, semaphore or event whose handle has
+/// `SYNCHRONIZE` (timers, processes, threads, non-waitable objects and missing rights are left
+/// to the core, which also reports the errors).
+#[inline]
+fn fast_kind(object: &Object) -> bool {
     let rights = match object {
         Object::Mutex(m) => m.rights(),
         Object::Semaphore(s) => s.rights(),
         Object::Event(e) => e.rights(),
-        _ => return None,
+        _ => return false,
     };
-    if !rights.contains(Rights::SYNCHRONIZE) {
-        return None;
-    }
-    Some(match object {
+    rights.contains(Rights::SYNCHRONIZE)
+}
+
+/// Whether a wait could take `object` (of a [`fast_kind`]) now, by a plain read of its state
+/// (no claim, no system call).
+#[inline]
+fn looks_available(object: &Object) -> bool {
+    match object {
         Object::Mutex(m) => match m.state() {
             SyncState::Mutex { owner_tid: None, .. } => true,
             _ => m.is_owned_by_current_thread(),
@@ -554,7 +559,7 @@ fn looks_available(object: &Object) -> Option<bool> {
         Object::Semaphore(s) => matches!(s.state(), SyncState::Semaphore { count: 1.., .. }),
         Object::Event(e) => matches!(e.state(), SyncState::Event { signaled: true, .. }),
         _ => false,
-    })
+    }
 }
 
 /// Tries to take a mutex, semaphore or event without waiting (never blocks).
@@ -569,15 +574,17 @@ fn try_take(object: &Object) -> Res<WaitOutcome> {
 
 /// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
 /// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
-fn wait_one_fast(object: &Object, ms: DWORD) -> Res<Option<DWORD>> {
-    match looks_available(object) {
-        Some(true) => match try_take(object)? {
-            WaitOutcome::TimedOut if ms != 0 => Ok(None), // lost a race: wait for real
-            outcome => Ok(Some(outcome.to_win32())),
-        },
-        Some(false) if ms == 0 => Ok(Some(WAIT_TIMEOUT)),
-        _ => Ok(None),
+fn wait_one_fast(object: &Object) -> Res<Option<DWORD>> {
+    if !fast_kind(object) {
+        return Ok(None);
     }
+    if looks_available(object) {
+        return match try_take(object)? {
+            WaitOutcome::TimedOut => Ok(None), // lost a race: wait for real
+            outcome => Ok(Some(outcome.to_win32())),
+        };
+    }
+    Ok(None) // the core decides (it also detects dead owners, fires timers...)
 }
 
 /// Waits for one object through a reference (the blocking path).
@@ -600,7 +607,7 @@ fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
         return Ok(WAIT_TIMEOUT);
     }
     // Uncontended: no lock, no reference count, no system call.
-    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object, ms))?? {
+    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object))?? {
         return Ok(r);
     }
     let info = handles::get(h)?;
@@ -631,30 +638,26 @@ pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DW
 
 /// The cheap first pass of a wait on several objects, on borrowed handles: O(n) plain reads of
 /// their states, then non-blocking tries. `None`: the caller must wait with references.
-fn wait_multiple_fast(objects: &[&Object], all: bool, ms: DWORD) -> Res<Option<DWORD>> {
-    let mut available = [false; 64];
-    for (i, o) in objects.iter().enumerate() {
-        match looks_available(o) {
-            Some(a) => available[i] = a,
-            None => return Ok(None), // timers, processes, errors: the core's path
-        }
+fn wait_multiple_fast(objects: &[&Object], all: bool) -> Res<Option<DWORD>> {
+    if !objects.iter().all(|o| fast_kind(o)) {
+        return Ok(None); // timers, processes, errors: the core's path
     }
-    let available = &available[..objects.len()];
     if all {
-        if !available.iter().all(|&a| a) {
-            return Ok(if ms == 0 { Some(WAIT_TIMEOUT) } else { None });
+        if !objects.iter().all(|o| looks_available(o)) {
+            return Ok(None);
         }
         let mut ws: [&dyn Waitable; 64] = [waitable(objects[0])?; 64];
         for (w, o) in ws.iter_mut().zip(objects) {
             *w = waitable(o)?;
         }
         return match wait_all(&ws[..objects.len()], Some(Duration::ZERO))? {
-            WaitOutcome::TimedOut if ms != 0 => Ok(None),
+            WaitOutcome::TimedOut => Ok(None),
             outcome => Ok(Some(outcome.to_win32())),
         };
     }
+    // The lowest index that can be taken, as the core's wait-any would pick.
     for (i, o) in objects.iter().enumerate() {
-        if available[i] {
+        if looks_available(o) {
             match try_take(o)? {
                 WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
                 WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
@@ -662,7 +665,7 @@ fn wait_multiple_fast(objects: &[&Object], all: bool, ms: DWORD) -> Res<Option<D
             }
         }
     }
-    Ok(if ms == 0 { Some(WAIT_TIMEOUT) } else { None })
+    Ok(None)
 }
 
 /// # Safety
@@ -691,7 +694,7 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
             return fail(Win32Error::INVALID_PARAMETER);
         }
     }
-    if let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all, ms)).transpose()?.flatten() {
+    if let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all)).transpose()?.flatten() {
         return Ok(r);
     }
     let mut objects = Vec::with_capacity(hs.len());

@@ -212,6 +212,57 @@ pub fn protect<T>(src: &AtomicPtr<T>) -> Option<Hazard<T>> {
     }
 }
 
+/// Several pointers protected at once (consecutive hazard slots of the thread's record).
+pub struct Batch {
+    record: &'static Record,
+    base: usize,
+    len: usize,
+}
+
+impl Drop for Batch {
+    #[inline]
+    fn drop(&mut self) {
+        for s in &self.record.slots[self.base..self.base + self.len] {
+            s.store(ptr::null_mut(), Ordering::Release);
+        }
+        if self.base < self.record.hint.load(Ordering::Relaxed) {
+            self.record.hint.store(self.base, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Protects what each of `srcs` points to, writing the pointers to `out` (same length), with
+/// one light barrier for all. `None` (nothing protected) if any holds null, if one changed
+/// meanwhile, or if the thread has no run of free slots: the caller takes references instead.
+#[inline]
+pub fn protect_many<T>(srcs: &[&AtomicPtr<T>], out: &mut [*const T]) -> Option<Batch> {
+    let record = record()?;
+    let len = srcs.len();
+    let base = record.hint.load(Ordering::Relaxed);
+    if base + len > PER_THREAD || out.len() != len {
+        return None;
+    }
+    let slots = &record.slots[base..base + len];
+    if slots.iter().any(|s| !s.load(Ordering::Relaxed).is_null()) {
+        return None;
+    }
+    let batch = Batch { record, base, len }; // clears the slots on every early return
+    for ((src, slot), o) in srcs.iter().zip(slots).zip(out.iter_mut()) {
+        let p = src.load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        slot.store(p.cast(), Ordering::Relaxed);
+        *o = p;
+    }
+    light_barrier();
+    if srcs.iter().zip(out.iter()).any(|(src, &p)| !ptr::eq(src.load(Ordering::Acquire), p)) {
+        return None;
+    }
+    record.hint.store(base + len, Ordering::Relaxed);
+    Some(batch)
+}
+
 /// Waits until no reader protects `p`, which the caller has just unpublished (swapped out of
 /// its table slot with `SeqCst`). Readers hold hazards only across short, non-blocking calls.
 /// The calling thread must not itself hold a hazard on `p`.
