@@ -83,6 +83,7 @@ static double ping_pong()
     return dt / double(n);
 }
 
+// N processes lock, increment, unlock until the parent raises the stop flag after the budget.
 static double contended(int n)
 {
     std::string mn = uniq("cm"), sn = uniq("cs");
@@ -94,9 +95,9 @@ static double contended(int n)
     bi::mapped_region region(shm, bi::read_write);
     struct S {
         volatile long counter;
-        volatile int go;
+        volatile int go, stop;
+        volatile long done[64];
     } *s = static_cast<S *>(region.get_address());
-    long ops = long(budget_ns() / 1e6 * 2000 / n);
     pid_t kids[64];
     for (int i = 0; i < n; i++) {
         kids[i] = fork();
@@ -104,27 +105,36 @@ static double contended(int n)
             bi::named_mutex cm(bi::open_only, mn.c_str());
             while (!s->go)
                 usleep(1000);
-            for (long k = 0; k < ops; k++) {
+            long done = 0;
+            while (!s->stop) {
                 cm.lock();
                 s->counter = s->counter + 1;
                 cm.unlock();
+                done++;
             }
+            s->done[i] = done;
             _exit(0);
         }
     }
     usleep(300000);
     double t0 = now_ns();
     s->go = 1;
-    for (int i = 0; i < n; i++)
+    while (now_ns() - t0 < budget_ns())
+        usleep(5000);
+    s->stop = 1;
+    long total = 0;
+    for (int i = 0; i < n; i++) {
         waitpid(kids[i], nullptr, 0);
+        total += s->done[i];
+    }
     double dt = now_ns() - t0;
-    if (s->counter != ops * n) {
+    if (s->counter != total || total == 0) {
         fprintf(stderr, "boost_bench: lost updates under named_mutex\n");
         exit(2);
     }
     bi::named_mutex::remove(mn.c_str());
     bi::shared_memory_object::remove(sn.c_str());
-    return dt / double(ops * n);
+    return dt / double(total);
 }
 
 static int hold(const char *tag, long count)

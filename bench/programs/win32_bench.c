@@ -213,8 +213,13 @@ static int child_pong(const char *ping, const char *pong)
     }
 }
 
-/* N processes each take and release a named mutex `ops` times, incrementing a shared counter
- * under it; the figure is wall time / total acquisitions. */
+/* N processes take and release a named mutex, incrementing a shared counter under it, until
+ * the parent raises the stop flag after the budget; the figure is wall time / acquisitions. */
+struct contend_page {
+    volatile long counter;
+    volatile long stop;
+    volatile long done[64];
+};
 static double fig_contended(int n)
 {
     char args[300];
@@ -222,43 +227,50 @@ static double fig_contended(int n)
     HANDLE m = CreateMutexA(NULL, FALSE, mname), go = CreateEventA(NULL, TRUE, FALSE, gname);
     HANDLE shm = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, PAGE_SZ, sname);
     CHECK(m && go && shm, "contended setup");
-    volatile long *counter = MapViewOfFile(shm, FILE_MAP_ALL_ACCESS, 0, 0, 0);
-    CHECK(counter != NULL, "MapViewOfFile");
-    long ops = (long)(budget_ns() / 1e6 * 2000 / n); /* ~2000 acquisitions per ms of budget */
+    struct contend_page *pg = MapViewOfFile(shm, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+    CHECK(pg != NULL, "MapViewOfFile");
     HANDLE kids[64];
     for (int i = 0; i < n; i++) {
-        snprintf(args, sizeof args, "child-contend %s %s %s %ld", mname, gname, sname, ops);
+        snprintf(args, sizeof args, "child-contend %s %s %s %d", mname, gname, sname, i);
         kids[i] = start_child(args);
     }
     Sleep(300); /* let them all reach the start line */
     double t0 = now_ns();
     CHECK(SetEvent(go), "SetEvent(go)");
+    while (now_ns() - t0 < budget_ns())
+        Sleep(5);
+    pg->stop = 1;
+    long total = 0;
     for (int i = 0; i < n; i++) {
         CHECK(WaitForSingleObject(kids[i], 600000) == WAIT_OBJECT_0, "child exit");
         CloseHandle(kids[i]);
+        total += pg->done[i];
     }
     double dt = now_ns() - t0;
-    CHECK(*counter == ops * n, "counter (lost updates under the mutex)");
-    UnmapViewOfFile((void *)counter);
+    CHECK(pg->counter == total && total > 0, "counter (lost updates under the mutex)");
+    UnmapViewOfFile(pg);
     CloseHandle(shm);
     CloseHandle(go);
     CloseHandle(m);
-    return dt / (double)(ops * n);
+    return dt / (double)total;
 }
-static int child_contend(const char *mname, const char *gname, const char *sname, long ops)
+static int child_contend(const char *mname, const char *gname, const char *sname, int me)
 {
     HANDLE m = OpenMutexA(MUTEX_ALL_ACCESS, FALSE, mname), go = OpenEventA(SYNCHRONIZE, FALSE, gname);
     HANDLE shm = OpenFileMappingA(FILE_MAP_ALL_ACCESS, FALSE, sname);
     CHECK(m && go && shm, "child open");
-    volatile long *counter = MapViewOfFile(shm, FILE_MAP_ALL_ACCESS, 0, 0, 0);
-    CHECK(counter != NULL, "child MapViewOfFile");
+    struct contend_page *pg = MapViewOfFile(shm, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+    CHECK(pg != NULL, "child MapViewOfFile");
     CHECK(WaitForSingleObject(go, 60000) == WAIT_OBJECT_0, "child start");
-    for (long i = 0; i < ops; i++) {
+    long done = 0;
+    while (!pg->stop) {
         DWORD r = WaitForSingleObject(m, INFINITE);
         CHECK(r == WAIT_OBJECT_0, "child WaitForSingleObject(mutex)");
-        *counter = *counter + 1;
+        pg->counter = pg->counter + 1;
         ReleaseMutex(m);
+        done++;
     }
+    pg->done[me] = done;
     return 0;
 }
 
@@ -289,7 +301,7 @@ int main(int argc, char **argv)
     if (!strcmp(fig, "child-pong") && argc == 4)
         return child_pong(argv[2], argv[3]);
     if (!strcmp(fig, "child-contend") && argc == 6)
-        return child_contend(argv[2], argv[3], argv[4], atol(argv[5]));
+        return child_contend(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(fig, "child-hold") && argc == 5)
         return child_hold(argv[2], atol(argv[3]), atol(argv[4]));
     strcpy(name_buf, uniq("map"));

@@ -80,7 +80,7 @@ pub fn draw(path: &Path, contenders: &[&str], rows: &[Row]) -> Result<(), String
         .map_err(|e| e.to_string())?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()

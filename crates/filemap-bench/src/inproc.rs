@@ -20,6 +20,14 @@ fn budget() -> Duration {
 
 /// Runs `op` in growing batches until one batch takes a quarter of the budget; ns per call.
 fn measure(mut op: impl FnMut()) -> f64 {
+    // An exact count, for instruction counting (valgrind --tool=callgrind).
+    if let Some(n) = std::env::var("BENCH_ITERS").ok().and_then(|n| n.parse::<u64>().ok()) {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            op();
+        }
+        return if n == 0 { 0.0 } else { t0.elapsed().as_secs_f64() * 1e9 / n as f64 };
+    }
     let budget = budget().as_secs_f64() / 4.0;
     let mut batch: u64 = 1;
     loop {

@@ -240,9 +240,18 @@ fn wine_contender(progs: &Path, bin: &Path, out: &Path) -> Res<Contender> {
     let mut probe = Command::new("wine");
     probe.arg(bin.join("win32_bench.exe")).arg("nothing").envs(env.iter().cloned());
     let o = probe.output().map_err(|e| format!("wine (install wine64 and wine): {e}"))?;
-    let mut server = Command::new("wineserver");
-    server.arg("-p").envs(env.iter().cloned());
-    sh(&mut server, "wineserver -p")?;
+    // (It daemonizes: give it no pipe to keep open, or waiting for our output would hang.)
+    let status = Command::new("wineserver")
+        .arg("-p")
+        .envs(env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("wineserver -p: {e}"))?;
+    if !status.success() {
+        return Err(format!("wineserver -p failed ({status})"));
+    }
     let text = String::from_utf8_lossy(&o.stdout);
     if !o.status.success() || !text.contains("n/a") {
         return Err(format!(
@@ -256,10 +265,21 @@ fn wine_contender(progs: &Path, bin: &Path, out: &Path) -> Res<Contender> {
 }
 
 /// Runs one figure of one contender: ns per operation, or `None` (n/a or failure, noted).
-fn run_one(c: &Contender, figure: &str, budget_ms: u32, notes: &mut Vec<String>) -> Option<f64> {
+/// Output goes through files, not pipes: Wine leaves helper processes (`services.exe`,
+/// `wineserver`) running that would keep a pipe open.
+fn run_one(c: &Contender, figure: &str, budget_ms: u32, out_dir: &Path, notes: &mut Vec<String>) -> Option<f64> {
+    let (out_path, err_path) = (out_dir.join("last.out"), out_dir.join("last.err"));
+    let files = std::fs::File::create(&out_path).and_then(|o| Ok((o, std::fs::File::create(&err_path)?)));
+    let (out_file, err_file) = match files {
+        Ok(f) => f,
+        Err(e) => {
+            notes.push(format!("{}: {e}", out_dir.display()));
+            return None;
+        }
+    };
     let mut cmd = Command::new(&c.program[0]);
     cmd.args(&c.program[1..]).arg(figure).envs(c.env.iter().cloned()).env("BENCH_BUDGET_MS", budget_ms.to_string());
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(out_file).stderr(err_file);
     let child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -267,22 +287,18 @@ fn run_one(c: &Contender, figure: &str, budget_ms: u32, notes: &mut Vec<String>)
             return None;
         }
     };
-    let out = match wait_timeout(child, Duration::from_secs(300)) {
-        Ok(o) => o,
+    let status = match wait_timeout(child, Duration::from_secs(300)) {
+        Ok(s) => s,
         Err(e) => {
             notes.push(format!("{} {figure}: {e}", c.name));
             return None;
         }
     };
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default();
     let last = text.lines().last().unwrap_or("").trim();
-    if !out.status.success() {
-        let note = format!(
-            "{} {figure}: failed ({}): {}",
-            c.name,
-            out.status,
-            String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")
-        );
+    if !status.success() {
+        let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+        let note = format!("{} {figure}: failed ({status}): {}", c.name, err.lines().next().unwrap_or(""));
         if !notes.contains(&note) {
             notes.push(note);
         }
@@ -291,11 +307,11 @@ fn run_one(c: &Contender, figure: &str, budget_ms: u32, notes: &mut Vec<String>)
     last.parse().ok()
 }
 
-fn wait_timeout(mut child: Child, limit: Duration) -> Res<std::process::Output> {
+fn wait_timeout(mut child: Child, limit: Duration) -> Res<std::process::ExitStatus> {
     let start = Instant::now();
     loop {
         match child.try_wait().map_err(|e| e.to_string())? {
-            Some(_) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Some(status) => return Ok(status),
             None if start.elapsed() > limit => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -332,7 +348,7 @@ fn rounds(
         for figure in figures {
             for k in 0..contenders.len() {
                 let c = &contenders[(k + r) % contenders.len()];
-                if let Some(ns) = run_one(c, figure, opts.budget_ms, notes) {
+                if let Some(ns) = run_one(c, figure, opts.budget_ms, &opts.out, notes) {
                     samples.entry((label(figure), c.name)).or_default().push(ns);
                 }
             }

@@ -326,7 +326,7 @@ fn writer() -> MutexGuard<'static, ()> {
 }
 
 /// The slot cell for descriptor `fd`, if its chunk exists.
-#[inline]
+#[inline(always)]
 fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
     let i = usize::try_from(fd).ok()?;
     let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
@@ -377,7 +377,7 @@ fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, 
 
 /// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
 /// `None` if the slot is empty (or this thread cannot protect another entry now).
-#[inline]
+#[inline(always)]
 fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
     let h = hazard::protect(cell(fd)?)?;
     // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or changes
@@ -419,7 +419,7 @@ pub struct Borrowed<'a> {
 /// calls that never block and never change the handle table (`ReleaseMutex`, `SetEvent`, a
 /// zero-timeout try). A blocking wait must take a reference ([`get`]) instead. Falls back to
 /// the locked path (adopting an inherited handle on first use) when needed.
-#[inline]
+#[inline(always)]
 pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let mut f = Some(f);
@@ -468,6 +468,7 @@ pub fn value_of(fd: RawFd) -> HANDLE {
 }
 
 /// The slot a handle value names, if it can name one (low two bits ignored).
+#[inline(always)]
 pub fn fd_of(h: HANDLE) -> Option<RawFd> {
     let v = (h as usize) & !3;
     if v == 0 || v > (i32::MAX as usize) * 4 {

@@ -536,7 +536,7 @@ fn waitable(object: &Object) -> Res<&dyn Waitable> {
 /// Whether the fast paths handle `object`: a mutex, semaphore or event whose handle has
 /// `SYNCHRONIZE` (timers, processes, threads, non-waitable objects and missing rights are left
 /// to the core, which also reports the errors).
-#[inline]
+#[inline(always)]
 fn fast_kind(object: &Object) -> bool {
     let rights = match object {
         Object::Mutex(m) => m.rights(),
@@ -549,7 +549,7 @@ fn fast_kind(object: &Object) -> bool {
 
 /// Whether a wait could take `object` (of a [`fast_kind`]) now, by a plain read of its state
 /// (no claim, no system call).
-#[inline]
+#[inline(always)]
 fn looks_available(object: &Object) -> bool {
     match object {
         Object::Mutex(m) => match m.state() {
@@ -563,6 +563,7 @@ fn looks_available(object: &Object) -> bool {
 }
 
 /// Tries to take a mutex, semaphore or event without waiting (never blocks).
+#[inline(always)]
 fn try_take(object: &Object) -> Res<WaitOutcome> {
     Ok(match object {
         Object::Mutex(m) => m.acquire(Some(Duration::ZERO))?,
@@ -574,6 +575,7 @@ fn try_take(object: &Object) -> Res<WaitOutcome> {
 
 /// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
 /// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
+#[inline(always)]
 fn wait_one_fast(object: &Object) -> Res<Option<DWORD>> {
     if !fast_kind(object) {
         return Ok(None);
@@ -601,6 +603,7 @@ fn wait_one(object: &Object, ms: DWORD) -> Res<DWORD> {
 }
 
 /// [`WaitForSingleObject`] without the boundary.
+#[inline(always)]
 fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
     if handles::is_pseudo(h) {
         crate::system::Sleep(ms);

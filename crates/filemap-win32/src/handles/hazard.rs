@@ -97,7 +97,7 @@ thread_local! {
 }
 
 /// The thread's record, taking one on first use; `None` while the thread exits.
-#[inline]
+#[inline(always)]
 fn record() -> Option<&'static Record> {
     let r = RECORD.try_with(Cell::get).ok()?;
     if !r.is_null() {
@@ -186,7 +186,7 @@ impl<T> Drop for Hazard<T> {
 
 /// Protects what `src` points to. `None` if it holds null, or if the thread has no free
 /// hazard slot (or is exiting): the caller takes the locked path.
-#[inline]
+#[inline(always)]
 pub fn protect<T>(src: &AtomicPtr<T>) -> Option<Hazard<T>> {
     let record = record()?;
     let slots = &record.slots;
