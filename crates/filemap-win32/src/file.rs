@@ -32,7 +32,7 @@ use rustix::io::Errno;
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles::{self, Object};
-use crate::strings::{a_str, to_wide_z, w_str};
+use crate::strings::{WChar, a_str, to_wide_z, w_str};
 use crate::{BOOL, DWORD, FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
 /// `GENERIC_READ`.
@@ -305,13 +305,13 @@ pub unsafe extern "system" fn CreateFileA(
     })
 }
 
-/// `CreateFileW`: [`CreateFileA`] with a UTF-16 path.
+/// `CreateFileW`: [`CreateFileA`] with a wide (`wchar_t`) path.
 ///
 /// # Safety
 /// `lpFileName` must be NULL or NUL-terminated; `lpSecurityAttributes` NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn CreateFileW(
-    lpFileName: *const u16,
+    lpFileName: *const WChar,
     dwDesiredAccess: DWORD,
     dwShareMode: DWORD,
     lpSecurityAttributes: *const SECURITY_ATTRIBUTES,
@@ -626,12 +626,12 @@ pub unsafe extern "system" fn DeleteFileA(lpFileName: *const c_char) -> BOOL {
     boundary(FALSE, || delete_file(unsafe { a_str(lpFileName) }?))
 }
 
-/// `DeleteFileW`: [`DeleteFileA`] with a UTF-16 path.
+/// `DeleteFileW`: [`DeleteFileA`] with a wide (`wchar_t`) path.
 ///
 /// # Safety
 /// `lpFileName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn DeleteFileW(lpFileName: *const u16) -> BOOL {
+pub unsafe extern "system" fn DeleteFileW(lpFileName: *const WChar) -> BOOL {
     // SAFETY: forwarded caller promise.
     boundary(FALSE, || delete_file(unsafe { w_str(lpFileName) }?))
 }
@@ -664,12 +664,12 @@ pub unsafe extern "system" fn GetFileAttributesA(lpFileName: *const c_char) -> D
     boundary(u32::MAX, || attributes(unsafe { a_str(lpFileName) }?))
 }
 
-/// `GetFileAttributesW`: [`GetFileAttributesA`] with a UTF-16 path.
+/// `GetFileAttributesW`: [`GetFileAttributesA`] with a wide (`wchar_t`) path.
 ///
 /// # Safety
 /// `lpFileName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetFileAttributesW(lpFileName: *const u16) -> DWORD {
+pub unsafe extern "system" fn GetFileAttributesW(lpFileName: *const WChar) -> DWORD {
     // SAFETY: forwarded caller promise.
     boundary(u32::MAX, || attributes(unsafe { w_str(lpFileName) }?))
 }
@@ -705,12 +705,12 @@ pub unsafe extern "system" fn GetTempPathA(nBufferLength: DWORD, lpBuffer: *mut 
     })
 }
 
-/// `GetTempPathW`: [`GetTempPathA`] in UTF-16.
+/// `GetTempPathW`: [`GetTempPathA`] in wide characters.
 ///
 /// # Safety
 /// `lpBuffer` must be writable for `nBufferLength` units (or NULL with length 0).
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetTempPathW(nBufferLength: DWORD, lpBuffer: *mut u16) -> DWORD {
+pub unsafe extern "system" fn GetTempPathW(nBufferLength: DWORD, lpBuffer: *mut WChar) -> DWORD {
     boundary(0, || {
         let wide = to_wide_z(&temp_path());
         if (nBufferLength as usize) < wide.len() || lpBuffer.is_null() {

@@ -12,7 +12,7 @@ use filemap::{Access, Created, Mapping, Protection, Win32Error};
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::file::{GENERIC_ALL, GENERIC_EXECUTE, GENERIC_READ, GENERIC_WRITE};
 use crate::handles::{self, Object};
-use crate::strings::Name;
+use crate::strings::{Name, WChar};
 use crate::{BOOL, DWORD, FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
 const FILE_READ_DATA: u32 = 0x1;
@@ -107,7 +107,7 @@ pub unsafe extern "system" fn CreateFileMappingA(
     })
 }
 
-/// `CreateFileMappingW`: [`CreateFileMappingA`] with a UTF-16 name.
+/// `CreateFileMappingW`: [`CreateFileMappingA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpFileMappingAttributes` must be NULL or valid; `lpName` NULL or NUL-terminated.
@@ -118,7 +118,7 @@ pub unsafe extern "system" fn CreateFileMappingW(
     flProtect: DWORD,
     dwMaximumSizeHigh: DWORD,
     dwMaximumSizeLow: DWORD,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     boundary(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller promise.
@@ -166,7 +166,7 @@ pub unsafe extern "system" fn OpenFileMappingA(
     boundary(std::ptr::null_mut(), || unsafe { open_file_mapping(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenFileMappingW`: [`OpenFileMappingA`] with a UTF-16 name.
+/// `OpenFileMappingW`: [`OpenFileMappingA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` must be NULL or NUL-terminated.
@@ -174,7 +174,7 @@ pub unsafe extern "system" fn OpenFileMappingA(
 pub unsafe extern "system" fn OpenFileMappingW(
     dwDesiredAccess: DWORD,
     bInheritHandle: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_file_mapping(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })

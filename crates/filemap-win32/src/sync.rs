@@ -21,7 +21,7 @@ use filemap::{Created, Win32Error};
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles::{self, Object};
-use crate::strings::Name;
+use crate::strings::{Name, WChar};
 use crate::system::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
 use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
@@ -79,7 +79,7 @@ pub unsafe extern "system" fn CreateMutexA(
     boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::A(lpName)) })
 }
 
-/// `CreateMutexW`: [`CreateMutexA`] with a UTF-16 name.
+/// `CreateMutexW`: [`CreateMutexA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpMutexAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
@@ -87,7 +87,7 @@ pub unsafe extern "system" fn CreateMutexA(
 pub unsafe extern "system" fn CreateMutexW(
     lpMutexAttributes: *const SECURITY_ATTRIBUTES,
     bInitialOwner: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promises.
     boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::W(lpName)) })
@@ -118,12 +118,12 @@ pub unsafe extern "system" fn OpenMutexA(
     boundary(std::ptr::null_mut(), || unsafe { open_mutex(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenMutexW`: [`OpenMutexA`] with a UTF-16 name.
+/// `OpenMutexW`: [`OpenMutexA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const u16) -> HANDLE {
+pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const WChar) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_mutex(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
@@ -182,7 +182,7 @@ pub unsafe extern "system" fn CreateSemaphoreA(
     })
 }
 
-/// `CreateSemaphoreW`: [`CreateSemaphoreA`] with a UTF-16 name.
+/// `CreateSemaphoreW`: [`CreateSemaphoreA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpSemaphoreAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
@@ -191,7 +191,7 @@ pub unsafe extern "system" fn CreateSemaphoreW(
     lpSemaphoreAttributes: *const SECURITY_ATTRIBUTES,
     lInitialCount: i32,
     lMaximumCount: i32,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     boundary(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller promises.
@@ -222,7 +222,7 @@ pub unsafe extern "system" fn OpenSemaphoreA(
     boundary(std::ptr::null_mut(), || unsafe { open_semaphore(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenSemaphoreW`: [`OpenSemaphoreA`] with a UTF-16 name.
+/// `OpenSemaphoreW`: [`OpenSemaphoreA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` NULL or NUL-terminated.
@@ -230,7 +230,7 @@ pub unsafe extern "system" fn OpenSemaphoreA(
 pub unsafe extern "system" fn OpenSemaphoreW(
     dwDesiredAccess: DWORD,
     bInheritHandle: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_semaphore(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
@@ -299,7 +299,7 @@ pub unsafe extern "system" fn CreateEventA(
     })
 }
 
-/// `CreateEventW`: [`CreateEventA`] with a UTF-16 name.
+/// `CreateEventW`: [`CreateEventA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpEventAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
@@ -308,7 +308,7 @@ pub unsafe extern "system" fn CreateEventW(
     lpEventAttributes: *const SECURITY_ATTRIBUTES,
     bManualReset: BOOL,
     bInitialState: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     boundary(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller promises.
@@ -339,12 +339,12 @@ pub unsafe extern "system" fn OpenEventA(
     boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenEventW`: [`OpenEventA`] with a UTF-16 name.
+/// `OpenEventW`: [`OpenEventA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const u16) -> HANDLE {
+pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const WChar) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
@@ -412,7 +412,7 @@ pub unsafe extern "system" fn CreateWaitableTimerA(
     boundary(std::ptr::null_mut(), || unsafe { create_timer(lpTimerAttributes, bManualReset, Name::A(lpTimerName)) })
 }
 
-/// `CreateWaitableTimerW`: [`CreateWaitableTimerA`] with a UTF-16 name.
+/// `CreateWaitableTimerW`: [`CreateWaitableTimerA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpTimerAttributes` NULL or valid; `lpTimerName` NULL or NUL-terminated.
@@ -420,7 +420,7 @@ pub unsafe extern "system" fn CreateWaitableTimerA(
 pub unsafe extern "system" fn CreateWaitableTimerW(
     lpTimerAttributes: *const SECURITY_ATTRIBUTES,
     bManualReset: BOOL,
-    lpTimerName: *const u16,
+    lpTimerName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promises.
     boundary(std::ptr::null_mut(), || unsafe { create_timer(lpTimerAttributes, bManualReset, Name::W(lpTimerName)) })
@@ -449,7 +449,7 @@ pub unsafe extern "system" fn OpenWaitableTimerA(
     boundary(std::ptr::null_mut(), || unsafe { open_timer(dwDesiredAccess, bInheritHandle, Name::A(lpTimerName)) })
 }
 
-/// `OpenWaitableTimerW`: [`OpenWaitableTimerA`] with a UTF-16 name.
+/// `OpenWaitableTimerW`: [`OpenWaitableTimerA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpTimerName` NULL or NUL-terminated.
@@ -457,7 +457,7 @@ pub unsafe extern "system" fn OpenWaitableTimerA(
 pub unsafe extern "system" fn OpenWaitableTimerW(
     dwDesiredAccess: DWORD,
     bInheritHandle: BOOL,
-    lpTimerName: *const u16,
+    lpTimerName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_timer(dwDesiredAccess, bInheritHandle, Name::W(lpTimerName)) })

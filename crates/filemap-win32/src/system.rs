@@ -9,7 +9,7 @@ use filemap::Win32Error;
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles;
-use crate::strings::{a_str, to_wide_z, w_str};
+use crate::strings::{WChar, a_str, to_wide, to_wide_z, w_str};
 use crate::{BOOL, DWORD, HANDLE, TRUE};
 
 /// `INFINITE`.
@@ -301,8 +301,8 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
                             // SAFETY: a NUL-terminated string argument (caller's promise).
                             unsafe { a_str(arg as *const c_char) }?.unwrap_or_default()
                         } else {
-                            // SAFETY: a NUL-terminated UTF-16 string argument (caller's promise).
-                            unsafe { w_str(arg as *const u16) }?.unwrap_or_default()
+                            // SAFETY: a NUL-terminated wide string argument (caller's promise).
+                            unsafe { w_str(arg as *const WChar) }?.unwrap_or_default()
                         }
                     }
                     _ => return fail(Win32Error::INVALID_PARAMETER),
@@ -378,7 +378,7 @@ unsafe fn format_message(
     } else {
         text.bytes().chain(std::iter::once(0)).collect()
     };
-    let unit = if wide { 2 } else { 1 };
+    let unit = if wide { size_of::<WChar>() } else { 1 };
     let len = units.len() / unit - 1;
     if flags & FORMAT_MESSAGE_ALLOCATE_BUFFER != 0 {
         let bytes = units.len().max(size as usize * unit);
@@ -433,7 +433,7 @@ pub unsafe extern "system" fn FormatMessageA(
     })
 }
 
-/// `FormatMessageW`: [`FormatMessageA`] producing UTF-16.
+/// `FormatMessageW`: [`FormatMessageA`] producing wide text.
 ///
 /// # Safety
 /// As [`FormatMessageA`].
@@ -443,7 +443,7 @@ pub unsafe extern "system" fn FormatMessageW(
     lpSource: *const c_void,
     dwMessageId: DWORD,
     dwLanguageId: DWORD,
-    lpBuffer: *mut u16,
+    lpBuffer: *mut WChar,
     nSize: DWORD,
     Arguments: *const usize,
 ) -> DWORD {
@@ -528,7 +528,7 @@ pub unsafe extern "system" fn SetConsoleTitleA(lpConsoleTitle: *const c_char) ->
 /// # Safety
 /// `lpConsoleTitle` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn SetConsoleTitleW(lpConsoleTitle: *const u16) -> BOOL {
+pub unsafe extern "system" fn SetConsoleTitleW(lpConsoleTitle: *const WChar) -> BOOL {
     if lpConsoleTitle.is_null() {
         set_last_error(Win32Error::INVALID_PARAMETER.0);
         return 0;
@@ -595,15 +595,15 @@ pub unsafe extern "system" fn MessageBoxA(
     })
 }
 
-/// `MessageBoxW`: [`MessageBoxA`] with UTF-16 strings (printed as UTF-8).
+/// `MessageBoxW`: [`MessageBoxA`] with wide strings (printed as UTF-8).
 ///
 /// # Safety
 /// `lpText` and `lpCaption` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn MessageBoxW(
     _hWnd: *mut c_void,
-    lpText: *const u16,
-    lpCaption: *const u16,
+    lpText: *const WChar,
+    lpCaption: *const WChar,
     uType: u32,
 ) -> i32 {
     boundary(0, || {
@@ -646,8 +646,8 @@ fn copy_out_a(text: &str, buffer: *mut c_char, size: u32) -> u32 {
     n as u32
 }
 
-fn copy_out_w(text: &str, buffer: *mut u16, size: u32) -> u32 {
-    let wide: Vec<u16> = text.encode_utf16().collect();
+fn copy_out_w(text: &str, buffer: *mut WChar, size: u32) -> u32 {
+    let wide = to_wide(text);
     if buffer.is_null() || size == 0 {
         set_last_error(Win32Error::INSUFFICIENT_BUFFER.0);
         return 0;
@@ -684,12 +684,12 @@ pub unsafe extern "system" fn GetModuleFileNameA(hModule: *mut c_void, lpFilenam
     boundary(0, || Ok(copy_out_a(&module_path(hModule)?, lpFilename, nSize)))
 }
 
-/// `GetModuleFileNameW`: [`GetModuleFileNameA`] in UTF-16.
+/// `GetModuleFileNameW`: [`GetModuleFileNameA`] in wide characters.
 ///
 /// # Safety
 /// `lpFilename` must be writable for `nSize` units.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetModuleFileNameW(hModule: *mut c_void, lpFilename: *mut u16, nSize: DWORD) -> DWORD {
+pub unsafe extern "system" fn GetModuleFileNameW(hModule: *mut c_void, lpFilename: *mut WChar, nSize: DWORD) -> DWORD {
     boundary(0, || Ok(copy_out_w(&module_path(hModule)?, lpFilename, nSize)))
 }
 
@@ -712,7 +712,7 @@ pub unsafe extern "system" fn GetModuleHandleA(lpModuleName: *const c_char) -> *
 /// # Safety
 /// `lpModuleName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetModuleHandleW(lpModuleName: *const u16) -> *mut c_void {
+pub unsafe extern "system" fn GetModuleHandleW(lpModuleName: *const WChar) -> *mut c_void {
     if lpModuleName.is_null() {
         return main_module();
     }
@@ -769,10 +769,10 @@ pub extern "system" fn GetCommandLineA() -> *const c_char {
     LINE.get_or_init(|| std::ffi::CString::new(command_line().replace('\0', "")).unwrap_or_default()).as_ptr()
 }
 
-/// `GetCommandLineW`: [`GetCommandLineA`] in UTF-16.
+/// `GetCommandLineW`: [`GetCommandLineA`] in wide characters.
 #[unsafe(no_mangle)]
-pub extern "system" fn GetCommandLineW() -> *const u16 {
-    static LINE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+pub extern "system" fn GetCommandLineW() -> *const WChar {
+    static LINE: std::sync::OnceLock<Vec<WChar>> = std::sync::OnceLock::new();
     LINE.get_or_init(|| to_wide_z(&command_line())).as_ptr()
 }
 
@@ -818,18 +818,22 @@ pub unsafe extern "system" fn GetEnvironmentVariableA(
     })
 }
 
-/// `GetEnvironmentVariableW`: [`GetEnvironmentVariableA`] in UTF-16.
+/// `GetEnvironmentVariableW`: [`GetEnvironmentVariableA`] in wide characters.
 ///
 /// # Safety
 /// `lpName` NUL-terminated; `lpBuffer` writable for `nSize` units (or NULL with 0).
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetEnvironmentVariableW(lpName: *const u16, lpBuffer: *mut u16, nSize: DWORD) -> DWORD {
+pub unsafe extern "system" fn GetEnvironmentVariableW(
+    lpName: *const WChar,
+    lpBuffer: *mut WChar,
+    nSize: DWORD,
+) -> DWORD {
     boundary(0, || {
         // SAFETY: forwarded caller promise.
         let Some(value) = (unsafe { env_get(w_str(lpName)?) })? else {
             return Err(Fail(ERROR_ENVVAR_NOT_FOUND));
         };
-        let units = value.encode_utf16().count();
+        let units = value.chars().count();
         if (nSize as usize) < units + 1 || lpBuffer.is_null() {
             return Ok(units as u32 + 1);
         }
@@ -870,12 +874,12 @@ pub unsafe extern "system" fn SetEnvironmentVariableA(lpName: *const c_char, lpV
     boundary(0, || unsafe { env_set(a_str(lpName)?, a_str(lpValue)?) })
 }
 
-/// `SetEnvironmentVariableW`: [`SetEnvironmentVariableA`] with UTF-16 strings.
+/// `SetEnvironmentVariableW`: [`SetEnvironmentVariableA`] with wide strings.
 ///
 /// # Safety
 /// Both strings NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn SetEnvironmentVariableW(lpName: *const u16, lpValue: *const u16) -> BOOL {
+pub unsafe extern "system" fn SetEnvironmentVariableW(lpName: *const WChar, lpValue: *const WChar) -> BOOL {
     // SAFETY: forwarded caller promise.
     boundary(0, || unsafe { env_set(w_str(lpName)?, w_str(lpValue)?) })
 }

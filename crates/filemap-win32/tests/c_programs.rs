@@ -204,3 +204,23 @@ fn remaining_exports_time_memory_console_conio_and_ex_waits() {
         assert!(stdout.contains("MISC OK"), "{build:?}: {stdout}");
     }
 }
+
+#[test]
+fn wide_names_literals_and_the_wide_crt_work_as_windows_programs_write_them() {
+    for (build, out) in Build::ALL.iter().zip(run_program("wide_strings.c", &Build::ALL, &[])) {
+        assert!(out.contains("WIDE OK"), "{build:?}: {out}");
+        assert!(
+            out.contains("narrow first, then wide: Grüße from the server (21 chars), narrow %S, !?\n"),
+            "{build:?}: {out}"
+        );
+        assert!(out.contains("ab    |   xy|\n"), "{build:?}: {out}");
+        let tchar = "tchar: text\n";
+        assert!(out.contains(tchar), "{build:?}: {out}");
+        if matches!(build, Build::Cxx | Build::CxxUnicode) {
+            assert!(
+                out.contains("wcout: Grüße from the server 42\nprintf after wcout\ncout too\nand wcout again\n"),
+                "{build:?}: {out}"
+            );
+        }
+    }
+}

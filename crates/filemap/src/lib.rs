@@ -41,6 +41,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "filemap supports Linux only: it is built on tmpfs, file locks, futexes and robust futex lists. \
+     (A native Windows backend over CreateFileMappingW could slot in behind `sys`; none exists yet.)"
+);
+
 pub mod error;
 mod mapping;
 pub mod name;
