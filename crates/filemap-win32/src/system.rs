@@ -277,11 +277,12 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
                 j += 1;
             }
             let mut spec = String::from("s");
-            if j < chars.len() && chars[j] == '!' {
-                if let Some(end) = chars[j + 1..].iter().position(|&c| c == '!') {
-                    spec = chars[j + 1..j + 1 + end].iter().collect();
-                    j += end + 2;
-                }
+            if j < chars.len()
+                && chars[j] == '!'
+                && let Some(end) = chars[j + 1..].iter().position(|&c| c == '!')
+            {
+                spec = chars[j + 1..j + 1 + end].iter().collect();
+                j += end + 2;
             }
             if ignore {
                 out.extend(&chars[start..j]);

@@ -43,6 +43,13 @@ fn processes_inherit_handle_values_across_createprocess_and_fork_exec() {
 }
 
 #[test]
+fn after_fork_parent_and_child_hold_every_handle_and_the_name_lives_until_both_close() {
+    for out in run_program("fork_lifetime.c", &Build::ALL, &[]) {
+        assert!(out.contains("FORK OK"), "{out}");
+    }
+}
+
+#[test]
 fn inheritability_decides_what_children_inherit_and_the_last_close_frees_the_name() {
     for out in run_program("handle_lifetimes.c", &Build::ALL, &[]) {
         assert!(out.contains("LIFETIMES OK"), "{out}");

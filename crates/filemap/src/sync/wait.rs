@@ -135,7 +135,7 @@ pub(crate) fn spin_one<T>(timeout: Option<Duration>, mut f: impl FnMut() -> Resu
             return Ok(Some(v));
         }
         n += 1;
-        if n % 16 == 0 && Instant::now() >= end {
+        if n.is_multiple_of(16) && Instant::now() >= end {
             return Ok(None);
         }
     }
@@ -218,7 +218,7 @@ pub(crate) fn run_opts(
                     return Ok(outcome);
                 }
                 n += 1;
-                if n % 16 == 0 && Instant::now() >= spin_end {
+                if n.is_multiple_of(16) && Instant::now() >= spin_end {
                     break;
                 }
             }
@@ -406,6 +406,6 @@ impl state::ClaimWait for ClaimSpin {
         }
         std::thread::yield_now();
         let since = *self.since.get_or_insert_with(Instant::now);
-        rounds % 64 == 0 && since.elapsed() > Duration::from_millis(5) && !sysfutex::process_may_live(claimer)
+        rounds.is_multiple_of(64) && since.elapsed() > Duration::from_millis(5) && !sysfutex::process_may_live(claimer)
     }
 }

@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 pub mod futex;
+pub mod lock;
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
