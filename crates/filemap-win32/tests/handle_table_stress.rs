@@ -74,7 +74,7 @@ fn concurrent_close_duplicate_signal_and_wait_keep_every_handle_valid_or_invalid
                         // Create an event or a semaphore and publish it, closing what was there.
                         0 => {
                             n += 1;
-                            let sem = rng.next() % 2 == 0;
+                            let sem = rng.next().is_multiple_of(2);
                             let name = CString::new(format!(r"Local\stress-{t}-{n}")).unwrap();
                             // SAFETY: NUL-terminated name, NULL attributes.
                             let h = unsafe {
