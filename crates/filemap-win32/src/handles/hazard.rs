@@ -71,8 +71,32 @@ fn mode() -> u8 {
     MODE_ONCE.call_once(|| {
         let ok = rustix::thread::membarrier(rustix::thread::MembarrierCommand::RegisterPrivateExpedited).is_ok();
         MODE.store(if ok { MODE_MEMBARRIER } else { MODE_FENCE }, Ordering::SeqCst);
+        // SAFETY: registering a handler is always sound; `forget_other_threads` is a plain
+        // function that lives forever and only touches atomics and thread-locals.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_other_threads)) };
     });
     MODE.load(Ordering::Relaxed)
+}
+
+/// In the child of a `fork`, only the forking thread exists: hazards that other threads held
+/// at the moment of the fork would never be cleared and would make a `CloseHandle` of those
+/// entries wait forever. Frees every record but the calling thread's. (A membarrier
+/// registration is per process and is inherited by the child.)
+extern "C" fn forget_other_threads() {
+    let mine = RECORD.try_with(Cell::get).unwrap_or(ptr::null());
+    let mut r = HEAD.load(Ordering::Acquire);
+    while !r.is_null() {
+        // SAFETY: records are leaked, never freed.
+        let rec = unsafe { &*r };
+        if !ptr::eq(rec, mine) {
+            for s in &rec.slots {
+                s.store(ptr::null_mut(), Ordering::Relaxed);
+            }
+            rec.hint.store(0, Ordering::Relaxed);
+            rec.in_use.store(false, Ordering::Release);
+        }
+        r = rec.next.load(Ordering::Acquire);
+    }
 }
 
 /// Gives the thread's record back when the thread exits.
