@@ -42,6 +42,15 @@ typedef size_t rsize_t;
 #define STRUNCATE 80
 #endif
 
+/* <stdlib.h>'s path component limits */
+#ifndef _MAX_PATH
+#define _MAX_PATH 260
+#define _MAX_DRIVE 3
+#define _MAX_DIR 256
+#define _MAX_FNAME 256
+#define _MAX_EXT 256
+#endif
+
 #ifndef _countof
 #ifdef __cplusplus
 extern "C++" {
@@ -746,7 +755,7 @@ int filemap_system(const char *command);
 }
 #endif
 #undef system
-#define system filemap_system
+#define system(command) filemap_system(command)
 #ifdef __cplusplus
 namespace std {
 using ::filemap_system;

@@ -149,22 +149,28 @@ _FILEMAP_W_INLINE size_t __fm_from_utf8(const char *s, wchar_t *out, size_t cap)
 /* One wide character as UTF-8 into `out` (room for 4); returns the bytes. */
 _FILEMAP_W_INLINE size_t __fm_put_utf8(unsigned long c, char *out)
 {
-    wchar_t w[2];
-    char *u;
-    size_t n;
-    w[0] = (wchar_t)c;
-    w[1] = 0;
-    if (c == 0) {
-        out[0] = 0;
+    if ((c >= 0xD800 && c < 0xE000) || c > 0x10FFFF)
+        c = 0xFFFD;
+    if (c < 0x80) {
+        out[0] = (char)c;
         return 1;
     }
-    u = __fm_to_utf8(w, 1);
-    if (!u)
-        return 0;
-    n = strlen(u);
-    memcpy(out, u, n);
-    free(u);
-    return n;
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xE0 | (c >> 12));
+        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (c >> 18));
+    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
 }
 
 struct __fm_buf {
@@ -185,6 +191,32 @@ _FILEMAP_W_INLINE void __fm_put(struct __fm_buf *b, const char *s, size_t n)
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = 0;
+}
+
+/* Appends `n` bytes of UTF-8 text padded to the field width of `spec` ("%-10.3", flags and
+ * width as parsed), counting characters, not bytes, as MSVC's wide printf does. */
+_FILEMAP_W_INLINE void __fm_put_padded(struct __fm_buf *b, const char *spec, const char *text, size_t n)
+{
+    const char *p = spec + 1;
+    int left = 0;
+    size_t width = 0, chars = 0, i;
+    while (*p && strchr("-+ #0", *p)) {
+        if (*p == '-')
+            left = 1;
+        p++;
+    }
+    while (*p >= '0' && *p <= '9')
+        width = width * 10 + (size_t)(*p++ - '0');
+    for (i = 0; i < n; i++)
+        if (((unsigned char)text[i] & 0xC0) != 0x80)
+            chars++;
+    if (!left)
+        for (i = chars; i < width; i++)
+            __fm_put(b, " ", 1);
+    __fm_put(b, text, n);
+    if (left)
+        for (i = chars; i < width; i++)
+            __fm_put(b, " ", 1);
 }
 
 /* Formats a wide format string (MSVC wide printf rules) into a malloc'd UTF-8 string. */
@@ -375,9 +407,7 @@ _FILEMAP_W_INLINE char *__fm_vformat(const wchar_t *fmt, va_list ap0)
                     memcpy(u, nb, 2);
             }
             if (u) {
-                strcpy(spec + si, "s");
-                n = snprintf(tmp, sizeof tmp, spec, u);
-                __fm_put(&b, tmp, n > 0 ? (size_t)n : 0);
+                __fm_put_padded(&b, spec, u, strlen(u));
                 free(u);
             }
             break;
@@ -388,31 +418,20 @@ _FILEMAP_W_INLINE char *__fm_vformat(const wchar_t *fmt, va_list ap0)
             const void *arg = va_arg(ap, const void *);
             char *u = NULL;
             const char *text;
-            char *dyn;
-            size_t need;
+            size_t nbytes;
             if (!arg) {
                 text = "(null)";
+                nbytes = strlen(text);
             } else if (wide) {
                 u = __fm_to_utf8((const wchar_t *)arg, precision);
                 text = u ? u : "";
-                /* the precision was applied in wide units: drop it from the spec */
-                {
-                    char *dot = strchr(spec, '.');
-                    if (dot)
-                        *dot = 0, si = strlen(spec);
-                }
+                nbytes = strlen(text);
             } else {
                 text = (const char *)arg;
+                for (nbytes = 0; text[nbytes] && (precision < 0 || (long)nbytes < precision); nbytes++)
+                    ;
             }
-            spec[si] = 's';
-            spec[si + 1] = 0;
-            need = (size_t)snprintf(NULL, 0, spec, text);
-            dyn = (char *)malloc(need + 1);
-            if (dyn) {
-                snprintf(dyn, need + 1, spec, text);
-                __fm_put(&b, dyn, need);
-                free(dyn);
-            }
+            __fm_put_padded(&b, spec, text, nbytes);
             free(u);
             break;
         }
@@ -1055,6 +1074,64 @@ _FILEMAP_W_INLINE int _wremove(const wchar_t *p) { return __fm_wide_path_op(p, N
 _FILEMAP_W_INLINE int _wrename(const wchar_t *a, const wchar_t *b) { return __fm_wide_path_op(a, b, 1); }
 _FILEMAP_W_INLINE int _wsystem(const wchar_t *cmd) { return cmd ? __fm_wide_path_op(cmd, NULL, 2) : system(NULL); }
 
+/* wmain, the wide entry point MSVC accepts in any program (and _tmain in UNICODE builds):
+ * libfilemap_win32 has a weak main (a program's own main always wins) that calls
+ * __filemap_call_wmain (defined here, weak, once per program) with the narrow argv; it converts
+ * argv to wide strings (UTF-8 decoded) and calls the program's wmain, whichever of the forms
+ * int wmain(void), int wmain(int, wchar_t **) or int wmain(int, wchar_t **, wchar_t **) it
+ * has, in C and in C++. */
+#ifdef __cplusplus
+int wmain(void) __attribute__((weak));
+int wmain(int, wchar_t **) __attribute__((weak));
+int wmain(int, wchar_t **, wchar_t **) __attribute__((weak));
+#else
+/* The program's wmain, whatever its parameters (a C-level name of its own, so it conflicts with
+ * no prototype the program writes). */
+extern int __filemap_wmain_any(int, wchar_t **, wchar_t **) __asm__("wmain") __attribute__((weak));
+#endif
+static inline __attribute__((unused)) wchar_t **__fm_wide_argv(int argc, char **argv)
+{
+    wchar_t **w = (wchar_t **)calloc((size_t)argc + 1, sizeof(wchar_t *));
+    int i;
+    for (i = 0; w && i < argc; i++) {
+        size_t n = __fm_from_utf8(argv[i], NULL, 0);
+        w[i] = (wchar_t *)malloc((n + 1) * sizeof(wchar_t));
+        if (w[i])
+            __fm_from_utf8(argv[i], w[i], n + 1);
+    }
+    return w;
+}
+#ifdef __cplusplus
+extern "C" {
+#endif
+int __filemap_call_wmain(int argc, char **argv, char **envp) __attribute__((weak));
+__attribute__((weak)) int __filemap_call_wmain(int argc, char **argv, char **envp)
+{
+    wchar_t **wargv = __fm_wide_argv(argc, argv);
+    (void)envp;
+#ifdef __cplusplus
+    {
+        int (*f3)(int, wchar_t **, wchar_t **) = wmain;
+        int (*f2)(int, wchar_t **) = wmain;
+        int (*f0)(void) = wmain;
+        if (f3)
+            return f3(argc, wargv, NULL);
+        if (f2)
+            return f2(argc, wargv);
+        if (f0)
+            return f0();
+    }
+#else
+    if (__filemap_wmain_any)
+        return __filemap_wmain_any(argc, wargv, (wchar_t **)NULL);
+#endif
+    fputs("filemap-win32: the program has neither main nor wmain/_tmain\n", stderr);
+    return 1;
+}
+#ifdef __cplusplus
+}
+#endif
+
 /* ---- the names: MSVC's wide CRT ---- */
 #undef wprintf
 #undef fwprintf
@@ -1211,11 +1288,19 @@ protected:
     }
     std::streamsize xsputn(const wchar_t *s, std::streamsize n) override
     {
+        /* encoded a chunk at a time: one write per chunk on an unbuffered terminal */
+        char chunk[256];
+        size_t used = 0;
         std::streamsize i = 0;
-        for (; i < n; i++)
-            if (__fm_fputwc(s[i], fp_) == WEOF)
-                break;
-        return i;
+        for (; i < n; i++) {
+            if (used + 4 > sizeof chunk) {
+                if (fwrite(chunk, 1, used, fp_) != used)
+                    return i;
+                used = 0;
+            }
+            used += __fm_put_utf8((unsigned long)(unsigned int)s[i], chunk + used);
+        }
+        return used == 0 || fwrite(chunk, 1, used, fp_) == used ? n : 0;
     }
     int sync() override { return fflush(fp_) == 0 ? 0 : -1; }
 

@@ -5,11 +5,8 @@
  * the _t* functions are the wide functions, as with MSVC: glibc's wcs* functions and the wide
  * CRT of filemap_wchar.h (MSVC's printf rules, UTF-8 on the console).
  *
- * _tmain: without _UNICODE it is main. With _UNICODE it is wmain, as with MSVC: the program's
- * wmain is called by a main in libfilemap_win32 (a weak symbol, so a program that defines its
- * own main keeps it), with argv converted to wide strings; the forms int _tmain(void),
- * int _tmain(int, _TCHAR **) and int _tmain(int, _TCHAR **, _TCHAR **) all work, in C and
- * in C++. */
+ * _tmain: without _UNICODE it is main. With _UNICODE it is wmain, as with MSVC: a program's
+ * wmain is called by a main in libfilemap_win32 (see filemap_wchar.h). */
 #ifndef FILEMAP_TCHAR_H
 #define FILEMAP_TCHAR_H
 
@@ -140,61 +137,6 @@ typedef wint_t _TINT;
 /* wcstok_s (MSVC, C11 Annex K order): glibc's three-argument wcstok. */
 #ifndef wcstok_s
 #define wcstok_s wcstok
-#endif
-
-/* The entry point: libfilemap_win32's weak main calls __filemap_call_wmain (defined here,
- * weak, once per program) with the narrow argv; it converts argv to wide strings and calls the
- * program's wmain. */
-#ifdef __cplusplus
-int wmain(void) __attribute__((weak));
-int wmain(int, wchar_t **) __attribute__((weak));
-int wmain(int, wchar_t **, wchar_t **) __attribute__((weak));
-#else
-/* The program's wmain, whatever its parameters (a C-level name of its own, so it conflicts with
- * no prototype the program writes). */
-extern int __filemap_wmain_any(int, wchar_t **, wchar_t **) __asm__("wmain") __attribute__((weak));
-#endif
-static inline __attribute__((unused)) wchar_t **__fm_wide_argv(int argc, char **argv)
-{
-    wchar_t **w = (wchar_t **)calloc((size_t)argc + 1, sizeof(wchar_t *));
-    int i;
-    for (i = 0; w && i < argc; i++) {
-        size_t n = __fm_from_utf8(argv[i], NULL, 0);
-        w[i] = (wchar_t *)malloc((n + 1) * sizeof(wchar_t));
-        if (w[i])
-            __fm_from_utf8(argv[i], w[i], n + 1);
-    }
-    return w;
-}
-#ifdef __cplusplus
-extern "C" {
-#endif
-int __filemap_call_wmain(int argc, char **argv, char **envp) __attribute__((weak));
-__attribute__((weak)) int __filemap_call_wmain(int argc, char **argv, char **envp)
-{
-    wchar_t **wargv = __fm_wide_argv(argc, argv);
-    (void)envp;
-#ifdef __cplusplus
-    {
-        int (*f3)(int, wchar_t **, wchar_t **) = wmain;
-        int (*f2)(int, wchar_t **) = wmain;
-        int (*f0)(void) = wmain;
-        if (f3)
-            return f3(argc, wargv, NULL);
-        if (f2)
-            return f2(argc, wargv);
-        if (f0)
-            return f0();
-    }
-#else
-    if (__filemap_wmain_any)
-        return __filemap_wmain_any(argc, wargv, (wchar_t **)NULL);
-#endif
-    fputs("filemap-win32: the program has neither main nor wmain/_tmain\n", stderr);
-    return 1;
-}
-#ifdef __cplusplus
-}
 #endif
 
 #else /* ANSI */

@@ -35,6 +35,8 @@
 #include "libloaderapi.h"
 #include "processenv.h"
 #include "winuser.h"
+#include "profileapi.h"
+#include "winnls.h"
 #include "consoleapi.h"
 #include "filemap_crt.h"
 #include "filemap_wchar.h"

@@ -2,10 +2,12 @@
 //! `system("pause")`/`system("cls")`, a Windows-like unbuffered console, and the `main` that
 //! calls a UNICODE program's `wmain`.
 //!
-//! They go through the C library's `stdin`/`stdout` streams, so they interleave correctly with
-//! the program's `scanf`/`printf`. On a terminal `_getch` reads one key without waiting for
-//! Enter and without echo (the terminal is switched to non-canonical mode for the read);
-//! otherwise (a pipe or file, as in tests) it reads the next byte. Pending output is flushed
+//! `_getch` reads the next key from standard input's *device* (as Windows' reads the console,
+//! not the C runtime's buffer): on a terminal one key without waiting for Enter and without echo
+//! (the terminal is switched to non-canonical mode for the read); otherwise (a pipe, as in
+//! tests) the next byte. Standard input is unbuffered when it is not a regular file, so `scanf`,
+//! `gets_s` and `getchar` take from the device only what they consume, as a Windows console's
+//! line reads do, and keys typed ahead stay there for `_getch`. Pending output is flushed
 //! first, so prompts appear before the program blocks.
 
 #![allow(unsafe_code)] // C stdio and termios
@@ -18,12 +20,11 @@ unsafe extern "C" {
 }
 
 fn read_key(echo: bool) -> i32 {
-    // SAFETY: glibc's stdin/stdout are initialised before main; termios calls get valid
-    // pointers to a local termios structure.
+    // SAFETY: glibc's stdout is initialised before main; termios calls get valid pointers to a
+    // local termios structure; read gets a one-byte local buffer.
     unsafe {
-        let (input, output) = (stdin, stdout);
-        libc::fflush(output);
-        let fd = libc::fileno(input);
+        libc::fflush(stdout);
+        let fd = 0;
         let mut saved: libc::termios = std::mem::zeroed();
         let tty = libc::isatty(fd) == 1 && libc::tcgetattr(fd, &mut saved) == 0;
         if tty {
@@ -33,13 +34,24 @@ fn read_key(echo: bool) -> i32 {
             raw.c_cc[libc::VTIME] = 0;
             libc::tcsetattr(fd, libc::TCSANOW, &raw);
         }
-        let c = libc::fgetc(input);
+        // From the device, not through C's stdin buffer: as Windows' _getch reads the console's
+        // input, not what scanf or gets left in the C runtime's buffer (the newline after a
+        // scanf'd number does not answer the next _getch).
+        let mut byte = 0u8;
+        let c = loop {
+            match libc::read(fd, (&mut byte as *mut u8).cast(), 1) {
+                1 => break i32::from(byte),
+                -1 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+                _ => break libc::EOF,
+            }
+        };
         if tty {
             libc::tcsetattr(fd, libc::TCSANOW, &saved);
         }
         if echo && c != libc::EOF {
-            libc::fputc(c, output);
-            libc::fflush(output);
+            let out = stdout;
+            libc::fputc(c, out);
+            libc::fflush(out);
         }
         // Windows reports Enter as '\r'.
         if c == i32::from(b'\n') { i32::from(b'\r') } else { c }
@@ -95,9 +107,9 @@ pub extern "C" fn _putch(c: i32) -> i32 {
     c
 }
 
-/// `system` as the headers define it (`#define system filemap_system`): the `cmd.exe` built-ins
-/// that console programs call are done here, everything else goes to `/bin/sh` through the C
-/// library's `system`:
+/// `system` as the headers define it (`#define system(command) filemap_system(command)`): the
+/// `cmd.exe` built-ins that console programs call are done here, everything else goes to
+/// `/bin/sh` through the C library's `system`:
 ///
 /// - `pause`: prints `Press any key to continue . . . `, waits for a key as [`_getch`] does,
 ///   then ends the line, as `cmd.exe` does; `pause>nul` waits without the message. Returns 0.
@@ -192,13 +204,19 @@ fn write_out(bytes: &[u8]) {
 /// Makes standard output unbuffered when it is a terminal, as a Windows console is: text
 /// printed without a newline (a prompt, "Waiting for the server...") shows at once, before the
 /// program reads input, sleeps or waits. Redirected output stays fully buffered (as with
-/// MSVC's runtime). Runs before `main` from `.init_array`.
+/// MSVC's runtime). Standard input that is not a regular file becomes unbuffered (see the
+/// module docs: line reads take only their line, `_getch` gets the keys after it). Runs before
+/// `main` from `.init_array`.
 extern "C" fn console_like_windows() {
-    // SAFETY: runs before main, before any output through stdout; setvbuf with a NULL buffer
-    // and _IONBF allocates nothing.
+    // SAFETY: runs before main, before any I/O through stdin/stdout; setvbuf with a NULL
+    // buffer and _IONBF allocates nothing; fstat writes a local stat.
     unsafe {
         if libc::isatty(1) == 1 {
             libc::setvbuf(stdout, std::ptr::null_mut(), libc::_IONBF, 0);
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(0, &mut st) == 0 && st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            libc::setvbuf(stdin, std::ptr::null_mut(), libc::_IONBF, 0);
         }
     }
 }

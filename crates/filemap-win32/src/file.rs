@@ -83,16 +83,46 @@ impl FileObject {
     }
 }
 
+/// Removes `path` if the name still refers to the file (`dev`, `ino`).
+fn delete_if_same(path: &Path, dev: u64, ino: u64) {
+    if let Ok(st) = rustix::fs::stat(path)
+        && st.st_dev == dev
+        && st.st_ino == ino
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// `FILE_FLAG_DELETE_ON_CLOSE` files this process holds open: deleted when their last handle
+/// closes (the object's drop) or, whatever is still open or mapped, when the process exits
+/// (`exit`, `ExitProcess` or a return from `main`: an `atexit` handler), as Windows closes a
+/// dying process's handles.
+static DELETE_AT_EXIT: std::sync::Mutex<Vec<(PathBuf, u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn delete_at_exit() {
+    let pending = std::mem::take(&mut *DELETE_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner()));
+    for (path, dev, ino) in pending {
+        delete_if_same(&path, dev, ino);
+    }
+}
+
+fn register_delete_at_exit(path: &Path, dev: u64, ino: u64) {
+    static ATEXIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a handler that only takes a lock and removes files.
+    ATEXIT.call_once(|| unsafe {
+        libc::atexit(delete_at_exit);
+    });
+    DELETE_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_path_buf(), dev, ino));
+}
+
 impl Drop for FileObject {
     fn drop(&mut self) {
         if let Some(path) = &self.delete_on_close {
-            // Only if the name still refers to our file.
-            if let Ok(st) = rustix::fs::stat(path)
-                && st.st_dev == self.dev
-                && st.st_ino == self.ino
-            {
-                let _ = std::fs::remove_file(path);
-            }
+            DELETE_AT_EXIT
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(p, d, i)| !(p == path && *d == self.dev && *i == self.ino));
+            delete_if_same(path, self.dev, self.ino);
         }
     }
 }
@@ -261,6 +291,9 @@ fn finish(fd: OwnedFd, path: &Path, access: u32, sa: *const SECURITY_ATTRIBUTES,
     let st = rustix::fs::fstat(&fd)?;
     let delete_on_close = (flags_attrs & FILE_FLAG_DELETE_ON_CLOSE != 0)
         .then(|| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    if let Some(p) = &delete_on_close {
+        register_delete_at_exit(p, st.st_dev, st.st_ino);
+    }
     let object = FileObject { dev: st.st_dev, ino: st.st_ino, delete_on_close };
     // SAFETY: `sa` is NULL or valid (the exports' caller promise).
     let inherit = unsafe { inherit_from(sa) };

@@ -45,14 +45,18 @@
 #![warn(missing_docs)]
 #![allow(non_snake_case, non_camel_case_types)] // Win32 spelling at the C edge
 
+pub mod apc;
+pub mod codepage;
 pub mod crt;
 pub mod error;
 pub mod file;
 pub mod handles;
+pub mod library;
 pub mod mapping;
 pub mod process;
 pub mod strings;
 pub mod sync;
+pub mod sync_ex;
 pub mod system;
 pub mod thread;
 

@@ -58,7 +58,9 @@ unsafe fn create_file_mapping(
         .section_flags(flags)
         .inheritable(inherit);
     let file;
-    if h_file != INVALID_HANDLE_VALUE {
+    // Windows' kernel treats a NULL file handle as INVALID_HANDLE_VALUE: backed by the paging
+    // file (old samples rely on it).
+    if h_file != INVALID_HANDLE_VALUE && !h_file.is_null() {
         let info = handles::get(h_file)?;
         let Object::File(_) = info.object else {
             return fail(Win32Error::INVALID_HANDLE);
@@ -77,8 +79,8 @@ unsafe fn create_file_mapping(
 }
 
 /// `CreateFileMappingA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a file mapping
-/// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`) or by a file handle from
-/// `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor` is ignored: objects are
+/// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`, or NULL as Windows
+/// accepts it) or by a file handle from `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor` is ignored: objects are
 /// accessible to their owner only (see the crate docs); `bInheritHandle` is honoured.
 ///
 /// # Safety

@@ -3,10 +3,9 @@
 //! abandonment and timers live there; this module only translates handles, strings, access
 //! masks and error codes).
 //!
-//! Waitable timers: completion routines (APCs) cannot run here (there are no alertable waits),
-//! so `SetWaitableTimer` with a completion routine fails with `ERROR_NOT_SUPPORTED`;
-//! `fResume = TRUE` succeeds and sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that
-//! cannot wake from suspend.
+//! Alertable waits (`bAlertable`) and timer completion routines are [`crate::apc`]'s: the wait
+//! functions hand alertable waits to it. `SetWaitableTimer` with `fResume = TRUE` succeeds and
+//! sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that cannot wake from suspend.
 
 #![allow(unsafe_code)] // exported `extern "system"` functions taking raw pointers
 
@@ -465,8 +464,8 @@ pub unsafe extern "system" fn OpenWaitableTimerW(
 
 /// `SetWaitableTimer`: arms the timer: `*lpDueTime` in 100 ns units, negative = relative,
 /// positive = absolute UTC `FILETIME`; `lPeriod` in ms (0 = one-shot, negative →
-/// `ERROR_INVALID_PARAMETER`). A completion routine is not supported (module docs). Needs
-/// `TIMER_MODIFY_STATE`.
+/// `ERROR_INVALID_PARAMETER`). A completion routine runs in the calling thread at each expiry,
+/// during its alertable waits ([`crate::apc`]). Needs `TIMER_MODIFY_STATE`.
 ///
 /// # Safety
 /// `lpDueTime` must be NULL (`ERROR_NOACCESS`) or point to a readable `LARGE_INTEGER`.
@@ -475,8 +474,8 @@ pub unsafe extern "system" fn SetWaitableTimer(
     hTimer: HANDLE,
     lpDueTime: *const i64,
     lPeriod: i32,
-    pfnCompletionRoutine: *const core::ffi::c_void,
-    _lpArgToCompletionRoutine: *const core::ffi::c_void,
+    pfnCompletionRoutine: Option<crate::apc::TimerApcRoutine>,
+    lpArgToCompletionRoutine: *const core::ffi::c_void,
     fResume: BOOL,
 ) -> BOOL {
     boundary(FALSE, || {
@@ -489,13 +488,16 @@ pub unsafe extern "system" fn SetWaitableTimer(
         if lPeriod < 0 {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-        if !pfnCompletionRoutine.is_null() {
-            return fail(Win32Error::NOT_SUPPORTED);
-        }
         // SAFETY: non-NULL and readable (caller's promise).
         let due = unsafe { lpDueTime.read_unaligned() };
         let period = (lPeriod > 0).then(|| Duration::from_millis(lPeriod as u64));
         t.set(DueTime::from_win32(due), period)?;
+        match pfnCompletionRoutine {
+            Some(routine) => {
+                crate::apc::arm_timer_routine(hTimer, due, lPeriod as u32, routine, lpArgToCompletionRoutine as usize)?
+            }
+            None => crate::apc::cancel_timer_routine(hTimer),
+        }
         if fResume != 0 {
             set_last_error(Win32Error::NOT_SUPPORTED.0);
         }
@@ -509,6 +511,7 @@ pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
     boundary(FALSE, || match handles::get(hTimer)?.object {
         Object::Timer(t) => {
             t.cancel()?;
+            crate::apc::cancel_timer_routine(hTimer);
             Ok(TRUE)
         }
         _ => fail(Win32Error::INVALID_HANDLE),
@@ -520,7 +523,7 @@ pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
 // ---------------------------------------------------------------------------------------------
 
 /// The core waitable behind an object, if it is one.
-fn waitable(object: &Object) -> Res<&dyn Waitable> {
+pub(crate) fn waitable(object: &Object) -> Res<&dyn Waitable> {
     match object {
         Object::Mutex(m) => Ok(&**m),
         Object::Semaphore(s) => Ok(&**s),
@@ -633,10 +636,23 @@ pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWOR
     boundary(WAIT_FAILED, || wait_single(hHandle, dwMilliseconds))
 }
 
-/// `WaitForSingleObjectEx`: [`WaitForSingleObject`] (there are no APCs to be alerted by).
+/// `WaitForSingleObjectEx`: [`WaitForSingleObject`]; with `bAlertable`, queued APCs also end
+/// the wait: they run and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 #[unsafe(no_mangle)]
-pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
-    WaitForSingleObject(hHandle, dwMilliseconds)
+pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, bAlertable: BOOL) -> DWORD {
+    if bAlertable == 0 {
+        return WaitForSingleObject(hHandle, dwMilliseconds);
+    }
+    boundary(WAIT_FAILED, || {
+        if handles::is_pseudo(hHandle) {
+            return Ok(match crate::apc::sleep(dwMilliseconds) {
+                0 => WAIT_TIMEOUT,
+                r => r,
+            });
+        }
+        let info = handles::get(hHandle)?;
+        crate::apc::wait(&[waitable(&info.object)?], false, dwMilliseconds)
+    })
 }
 
 /// The cheap first pass of a wait on several objects, on borrowed handles: O(n) plain reads of
@@ -673,7 +689,7 @@ fn wait_multiple_fast(objects: &[&Object], all: bool) -> Res<Option<DWORD>> {
 
 /// # Safety
 /// `handles_ptr` must point to `count` handles when `count` is in range.
-unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32) -> Res<DWORD> {
+unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32, alertable: bool) -> Res<DWORD> {
     if count == 0 || count > MAXIMUM_WAIT_OBJECTS {
         return fail(Win32Error::INVALID_PARAMETER);
     }
@@ -697,7 +713,10 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
             return fail(Win32Error::INVALID_PARAMETER);
         }
     }
-    if let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all)).transpose()?.flatten() {
+    // An alertable wait goes to the APC-aware path as it is (queued APCs end it first).
+    if !alertable
+        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all)).transpose()?.flatten()
+    {
         return Ok(r);
     }
     let mut objects = Vec::with_capacity(hs.len());
@@ -705,6 +724,9 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         objects.push(handles::get(h)?.object);
     }
     let waitables = objects.iter().map(waitable).collect::<Res<Vec<_>>>()?;
+    if alertable {
+        return crate::apc::wait(&waitables, all, ms);
+    }
     let outcome = if all { wait_all(&waitables, timeout(ms))? } else { wait_any(&waitables, timeout(ms))? };
     Ok(outcome.to_win32())
 }
@@ -725,10 +747,11 @@ pub unsafe extern "system" fn WaitForMultipleObjects(
     dwMilliseconds: DWORD,
 ) -> DWORD {
     // SAFETY: forwarded caller promise.
-    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds) })
+    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds, false) })
 }
 
-/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`] (no APCs exist to be alerted by).
+/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`]; with `bAlertable`, queued APCs also
+/// end the wait: they run and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 ///
 /// # Safety
 /// `lpHandles` must point to `nCount` handles.
@@ -738,10 +761,12 @@ pub unsafe extern "system" fn WaitForMultipleObjectsEx(
     lpHandles: *const HANDLE,
     bWaitAll: BOOL,
     dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
+    bAlertable: BOOL,
 ) -> DWORD {
     // SAFETY: forwarded caller promise.
-    unsafe { WaitForMultipleObjects(nCount, lpHandles, bWaitAll, dwMilliseconds) }
+    boundary(WAIT_FAILED, || unsafe {
+        wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds, bAlertable != 0)
+    })
 }
 
 /// `SignalObjectAndWait`: signals one object (`SetEvent`, `ReleaseMutex` or
@@ -753,7 +778,7 @@ pub extern "system" fn SignalObjectAndWait(
     hObjectToSignal: HANDLE,
     hObjectToWaitOn: HANDLE,
     dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
+    bAlertable: BOOL,
 ) -> DWORD {
     boundary(WAIT_FAILED, || {
         handles::with(hObjectToSignal, |h| match h.object {
@@ -762,6 +787,10 @@ pub extern "system" fn SignalObjectAndWait(
             Object::Semaphore(s) => s.release(1).map(drop).map_err(Fail::from),
             _ => fail(Win32Error::INVALID_HANDLE),
         })??;
+        if bAlertable != 0 {
+            let info = handles::get(hObjectToWaitOn)?;
+            return crate::apc::wait(&[waitable(&info.object)?], false, dwMilliseconds);
+        }
         wait_single(hObjectToWaitOn, dwMilliseconds)
     })
 }

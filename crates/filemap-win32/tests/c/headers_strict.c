@@ -6,6 +6,13 @@
 #include <Tchar.h>
 #include <tchar.h>
 #include <conio.h>
+#include <strsafe.h>
+#include <SDKDDKVer.h>
+#include <targetver.h>
+#include <lmcons.h>
+#include <io.h>
+#include <fcntl.h>
+#include <stdafx.h>
 #include <stdio.h>
 #include <string.h>
 #ifdef __cplusplus

@@ -60,6 +60,7 @@ int main(void)
     printf("narrow first, ");
     wprintf(L"then wide: %s (%d chars), %S, %c%C\n", view, (int)wcslen(view), "narrow %S", L'!', '?');
     fwprintf(stdout, L"%-6s|%5.2s|\n", L"ab", L"xyz");
+    wprintf(L"[%-7s][%6s][%-3c]\n", L"Grüße", L"€5", L'é'); /* widths count characters */
 #ifdef __cplusplus
     {
         std::wstring s = L"Local\\wide_strings_cxx";
