@@ -2,7 +2,7 @@
 //! a few directory entries at a time, so the memory of a holder that died without closing (a
 //! `SIGKILL`, an `exit` that skipped destructors) comes back without anyone running `filemap gc`.
 //!
-//! After each create, open and close of a named object, [`tick`] looks at the time: at most once
+//! After each create, open and close of a named object, `tick` looks at the time: at most once
 //! per [`STEP_INTERVAL`] per scope and process it examines the next [`STEP_ENTRIES`] entries of
 //! the scope's directory (a `readdir` cursor kept between steps), and removes each dead, verified
 //! object file exactly as `filemap gc` does (`object::inspect`: no lock taken to look; the
