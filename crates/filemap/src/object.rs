@@ -211,7 +211,7 @@ fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
 }
 
 impl Header {
-    /// Encodes the header into a full header page, with `sync_init` at [`SYNC_OFFSET`] and a
+    /// Encodes the header into a full header page, with `sync_init` at `SYNC_OFFSET` and a
     /// valid checksum: what a create writes (and what tools, tests and fuzz seeds use to build
     /// object files; a header is only ever trusted as far as its file's writers are, S6).
     pub fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
