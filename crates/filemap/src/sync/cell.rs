@@ -113,8 +113,8 @@ impl CellObj {
 
     /// Tries to consume (a unit, the signal, or a pulse since `entry_gen`).
     #[inline]
-    pub(crate) fn try_take(&self, entry_gen: Option<u32>) -> bool {
-        self.cell().update(&mut ClaimSpin::new(), |v| self.take_fn(v, entry_gen)).1.is_some()
+    pub(crate) fn try_take(&self, entry_gen: Option<u32>, deadline: Option<std::time::Instant>) -> bool {
+        self.cell().update(&mut ClaimSpin::until(deadline), |v| self.take_fn(v, entry_gen)).1.is_some()
     }
 
     fn signaled_for_all(&self, v: u32) -> bool {
@@ -128,12 +128,13 @@ impl CellObj {
         self.signaled_for_all(state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire)))
     }
 
-    pub(crate) fn claim_if_signaled(&self, me: u32) -> Option<u32> {
-        self.cell().claim(me, &mut ClaimSpin::new(), |v| self.signaled_for_all(v))
+    pub(crate) fn claim_if_signaled(&self, me: u32, deadline: Option<std::time::Instant>) -> Option<u32> {
+        self.cell().claim(me, &mut ClaimSpin::until(deadline), |v| self.signaled_for_all(v))
     }
 
-    pub(crate) fn unclaim(&self, me: u32, v: u32) {
-        self.cell().unclaim(me, v)
+    /// Ends our claim of value `claimed` with value `new`; false if the claim was broken.
+    pub(crate) fn unclaim(&self, me: u32, claimed: u32, new: u32) -> bool {
+        self.cell().unclaim(me, claimed, new)
     }
 
     /// The value after a `wait_all` consumed a claimed (signaled) value `v`.
@@ -170,7 +171,9 @@ impl CellObj {
             let next = due.saturating_add(period.saturating_mul(missed + 1));
             self.page.u64(OFF_DUE).store(next, Ordering::Release);
         }
-        self.unclaim(me, state::timer_fire(v, period > 0));
+        if !self.unclaim(me, v, state::timer_fire(v, period > 0)) {
+            return Some(Duration::ZERO); // our claim was broken: look again
+        }
         self.changed();
         if period > 0 { Some(Duration::from_nanos(period)) } else { None }
     }
@@ -207,10 +210,19 @@ impl CellObj {
             return super::wait::run(&[me], false, timeout);
         }
         let entry = self.event_gen();
-        if self.try_take(entry) {
+        let limit = Some(timeout.unwrap_or(super::wait::CLAIM_BREAK).min(super::wait::CLAIM_BREAK));
+        if self.cell().update(&mut ClaimSpin::within(limit), |v| self.take_fn(v, entry)).1.is_some() {
             return Ok(WaitOutcome::Signaled(0));
         }
-        if super::wait::spin_one(timeout, || Ok(self.try_take(entry).then_some(())))?.is_some() {
+        if super::wait::spin_one(timeout, || {
+            Ok(self
+                .cell()
+                .update(&mut ClaimSpin::within(Some(Duration::ZERO)), |v| self.take_fn(v, entry))
+                .1
+                .map(|_| ()))
+        })?
+        .is_some()
+        {
             return Ok(WaitOutcome::Signaled(0));
         }
         super::wait::run_opts(&[me], false, timeout, true, entry)
@@ -576,11 +588,16 @@ impl Timer {
         let period_ns = period.map_or(0, |p| p.as_nanos().min(u64::MAX as u128) as u64);
         let me = sysfutex::getpid();
         let cell = self.inner.cell();
-        let v = cell.claim(me, &mut ClaimSpin::new(), |_| true).unwrap_or(0);
-        self.inner.page.u64(OFF_DUE).store(due_ns, Ordering::Release);
-        self.inner.page.u64(OFF_PERIOD).store(period_ns, Ordering::Release);
-        self.inner.page.u32(OFF_CLOCK).store(clock, Ordering::Release);
-        cell.unclaim(me, state::timer_set(v));
+        loop {
+            // Without a deadline the claim is always granted (a stuck claim is broken).
+            let Some(v) = cell.claim(me, &mut ClaimSpin::new(), |_| true) else { continue };
+            self.inner.page.u64(OFF_DUE).store(due_ns, Ordering::Release);
+            self.inner.page.u64(OFF_PERIOD).store(period_ns, Ordering::Release);
+            self.inner.page.u32(OFF_CLOCK).store(clock, Ordering::Release);
+            if cell.unclaim(me, v, state::timer_set(v)) {
+                break;
+            }
+        }
         self.inner.changed(); // sleepers recompute their due time
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Named mutexes: thread-owned, recursive, abandonment-aware (robust futex list).
 
+use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -11,19 +11,30 @@ use crate::object::{Created, ObjectFile, ObjectType};
 use crate::sys::futex as sysfutex;
 
 use super::handle::{self, Common, handle_methods};
-use super::page::{self, OFF_COUNT, OFF_WORD, SyncPage};
+use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_WORD, SyncPage};
 use super::robust::{self, ThreadCtx};
 use super::state::{self, MutexTry, OWNER_DIED, TID_MASK, WAITERS};
 use super::wait::{Target, sealed};
 use super::{Rights, SyncState, WaitOutcome};
 
 /// A mutex object, shared by every handle of it in this process.
+///
+/// Ownership is recorded in **private** memory: the owning thread's list of owned mutexes
+/// ([`OWNED`]) and the `node_holder` of the mapping whose robust-list node it linked. The shared
+/// word tells other processes who owns it and lets the kernel report a death; nothing read from
+/// it decides what this process writes where (a forged word can make this process wait or see
+/// the mutex free, never link, unlink or release a node it did not link).
 #[derive(Debug)]
 pub struct MutexInner {
     pub(crate) object: ObjectFile,
-    page: ManuallyDrop<SyncPage>,
+    /// The shared page plus the private tail holding this mapping's robust-list node (kept
+    /// mapped; reached through `word_addr`).
+    _page: SyncPage,
     /// Address of the mutex word in `page` (cached: the hot paths skip the bounds checks).
     word_addr: usize,
+    /// The thread of this process whose robust list holds this mapping's node (0: none).
+    /// Private; guards the node against being linked twice, whatever the shared word says.
+    node_holder: AtomicU32,
 }
 
 impl handle::Inner for MutexInner {
@@ -31,25 +42,67 @@ impl handle::Inner for MutexInner {
         &self.object
     }
     fn from_object(object: ObjectFile) -> Result<Self> {
-        let page = SyncPage::map(&object)?;
-        let word_addr = page.u32(OFF_WORD) as *const AtomicU32 as usize;
-        debug_assert_eq!(page.u32(OFF_COUNT) as *const AtomicU32 as usize, word_addr + 4);
-        Ok(MutexInner { object, page: ManuallyDrop::new(page), word_addr })
+        let page = SyncPage::map_mutex(&object)?;
+        let word_addr = page.u32(OFF_MUTEX_WORD) as *const AtomicU32 as usize;
+        debug_assert_eq!(page.u32(OFF_MUTEX_COUNT) as *const AtomicU32 as usize, word_addr + 4);
+        Ok(MutexInner { object, _page: page, word_addr, node_holder: AtomicU32::new(0) })
     }
 }
 
-impl Drop for MutexInner {
+/// One mutex the current thread owns: the mapping whose node it linked, and the recursion.
+#[derive(Debug)]
+struct Owned {
+    inner: Arc<MutexInner>,
+    depth: u32,
+}
+
+/// The mutexes this thread owns, most recent last. When the thread exits owning some, its
+/// thread-local destructor abandons them exactly as the kernel's robust-list walk would (word
+/// marked `OWNER_DIED`, sleepers woken), unlinks their nodes and clears their `node_holder`, so
+/// other threads of this process can take them through the same mapping. (A process that dies
+/// runs no destructor: the kernel does it all.)
+struct OwnedList(Vec<Owned>);
+
+impl Drop for OwnedList {
     fn drop(&mut self) {
-        let owner = self.word().load(Ordering::Relaxed) & TID_MASK;
-        // SAFETY: `page` is taken exactly once, here, and not used afterwards.
-        #[allow(unsafe_code)]
-        let page = unsafe { ManuallyDrop::take(&mut self.page) };
-        if sysfutex::thread_of_this_process(owner) {
-            // A thread of ours still owns it (ownership is per thread, not per handle): its
-            // robust-list node lives in this page, which must stay mapped while it is linked.
-            page.leak();
+        let Ok(ctx) = robust::ctx() else {
+            // Never registered a context, so never linked anything: nothing to unlink.
+            return;
+        };
+        while let Some(rec) = self.0.pop() {
+            rec.inner.abandon(&ctx);
         }
     }
+}
+
+thread_local! {
+    static OWNED: RefCell<OwnedList> = const { RefCell::new(OwnedList(Vec::new())) };
+}
+
+/// In a forked child: the records inherited from the parent's thread describe the parent's
+/// ownership (the child's robust list is empty and its thread id new). Forget them.
+pub(super) fn forget_inherited_ownership() {
+    let _ = OWNED.try_with(|o| {
+        if let Ok(mut list) = o.try_borrow_mut() {
+            for rec in list.0.drain(..) {
+                std::mem::forget(rec.inner);
+            }
+        }
+    });
+}
+
+/// Index of the record for the object of `inner` in this thread's list.
+#[inline(always)]
+fn find(list: &[Owned], inner: &MutexInner) -> Option<usize> {
+    if list.is_empty() {
+        return None;
+    }
+    let ptr = inner as *const MutexInner;
+    if let Some(i) = list.iter().rposition(|o| Arc::as_ptr(&o.inner) == ptr) {
+        return Some(i);
+    }
+    let id = inner.object.id();
+    list.iter().rposition(|o| o.inner.object.id() == id)
 }
 
 impl MutexInner {
@@ -62,115 +115,141 @@ impl MutexInner {
         unsafe { &*(self.word_addr as *const AtomicU32) }
     }
 
+    /// The shared mirror of the recursion count (written for queries, never read back here).
     #[inline(always)]
     #[allow(unsafe_code)]
-    fn count(&self) -> &AtomicU32 {
-        // SAFETY: as in `word`: the count sits right after the word (OFF_COUNT = OFF_WORD + 4).
+    fn count_mirror(&self) -> &AtomicU32 {
+        // SAFETY: as in `word`: the count sits right after the word (OFF_MUTEX_COUNT = +4).
         unsafe { &*((self.word_addr + 4) as *const AtomicU32) }
     }
 
+    /// This mapping's robust-list node: in the private tail, `node_off` after the word.
     #[inline(always)]
     fn node(&self, ctx: &ThreadCtx) -> usize {
         self.word_addr + ctx.node_off()
     }
 
-    #[inline(always)]
-    pub(crate) fn owned_by(&self, ctx: &ThreadCtx) -> bool {
-        self.word().load(Ordering::Relaxed) & TID_MASK == ctx.tid()
+    /// True if the calling thread owns the mutex (by its private records).
+    pub(crate) fn owned_by_me(&self) -> bool {
+        OWNED.with(|o| find(&o.borrow().0, self).is_some())
     }
 
-    pub(crate) fn looks_available(&self, ctx: Option<&ThreadCtx>) -> bool {
-        let owner = self.word().load(Ordering::Relaxed) & TID_MASK;
-        owner == 0 || ctx.is_some_and(|c| c.tid() == owner)
+    pub(crate) fn looks_available(&self) -> bool {
+        self.word().load(Ordering::Relaxed) & TID_MASK == 0 || self.owned_by_me()
     }
 
     /// Tries to acquire for the calling thread: `Some(abandoned)` on success (recursion counts).
-    #[allow(unsafe_code)]
     #[inline(always)]
-    pub(crate) fn try_acquire(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
-        let word = self.word();
-        let w = word.load(Ordering::Relaxed);
-        let owner = w & TID_MASK;
-        if owner == ctx.tid() {
-            return self.recurse();
+    pub(crate) fn try_acquire(self: &Arc<Self>, ctx: &ThreadCtx) -> Result<Option<bool>> {
+        if let Some(r) = self.try_recurse() {
+            return r;
         }
-        if owner != 0 {
+        if self.word().load(Ordering::Relaxed) & TID_MASK != 0 {
             return Ok(None);
         }
+        Ok(self.try_lock_word(ctx, |word, me| match state::mutex_try_acquire(word, me) {
+            MutexTry::Acquired { abandoned } => Some(abandoned),
+            // The word names us but we hold no record of owning it: forged, or left by a thread
+            // of ours that died (the kernel marks those). Not ours to take.
+            MutexTry::Recursive | MutexTry::Busy(_) => None,
+        }))
+    }
+
+    /// The uncontended fast path: a CAS first (no load), then the careful path.
+    #[inline(always)]
+    pub(crate) fn try_acquire_fast(self: &Arc<Self>, ctx: &ThreadCtx) -> Result<Option<bool>> {
+        if let Some(r) = self.try_recurse() {
+            return r;
+        }
+        let got = self.try_lock_word(ctx, |word, me| {
+            word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok().then_some(false)
+        });
+        if got.is_some() {
+            return Ok(got);
+        }
+        self.try_acquire(ctx)
+    }
+
+    /// If this thread already owns it: one more level (`Some`), else `None`.
+    #[inline(always)]
+    fn try_recurse(&self) -> Option<Result<Option<bool>>> {
+        OWNED.with(|o| {
+            let mut list = o.borrow_mut();
+            let i = find(&list.0, self)?;
+            let rec = &mut list.0[i];
+            if rec.depth >= i32::MAX as u32 {
+                return Some(Err(Error::new(
+                    Win32Error::INVALID_PARAMETER,
+                    format!("cannot acquire {}: recursion limit ({}) reached", self.object.describe(), rec.depth),
+                )));
+            }
+            rec.depth += 1;
+            rec.inner.count_mirror().store(rec.depth, Ordering::Relaxed);
+            Some(Ok(Some(false)))
+        })
+    }
+
+    /// Takes the word with `take` (which returns `Some(abandoned)` when the word is now ours)
+    /// under the robust-list protocol, and records the ownership.
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    fn try_lock_word(
+        self: &Arc<Self>,
+        ctx: &ThreadCtx,
+        take: impl FnOnce(&AtomicU32, u32) -> Option<bool>,
+    ) -> Option<bool> {
+        let me = ctx.tid();
+        // Our node may be linked by another thread of ours that owns the mutex through this
+        // mapping (then the word cannot be free unless forged): the node is never linked twice.
+        if self.node_holder.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
         let node = self.node(ctx);
-        // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node
-        // is inside our page, which stays mapped while linked (see `Drop`).
+        // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node is
+        // in our private tail, which stays mapped while linked (the record below holds an Arc).
         unsafe { robust::set_pending(ctx, node) };
-        let got = state::mutex_try_acquire(word, ctx.tid());
+        let got = take(self.word(), me);
         match got {
-            MutexTry::Acquired { abandoned } => {
-                self.count().store(1, Ordering::Relaxed);
-                // SAFETY: as above; we own the word now, so the node is ours to link.
+            Some(_) => {
+                // SAFETY: as above; we hold `node_holder`, so the node is not linked anywhere.
                 unsafe {
                     robust::enqueue(ctx, node);
                     robust::set_pending(ctx, 0);
                 }
-                Ok(Some(abandoned))
+                self.count_mirror().store(1, Ordering::Relaxed);
+                OWNED.with(|o| o.borrow_mut().0.push(Owned { inner: self.clone(), depth: 1 }));
             }
-            MutexTry::Recursive => {
+            None => {
                 // SAFETY: as above.
                 unsafe { robust::set_pending(ctx, 0) };
-                self.recurse()
-            }
-            MutexTry::Busy(_) => {
-                // SAFETY: as above.
-                unsafe { robust::set_pending(ctx, 0) };
-                Ok(None)
+                self.node_holder.store(0, Ordering::Release);
             }
         }
-    }
-
-    /// The uncontended fast path: a CAS first (no load), then the careful path.
-    #[allow(unsafe_code)]
-    #[inline(always)]
-    pub(crate) fn try_acquire_fast(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
-        let node = self.node(ctx);
-        // SAFETY: as in `try_acquire`.
-        unsafe { robust::set_pending(ctx, node) };
-        if self.word().compare_exchange(0, ctx.tid(), Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            self.count().store(1, Ordering::Relaxed);
-            // SAFETY: as in `try_acquire`.
-            unsafe {
-                robust::enqueue(ctx, node);
-                robust::set_pending(ctx, 0);
-            }
-            return Ok(Some(false));
-        }
-        // SAFETY: as in `try_acquire`.
-        unsafe { robust::set_pending(ctx, 0) };
-        self.try_acquire(ctx)
-    }
-
-    fn recurse(&self) -> Result<Option<bool>> {
-        let c = self.count().load(Ordering::Relaxed);
-        if c >= i32::MAX as u32 {
-            return Err(Error::new(
-                Win32Error::INVALID_PARAMETER,
-                format!("cannot acquire {}: recursion limit ({c}) reached", self.object.describe()),
-            ));
-        }
-        self.count().store(c + 1, Ordering::Relaxed);
-        Ok(Some(false))
+        got
     }
 
     /// Releases one level of the calling thread's ownership.
     #[inline(always)]
     fn release(&self, ctx: &ThreadCtx) -> Result<()> {
-        if !self.owned_by(ctx) {
-            return Err(self.not_owner());
+        let rec = OWNED.with(|o| {
+            let mut list = o.borrow_mut();
+            let i = find(&list.0, self)?;
+            let rec = &mut list.0[i];
+            if rec.depth > 1 {
+                rec.depth -= 1;
+                rec.inner.count_mirror().store(rec.depth, Ordering::Relaxed);
+                return Some(None);
+            }
+            Some(Some(list.0.remove(i)))
+        });
+        match rec {
+            None => Err(self.not_owner()),
+            Some(None) => Ok(()),
+            Some(Some(rec)) => {
+                rec.inner.unlock(ctx, 0);
+                Ok(())
+            }
         }
-        let c = self.count().load(Ordering::Relaxed);
-        if c > 1 {
-            self.count().store(c - 1, Ordering::Relaxed);
-            return Ok(());
-        }
-        self.unlock(ctx, 0);
-        Ok(())
     }
 
     #[cold]
@@ -182,17 +261,20 @@ impl MutexInner {
         )
     }
 
-    /// Unlinks the node and stores `free` (0, or OWNER_DIED to keep an abandonment unreported).
+    /// Unlinks our node (its record was just removed) and stores `free` (0, or OWNER_DIED to
+    /// keep an abandonment unreported) in the word.
     #[allow(unsafe_code)]
     #[inline(always)]
     fn unlock(&self, ctx: &ThreadCtx, free: u32) {
-        // The count is meaningless while the word is free (every acquisition rewrites it).
         let node = self.node(ctx);
         let word = self.word();
-        // SAFETY: this thread owns the word, so its node is linked in this thread's list.
+        self.count_mirror().store(0, Ordering::Relaxed);
+        // SAFETY: the record we removed says this thread linked this mapping's node (we hold
+        // `node_holder`), so it is linked in this thread's list; `ctx` is this thread's.
         let wake = unsafe {
             robust::set_pending(ctx, node);
             robust::dequeue(ctx, node);
+            self.node_holder.store(0, Ordering::Release);
             let wake =
                 if free == 0 { state::mutex_release(word) } else { word.swap(free, Ordering::Release) & WAITERS != 0 };
             robust::set_pending(ctx, 0);
@@ -206,11 +288,41 @@ impl MutexInner {
     /// Undoes an acquisition made by a failed `wait_all` attempt, exactly.
     pub(crate) fn undo_acquire(&self, ctx: &ThreadCtx, abandoned: bool, recursive: bool) {
         if recursive {
-            let c = self.count().load(Ordering::Relaxed);
-            self.count().store(c.saturating_sub(1), Ordering::Relaxed);
-        } else {
-            self.unlock(ctx, if abandoned { OWNER_DIED } else { 0 });
+            let _ = self.release(ctx);
+            return;
         }
+        let rec = OWNED.with(|o| {
+            let mut list = o.borrow_mut();
+            find(&list.0, self).map(|i| list.0.remove(i))
+        });
+        if let Some(rec) = rec {
+            rec.inner.unlock(ctx, if abandoned { OWNER_DIED } else { 0 });
+        }
+    }
+
+    /// The owning thread is exiting: unlink our node and mark the word as the kernel marks a
+    /// dead owner's (`OWNER_DIED`, keeping `WAITERS`), then wake the sleepers.
+    #[allow(unsafe_code)]
+    fn abandon(&self, ctx: &ThreadCtx) {
+        let node = self.node(ctx);
+        let word = self.word();
+        // SAFETY: called for a record of this thread's list: it linked this mapping's node.
+        unsafe {
+            robust::set_pending(ctx, node);
+            robust::dequeue(ctx, node);
+        }
+        let mut w = word.load(Ordering::Relaxed);
+        while w & TID_MASK == ctx.tid() {
+            match word.compare_exchange(w, (w & WAITERS) | OWNER_DIED, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => w = now,
+            }
+        }
+        self.node_holder.store(0, Ordering::Release);
+        // SAFETY: clearing this thread's pending entry is always sound.
+        unsafe { robust::set_pending(ctx, 0) };
+        self.count_mirror().store(0, Ordering::Relaxed);
+        sysfutex::wake_all(word);
     }
 
     /// Marks a sleeper; the value to sleep on, or `None` to retry at once.
@@ -264,22 +376,20 @@ impl MutexOptions {
     #[allow(unsafe_code)]
     pub fn create(self) -> Result<(Mutex, Created)> {
         let ctx = if self.initial_owner { Some(robust::ctx()?) } else { None };
-        let init = match &ctx {
-            Some(c) => page::init_bytes(c.tid(), 1, 0),
-            None => page::init_bytes(0, 0, 0),
-        };
+        let init = page::mutex_init_bytes(ctx.as_ref().map_or(0, ThreadCtx::tid), u32::from(ctx.is_some()));
         // With an initial owner the word names this thread from the instant the object is
         // published. Just before that, the node in a private mapping of the unpublished file
         // becomes this thread's pending robust-list operation, so a death between publication
         // and `link_initial` is still seen by the kernel (it marks the word `OWNER_DIED`).
+        // (An unnamed object is never published: nobody else can see it before we link.)
         let mut prelink: Option<SyncPage> = None;
         let result = {
             let mut register = |fd: rustix::fd::BorrowedFd<'_>| -> Result<()> {
                 if let Some(c) = &ctx {
-                    let page = SyncPage::map_fd(fd)?;
-                    let node = page.addr(OFF_WORD) + c.node_off();
-                    // SAFETY: `c` is this thread's context; the node lies in `page`, which
-                    // stays mapped until the pending entry is replaced or cleared below.
+                    let page = SyncPage::map_mutex_fd(fd)?;
+                    let node = page.addr(OFF_MUTEX_WORD) + c.node_off();
+                    // SAFETY: `c` is this thread's context; the node lies in `page`'s private
+                    // tail, which stays mapped until the pending entry is replaced or cleared.
                     unsafe { robust::set_pending(c, node) };
                     prelink = Some(page);
                 }
@@ -288,23 +398,21 @@ impl MutexOptions {
             let hook: Option<crate::object::BeforeLink<'_>> = if ctx.is_some() { Some(&mut register) } else { None };
             handle::create(ObjectType::Mutex, &self.common, [0; 4], &init, hook).and_then(|(object, created)| {
                 let inner = <MutexInner as handle::Inner>::from_object(object)?;
-                Ok((inner, created))
+                Ok((Arc::new(inner), created))
             })
         };
-        if let Some(ctx) = &ctx
-            && prelink.is_some()
-        {
+        if let Some(ctx) = &ctx {
             match &result {
-                // The word names us: move the registration to the handle's own page (this
+                // The word names us: record the ownership and link the handle's own node (this
                 // replaces the pending entry, then links the node and clears it).
-                Ok((inner, Created::New)) => link_initial(ctx, inner.node(ctx)),
+                Ok((inner, Created::New)) => inner.link_initial(ctx),
                 // SAFETY: clearing this thread's pending entry is always sound.
                 _ => unsafe { robust::set_pending(ctx, 0) },
             }
         }
         drop(prelink);
         let (inner, created) = result?;
-        Ok((Mutex { inner: Arc::new(inner), rights: Rights::MUTEX_ALL_ACCESS }, created))
+        Ok((Mutex { inner, rights: Rights::MUTEX_ALL_ACCESS }, created))
     }
 
     /// Opens the existing mutex named by [`MutexOptions::name`] (`OpenMutex`).
@@ -324,14 +432,22 @@ fn wake_cold(word: &AtomicU32) {
     sysfutex::wake_all(word);
 }
 
-#[allow(unsafe_code)]
-fn link_initial(ctx: &ThreadCtx, node: usize) {
-    // SAFETY: `ctx` is this thread's context and the word holds our tid, so the node is ours;
-    // the page stays mapped while we own the mutex (MutexInner's Drop).
-    unsafe {
-        robust::set_pending(ctx, node);
-        robust::enqueue(ctx, node);
-        robust::set_pending(ctx, 0);
+impl MutexInner {
+    /// Records the initial ownership of a mutex this thread just created owning, and links its
+    /// node.
+    #[allow(unsafe_code)]
+    fn link_initial(self: &Arc<Self>, ctx: &ThreadCtx) {
+        // A fresh mapping: nobody of ours holds its node.
+        self.node_holder.store(ctx.tid(), Ordering::Relaxed);
+        let node = self.node(ctx);
+        // SAFETY: `ctx` is this thread's context and the new word holds our tid, so the node is
+        // ours to link; it is in our private tail, mapped while the record below holds an Arc.
+        unsafe {
+            robust::set_pending(ctx, node);
+            robust::enqueue(ctx, node);
+            robust::set_pending(ctx, 0);
+        }
+        OWNED.with(|o| o.borrow_mut().0.push(Owned { inner: self.clone(), depth: 1 }));
     }
 }
 
@@ -414,14 +530,14 @@ impl Mutex {
         let owner = w & TID_MASK;
         SyncState::Mutex {
             owner_tid: (owner != 0).then_some(owner),
-            recursion: if owner != 0 { self.inner.count().load(Ordering::Relaxed) } else { 0 },
+            recursion: if owner != 0 { self.inner.count_mirror().load(Ordering::Relaxed) } else { 0 },
             abandoned: owner == 0 && w & OWNER_DIED != 0,
         }
     }
 
     /// True if the calling thread owns it.
     pub fn is_owned_by_current_thread(&self) -> bool {
-        robust::ctx().is_ok_and(|c| self.inner.owned_by(&c))
+        self.inner.owned_by_me()
     }
 }
 

@@ -30,8 +30,10 @@
 //! | 2..32 | pulse generation | 2..32 | version, bumped by every set/cancel/fire |
 //!
 //! While an object is claimed, nobody but the claimer changes it: every other transition waits
-//! (spins, then yields) for the claim to go. A claim lasts a few atomic operations; if its
-//! holder dies inside it, the claim is broken once the holder is seen dead (see `ClaimWait`).
+//! (spins, then sleeps) for the claim to go. A claim lasts a few atomic operations; if its
+//! holder dies inside it, the claim is broken once the holder is seen dead, and a claim held
+//! for longer than a bound (a stopped or forged claimer) is broken whoever holds it (see
+//! `ClaimWait`). A broken claimer notices: its `unclaim` fails, changing nothing.
 
 use std::sync::atomic::Ordering::{self, AcqRel, Acquire, Relaxed, Release, SeqCst};
 
@@ -188,10 +190,21 @@ pub(crate) fn claimer(state: u64) -> u32 {
     (state >> 32) as u32
 }
 
+/// What a transition that found the object claimed does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimAction {
+    /// Look again.
+    Wait,
+    /// Break the claim (its holder is dead, or held it past the bound), restoring the value.
+    Break,
+    /// Stop: the caller's deadline passed (the transition reports "not possible now").
+    GiveUp,
+}
+
 /// What to do while another process holds a claim: called with the claimer's pid and the number
-/// of times it was called for this transition; returns true to break a dead holder's claim.
+/// of times it was called for this transition.
 pub(crate) trait ClaimWait {
-    fn wait(&mut self, claimer: u32, rounds: u32) -> bool;
+    fn wait(&mut self, claimer: u32, rounds: u32) -> ClaimAction;
 }
 
 /// The words of one claimable object.
@@ -211,10 +224,13 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
     }
 
     /// Applies `f` to the unclaimed value until it sticks; `f` returning `None` refuses (nothing
-    /// changes). Returns `(old, Some(new))`, or `(old, None)` when refused. Waits out claims.
+    /// changes). Returns `(old, Some(new))`, or `(old, None)` when refused or when `cw` gave up
+    /// waiting out a claim.
     pub(crate) fn update(&self, cw: &mut dyn ClaimWait, mut f: impl FnMut(u32) -> Option<u32>) -> (u32, Option<u32>) {
         let mut rounds = 0;
-        let mut s = self.unclaimed(self.state.load(Acquire), cw, &mut rounds);
+        let Some(mut s) = self.unclaimed(self.state.load(Acquire), cw, &mut rounds) else {
+            return (value(self.state.load(Acquire)), None);
+        };
         loop {
             let old = value(s);
             let Some(new) = f(old) else { return (old, None) };
@@ -223,23 +239,30 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
             }
             match self.state.compare_exchange(s, pack(new, 0), SeqCst, Acquire) {
                 Ok(_) => return (old, Some(new)),
-                Err(now) => s = self.unclaimed(now, cw, &mut rounds),
+                Err(now) => match self.unclaimed(now, cw, &mut rounds) {
+                    Some(u) => s = u,
+                    None => return (value(now), None),
+                },
             }
         }
     }
 
     /// `s`, a state just read, if nobody claims it; otherwise the first unclaimed state after
-    /// waiting the claim out (`rounds` counts the waits across calls). A claim whose holder
-    /// died is broken, restoring the object unconsumed.
-    fn unclaimed(&self, mut s: u64, cw: &mut dyn ClaimWait, rounds: &mut u32) -> u64 {
+    /// waiting the claim out (`rounds` counts the waits across calls), or `None` if `cw` gave
+    /// up. A claim `cw` says to break is broken, restoring the object unconsumed.
+    fn unclaimed(&self, mut s: u64, cw: &mut dyn ClaimWait, rounds: &mut u32) -> Option<u64> {
         loop {
             let c = claimer(s);
             if c == 0 {
-                return s;
+                return Some(s);
             }
-            *rounds += 1;
-            if cw.wait(c, *rounds) {
-                let _ = self.state.compare_exchange(s, pack(value(s), 0), SeqCst, Relaxed);
+            *rounds = rounds.saturating_add(1);
+            match cw.wait(c, *rounds) {
+                ClaimAction::Wait => {}
+                ClaimAction::Break => {
+                    let _ = self.state.compare_exchange(s, pack(value(s), 0), SeqCst, Relaxed);
+                }
+                ClaimAction::GiveUp => return None,
             }
             s = self.state.load(Acquire);
         }
@@ -268,27 +291,26 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
     }
 
     /// Freezes the object for a `wait_all` by process `me` if `accept(value)`; returns the value.
-    /// `None`: not acceptable now (nothing changed).
+    /// `None`: not acceptable now, or `cw` gave up waiting out another claim (nothing changed).
     pub(crate) fn claim(&self, me: u32, cw: &mut dyn ClaimWait, accept: impl Fn(u32) -> bool) -> Option<u32> {
         let mut rounds = 0;
-        let mut s = self.unclaimed(self.state.load(Acquire), cw, &mut rounds);
+        let mut s = self.unclaimed(self.state.load(Acquire), cw, &mut rounds)?;
         loop {
             if !accept(value(s)) {
                 return None;
             }
             match self.state.compare_exchange(s, pack(value(s), me), SeqCst, Acquire) {
                 Ok(_) => return Some(value(s)),
-                Err(now) => s = self.unclaimed(now, cw, &mut rounds),
+                Err(now) => s = self.unclaimed(now, cw, &mut rounds)?,
             }
         }
     }
 
-    /// Ends our claim, storing `new` as the value (the claimed value to roll back).
-    pub(crate) fn unclaim(&self, me: u32, new: u32) {
-        let s = self.state.load(Acquire);
-        debug_assert_eq!(claimer(s), me);
-        // Nobody else writes a claimed state, except to break a dead claimer's claim, and we live.
-        let _ = self.state.compare_exchange(s, pack(new, 0), SeqCst, Relaxed);
+    /// Ends our claim of value `claimed`, storing `new` as the value (`claimed` to roll back).
+    /// Returns false, changing nothing, if our claim was broken meanwhile (we were stopped past
+    /// the bound, or someone forged the state): then the object is not ours to change.
+    pub(crate) fn unclaim(&self, me: u32, claimed: u32, new: u32) -> bool {
+        self.state.compare_exchange(pack(claimed, me), pack(new, 0), SeqCst, Relaxed).is_ok()
     }
 }
 
@@ -390,9 +412,9 @@ mod models {
 
     struct Yield;
     impl ClaimWait for Yield {
-        fn wait(&mut self, _: u32, _: u32) -> bool {
+        fn wait(&mut self, _: u32, _: u32) -> ClaimAction {
             loom::thread::yield_now();
-            false
+            ClaimAction::Wait
         }
     }
 
@@ -433,11 +455,11 @@ mod models {
             let mut got_all = false;
             if let Some(va) = a.cell().claim(me, &mut Yield, |v| v > 0) {
                 if let Some(vb) = b.cell().claim(me, &mut Yield, |v| v & SIGNALED != 0) {
-                    a.cell().unclaim(me, va - 1);
-                    b.cell().unclaim(me, vb & !SIGNALED);
+                    assert!(a.cell().unclaim(me, va, va - 1));
+                    assert!(b.cell().unclaim(me, vb, vb & !SIGNALED));
                     got_all = true;
                 } else {
-                    a.cell().unclaim(me, va);
+                    assert!(a.cell().unclaim(me, va, va));
                 }
             }
             let single_got = single.join().unwrap();
@@ -576,7 +598,7 @@ mod models {
                     let w = w.clone();
                     loom::thread::spawn(move || match w.cell().claim(pid, &mut Yield, |x| x == v0) {
                         Some(v) => {
-                            w.cell().unclaim(pid, timer_fire(v, false));
+                            assert!(w.cell().unclaim(pid, v, timer_fire(v, false)));
                             true
                         }
                         None => false,
@@ -605,7 +627,7 @@ mod models {
             let me = 9;
             if let Some(va) = a.cell().claim(me, &mut Yield, |v| v > 0) {
                 assert!(b.cell().claim(me, &mut Yield, |v| v & SIGNALED != 0).is_none());
-                a.cell().unclaim(me, va);
+                assert!(a.cell().unclaim(me, va, va));
             }
             assert!(releaser.join().unwrap());
             assert_eq!(a.cell().value(), 2, "1 initial + 1 released, nothing consumed");

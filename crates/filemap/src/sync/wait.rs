@@ -42,7 +42,7 @@ pub fn spin_duration() -> Duration {
 /// What a wait can act on (internal).
 pub enum Target<'a> {
     /// A mutex.
-    Mutex(&'a MutexInner),
+    Mutex(&'a std::sync::Arc<MutexInner>),
     /// A semaphore, event or timer.
     Cell(&'a CellObj),
     /// A process.
@@ -105,13 +105,13 @@ impl Obj<'_> {
     }
 
     /// Tries to consume; `Some(abandoned)` on success.
-    fn try_take(&self, ctx: Option<&ThreadCtx>) -> Result<Option<bool>> {
+    fn try_take(&self, ctx: Option<&ThreadCtx>, deadline: Option<Instant>) -> Result<Option<bool>> {
         Ok(match &self.t {
             Target::Mutex(m) => match ctx {
                 Some(ctx) => m.try_acquire(ctx)?,
                 None => None,
             },
-            Target::Cell(c) => c.try_take(self.entry_gen).then_some(false),
+            Target::Cell(c) => c.try_take(self.entry_gen, deadline).then_some(false),
             Target::Process(p) => p.exited().then_some(false),
         })
     }
@@ -193,7 +193,7 @@ pub(crate) fn run_opts(
     };
     let me = sysfutex::getpid();
     let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
-        if all { try_all(objs, &order, me, ctx) } else { try_any(objs, ctx) }
+        if all { try_all(objs, &order, me, ctx, deadline) } else { try_any(objs, ctx, deadline) }
     };
     let mut spun = spun;
     loop {
@@ -299,9 +299,9 @@ fn poll_timers(objs: &[Obj<'_>]) -> Option<Duration> {
     next
 }
 
-fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutcome, usize>> {
+fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>, deadline: Option<Instant>) -> Result<Result<WaitOutcome, usize>> {
     for (i, o) in objs.iter().enumerate() {
-        match o.try_take(ctx)? {
+        match o.try_take(ctx, deadline)? {
             Some(false) => return Ok(Ok(WaitOutcome::Signaled(i))),
             Some(true) => return Ok(Ok(WaitOutcome::Abandoned(i))),
             None => {}
@@ -312,11 +312,17 @@ fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutco
 
 /// All or nothing: claim the non-mutex objects (frozen while claimed), then take the mutexes;
 /// commit only if everything is available, else restore everything exactly.
-fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutcome, usize>> {
+fn try_all(
+    objs: &[Obj<'_>],
+    order: &[usize],
+    me: u32,
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+) -> Result<Result<WaitOutcome, usize>> {
     // Quick check without claims: do not bother anyone if something is plainly unavailable.
     for &i in order {
         let available = match &objs[i].t {
-            Target::Mutex(m) => m.looks_available(ctx),
+            Target::Mutex(m) => m.looks_available(),
             Target::Cell(c) => c.looks_available(),
             Target::Process(p) => p.exited(),
         };
@@ -333,12 +339,13 @@ fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) 
             }
         }
         for &(c, v) in claimed.iter().rev() {
-            c.unclaim(me, v);
+            // A refused unclaim: our claim was broken and the value restored by the breaker.
+            let _ = c.unclaim(me, v, v);
         }
     };
     for &i in order {
         match &objs[i].t {
-            Target::Cell(c) => match c.claim_if_signaled(me) {
+            Target::Cell(c) => match c.claim_if_signaled(me, deadline) {
                 Some(v) => claimed.push((c, v)),
                 None => {
                     rollback(&claimed, &taken);
@@ -357,7 +364,7 @@ fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) 
     for &i in order {
         if let Target::Mutex(m) = &objs[i].t {
             let Some(ctx) = ctx else { unreachable_ctx() };
-            let recursive = m.owned_by(ctx);
+            let recursive = m.owned_by_me();
             match m.try_acquire(ctx) {
                 Ok(Some(abandoned)) => taken.push((m, i, abandoned, recursive)),
                 Ok(None) => {
@@ -371,8 +378,14 @@ fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) 
             }
         }
     }
-    for &(c, v) in &claimed {
-        c.unclaim(me, c.consume(v));
+    // Commit. If the first claim was broken (we were stopped past CLAIM_BREAK) nothing is
+    // consumed yet: undo the rest. A claim broken after the first commit cannot be undone: that
+    // object alone is not consumed (documented limit of a wait-all stopped mid-commit).
+    for (k, &(c, v)) in claimed.iter().enumerate() {
+        if !c.unclaim(me, v, c.consume(v)) && k == 0 {
+            rollback(&claimed[1..], &taken);
+            return Ok(Err(order[0]));
+        }
     }
     let abandoned = taken.iter().filter(|t| t.2).map(|t| t.1).min();
     Ok(Ok(match abandoned {
@@ -386,26 +399,65 @@ fn unreachable_ctx() -> ! {
     unreachable!("a mutex wait without a thread context")
 }
 
-/// What claimers do while another process holds a claim: spin briefly, then yield; after 5 ms,
-/// break the claim if its holder is dead.
+/// How long a claim may be held before anyone breaks it, whether its holder lives or not. A
+/// claim lasts a few instructions; one older than this was left by a stopped process (SIGSTOP,
+/// a debugger) or forged. Its holder, when it runs again, finds its `unclaim` refused.
+pub(crate) const CLAIM_BREAK: Duration = Duration::from_millis(100);
+
+/// What claimers do while another process holds a claim: spin briefly, then yield, then sleep
+/// in growing steps (never more than 1 ms); break the claim once its holder is seen dead (after
+/// 5 ms) or after [`CLAIM_BREAK`] in any case; give up when the caller's time limit passes.
 pub(crate) struct ClaimSpin {
     since: Option<Instant>,
+    limit: Option<Duration>,
 }
 
 impl ClaimSpin {
+    /// For transitions without a timeout (release, set, reset...): waits at most about
+    /// [`CLAIM_BREAK`], then breaks the claim.
     pub(crate) fn new() -> ClaimSpin {
-        ClaimSpin { since: None }
+        ClaimSpin { since: None, limit: None }
+    }
+
+    /// For a wait's attempt: gives up after `limit` (counted from the first claim met).
+    pub(crate) fn within(limit: Option<Duration>) -> ClaimSpin {
+        ClaimSpin { since: None, limit }
+    }
+
+    /// For a wait's attempt with an absolute deadline.
+    pub(crate) fn until(deadline: Option<Instant>) -> ClaimSpin {
+        ClaimSpin::within(deadline.map(|d| d.saturating_duration_since(Instant::now())))
     }
 }
 
 impl state::ClaimWait for ClaimSpin {
-    fn wait(&mut self, claimer: u32, rounds: u32) -> bool {
-        if rounds < 128 {
+    fn wait(&mut self, claimer: u32, rounds: u32) -> state::ClaimAction {
+        use state::ClaimAction::{Break, GiveUp, Wait};
+        if rounds < 128 && self.limit != Some(Duration::ZERO) {
             std::hint::spin_loop();
-            return false;
+            return Wait;
         }
-        std::thread::yield_now();
         let since = *self.since.get_or_insert_with(Instant::now);
-        rounds % 64 == 0 && since.elapsed() > Duration::from_millis(5) && !sysfutex::process_may_live(claimer)
+        let waited = since.elapsed();
+        if let Some(limit) = self.limit
+            && waited >= limit
+        {
+            return GiveUp;
+        }
+        if waited >= CLAIM_BREAK
+            || (waited > Duration::from_millis(5) && rounds % 16 == 0 && sysfutex::process_exited(claimer))
+        {
+            return Break;
+        }
+        if waited < Duration::from_millis(1) {
+            std::thread::yield_now();
+        } else {
+            let mut nap = (waited / 8).min(Duration::from_millis(1));
+            if let Some(limit) = self.limit {
+                nap = nap.min(limit - waited);
+            }
+            std::thread::sleep(nap);
+        }
+        Wait
     }
 }
