@@ -81,10 +81,80 @@ impl CellObj {
         self.page.u32(OFF_WORD)
     }
 
-    fn changed(&self) {
-        if self.cell().publish() {
+    /// Publishes a change; with queued waiters, hands up to `grants` units of what the change
+    /// made available to the oldest of them (taken with `take_gen` as a wait's entry
+    /// generation: a pulse's waiters are those of the generation before it).
+    fn changed_and_hand_off(&self, grants: u32, take_gen: Option<u32>) {
+        let counts = self.cell().publish();
+        if counts & (state::Q_ONE - 1) != 0 {
             sysfutex::wake_all(self.seq());
         }
+        if counts >= state::Q_ONE && grants > 0 && self.queued_kind() {
+            self.hand_off(grants, take_gen);
+        }
+    }
+
+    fn changed(&self) {
+        self.changed_and_hand_off(0, None);
+    }
+
+    /// True for the kinds whose waiters queue (a release goes to one waiter): semaphores and
+    /// auto-reset events. Manual-reset events release everybody; timers wake their sleepers.
+    pub(crate) fn queued_kind(&self) -> bool {
+        matches!(self.kind, Kind::Semaphore { .. } | Kind::Event { manual: false })
+    }
+
+    /// The wait queue.
+    pub(crate) fn queue(&self) -> state::Queue<'_, AtomicU32> {
+        self.page.queue(OFF_COUNT)
+    }
+
+    /// The futex word of queue slot `slot`.
+    pub(crate) fn slot_word(&self, slot: usize) -> &AtomicU32 {
+        self.page.queue_word(slot)
+    }
+
+    /// Gives up to `grants` available units to the oldest queued waiters.
+    fn hand_off(&self, grants: u32, take_gen: Option<u32>) {
+        let q = self.queue();
+        let taken_bits = std::cell::Cell::new(0);
+        state::hand_off(
+            &q,
+            grants,
+            |_tid| {
+                let (old, new) = self.cell().update(&mut ClaimSpin::new(), |v| self.take_fn(v, take_gen));
+                new.map(|n| {
+                    taken_bits.set(old & !n);
+                    false
+                })
+            },
+            |_tid, _| self.give_back(taken_bits.get()),
+            |slot| sysfutex::wake_all(q.word(slot)),
+        );
+    }
+
+    /// Returns a unit taken for a waiter that did not take it (`taken_bits`: the event bits the
+    /// take cleared).
+    fn give_back(&self, taken_bits: u32) {
+        match self.kind {
+            Kind::Semaphore { max } => {
+                self.cell().update(&mut ClaimSpin::new(), |v| state::sem_add(v, 1, max));
+            }
+            _ => {
+                self.cell().update(&mut ClaimSpin::new(), |v| Some(v | (taken_bits & (SIGNALED | state::PULSE))));
+            }
+        }
+    }
+
+    /// A grant we hold but do not want (a wait-any satisfied by another object, or a grant we
+    /// revoked): return the unit and hand it to the next waiter.
+    pub(crate) fn pass_on_grant(&self) {
+        let taken = match self.kind {
+            Kind::Semaphore { .. } => 0,
+            _ => SIGNALED,
+        };
+        self.give_back(taken);
+        self.changed_and_hand_off(1, None);
     }
 
     pub(crate) fn register(&self) -> u32 {
@@ -122,6 +192,12 @@ impl CellObj {
             Kind::Semaphore { .. } => v > 0,
             Kind::Event { .. } | Kind::Timer { .. } => v & SIGNALED != 0,
         }
+    }
+
+    /// Would a wait with entry generation `entry_gen` take something now? (No change.)
+    pub(crate) fn looks_available_for(&self, entry_gen: Option<u32>) -> bool {
+        let s = self.page.u64(OFF_STATE).load(Ordering::Acquire);
+        state::claimer(s) != 0 || self.take_fn(state::value(s), entry_gen).is_some()
     }
 
     pub(crate) fn looks_available(&self) -> bool {
@@ -379,7 +455,7 @@ impl Semaphore {
                 ),
             ));
         }
-        self.inner.changed();
+        self.inner.changed_and_hand_off(n as u32, None);
         Ok(old as i32)
     }
 
@@ -461,7 +537,9 @@ impl Event {
         self.check(Rights::EVENT_MODIFY_STATE, op)?;
         let (old, _) = self.inner.cell().update(&mut ClaimSpin::new(), f);
         if publish {
-            self.inner.changed();
+            // Set: the signal goes to the oldest queued waiter. Pulse: the pulse goes to the
+            // oldest waiter of the generation before it (an auto-reset event's only one).
+            self.inner.changed_and_hand_off(1, Some(state::event_gen(old)));
         }
         Ok(old & SIGNALED != 0)
     }

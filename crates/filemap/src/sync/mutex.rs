@@ -11,7 +11,7 @@ use crate::object::{Created, ObjectFile, ObjectType};
 use crate::sys::futex as sysfutex;
 
 use super::handle::{self, Common, handle_methods};
-use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_WORD, SyncPage};
+use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_COUNTS, OFF_MUTEX_WORD, SyncPage};
 use super::robust::{self, ThreadCtx};
 use super::state::{self, MutexTry, OWNER_DIED, TID_MASK, WAITERS};
 use super::wait::{Target, sealed};
@@ -262,7 +262,7 @@ impl MutexInner {
     }
 
     /// Unlinks our node (its record was just removed) and stores `free` (0, or OWNER_DIED to
-    /// keep an abandonment unreported) in the word.
+    /// keep an abandonment unreported) in the word; then, if anybody waits, hands it off.
     #[allow(unsafe_code)]
     #[inline(always)]
     fn unlock(&self, ctx: &ThreadCtx, free: u32) {
@@ -271,18 +271,152 @@ impl MutexInner {
         self.count_mirror().store(0, Ordering::Relaxed);
         // SAFETY: the record we removed says this thread linked this mapping's node (we hold
         // `node_holder`), so it is linked in this thread's list; `ctx` is this thread's.
-        let wake = unsafe {
+        let old = unsafe {
             robust::set_pending(ctx, node);
             robust::dequeue(ctx, node);
             self.node_holder.store(0, Ordering::Release);
-            let wake =
-                if free == 0 { state::mutex_release(word) } else { word.swap(free, Ordering::Release) & WAITERS != 0 };
+            let old = word.swap(free, Ordering::Release);
             robust::set_pending(ctx, 0);
-            wake
+            old
         };
-        if wake {
-            wake_cold(word);
+        if old & WAITERS != 0 {
+            self.release_slow();
         }
+    }
+
+    /// A release that found `WAITERS`: wake the unqueued sleepers, hand the mutex to the
+    /// oldest queued waiter.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn release_slow(&self) {
+        let counts = self.counts().fetch_add(0, Ordering::AcqRel);
+        if counts & (state::Q_ONE - 1) != 0 {
+            sysfutex::wake_all(self.word());
+        }
+        if counts >= state::Q_ONE {
+            self.hand_off();
+        }
+    }
+
+    fn counts(&self) -> &AtomicU32 {
+        self._page.u32(OFF_MUTEX_COUNTS)
+    }
+
+    /// The wait queue.
+    pub(crate) fn queue(&self) -> state::Queue<'_, AtomicU32> {
+        self._page.queue(OFF_MUTEX_COUNTS)
+    }
+
+    /// The futex word of queue slot `slot`.
+    pub(crate) fn slot_word(&self, slot: usize) -> &AtomicU32 {
+        self._page.queue_word(slot)
+    }
+
+    /// If the mutex is free, gives it to the oldest queued waiter (its word then names that
+    /// waiter's thread, with `WAITERS`; `OWNER_DIED` becomes the grant's abandoned flag). If
+    /// somebody else took it first, makes sure its release will come back here.
+    pub(crate) fn hand_off(&self) {
+        let word = self.word();
+        let q = self.queue();
+        let granted = state::hand_off(
+            &q,
+            1,
+            |tid| {
+                let mut w = word.load(Ordering::Acquire);
+                loop {
+                    if w & TID_MASK != 0 {
+                        return None;
+                    }
+                    match word.compare_exchange(w, (tid & TID_MASK) | WAITERS, Ordering::AcqRel, Ordering::Acquire) {
+                        Ok(_) => return Some(w & OWNER_DIED != 0),
+                        Err(now) => w = now,
+                    }
+                }
+            },
+            // The waiter left: the word is ours to free again (nobody else writes a word naming
+            // a thread that has no record of owning it, except a forger).
+            |_tid, abandoned| {
+                word.swap(WAITERS | if abandoned { OWNER_DIED } else { 0 }, Ordering::AcqRel);
+            },
+            |slot| sysfutex::wake_all(q.word(slot)),
+        );
+        if granted == 0 {
+            let w = word.load(Ordering::Relaxed);
+            if w & TID_MASK != 0 && w & WAITERS == 0 {
+                word.fetch_or(WAITERS, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Takes the grant in our queue place `p`: the mutex is then ours (`Some(abandoned)`),
+    /// linked in our robust list under the pending-operation protocol (a death between taking
+    /// the grant and linking is seen by the kernel: the word already names us).
+    #[allow(unsafe_code)]
+    pub(crate) fn take_grant(self: &Arc<Self>, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
+        let q = self.queue();
+        if !q.granted(p) {
+            return None;
+        }
+        if self.try_recurse_check().is_some() {
+            // We already own it (through a record): a forged grant. Not ours to take twice.
+            return None;
+        }
+        let me = ctx.tid();
+        if self.node_holder.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        let node = self.node(ctx);
+        // SAFETY: `ctx` is this thread's context; the node is in our private tail (mapped while
+        // the record below holds an Arc) and not linked (we hold `node_holder`).
+        unsafe { robust::set_pending(ctx, node) };
+        let got = q.take_grant(p);
+        match got {
+            Some(_) => {
+                // SAFETY: as above.
+                unsafe {
+                    robust::enqueue(ctx, node);
+                    robust::set_pending(ctx, 0);
+                }
+                self.count_mirror().store(1, Ordering::Relaxed);
+                OWNED.with(|o| o.borrow_mut().0.push(Owned { inner: self.clone(), depth: 1 }));
+            }
+            None => {
+                // SAFETY: as above.
+                unsafe { robust::set_pending(ctx, 0) };
+                self.node_holder.store(0, Ordering::Release);
+            }
+        }
+        got
+    }
+
+    fn try_recurse_check(&self) -> Option<()> {
+        OWNED.with(|o| find(&o.borrow().0, self).map(|_| ()))
+    }
+
+    /// A grant we took but do not want (a wait-any satisfied by another object): release it.
+    pub(crate) fn pass_on_grant(&self, ctx: &ThreadCtx) {
+        let _ = self.release(ctx);
+    }
+
+    /// Revokes the grant in `slot` (seen as `seen`) of a waiter that did not come for it; if we
+    /// win it, the mutex is freed (abandoned if the waiter is known dead) and handed on.
+    pub(crate) fn revoke(&self, slot: usize, seen: u32, dead: bool) {
+        let q = self.queue();
+        if !q.revoke(slot, seen) {
+            return;
+        }
+        let tid = q.tid(slot) & TID_MASK;
+        let word = self.word();
+        let mut w = word.load(Ordering::Acquire);
+        // Free the word if it still names the grantee (it never linked it).
+        while w & TID_MASK == tid {
+            let free = WAITERS | if dead || seen & state::Q_STATE == state::Q_GRANTED_AB { OWNER_DIED } else { 0 };
+            match word.compare_exchange(w, free, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => w = now,
+            }
+        }
+        self.hand_off();
     }
 
     /// Undoes an acquisition made by a failed `wait_all` attempt, exactly.
@@ -325,16 +459,51 @@ impl MutexInner {
         sysfutex::wake_all(word);
     }
 
-    /// Marks a sleeper; the value to sleep on, or `None` to retry at once.
+    /// Registers an unqueued sleeper on the word; the value to sleep on, or `None` to retry at
+    /// once (nothing registered). Undo with [`MutexInner::unregister`] after sleeping.
     pub(crate) fn register(&self) -> Option<u32> {
+        self.counts().fetch_add(1, Ordering::AcqRel);
         let w = self.word().load(Ordering::Relaxed);
-        state::mutex_mark_waiting(self.word(), w)
+        let r = state::mutex_mark_waiting(self.word(), w);
+        if r.is_none() {
+            self.counts().fetch_sub(1, Ordering::AcqRel);
+        }
+        r
     }
 
-    /// After sleeping: hand a wake-up on to the others if we did not use it.
+    /// Undoes [`MutexInner::register`], and hands a wake-up on if we did not use it.
+    pub(crate) fn unregister(&self) {
+        self.counts().fetch_sub(1, Ordering::AcqRel);
+        self.pass_on();
+    }
+
+    /// Makes sure a release will look at the queue: sets `WAITERS` on an owned word. If the
+    /// word is free, hands it off instead (a queued waiter found it free: the owner died, or a
+    /// release raced our arrival). Returns the word value to sleep on (owned, marked).
+    pub(crate) fn mark_for_queue(&self) -> Option<u32> {
+        let word = self.word();
+        let mut w = word.load(Ordering::Acquire);
+        loop {
+            if w & TID_MASK == 0 {
+                self.hand_off();
+                return None;
+            }
+            if w & WAITERS != 0 {
+                return Some(w);
+            }
+            match word.compare_exchange(w, w | WAITERS, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(w | WAITERS),
+                Err(now) => w = now,
+            }
+        }
+    }
+
+    /// After sleeping: if the word is free but marked (the kernel wakes one sleeper when an
+    /// owner dies, and that may have been us), run the release's slow path for it.
     pub(crate) fn pass_on(&self) {
-        if state::mutex_pass_on(self.word()) {
-            sysfutex::wake_all(self.word());
+        let w = self.word().load(Ordering::Acquire);
+        if w & TID_MASK == 0 && w & WAITERS != 0 {
+            self.release_slow();
         }
     }
 }
@@ -424,12 +593,6 @@ impl MutexOptions {
         let (object, rights) = handle::open(ObjectType::Mutex, name, requested, self.common.inheritable)?;
         Ok(Mutex { inner: Arc::new(<MutexInner as handle::Inner>::from_object(object)?), rights })
     }
-}
-
-#[cold]
-#[inline(never)]
-fn wake_cold(word: &AtomicU32) {
-    sysfutex::wake_all(word);
 }
 
 impl MutexInner {

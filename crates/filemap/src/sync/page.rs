@@ -8,6 +8,9 @@
 //! | 16 | - | timer: due time, ns (u64) |
 //! | 24 | - | timer: period, ns (u64) |
 //! | 32 | - | timer: clock (0 monotonic, 1 realtime) (u32) |
+//! | 64 | queue ticket counter (u32) | queue ticket counter (u32) |
+//! | 68 | `counts`: queued waiters << 16 \| word sleepers | - (`waiters` at 4 is the `counts`) |
+//! | 128..896 | wait-queue slots (`state::Queue`) | wait-queue slots |
 //! | 1016 | robust futex word (u32), the last 8 bytes of the page | - |
 //! | 1020 | recursion count (u32): a mirror for `ls`, never read back | - |
 //!
@@ -37,6 +40,13 @@ pub(crate) const OFF_STATE: usize = 8;
 pub(crate) const OFF_DUE: usize = 16;
 pub(crate) const OFF_PERIOD: usize = 24;
 pub(crate) const OFF_CLOCK: usize = 32;
+/// The wait queue (see `state::Queue`): ticket counter, then (mutexes) the `counts` word,
+/// then the slots from [`OFF_QUEUE_SLOTS`].
+pub(crate) const OFF_QUEUE: usize = 64;
+/// A mutex's `counts` word (cells use their `waiters` word at [`OFF_COUNT`]).
+pub(crate) const OFF_MUTEX_COUNTS: usize = 68;
+/// The queue's slots: `4 * QUEUE_SLOTS` words (768 bytes, up to 896).
+pub(crate) const OFF_QUEUE_SLOTS: usize = 128;
 /// The largest node offset (`-futex_offset`) the private tail holds: word + offset + 8 must
 /// stay inside the tail page.
 pub(crate) const MAX_NODE_OFF: usize = 2048;
@@ -101,6 +111,27 @@ impl SyncPage {
         // - the memory is shared with other processes, which only ever access it atomically,
         //   so an `AtomicU32` view is sound; the reference lives no longer than `self`.
         unsafe { &*(self.addr(off) as *const AtomicU32) }
+    }
+
+    /// `n` consecutive u32s from sync-area offset `off`.
+    pub(crate) fn u32_slice(&self, off: usize, n: usize) -> &[AtomicU32] {
+        assert!(off % 4 == 0 && off + 4 * n <= crate::object::SYNC_LEN);
+        // SAFETY: as in `u32`, for `n` consecutive aligned words inside the live page.
+        unsafe { std::slice::from_raw_parts(self.addr(off) as *const AtomicU32, n) }
+    }
+
+    /// The wait queue in this page, with `counts` at `counts_off`.
+    pub(crate) fn queue(&self, counts_off: usize) -> super::state::Queue<'_, AtomicU32> {
+        super::state::Queue {
+            tickets: self.u32(OFF_QUEUE),
+            counts: self.u32(counts_off),
+            slots: self.u32_slice(OFF_QUEUE_SLOTS, 4 * super::state::QUEUE_SLOTS),
+        }
+    }
+
+    /// The futex word of queue slot `slot` (< `QUEUE_SLOTS`).
+    pub(crate) fn queue_word(&self, slot: usize) -> &AtomicU32 {
+        self.u32(OFF_QUEUE_SLOTS + 16 * slot)
     }
 
     /// The u64 at sync-area offset `off` (a multiple of 8 below 1024).

@@ -129,7 +129,7 @@ pub(crate) fn mutex_try_acquire<A: Atomic32>(word: &A, me: u32) -> MutexTry {
 
 /// Releases the mutex word held by `me` (recursion already counted down to zero). Returns true
 /// if sleepers must be woken. Only the owner calls this.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn mutex_release<A: Atomic32>(word: &A) -> bool {
     word.swap(0, Release) & WAITERS != 0
 }
@@ -144,14 +144,6 @@ pub(crate) fn mutex_mark_waiting<A: Atomic32>(word: &A, seen: u32) -> Option<u32
         return Some(seen);
     }
     word.compare_exchange(seen, seen | WAITERS, Relaxed, Relaxed).ok().map(|_| seen | WAITERS)
-}
-
-/// After a sleeper leaves without taking the mutex: if it is free but marked WAITERS (the kernel
-/// wakes only one sleeper when an owner dies, and that may have been us), clear the mark and
-/// report that everybody must be woken so that no sleeper is left behind.
-pub(crate) fn mutex_pass_on<A: Atomic32>(word: &A) -> bool {
-    let w = word.load(Relaxed);
-    w & TID_MASK == 0 && w & WAITERS != 0 && word.compare_exchange(w, w & !WAITERS, Relaxed, Relaxed).is_ok()
 }
 
 /// What the kernel does for a dying thread `tid` found in a robust list (`handle_futex_death`);
@@ -268,14 +260,17 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
         }
     }
 
-    /// Makes a change visible to sleepers: bumps `seq`; returns true if a wake call is needed.
+    /// Makes a change visible to sleepers: bumps `seq`.
     ///
     /// Both sides use read-modify-writes (`fetch_add(0)` to read): they always see the latest
     /// value of their location, so either the waker sees the sleeper registered or the sleeper
     /// sees the new `seq` (no reliance on `SeqCst` loads, which loom does not model).
-    pub(crate) fn publish(&self) -> bool {
+    ///
+    /// Returns the `counts` word (`waiters`): its low 16 bits count sleepers on `seq` (wake them),
+    /// the rest queued waiters (`Q_ONE` each: hand the change off to them).
+    pub(crate) fn publish(&self) -> u32 {
         self.seq.fetch_add(1, AcqRel);
-        self.waiters.fetch_add(0, AcqRel) != 0
+        self.waiters.fetch_add(0, AcqRel)
     }
 
     /// Registers a sleeper and returns the `seq` value to sleep on. The caller must re-check
@@ -386,6 +381,254 @@ pub(crate) fn timer_fire(v: u32, periodic: bool) -> u32 {
     ((v & !(GEN - 1)).wrapping_add(GEN)) | SIGNALED | if periodic { ARMED } else { 0 }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Wait queue (hand-off)
+// ---------------------------------------------------------------------------------------------
+//
+// Mutexes, semaphores and auto-reset events keep a FIFO of waiters in their sync area, so that
+// a release hands the object to the oldest waiter instead of leaving it for whoever comes
+// first (the releaser itself included). The queue is `QUEUE_SLOTS` slots of four words:
+//
+// | word | meaning |
+// |------|---------|
+// | 0 | the slot's futex word: state (bits 29..32) \| `Q_SLEEP` (bit 28) \| ticket (bits 0..28) |
+// | 1 | the waiter's thread id (a mutex grant writes it into the mutex word) |
+// | 2 | the waiter's process id (a grant to a dead process is revoked) |
+// | 3 | unused |
+//
+// | state | meaning | who leaves it |
+// |---|---|---|
+// | `Q_FREE` (word 0) | unused | a waiter takes it (CAS to `Q_SETUP`) |
+// | `Q_SETUP` | being filled in | its waiter (store `Q_WAITING`) |
+// | `Q_WAITING` | waiting since ticket | its waiter (leaves: `Q_FREE`) or a granter (`Q_GRANTED*`) |
+// | `Q_GRANTED` / `Q_GRANTED_AB` | the object was handed to it (`_AB`: a mutex whose last owner died) | its waiter takes it (`Q_FREE`), or a revoker after the bound |
+//
+// Every transition is one CAS on the slot word, so exactly one party wins each: the grantee or
+// a revoker takes a grant, never both; a waiter leaves or is granted, never both. Tickets order
+// the waiters (oldest = the largest distance back from the ticket counter, mod 2^28). The
+// counter of queued waiters lives in the object's `counts` word, `Q_ONE` per waiter: the
+// waiter makes its slot `Q_WAITING` *before* adding `Q_ONE`, and a releaser changes the object
+// *before* reading `counts` (both read-modify-writes): either the releaser sees the count and
+// then the slot, or the waiter's re-check after its increment sees the release.
+
+/// Slots in an object's wait queue. More simultaneous waiters than this wait unqueued (they
+/// poll, and get no place in the FIFO).
+pub(crate) const QUEUE_SLOTS: usize = 48;
+pub(crate) const Q_STATE: u32 = 7 << 29;
+pub(crate) const Q_FREE: u32 = 0;
+pub(crate) const Q_SETUP: u32 = 1 << 29;
+pub(crate) const Q_WAITING: u32 = 2 << 29;
+pub(crate) const Q_GRANTED: u32 = 3 << 29;
+pub(crate) const Q_GRANTED_AB: u32 = 4 << 29;
+/// The waiter sleeps (or is about to) on the slot word: a granter must wake it.
+pub(crate) const Q_SLEEP: u32 = 1 << 28;
+pub(crate) const Q_TICKET: u32 = (1 << 28) - 1;
+/// One queued waiter in a `counts` word (the low 16 bits count unqueued sleepers).
+pub(crate) const Q_ONE: u32 = 1 << 16;
+
+/// A waiter's place: slot index and the ticket it waits with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub slot: usize,
+    pub ticket: u32,
+}
+
+/// How a waiter's leave went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// Left while still waiting.
+    Waiting,
+    /// It had been granted the object meanwhile, and now holds it (`abandoned` for a mutex
+    /// whose previous owner died).
+    Granted { abandoned: bool },
+    /// The slot no longer holds our ticket (revoked, or forged): nothing is ours.
+    Gone,
+}
+
+/// The wait queue of one object, over its words (see the table above).
+pub(crate) struct Queue<'a, A: Atomic32> {
+    /// Ticket counter.
+    pub tickets: &'a A,
+    /// Queued waiters (`Q_ONE` each) plus, in the low 16 bits, unqueued sleepers.
+    pub counts: &'a A,
+    /// `4 * QUEUE_SLOTS` words (fewer in the models).
+    pub slots: &'a [A],
+}
+
+impl<A: Atomic32> Queue<'_, A> {
+    fn len(&self) -> usize {
+        self.slots.len() / 4
+    }
+
+    /// The slot's futex word.
+    pub(crate) fn word(&self, slot: usize) -> &A {
+        &self.slots[4 * slot]
+    }
+
+    /// The thread id in slot `slot` (any value: it is shared memory).
+    pub(crate) fn tid(&self, slot: usize) -> u32 {
+        self.slots[4 * slot + 1].load(Acquire)
+    }
+
+    /// The process id in slot `slot`.
+    pub(crate) fn pid(&self, slot: usize) -> u32 {
+        self.slots[4 * slot + 2].load(Acquire)
+    }
+
+    /// Takes a place at the back of the queue for thread `tid` of process `pid`; `None` if
+    /// every slot is busy. The caller must re-check the object afterwards (then no release can
+    /// be missed) and eventually [`Queue::leave`] or [`Queue::take_grant`].
+    pub(crate) fn enqueue(&self, tid: u32, pid: u32) -> Option<Place> {
+        let ticket = self.tickets.fetch_add(1, AcqRel) & Q_TICKET;
+        for slot in 0..self.len() {
+            let w = self.word(slot);
+            if w.load(Relaxed) != Q_FREE || w.compare_exchange(Q_FREE, Q_SETUP | ticket, Acquire, Relaxed).is_err() {
+                continue;
+            }
+            self.slots[4 * slot + 1].swap(tid, Release);
+            self.slots[4 * slot + 2].swap(pid, Release);
+            w.swap(Q_WAITING | ticket, AcqRel);
+            self.counts.fetch_add(Q_ONE, AcqRel);
+            return Some(Place { slot, ticket });
+        }
+        None
+    }
+
+    /// Marks our waiting slot as sleeping; returns the value to sleep on, or `None` if it is
+    /// no longer plainly waiting (granted: take it; or gone).
+    pub(crate) fn mark_sleeping(&self, p: Place) -> Option<u32> {
+        let w = self.word(p.slot);
+        let want = Q_WAITING | p.ticket;
+        match w.compare_exchange(want, want | Q_SLEEP, AcqRel, Acquire) {
+            Ok(_) => Some(want | Q_SLEEP),
+            Err(now) if now == want | Q_SLEEP => Some(now),
+            Err(_) => None,
+        }
+    }
+
+    /// True if our slot holds a grant (cheap check for spinning).
+    pub(crate) fn granted(&self, p: Place) -> bool {
+        let w = self.word(p.slot).load(Acquire);
+        w & Q_TICKET == p.ticket && matches!(w & Q_STATE, Q_GRANTED | Q_GRANTED_AB)
+    }
+
+    /// Takes the grant in our slot, freeing the slot: `Some(abandoned)` if it was granted.
+    pub(crate) fn take_grant(&self, p: Place) -> Option<bool> {
+        let w = self.word(p.slot);
+        for state in [Q_GRANTED, Q_GRANTED_AB] {
+            if w.compare_exchange(state | p.ticket, Q_FREE, AcqRel, Relaxed).is_ok() {
+                return Some(state == Q_GRANTED_AB);
+            }
+        }
+        None
+    }
+
+    /// Leaves the queue if still waiting. [`Left::Granted`] means the slot holds a grant: the
+    /// caller takes it with [`Queue::take_grant`] (under its own protocol), then calls again.
+    pub(crate) fn leave(&self, p: Place) -> Left {
+        let w = self.word(p.slot);
+        let mut now = w.load(Acquire);
+        loop {
+            if now & Q_TICKET != p.ticket {
+                return Left::Gone;
+            }
+            match now & Q_STATE {
+                Q_WAITING => match w.compare_exchange(now, Q_FREE, AcqRel, Acquire) {
+                    Ok(_) => {
+                        self.counts.fetch_sub(Q_ONE, AcqRel);
+                        return Left::Waiting;
+                    }
+                    Err(n) => now = n,
+                },
+                Q_GRANTED => return Left::Granted { abandoned: false },
+                Q_GRANTED_AB => return Left::Granted { abandoned: true },
+                _ => return Left::Gone,
+            }
+        }
+    }
+
+    /// True while the slot still holds our ticket (waiting or granted).
+    pub(crate) fn holds(&self, p: Place) -> bool {
+        let w = self.word(p.slot).load(Acquire);
+        w & Q_TICKET == p.ticket && matches!(w & Q_STATE, Q_WAITING | Q_GRANTED | Q_GRANTED_AB)
+    }
+
+    /// The oldest waiting slot: `(slot, its word, its thread id)`.
+    pub(crate) fn oldest_waiting(&self) -> Option<(usize, u32, u32)> {
+        let now = self.tickets.load(Acquire);
+        let mut best: Option<(u32, usize, u32)> = None;
+        for slot in 0..self.len() {
+            let w = self.word(slot).load(Acquire);
+            if w & Q_STATE != Q_WAITING {
+                continue;
+            }
+            let age = now.wrapping_sub(w) & Q_TICKET;
+            if best.is_none_or(|(a, _, _)| age > a) {
+                best = Some((age, slot, w));
+            }
+        }
+        best.map(|(_, slot, w)| (slot, w, self.tid(slot)))
+    }
+
+    /// Hands the object to the waiter of `slot`, seen as `seen` (waiting). `Err(())` if it left
+    /// or changed meanwhile (the caller keeps the object). `Ok(true)` if it sleeps: wake it.
+    pub(crate) fn grant(&self, slot: usize, seen: u32, abandoned: bool) -> Result<bool, ()> {
+        let state = if abandoned { Q_GRANTED_AB } else { Q_GRANTED };
+        self.word(slot).compare_exchange(seen, state | (seen & Q_TICKET), AcqRel, Relaxed).map_err(|_| ())?;
+        self.counts.fetch_sub(Q_ONE, AcqRel);
+        Ok(seen & Q_SLEEP != 0)
+    }
+
+    /// Takes back a grant seen as `seen` in `slot` from a waiter that did not come for it
+    /// (dead, or stuck past the bound): true if we won it (we now hold the object).
+    pub(crate) fn revoke(&self, slot: usize, seen: u32) -> bool {
+        matches!(seen & Q_STATE, Q_GRANTED | Q_GRANTED_AB)
+            && self.word(slot).compare_exchange(seen, Q_FREE, AcqRel, Relaxed).is_ok()
+    }
+
+    /// Slots holding a grant: `(slot, word)`.
+    pub(crate) fn grants(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        (0..self.len()).filter_map(|slot| {
+            let w = self.word(slot).load(Acquire);
+            matches!(w & Q_STATE, Q_GRANTED | Q_GRANTED_AB).then_some((slot, w))
+        })
+    }
+}
+
+/// A releaser's hand-off: while a waiter is queued and `take` can take a unit of the object for
+/// it (given the waiter's thread id; returns `Some(abandoned)`), grant it; if the grant fails
+/// (the waiter left) `give_back` returns the unit and the next waiter is tried. `wake` is
+/// called for a granted slot whose waiter sleeps. Returns how many grants were made; stops
+/// after `max` grants or when `take` fails (the object is gone: consumed by someone else).
+pub(crate) fn hand_off<A: Atomic32>(
+    q: &Queue<'_, A>,
+    max: u32,
+    mut take: impl FnMut(u32) -> Option<bool>,
+    mut give_back: impl FnMut(u32, bool),
+    mut wake: impl FnMut(usize),
+) -> u32 {
+    let mut granted = 0;
+    // Bounded: each round either grants, or finds a slot that changed under it; a hostile
+    // writer flipping slots forever cannot keep a releaser here past this many rounds.
+    for _ in 0..4 * QUEUE_SLOTS {
+        if granted >= max {
+            break;
+        }
+        let Some((slot, seen, tid)) = q.oldest_waiting() else { break };
+        let Some(abandoned) = take(tid) else { break };
+        match q.grant(slot, seen, abandoned) {
+            Ok(sleeps) => {
+                granted += 1;
+                if sleeps {
+                    wake(slot);
+                }
+            }
+            Err(()) => give_back(tid, abandoned),
+        }
+    }
+    granted
+}
+
 #[cfg(test)]
 mod models {
     //! loom models: every interleaving of small scenarios, with loom's atomics standing in for
@@ -479,7 +722,7 @@ mod models {
                 let w = w.clone();
                 loom::thread::spawn(move || {
                     w.cell().update(&mut Yield, |v| Some(event_set(v)));
-                    w.cell().publish()
+                    w.cell().publish() != 0
                 })
             };
             let c = w.cell();

@@ -104,6 +104,15 @@ impl Obj<'_> {
         }
     }
 
+    /// A cheap look (no change): might an attempt succeed now?
+    fn try_take_looks_possible(&self) -> bool {
+        match &self.t {
+            Target::Mutex(m) => m.looks_available(),
+            Target::Cell(c) => c.looks_available_for(self.entry_gen),
+            Target::Process(p) => p.exited(),
+        }
+    }
+
     /// Tries to consume; `Some(abandoned)` on success.
     fn try_take(&self, ctx: Option<&ThreadCtx>, deadline: Option<Instant>) -> Result<Option<bool>> {
         Ok(match &self.t {
@@ -192,6 +201,9 @@ pub(crate) fn run_opts(
         Vec::new()
     };
     let me = sysfutex::getpid();
+    if !all {
+        return run_any(&objs, ctx, deadline, spun, me);
+    }
     let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
         if all { try_all(objs, &order, me, ctx, deadline) } else { try_any(objs, ctx, deadline) }
     };
@@ -228,11 +240,15 @@ pub(crate) fn run_opts(
         let sleep_set: Vec<usize> = if all { vec![blocker] } else { (0..objs.len()).collect() };
         let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(sleep_set.len());
         let mut registered: Vec<&CellObj> = Vec::new();
+        let mut registered_mutexes: Vec<&MutexInner> = Vec::new();
         let mut retry = false;
         for &i in &sleep_set {
             match &objs[i].t {
                 Target::Mutex(m) => match m.register() {
-                    Some(v) => words.push((m.word(), v)),
+                    Some(v) => {
+                        registered_mutexes.push(m);
+                        words.push((m.word(), v));
+                    }
                     None => {
                         retry = true;
                         break;
@@ -275,15 +291,326 @@ pub(crate) fn run_opts(
         for c in registered {
             c.unregister();
         }
-        for &i in &sleep_set {
-            if let Target::Mutex(m) = &objs[i].t {
-                m.pass_on();
-            }
+        for m in registered_mutexes {
+            m.unregister();
         }
         if let Some(outcome) = outcome {
             return Ok(outcome);
         }
     }
+}
+
+/// How long a queued waiter sleeps at most before it looks for grants nobody came for.
+pub(crate) const GRANT_POLL: Duration = Duration::from_millis(50);
+/// A grant older than this whose waiter's process has exited is revoked and passed on.
+pub(crate) const GRANT_GRACE: Duration = Duration::from_millis(10);
+/// A grant older than this is revoked whoever holds it (a stopped process, another PID
+/// namespace, a forged slot); its waiter, if it lives, queues again.
+pub(crate) const GRANT_MAX: Duration = Duration::from_secs(1);
+
+/// A wait for any of `objs` (or one): FIFO hand-off for mutexes, semaphores and auto-reset
+/// events (see `state::Queue`), plain polling of the rest.
+fn run_any(
+    objs: &[Obj<'_>],
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+    spun: bool,
+    pid: u32,
+) -> Result<WaitOutcome> {
+    // Phase 1, unqueued: a try and a short spin.
+    poll_timers(objs);
+    if let Ok(o) = try_any(objs, ctx, deadline)? {
+        return Ok(o);
+    }
+    if !spun {
+        let spin_end =
+            Instant::now() + spin_duration().min(deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d)));
+        while Instant::now() < spin_end {
+            for _ in 0..16 {
+                std::hint::spin_loop();
+                if let Ok(o) = try_any(objs, ctx, deadline)? {
+                    return Ok(o);
+                }
+            }
+        }
+    }
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Ok(WaitOutcome::TimedOut);
+    }
+    // Phase 2: queue where the object hands off, and wait for a grant.
+    let tid = ctx.map_or(0, ThreadCtx::tid);
+    let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
+    let outcome = queued_wait(objs, ctx, deadline, &mut places, tid, pid);
+    // Leave every queue; a grant that arrived meanwhile is ours: keep the first if the wait
+    // timed out, pass the others on.
+    let mut outcome = outcome?;
+    for (i, place) in places.iter().enumerate() {
+        let Some(p) = *place else { continue };
+        if let Some(abandoned) = leave(&objs[i], ctx, p) {
+            if outcome == WaitOutcome::TimedOut {
+                outcome = if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) };
+            } else {
+                pass_on(&objs[i], ctx);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn enqueue(o: &Obj<'_>, ctx: Option<&ThreadCtx>, tid: u32, pid: u32) -> Option<state::Place> {
+    match &o.t {
+        Target::Mutex(m) if ctx.is_some() => m.queue().enqueue(tid, pid),
+        Target::Cell(c) if c.queued_kind() => c.queue().enqueue(tid, pid),
+        _ => None,
+    }
+}
+
+/// Takes a grant in place `p` of object `o`: `Some(abandoned)`.
+fn take_grant(o: &Obj<'_>, ctx: Option<&ThreadCtx>, p: state::Place) -> Option<bool> {
+    match &o.t {
+        Target::Mutex(m) => ctx.and_then(|ctx| m.take_grant(ctx, p)),
+        Target::Cell(c) => c.queue().take_grant(p),
+        Target::Process(_) => None,
+    }
+}
+
+/// Leaves `o`'s queue; `Some(abandoned)` if we hold the object after all (granted meanwhile).
+fn leave(o: &Obj<'_>, ctx: Option<&ThreadCtx>, p: state::Place) -> Option<bool> {
+    let q = match &o.t {
+        Target::Mutex(m) => m.queue(),
+        Target::Cell(c) => c.queue(),
+        Target::Process(_) => return None,
+    };
+    for _ in 0..64 {
+        match q.leave(p) {
+            state::Left::Waiting | state::Left::Gone => return None,
+            state::Left::Granted { .. } => {
+                if let Some(abandoned) = take_grant(o, ctx, p) {
+                    return Some(abandoned);
+                }
+                // Could not take it (another thread of ours holds the node): look again.
+                std::thread::yield_now();
+            }
+        }
+    }
+    None // a grant we cannot take is revoked by the others after the bound
+}
+
+/// Gives back an object we hold through a grant we do not want.
+fn pass_on(o: &Obj<'_>, ctx: Option<&ThreadCtx>) {
+    match &o.t {
+        Target::Mutex(m) => {
+            if let Some(ctx) = ctx {
+                m.pass_on_grant(ctx);
+            }
+        }
+        Target::Cell(c) => c.pass_on_grant(),
+        Target::Process(_) => {}
+    }
+}
+
+fn queue_of<'a>(o: &'a Obj<'_>) -> Option<state::Queue<'a, std::sync::atomic::AtomicU32>> {
+    match &o.t {
+        Target::Mutex(m) => Some(m.queue()),
+        Target::Cell(c) => Some(c.queue()),
+        Target::Process(_) => None,
+    }
+}
+
+fn queued_wait(
+    objs: &[Obj<'_>],
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+    places: &mut [Option<state::Place>],
+    tid: u32,
+    pid: u32,
+) -> Result<WaitOutcome> {
+    // Grants we saw held by others: (object, slot, slot word) -> first seen.
+    let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    let mut direct = true; // try the objects themselves (first round, and after each sleep)
+    let mut spun = false;
+    loop {
+        // 1. A grant, lowest index first.
+        for (i, place) in places.iter_mut().enumerate() {
+            let Some(p) = *place else { continue };
+            if let Some(abandoned) = take_grant(&objs[i], ctx, p) {
+                *place = None;
+                return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+            }
+            // Our place was revoked (we were stopped past the bound) or forged away: queue again.
+            if queue_of(&objs[i]).is_some_and(|q| !q.holds(p)) {
+                *place = enqueue(&objs[i], ctx, tid, pid);
+            }
+        }
+        // 2. The objects themselves: unqueued ones always; queued ones on direct rounds (right
+        //    after queueing: a release may have come before our place was visible).
+        poll_timers(objs);
+        for (i, o) in objs.iter().enumerate() {
+            if places[i].is_some() && !direct {
+                continue;
+            }
+            if let (Target::Mutex(m), Some(p)) = (&o.t, places[i]) {
+                // Queued on a mutex: a free word goes to the oldest waiter, maybe us.
+                if m.mark_for_queue().is_none()
+                    && let Some(abandoned) = take_grant(o, ctx, p)
+                {
+                    places[i] = None;
+                    return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+                }
+                continue;
+            }
+            if let Some(abandoned) = o.try_take(ctx, deadline)? {
+                return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+            }
+        }
+        direct = false;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(WaitOutcome::TimedOut);
+        }
+        // 3. Spin once for a grant (a hand-off to a spinning waiter costs no system call).
+        if !spun {
+            spun = true;
+            let end = Instant::now() + spin_duration();
+            let mut got = false;
+            'spin: while Instant::now() < end {
+                for _ in 0..16 {
+                    std::hint::spin_loop();
+                    for (i, place) in places.iter().enumerate() {
+                        if let (Some(p), Some(q)) = (place, queue_of(&objs[i]))
+                            && q.granted(*p)
+                        {
+                            got = true;
+                            break 'spin;
+                        }
+                    }
+                }
+            }
+            if got || places.iter().all(Option::is_none) {
+                continue;
+            }
+        }
+        // 4. Sleep: on our slots (a granter wakes us), on the words of unqueued objects, and on
+        //    a queued mutex's word when it is the only object (the kernel wakes it when an
+        //    owner dies). At most GRANT_POLL: then look for grants nobody came for.
+        let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(2 * objs.len());
+        let mut registered: Vec<&CellObj> = Vec::new();
+        let mut registered_mutexes: Vec<&MutexInner> = Vec::new();
+        let mut ready = false;
+        for (i, o) in objs.iter().enumerate() {
+            if words.len() + 2 > sysfutex::WAITV_MAX {
+                break; // the rest is polled (GRANT_POLL)
+            }
+            match (&o.t, places[i]) {
+                (Target::Mutex(m), Some(p)) => {
+                    let Some(v) = m.queue().mark_sleeping(p) else {
+                        ready = true;
+                        break;
+                    };
+                    words.push((m.slot_word(p.slot), v));
+                    match m.mark_for_queue() {
+                        Some(w) if objs.len() == 1 => words.push((m.word(), w)),
+                        Some(_) => {}
+                        None => {
+                            ready = true;
+                            break;
+                        }
+                    }
+                }
+                (Target::Cell(c), Some(p)) => {
+                    let Some(v) = c.queue().mark_sleeping(p) else {
+                        ready = true;
+                        break;
+                    };
+                    words.push((c.slot_word(p.slot), v));
+                }
+                (Target::Mutex(m), None) => match m.register() {
+                    Some(v) => {
+                        registered_mutexes.push(m);
+                        words.push((m.word(), v));
+                    }
+                    None => {
+                        ready = true;
+                        break;
+                    }
+                },
+                (Target::Cell(c), None) => {
+                    let seq = c.register();
+                    registered.push(c);
+                    words.push((c.seq(), seq));
+                }
+                (Target::Process(p), _) => words.push((p.word(), 0)),
+            }
+        }
+        if !ready {
+            // Registered: check once more (unqueued objects may have changed just before).
+            for (i, o) in objs.iter().enumerate() {
+                if places[i].is_none() && o.try_take_looks_possible() {
+                    ready = true;
+                }
+            }
+        }
+        let slept_from = Instant::now();
+        if !ready && !words.is_empty() {
+            let next_due = poll_timers(objs);
+            let mut sleep = GRANT_POLL;
+            if let Some(d) = deadline {
+                sleep = sleep.min(d.saturating_duration_since(slept_from));
+            }
+            if let Some(due) = next_due {
+                sleep = sleep.min(due);
+            }
+            sysfutex::wait_many(&words, Some(sleep));
+        } else if !ready {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for c in registered {
+            c.unregister();
+        }
+        for m in registered_mutexes {
+            m.unregister();
+        }
+        direct = true;
+        // 5. Grants nobody came for: revoke those of dead processes after GRANT_GRACE, any after
+        //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us).
+        if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+            revoke_stale(objs, places, &mut seen);
+        }
+    }
+}
+
+/// Looks at the grants held in the queues of `objs` by others; revokes the stale ones.
+fn revoke_stale(objs: &[Obj<'_>], places: &[Option<state::Place>], seen: &mut Vec<((usize, usize, u32), Instant)>) {
+    let now = Instant::now();
+    let mut still = Vec::with_capacity(seen.len());
+    for (i, o) in objs.iter().enumerate() {
+        let Some(q) = queue_of(o) else { continue };
+        if places[i].is_none() {
+            continue; // only objects we queue on: their grants block us
+        }
+        for (slot, w) in q.grants() {
+            if places[i].is_some_and(|p| p.slot == slot) {
+                continue;
+            }
+            let key = (i, slot, w);
+            let first = seen.iter().find(|(k, _)| *k == key).map_or(now, |(_, t)| *t);
+            let age = now - first;
+            let dead = age >= GRANT_GRACE && sysfutex::process_exited(q.pid(slot));
+            if dead || age >= GRANT_MAX {
+                match &o.t {
+                    Target::Mutex(m) => m.revoke(slot, w, dead),
+                    Target::Cell(c) => {
+                        if q.revoke(slot, w) {
+                            c.pass_on_grant();
+                        }
+                    }
+                    Target::Process(_) => {}
+                }
+            } else {
+                still.push((key, first));
+            }
+        }
+    }
+    *seen = still;
 }
 
 /// Fires due timers; returns the time until the earliest pending due time.
