@@ -74,7 +74,7 @@ use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
 pub use mutex::{Mutex, MutexGuard, MutexOptions};
 pub use process::Process;
-pub use wait::{Waitable, set_spin_duration, spin_duration, wait_all, wait_any};
+pub use wait::{Waitable, fair_hand_off, set_fair_hand_off, set_spin_duration, spin_duration, wait_all, wait_any};
 
 /// The most objects one wait accepts (`MAXIMUM_WAIT_OBJECTS`).
 pub const MAXIMUM_WAIT_OBJECTS: usize = 64;

@@ -39,6 +39,23 @@ pub fn spin_duration() -> Duration {
     Duration::from_nanos(SPIN_NS.load(Ordering::Relaxed))
 }
 
+/// Whether this process's waiters queue for hand-off (default true).
+static FAIR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Sets whether waiters in this process queue for the objects they wait on (default true: a
+/// release hands the object to the oldest queued waiter, as Windows does). With `false` they
+/// wait unqueued and race for the object when it is released (barging: more throughput under
+/// heavy contention, no order; the releaser can take it straight back). Releases by this
+/// process still hand off to waiters of other processes that queued.
+pub fn set_fair_hand_off(fair: bool) {
+    FAIR.store(fair, Ordering::Relaxed);
+}
+
+/// The current setting of [`set_fair_hand_off`].
+pub fn fair_hand_off() -> bool {
+    FAIR.load(Ordering::Relaxed)
+}
+
 /// What a wait can act on (internal).
 pub enum Target<'a> {
     /// A mutex.
@@ -358,6 +375,9 @@ fn run_any(
 }
 
 fn enqueue(o: &Obj<'_>, ctx: Option<&ThreadCtx>, tid: u32, pid: u32) -> Option<state::Place> {
+    if !fair_hand_off() {
+        return None;
+    }
     match &o.t {
         Target::Mutex(m) if ctx.is_some() => m.queue().enqueue(tid, pid),
         Target::Cell(c) if c.queued_kind() => c.queue().enqueue(tid, pid),
