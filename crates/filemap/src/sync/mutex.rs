@@ -1,7 +1,7 @@
 //! Named mutexes: thread-owned, recursive, abandonment-aware (robust futex list).
 
-use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use crate::object::{Created, ObjectFile, ObjectType};
 use crate::sys::futex as sysfutex;
 
 use super::handle::{self, Common, handle_methods};
-use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_COUNTS, OFF_MUTEX_WORD, SyncPage};
+use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_COUNTS, OFF_MUTEX_WORD, OFF_QUEUE, OFF_QUEUE_SLOTS, SyncPage};
 use super::robust::{self, ThreadCtx};
 use super::state::{self, MutexTry, OWNER_DIED, TID_MASK, WAITERS};
 use super::wait::{Target, sealed};
@@ -19,22 +19,22 @@ use super::{Rights, SyncState, WaitOutcome};
 
 /// A mutex object, shared by every handle of it in this process.
 ///
-/// Ownership is recorded in **private** memory: the owning thread's list of owned mutexes
-/// ([`OWNED`]) and the `node_holder` of the mapping whose robust-list node it linked. The shared
+/// Ownership is recorded in **private** memory: the mapping's private tail holds which thread
+/// of ours has this mapping's robust-list node linked (the holder, = the owner) and its
+/// recursion depth; a process-wide registry of mappings ([`MAPPINGS`]) finds the owning mapping
+/// when a thread acquires or releases through another handle of the same object. The shared
 /// word tells other processes who owns it and lets the kernel report a death; nothing read from
 /// it decides what this process writes where (a forged word can make this process wait or see
 /// the mutex free, never link, unlink or release a node it did not link).
 #[derive(Debug)]
 pub struct MutexInner {
     pub(crate) object: ObjectFile,
-    /// The shared page plus the private tail holding this mapping's robust-list node (kept
-    /// mapped; reached through `word_addr`).
-    _page: SyncPage,
-    /// Address of the mutex word in `page` (cached: the hot paths skip the bounds checks).
-    word_addr: usize,
-    /// The thread of this process whose robust list holds this mapping's node (0: none).
-    /// Private; guards the node against being linked twice, whatever the shared word says.
-    node_holder: AtomicU32,
+    /// The shared page plus the private tail holding this mapping's robust-list node and its
+    /// holder. Leaked on drop while a thread of ours holds the node (an owner's record points
+    /// into it).
+    page: ManuallyDrop<SyncPage>,
+    /// The words of this mapping, by address.
+    at: MutexAt,
 }
 
 impl handle::Inner for MutexInner {
@@ -45,82 +45,123 @@ impl handle::Inner for MutexInner {
         let page = SyncPage::map_mutex(&object)?;
         let word_addr = page.u32(OFF_MUTEX_WORD) as *const AtomicU32 as usize;
         debug_assert_eq!(page.u32(OFF_MUTEX_COUNT) as *const AtomicU32 as usize, word_addr + 4);
-        Ok(MutexInner { object, _page: page, word_addr, node_holder: AtomicU32::new(0) })
+        let at = MutexAt { word_addr };
+        registry().push((object.id(), at));
+        Ok(MutexInner { object, page: ManuallyDrop::new(page), at })
     }
 }
 
-/// One mutex the current thread owns: the mapping whose node it linked, and the recursion.
-#[derive(Debug)]
-struct Owned {
-    inner: Arc<MutexInner>,
-    depth: u32,
-}
-
-/// The mutexes this thread owns, most recent last. When the thread exits owning some, its
-/// thread-local destructor abandons them exactly as the kernel's robust-list walk would (word
-/// marked `OWNER_DIED`, sleepers woken), unlinks their nodes and clears their `node_holder`, so
-/// other threads of this process can take them through the same mapping. (A process that dies
-/// runs no destructor: the kernel does it all.)
-struct OwnedList(Vec<Owned>);
-
-impl Drop for OwnedList {
+impl Drop for MutexInner {
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
-        let Ok(ctx) = robust::ctx() else {
-            // Never registered a context, so never linked anything: nothing to unlink.
+        // SAFETY: `page` is taken exactly once, here, and not used afterwards.
+        let page = unsafe { ManuallyDrop::take(&mut self.page) };
+        let mut reg = registry();
+        if self.at.holder().load(Ordering::Acquire) != 0 {
+            // A thread of ours owns the mutex through this mapping (ownership is per thread, not
+            // per handle; or it died owning it): its robust-list node is in the page, and a
+            // release through another handle finds it in the registry. Keep both.
+            std::mem::forget(page);
             return;
-        };
-        while let Some(rec) = self.0.pop() {
-            rec.inner.abandon(&ctx);
+        }
+        if let Some(i) = reg.iter().position(|(_, at)| *at == self.at) {
+            reg.swap_remove(i);
         }
     }
 }
 
-thread_local! {
-    static OWNED: RefCell<OwnedList> = const { RefCell::new(OwnedList(Vec::new())) };
+/// Every live (or kept) mutex mapping of this process, by object: how a thread that acquires or
+/// releases through one handle finds that it owns the object through another.
+static MAPPINGS: std::sync::Mutex<Vec<((u64, u64), MutexAt)>> = std::sync::Mutex::new(Vec::new());
+
+fn registry() -> std::sync::MutexGuard<'static, Vec<((u64, u64), MutexAt)>> {
+    MAPPINGS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// In a forked child: the records inherited from the parent's thread describe the parent's
-/// ownership (the child's robust list is empty and its thread id new). Forget them.
-pub(super) fn forget_inherited_ownership() {
-    let _ = OWNED.try_with(|o| {
-        if let Ok(mut list) = o.try_borrow_mut() {
-            for rec in list.0.drain(..) {
-                std::mem::forget(rec.inner);
-            }
-        }
-    });
-}
-
-/// Index of the record for the object of `inner` in this thread's list.
-#[inline(always)]
-fn find(list: &[Owned], inner: &MutexInner) -> Option<usize> {
-    if list.is_empty() {
-        return None;
+impl std::ops::Deref for MutexInner {
+    type Target = MutexAt;
+    fn deref(&self) -> &MutexAt {
+        &self.at
     }
-    let ptr = inner as *const MutexInner;
-    if let Some(i) = list.iter().rposition(|o| Arc::as_ptr(&o.inner) == ptr) {
-        return Some(i);
-    }
-    let id = inner.object.id();
-    list.iter().rposition(|o| o.inner.object.id() == id)
 }
 
-impl MutexInner {
+/// One process's mapping of a mutex's words, by address: the shared word (the last 8 bytes of
+/// the header page, with the count mirror), the queue in the same page, and in the private
+/// tail page after it the robust-list node and its holder.
+///
+/// Only made from a live mutex mapping; that mapping stays mapped while the `MutexInner` that
+/// made it lives, and forever once dropped while its node holder is set (see its `Drop`). An
+/// ownership record keeps a copy only while its thread holds the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MutexAt {
+    word_addr: usize,
+}
+
+/// Where the node holder sits: in the private tail, 4096 bytes after the word (tail offset
+/// 4088), past any node (`node_off` ≤ 2048).
+const HOLDER_FROM_WORD: usize = 4096;
+
+/// Where the recursion depth sits (private tail, after the holder).
+const DEPTH_FROM_WORD: usize = HOLDER_FROM_WORD + 4;
+
+impl MutexAt {
+    /// The word at `offset` bytes from the mutex word (a sync-area word of the shared page for
+    /// negative offsets and +4, the private tail's holder for +4096).
     #[inline(always)]
     #[allow(unsafe_code)]
+    fn u32_at(&self, offset: isize) -> &AtomicU32 {
+        // SAFETY:
+        // - the address is a 4-aligned word of this mapping: the callers pass sync-area offsets
+        //   relative to the word (it sits at sync offset OFF_MUTEX_WORD) or HOLDER_FROM_WORD;
+        // - the mapping is live for as long as `self` may be used (see the type's docs);
+        // - the memory is only accessed atomically (shared words by every process, the holder by
+        //   the threads of this one).
+        unsafe { &*((self.word_addr as isize + offset) as *const AtomicU32) }
+    }
+
+    #[inline(always)]
     pub(crate) fn word(&self) -> &AtomicU32 {
-        // SAFETY: `word_addr` is the 4-aligned mutex word inside `self.page` (checked by
-        // `SyncPage::u32` at construction), mapped as long as `self` lives; the memory is only
-        // accessed atomically, by every process.
-        unsafe { &*(self.word_addr as *const AtomicU32) }
+        self.u32_at(0)
     }
 
     /// The shared mirror of the recursion count (written for queries, never read back here).
     #[inline(always)]
-    #[allow(unsafe_code)]
     fn count_mirror(&self) -> &AtomicU32 {
-        // SAFETY: as in `word`: the count sits right after the word (OFF_MUTEX_COUNT = +4).
-        unsafe { &*((self.word_addr + 4) as *const AtomicU32) }
+        self.u32_at(4)
+    }
+
+    /// Which thread of ours has this mapping's node linked (0: none). Private memory.
+    #[inline(always)]
+    fn holder(&self) -> &AtomicU32 {
+        self.u32_at(HOLDER_FROM_WORD as isize)
+    }
+
+    /// The owner's recursion depth (meaningful while a thread of ours holds the node). Private.
+    #[inline(always)]
+    fn depth(&self) -> &AtomicU32 {
+        self.u32_at(DEPTH_FROM_WORD as isize)
+    }
+
+    /// A holder that is not us and no longer a thread of this process (it exited owning the
+    /// mutex: the kernel's robust-list walk, done before its id is freed, marked the word; or
+    /// the record was inherited through fork) is cleared. True if the node is now free.
+    #[cold]
+    fn clear_dead_holder(&self, me: u32) -> bool {
+        let h = self.holder().load(Ordering::Acquire);
+        if h == 0 {
+            return true;
+        }
+        if h == me || sysfutex::thread_alive_here(h) {
+            return false;
+        }
+        let _ = self.holder().compare_exchange(h, 0, Ordering::AcqRel, Ordering::Relaxed);
+        self.holder().load(Ordering::Acquire) == 0
+    }
+
+    /// A sync-area word of the shared page.
+    fn sync_u32(&self, off: usize) -> &AtomicU32 {
+        debug_assert!(off % 4 == 0 && off < OFF_MUTEX_WORD);
+        self.u32_at(off as isize - OFF_MUTEX_WORD as isize)
     }
 
     /// This mapping's robust-list node: in the private tail, `node_off` after the word.
@@ -128,10 +169,29 @@ impl MutexInner {
     fn node(&self, ctx: &ThreadCtx) -> usize {
         self.word_addr + ctx.node_off()
     }
+}
+
+impl MutexInner {
+    /// The mapping of this object through which the calling thread owns it (this one first,
+    /// then the others in the registry), by the private holder records.
+    #[inline(always)]
+    fn owning_mapping(&self, me: u32) -> Option<MutexAt> {
+        if self.holder().load(Ordering::Relaxed) == me {
+            return Some(self.at);
+        }
+        self.owning_mapping_elsewhere(me)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn owning_mapping_elsewhere(&self, me: u32) -> Option<MutexAt> {
+        let id = self.object.id();
+        registry().iter().find(|(i, at)| *i == id && at.holder().load(Ordering::Relaxed) == me).map(|(_, at)| *at)
+    }
 
     /// True if the calling thread owns the mutex (by its private records).
     pub(crate) fn owned_by_me(&self) -> bool {
-        OWNED.with(|o| find(&o.borrow().0, self).is_some())
+        robust::ctx().is_ok_and(|ctx| self.owning_mapping(ctx.tid()).is_some())
     }
 
     pub(crate) fn looks_available(&self) -> bool {
@@ -140,27 +200,23 @@ impl MutexInner {
 
     /// Tries to acquire for the calling thread: `Some(abandoned)` on success (recursion counts).
     #[inline(always)]
-    pub(crate) fn try_acquire(self: &Arc<Self>, ctx: &ThreadCtx) -> Result<Option<bool>> {
-        if let Some(r) = self.try_recurse() {
-            return r;
+    pub(crate) fn try_acquire(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
+        if let Some(at) = self.owning_mapping(ctx.tid()) {
+            return self.recurse(at);
         }
         if self.word().load(Ordering::Relaxed) & TID_MASK != 0 {
             return Ok(None);
         }
         Ok(self.try_lock_word(ctx, |word, me| match state::mutex_try_acquire(word, me) {
             MutexTry::Acquired { abandoned } => Some(abandoned),
-            // The word names us but we hold no record of owning it: forged, or left by a thread
-            // of ours that died (the kernel marks those). Not ours to take.
+            // The word names us but we hold no record of owning it: forged. Not ours to take.
             MutexTry::Recursive | MutexTry::Busy(_) => None,
         }))
     }
 
-    /// The uncontended fast path: a CAS first (no load), then the careful path.
+    /// The uncontended fast path: the holder CAS and the word CAS, then the careful path.
     #[inline(always)]
-    pub(crate) fn try_acquire_fast(self: &Arc<Self>, ctx: &ThreadCtx) -> Result<Option<bool>> {
-        if let Some(r) = self.try_recurse() {
-            return r;
-        }
+    pub(crate) fn try_acquire_fast(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
         let got = self.try_lock_word(ctx, |word, me| {
             word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok().then_some(false)
         });
@@ -170,59 +226,54 @@ impl MutexInner {
         self.try_acquire(ctx)
     }
 
-    /// If this thread already owns it: one more level (`Some`), else `None`.
-    #[inline(always)]
-    fn try_recurse(&self) -> Option<Result<Option<bool>>> {
-        OWNED.with(|o| {
-            let mut list = o.borrow_mut();
-            let i = find(&list.0, self)?;
-            let rec = &mut list.0[i];
-            if rec.depth >= i32::MAX as u32 {
-                return Some(Err(Error::new(
-                    Win32Error::INVALID_PARAMETER,
-                    format!("cannot acquire {}: recursion limit ({}) reached", self.object.describe(), rec.depth),
-                )));
-            }
-            rec.depth += 1;
-            rec.inner.count_mirror().store(rec.depth, Ordering::Relaxed);
-            Some(Ok(Some(false)))
-        })
+    /// One more level of the ownership the calling thread has through mapping `at`.
+    fn recurse(&self, at: MutexAt) -> Result<Option<bool>> {
+        let d = at.depth().load(Ordering::Relaxed);
+        if d >= i32::MAX as u32 {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("cannot acquire {}: recursion limit ({d}) reached", self.object.describe()),
+            ));
+        }
+        at.depth().store(d + 1, Ordering::Relaxed);
+        at.count_mirror().store(d + 1, Ordering::Relaxed);
+        Ok(Some(false))
     }
 
     /// Takes the word with `take` (which returns `Some(abandoned)` when the word is now ours)
-    /// under the robust-list protocol, and records the ownership.
+    /// under the robust-list protocol, and records the ownership (holder, depth 1).
     #[allow(unsafe_code)]
     #[inline(always)]
-    fn try_lock_word(
-        self: &Arc<Self>,
-        ctx: &ThreadCtx,
-        take: impl FnOnce(&AtomicU32, u32) -> Option<bool>,
-    ) -> Option<bool> {
+    fn try_lock_word(&self, ctx: &ThreadCtx, take: impl FnOnce(&AtomicU32, u32) -> Option<bool>) -> Option<bool> {
         let me = ctx.tid();
-        // Our node may be linked by another thread of ours that owns the mutex through this
-        // mapping (then the word cannot be free unless forged): the node is never linked twice.
-        if self.node_holder.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        // The node is never linked twice: we must hold it first. Held by another thread of ours:
+        // it owns the mutex through this mapping (the word cannot be free unless forged), or it
+        // exited owning it (then the kernel marked the word and the holder is cleared).
+        if self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err()
+            && !(self.clear_dead_holder(me)
+                && self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok())
+        {
             return None;
         }
         let node = self.node(ctx);
         // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node is
-        // in our private tail, which stays mapped while linked (the record below holds an Arc).
+        // in our private tail, which stays mapped while we hold the node (MutexInner's Drop).
         unsafe { robust::set_pending(ctx, node) };
         let got = take(self.word(), me);
         match got {
             Some(_) => {
-                // SAFETY: as above; we hold `node_holder`, so the node is not linked anywhere.
+                // SAFETY: as above; we hold the node (holder), so it is not linked anywhere.
                 unsafe {
                     robust::enqueue(ctx, node);
                     robust::set_pending(ctx, 0);
                 }
+                self.depth().store(1, Ordering::Relaxed);
                 self.count_mirror().store(1, Ordering::Relaxed);
-                OWNED.with(|o| o.borrow_mut().0.push(Owned { inner: self.clone(), depth: 1 }));
             }
             None => {
                 // SAFETY: as above.
                 unsafe { robust::set_pending(ctx, 0) };
-                self.node_holder.store(0, Ordering::Release);
+                self.holder().store(0, Ordering::Release);
             }
         }
         got
@@ -231,25 +282,17 @@ impl MutexInner {
     /// Releases one level of the calling thread's ownership.
     #[inline(always)]
     fn release(&self, ctx: &ThreadCtx) -> Result<()> {
-        let rec = OWNED.with(|o| {
-            let mut list = o.borrow_mut();
-            let i = find(&list.0, self)?;
-            let rec = &mut list.0[i];
-            if rec.depth > 1 {
-                rec.depth -= 1;
-                rec.inner.count_mirror().store(rec.depth, Ordering::Relaxed);
-                return Some(None);
-            }
-            Some(Some(list.0.remove(i)))
-        });
-        match rec {
-            None => Err(self.not_owner()),
-            Some(None) => Ok(()),
-            Some(Some(rec)) => {
-                rec.inner.unlock(ctx, 0);
-                Ok(())
-            }
+        let Some(at) = self.owning_mapping(ctx.tid()) else {
+            return Err(self.not_owner());
+        };
+        let d = at.depth().load(Ordering::Relaxed);
+        if d > 1 {
+            at.depth().store(d - 1, Ordering::Relaxed);
+            at.count_mirror().store(d - 1, Ordering::Relaxed);
+            return Ok(());
         }
+        at.unlock(ctx, 0);
+        Ok(())
     }
 
     #[cold]
@@ -261,6 +304,68 @@ impl MutexInner {
         )
     }
 
+    /// Takes the grant in our queue place `p`: the mutex is then ours (`Some(abandoned)`),
+    /// linked in our robust list under the pending-operation protocol (a death between taking
+    /// the grant and linking is seen by the kernel: the word already names us).
+    #[allow(unsafe_code)]
+    pub(crate) fn take_grant(&self, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
+        let q = self.queue();
+        if !q.granted(p) {
+            return None;
+        }
+        let me = ctx.tid();
+        if self.owning_mapping(me).is_some() {
+            // We already own it: a forged grant. Not ours to take twice.
+            return None;
+        }
+        if self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err()
+            && !(self.clear_dead_holder(me)
+                && self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok())
+        {
+            return None;
+        }
+        let node = self.node(ctx);
+        // SAFETY: `ctx` is this thread's context; the node is in our private tail (mapped while
+        // the record below keeps it mapped) and not linked (we hold the holder).
+        unsafe { robust::set_pending(ctx, node) };
+        let got = q.take_grant(p);
+        match got {
+            Some(_) => {
+                // SAFETY: as above.
+                unsafe {
+                    robust::enqueue(ctx, node);
+                    robust::set_pending(ctx, 0);
+                }
+                self.depth().store(1, Ordering::Relaxed);
+                self.count_mirror().store(1, Ordering::Relaxed);
+            }
+            None => {
+                // SAFETY: as above.
+                unsafe { robust::set_pending(ctx, 0) };
+                self.holder().store(0, Ordering::Release);
+            }
+        }
+        got
+    }
+
+    /// A grant we took but do not want (a wait-any satisfied by another object): release it.
+    pub(crate) fn pass_on_grant(&self, ctx: &ThreadCtx) {
+        let _ = self.release(ctx);
+    }
+
+    /// Undoes an acquisition made by a failed `wait_all` attempt, exactly.
+    pub(crate) fn undo_acquire(&self, ctx: &ThreadCtx, abandoned: bool, recursive: bool) {
+        if recursive {
+            let _ = self.release(ctx);
+            return;
+        }
+        if let Some(at) = self.owning_mapping(ctx.tid()) {
+            at.unlock(ctx, if abandoned { OWNER_DIED } else { 0 });
+        }
+    }
+}
+
+impl MutexAt {
     /// Unlinks our node (its record was just removed) and stores `free` (0, or OWNER_DIED to
     /// keep an abandonment unreported) in the word; then, if anybody waits, hands it off.
     #[allow(unsafe_code)]
@@ -270,11 +375,11 @@ impl MutexInner {
         let word = self.word();
         self.count_mirror().store(0, Ordering::Relaxed);
         // SAFETY: the record we removed says this thread linked this mapping's node (we hold
-        // `node_holder`), so it is linked in this thread's list; `ctx` is this thread's.
+        // the holder), so it is linked in this thread's list; `ctx` is this thread's.
         let old = unsafe {
             robust::set_pending(ctx, node);
             robust::dequeue(ctx, node);
-            self.node_holder.store(0, Ordering::Release);
+            self.holder().store(0, Ordering::Release);
             let old = word.swap(free, Ordering::Release);
             robust::set_pending(ctx, 0);
             old
@@ -299,17 +404,28 @@ impl MutexInner {
     }
 
     fn counts(&self) -> &AtomicU32 {
-        self._page.u32(OFF_MUTEX_COUNTS)
+        self.sync_u32(OFF_MUTEX_COUNTS)
     }
 
     /// The wait queue.
+    #[allow(unsafe_code)]
     pub(crate) fn queue(&self) -> state::Queue<'_, AtomicU32> {
-        self._page.queue(OFF_MUTEX_COUNTS)
+        let first = self.sync_u32(OFF_QUEUE_SLOTS) as *const AtomicU32;
+        const N: usize = 4 * state::QUEUE_SLOTS;
+        const _: () = assert!(OFF_QUEUE_SLOTS + 4 * N <= OFF_MUTEX_WORD);
+        state::Queue {
+            tickets: self.sync_u32(OFF_QUEUE),
+            counts: self.counts(),
+            // SAFETY: N consecutive aligned words of the shared page from OFF_QUEUE_SLOTS, all
+            // before the mutex word (checked above), live as `sync_u32` explains.
+            slots: unsafe { std::slice::from_raw_parts(first, N) },
+        }
     }
 
     /// The futex word of queue slot `slot`.
     pub(crate) fn slot_word(&self, slot: usize) -> &AtomicU32 {
-        self._page.queue_word(slot)
+        assert!(slot < state::QUEUE_SLOTS);
+        self.sync_u32(OFF_QUEUE_SLOTS + 16 * slot)
     }
 
     /// If the mutex is free, gives it to the oldest queued waiter (its word then names that
@@ -348,56 +464,6 @@ impl MutexInner {
         }
     }
 
-    /// Takes the grant in our queue place `p`: the mutex is then ours (`Some(abandoned)`),
-    /// linked in our robust list under the pending-operation protocol (a death between taking
-    /// the grant and linking is seen by the kernel: the word already names us).
-    #[allow(unsafe_code)]
-    pub(crate) fn take_grant(self: &Arc<Self>, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
-        let q = self.queue();
-        if !q.granted(p) {
-            return None;
-        }
-        if self.try_recurse_check().is_some() {
-            // We already own it (through a record): a forged grant. Not ours to take twice.
-            return None;
-        }
-        let me = ctx.tid();
-        if self.node_holder.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            return None;
-        }
-        let node = self.node(ctx);
-        // SAFETY: `ctx` is this thread's context; the node is in our private tail (mapped while
-        // the record below holds an Arc) and not linked (we hold `node_holder`).
-        unsafe { robust::set_pending(ctx, node) };
-        let got = q.take_grant(p);
-        match got {
-            Some(_) => {
-                // SAFETY: as above.
-                unsafe {
-                    robust::enqueue(ctx, node);
-                    robust::set_pending(ctx, 0);
-                }
-                self.count_mirror().store(1, Ordering::Relaxed);
-                OWNED.with(|o| o.borrow_mut().0.push(Owned { inner: self.clone(), depth: 1 }));
-            }
-            None => {
-                // SAFETY: as above.
-                unsafe { robust::set_pending(ctx, 0) };
-                self.node_holder.store(0, Ordering::Release);
-            }
-        }
-        got
-    }
-
-    fn try_recurse_check(&self) -> Option<()> {
-        OWNED.with(|o| find(&o.borrow().0, self).map(|_| ()))
-    }
-
-    /// A grant we took but do not want (a wait-any satisfied by another object): release it.
-    pub(crate) fn pass_on_grant(&self, ctx: &ThreadCtx) {
-        let _ = self.release(ctx);
-    }
-
     /// Revokes the grant in `slot` (seen as `seen`) of a waiter that did not come for it; if we
     /// win it, the mutex is freed (abandoned if the waiter is known dead) and handed on.
     pub(crate) fn revoke(&self, slot: usize, seen: u32, dead: bool) {
@@ -417,46 +483,6 @@ impl MutexInner {
             }
         }
         self.hand_off();
-    }
-
-    /// Undoes an acquisition made by a failed `wait_all` attempt, exactly.
-    pub(crate) fn undo_acquire(&self, ctx: &ThreadCtx, abandoned: bool, recursive: bool) {
-        if recursive {
-            let _ = self.release(ctx);
-            return;
-        }
-        let rec = OWNED.with(|o| {
-            let mut list = o.borrow_mut();
-            find(&list.0, self).map(|i| list.0.remove(i))
-        });
-        if let Some(rec) = rec {
-            rec.inner.unlock(ctx, if abandoned { OWNER_DIED } else { 0 });
-        }
-    }
-
-    /// The owning thread is exiting: unlink our node and mark the word as the kernel marks a
-    /// dead owner's (`OWNER_DIED`, keeping `WAITERS`), then wake the sleepers.
-    #[allow(unsafe_code)]
-    fn abandon(&self, ctx: &ThreadCtx) {
-        let node = self.node(ctx);
-        let word = self.word();
-        // SAFETY: called for a record of this thread's list: it linked this mapping's node.
-        unsafe {
-            robust::set_pending(ctx, node);
-            robust::dequeue(ctx, node);
-        }
-        let mut w = word.load(Ordering::Relaxed);
-        while w & TID_MASK == ctx.tid() {
-            match word.compare_exchange(w, (w & WAITERS) | OWNER_DIED, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(now) => w = now,
-            }
-        }
-        self.node_holder.store(0, Ordering::Release);
-        // SAFETY: clearing this thread's pending entry is always sound.
-        unsafe { robust::set_pending(ctx, 0) };
-        self.count_mirror().store(0, Ordering::Relaxed);
-        sysfutex::wake_all(word);
     }
 
     /// Registers an unqueued sleeper on the word; the value to sleep on, or `None` to retry at
@@ -599,18 +625,18 @@ impl MutexInner {
     /// Records the initial ownership of a mutex this thread just created owning, and links its
     /// node.
     #[allow(unsafe_code)]
-    fn link_initial(self: &Arc<Self>, ctx: &ThreadCtx) {
+    fn link_initial(&self, ctx: &ThreadCtx) {
         // A fresh mapping: nobody of ours holds its node.
-        self.node_holder.store(ctx.tid(), Ordering::Relaxed);
+        self.holder().store(ctx.tid(), Ordering::Relaxed);
+        self.depth().store(1, Ordering::Relaxed);
         let node = self.node(ctx);
         // SAFETY: `ctx` is this thread's context and the new word holds our tid, so the node is
-        // ours to link; it is in our private tail, mapped while the record below holds an Arc.
+        // ours to link; it is in our private tail, mapped while we hold the node (MutexInner's Drop).
         unsafe {
             robust::set_pending(ctx, node);
             robust::enqueue(ctx, node);
             robust::set_pending(ctx, 0);
         }
-        OWNED.with(|o| o.borrow_mut().0.push(Owned { inner: self.clone(), depth: 1 }));
     }
 }
 

@@ -16,8 +16,8 @@
 //! page: the links we follow were written by this thread (or by glibc, for its own mutexes in
 //! the same list). The kernel, walking the list at thread death, also reads private memory
 //! only, and touches the shared word it finds at `node + futex_offset` only if it holds the dead
-//! thread's id. A mutex stays mapped while a thread owns it: the owning thread keeps an
-//! `Arc` of it in its private list of owned mutexes (`mutex::OWNED`).
+//! thread's id. A mutex stays mapped while a thread of this process holds its node: a
+//! `MutexInner` dropped meanwhile leaks its mapping (8 KiB) instead of unmapping it.
 //!
 //! A thread with no registered list (not glibc) gets one of ours, registered on first use.
 
@@ -116,8 +116,6 @@ fn ctx_slow() -> Result<ThreadCtx> {
             ));
         }
     };
-    // A forked child's first call: the ownership records it inherited are its parent's.
-    super::mutex::forget_inherited_ownership();
     HEAD.with(|cell| cell.set(head as usize));
     NODE_OFF.with(|cell| cell.set(node_off));
     TID.with(|cell| cell.set(sysfutex::gettid()));

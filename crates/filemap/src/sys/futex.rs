@@ -109,6 +109,18 @@ pub fn process_exited(pid: u32) -> bool {
     }
 }
 
+/// True if thread `tid` exists and belongs to this process (`tgkill(getpid(), tid, 0)`). Once
+/// it answers false for a thread that existed, that thread's exit is complete, including the
+/// kernel's walk of its robust list.
+pub fn thread_alive_here(tid: u32) -> bool {
+    let Ok(tid) = i32::try_from(tid) else { return false };
+    if tid <= 0 {
+        return false;
+    }
+    // SAFETY: tgkill with signal 0 only checks that the thread exists; it sends nothing.
+    unsafe { libc::syscall(libc::SYS_tgkill, getpid() as libc::c_long, tid as libc::c_long, 0) == 0 }
+}
+
 /// The kernel's `struct robust_list_head` (glibc registers one per thread).
 #[repr(C)]
 pub struct RobustListHead {
