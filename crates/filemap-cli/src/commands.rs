@@ -477,6 +477,13 @@ pub struct GcArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     pub json: bool,
+    /// Keep running: sweep every `--interval` seconds until interrupted (for a service; see the
+    /// README's systemd unit). Prints one report per sweep that removed something.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+    /// Seconds between sweeps with `--watch`.
+    #[arg(long, default_value_t = 5.0, requires = "watch")]
+    pub interval: f64,
 }
 
 /// One object `gc` removed (or would remove).
@@ -500,15 +507,30 @@ struct GcReport {
     warnings: Vec<String>,
 }
 
-/// `filemap gc`.
+/// `filemap gc`: removes dead objects (only verified object files no live process holds, and
+/// only what the directory lets this user remove) and reports exactly what it removed. With
+/// `--dry-run`, what it would remove now. With `--watch`, forever, every `--interval` seconds.
 pub fn gc(args: GcArgs) -> Result<()> {
+    if !args.watch {
+        return gc_once(&args, true);
+    }
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        return Err(usage(format!("--interval must be a positive number of seconds, not {}", args.interval)));
+    }
+    let period = std::time::Duration::from_secs_f64(args.interval);
+    loop {
+        gc_once(&args, false)?;
+        std::thread::sleep(period);
+    }
+}
+
+fn gc_once(args: &GcArgs, always_report: bool) -> Result<()> {
     let scopes = args.scope.scopes();
     let before = inventory::collect(&scopes);
     let mut freed = Vec::new();
     let mut warnings = before.warnings.clone();
     for &scope in &scopes {
-        let entries = if args.dry_run { filemap::scan(scope, false) } else { filemap::scan(scope, true) };
-        let entries = match entries {
+        let entries = match filemap::scan(scope, !args.dry_run) {
             Ok(entries) => entries,
             Err(e) => {
                 if !warnings.iter().any(|w| w.contains(&e.to_string())) {
@@ -517,8 +539,20 @@ pub fn gc(args: GcArgs) -> Result<()> {
                 continue;
             }
         };
-        for e in entries.into_iter().filter(|e| e.stale) {
+        for e in entries {
             let file = filemap::namespace::scope_dir(scope).join(&e.file);
+            // Report what was removed, or (dry run) what would be: dead, valid object files.
+            let counts = if args.dry_run { e.stale && e.header.is_ok() } else { e.reclaimed };
+            if !counts {
+                if e.stale && !args.dry_run {
+                    let why = match &e.header {
+                        Err(why) => format!("not a valid object file ({why})"),
+                        Ok(_) => "another user's object, or in use at that moment".to_owned(),
+                    };
+                    warnings.push(format!("left {} in place: {why}", file.display()));
+                }
+                continue;
+            }
             let known = before.objects.iter().find(|o| o.inode == e.ino && o.file == file);
             freed.push(Freed {
                 name: known.and_then(|o| o.name.clone()),
@@ -531,6 +565,9 @@ pub fn gc(args: GcArgs) -> Result<()> {
         }
     }
     let report = GcReport { dry_run: args.dry_run, freed, warnings };
+    if !always_report && report.freed.is_empty() && report.warnings.is_empty() {
+        return Ok(());
+    }
     if args.json {
         return print_json(&report);
     }
@@ -542,7 +579,7 @@ pub fn gc(args: GcArgs) -> Result<()> {
         } else {
             format!("; its memory stays while pids {:?} map it", f.still_mapped_by)
         };
-        println!("{verb} {name} ({}, {}){mapped}", f.kind.unwrap_or("corrupt object"), human_size(f.bytes));
+        println!("{verb} {name} ({}, {}){mapped}", f.kind.unwrap_or("object"), human_size(f.bytes));
     }
     if report.freed.is_empty() {
         println!("nothing to free: every object has a live holder");
@@ -579,8 +616,8 @@ pub fn init_global(args: InitGlobalArgs) -> Result<()> {
     let path = filemap::namespace::init_global(gid)?;
     let group = args.group.as_deref().unwrap_or("root");
     println!(
-        "Global namespace ready: {} (owner root, group {group}, mode 2771: members of {group} create \
-         Global\\ objects, everyone may open those whose mode allows)",
+        "Global namespace ready: {} (owner root, group {group}, mode 3771: members of {group} create \
+         Global\\ objects, only an object's owner or root removes it, everyone may open those whose mode allows)",
         path.display()
     );
     Ok(())

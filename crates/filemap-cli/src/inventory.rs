@@ -82,12 +82,16 @@ pub struct Object {
     pub creator_pid: Option<u32>,
     pub created_unix_ns: Option<u64>,
     pub age_seconds: Option<u64>,
-    /// No live process holds a handle: a crash leftover that `filemap gc` (or the next create or
-    /// open of the name) removes.
+    /// No live process holds a handle: a dead object (crash leftover) that the next sweep of any
+    /// filemap process using the namespace, `filemap gc`, or the next create or open of the name
+    /// removes. Probed without taking a lock.
     pub stale: bool,
     /// Why the header could not be read, if it could not.
     pub error: Option<String>,
-    /// Processes holding handles.
+    /// Handle locks the kernel's lock table shows on the object (one per open file description
+    /// that stands for live handles, whoever holds it, readable or not).
+    pub handle_locks: usize,
+    /// Processes holding handles (those whose descriptors we may read).
     pub holders: Vec<Holder>,
     /// Processes mapping views of the object's memory.
     pub views: Vec<ViewUse>,
@@ -112,10 +116,10 @@ pub struct BackingInfo {
 pub struct Holder {
     pub pid: u32,
     pub command: String,
-    /// Whether the process still exists. A lock is listed under the pid that took it; if that
-    /// process exited after passing the descriptor to a child, the lock lives on under its pid.
+    /// Whether the process still exists.
     pub alive: bool,
-    /// `flock` locks it took on the object (one per open file description).
+    /// Its descriptors whose open file description holds the handle lock (descriptors that
+    /// share one description each count).
     pub locks: usize,
     /// Open descriptors of the object file it has (when its descriptors are readable).
     pub descriptors: usize,
@@ -249,6 +253,7 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         let header = e.header.as_ref().ok();
         let file = filemap::namespace::scope_dir(e.scope).join(&e.file);
         let holders = holders_of(&mut snap, id);
+        let handle_locks = snap.locks.iter().filter(|l| l.file == id).count();
         let mut view_ids = vec![(id, HEADER_SIZE)];
         if let Some(b) = header.and_then(|h| h.backing.as_ref()) {
             view_ids.push((FileId::from_dev_ino(b.dev, b.ino), 0));
@@ -291,6 +296,7 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
             age_seconds: header.map(|h| now_ns.saturating_sub(h.created_ns) / 1_000_000_000),
             stale: e.stale,
             error: e.header.as_ref().err().cloned(),
+            handle_locks,
             holders,
             views,
             file,
@@ -306,11 +312,10 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
 
 fn holders_of(snap: &mut Snapshot, id: FileId) -> Vec<Holder> {
     let mut by_pid: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
-    for lock in snap.locks.iter().filter(|l| l.file == id) {
-        by_pid.entry(lock.pid).or_default().0 += 1;
-    }
     for fd in snap.fds.iter().filter(|f| f.file == id) {
-        by_pid.entry(fd.pid).or_default().1 += 1;
+        let slot = by_pid.entry(fd.pid).or_default();
+        slot.0 += usize::from(fd.holds);
+        slot.1 += 1;
     }
     by_pid
         .into_iter()

@@ -1,10 +1,11 @@
 //! What the kernel knows about who uses an object: the lock table (`/proc/locks`), open
 //! descriptors (`/proc/<pid>/fd`) and memory maps (`/proc/<pid>/maps`).
 //!
-//! Every live handle holds `flock(LOCK_SH)` on its object file, so the lock table names the
-//! holders even when their `/proc/<pid>/fd` is not readable (another user's process). A lock's
-//! pid is the process that *took* it; a child that inherited the descriptor keeps the lock
-//! alive under its parent's pid, so descriptors are scanned as well where we may read them.
+//! Every open file description that stands for live handles holds the lifetime protocol's
+//! holder lock: an open-file-description (`OFDLCK`) read lock on bytes 0-1 of the object file.
+//! The lock table counts them even when their processes are not readable (another user's), but
+//! shows no pid for OFD locks; who holds them comes from each descriptor's
+//! `/proc/<pid>/fdinfo/<fd>`, which lists the locks of that descriptor's description.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -25,10 +26,9 @@ impl FileId {
     }
 }
 
-/// One `flock` lock from `/proc/locks`.
+/// One granted holder lock (an `OFDLCK` read lock starting at byte 0) from `/proc/locks`.
 #[derive(Debug, Clone)]
 pub struct Lock {
-    pub pid: u32,
     pub file: FileId,
 }
 
@@ -37,6 +37,8 @@ pub struct Lock {
 pub struct OpenFd {
     pub pid: u32,
     pub file: FileId,
+    /// Its open file description holds the holder lock (from `fdinfo`).
+    pub holds: bool,
 }
 
 /// One memory region of a process that maps a file we care about.
@@ -102,7 +104,9 @@ impl Snapshot {
                         let Ok(meta) = std::fs::metadata(fd.path()) else { continue };
                         let file = FileId::from_dev_ino(meta.dev(), meta.ino());
                         if wanted(file, strip_deleted(&target).0) {
-                            snap.fds.push(OpenFd { pid, file });
+                            let info = base.join("fdinfo").join(fd.file_name());
+                            let holds = std::fs::read_to_string(info).is_ok_and(|text| fdinfo_holds(&text));
+                            snap.fds.push(OpenFd { pid, file, holds });
                         }
                     }
                 }
@@ -187,26 +191,33 @@ fn read_lock_table() -> Option<String> {
     Some(last)
 }
 
-/// Parses `/proc/locks`, keeping granted `FLOCK` locks (not blocked waiters, not POSIX locks).
+/// Parses `/proc/locks`, keeping granted holder locks: `OFDLCK` read locks starting at byte 0
+/// (not blocked waiters, not other kinds of lock).
 ///
-/// Lines look like `3: FLOCK  ADVISORY  READ  1234 00:1a:5678 0 EOF`; a waiter has `->`
-/// after the number.
+/// Lines look like `3: OFDLCK ADVISORY  READ -1 00:1a:5678 0 1`; a waiter has `->` after the
+/// number. (fdinfo's `lock:` lines have the same shape after their prefix.)
 pub fn parse_locks(text: &str) -> Vec<Lock> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let _id = words.next();
-        let Some(kind) = words.next() else { continue };
-        if kind != "FLOCK" {
-            continue; // "->" (a blocked waiter), POSIX, OFDLCK, LEASE
-        }
-        let _advisory = words.next();
-        let _mode = words.next();
-        let Some(pid) = words.next().and_then(|p| p.parse::<u32>().ok()) else { continue };
-        let Some(file) = words.next().and_then(parse_lock_file) else { continue };
-        out.push(Lock { pid, file });
+    text.lines().filter_map(parse_holder_lock).map(|file| Lock { file }).collect()
+}
+
+fn parse_holder_lock(line: &str) -> Option<FileId> {
+    let mut words = line.split_whitespace();
+    let _id = words.next()?;
+    if words.next()? != "OFDLCK" {
+        return None; // "->" (a blocked waiter), FLOCK, POSIX, LEASE
     }
-    out
+    let _advisory = words.next()?;
+    if words.next()? != "READ" {
+        return None; // a write lock is a decision in progress, not a handle
+    }
+    let _pid = words.next()?;
+    let file = parse_lock_file(words.next()?)?;
+    (words.next()? == "0").then_some(file)
+}
+
+/// Whether a descriptor's `fdinfo` lists a holder lock on its open file description.
+fn fdinfo_holds(text: &str) -> bool {
+    text.lines().filter_map(|l| l.strip_prefix("lock:")).any(|l| parse_holder_lock(l.trim_start()).is_some())
 }
 
 /// `00:1a:5678` (major and minor in hex, inode in decimal).
@@ -270,17 +281,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lock_table_lines_yield_granted_flocks_only() {
+    fn lock_table_lines_yield_granted_holder_locks_only() {
         let text = "1: POSIX  ADVISORY  WRITE 99 08:01:42 0 EOF\n\
-                    2: FLOCK  ADVISORY  READ  1234 00:1a:5678 0 EOF\n\
-                    2: -> FLOCK  ADVISORY  WRITE 777 00:1a:5678 0 EOF\n\
-                    3: FLOCK  ADVISORY  WRITE 55 fd:00:9 0 EOF\n\
+                    2: OFDLCK ADVISORY  READ  -1 00:1a:5678 0 1\n\
+                    2: -> OFDLCK ADVISORY  WRITE -1 00:1a:5678 0 1\n\
+                    3: OFDLCK ADVISORY  WRITE -1 00:1a:77 0 1\n\
+                    4: OFDLCK ADVISORY  READ -1 00:1a:78 1 1\n\
+                    5: FLOCK  ADVISORY  READ  55 fd:00:9 0 EOF\n\
+                    6: OFDLCK ADVISORY  READ -1 fd:00:9 0 1\n\
                     garbage\n";
         let locks = parse_locks(text);
         assert_eq!(locks.len(), 2);
-        assert_eq!(locks[0].pid, 1234);
         assert_eq!(locks[0].file, FileId { major: 0, minor: 0x1a, ino: 5678 });
         assert_eq!(locks[1].file, FileId { major: 0xfd, minor: 0, ino: 9 });
+        assert!(fdinfo_holds("pos:\t0\nflags:\t0100000\nlock:\t1: OFDLCK ADVISORY  READ -1 00:1b:30858 0 1\n"));
+        assert!(!fdinfo_holds("pos:\t0\nlock:\t1: OFDLCK ADVISORY  READ -1 00:1b:30858 1 1\n"));
     }
 
     #[test]

@@ -56,13 +56,17 @@ fn join_some(items: Vec<String>) -> String {
     text
 }
 
-fn holders_short(holders: &[Holder]) -> String {
-    join_some(
-        holders
-            .iter()
-            .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
-            .collect(),
-    )
+fn holders_short(holders: &[Holder], handle_locks: usize) -> String {
+    let mut shown: Vec<String> = holders
+        .iter()
+        .filter(|h| h.locks > 0)
+        .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
+        .collect();
+    let seen: usize = holders.iter().map(|h| h.locks).sum();
+    if handle_locks > seen {
+        shown.push(format!("{} unreadable", handle_locks - seen));
+    }
+    join_some(shown)
 }
 
 fn views_short(views: &[ViewUse]) -> String {
@@ -97,7 +101,7 @@ pub fn table(report: &Report, style: Style) -> String {
                 o.owner.clone(),
                 o.mode.clone(),
                 o.age_seconds.map_or("-".into(), human_age),
-                holders_short(&o.holders),
+                holders_short(&o.holders, o.handle_locks),
                 views_short(&o.views),
             ]
         })
@@ -215,12 +219,24 @@ pub fn details(o: &Object, style: Style) -> String {
     }
     let status = match (&o.error, o.stale) {
         (Some(e), _) => style.red(&format!("corrupt: {e}")),
-        (None, true) => style.yellow("stale: no live process holds a handle; `filemap gc` removes it"),
+        (None, true) => {
+            style.yellow("stale: no live process holds a handle; the next sweep or `filemap gc` removes it")
+        }
         (None, false) => "live".to_owned(),
     };
     field("Status:", status);
+    let seen: usize = o.holders.iter().map(|h| h.locks).sum();
     if o.holders.is_empty() {
-        field("Holders:", "none".into());
+        field(
+            "Holders:",
+            if o.handle_locks > 0 {
+                format!("{} handle lock(s), in processes we may not inspect", o.handle_locks)
+            } else {
+                "none".into()
+            },
+        );
+    } else if o.handle_locks > seen {
+        field("", format!("and {} handle lock(s) in processes we may not inspect", o.handle_locks - seen));
     }
     for (i, h) in o.holders.iter().enumerate() {
         let who = if h.alive {

@@ -301,10 +301,10 @@ pub fn wait(args: WaitArgs) -> Result<()> {
     let label = names[0].clone();
     let release = move || {
         for &i in &taken {
-            if let Sync::Mutex(m) = &objects[i] {
-                if m.release().is_ok() {
-                    println!("released {} \"{}\"", objects[i].kind(), names[i]);
-                }
+            if let Sync::Mutex(m) = &objects[i]
+                && m.release().is_ok()
+            {
+                println!("released {} \"{}\"", objects[i].kind(), names[i]);
             }
         }
         drop(objects);

@@ -136,11 +136,14 @@ fn timer_becomes_signaled_at_its_due_time_and_can_be_canceled() {
     let mut holder = env.spawn(&["create", &name, "--type", "timer", "--manual-reset", "--hold"]);
     holder.wait_for("holding");
     assert_eq!(env.run(&["wait", &name, "-t", "50ms"]).code(), 7);
-    env.run(&["signal", &name, "--due", "300ms"]).ok();
-    assert_eq!(state(&env, &name)["armed"], true);
+    // The clock starts before `signal`: a loaded machine may spend the whole due time in the
+    // commands between arming and waiting, so only "not before it was armed + due" is checked.
     let start = Instant::now();
+    env.run(&["signal", &name, "--due", "300ms"]).ok();
+    let s = state(&env, &name);
+    assert!(s["armed"] == true || s["signaled"] == true, "{s}");
     env.run(&["wait", &name, "-t", "10s"]).ok();
-    assert!(start.elapsed() >= Duration::from_millis(150), "fired after {:?}", start.elapsed());
+    assert!(start.elapsed() >= Duration::from_millis(300), "fired after {:?}", start.elapsed());
     assert_eq!(state(&env, &name)["signaled"], true);
     // Canceling an armed timer keeps it from firing.
     let other = unique("timer");

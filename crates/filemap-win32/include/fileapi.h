@@ -77,4 +77,19 @@ WINBASEAPI DWORD WINAPI GetFileAttributesW(LPCWSTR lpFileName);
 #define GetFileAttributes GetFileAttributesA
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+WINBASEAPI UINT WINAPI GetTempFileNameA(LPCSTR lpPathName, LPCSTR lpPrefixString, UINT uUnique, LPSTR lpTempFileName);
+WINBASEAPI UINT WINAPI GetTempFileNameW(LPCWSTR lpPathName, LPCWSTR lpPrefixString, UINT uUnique,
+                                        LPWSTR lpTempFileName);
+#ifdef __cplusplus
+}
+#endif
+#ifdef UNICODE
+#define GetTempFileName GetTempFileNameW
+#else
+#define GetTempFileName GetTempFileNameA
+#endif
+
 #endif

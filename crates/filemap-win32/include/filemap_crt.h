@@ -14,6 +14,9 @@
 #ifndef FILEMAP_CRT_H
 #define FILEMAP_CRT_H
 
+#ifdef __cplusplus
+#include <cstdlib> /* before the system macro below */
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifndef _ERRCODE_DEFINED
 #define _ERRCODE_DEFINED
@@ -36,6 +40,15 @@ typedef size_t rsize_t;
 #endif
 #ifndef STRUNCATE
 #define STRUNCATE 80
+#endif
+
+/* <stdlib.h>'s path component limits */
+#ifndef _MAX_PATH
+#define _MAX_PATH 260
+#define _MAX_DRIVE 3
+#define _MAX_DIR 256
+#define _MAX_FNAME 256
+#define _MAX_EXT 256
 #endif
 
 #ifndef _countof
@@ -413,7 +426,7 @@ _FILEMAP_CRT_INLINE char *gets_s(char *buf, rsize_t size)
 /* One scanf_s engine for streams and strings: each directive is handed to the C library's
  * scanf on its own, with the buffer size turned into a field width for %s, %c and %[. */
 /* `secure`: %s, %c and %[ take a buffer size after the buffer (the *_s functions).
- * `widen`: when not NULL, those buffers are WCHAR arrays: the text is read as UTF-8 into a
+ * `widen`: when not NULL, those buffers are wchar_t arrays: the text is read as UTF-8 into a
  * temporary buffer and converted with `widen(text, dest, capacity_in_units)`. */
 typedef size_t (*__filemap_widen_fn)(const char *, void *, size_t);
 _FILEMAP_CRT_INLINE int __filemap_vscanf_impl(FILE *fp, const char **str, const char *fmt, va_list ap, int secure,
@@ -528,10 +541,8 @@ _FILEMAP_CRT_INLINE int __filemap_vscanf_impl(FILE *fp, const char **str, const 
         if (tmp) {
             if (consumed >= 0 && conv == 'c') {
                 int i; /* exactly `width` units, no terminator (ASCII/Latin-1 input) */
-                for (i = 0; i < width; i++) {
-                    unsigned short u = (unsigned char)tmp[i];
-                    memcpy((char *)dest + 2 * i, &u, 2);
-                }
+                for (i = 0; i < width; i++)
+                    ((wchar_t *)dest)[i] = (wchar_t)(unsigned char)tmp[i];
             } else if (consumed >= 0) {
                 widen(tmp, dest, size);
             }
@@ -595,6 +606,22 @@ _FILEMAP_CRT_INLINE errno_t fopen_s(FILE **fp, const char *name, const char *mod
     return *fp ? 0 : errno;
 }
 
+/* strtok_s: MSVC's three-argument form (POSIX strtok_r's; not C11 Annex K's). */
+_FILEMAP_CRT_INLINE char *strtok_s(char *s, const char *delim, char **context)
+{
+    char *p = s ? s : *context, *end;
+    p += strspn(p, delim);
+    if (!*p) {
+        *context = p;
+        return NULL;
+    }
+    end = p + strcspn(p, delim);
+    if (*end)
+        *end++ = 0;
+    *context = end;
+    return p;
+}
+
 #ifndef _stricmp
 #define _stricmp strcasecmp
 #define _strnicmp strncasecmp
@@ -620,6 +647,120 @@ _FILEMAP_CRT_INLINE char *_strupr(char *s)
         *p = (char)toupper((unsigned char)*p);
     return s;
 }
+
+/* ---- time: MSVC's 64-bit time functions (time_t is 64-bit on LP64 Linux) ---- */
+#if !defined(__cplusplus) && !defined(_POSIX_C_SOURCE)
+/* Strict ISO C modes (-std=c11) hide the POSIX declarations; the functions are in glibc. */
+struct tm *localtime_r(const time_t *, struct tm *);
+struct tm *gmtime_r(const time_t *, struct tm *);
+char *asctime_r(const struct tm *, char *);
+#endif
+#ifndef _TIME64_T_DEFINED
+#define _TIME64_T_DEFINED
+typedef long long __time64_t;
+typedef int __time32_t;
+#endif
+_FILEMAP_CRT_INLINE __time64_t _time64(__time64_t *t)
+{
+    __time64_t now = (__time64_t)time(NULL);
+    if (t)
+        *t = now;
+    return now;
+}
+_FILEMAP_CRT_INLINE __time32_t _time32(__time32_t *t)
+{
+    __time32_t now = (__time32_t)time(NULL);
+    if (t)
+        *t = now;
+    return now;
+}
+_FILEMAP_CRT_INLINE __time64_t _mktime64(struct tm *tm) { return (__time64_t)mktime(tm); }
+_FILEMAP_CRT_INLINE double _difftime64(__time64_t a, __time64_t b) { return difftime((time_t)a, (time_t)b); }
+/* MSVC's argument order (struct tm first), not C11 Annex K's. */
+_FILEMAP_CRT_INLINE errno_t _localtime64_s(struct tm *tm, const __time64_t *t)
+{
+    time_t v;
+    if (!tm)
+        return EINVAL;
+    if (!t || *t < 0) {
+        memset(tm, 0xff, sizeof *tm); /* MSVC fills the result with -1 on failure */
+        return EINVAL;
+    }
+    v = (time_t)*t;
+    return localtime_r(&v, tm) ? 0 : EINVAL;
+}
+_FILEMAP_CRT_INLINE errno_t _gmtime64_s(struct tm *tm, const __time64_t *t)
+{
+    time_t v;
+    if (!tm)
+        return EINVAL;
+    if (!t || *t < 0) {
+        memset(tm, 0xff, sizeof *tm);
+        return EINVAL;
+    }
+    v = (time_t)*t;
+    return gmtime_r(&v, tm) ? 0 : EINVAL;
+}
+_FILEMAP_CRT_INLINE errno_t localtime_s(struct tm *tm, const time_t *t)
+{
+    __time64_t v = t ? (__time64_t)*t : -1;
+    return _localtime64_s(tm, t ? &v : NULL);
+}
+_FILEMAP_CRT_INLINE errno_t gmtime_s(struct tm *tm, const time_t *t)
+{
+    __time64_t v = t ? (__time64_t)*t : -1;
+    return _gmtime64_s(tm, t ? &v : NULL);
+}
+_FILEMAP_CRT_INLINE errno_t asctime_s(char *buf, size_t size, const struct tm *tm)
+{
+    char tmp[64];
+    if (!buf || size == 0)
+        return EINVAL;
+    buf[0] = 0;
+    if (!tm || !asctime_r(tm, tmp))
+        return EINVAL;
+    if (size < 26 || strlen(tmp) >= size)
+        return ERANGE;
+    memcpy(buf, tmp, strlen(tmp) + 1);
+    return 0;
+}
+_FILEMAP_CRT_INLINE errno_t _ctime64_s(char *buf, size_t size, const __time64_t *t)
+{
+    struct tm tm;
+    errno_t e;
+    if (!buf || size == 0)
+        return EINVAL;
+    buf[0] = 0;
+    e = _localtime64_s(&tm, t);
+    return e ? e : asctime_s(buf, size, &tm);
+}
+_FILEMAP_CRT_INLINE errno_t ctime_s(char *buf, size_t size, const time_t *t)
+{
+    __time64_t v = t ? (__time64_t)*t : -1;
+    return _ctime64_s(buf, size, t ? &v : NULL);
+}
+#define _localtime64 localtime
+#define _gmtime64 gmtime
+#define _ctime64 ctime
+
+/* ---- system(): cmd.exe's "pause" and "cls" are done here, the rest goes to the shell ---- */
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Exported by libfilemap_win32: "pause" prints "Press any key to continue . . . " and waits
+ * for a key (like _getch); "pause>nul" waits silently; "cls" clears a terminal; "title x"
+ * sets the console title; "color xy" does nothing; anything else runs through /bin/sh. */
+int filemap_system(const char *command);
+#ifdef __cplusplus
+}
+#endif
+#undef system
+#define system(command) filemap_system(command)
+#ifdef __cplusplus
+namespace std {
+using ::filemap_system;
+}
+#endif
 
 /* ---- C++: the array-template overloads (the size comes from the array) ---- */
 #ifdef __cplusplus

@@ -34,6 +34,7 @@
 
 typedef unsigned int DWORD; /* 32-bit */
 typedef int BOOL;
+typedef int WINBOOL; /* MinGW's name for BOOL */
 typedef unsigned char BYTE;
 typedef unsigned short WORD;
 typedef float FLOAT;

@@ -134,4 +134,33 @@ typedef LPSTARTUPINFOA LPSTARTUPINFO;
 #define GetStartupInfo GetStartupInfoA
 #endif
 
+/* APCs, thread priorities, ending threads */
+typedef void(CALLBACK *PAPCFUNC)(ULONG_PTR Parameter);
+#define THREAD_PRIORITY_IDLE (-15)
+#define THREAD_PRIORITY_LOWEST (-2)
+#define THREAD_PRIORITY_BELOW_NORMAL (-1)
+#define THREAD_PRIORITY_NORMAL 0
+#define THREAD_PRIORITY_ABOVE_NORMAL 1
+#define THREAD_PRIORITY_HIGHEST 2
+#define THREAD_PRIORITY_TIME_CRITICAL 15
+#define THREAD_PRIORITY_ERROR_RETURN 0x7fffffff
+#define THREAD_MODE_BACKGROUND_BEGIN 0x00010000
+#define THREAD_MODE_BACKGROUND_END 0x00020000
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* QueueUserAPC: the routine runs in the target thread during its next alertable wait
+ * (SleepEx, WaitFor*Ex, SignalObjectAndWait with bAlertable), which then returns
+ * WAIT_IO_COMPLETION. */
+WINBASEAPI DWORD WINAPI QueueUserAPC(PAPCFUNC pfnAPC, HANDLE hThread, ULONG_PTR dwData);
+WINBASEAPI BOOL WINAPI SetThreadPriority(HANDLE hThread, int nPriority);
+WINBASEAPI int WINAPI GetThreadPriority(HANDLE hThread);
+/* ExitThread/TerminateThread: the thread's handle is signaled with the code and it never runs
+ * program code again (its stack is kept until the process ends; see the crate README). */
+WINBASEAPI DECLSPEC_NORETURN void WINAPI ExitThread(DWORD dwExitCode);
+WINBASEAPI BOOL WINAPI TerminateThread(HANDLE hThread, DWORD dwExitCode);
+#ifdef __cplusplus
+}
+#endif
+
 #endif

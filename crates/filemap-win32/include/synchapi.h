@@ -101,4 +101,39 @@ WINBASEAPI DWORD WINAPI SignalObjectAndWait(HANDLE hObjectToSignal, HANDLE hObje
 #define OpenWaitableTimer OpenWaitableTimerA
 #endif
 
+#define CREATE_WAITABLE_TIMER_HIGH_RESOLUTION 0x00000002
+#ifdef __cplusplus
+extern "C" {
+#endif
+WINBASEAPI HANDLE WINAPI CreateEventExA(LPSECURITY_ATTRIBUTES lpEventAttributes, LPCSTR lpName, DWORD dwFlags,
+                                        DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateEventExW(LPSECURITY_ATTRIBUTES lpEventAttributes, LPCWSTR lpName, DWORD dwFlags,
+                                        DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateMutexExA(LPSECURITY_ATTRIBUTES lpMutexAttributes, LPCSTR lpName, DWORD dwFlags,
+                                        DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateMutexExW(LPSECURITY_ATTRIBUTES lpMutexAttributes, LPCWSTR lpName, DWORD dwFlags,
+                                        DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateSemaphoreExA(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+                                            LONG lMaximumCount, LPCSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateSemaphoreExW(LPSECURITY_ATTRIBUTES lpSemaphoreAttributes, LONG lInitialCount,
+                                            LONG lMaximumCount, LPCWSTR lpName, DWORD dwFlags, DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateWaitableTimerExA(LPSECURITY_ATTRIBUTES lpTimerAttributes, LPCSTR lpTimerName,
+                                                DWORD dwFlags, DWORD dwDesiredAccess);
+WINBASEAPI HANDLE WINAPI CreateWaitableTimerExW(LPSECURITY_ATTRIBUTES lpTimerAttributes, LPCWSTR lpTimerName,
+                                                DWORD dwFlags, DWORD dwDesiredAccess);
+#ifdef __cplusplus
+}
+#endif
+#ifdef UNICODE
+#define CreateEventEx CreateEventExW
+#define CreateMutexEx CreateMutexExW
+#define CreateSemaphoreEx CreateSemaphoreExW
+#define CreateWaitableTimerEx CreateWaitableTimerExW
+#else
+#define CreateEventEx CreateEventExA
+#define CreateMutexEx CreateMutexExA
+#define CreateSemaphoreEx CreateSemaphoreExA
+#define CreateWaitableTimerEx CreateWaitableTimerExA
+#endif
+
 #endif

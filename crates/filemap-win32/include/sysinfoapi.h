@@ -52,4 +52,23 @@ WINBASEAPI void WINAPI GetSystemTimeAsFileTime(LPFILETIME lpSystemTimeAsFileTime
 }
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* GetSystemDirectory reports /usr/lib, GetWindowsDirectory /usr (see the crate README). */
+WINBASEAPI UINT WINAPI GetSystemDirectoryA(LPSTR lpBuffer, UINT uSize);
+WINBASEAPI UINT WINAPI GetSystemDirectoryW(LPWSTR lpBuffer, UINT uSize);
+WINBASEAPI UINT WINAPI GetWindowsDirectoryA(LPSTR lpBuffer, UINT uSize);
+WINBASEAPI UINT WINAPI GetWindowsDirectoryW(LPWSTR lpBuffer, UINT uSize);
+#ifdef __cplusplus
+}
+#endif
+#ifdef UNICODE
+#define GetSystemDirectory GetSystemDirectoryW
+#define GetWindowsDirectory GetWindowsDirectoryW
+#else
+#define GetSystemDirectory GetSystemDirectoryA
+#define GetWindowsDirectory GetWindowsDirectoryA
+#endif
+
 #endif

@@ -1,14 +1,12 @@
 /* tchar.h - generic-text mappings (filemap-win32).
  *
  * Without _UNICODE, TCHAR functions are the C library's char functions. With
- * -DUNICODE -D_UNICODE, _TCHAR is the 16-bit WCHAR, _T("x")/TEXT("x") are 16-bit u"x"
- * literals, and the _t* functions map to the UTF-16 helpers of filemap_wchar16.h (Linux's
- * wchar_t is 32-bit, so the wcs and wprintf functions cannot be used); _tprintf prints UTF-8.
+ * -DUNICODE -D_UNICODE, _TCHAR is WCHAR (wchar_t), _T("x")/TEXT("x") are L"x" literals, and
+ * the _t* functions are the wide functions, as with MSVC: glibc's wcs* functions and the wide
+ * CRT of filemap_wchar.h (MSVC's printf rules, UTF-8 on the console).
  *
- * _tmain: without _UNICODE it is main. With _UNICODE it is wmain, as with MSVC, and this
- * header supplies a (weak) main that converts argv to UTF-16 and calls it; the forms
- * int _tmain(void), int _tmain(int, _TCHAR **) and int _tmain(int, _TCHAR **, _TCHAR **) all
- * work, in C and in C++. */
+ * _tmain: without _UNICODE it is main. With _UNICODE it is wmain, as with MSVC: a program's
+ * wmain is called by a main in libfilemap_win32 (see filemap_wchar.h). */
 #ifndef FILEMAP_TCHAR_H
 #define FILEMAP_TCHAR_H
 
@@ -18,103 +16,128 @@
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
 
 #ifdef _UNICODE
-#include "filemap_wchar16.h"
+#include "filemap_wchar.h"
 
-typedef WCHAR _TCHAR;
-typedef WCHAR _TSCHAR;
-typedef WCHAR _TUCHAR;
-typedef WCHAR _TXCHAR;
-typedef int _TINT;
-#define __T(x) u##x
-#define _TEOF (-1)
+typedef wchar_t _TCHAR;
+typedef wchar_t _TSCHAR;
+typedef wchar_t _TUCHAR;
+typedef wchar_t _TXCHAR;
+typedef wint_t _TINT;
+#define __T(x) L##x
+#define _TEOF WEOF
 
 #define _tmain wmain
 #define _tWinMain wWinMain
+#define _tenviron _wenviron
 
-#define _tprintf __fm_printf16
-#define _tprintf_s __fm_printf16
-#define _ftprintf __fm_fprintf16
-#define _ftprintf_s __fm_fprintf16
-#define _vtprintf(f, a) __fm_vfprintf16(stdout, f, a)
-#define _vftprintf __fm_vfprintf16
-#define _stprintf __fm_sprintf16
-#define _stprintf_s __fm_sprintf16_s
-#define _sntprintf __fm_snprintf16
-#define _sntprintf_s(b, cap, count, ...) __fm_sprintf16_s(b, (cap) < (count) + 1 || (count) == _TRUNCATE ? (cap) : (count) + 1, __VA_ARGS__)
-#define _vstprintf_s __fm_vsnprintf16
-#define _vsntprintf __fm_vsnprintf16
-#define _tscanf __fm_scanf16
-#define _tscanf_s __fm_scanf16_s
-#define _stscanf __fm_sscanf16
-#define _stscanf_s __fm_sscanf16_s
-#define _putts __fm_puts16
-#define _fgetts __fm_fgets16
-#define _getts_s __fm_gets16_s
+#define _tprintf wprintf
+#define _tprintf_s wprintf_s
+#define _ftprintf fwprintf
+#define _ftprintf_s fwprintf_s
+#define _vtprintf vwprintf
+#define _vtprintf_s vwprintf_s
+#define _vftprintf vfwprintf
+#define _vftprintf_s vfwprintf_s
+#define _stprintf _swprintf
+#define _stprintf_s swprintf_s
+#define _vstprintf _vswprintf
+#define _vstprintf_s vswprintf_s
+#define _sntprintf _snwprintf
+#define _sntprintf_s _snwprintf_s
+#define _vsntprintf _vsnwprintf
+#define _vsntprintf_s _vsnwprintf_s
+#define _sctprintf _scwprintf
+#define _tscanf wscanf
+#define _tscanf_s wscanf_s
+#define _ftscanf fwscanf
+#define _ftscanf_s fwscanf_s
+#define _stscanf swscanf
+#define _stscanf_s swscanf_s
+#define _putts _putws
+#define _fputts fputws
+#define _fgetts fgetws
+#define _getts_s _getws_s
+#define _gettchar getwchar
+#define _puttchar putwchar
+#define _fgettc fgetwc
+#define _fputtc fputwc
+#define _gettc getwc
+#define _puttc putwc
+#define _puttch _putwch
+#define _tfopen _wfopen
+#define _tfopen_s _wfopen_s
+#define _tperror _wperror
+#define _tremove _wremove
+#define _trename _wrename
+#define _tsystem _wsystem
 
-#define _tcslen __fm_wcslen
-#define _tcsclen __fm_wcslen
-#define _tcscpy __fm_wcscpy
-#define _tcscpy_s __fm_wcscpy_s
-#define _tcsncpy __fm_wcsncpy
-#define _tcscat __fm_wcscat
-#define _tcscat_s __fm_wcscat_s
-#define _tcscmp __fm_wcscmp
-#define _tcsncmp __fm_wcsncmp
-#define _tcsicmp __fm_wcsicmp
-#define _tcschr __fm_wcschr
-#define _tcsstr __fm_wcsstr
-#define _tcstol __fm_wcstol
-#define _ttoi __fm_wtoi
-#define _tstoi __fm_wtoi
-#define _ttol(s) ((long)__fm_wcstol(s, NULL, 10))
-#define _itot __fm_itow
-#define _itot_s __fm_itow_s
-#define _totlower __fm_towlower
-#define _totupper __fm_towupper
-#define _istdigit(c) ((c) >= '0' && (c) <= '9')
-#define _istspace(c) ((c) == ' ' || ((c) >= 9 && (c) <= 13))
-#define _istalpha(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define _tcslen wcslen
+#define _tcsnlen wcsnlen
+#define _tcsclen wcslen
+#define _tcscpy wcscpy
+#define _tcscpy_s wcscpy_s
+#define _tcsncpy wcsncpy
+#define _tcsncpy_s wcsncpy_s
+#define _tcscat wcscat
+#define _tcscat_s wcscat_s
+#define _tcsncat wcsncat
+#define _tcsncat_s wcsncat_s
+#define _tcscmp wcscmp
+#define _tcsncmp wcsncmp
+#define _tcsicmp _wcsicmp
+#define _tcsnicmp _wcsnicmp
+#define _tcschr wcschr
+#define _tcsrchr wcsrchr
+#define _tcsstr wcsstr
+#define _tcstok _wcstok
+#define _tcstok_s wcstok_s
+#define _tcspbrk wcspbrk
+#define _tcsspn wcsspn
+#define _tcscspn wcscspn
+#define _tcsdup _wcsdup
+#define _tcslwr _wcslwr
+#define _tcsupr _wcsupr
+#define _tcslwr_s _wcslwr_s
+#define _tcsupr_s _wcsupr_s
+#define _tcsrev _wcsrev
+#define _tcsftime wcsftime
+#define _tcstol wcstol
+#define _tcstoul wcstoul
+#define _tcstoi64 _wcstoi64
+#define _tcstoui64 _wcstoui64
+#define _tcstod wcstod
+#define _ttoi _wtoi
+#define _tstoi _wtoi
+#define _ttol _wtol
+#define _tstol _wtol
+#define _ttoi64 _wtoi64
+#define _tstoi64 _wtoi64
+#define _tstof _wtof
+#define _ttof _wtof
+#define _itot _itow
+#define _itot_s _itow_s
+#define _ltot _ltow
+#define _ltot_s _ltow_s
+#define _ultot _ultow
+#define _i64tot _i64tow
+#define _i64tot_s _i64tow_s
+#define _ui64tot _ui64tow
+#define _totlower towlower
+#define _totupper towupper
+#define _istdigit iswdigit
+#define _istspace iswspace
+#define _istalpha iswalpha
+#define _istalnum iswalnum
+#define _istupper iswupper
+#define _istlower iswlower
+#define _istpunct iswpunct
+#define _istprint iswprint
+#define _istxdigit iswxdigit
 
-/* The entry point: a weak main converting argv to UTF-16 and calling the program's wmain. */
-#ifdef __cplusplus
-int wmain(void) __attribute__((weak));
-int wmain(int, WCHAR **) __attribute__((weak));
-int wmain(int, WCHAR **, WCHAR **) __attribute__((weak));
-#else
-int wmain() __attribute__((weak));
+/* wcstok_s (MSVC, C11 Annex K order): glibc's three-argument wcstok. */
+#ifndef wcstok_s
+#define wcstok_s wcstok
 #endif
-static inline __attribute__((unused)) WCHAR **__fm_wide_argv(int argc, char **argv)
-{
-    WCHAR **w = (WCHAR **)calloc((size_t)argc + 1, sizeof(WCHAR *));
-    int i;
-    for (i = 0; w && i < argc; i++) {
-        size_t n = __fm_from_utf8(argv[i], NULL, 0);
-        w[i] = (WCHAR *)malloc((n + 1) * sizeof(WCHAR));
-        if (w[i])
-            __fm_from_utf8(argv[i], w[i], n + 1);
-    }
-    return w;
-}
-__attribute__((weak)) int main(int argc, char **argv)
-{
-    WCHAR **wargv = __fm_wide_argv(argc, argv);
-#ifdef __cplusplus
-    int (*f3)(int, WCHAR **, WCHAR **) = wmain;
-    int (*f2)(int, WCHAR **) = wmain;
-    int (*f0)(void) = wmain;
-    if (f3)
-        return f3(argc, wargv, NULL);
-    if (f2)
-        return f2(argc, wargv);
-    if (f0)
-        return f0();
-#else
-    if (wmain)
-        return wmain(argc, wargv, (WCHAR **)NULL);
-#endif
-    fputs("filemap-win32: no wmain/_tmain in the program\n", stderr);
-    return 1;
-}
 
 #else /* ANSI */
 
@@ -150,6 +173,55 @@ typedef int _TINT;
 #define _getts_s gets_s
 #define _gettchar getchar
 #define _puttchar putchar
+#define _fgettc fgetc
+#define _fputtc fputc
+#define _gettc getc
+#define _puttc putc
+#define _puttch _putch
+#define _fputts fputs
+#define _ftscanf fscanf
+#define _ftscanf_s fscanf_s
+#define _vtprintf_s vprintf
+#define _vftprintf_s vfprintf
+#define _vstprintf vsprintf
+#define _vsntprintf_s _vsnprintf_s
+#define _tfopen fopen
+#define _tfopen_s fopen_s
+#define _tperror perror
+#define _tremove remove
+#define _trename rename
+#define _tsystem system
+#define _tcsnlen strnlen_s
+#define _tcsncat strncat
+#define _tcsncat_s strncat_s
+#define _tcsnicmp strncasecmp
+#define _tcspbrk strpbrk
+#define _tcsspn strspn
+#define _tcscspn strcspn
+#define _tcstok_s strtok_s
+#define _tcslwr _strlwr
+#define _tcsupr _strupr
+#define _tcsftime strftime
+#define _tcstod strtod
+#define _tcstoi64 strtoll
+#define _tcstoui64 strtoull
+#define _ttoi64 atoll
+#define _tstoi64 atoll
+#define _tstof atof
+#define _ttof atof
+#define _tstol atol
+#define _ltot _ltoa
+#define _ltot_s _ltoa_s
+#define _ultot _ultoa
+#define _i64tot _i64toa
+#define _i64tot_s _i64toa_s
+#define _ui64tot _ui64toa
+#define _istalnum isalnum
+#define _istupper isupper
+#define _istlower islower
+#define _istpunct ispunct
+#define _istprint isprint
+#define _istxdigit isxdigit
 
 #define _tcslen strlen
 #define _tcsclen strlen

@@ -65,4 +65,23 @@ WINBASEAPI int WINAPI lstrcmpiW(LPCWSTR lpString1, LPCWSTR lpString2);
 #define lstrcmpi lstrcmpiA
 #endif
 
+#define MAX_COMPUTERNAME_LENGTH 15
+#ifdef __cplusplus
+extern "C" {
+#endif
+WINBASEAPI BOOL WINAPI GetComputerNameA(LPSTR lpBuffer, LPDWORD nSize);
+WINBASEAPI BOOL WINAPI GetComputerNameW(LPWSTR lpBuffer, LPDWORD nSize);
+WINBASEAPI BOOL WINAPI GetUserNameA(LPSTR lpBuffer, LPDWORD pcbBuffer);
+WINBASEAPI BOOL WINAPI GetUserNameW(LPWSTR lpBuffer, LPDWORD pcbBuffer);
+#ifdef __cplusplus
+}
+#endif
+#ifdef UNICODE
+#define GetComputerName GetComputerNameW
+#define GetUserName GetUserNameW
+#else
+#define GetComputerName GetComputerNameA
+#define GetUserName GetUserNameA
+#endif
+
 #endif /* FILEMAP_WINBASE_H */

@@ -4,12 +4,8 @@
 #define FILEMAP_WINNT_H
 
 #include "basetsd.h"
+#include <stddef.h> /* wchar_t in C */
 #include <string.h> /* RtlCopyMemory & co. expand to memcpy/memmove/memset */
-
-#if (defined(UNICODE) || defined(_UNICODE)) && !defined(__cplusplus) && \
-    defined(__STRICT_ANSI__) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L)
-#error "filemap-win32: UNICODE builds need u\"...\" literals: compile with -std=c11 (or gnu99/gnu11 or later), not -std=c99"
-#endif
 
 /* ---- calling conventions, MSVC keywords, SAL annotations (all no-ops) ---- */
 #ifndef WINAPI
@@ -153,14 +149,10 @@ typedef unsigned short FSHORT;
 typedef unsigned int FLONG;
 typedef unsigned int ACCESS_MASK, *PACCESS_MASK;
 
-/* WCHAR is a 16-bit UTF-16 code unit (Linux wchar_t is 32-bit and is NOT used).
- * C: unsigned short (the type of u"..." literals, char16_t == uint_least16_t).
- * C++: char16_t (the type of u"..." literals in C++). */
-#ifdef __cplusplus
-typedef char16_t WCHAR;
-#else
-typedef unsigned short WCHAR;
-#endif
+/* WCHAR is wchar_t, as on Windows, so L"..." literals, std::wstring and the C library's
+ * wcs* functions take WCHAR text. Difference from Windows: Linux's wchar_t is 32 bits
+ * (sizeof(WCHAR) == 4; one unit per Unicode character, UTF-32) where Windows' is 16 (UTF-16). */
+typedef wchar_t WCHAR;
 typedef WCHAR *PWCHAR, *LPWCH, *PWCH;
 typedef const WCHAR *LPCWCH, *PCWCH;
 typedef WCHAR *NWPSTR, *LPWSTR, *PWSTR;
@@ -173,7 +165,7 @@ typedef WCHAR TCHAR, *PTCHAR;
 typedef WCHAR TBYTE, *PTBYTE;
 typedef LPWSTR LPTCH, PTCH, PTSTR, LPTSTR;
 typedef LPCWSTR PCTSTR, LPCTSTR;
-#define __TEXT(quote) u##quote
+#define __TEXT(quote) L##quote
 #else
 typedef char TCHAR, *PTCHAR;
 typedef unsigned char TBYTE, *PTBYTE;

@@ -45,6 +45,8 @@ extern "C" {
 
 WINUSERAPI int WINAPI MessageBoxA(HWND hWnd, LPCSTR lpText, LPCSTR lpCaption, UINT uType);
 WINUSERAPI int WINAPI MessageBoxW(HWND hWnd, LPCWSTR lpText, LPCWSTR lpCaption, UINT uType);
+/* MessageBeep: there is no sound device to play to; returns TRUE and prints nothing. */
+WINUSERAPI BOOL WINAPI MessageBeep(UINT uType);
 
 #ifdef __cplusplus
 }
@@ -54,6 +56,74 @@ WINUSERAPI int WINAPI MessageBoxW(HWND hWnd, LPCWSTR lpText, LPCWSTR lpCaption, 
 #define MessageBox MessageBoxW
 #else
 #define MessageBox MessageBoxA
+#endif
+
+/* ShowWindow commands (STARTUPINFO.wShowWindow, WinMain's nCmdShow) */
+#define SW_HIDE 0
+#define SW_SHOWNORMAL 1
+#define SW_NORMAL 1
+#define SW_SHOWMINIMIZED 2
+#define SW_SHOWMAXIMIZED 3
+#define SW_MAXIMIZE 3
+#define SW_SHOWNOACTIVATE 4
+#define SW_SHOW 5
+#define SW_MINIMIZE 6
+#define SW_SHOWMINNOACTIVE 7
+#define SW_SHOWNA 8
+#define SW_RESTORE 9
+#define SW_SHOWDEFAULT 10
+#define SW_FORCEMINIMIZE 11
+#define SW_MAX 11
+
+/* wsprintf/wvsprintf: at most 1024 characters with the NUL (as on Windows, which also has no
+ * floating-point conversions); the count written without the NUL. The wide forms follow MSVC's
+ * wide printf rules (%s is a wide string). Inline (variadic). */
+#include "filemap_wchar.h"
+#define __FM_WSPRINTF_MAX 1024
+static inline __attribute__((unused)) int wvsprintfA(LPSTR buf, LPCSTR fmt, va_list ap)
+{
+    int n;
+    if (!buf || !fmt)
+        return -1;
+    n = vsnprintf(buf, __FM_WSPRINTF_MAX, fmt, ap);
+    if (n < 0)
+        return -1;
+    return n < __FM_WSPRINTF_MAX ? n : __FM_WSPRINTF_MAX - 1;
+}
+static inline __attribute__((unused)) int wsprintfA(LPSTR buf, LPCSTR fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = wvsprintfA(buf, fmt, ap);
+    va_end(ap);
+    return n;
+}
+static inline __attribute__((unused)) int wvsprintfW(LPWSTR buf, LPCWSTR fmt, va_list ap)
+{
+    int n;
+    if (!buf || !fmt)
+        return -1;
+    n = __fm_vformat_into(buf, __FM_WSPRINTF_MAX, fmt, ap);
+    if (n < 0)
+        return -1;
+    return n < __FM_WSPRINTF_MAX ? n : __FM_WSPRINTF_MAX - 1;
+}
+static inline __attribute__((unused)) int wsprintfW(LPWSTR buf, LPCWSTR fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = wvsprintfW(buf, fmt, ap);
+    va_end(ap);
+    return n;
+}
+#ifdef UNICODE
+#define wsprintf wsprintfW
+#define wvsprintf wvsprintfW
+#else
+#define wsprintf wsprintfA
+#define wvsprintf wvsprintfA
 #endif
 
 #endif /* FILEMAP_WINUSER_H */

@@ -32,7 +32,7 @@ use rustix::io::Errno;
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles::{self, Object};
-use crate::strings::{a_str, to_wide_z, w_str};
+use crate::strings::{WChar, a_str, to_wide_z, w_str};
 use crate::{BOOL, DWORD, FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
 /// `GENERIC_READ`.
@@ -83,16 +83,46 @@ impl FileObject {
     }
 }
 
+/// Removes `path` if the name still refers to the file (`dev`, `ino`).
+fn delete_if_same(path: &Path, dev: u64, ino: u64) {
+    if let Ok(st) = rustix::fs::stat(path)
+        && st.st_dev == dev
+        && st.st_ino == ino
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// `FILE_FLAG_DELETE_ON_CLOSE` files this process holds open: deleted when their last handle
+/// closes (the object's drop) or, whatever is still open or mapped, when the process exits
+/// (`exit`, `ExitProcess` or a return from `main`: an `atexit` handler), as Windows closes a
+/// dying process's handles.
+static DELETE_AT_EXIT: std::sync::Mutex<Vec<(PathBuf, u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn delete_at_exit() {
+    let pending = std::mem::take(&mut *DELETE_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner()));
+    for (path, dev, ino) in pending {
+        delete_if_same(&path, dev, ino);
+    }
+}
+
+fn register_delete_at_exit(path: &Path, dev: u64, ino: u64) {
+    static ATEXIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a handler that only takes a lock and removes files.
+    ATEXIT.call_once(|| unsafe {
+        libc::atexit(delete_at_exit);
+    });
+    DELETE_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_path_buf(), dev, ino));
+}
+
 impl Drop for FileObject {
     fn drop(&mut self) {
         if let Some(path) = &self.delete_on_close {
-            // Only if the name still refers to our file.
-            if let Ok(st) = rustix::fs::stat(path)
-                && st.st_dev == self.dev
-                && st.st_ino == self.ino
-            {
-                let _ = std::fs::remove_file(path);
-            }
+            DELETE_AT_EXIT
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(p, d, i)| !(p == path && *d == self.dev && *i == self.ino));
+            delete_if_same(path, self.dev, self.ino);
         }
     }
 }
@@ -261,6 +291,9 @@ fn finish(fd: OwnedFd, path: &Path, access: u32, sa: *const SECURITY_ATTRIBUTES,
     let st = rustix::fs::fstat(&fd)?;
     let delete_on_close = (flags_attrs & FILE_FLAG_DELETE_ON_CLOSE != 0)
         .then(|| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    if let Some(p) = &delete_on_close {
+        register_delete_at_exit(p, st.st_dev, st.st_ino);
+    }
     let object = FileObject { dev: st.st_dev, ino: st.st_ino, delete_on_close };
     // SAFETY: `sa` is NULL or valid (the exports' caller promise).
     let inherit = unsafe { inherit_from(sa) };
@@ -305,13 +338,13 @@ pub unsafe extern "system" fn CreateFileA(
     })
 }
 
-/// `CreateFileW`: [`CreateFileA`] with a UTF-16 path.
+/// `CreateFileW`: [`CreateFileA`] with a wide (`wchar_t`) path.
 ///
 /// # Safety
 /// `lpFileName` must be NULL or NUL-terminated; `lpSecurityAttributes` NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn CreateFileW(
-    lpFileName: *const u16,
+    lpFileName: *const WChar,
     dwDesiredAccess: DWORD,
     dwShareMode: DWORD,
     lpSecurityAttributes: *const SECURITY_ATTRIBUTES,
@@ -626,12 +659,12 @@ pub unsafe extern "system" fn DeleteFileA(lpFileName: *const c_char) -> BOOL {
     boundary(FALSE, || delete_file(unsafe { a_str(lpFileName) }?))
 }
 
-/// `DeleteFileW`: [`DeleteFileA`] with a UTF-16 path.
+/// `DeleteFileW`: [`DeleteFileA`] with a wide (`wchar_t`) path.
 ///
 /// # Safety
 /// `lpFileName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn DeleteFileW(lpFileName: *const u16) -> BOOL {
+pub unsafe extern "system" fn DeleteFileW(lpFileName: *const WChar) -> BOOL {
     // SAFETY: forwarded caller promise.
     boundary(FALSE, || delete_file(unsafe { w_str(lpFileName) }?))
 }
@@ -664,12 +697,12 @@ pub unsafe extern "system" fn GetFileAttributesA(lpFileName: *const c_char) -> D
     boundary(u32::MAX, || attributes(unsafe { a_str(lpFileName) }?))
 }
 
-/// `GetFileAttributesW`: [`GetFileAttributesA`] with a UTF-16 path.
+/// `GetFileAttributesW`: [`GetFileAttributesA`] with a wide (`wchar_t`) path.
 ///
 /// # Safety
 /// `lpFileName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetFileAttributesW(lpFileName: *const u16) -> DWORD {
+pub unsafe extern "system" fn GetFileAttributesW(lpFileName: *const WChar) -> DWORD {
     // SAFETY: forwarded caller promise.
     boundary(u32::MAX, || attributes(unsafe { w_str(lpFileName) }?))
 }
@@ -705,12 +738,12 @@ pub unsafe extern "system" fn GetTempPathA(nBufferLength: DWORD, lpBuffer: *mut 
     })
 }
 
-/// `GetTempPathW`: [`GetTempPathA`] in UTF-16.
+/// `GetTempPathW`: [`GetTempPathA`] in wide characters.
 ///
 /// # Safety
 /// `lpBuffer` must be writable for `nBufferLength` units (or NULL with length 0).
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetTempPathW(nBufferLength: DWORD, lpBuffer: *mut u16) -> DWORD {
+pub unsafe extern "system" fn GetTempPathW(nBufferLength: DWORD, lpBuffer: *mut WChar) -> DWORD {
     boundary(0, || {
         let wide = to_wide_z(&temp_path());
         if (nBufferLength as usize) < wide.len() || lpBuffer.is_null() {

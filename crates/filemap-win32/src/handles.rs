@@ -428,12 +428,7 @@ fn share(entry: &mut Entry) -> Res<Object> {
     let mode = rustix::fs::fcntl_getfl(&*slot)? & rustix::fs::OFlags::RWMODE;
     let path = format!("/proc/self/fd/{}", slot.as_raw_fd());
     let fresh = rustix::fs::open(path.as_str(), mode | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
-    loop {
-        match rustix::fs::flock(&fresh, rustix::fs::FlockOperation::LockShared) {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => break other?,
-        }
-    }
+    filemap::take_handle_lock(fresh.as_fd())?;
     let raw = fresh.into_raw_fd(); // ownership passes to the core below
     let access = entry.access;
     // SAFETY:

@@ -22,8 +22,9 @@
 //! - **The thread's last error** ([`error`]): every failing export sets exactly the code
 //!   Windows sets (taken from the core's [`filemap::Error::code`]); `Create*` of a named object
 //!   sets `ERROR_ALREADY_EXISTS` or 0 as Windows does.
-//! - **Strings**: `A` functions take UTF-8 (the ANSI code page on Linux), `W` functions UTF-16
-//!   (`WCHAR` is 16-bit in our headers; `TEXT("x")` is `u"x"` in UNICODE builds).
+//! - **Strings**: `A` functions take UTF-8 (the ANSI code page on Linux), `W` functions wide text
+//!   (`WCHAR` is Linux's 32-bit `wchar_t`, so `L"x"`, `std::wstring` and glibc's `wcs*`
+//!   functions work; `TEXT("x")` is `L"x"` in UNICODE builds; see [`strings::WChar`]).
 //! - **Processes** ([`process`]): `CreateProcess` parses the command line the Windows way,
 //!   spawns the program and returns waitable process handles (pidfds watched by the core).
 //! - The rest is translation: [`mapping`] (file mappings, views, `VirtualQuery`), [`sync`]
@@ -44,14 +45,18 @@
 #![warn(missing_docs)]
 #![allow(non_snake_case, non_camel_case_types)] // Win32 spelling at the C edge
 
+pub mod apc;
+pub mod codepage;
 pub mod crt;
 pub mod error;
 pub mod file;
 pub mod handles;
+pub mod library;
 pub mod mapping;
 pub mod process;
 pub mod strings;
 pub mod sync;
+pub mod sync_ex;
 pub mod system;
 pub mod thread;
 

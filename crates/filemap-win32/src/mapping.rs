@@ -12,7 +12,7 @@ use filemap::{Access, Created, Mapping, Protection, Win32Error};
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::file::{GENERIC_ALL, GENERIC_EXECUTE, GENERIC_READ, GENERIC_WRITE};
 use crate::handles::{self, Object};
-use crate::strings::Name;
+use crate::strings::{Name, WChar};
 use crate::{BOOL, DWORD, FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
 const FILE_READ_DATA: u32 = 0x1;
@@ -58,7 +58,9 @@ unsafe fn create_file_mapping(
         .section_flags(flags)
         .inheritable(inherit);
     let file;
-    if h_file != INVALID_HANDLE_VALUE {
+    // Windows' kernel treats a NULL file handle as INVALID_HANDLE_VALUE: backed by the paging
+    // file (old samples rely on it).
+    if h_file != INVALID_HANDLE_VALUE && !h_file.is_null() {
         let info = handles::get(h_file)?;
         let Object::File(_) = info.object else {
             return fail(Win32Error::INVALID_HANDLE);
@@ -77,8 +79,8 @@ unsafe fn create_file_mapping(
 }
 
 /// `CreateFileMappingA`: creates (or opens, setting `ERROR_ALREADY_EXISTS`) a file mapping
-/// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`) or by a file handle from
-/// `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor` is ignored: objects are
+/// object backed by the paging file (`hFile == INVALID_HANDLE_VALUE`, or NULL as Windows
+/// accepts it) or by a file handle from `CreateFile`. Returns NULL on failure. `lpSecurityDescriptor` is ignored: objects are
 /// accessible to their owner only (see the crate docs); `bInheritHandle` is honoured.
 ///
 /// # Safety
@@ -107,7 +109,7 @@ pub unsafe extern "system" fn CreateFileMappingA(
     })
 }
 
-/// `CreateFileMappingW`: [`CreateFileMappingA`] with a UTF-16 name.
+/// `CreateFileMappingW`: [`CreateFileMappingA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpFileMappingAttributes` must be NULL or valid; `lpName` NULL or NUL-terminated.
@@ -118,7 +120,7 @@ pub unsafe extern "system" fn CreateFileMappingW(
     flProtect: DWORD,
     dwMaximumSizeHigh: DWORD,
     dwMaximumSizeLow: DWORD,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     boundary(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller promise.
@@ -166,7 +168,7 @@ pub unsafe extern "system" fn OpenFileMappingA(
     boundary(std::ptr::null_mut(), || unsafe { open_file_mapping(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenFileMappingW`: [`OpenFileMappingA`] with a UTF-16 name.
+/// `OpenFileMappingW`: [`OpenFileMappingA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` must be NULL or NUL-terminated.
@@ -174,7 +176,7 @@ pub unsafe extern "system" fn OpenFileMappingA(
 pub unsafe extern "system" fn OpenFileMappingW(
     dwDesiredAccess: DWORD,
     bInheritHandle: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_file_mapping(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })

@@ -32,7 +32,7 @@ use filemap::Win32Error;
 
 use crate::error::{Fail, Res, boundary, fail};
 use crate::handles::{self, CURRENT_PROCESS, CURRENT_THREAD, HANDLES_ENV, Object};
-use crate::strings::{a_str, w_len, w_str};
+use crate::strings::{WChar, a_str, w_len, w_str};
 use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
 /// `PROCESS_ALL_ACCESS`.
@@ -528,14 +528,14 @@ fn spawn_suspended(
     Ok((pid, gate_w))
 }
 
-/// Reads an environment block: `NAME=value\0...\0\0`, 8-bit or UTF-16.
+/// Reads an environment block: `NAME=value\0...\0\0`, 8-bit or wide.
 ///
 /// # Safety
 /// `block` must be a valid environment block of the given kind.
 unsafe fn read_environment(block: *const c_void, unicode: bool) -> Res<Vec<String>> {
     let mut out = Vec::new();
     if unicode {
-        let mut p = block as *const u16;
+        let mut p = block as *const WChar;
         loop {
             // SAFETY: within the double-NUL-terminated block (caller's promise).
             let len = unsafe { w_len(p) };
@@ -657,21 +657,21 @@ pub unsafe extern "system" fn CreateProcessA(
     })
 }
 
-/// `CreateProcessW`: [`CreateProcessA`] with UTF-16 strings (`CREATE_UNICODE_ENVIRONMENT`
-/// marks a UTF-16 environment block).
+/// `CreateProcessW`: [`CreateProcessA`] with wide strings (`CREATE_UNICODE_ENVIRONMENT`
+/// marks a wide environment block).
 ///
 /// # Safety
 /// As [`CreateProcessA`].
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn CreateProcessW(
-    lpApplicationName: *const u16,
-    lpCommandLine: *mut u16,
+    lpApplicationName: *const WChar,
+    lpCommandLine: *mut WChar,
     lpProcessAttributes: *const SECURITY_ATTRIBUTES,
     lpThreadAttributes: *const SECURITY_ATTRIBUTES,
     bInheritHandles: BOOL,
     dwCreationFlags: DWORD,
     lpEnvironment: *const c_void,
-    lpCurrentDirectory: *const u16,
+    lpCurrentDirectory: *const WChar,
     lpStartupInfo: *const STARTUPINFO,
     lpProcessInformation: *mut PROCESS_INFORMATION,
 ) -> BOOL {

@@ -1,5 +1,6 @@
 //! Strings at the C edge: `A` functions take UTF-8 (the ANSI code page on Linux), `W`
-//! functions NUL-terminated UTF-16 (`WCHAR` is 16-bit in our headers), plus `lstrlen` & co.
+//! functions NUL-terminated `wchar_t` text (`WCHAR` is `wchar_t` in our headers: 32 bits, one
+//! unit per Unicode scalar value, UTF-32), plus `lstrlen` & co.
 
 #![allow(unsafe_code)] // reading caller-provided C strings
 
@@ -9,9 +10,10 @@ use filemap::Win32Error;
 
 use crate::error::{Fail, Res};
 
-/// One code unit of `W` text as the headers declare `WCHAR`. New `W` entry points take
-/// `*const WChar`, so the unit's width is decided here, in one place.
-pub type WChar = u16;
+/// One code unit of `W` text as the headers declare `WCHAR`: Linux's `wchar_t` (32 bits), so
+/// that `L"..."` literals, `std::wstring` and glibc's `wcs*` functions work unchanged. Every
+/// `W` entry point takes `*const WChar`, so the unit's width is decided here, in one place.
+pub type WChar = u32;
 
 /// Reads a NUL-terminated ANSI (UTF-8) string; `None` for NULL. Invalid UTF-8 fails with
 /// `ERROR_NO_UNICODE_TRANSLATION` (1113).
@@ -33,11 +35,11 @@ pub unsafe fn a_str(p: *const c_char) -> Res<Option<String>> {
 /// `ERROR_NO_UNICODE_TRANSLATION`.
 pub const ERROR_NO_UNICODE_TRANSLATION: u32 = 1113;
 
-/// Length in code units of a NUL-terminated UTF-16 string.
+/// Length in code units of a NUL-terminated wide string.
 ///
 /// # Safety
-/// `p` must be non-NULL and point to a NUL-terminated UTF-16 string.
-pub unsafe fn w_len(p: *const u16) -> usize {
+/// `p` must be non-NULL and point to a NUL-terminated wide string.
+pub unsafe fn w_len(p: *const WChar) -> usize {
     let mut n = 0;
     // SAFETY: every unit up to and including the terminator is readable (caller's promise).
     while unsafe { *p.add(n) } != 0 {
@@ -46,27 +48,38 @@ pub unsafe fn w_len(p: *const u16) -> usize {
     n
 }
 
-/// The code units of a NUL-terminated UTF-16 string (without the terminator).
+/// The code units of a NUL-terminated wide string (without the terminator).
 ///
 /// # Safety
-/// `p` must be non-NULL and point to a NUL-terminated UTF-16 string that outlives `'a`.
-pub unsafe fn w_slice<'a>(p: *const u16) -> &'a [u16] {
+/// `p` must be non-NULL and point to a NUL-terminated wide string that outlives `'a`.
+pub unsafe fn w_slice<'a>(p: *const WChar) -> &'a [WChar] {
     // SAFETY: `w_len` units are readable (caller's promise).
     unsafe { std::slice::from_raw_parts(p, w_len(p)) }
 }
 
-/// Reads a NUL-terminated UTF-16 string; `None` for NULL. Unpaired surrogates fail with
-/// `ERROR_NO_UNICODE_TRANSLATION`.
+/// Reads a NUL-terminated wide string; `None` for NULL. A unit that is not a Unicode scalar
+/// value (a surrogate, or above U+10FFFF) fails with `ERROR_NO_UNICODE_TRANSLATION`.
 ///
 /// # Safety
-/// `p` must be NULL or point to a NUL-terminated UTF-16 string.
-pub unsafe fn w_str(p: *const u16) -> Res<Option<String>> {
+/// `p` must be NULL or point to a NUL-terminated wide string.
+pub unsafe fn w_str(p: *const WChar) -> Res<Option<String>> {
     if p.is_null() {
         return Ok(None);
     }
     // SAFETY: non-NULL, NUL-terminated (caller's promise).
     let units = unsafe { w_slice(p) };
-    String::from_utf16(units).map(Some).map_err(|_| Fail(ERROR_NO_UNICODE_TRANSLATION))
+    from_wide(units).map(Some)
+}
+
+/// Decodes wide units (one Unicode scalar value each) to a `String`; a surrogate or a value
+/// above U+10FFFF fails with `ERROR_NO_UNICODE_TRANSLATION`.
+pub fn from_wide(units: &[WChar]) -> Res<String> {
+    units.iter().map(|&u| char::from_u32(u).ok_or(Fail(ERROR_NO_UNICODE_TRANSLATION))).collect()
+}
+
+/// The wide units of `s` (one per `char`), without a terminator.
+pub fn to_wide(s: &str) -> Vec<WChar> {
+    s.chars().map(u32::from).collect()
 }
 
 /// A name argument (`lpName`) of a `Create*`/`Open*` function, A or W.
@@ -75,7 +88,7 @@ pub enum Name {
     /// `LPCSTR`.
     A(*const c_char),
     /// `LPCWSTR`.
-    W(*const u16),
+    W(*const WChar),
 }
 
 impl Name {
@@ -94,9 +107,9 @@ impl Name {
     }
 }
 
-/// UTF-16 code units of `s`, NUL-terminated.
-pub fn to_wide_z(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
+/// The wide units of `s`, NUL-terminated.
+pub fn to_wide_z(s: &str) -> Vec<WChar> {
+    s.chars().map(u32::from).chain(std::iter::once(0)).collect()
 }
 
 /// `lstrlenA`: length in bytes of a NUL-terminated string; 0 for NULL.
@@ -112,12 +125,12 @@ pub unsafe extern "system" fn lstrlenA(lpString: *const c_char) -> i32 {
     i32::try_from(unsafe { CStr::from_ptr(lpString) }.to_bytes().len()).unwrap_or(i32::MAX)
 }
 
-/// `lstrlenW`: length in UTF-16 code units of a NUL-terminated string; 0 for NULL.
+/// `lstrlenW`: length in `WCHAR`s of a NUL-terminated string; 0 for NULL.
 ///
 /// # Safety
 /// `lpString` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn lstrlenW(lpString: *const u16) -> i32 {
+pub unsafe extern "system" fn lstrlenW(lpString: *const WChar) -> i32 {
     if lpString.is_null() {
         return 0;
     }
@@ -143,12 +156,12 @@ pub unsafe extern "system" fn lstrcpyA(lpString1: *mut c_char, lpString2: *const
     lpString1
 }
 
-/// `lstrcpyW`: the UTF-16 `lstrcpyA`.
+/// `lstrcpyW`: the wide `lstrcpyA`.
 ///
 /// # Safety
 /// `lpString2` must be NUL-terminated and `lpString1` large enough for it.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn lstrcpyW(lpString1: *mut u16, lpString2: *const u16) -> *mut u16 {
+pub unsafe extern "system" fn lstrcpyW(lpString1: *mut WChar, lpString2: *const WChar) -> *mut WChar {
     if lpString1.is_null() || lpString2.is_null() {
         return std::ptr::null_mut();
     }
@@ -177,12 +190,12 @@ pub unsafe extern "system" fn lstrcatA(lpString1: *mut c_char, lpString2: *const
     lpString1
 }
 
-/// `lstrcatW`: the UTF-16 `lstrcatA`.
+/// `lstrcatW`: the wide `lstrcatA`.
 ///
 /// # Safety
 /// Both NUL-terminated; `lpString1` large enough for the result.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn lstrcatW(lpString1: *mut u16, lpString2: *const u16) -> *mut u16 {
+pub unsafe extern "system" fn lstrcatW(lpString1: *mut WChar, lpString2: *const WChar) -> *mut WChar {
     if lpString1.is_null() || lpString2.is_null() {
         return std::ptr::null_mut();
     }
@@ -216,7 +229,7 @@ unsafe fn a_bytes<'a>(p: *const c_char) -> &'a [u8] {
 
 /// # Safety
 /// `p` NULL or NUL-terminated.
-unsafe fn w_units<'a>(p: *const u16) -> &'a [u16] {
+unsafe fn w_units<'a>(p: *const WChar) -> &'a [WChar] {
     if p.is_null() {
         return &[];
     }
@@ -244,12 +257,12 @@ pub unsafe extern "system" fn lstrcmpiA(lpString1: *const c_char, lpString2: *co
     unsafe { compare(a_bytes(lpString1), a_bytes(lpString2), |c: u8| c.to_ascii_lowercase()) }
 }
 
-/// `lstrcmpW`: the UTF-16 `lstrcmpA`.
+/// `lstrcmpW`: the wide `lstrcmpA`.
 ///
 /// # Safety
 /// Each pointer NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn lstrcmpW(lpString1: *const u16, lpString2: *const u16) -> i32 {
+pub unsafe extern "system" fn lstrcmpW(lpString1: *const WChar, lpString2: *const WChar) -> i32 {
     // SAFETY: forwarded caller promise.
     unsafe { compare(w_units(lpString1), w_units(lpString2), |c| c) }
 }
@@ -259,8 +272,8 @@ pub unsafe extern "system" fn lstrcmpW(lpString1: *const u16, lpString2: *const 
 /// # Safety
 /// Each pointer NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn lstrcmpiW(lpString1: *const u16, lpString2: *const u16) -> i32 {
-    let fold = |c: u16| if (b'A' as u16..=b'Z' as u16).contains(&c) { c + 32 } else { c };
+pub unsafe extern "system" fn lstrcmpiW(lpString1: *const WChar, lpString2: *const WChar) -> i32 {
+    let fold = |c: WChar| if (u32::from(b'A')..=u32::from(b'Z')).contains(&c) { c + 32 } else { c };
     // SAFETY: forwarded caller promise.
     unsafe { compare(w_units(lpString1), w_units(lpString2), fold) }
 }

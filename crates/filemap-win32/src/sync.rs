@@ -3,10 +3,9 @@
 //! abandonment and timers live there; this module only translates handles, strings, access
 //! masks and error codes).
 //!
-//! Waitable timers: completion routines (APCs) cannot run here (there are no alertable waits),
-//! so `SetWaitableTimer` with a completion routine fails with `ERROR_NOT_SUPPORTED`;
-//! `fResume = TRUE` succeeds and sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that
-//! cannot wake from suspend.
+//! Alertable waits (`bAlertable`) and timer completion routines are [`crate::apc`]'s: the wait
+//! functions hand alertable waits to it. `SetWaitableTimer` with `fResume = TRUE` succeeds and
+//! sets `ERROR_NOT_SUPPORTED`, as Windows does on machines that cannot wake from suspend.
 
 #![allow(unsafe_code)] // exported `extern "system"` functions taking raw pointers
 
@@ -19,7 +18,7 @@ use filemap::{Created, Win32Error};
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles::{self, Object};
-use crate::strings::Name;
+use crate::strings::{Name, WChar};
 use crate::system::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
 use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
@@ -77,7 +76,7 @@ pub unsafe extern "system" fn CreateMutexA(
     boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::A(lpName)) })
 }
 
-/// `CreateMutexW`: [`CreateMutexA`] with a UTF-16 name.
+/// `CreateMutexW`: [`CreateMutexA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpMutexAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
@@ -85,7 +84,7 @@ pub unsafe extern "system" fn CreateMutexA(
 pub unsafe extern "system" fn CreateMutexW(
     lpMutexAttributes: *const SECURITY_ATTRIBUTES,
     bInitialOwner: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promises.
     boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::W(lpName)) })
@@ -173,12 +172,12 @@ pub unsafe extern "system" fn OpenMutexA(
     boundary(std::ptr::null_mut(), || unsafe { open_mutex(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenMutexW`: [`OpenMutexA`] with a UTF-16 name.
+/// `OpenMutexW`: [`OpenMutexA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const u16) -> HANDLE {
+pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const WChar) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_mutex(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
@@ -235,7 +234,7 @@ pub unsafe extern "system" fn CreateSemaphoreA(
     })
 }
 
-/// `CreateSemaphoreW`: [`CreateSemaphoreA`] with a UTF-16 name.
+/// `CreateSemaphoreW`: [`CreateSemaphoreA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpSemaphoreAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
@@ -244,7 +243,7 @@ pub unsafe extern "system" fn CreateSemaphoreW(
     lpSemaphoreAttributes: *const SECURITY_ATTRIBUTES,
     lInitialCount: i32,
     lMaximumCount: i32,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     boundary(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller promises.
@@ -275,7 +274,7 @@ pub unsafe extern "system" fn OpenSemaphoreA(
     boundary(std::ptr::null_mut(), || unsafe { open_semaphore(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenSemaphoreW`: [`OpenSemaphoreA`] with a UTF-16 name.
+/// `OpenSemaphoreW`: [`OpenSemaphoreA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` NULL or NUL-terminated.
@@ -283,7 +282,7 @@ pub unsafe extern "system" fn OpenSemaphoreA(
 pub unsafe extern "system" fn OpenSemaphoreW(
     dwDesiredAccess: DWORD,
     bInheritHandle: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_semaphore(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
@@ -352,7 +351,7 @@ pub unsafe extern "system" fn CreateEventA(
     })
 }
 
-/// `CreateEventW`: [`CreateEventA`] with a UTF-16 name.
+/// `CreateEventW`: [`CreateEventA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpEventAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
@@ -361,7 +360,7 @@ pub unsafe extern "system" fn CreateEventW(
     lpEventAttributes: *const SECURITY_ATTRIBUTES,
     bManualReset: BOOL,
     bInitialState: BOOL,
-    lpName: *const u16,
+    lpName: *const WChar,
 ) -> HANDLE {
     boundary(std::ptr::null_mut(), || {
         // SAFETY: forwarded caller promises.
@@ -392,12 +391,12 @@ pub unsafe extern "system" fn OpenEventA(
     boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::A(lpName)) })
 }
 
-/// `OpenEventW`: [`OpenEventA`] with a UTF-16 name.
+/// `OpenEventW`: [`OpenEventA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpName` NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const u16) -> HANDLE {
+pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle: BOOL, lpName: *const WChar) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
@@ -463,7 +462,7 @@ pub unsafe extern "system" fn CreateWaitableTimerA(
     boundary(std::ptr::null_mut(), || unsafe { create_timer(lpTimerAttributes, bManualReset, Name::A(lpTimerName)) })
 }
 
-/// `CreateWaitableTimerW`: [`CreateWaitableTimerA`] with a UTF-16 name.
+/// `CreateWaitableTimerW`: [`CreateWaitableTimerA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpTimerAttributes` NULL or valid; `lpTimerName` NULL or NUL-terminated.
@@ -471,7 +470,7 @@ pub unsafe extern "system" fn CreateWaitableTimerA(
 pub unsafe extern "system" fn CreateWaitableTimerW(
     lpTimerAttributes: *const SECURITY_ATTRIBUTES,
     bManualReset: BOOL,
-    lpTimerName: *const u16,
+    lpTimerName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promises.
     boundary(std::ptr::null_mut(), || unsafe { create_timer(lpTimerAttributes, bManualReset, Name::W(lpTimerName)) })
@@ -500,7 +499,7 @@ pub unsafe extern "system" fn OpenWaitableTimerA(
     boundary(std::ptr::null_mut(), || unsafe { open_timer(dwDesiredAccess, bInheritHandle, Name::A(lpTimerName)) })
 }
 
-/// `OpenWaitableTimerW`: [`OpenWaitableTimerA`] with a UTF-16 name.
+/// `OpenWaitableTimerW`: [`OpenWaitableTimerA`] with a wide (`wchar_t`) name.
 ///
 /// # Safety
 /// `lpTimerName` NULL or NUL-terminated.
@@ -508,7 +507,7 @@ pub unsafe extern "system" fn OpenWaitableTimerA(
 pub unsafe extern "system" fn OpenWaitableTimerW(
     dwDesiredAccess: DWORD,
     bInheritHandle: BOOL,
-    lpTimerName: *const u16,
+    lpTimerName: *const WChar,
 ) -> HANDLE {
     // SAFETY: forwarded caller promise.
     boundary(std::ptr::null_mut(), || unsafe { open_timer(dwDesiredAccess, bInheritHandle, Name::W(lpTimerName)) })
@@ -516,8 +515,8 @@ pub unsafe extern "system" fn OpenWaitableTimerW(
 
 /// `SetWaitableTimer`: arms the timer: `*lpDueTime` in 100 ns units, negative = relative,
 /// positive = absolute UTC `FILETIME`; `lPeriod` in ms (0 = one-shot, negative →
-/// `ERROR_INVALID_PARAMETER`). A completion routine is not supported (module docs). Needs
-/// `TIMER_MODIFY_STATE`.
+/// `ERROR_INVALID_PARAMETER`). A completion routine runs in the calling thread at each expiry,
+/// during its alertable waits ([`crate::apc`]). Needs `TIMER_MODIFY_STATE`.
 ///
 /// # Safety
 /// `lpDueTime` must be NULL (`ERROR_NOACCESS`) or point to a readable `LARGE_INTEGER`.
@@ -526,8 +525,8 @@ pub unsafe extern "system" fn SetWaitableTimer(
     hTimer: HANDLE,
     lpDueTime: *const i64,
     lPeriod: i32,
-    pfnCompletionRoutine: *const core::ffi::c_void,
-    _lpArgToCompletionRoutine: *const core::ffi::c_void,
+    pfnCompletionRoutine: Option<crate::apc::TimerApcRoutine>,
+    lpArgToCompletionRoutine: *const core::ffi::c_void,
     fResume: BOOL,
 ) -> BOOL {
     boundary(FALSE, || {
@@ -540,13 +539,16 @@ pub unsafe extern "system" fn SetWaitableTimer(
         if lPeriod < 0 {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-        if !pfnCompletionRoutine.is_null() {
-            return fail(Win32Error::NOT_SUPPORTED);
-        }
         // SAFETY: non-NULL and readable (caller's promise).
         let due = unsafe { lpDueTime.read_unaligned() };
         let period = (lPeriod > 0).then(|| Duration::from_millis(lPeriod as u64));
         t.set(DueTime::from_win32(due), period)?;
+        match pfnCompletionRoutine {
+            Some(routine) => {
+                crate::apc::arm_timer_routine(hTimer, due, lPeriod as u32, routine, lpArgToCompletionRoutine as usize)?
+            }
+            None => crate::apc::cancel_timer_routine(hTimer),
+        }
         if fResume != 0 {
             set_last_error(Win32Error::NOT_SUPPORTED.0);
         }
@@ -560,6 +562,7 @@ pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
     boundary(FALSE, || match handles::get(hTimer)?.object {
         Object::Timer(t) => {
             t.cancel()?;
+            crate::apc::cancel_timer_routine(hTimer);
             Ok(TRUE)
         }
         _ => fail(Win32Error::INVALID_HANDLE),
@@ -571,7 +574,7 @@ pub extern "system" fn CancelWaitableTimer(hTimer: HANDLE) -> BOOL {
 // ---------------------------------------------------------------------------------------------
 
 /// The core waitable behind an object, if it is one.
-fn waitable(object: &Object) -> Res<&dyn Waitable> {
+pub(crate) fn waitable(object: &Object) -> Res<&dyn Waitable> {
     match object {
         Object::Mutex(m) => Ok(&**m),
         Object::Semaphore(s) => Ok(&**s),
@@ -607,15 +610,28 @@ pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWOR
     })
 }
 
-/// `WaitForSingleObjectEx`: [`WaitForSingleObject`] (there are no APCs to be alerted by).
+/// `WaitForSingleObjectEx`: [`WaitForSingleObject`]; with `bAlertable`, queued APCs also end
+/// the wait: they run and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 #[unsafe(no_mangle)]
-pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
-    WaitForSingleObject(hHandle, dwMilliseconds)
+pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DWORD, bAlertable: BOOL) -> DWORD {
+    if bAlertable == 0 {
+        return WaitForSingleObject(hHandle, dwMilliseconds);
+    }
+    boundary(WAIT_FAILED, || {
+        if handles::is_pseudo(hHandle) {
+            return Ok(match crate::apc::sleep(dwMilliseconds) {
+                0 => WAIT_TIMEOUT,
+                r => r,
+            });
+        }
+        let info = handles::get(hHandle)?;
+        crate::apc::wait(&[waitable(&info.object)?], false, dwMilliseconds)
+    })
 }
 
 /// # Safety
 /// `handles_ptr` must point to `count` handles when `count` is in range.
-unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32) -> Res<DWORD> {
+unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32, alertable: bool) -> Res<DWORD> {
     if count == 0 || count > MAXIMUM_WAIT_OBJECTS {
         return fail(Win32Error::INVALID_PARAMETER);
     }
@@ -640,6 +656,9 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         }
     }
     let waitables = objects.iter().map(waitable).collect::<Res<Vec<_>>>()?;
+    if alertable {
+        return crate::apc::wait(&waitables, all, ms);
+    }
     let outcome = if all { wait_all(&waitables, timeout(ms))? } else { wait_any(&waitables, timeout(ms))? };
     Ok(outcome.to_win32())
 }
@@ -660,10 +679,11 @@ pub unsafe extern "system" fn WaitForMultipleObjects(
     dwMilliseconds: DWORD,
 ) -> DWORD {
     // SAFETY: forwarded caller promise.
-    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds) })
+    boundary(WAIT_FAILED, || unsafe { wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds, false) })
 }
 
-/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`] (no APCs exist to be alerted by).
+/// `WaitForMultipleObjectsEx`: [`WaitForMultipleObjects`]; with `bAlertable`, queued APCs also
+/// end the wait: they run and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 ///
 /// # Safety
 /// `lpHandles` must point to `nCount` handles.
@@ -673,10 +693,12 @@ pub unsafe extern "system" fn WaitForMultipleObjectsEx(
     lpHandles: *const HANDLE,
     bWaitAll: BOOL,
     dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
+    bAlertable: BOOL,
 ) -> DWORD {
     // SAFETY: forwarded caller promise.
-    unsafe { WaitForMultipleObjects(nCount, lpHandles, bWaitAll, dwMilliseconds) }
+    boundary(WAIT_FAILED, || unsafe {
+        wait_multiple(nCount, lpHandles, bWaitAll != 0, dwMilliseconds, bAlertable != 0)
+    })
 }
 
 /// `SignalObjectAndWait`: signals one object (`SetEvent`, `ReleaseMutex` or
@@ -688,7 +710,7 @@ pub extern "system" fn SignalObjectAndWait(
     hObjectToSignal: HANDLE,
     hObjectToWaitOn: HANDLE,
     dwMilliseconds: DWORD,
-    _bAlertable: BOOL,
+    bAlertable: BOOL,
 ) -> DWORD {
     boundary(WAIT_FAILED, || {
         match handles::get(hObjectToSignal)?.object {
@@ -703,6 +725,9 @@ pub extern "system" fn SignalObjectAndWait(
         }
         let info = handles::get(hObjectToWaitOn)?;
         let w = waitable(&info.object)?;
+        if bAlertable != 0 {
+            return crate::apc::wait(&[w], false, dwMilliseconds);
+        }
         Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
     })
 }

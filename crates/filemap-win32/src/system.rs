@@ -9,7 +9,7 @@ use filemap::Win32Error;
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles;
-use crate::strings::{a_str, to_wide_z, w_str};
+use crate::strings::{WChar, a_str, to_wide, to_wide_z, w_str};
 use crate::{BOOL, DWORD, HANDLE, TRUE};
 
 /// `INFINITE`.
@@ -123,9 +123,13 @@ pub extern "system" fn Sleep(dwMilliseconds: DWORD) {
     }
 }
 
-/// `SleepEx`: [`Sleep`]; there are no APCs to run, so it always returns 0.
+/// `SleepEx`: [`Sleep`], returning 0; with `bAlertable`, queued APCs end the sleep: they run
+/// in this thread and it returns `WAIT_IO_COMPLETION` ([`crate::apc`]).
 #[unsafe(no_mangle)]
-pub extern "system" fn SleepEx(dwMilliseconds: DWORD, _bAlertable: BOOL) -> DWORD {
+pub extern "system" fn SleepEx(dwMilliseconds: DWORD, bAlertable: BOOL) -> DWORD {
+    if bAlertable != 0 {
+        return crate::apc::sleep(dwMilliseconds);
+    }
     Sleep(dwMilliseconds);
     0
 }
@@ -277,11 +281,12 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
                 j += 1;
             }
             let mut spec = String::from("s");
-            if j < chars.len() && chars[j] == '!' {
-                if let Some(end) = chars[j + 1..].iter().position(|&c| c == '!') {
-                    spec = chars[j + 1..j + 1 + end].iter().collect();
-                    j += end + 2;
-                }
+            if j < chars.len()
+                && chars[j] == '!'
+                && let Some(end) = chars[j + 1..].iter().position(|&c| c == '!')
+            {
+                spec = chars[j + 1..j + 1 + end].iter().collect();
+                j += end + 2;
             }
             if ignore {
                 out.extend(&chars[start..j]);
@@ -301,8 +306,8 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
                             // SAFETY: a NUL-terminated string argument (caller's promise).
                             unsafe { a_str(arg as *const c_char) }?.unwrap_or_default()
                         } else {
-                            // SAFETY: a NUL-terminated UTF-16 string argument (caller's promise).
-                            unsafe { w_str(arg as *const u16) }?.unwrap_or_default()
+                            // SAFETY: a NUL-terminated wide string argument (caller's promise).
+                            unsafe { w_str(arg as *const WChar) }?.unwrap_or_default()
                         }
                     }
                     _ => return fail(Win32Error::INVALID_PARAMETER),
@@ -378,7 +383,7 @@ unsafe fn format_message(
     } else {
         text.bytes().chain(std::iter::once(0)).collect()
     };
-    let unit = if wide { 2 } else { 1 };
+    let unit = if wide { size_of::<WChar>() } else { 1 };
     let len = units.len() / unit - 1;
     if flags & FORMAT_MESSAGE_ALLOCATE_BUFFER != 0 {
         let bytes = units.len().max(size as usize * unit);
@@ -433,7 +438,7 @@ pub unsafe extern "system" fn FormatMessageA(
     })
 }
 
-/// `FormatMessageW`: [`FormatMessageA`] producing UTF-16.
+/// `FormatMessageW`: [`FormatMessageA`] producing wide text.
 ///
 /// # Safety
 /// As [`FormatMessageA`].
@@ -443,7 +448,7 @@ pub unsafe extern "system" fn FormatMessageW(
     lpSource: *const c_void,
     dwMessageId: DWORD,
     dwLanguageId: DWORD,
-    lpBuffer: *mut u16,
+    lpBuffer: *mut WChar,
     nSize: DWORD,
     Arguments: *const usize,
 ) -> DWORD {
@@ -528,7 +533,7 @@ pub unsafe extern "system" fn SetConsoleTitleA(lpConsoleTitle: *const c_char) ->
 /// # Safety
 /// `lpConsoleTitle` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn SetConsoleTitleW(lpConsoleTitle: *const u16) -> BOOL {
+pub unsafe extern "system" fn SetConsoleTitleW(lpConsoleTitle: *const WChar) -> BOOL {
     if lpConsoleTitle.is_null() {
         set_last_error(Win32Error::INVALID_PARAMETER.0);
         return 0;
@@ -595,15 +600,15 @@ pub unsafe extern "system" fn MessageBoxA(
     })
 }
 
-/// `MessageBoxW`: [`MessageBoxA`] with UTF-16 strings (printed as UTF-8).
+/// `MessageBoxW`: [`MessageBoxA`] with wide strings (printed as UTF-8).
 ///
 /// # Safety
 /// `lpText` and `lpCaption` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn MessageBoxW(
     _hWnd: *mut c_void,
-    lpText: *const u16,
-    lpCaption: *const u16,
+    lpText: *const WChar,
+    lpCaption: *const WChar,
     uType: u32,
 ) -> i32 {
     boundary(0, || {
@@ -619,7 +624,7 @@ pub unsafe extern "system" fn MessageBoxW(
 
 /// The `HMODULE` of the program (`GetModuleHandle(NULL)`): the address of its ELF header, as
 /// on Windows the main module's handle is its image base.
-fn main_module() -> *mut c_void {
+pub(crate) fn main_module() -> *mut c_void {
     // SAFETY: getauxval is always safe to call; AT_PHDR is the program headers' address.
     let phdr = unsafe { libc::getauxval(libc::AT_PHDR) } as usize;
     // The ELF header sits 64 bytes before the program headers in position-independent and
@@ -646,8 +651,8 @@ fn copy_out_a(text: &str, buffer: *mut c_char, size: u32) -> u32 {
     n as u32
 }
 
-fn copy_out_w(text: &str, buffer: *mut u16, size: u32) -> u32 {
-    let wide: Vec<u16> = text.encode_utf16().collect();
+fn copy_out_w(text: &str, buffer: *mut WChar, size: u32) -> u32 {
+    let wide = to_wide(text);
     if buffer.is_null() || size == 0 {
         set_last_error(Win32Error::INSUFFICIENT_BUFFER.0);
         return 0;
@@ -667,7 +672,8 @@ fn copy_out_w(text: &str, buffer: *mut u16, size: u32) -> u32 {
 
 fn module_path(module: *mut c_void) -> Res<String> {
     if !module.is_null() && module != main_module() {
-        return Err(Fail(126)); // ERROR_MOD_NOT_FOUND: only the program itself is a module here
+        // A DLL loaded with LoadLibrary, or ERROR_MOD_NOT_FOUND.
+        return crate::library::path_of(module).ok_or(Fail(crate::library::ERROR_MOD_NOT_FOUND));
     }
     let exe = std::fs::read_link("/proc/self/exe").map_err(Fail::from)?;
     Ok(exe.to_string_lossy().into_owned())
@@ -684,27 +690,34 @@ pub unsafe extern "system" fn GetModuleFileNameA(hModule: *mut c_void, lpFilenam
     boundary(0, || Ok(copy_out_a(&module_path(hModule)?, lpFilename, nSize)))
 }
 
-/// `GetModuleFileNameW`: [`GetModuleFileNameA`] in UTF-16.
+/// `GetModuleFileNameW`: [`GetModuleFileNameA`] in wide characters.
 ///
 /// # Safety
 /// `lpFilename` must be writable for `nSize` units.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetModuleFileNameW(hModule: *mut c_void, lpFilename: *mut u16, nSize: DWORD) -> DWORD {
+pub unsafe extern "system" fn GetModuleFileNameW(hModule: *mut c_void, lpFilename: *mut WChar, nSize: DWORD) -> DWORD {
     boundary(0, || Ok(copy_out_w(&module_path(hModule)?, lpFilename, nSize)))
 }
 
-/// `GetModuleHandleA`: NULL gives the program's module handle; any name fails with
-/// `ERROR_MOD_NOT_FOUND` (126) (there are no DLLs here).
+fn module_handle(name: Option<String>) -> Res<*mut c_void> {
+    match name {
+        None => Ok(main_module()),
+        Some(n) => crate::library::find(&n).ok_or(Fail(crate::library::ERROR_MOD_NOT_FOUND)),
+    }
+}
+
+/// `GetModuleHandleA`: NULL gives the program's module handle; a name, a DLL loaded with
+/// `LoadLibrary` (file name, case ignored, with or without extension), `kernel32`,
+/// `kernelbase` or `ntdll` (this library, always loaded as on Windows) or another system DLL
+/// after `LoadLibrary`; otherwise NULL with `ERROR_MOD_NOT_FOUND` (126). No reference is
+/// counted.
 ///
 /// # Safety
 /// `lpModuleName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn GetModuleHandleA(lpModuleName: *const c_char) -> *mut c_void {
-    if lpModuleName.is_null() {
-        return main_module();
-    }
-    set_last_error(126);
-    std::ptr::null_mut()
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || module_handle(unsafe { a_str(lpModuleName) }?))
 }
 
 /// `GetModuleHandleW`: as [`GetModuleHandleA`].
@@ -712,12 +725,9 @@ pub unsafe extern "system" fn GetModuleHandleA(lpModuleName: *const c_char) -> *
 /// # Safety
 /// `lpModuleName` must be NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetModuleHandleW(lpModuleName: *const u16) -> *mut c_void {
-    if lpModuleName.is_null() {
-        return main_module();
-    }
-    set_last_error(126);
-    std::ptr::null_mut()
+pub unsafe extern "system" fn GetModuleHandleW(lpModuleName: *const WChar) -> *mut c_void {
+    // SAFETY: forwarded caller promise.
+    boundary(std::ptr::null_mut(), || module_handle(unsafe { w_str(lpModuleName) }?))
 }
 
 /// The command line rebuilt from `argv` the way Windows programs quote it (arguments with
@@ -769,10 +779,10 @@ pub extern "system" fn GetCommandLineA() -> *const c_char {
     LINE.get_or_init(|| std::ffi::CString::new(command_line().replace('\0', "")).unwrap_or_default()).as_ptr()
 }
 
-/// `GetCommandLineW`: [`GetCommandLineA`] in UTF-16.
+/// `GetCommandLineW`: [`GetCommandLineA`] in wide characters.
 #[unsafe(no_mangle)]
-pub extern "system" fn GetCommandLineW() -> *const u16 {
-    static LINE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+pub extern "system" fn GetCommandLineW() -> *const WChar {
+    static LINE: std::sync::OnceLock<Vec<WChar>> = std::sync::OnceLock::new();
     LINE.get_or_init(|| to_wide_z(&command_line())).as_ptr()
 }
 
@@ -818,18 +828,22 @@ pub unsafe extern "system" fn GetEnvironmentVariableA(
     })
 }
 
-/// `GetEnvironmentVariableW`: [`GetEnvironmentVariableA`] in UTF-16.
+/// `GetEnvironmentVariableW`: [`GetEnvironmentVariableA`] in wide characters.
 ///
 /// # Safety
 /// `lpName` NUL-terminated; `lpBuffer` writable for `nSize` units (or NULL with 0).
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetEnvironmentVariableW(lpName: *const u16, lpBuffer: *mut u16, nSize: DWORD) -> DWORD {
+pub unsafe extern "system" fn GetEnvironmentVariableW(
+    lpName: *const WChar,
+    lpBuffer: *mut WChar,
+    nSize: DWORD,
+) -> DWORD {
     boundary(0, || {
         // SAFETY: forwarded caller promise.
         let Some(value) = (unsafe { env_get(w_str(lpName)?) })? else {
             return Err(Fail(ERROR_ENVVAR_NOT_FOUND));
         };
-        let units = value.encode_utf16().count();
+        let units = value.chars().count();
         if (nSize as usize) < units + 1 || lpBuffer.is_null() {
             return Ok(units as u32 + 1);
         }
@@ -870,14 +884,350 @@ pub unsafe extern "system" fn SetEnvironmentVariableA(lpName: *const c_char, lpV
     boundary(0, || unsafe { env_set(a_str(lpName)?, a_str(lpValue)?) })
 }
 
-/// `SetEnvironmentVariableW`: [`SetEnvironmentVariableA`] with UTF-16 strings.
+/// `SetEnvironmentVariableW`: [`SetEnvironmentVariableA`] with wide strings.
 ///
 /// # Safety
 /// Both strings NULL or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn SetEnvironmentVariableW(lpName: *const u16, lpValue: *const u16) -> BOOL {
+pub unsafe extern "system" fn SetEnvironmentVariableW(lpName: *const WChar, lpValue: *const WChar) -> BOOL {
     // SAFETY: forwarded caller promise.
     boundary(0, || unsafe { env_set(w_str(lpName)?, w_str(lpValue)?) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Performance counter
+// ---------------------------------------------------------------------------------------------
+
+/// The performance counter's frequency: 10 MHz (100 ns ticks), as on Windows 10 and later.
+pub const PERFORMANCE_FREQUENCY: i64 = 10_000_000;
+
+/// `QueryPerformanceCounter`: the monotonic clock (`CLOCK_MONOTONIC`) in 100 ns ticks, so
+/// differences divided by [`QueryPerformanceFrequency`]'s value are seconds. FALSE with
+/// `ERROR_NOACCESS` for NULL.
+///
+/// # Safety
+/// `lpPerformanceCount` NULL or writable (a `LARGE_INTEGER`).
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn QueryPerformanceCounter(lpPerformanceCount: *mut i64) -> BOOL {
+    if lpPerformanceCount.is_null() {
+        set_last_error(crate::error::ERROR_NOACCESS);
+        return 0;
+    }
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let ticks = now.tv_sec.saturating_mul(PERFORMANCE_FREQUENCY) + now.tv_nsec / 100;
+    // SAFETY: non-NULL and writable (caller's promise); LARGE_INTEGER may be unaligned.
+    unsafe { lpPerformanceCount.write_unaligned(ticks) };
+    1
+}
+
+/// `QueryPerformanceFrequency`: 10,000,000 ticks per second. FALSE with `ERROR_NOACCESS` for
+/// NULL.
+///
+/// # Safety
+/// `lpFrequency` NULL or writable (a `LARGE_INTEGER`).
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn QueryPerformanceFrequency(lpFrequency: *mut i64) -> BOOL {
+    if lpFrequency.is_null() {
+        set_last_error(crate::error::ERROR_NOACCESS);
+        return 0;
+    }
+    // SAFETY: non-NULL and writable (caller's promise).
+    unsafe { lpFrequency.write_unaligned(PERFORMANCE_FREQUENCY) };
+    1
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporary file names, system directories, computer and user names
+// ---------------------------------------------------------------------------------------------
+
+/// `ERROR_BUFFER_OVERFLOW` (111).
+const ERROR_BUFFER_OVERFLOW: u32 = 111;
+/// `MAX_PATH`.
+const MAX_PATH: usize = 260;
+
+fn temp_file_name(path: Option<String>, prefix: Option<String>, unique: u32) -> Res<(String, u32)> {
+    let Some(mut dir) = path else {
+        return fail(Win32Error::INVALID_PARAMETER);
+    };
+    if dir.is_empty() {
+        dir.push('.');
+    }
+    if !dir.ends_with('/') && !dir.ends_with('\\') {
+        dir.push('/');
+    }
+    let prefix: String = prefix.unwrap_or_default().chars().take(3).collect();
+    let name = |u: u32| format!("{dir}{prefix}{u:X}.tmp");
+    if name(0xFFFF).len() + 1 > MAX_PATH {
+        return Err(Fail(ERROR_BUFFER_OVERFLOW));
+    }
+    if unique != 0 {
+        return Ok((name(unique & 0xFFFF), unique & 0xFFFF));
+    }
+    let meta = std::fs::metadata(&dir).map_err(|_| Fail(crate::error::ERROR_DIRECTORY))?;
+    if !meta.is_dir() {
+        return Err(Fail(crate::error::ERROR_DIRECTORY));
+    }
+    let start = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+        / 1000) as u32
+        & 0xFFFF;
+    let mut u = start.max(1);
+    loop {
+        let candidate = name(u);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&candidate) {
+            Ok(_) => return Ok((candidate, u)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                u = if u == 0xFFFF { 1 } else { u + 1 };
+                if u == start.max(1) {
+                    return Err(Fail(80)); // ERROR_FILE_EXISTS: every name is taken
+                }
+            }
+            Err(e) => return Err(Fail::from(rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO))),
+        }
+    }
+}
+
+/// `GetTempFileNameA`: a name `<path>/<first 3 chars of prefix><hex>.tmp` in
+/// `lpTempFileName` (at least `MAX_PATH` bytes). `uUnique` 0: a new number is chosen and the
+/// (empty) file is created so the name stays unique; otherwise the name uses `uUnique`'s low 16
+/// bits and no file is created. Returns the number used; 0 with `ERROR_DIRECTORY` (no such
+/// directory), `ERROR_BUFFER_OVERFLOW` (the name would not fit `MAX_PATH`) or the creation's
+/// error. A `\` ending the path is kept, otherwise `/` separates.
+///
+/// # Safety
+/// `lpPathName` and `lpPrefixString` NULL or NUL-terminated; `lpTempFileName` writable for
+/// `MAX_PATH` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetTempFileNameA(
+    lpPathName: *const c_char,
+    lpPrefixString: *const c_char,
+    uUnique: u32,
+    lpTempFileName: *mut c_char,
+) -> u32 {
+    boundary(0, || {
+        if lpTempFileName.is_null() {
+            return fail(Win32Error::INVALID_PARAMETER);
+        }
+        // SAFETY: forwarded caller promises.
+        let (name, u) = temp_file_name(unsafe { a_str(lpPathName) }?, unsafe { a_str(lpPrefixString) }?, uUnique)?;
+        copy_out_a(&name, lpTempFileName, MAX_PATH as u32);
+        Ok(u)
+    })
+}
+
+/// `GetTempFileNameW`: [`GetTempFileNameA`] with wide strings.
+///
+/// # Safety
+/// As [`GetTempFileNameA`], in wide characters.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetTempFileNameW(
+    lpPathName: *const WChar,
+    lpPrefixString: *const WChar,
+    uUnique: u32,
+    lpTempFileName: *mut WChar,
+) -> u32 {
+    boundary(0, || {
+        if lpTempFileName.is_null() {
+            return fail(Win32Error::INVALID_PARAMETER);
+        }
+        // SAFETY: forwarded caller promises.
+        let (name, u) = temp_file_name(unsafe { w_str(lpPathName) }?, unsafe { w_str(lpPrefixString) }?, uUnique)?;
+        copy_out_w(&name, lpTempFileName, MAX_PATH as u32);
+        Ok(u)
+    })
+}
+
+/// The directory `GetSystemDirectory` reports (where shared libraries live).
+const SYSTEM_DIRECTORY: &str = "/usr/lib";
+/// The directory `GetWindowsDirectory` reports.
+const WINDOWS_DIRECTORY: &str = "/usr";
+
+/// The `GetSystemDirectory` convention: the length without the NUL if it fits, else the size
+/// needed with the NUL (nothing written).
+fn dir_out_a(text: &str, buffer: *mut c_char, size: u32) -> u32 {
+    let need = text.len() as u32 + 1;
+    if buffer.is_null() || size < need {
+        return need;
+    }
+    copy_out_a(text, buffer, size)
+}
+
+fn dir_out_w(text: &str, buffer: *mut WChar, size: u32) -> u32 {
+    let need = text.chars().count() as u32 + 1;
+    if buffer.is_null() || size < need {
+        return need;
+    }
+    copy_out_w(text, buffer, size)
+}
+
+/// `GetSystemDirectoryA`: `/usr/lib` (the system's shared libraries, as System32 holds the
+/// DLLs). Returns the length copied, or the size needed with the NUL if `uSize` is too small.
+///
+/// # Safety
+/// `lpBuffer` writable for `uSize` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetSystemDirectoryA(lpBuffer: *mut c_char, uSize: u32) -> u32 {
+    dir_out_a(SYSTEM_DIRECTORY, lpBuffer, uSize)
+}
+
+/// `GetSystemDirectoryW`: [`GetSystemDirectoryA`] in wide characters.
+///
+/// # Safety
+/// `lpBuffer` writable for `uSize` units.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetSystemDirectoryW(lpBuffer: *mut WChar, uSize: u32) -> u32 {
+    dir_out_w(SYSTEM_DIRECTORY, lpBuffer, uSize)
+}
+
+/// `GetWindowsDirectoryA`: `/usr`, with [`GetSystemDirectoryA`]'s return convention.
+///
+/// # Safety
+/// `lpBuffer` writable for `uSize` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetWindowsDirectoryA(lpBuffer: *mut c_char, uSize: u32) -> u32 {
+    dir_out_a(WINDOWS_DIRECTORY, lpBuffer, uSize)
+}
+
+/// `GetWindowsDirectoryW`: [`GetWindowsDirectoryA`] in wide characters.
+///
+/// # Safety
+/// `lpBuffer` writable for `uSize` units.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetWindowsDirectoryW(lpBuffer: *mut WChar, uSize: u32) -> u32 {
+    dir_out_w(WINDOWS_DIRECTORY, lpBuffer, uSize)
+}
+
+/// The NetBIOS-style computer name: the host name up to its first dot, upper-cased, at most
+/// `MAX_COMPUTERNAME_LENGTH` (15) characters, as Windows reports it.
+fn computer_name() -> String {
+    let uname = rustix::system::uname();
+    let host = uname.nodename().to_string_lossy();
+    host.split('.').next().unwrap_or("").to_uppercase().chars().take(15).collect()
+}
+
+/// The effective user's login name (the password database, else `$USER`).
+fn user_name() -> Res<String> {
+    // SAFETY: geteuid has no preconditions; getpwuid_r writes into our buffers only.
+    unsafe {
+        let mut pw: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as c_char; 4096];
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        if libc::getpwuid_r(libc::geteuid(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) == 0
+            && !out.is_null()
+            && !pw.pw_name.is_null()
+        {
+            return Ok(std::ffi::CStr::from_ptr(pw.pw_name).to_string_lossy().into_owned());
+        }
+    }
+    std::env::var("USER").map_err(|_| Fail(1332)) // ERROR_NONE_MAPPED
+}
+
+/// Writes `text` for the `GetComputerName`/`GetUserName` conventions: `*size` in, the buffer's
+/// capacity in units; out, `with_nul_on_success` ? length + 1 : length, or the size needed with
+/// the NUL and `error` when it does not fit.
+///
+/// # Safety
+/// `size` NULL or read/writable; `write` writes at most `*size` units.
+unsafe fn name_out(
+    text_units: usize,
+    size: *mut DWORD,
+    error: u32,
+    with_nul_on_success: bool,
+    write: impl FnOnce(u32),
+) -> Res<BOOL> {
+    if size.is_null() {
+        return Err(Fail(crate::error::ERROR_NOACCESS));
+    }
+    // SAFETY: non-NULL (checked) and read/writable (caller's promise).
+    let cap = unsafe { size.read() } as usize;
+    let need = text_units + 1;
+    if cap < need {
+        // SAFETY: as above.
+        unsafe { size.write(need as u32) };
+        return Err(Fail(error));
+    }
+    write(cap as u32);
+    // SAFETY: as above.
+    unsafe { size.write(if with_nul_on_success { need } else { text_units } as u32) };
+    Ok(1)
+}
+
+/// `GetComputerNameA`: the computer name (the host name up to its first dot, upper-cased, at
+/// most 15 characters: Windows' NetBIOS name). `*nSize`: in, the buffer's size; out, the length
+/// without the NUL; too small: `ERROR_BUFFER_OVERFLOW` and `*nSize` = the size needed with the
+/// NUL.
+///
+/// # Safety
+/// `nSize` readable and writable; `lpBuffer` writable for `*nSize` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetComputerNameA(lpBuffer: *mut c_char, nSize: *mut DWORD) -> BOOL {
+    boundary(0, || {
+        let name = computer_name();
+        // SAFETY: forwarded caller promises.
+        unsafe {
+            name_out(name.len(), nSize, ERROR_BUFFER_OVERFLOW, false, |cap| {
+                copy_out_a(&name, lpBuffer, cap);
+            })
+        }
+    })
+}
+
+/// `GetComputerNameW`: [`GetComputerNameA`] in wide characters.
+///
+/// # Safety
+/// As [`GetComputerNameA`], in units.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetComputerNameW(lpBuffer: *mut WChar, nSize: *mut DWORD) -> BOOL {
+    boundary(0, || {
+        let name = computer_name();
+        // SAFETY: forwarded caller promises.
+        unsafe {
+            name_out(name.chars().count(), nSize, ERROR_BUFFER_OVERFLOW, false, |cap| {
+                copy_out_w(&name, lpBuffer, cap);
+            })
+        }
+    })
+}
+
+/// `GetUserNameA`: the user's login name. `*pcbBuffer`: in, the buffer's size; out, the
+/// length *with* the NUL; too small: `ERROR_INSUFFICIENT_BUFFER` and `*pcbBuffer` = the size
+/// needed.
+///
+/// # Safety
+/// `pcbBuffer` readable and writable; `lpBuffer` writable for `*pcbBuffer` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetUserNameA(lpBuffer: *mut c_char, pcbBuffer: *mut DWORD) -> BOOL {
+    boundary(0, || {
+        let name = user_name()?;
+        // SAFETY: forwarded caller promises.
+        unsafe {
+            name_out(name.len(), pcbBuffer, Win32Error::INSUFFICIENT_BUFFER.0, true, |cap| {
+                copy_out_a(&name, lpBuffer, cap);
+            })
+        }
+    })
+}
+
+/// `GetUserNameW`: [`GetUserNameA`] in wide characters.
+///
+/// # Safety
+/// As [`GetUserNameA`], in units.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn GetUserNameW(lpBuffer: *mut WChar, pcbBuffer: *mut DWORD) -> BOOL {
+    boundary(0, || {
+        let name = user_name()?;
+        // SAFETY: forwarded caller promises.
+        unsafe {
+            name_out(name.chars().count(), pcbBuffer, Win32Error::INSUFFICIENT_BUFFER.0, true, |cap| {
+                copy_out_w(&name, lpBuffer, cap);
+            })
+        }
+    })
+}
+
+/// `MessageBeep`: there is no sound to play on a Linux console; succeeds without output.
+#[unsafe(no_mangle)]
+pub extern "system" fn MessageBeep(_uType: u32) -> BOOL {
+    1
 }
 
 #[cfg(test)]

@@ -43,6 +43,13 @@ fn processes_inherit_handle_values_across_createprocess_and_fork_exec() {
 }
 
 #[test]
+fn after_fork_parent_and_child_hold_every_handle_and_the_name_lives_until_both_close() {
+    for out in run_program("fork_lifetime.c", &Build::ALL, &[]) {
+        assert!(out.contains("FORK OK"), "{out}");
+    }
+}
+
+#[test]
 fn inheritability_decides_what_children_inherit_and_the_last_close_frees_the_name() {
     for out in run_program("handle_lifetimes.c", &Build::ALL, &[]) {
         assert!(out.contains("LIFETIMES OK"), "{out}");
@@ -210,4 +217,72 @@ fn remaining_exports_time_memory_console_conio_and_ex_waits() {
         assert!(stdout.contains("a!\nvia WriteFile\n"), "{build:?}: {stdout}");
         assert!(stdout.contains("MISC OK"), "{build:?}: {stdout}");
     }
+}
+
+#[test]
+fn wide_names_literals_and_the_wide_crt_work_as_windows_programs_write_them() {
+    for (build, out) in Build::ALL.iter().zip(run_program("wide_strings.c", &Build::ALL, &[])) {
+        assert!(out.contains("WIDE OK"), "{build:?}: {out}");
+        assert!(
+            out.contains("narrow first, then wide: Grüße from the server (21 chars), narrow %S, !?\n"),
+            "{build:?}: {out}"
+        );
+        assert!(out.contains("ab    |   xy|\n"), "{build:?}: {out}");
+        assert!(out.contains("[Grüße  ][    €5][é  ]\n"), "{build:?}: {out}");
+        let tchar = "tchar: text\n";
+        assert!(out.contains(tchar), "{build:?}: {out}");
+        if matches!(build, Build::Cxx | Build::CxxUnicode) {
+            assert!(
+                out.contains("wcout: Grüße from the server 42\nprintf after wcout\ncout too\nand wcout again\n"),
+                "{build:?}: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn code_pages_strsafe_apcs_dlls_threads_and_names_behave_as_on_windows() {
+    let dir = scratch("compat_api");
+    let root = dir.join("root");
+    // The DLL, built as a shared object from Windows-style source.
+    let dll = dir.join("compat_dll.so");
+    let out = std::process::Command::new("cc")
+        .arg("-I")
+        .arg(common::include_dir())
+        .args(["-shared", "-fPIC"])
+        .arg(program("compat_dll.c"))
+        .arg("-o")
+        .arg(&dll)
+        .output()
+        .expect("run cc");
+    assert!(out.status.success(), "building the DLL failed: {}", String::from_utf8_lossy(&out.stderr));
+    for build in Build::ALL {
+        let exe = compile(&program("compat_api.c"), &dir, build);
+        let mut cmd = command(&exe, &root);
+        cmd.arg(&dll).current_dir(&dir);
+        let out = run(cmd, Duration::from_secs(60), "compat_api");
+        let stdout = expect_success(&out, &format!("compat_api {build:?}"));
+        assert!(stdout.contains("COMPAT OK"), "{build:?}: {stdout}");
+    }
+}
+
+#[test]
+fn delete_on_close_files_go_at_the_last_close_and_when_the_process_exits_with_them_open() {
+    for out in run_program("delete_on_close.c", &[Build::C, Build::Cxx], &[]) {
+        for way in ["return", "exitprocess", "mapping"] {
+            assert!(out.contains(&format!("child {way}: exists 1\n")), "{way}: {out}");
+            assert!(out.contains(&format!("after {way}: exists 0\n")), "{way}: {out}");
+        }
+        assert!(out.contains("after close: exists 0\n"), "{out}");
+    }
+}
+
+#[test]
+fn exit_thread_on_the_main_thread_lets_the_other_threads_finish_then_ends_the_process() {
+    let dir = scratch("exit_thread_main");
+    let root = dir.join("root");
+    let exe = compile(&program("exit_thread_main.c"), &dir, Build::C);
+    let out = run(command(&exe, &root), Duration::from_secs(30), "exit_thread_main");
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "main thread leaves\nworker done\n");
 }

@@ -9,6 +9,7 @@
 //!   vs `shm_open + mmap + munmap + close`.
 //! - the peer crate `shared_memory` (`ShmemConf::create` / `open`, dropped) in both groups.
 //! - `copy`: copying 1 MiB into a view vs into a private buffer.
+//! - `sweep_step`: the cost of one amortized sweep step over live entries (bounded per step).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,6 +134,20 @@ fn cycles(c: &mut Criterion) {
     drop(held);
     drop(keep);
     rustix::shm::unlink(raw_name.as_str()).unwrap();
+
+    // The sweep's worst step: 16 live entries examined (what one step does at most, at most
+    // once per 20 ms per scope and process), measured through `sweep_now` over a directory of
+    // exactly 16 live objects.
+    let mut g = c.benchmark_group("sweep_step");
+    let held: Vec<Mapping> = (0..filemap::sweep::STEP_ENTRIES)
+        .map(|i| Mapping::options().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
+        .collect();
+    let live = filemap::scan(filemap::Scope::Local, false).unwrap().len();
+    g.bench_function(format!("{live}_live_entries"), |b| {
+        b.iter(|| black_box(filemap::sweep::sweep_now(filemap::Scope::Local).unwrap()))
+    });
+    g.finish();
+    drop(held);
 
     let mut g = c.benchmark_group("copy_1mib");
     let data = vec![0x5Au8; 1 << 20];

@@ -41,11 +41,19 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "filemap supports Linux only: it is built on tmpfs, file locks, futexes and robust futex lists. \
+     (A native Windows backend over CreateFileMappingW could slot in behind `sys`; none exists yet.)"
+);
+
 pub mod error;
+mod fork;
 mod mapping;
 pub mod name;
 pub mod namespace;
 mod object;
+pub mod sweep;
 pub mod sync;
 mod sys;
 
@@ -54,7 +62,7 @@ pub use mapping::{
     Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
 };
 pub use name::{ObjectName, Scope};
-pub use object::{Backing, Created, Entry, Header, ObjectType, scan};
+pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
 
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).

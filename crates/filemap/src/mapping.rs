@@ -551,6 +551,19 @@ impl Mapping {
         Ok(Mapping { object: Arc::new(object), access, protection, backing })
     }
 
+    /// Closes the handle now (`CloseHandle`), reporting what dropping it hides: if this was
+    /// the process's last handle to the object and the close protocol could not run to its end
+    /// (an inheritable or inherited handle with no descriptor left to test for other holders),
+    /// it fails with the Win32 code, and the object, if no other holder remains, is left dead
+    /// for the next sweep or `filemap gc`. Closing one of several clones made by
+    /// [`Mapping::try_clone`] only drops that clone.
+    pub fn close(self) -> Result<()> {
+        match Arc::try_unwrap(self.object) {
+            Ok(object) => object.close(),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Size of the object in bytes, as it was created (not rounded to pages).
     pub fn size(&self) -> u64 {
         self.object.header().size
@@ -783,7 +796,7 @@ impl ViewBuilder<'_> {
         // Paging-file sections extend to the end of their last page, file-backed ones do not.
         let page = sys::PAGE as u64;
         let size = if m.backing.is_some() { m.size() } else { m.size().div_ceil(page) * page };
-        if self.offset % GRANULARITY as u64 != 0 {
+        if !self.offset.is_multiple_of(GRANULARITY as u64) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("{}: offset {:#x} is not a multiple of the 64 KiB allocation granularity", what(), self.offset),
@@ -995,7 +1008,7 @@ impl View {
 
     fn atomic_ptr(&self, offset: usize, size: usize) -> Result<*mut u8> {
         self.check_range(offset, size, "access")?;
-        if offset % size != 0 {
+        if !offset.is_multiple_of(size) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("offset {offset} is not aligned for a {size}-byte atomic"),

@@ -1,15 +1,22 @@
 //! The namespace directories: where they are, how they are made, and the checks they must pass
 //! before any object is created or opened in them (invariants S1 and S2).
 //!
-//! | scope  | directory                         | owner | mode   |
-//! |--------|-----------------------------------|-------|--------|
-//! | Local  | `$FILEMAP_ROOT/filemap-<uid>`     | user  | `0700` |
-//! | Global | `$FILEMAP_ROOT/filemap-global`    | root  | `2771` (group may create, others may open) |
+//! | scope  | directory                                   | owner | mode   |
+//! |--------|---------------------------------------------|-------|--------|
+//! | Local  | `$FILEMAP_ROOT/filemap-<uid>` if set, else the user's runtime directory + `/filemap` (`/run/user/<uid>`, else `$XDG_RUNTIME_DIR`, each used only if it is a real directory owned by the user and closed to others), else `/dev/shm/filemap-<uid>` | user  | `0700` |
+//! | Global | `$FILEMAP_ROOT/filemap-global` (`/dev/shm/filemap-global`) | root  | `3771` (group may create, others may open; sticky: only an object's owner or root may remove it) |
 //!
 //! `FILEMAP_ROOT` defaults to `/dev/shm`; it is read once per process. The Local directory is
 //! made on first use; the Global one by root on first use or by `filemap init-global`.
 //! A directory that is a symlink, has the wrong owner or lets strangers write is refused with
 //! `ERROR_ACCESS_DENIED` and a message saying what is wrong, never used or repaired silently.
+//!
+//! Why the runtime directory: `/dev/shm` is world-writable, so another user can create
+//! `/dev/shm/filemap-<uid>` (or a symlink) before the user's first use and deny the user's Local
+//! namespace; nobody but the user (and root) can create anything in `/run/user/<uid>`.
+//!
+//! A cached directory found removed or replaced (systemd-logind's `RemoveIPC` empties
+//! `/dev/shm` of a user's files at logout) is verified again, and made again, by [`refresh`].
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -40,12 +47,35 @@ pub fn root() -> &'static Path {
     })
 }
 
-/// The directory of a scope (whether or not it exists yet).
+/// The directory of a scope (whether or not it exists yet). See the module docs for the
+/// Local scope's choice between `$FILEMAP_ROOT`, the runtime directory and `/dev/shm`.
 pub fn scope_dir(scope: Scope) -> PathBuf {
+    let euid = rustix::process::geteuid().as_raw();
     match scope {
-        Scope::Local => root().join(format!("filemap-{}", rustix::process::geteuid().as_raw())),
+        Scope::Local => match runtime_dir(euid) {
+            Some(runtime) if !root_is_set() => runtime.join("filemap"),
+            _ => root().join(format!("filemap-{euid}")),
+        },
         Scope::Global => root().join(GLOBAL_DIR),
     }
+}
+
+fn root_is_set() -> bool {
+    std::env::var_os(ROOT_ENV).is_some_and(|dir| !dir.is_empty())
+}
+
+/// The user's runtime directory, if it is one only the user can write: `/run/user/<uid>`
+/// first (the same for every process of the user, whatever its environment), else
+/// `$XDG_RUNTIME_DIR`; each must be an absolute path to a real directory (not a symlink),
+/// owned by `euid`, closed to group and others.
+fn runtime_dir(euid: u32) -> Option<PathBuf> {
+    let verified = |path: PathBuf| {
+        let st = rustix::fs::lstat(&path).ok()?;
+        let is_dir = st.st_mode & 0o170000 == 0o040000;
+        (path.is_absolute() && is_dir && st.st_uid == euid && st.st_mode & 0o077 == 0).then_some(path)
+    };
+    verified(PathBuf::from(format!("/run/user/{euid}")))
+        .or_else(|| std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()).and_then(|d| verified(d.into())))
 }
 
 /// An open, verified namespace directory.
@@ -110,12 +140,13 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
             ),
         ));
     }
-    let root = root();
-    std::fs::create_dir_all(root)
-        .map_err(|e| Error::from_io(format!("cannot create namespace root {}", root.display()), e))?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::from_io(format!("cannot create namespace root {}", parent.display()), e))?;
+    }
     let mode = match scope {
         Scope::Local => 0o700,
-        Scope::Global => 0o2771,
+        Scope::Global => 0o3771,
     };
     match rustix::fs::mkdir(path, Mode::from_raw_mode(0o700)) {
         Ok(()) | Err(rustix::io::Errno::EXIST) => {}
@@ -160,13 +191,25 @@ fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
             if mode & 0o002 != 0 {
                 return refuse(format!("its mode is {mode:04o}: anyone may create or delete in it"));
             }
+            if mode & 0o020 != 0 && mode & 0o1000 == 0 {
+                return refuse(format!(
+                    "its mode is {mode:04o}: group members could delete or replace each other's live objects \
+                     (not sticky); run `filemap init-global` again"
+                ));
+            }
         }
     }
     Ok(())
 }
 
 /// Sets up the Global scope (root only): the directory owned by root, group `gid` (which may
-/// create objects), mode `2771`. Idempotent: an existing directory is brought to that state.
+/// create objects), mode `3771`. Idempotent: an existing directory is brought to that state.
+///
+/// The sticky bit gives members Windows' guarantee: only an object's owner (or root) may remove
+/// or rename it, so no member can delete or replace another member's live object. The price: a
+/// dead object of another member is removed by its owner's next filemap process (which sweeps
+/// the namespaces it uses) or by root (`filemap gc`, or `filemap gc --watch` as a service);
+/// until then creating that name fails with `ERROR_ACCESS_DENIED` naming the owner.
 pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
     if !rustix::process::geteuid().is_root() {
         return Err(Error::new(Win32Error::ACCESS_DENIED, "only root may set up the Global namespace"));
@@ -185,9 +228,36 @@ pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
     }
     let gid = rustix::process::Gid::from_raw(gid.unwrap_or(0));
     rustix::fs::fchown(&fd, Some(rustix::process::Uid::ROOT), Some(gid))?;
-    rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o2771))?;
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o3771))?;
     CACHE.lock().unwrap_or_else(|e| e.into_inner())[Scope::Global as usize] = None;
     Ok(path)
+}
+
+/// Whether a cached directory is no longer the scope's directory: removed (link count 0), or
+/// its path now names another directory (or nothing). One `fstat` and one `stat`; called only
+/// on paths that found nothing.
+pub(crate) fn is_stale(dir: &Dir) -> bool {
+    let Ok(ours) = rustix::fs::fstat(&dir.fd) else { return true };
+    if ours.st_nlink == 0 {
+        return true;
+    }
+    match rustix::fs::lstat(scope_dir(dir.scope)) {
+        Ok(now) => now.st_dev != ours.st_dev || now.st_ino != ours.st_ino,
+        Err(_) => true,
+    }
+}
+
+/// Drops `stale` from the cache (if it is still cached) and opens the scope's directory again,
+/// verified, making it if `create`.
+pub(crate) fn refresh(stale: &Arc<Dir>, create: bool) -> Result<Option<Arc<Dir>>> {
+    {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = &mut cache[stale.scope as usize];
+        if slot.as_ref().is_some_and(|d| Arc::ptr_eq(d, stale)) {
+            *slot = None;
+        }
+    }
+    dir(stale.scope, create)
 }
 
 /// Every entry of a scope's directory, as raw file names (for listing and `gc`).

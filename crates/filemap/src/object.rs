@@ -4,20 +4,23 @@
 //! mappings only) the data. Named objects live in their scope's namespace directory; unnamed ones
 //! are memfds with the same layout, so an inherited descriptor can always be validated.
 //!
-//! # Lifetime protocol (see `docs/ARCHITECTURE.md`)
-//! - Every open file description (OFD) that stands for live handles holds `LOCK_SH`.
+//! # Lifetime protocol (full argument and state table in `docs/ARCHITECTURE.md` §4)
+//! Open-file-description record locks ([`crate::sys::lock`]) on the file's first two bytes.
+//! Nothing ever waits for a lock inside the kernel.
+//! - Every open file description (OFD) that stands for live handles holds a read lock.
 //! - **Publish**: the object is built complete in an `O_TMPFILE` (header, size, reservation,
-//!   exact mode, `LOCK_SH`), then `linkat`ed to its name, which fails with `EEXIST` if the name
+//!   exact mode, holder lock), then `linkat`ed to its name, which fails with `EEXIST` if the name
 //!   is taken. Nobody can see a half-built object (I4); a crash before the link leaves nothing.
-//! - **Open**: `openat(O_NOFOLLOW)`; `LOCK_EX|LOCK_NB` succeeding means no live holder: the
-//!   object is a crash leftover, so it is unlinked and the name is treated as free. Otherwise
-//!   `LOCK_SH` (blocking only while a closer decides), then `st_nlink > 0` proves it is still the
-//!   named object (else retry), then the header is validated.
-//! - **Close** (last handle of this process's OFD): converting our own lock to
-//!   `LOCK_EX|LOCK_NB` succeeds exactly when no other OFD holds a lock: then no handle is left
-//!   anywhere and we unlink the name (if it still names our inode). An OFD that may be shared with
-//!   another process (inheritable or inherited handles) cannot decide that for itself, so we first
-//!   open a fresh OFD of the same inode, close ours, and test with the fresh one.
+//! - **Open**: `openat(O_NOFOLLOW|O_NONBLOCK)`; `F_OFD_GETLK` (takes no lock): a write lock
+//!   means a decision is in progress (no live holder: "not found"); a read lock means live: take
+//!   ours, then `st_nlink > 0` (else retry) and validate the header; no lock means dead: take the
+//!   decision (write) lock and unlink it if it is a verified object of this name.
+//! - **Close** (last handle of this process's OFD): convert our lock to the decision lock; it
+//!   succeeds exactly when no other OFD holds the object: unlink the name (if it still names
+//!   our inode). A write lock needs a writable descriptor, so a process that may only read an
+//!   object can never block or decide anything. An OFD that may be shared with another process
+//!   decides through a fresh OFD; `fork()` gives each side its own OFD ([`crate::fork`]).
+//! - Creates wait for another process's decision at most [`CONTENTION_BOUND`].
 //! - Views are plain `mmap`s: they keep the memory, never the name.
 
 #![allow(unsafe_code)] // the mapped header page (sync state); argued below
@@ -29,15 +32,18 @@ use std::ptr::NonNull;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{AtFlags, FallocateFlags, FlockOperation, Mode, OFlags};
+use rustix::fs::{AtFlags, FallocateFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::{Error, Result, Win32Error};
 use crate::name::{ObjectName, Scope};
 use crate::namespace::{self, Dir};
 use crate::sys;
+use crate::sys::lock::{self, Kind};
+use crate::{fork, sweep};
 
 /// The types of named objects; they all share one namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -364,7 +370,7 @@ impl Created {
     }
 }
 
-/// One open file description of an object, holding `LOCK_SH` while it lives. Dropping it runs
+/// One open file description of an object, holding the handle lock while it lives. Dropping it runs
 /// the close protocol. Handles of one process share it through an `Arc`.
 #[derive(Debug)]
 pub(crate) struct ObjectFile {
@@ -374,16 +380,17 @@ pub(crate) struct ObjectFile {
     header: Header,
     dev: u64,
     ino: u64,
-    /// The OFD may be shared with another process (inheritable or inherited): close must not
-    /// decide "last holder" by converting this OFD's own lock.
-    shared_ofd: AtomicBool,
+    /// The OFD may be shared with another process (inheritable or inherited, or a fork that
+    /// could not give each side its own OFD): close must not decide "last holder" by converting
+    /// this OFD's own lock. Shared with the fork handlers' registry.
+    shared_ofd: Arc<AtomicBool>,
     writable: bool,
     /// The file's size when this handle was created or opened.
     file_size: u64,
     page: OnceLock<HeaderPage>,
     /// For a handle whose OFD may be shared with another process: a private OFD without a lock
     /// that views and the header page are mapped from. A mapping keeps its OFD (and so that
-    /// OFD's `flock`) alive after the descriptor is closed; mapping from the locked, shared OFD
+    /// OFD's lock) alive after the descriptor is closed; mapping from the locked, shared OFD
     /// would let a view keep the name alive after the last handle closed (I2).
     map_ofd: OnceLock<OwnedFd>,
     /// Held (read) while a mapping is made from [`ObjectFile::map_fd`], and (write) while
@@ -392,6 +399,8 @@ pub(crate) struct ObjectFile {
     switch: std::sync::RwLock<()>,
     /// One extra reference per live mapping made from `fd` itself ([`MapPin`]).
     own_maps: Arc<()>,
+    /// The close protocol has run.
+    closed: bool,
 }
 
 /// Held by every mapping made from a handle's own OFD: while one exists, that OFD (and any
@@ -473,8 +482,95 @@ fn current_pid() -> u32 {
         pid => pid,
     }
 }
+/// How long a create waits, at most, for another process that holds a name's decision lock
+/// (a closer or reclaimer between its write lock and its unlink) before it fails with
+/// `ERROR_SHARING_VIOLATION`. Legitimate holders keep it for microseconds; only a stopped or
+/// misbehaving process keeps it longer. Opens never wait: a name under a decision lock has no
+/// live holder, so an open reports it as not found at once.
+pub const CONTENTION_BOUND: Duration = Duration::from_millis(200);
+
+/// Why a dead object's file is still under its name after an open looked at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leftover {
+    /// Another process is opening or releasing it at this very moment.
+    Contended,
+    /// We may not remove it: a read-only descriptor, or another user's file in a sticky
+    /// directory (Global); its owner's processes or root's `filemap gc` reclaim it.
+    NotEntitled(u32),
+    /// It is not a valid object file of this name (corrupt or planted): never removed.
+    Invalid,
+}
+
+/// What the open protocol found under a name.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // returned once per open and matched at once: no box
+enum Found {
+    /// A live object: a new handle to it.
+    Live(ObjectFile),
+    /// No file has the name (any dead leftover was just removed).
+    Free,
+    /// Only a dead object has the name (no live holder): it resolves to nothing.
+    Dead(Leftover),
+    /// Another process holds the name's decision lock: no live holder, release in progress.
+    Busy,
+}
+
+/// Waits a little before a create retries a name another process is releasing; fails once
+/// [`CONTENTION_BOUND`] has passed since the first wait.
+fn wait_for_release(started: &mut Option<Instant>, round: &mut u32, what: &dyn Fn() -> String) -> Result<()> {
+    let start = *started.get_or_insert_with(Instant::now);
+    if start.elapsed() > CONTENTION_BOUND {
+        return Err(Error::new(
+            Win32Error::SHARING_VIOLATION,
+            format!(
+                "{}: another process has been releasing the name for more than {} ms without finishing \
+                 (it is stopped or misbehaving); only this name is affected",
+                what(),
+                CONTENTION_BOUND.as_millis()
+            ),
+        ));
+    }
+    let micros = 20u64 << (*round).min(8); // 20 µs .. 5 ms
+    *round += 1;
+    std::thread::sleep(Duration::from_micros(micros));
+    Ok(())
+}
 
 impl ObjectFile {
+    /// Wraps a descriptor that holds its handle lock (named objects) into a handle, and
+    /// registers a private OFD for the fork handlers.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        fd: OwnedFd,
+        dir: Option<Arc<Dir>>,
+        name: Option<ObjectName>,
+        header: Header,
+        st: &rustix::fs::Stat,
+        shared: bool,
+        writable: bool,
+    ) -> ObjectFile {
+        let shared_ofd = Arc::new(AtomicBool::new(shared));
+        if name.is_some() && !shared {
+            fork::track(rustix::fd::AsRawFd::as_raw_fd(&fd), writable, &shared_ofd);
+        }
+        ObjectFile {
+            fd,
+            dir,
+            name,
+            header,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            file_size: st.st_size as u64,
+            shared_ofd,
+            writable,
+            page: OnceLock::new(),
+            map_ofd: OnceLock::new(),
+            switch: std::sync::RwLock::new(()),
+            own_maps: Arc::new(()),
+            closed: false,
+        }
+    }
+
     /// Creates the object, or opens the existing one of the same name and type.
     pub(crate) fn create(mut new: NewObject<'_>) -> Result<(ObjectFile, Created)> {
         let Some(name) = new.name else {
@@ -482,39 +578,62 @@ impl ObjectFile {
         };
         let kind = new.header.kind;
         let what = || format!("cannot create {kind} \"{name}\"");
-        let dir = namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+        let mut dir =
+            namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
-        let (tmp, st) = build_tmpfile(&dir, &mut new).map_err(|e| prefix(e, &what()))?;
+        let (tmp, st) = match build_tmpfile(&dir, &mut new) {
+            // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
+            Err(e) if e.code() == Win32Error::FILE_NOT_FOUND || e.code() == Win32Error::PATH_NOT_FOUND => {
+                dir = namespace::refresh(&dir, true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+                build_tmpfile(&dir, &mut new)
+            }
+            other => other,
+        }
+        .map_err(|e| prefix(e, &what()))?;
         if let Some(hook) = new.before_link.as_mut() {
             hook(tmp.as_fd()).map_err(|e| prefix(e, &what()))?;
         }
+        let (mut started, mut round, mut refreshed) = (None, 0, false);
         loop {
             match link(&tmp, &dir, &file) {
                 Ok(()) => {
-                    return Ok((
-                        ObjectFile {
-                            fd: tmp,
-                            dir: Some(dir),
-                            name: Some(name.clone()),
-                            header: new.header,
-                            dev: st.st_dev,
-                            ino: st.st_ino,
-                            file_size: st.st_size as u64,
-                            shared_ofd: AtomicBool::new(new.inheritable),
-                            writable: true,
-                            page: OnceLock::new(),
-                            map_ofd: OnceLock::new(),
-                            switch: std::sync::RwLock::new(()),
-                            own_maps: Arc::new(()),
-                        },
-                        Created::New,
-                    ));
+                    sweep::tick(&dir);
+                    let header = new.header.clone();
+                    let object =
+                        ObjectFile::assemble(tmp, Some(dir), Some(name.clone()), header, &st, new.inheritable, true);
+                    return Ok((object, Created::New));
                 }
-                Err(Errno::EXIST) => {
-                    match ObjectFile::open_in(&dir, name, new.header.kind, true, new.inheritable)? {
-                        Some(existing) => return Ok((existing, Created::Existing)),
-                        None => continue, // a dead leftover was reclaimed: the name is free now
+                Err(Errno::EXIST) => match ObjectFile::open_in(&dir, name, new.header.kind, true, new.inheritable)? {
+                    Found::Live(existing) => return Ok((existing, Created::Existing)),
+                    Found::Free => continue, // a dead leftover was reclaimed: the name is free now
+                    Found::Dead(Leftover::NotEntitled(uid)) => {
+                        return Err(Error::new(
+                            Win32Error::ACCESS_DENIED,
+                            format!(
+                                "{}: the name is held by a dead object of uid {uid} that only its owner or root may \
+                                 remove (the owner's next filemap process or root's `filemap gc` reclaims it)",
+                                what()
+                            ),
+                        ));
                     }
+                    Found::Dead(Leftover::Invalid) => {
+                        return Err(Error::new(
+                            Win32Error::INVALID_DATA,
+                            format!(
+                                "{}: the name is held by a file that is not a valid object of this name \
+                                 (corrupt or planted); it is left alone",
+                                what()
+                            ),
+                        ));
+                    }
+                    Found::Dead(Leftover::Contended) | Found::Busy => {
+                        wait_for_release(&mut started, &mut round, &what)?
+                    }
+                },
+                Err(Errno::NOENT) if !refreshed => {
+                    refreshed = true;
+                    dir = namespace::refresh(&dir, true)?
+                        .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 }
                 Err(e) => return Err(Error::from_io(what(), e.into())),
             }
@@ -527,21 +646,7 @@ impl ObjectFile {
         let fd = rustix::fs::memfd_create("filemap", flags)
             .map_err(|e| Error::from_io(format!("cannot create unnamed {}", new.header.kind), e.into()))?;
         let st = fill(&fd, new).map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
-        Ok(ObjectFile {
-            fd,
-            dir: None,
-            name: None,
-            header: new.header.clone(),
-            dev: st.st_dev,
-            ino: st.st_ino,
-            file_size: st.st_size as u64,
-            shared_ofd: AtomicBool::new(new.inheritable),
-            writable: true,
-            page: OnceLock::new(),
-            map_ofd: OnceLock::new(),
-            switch: std::sync::RwLock::new(()),
-            own_maps: Arc::new(()),
-        })
+        Ok(ObjectFile::assemble(fd, None, None, new.header.clone(), &st, new.inheritable, true))
     }
 
     /// Opens an existing named object of type `kind`.
@@ -549,22 +654,33 @@ impl ObjectFile {
         let not_found = || {
             Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {kind} \"{name}\": no object has that name"))
         };
-        let dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
-        ObjectFile::open_in(&dir, name, kind, write, inheritable)?.ok_or_else(not_found)
+        let mut dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
+        let mut refreshed = false;
+        loop {
+            match ObjectFile::open_in(&dir, name, kind, write, inheritable)? {
+                Found::Live(object) => {
+                    sweep::tick(&dir);
+                    return Ok(object);
+                }
+                // Nothing under the name: unless our directory was removed and replaced meanwhile.
+                Found::Free if !refreshed && namespace::is_stale(&dir) => {
+                    refreshed = true;
+                    dir = namespace::refresh(&dir, false)?.ok_or_else(not_found)?;
+                }
+                _ => {
+                    sweep::tick(&dir);
+                    return Err(not_found());
+                }
+            }
+        }
     }
 
-    /// The open protocol. `Ok(None)`: no live object has the name (a dead leftover was removed).
-    fn open_in(
-        dir: &Arc<Dir>,
-        name: &ObjectName,
-        kind: ObjectType,
-        write: bool,
-        inheritable: bool,
-    ) -> Result<Option<ObjectFile>> {
+    /// The open protocol (`docs/ARCHITECTURE.md` §4). Never waits on another process.
+    fn open_in(dir: &Arc<Dir>, name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<Found> {
         let file = name.file_name();
         let what = || format!("cannot open {kind} \"{name}\"");
         let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
-        loop {
+        for _ in 0..64 {
             let fd = match rustix::fs::openat(
                 &dir.fd,
                 &*file,
@@ -572,7 +688,7 @@ impl ObjectFile {
                 Mode::empty(),
             ) {
                 Ok(fd) => fd,
-                Err(Errno::NOENT) => return Ok(None),
+                Err(Errno::NOENT) => return Ok(Found::Free),
                 Err(Errno::ACCESS) | Err(Errno::PERM) => {
                     return Err(Error::new(
                         Win32Error::ACCESS_DENIED,
@@ -589,24 +705,39 @@ impl ObjectFile {
                         format!("{}: it is a symlink; refusing to follow it", what()),
                     ));
                 }
+                Err(Errno::NXIO) => return Err(not_regular(&what())),
                 Err(e) => return Err(Error::from_io(what(), e.into())),
             };
-            // No live holder at all: a crash leftover. Reclaim it and report the name as free.
-            if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
-                if st.st_mode & 0o170000 != 0o100000 {
-                    return Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: not a regular file", what())));
+            // Who holds it? `F_OFD_GETLK` takes no lock, so looking never makes anything look held.
+            let held = lock::conflicting(fd.as_fd(), Kind::Write);
+            let held = held.map_err(|e| Error::from_io(what(), e.into()))?;
+            match held {
+                // A decision in progress: no live holder, none can join before the name is gone.
+                Some(Kind::Write) => return Ok(Found::Busy),
+                Some(_) => {}
+                None => {
+                    let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
+                    if st.st_mode & 0o170000 != 0o100000 {
+                        return Err(not_regular(&what()));
+                    }
+                    return Ok(reclaim_dead(dir, &file, fd, &st, write, name));
                 }
-                unlink_if_same(dir, &file, st.st_dev, st.st_ino);
-                return Ok(None);
             }
-            retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
-            let st = rustix::fs::fstat(&fd)?;
-            if st.st_nlink == 0 {
-                continue; // its last holder closed between our lookup and our lock
+            // Live: join the holders. If the holder we saw released the name meanwhile, either its
+            // decision lock refuses us (busy: the name is going) or the link count below says
+            // it is gone (retry); if it died meanwhile, our open came first and we hold the
+            // object from then on.
+            match lock::set(fd.as_fd(), Kind::Read) {
+                Ok(()) => {}
+                Err(Errno::AGAIN) => return Ok(Found::Busy),
+                Err(e) => return Err(Error::from_io(what(), e.into())),
             }
+            let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
             if st.st_mode & 0o170000 != 0o100000 {
-                return Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: not a regular file", what())));
+                return Err(not_regular(&what()));
+            }
+            if st.st_nlink == 0 {
+                continue; // its last holder released the name between our lookup and our lock
             }
             let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
             if header.name.as_deref() != Some(&name.to_string()) {
@@ -615,29 +746,20 @@ impl ObjectFile {
                     format!("{}: the file holds object {:?}, not this name", what(), header.name),
                 ));
             }
-            let object = ObjectFile {
-                fd,
-                dir: Some(dir.clone()),
-                name: Some(name.clone()),
-                header,
-                dev: st.st_dev,
-                ino: st.st_ino,
-                file_size: st.st_size as u64,
-                shared_ofd: AtomicBool::new(inheritable),
-                writable: write,
-                page: OnceLock::new(),
-                map_ofd: OnceLock::new(),
-                switch: std::sync::RwLock::new(()),
-                own_maps: Arc::new(()),
-            };
-            if object.header.kind != kind {
+            if header.kind != kind {
                 return Err(Error::new(
                     Win32Error::INVALID_HANDLE,
-                    format!("{}: the name is held by a {}", what(), object.header.kind),
+                    format!("{}: the name is held by a {}", what(), header.kind),
                 ));
             }
-            return Ok(Some(object));
+            let object =
+                ObjectFile::assemble(fd, Some(dir.clone()), Some(name.clone()), header, &st, inheritable, write);
+            return Ok(Found::Live(object));
         }
+        Err(Error::new(
+            Win32Error::SHARING_VIOLATION,
+            format!("{}: the name changed objects 64 times while we looked; giving up", what()),
+        ))
     }
 
     /// Adopts a descriptor inherited from a parent process (or passed by other means).
@@ -662,21 +784,7 @@ impl ObjectFile {
             }
             None => (None, None),
         };
-        Ok(ObjectFile {
-            fd,
-            dir,
-            name,
-            header,
-            dev: st.st_dev,
-            ino: st.st_ino,
-            file_size: st.st_size as u64,
-            shared_ofd: AtomicBool::new(true),
-            writable,
-            page: OnceLock::new(),
-            map_ofd: OnceLock::new(),
-            switch: std::sync::RwLock::new(()),
-            own_maps: Arc::new(()),
-        })
+        Ok(ObjectFile::assemble(fd, dir, name, header, &st, true, writable))
     }
 
     /// A new, independent OFD of the same object (for a handle with another inheritability).
@@ -684,25 +792,22 @@ impl ObjectFile {
         let fd =
             self.reopen_ofd(cloexec(inheritable)).map_err(|e| Error::from_io("cannot duplicate handle", e.into()))?;
         if self.name.is_some() {
-            retry_on_intr(|| rustix::fs::flock(&fd, FlockOperation::LockShared))?;
+            // We hold the object, so no decision lock can be held: this never fails with EAGAIN.
+            lock::set(fd.as_fd(), Kind::Read)
+                .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         }
-        Ok(ObjectFile {
+        let mut st = rustix::fs::fstat(&fd)?;
+        st.st_size = self.file_size as i64;
+        Ok(ObjectFile::assemble(
             fd,
-            dir: self.dir.clone(),
-            name: self.name.clone(),
-            header: self.header.clone(),
-            dev: self.dev,
-            ino: self.ino,
-            shared_ofd: AtomicBool::new(inheritable),
-            writable: self.writable,
-            file_size: self.file_size,
-            page: OnceLock::new(),
-            map_ofd: OnceLock::new(),
-            switch: std::sync::RwLock::new(()),
-            own_maps: Arc::new(()),
-        })
+            self.dir.clone(),
+            self.name.clone(),
+            self.header.clone(),
+            &st,
+            inheritable,
+            self.writable,
+        ))
     }
-
     pub(crate) fn header(&self) -> &Header {
         &self.header
     }
@@ -766,27 +871,33 @@ impl ObjectFile {
         if inheritable && self.name.is_some() {
             let _switching = self.switch.write().unwrap_or_else(|e| e.into_inner());
             if !self.shared_ofd.load(Ordering::Relaxed) {
-                match self.move_to_fresh_ofd() {
+                // No fork may copy the descriptor table half-way through the move.
+                let moved = fork::excluded(|| {
+                    let moved = self.move_to_fresh_ofd();
+                    self.shared_ofd.store(true, Ordering::Relaxed);
+                    moved
+                });
+                fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+                match moved {
                     Ok(()) => {}
                     // The object's mode does not let us reopen it (see `with_map_fd`): keep the
                     // OFD; views mapped so far then keep the name alive until unmapped.
                     Err(e) if e.code() == Win32Error::ACCESS_DENIED => {}
                     Err(e) => return Err(prefix(e, &what())),
                 }
-                self.shared_ofd.store(true, Ordering::Relaxed);
             }
         }
         let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };
         rustix::io::fcntl_setfd(&self.fd, flags).map_err(|e| Error::from_io(what(), e.into()))
     }
 
-    /// Puts a new OFD of the same inode, holding `LOCK_SH`, behind this handle's descriptor
-    /// number, and drops the lock of the old one. Views already mapped from the old, private
-    /// OFD keep it alive; without this they would keep its lock, and so the name, alive once
-    /// the handle's OFD is shared with a child (whose close protocol cannot release it).
+    /// Puts a new OFD of the same inode, holding the handle lock, behind this handle's
+    /// descriptor number, and drops the lock of the old one. Views already mapped from the old,
+    /// private OFD keep it alive; without this they would keep its lock, and so the name, alive
+    /// once the handle's OFD is shared with a child (whose close protocol cannot release it).
     fn move_to_fresh_ofd(&self) -> Result<()> {
         let fresh = self.reopen_ofd(OFlags::CLOEXEC)?;
-        retry_on_intr(|| rustix::fs::flock(&fresh, FlockOperation::LockShared))?;
+        lock::set(fresh.as_fd(), Kind::Read)?;
         let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
         // SAFETY:
         // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
@@ -800,7 +911,7 @@ impl ObjectFile {
         rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC)?;
         // The handle's lock now lives on the fresh OFD; release the old one's (best effort:
         // on failure the old OFD's lock lasts only as long as its views).
-        rustix::fs::flock(&old, FlockOperation::Unlock).ok();
+        lock::set(old.as_fd(), Kind::Unlock).ok();
         Ok(())
     }
 
@@ -848,56 +959,137 @@ impl ObjectFile {
     }
 }
 
-impl Drop for ObjectFile {
-    fn drop(&mut self) {
-        let (Some(dir), Some(name)) = (&self.dir, &self.name) else {
-            return;
+impl ObjectFile {
+    /// Runs the close protocol now and reports whether it could decide the name's fate. Dropping
+    /// the handle runs the same protocol and ignores the result; the one failure that matters,
+    /// no descriptor left to test a shared OFD with, leaves a dead object that the next sweep
+    /// (or `filemap gc`) reclaims, and is reported here.
+    pub(crate) fn close(mut self) -> Result<()> {
+        self.release()
+    }
+
+    /// The close protocol (`docs/ARCHITECTURE.md` §4); runs once.
+    fn release(&mut self) -> Result<()> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
+        let (Some(dir), Some(name)) = (self.dir.clone(), self.name.clone()) else {
+            return Ok(());
         };
         let file = name.file_name();
-        if !self.shared_ofd.load(Ordering::Relaxed) {
-            // Our OFD is ours alone: converting its lock tells whether any other holder exists.
-            if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                let pinned = Arc::strong_count(&self.own_maps) > 1 || self.page.get().is_some();
-                unlink_if_linked(dir, &file, &self.fd, pinned);
+        let result = if !self.shared_ofd.load(Ordering::Relaxed) {
+            fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+            self.release_private(&dir, &file)
+        } else {
+            self.release_shared(&dir, &file)
+        };
+        sweep::tick(&dir);
+        result
+    }
+
+    /// Our OFD is ours alone: its own lock tells whether any other holder exists.
+    fn release_private(&mut self, dir: &Dir, file: &str) -> Result<()> {
+        let fd = self.fd.as_fd();
+        // A mapping of this OFD keeps it, and its locks, alive after the descriptor is closed.
+        let pinned = Arc::strong_count(&self.own_maps) > 1 || self.page.get().is_some();
+        if self.writable {
+            // One call: the conversion succeeds iff no other OFD holds the object (or decides).
+            if lock::set(fd, Kind::Write).is_ok() {
+                unlink_if_linked(dir, file, &self.fd, pinned);
+            } else if pinned {
+                // Others hold it. Our read lock stays after a failed conversion (they are
+                // atomic); closing the descriptor drops it, unless a view pins the OFD.
+                lock::set(fd, Kind::Unlock).ok();
             }
-            return;
+            // Two last handles closing at the very same moment may each see the other and both
+            // leave: the object is then dead, which every open sees, and the sweep removes it.
+            return Ok(());
         }
-        // The OFD may be shared with another process: test with a fresh OFD of the same inode.
-        let fresh = rustix::fs::openat(
-            &dir.fd,
-            &*file,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .or_else(|_| {
-            rustix::fs::openat(
-                &dir.fd,
-                &*file,
-                OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        });
-        let Ok(fresh) = fresh else { return };
+        // A read-only descriptor cannot take the decision lock: if nobody else holds the object,
+        // decide through a writable descriptor opened by name.
+        let last = matches!(lock::conflicting(fd, Kind::Write), Ok(None));
+        lock::set(fd, Kind::Unlock).ok();
+        if last {
+            return self.release_by_name(dir, file);
+        }
+        Ok(())
+    }
+
+    /// The OFD may be shared with another process: decide with a fresh OFD of the same inode.
+    fn release_shared(&mut self, dir: &Dir, file: &str) -> Result<()> {
+        let fresh = match open_object(dir, file) {
+            Ok(fresh) => fresh,
+            Err(Errno::NOENT) => return Ok(()), // the name is already gone
+            Err(e) => {
+                return Err(Error::from_io(
+                    format!(
+                        "cannot close {} properly: no descriptor to test whether other holders remain; \
+                         if this was the last handle the object is left dead, for the next sweep or `filemap gc`",
+                        self.describe()
+                    ),
+                    e.into(),
+                ));
+            }
+        };
         match rustix::fs::fstat(&fresh) {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
-            _ => return, // the name already belongs to another object
+            _ => return Ok(()), // the name already belongs to another object
         }
-        // Close ours first (by replacing it with a dup of the fresh one, which we then drop).
-        let ours = std::mem::replace(&mut self.fd, fresh);
-        drop(ours);
-        if rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-            unlink_if_linked(dir, &file, &self.fd, false); // the fresh OFD is mapped by nobody
+        // Close ours first (by replacing it with the fresh one, which we then test and drop).
+        drop(std::mem::replace(&mut self.fd, fresh));
+        if lock::set(self.fd.as_fd(), Kind::Write).is_ok() {
+            unlink_if_linked(dir, file, &self.fd, false); // the fresh OFD is mapped by nobody
         }
+        Ok(())
+    }
+
+    /// Our read-only handle was the last: take the decision lock through a writable OFD opened
+    /// by name (same inode), if the object's mode lets us; otherwise the object is left dead for
+    /// a process that may write it (its owner's next sweep, root's `filemap gc`).
+    fn release_by_name(&mut self, dir: &Dir, file: &str) -> Result<()> {
+        let Ok(rw) = rustix::fs::openat(
+            &dir.fd,
+            file,
+            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return Ok(());
+        };
+        match rustix::fs::fstat(&rw) {
+            Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
+            _ => return Ok(()),
+        }
+        if lock::set(rw.as_fd(), Kind::Write).is_ok() {
+            unlink_if_linked(dir, file, &rw, false);
+        }
+        Ok(())
     }
 }
 
-fn retry_on_intr(mut f: impl FnMut() -> rustix::io::Result<()>) -> Result<()> {
-    loop {
-        match f() {
-            Err(Errno::INTR) => continue,
-            other => return other.map_err(Error::from),
-        }
+impl Drop for ObjectFile {
+    fn drop(&mut self) {
+        let _ = self.release();
     }
+}
+
+/// Opens a namespace entry for the protocol's own use (close, sweep): read-write if its mode
+/// lets us (needed for the decision lock), else read-only; never follows a symlink, never
+/// blocks on a FIFO.
+fn open_object(dir: &Dir, file: &str) -> std::result::Result<OwnedFd, Errno> {
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match rustix::fs::openat(&dir.fd, file, OFlags::RDWR | flags, Mode::empty()) {
+        Err(Errno::ACCESS) | Err(Errno::PERM) => {
+            rustix::fs::openat(&dir.fd, file, OFlags::RDONLY | flags, Mode::empty())
+        }
+        other => other,
+    }
+}
+
+fn not_regular(what: &str) -> Error {
+    Error::new(
+        Win32Error::ACCESS_DENIED,
+        format!("{what}: the name is held by something that is not a regular file; left alone"),
+    )
 }
 
 fn prefix(e: Error, what: &str) -> Error {
@@ -905,35 +1097,86 @@ fn prefix(e: Error, what: &str) -> Error {
     Error::new(code, format!("{what}: {}", e.message()))
 }
 
-/// Unlinks `file` if it still names the inode `fd` refers to (we hold `LOCK_EX` on it, so no
-/// other process of this protocol can have replaced it meanwhile).
-fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) {
-    let Ok(named) = rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW) else {
-        return;
+/// The open protocol met a dead object (no holder; we hold the open lock): remove it if we may
+/// and it is a verified object file of this name.
+fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writable: bool, name: &ObjectName) -> Found {
+    let fd = if writable {
+        fd
+    } else {
+        // A read-only open: decide through a writable descriptor of the same inode if the
+        // object's mode lets us.
+        let Ok(rw) = rustix::fs::openat(
+            &dir.fd,
+            file,
+            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return Found::Dead(Leftover::NotEntitled(st.st_uid));
+        };
+        if !rustix::fs::fstat(&rw).is_ok_and(|now| now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
+            return Found::Dead(Leftover::Contended);
+        }
+        drop(fd);
+        rw
     };
-    if named.st_dev == dev && named.st_ino == ino {
-        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+    // Fails if anyone holds the object now (an open that saw a holder just before it died and
+    // joined) or another process is deciding.
+    if lock::set(fd.as_fd(), Kind::Write).is_err() {
+        return Found::Dead(Leftover::Contended);
+    }
+    // Another reclaimer may have removed it between our lookup and our lock.
+    if !rustix::fs::fstat(&fd).is_ok_and(|now| now.st_nlink > 0) {
+        return Found::Free;
+    }
+    // Only a valid object file of this very name is ever removed.
+    let verified = Header::read(fd.as_fd()).is_ok_and(|h| h.name.as_deref() == Some(&name.to_string()));
+    if !verified {
+        return Found::Dead(Leftover::Invalid);
+    }
+    match unlink_if_same(dir, file, st.st_dev, st.st_ino) {
+        Ok(()) => Found::Free,
+        Err(Errno::PERM) | Err(Errno::ACCESS) => Found::Dead(Leftover::NotEntitled(st.st_uid)),
+        Err(_) => Found::Dead(Leftover::Contended),
+    }
+}
+
+/// Unlinks `file` if it still names the inode `(dev, ino)` (the caller holds its decision lock,
+/// so no process following the protocol can have replaced it meanwhile; the comparison guards
+/// against anything else). `NOENT` counts as done.
+fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Result<(), Errno> {
+    let named = match rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(named) => named,
+        Err(Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if named.st_dev != dev || named.st_ino != ino {
+        return Ok(());
+    }
+    match rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
 /// Unlinks `file`, the name of the object open as `fd`, unless the object has no name any more.
 ///
-/// The caller holds `LOCK_EX` on the object, so no process following the protocol can unlink
-/// or replace the name meanwhile; an object file only ever has one name, so a link count above
-/// zero means `file` still names it. (Cheaper than comparing `statat(file)` with our inode.)
+/// The caller holds the decision lock on the object, so no process following the protocol can
+/// unlink or replace the name meanwhile; an object file only ever has one name, so a link count
+/// above zero means `file` still names it. (Cheaper than comparing `statat(file)` with our inode.)
+/// In a sticky directory (Global) only the file's owner or root may unlink it: otherwise the
+/// object stays, dead, for them.
 fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
         rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     }
-    // A mapping of this OFD (`pinned`) keeps it, and so its exclusive lock, alive after the
-    // descriptor is closed: drop the lock now, or an opener that found the name just before the
-    // unlink would wait in `LOCK_SH` until the mapping is gone (it then sees link count 0).
+    // A mapping of this OFD (`pinned`) keeps it, and so its decision lock, alive after the
+    // descriptor is closed: drop the lock now (it would only make later probes of this
+    // unnamed inode see a decision in progress).
     if pinned {
-        rustix::fs::flock(fd, FlockOperation::Unlock).ok();
+        lock::set(fd.as_fd(), Kind::Unlock).ok();
     }
 }
 
-/// Builds the complete object in an unnamed file of the namespace directory, locked `LOCK_SH`.
 fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix::fs::Stat)> {
     let flags = OFlags::TMPFILE | OFlags::RDWR | cloexec(new.inheritable);
     // Unnamed until linked, the file can be made with its final mode: nobody can reach it yet.
@@ -947,7 +1190,7 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
     let st = fill(&fd, new)?;
-    rustix::fs::flock(&fd, FlockOperation::LockShared)?;
+    lock::set(fd.as_fd(), Kind::Read)?;
     Ok((fd, st))
 }
 
@@ -1009,6 +1252,15 @@ fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
         other => other,
     }
 }
+/// Makes an open file description of a named object's file stand for a live handle: takes the
+/// lifetime protocol's holder lock on it (a read lock on the object's first two bytes, see
+/// `docs/ARCHITECTURE.md` §4). For layers that build handles from descriptors they opened
+/// themselves (the Win32 layer's inheritable handles) before adopting them with
+/// `from_inherited_fd`. The caller must already hold a handle to the object, so that it is
+/// live; then this never fails with a conflict.
+pub fn take_handle_lock(fd: BorrowedFd<'_>) -> Result<()> {
+    lock::set(fd, Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))
+}
 
 /// What a namespace scan found at one directory entry.
 #[derive(Debug, Clone)]
@@ -1017,10 +1269,15 @@ pub struct Entry {
     pub file: String,
     /// The scope it was found in.
     pub scope: Scope,
-    /// Its validated header, or the error that says why it is not valid.
+    /// Its validated header, or the error that says why it is not valid (including "not a
+    /// regular file").
     pub header: Result<Header, String>,
-    /// True when no live process holds a handle to it (a crash leftover).
+    /// True when no live process holds a handle to it and nobody is deciding its fate: a dead
+    /// object (crash leftover). Found without taking any lock, so a scan can never make a dead
+    /// object look alive to a concurrent open.
     pub stale: bool,
+    /// True when this scan removed it (only ever a verified, dead object file of this name).
+    pub reclaimed: bool,
     /// Inode number, to match it against lock tables and memory maps.
     pub ino: u64,
     /// Device number.
@@ -1033,46 +1290,96 @@ pub struct Entry {
     pub mode: u32,
 }
 
-/// Lists the objects of a scope. With `reclaim`, stale ones are unlinked (garbage collection).
+/// Lists the objects of a scope. With `reclaim`, dead ones are removed (garbage collection):
+/// only regular files whose header is valid and names exactly the object this file name
+/// encodes, only under the decision lock (so never an object that is live or being opened),
+/// and only where the directory lets us (in the sticky Global directory: our own files, or any
+/// as root). [`Entry::reclaimed`] says what was removed.
 pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
     let Some(dir) = namespace::dir(scope, false)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for file in namespace::entries(&dir)? {
-        let Some(file) = file.to_str().map(str::to_owned) else {
+        let Some(file) = file.to_str() else {
             continue;
         };
-        let fd = match rustix::fs::openat(
-            &dir.fd,
-            &*file,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(_) => continue,
-        };
-        let Ok(st) = rustix::fs::fstat(&fd) else {
-            continue;
-        };
-        let stale = rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok();
-        if stale && reclaim {
-            unlink_if_same(&dir, &file, st.st_dev, st.st_ino);
+        if let Some(entry) = inspect(&dir, file, reclaim) {
+            out.push(entry);
         }
-        let header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
-        out.push(Entry {
-            file,
-            scope,
-            header,
-            stale,
-            ino: st.st_ino,
-            dev: st.st_dev,
-            file_size: st.st_size as u64,
-            uid: st.st_uid,
-            mode: st.st_mode & 0o7777,
-        });
     }
     Ok(out)
+}
+
+/// Looks at one namespace entry (for `scan` and the sweep); `None` if it vanished.
+pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool) -> Option<Entry> {
+    let fd = rustix::fs::openat(
+        &dir.fd,
+        file,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    );
+    let (fd, st) = match fd {
+        Ok(fd) => {
+            let st = rustix::fs::fstat(&fd).ok()?;
+            (Some(fd), st)
+        }
+        // A symlink, a FIFO without a writer, something we may not read: describe it only.
+        Err(_) => (None, rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW).ok()?),
+    };
+    let regular = st.st_mode & 0o170000 == 0o100000;
+    let mut entry = Entry {
+        file: file.to_owned(),
+        scope: dir.scope,
+        header: Err("not a regular file (left alone)".to_owned()),
+        stale: false,
+        reclaimed: false,
+        ino: st.st_ino,
+        dev: st.st_dev,
+        file_size: st.st_size as u64,
+        uid: st.st_uid,
+        mode: st.st_mode & 0o7777,
+    };
+    let Some(fd) = fd.filter(|_| regular) else {
+        if regular {
+            entry.header = Err("cannot be opened for reading".to_owned());
+        }
+        return Some(entry);
+    };
+    entry.stale = matches!(lock::conflicting(fd.as_fd(), Kind::Write), Ok(None));
+    entry.header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
+    if reclaim && entry.stale {
+        let names_this_file = entry.header.as_ref().is_ok_and(|h| {
+            h.name.as_deref().and_then(|n| ObjectName::parse(n).ok()).is_some_and(|n| *n.file_name() == *file)
+        });
+        if names_this_file {
+            entry.reclaimed = reclaim_entry(dir, file, &st);
+        }
+    }
+    Some(entry)
+}
+
+/// Removes a dead object file under its decision lock (taken through a writable descriptor of
+/// the same inode). True if removed.
+fn reclaim_entry(dir: &Dir, file: &str, st: &rustix::fs::Stat) -> bool {
+    let Ok(rw) = rustix::fs::openat(
+        &dir.fd,
+        file,
+        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    match rustix::fs::fstat(&rw) {
+        Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino && now.st_nlink > 0 => {}
+        _ => return false,
+    }
+    if lock::set(rw.as_fd(), Kind::Write).is_err() {
+        return false; // someone holds, opens or is deciding it right now
+    }
+    rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|named| named.st_dev == st.st_dev && named.st_ino == st.st_ino)
+        && rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).is_ok()
 }
 
 #[cfg(test)]

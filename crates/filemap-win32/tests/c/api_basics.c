@@ -14,7 +14,7 @@ static void test_types(void)
     CHECK(sizeof(LONG) == 4);
     CHECK(sizeof(ULONG) == 4);
     CHECK(sizeof(WORD) == 2);
-    CHECK(sizeof(WCHAR) == 2);
+    CHECK(sizeof(WCHAR) == sizeof(wchar_t) && sizeof(WCHAR) == 4); /* wchar_t: 32-bit on Linux */
     CHECK(sizeof(HANDLE) == sizeof(void *));
     CHECK(sizeof(SIZE_T) == 8);
     CHECK(sizeof(LARGE_INTEGER) == 8);

@@ -6,6 +6,13 @@
 #include <Tchar.h>
 #include <tchar.h>
 #include <conio.h>
+#include <strsafe.h>
+#include <SDKDDKVer.h>
+#include <targetver.h>
+#include <lmcons.h>
+#include <io.h>
+#include <fcntl.h>
+#include <stdafx.h>
 #include <stdio.h>
 #include <string.h>
 #ifdef __cplusplus
@@ -24,7 +31,7 @@
 
 STATIC_ASSERT(sizeof(DWORD) == 4, dword);
 STATIC_ASSERT(sizeof(LONG) == 4, long32);
-STATIC_ASSERT(sizeof(WCHAR) == 2, wchar16);
+STATIC_ASSERT(sizeof(WCHAR) == sizeof(wchar_t), wchar_is_wchar_t);
 STATIC_ASSERT(sizeof(HANDLE) == 8, handle);
 STATIC_ASSERT(sizeof(SYSTEM_INFO) == 48, system_info);
 STATIC_ASSERT(sizeof(STARTUPINFOW) == 104, startupinfo);

@@ -44,8 +44,8 @@ int _tmain(int argc, _TCHAR *argv[])
     CHECK(GlobalFree(p) == NULL);
 
     CHECK(FreeConsole() && AllocConsole() && GetConsoleWindow() == NULL);
-    CHECK(SetConsoleTitleW(u"wide title"));
-    CHECK(MessageBoxW(NULL, u"wide text \u00e9", u"Wide", MB_OKCANCEL) == IDOK);
+    CHECK(SetConsoleTitleW(L"wide title"));
+    CHECK(MessageBoxW(NULL, L"wide text \u00e9", L"Wide", MB_OKCANCEL) == IDOK);
 
     /* conio: the parent writes "ab" to our stdin pipe and closes it; it may not have arrived
        yet when we get here, so give _kbhit up to 10 s to see it (a poll, not a timing check) */

@@ -160,7 +160,7 @@ impl MutexAt {
 
     /// A sync-area word of the shared page.
     fn sync_u32(&self, off: usize) -> &AtomicU32 {
-        debug_assert!(off % 4 == 0 && off < OFF_MUTEX_WORD);
+        debug_assert!(off.is_multiple_of(4) && off < OFF_MUTEX_WORD);
         self.u32_at(off as isize - OFF_MUTEX_WORD as isize)
     }
 

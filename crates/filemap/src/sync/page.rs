@@ -104,7 +104,7 @@ impl SyncPage {
 
     /// The u32 at sync-area offset `off` (a multiple of 4 below 1024).
     pub(crate) fn u32(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= crate::object::SYNC_LEN);
+        assert!(off.is_multiple_of(4) && off + 4 <= crate::object::SYNC_LEN);
         // SAFETY:
         // - the address is inside our live page mapping (checked above), aligned to 4 (the page
         //   is page-aligned, SYNC_OFFSET and off are multiples of 4);
@@ -115,7 +115,7 @@ impl SyncPage {
 
     /// `n` consecutive u32s from sync-area offset `off`.
     pub(crate) fn u32_slice(&self, off: usize, n: usize) -> &[AtomicU32] {
-        assert!(off % 4 == 0 && off + 4 * n <= crate::object::SYNC_LEN);
+        assert!(off.is_multiple_of(4) && off + 4 * n <= crate::object::SYNC_LEN);
         // SAFETY: as in `u32`, for `n` consecutive aligned words inside the live page.
         unsafe { std::slice::from_raw_parts(self.addr(off) as *const AtomicU32, n) }
     }
@@ -136,7 +136,7 @@ impl SyncPage {
 
     /// The u64 at sync-area offset `off` (a multiple of 8 below 1024).
     pub(crate) fn u64(&self, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= crate::object::SYNC_LEN);
+        assert!(off.is_multiple_of(8) && off + 8 <= crate::object::SYNC_LEN);
         // SAFETY: as in `u32`, with 8-byte alignment.
         unsafe { &*(self.addr(off) as *const AtomicU64) }
     }

@@ -108,7 +108,7 @@ fn ctx_slow() -> Result<ThreadCtx> {
     let node_off = match node_off {
         // The node's `prev` (node - 8) must start past the shared page's last word (the word
         // is 8 bytes before the page end) and the node must end inside the private tail.
-        Some(o) if o % 8 == 0 && (16..=MAX_NODE_OFF).contains(&o) => o,
+        Some(o) if o.is_multiple_of(8) && (16..=MAX_NODE_OFF).contains(&o) => o,
         _ => {
             return Err(Error::new(
                 Win32Error::NOT_SUPPORTED,

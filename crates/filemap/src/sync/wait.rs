@@ -161,7 +161,7 @@ pub(crate) fn spin_one<T>(timeout: Option<Duration>, mut f: impl FnMut() -> Resu
             return Ok(Some(v));
         }
         n += 1;
-        if n % 16 == 0 && Instant::now() >= end {
+        if n.is_multiple_of(16) && Instant::now() >= end {
             return Ok(None);
         }
     }
@@ -247,7 +247,7 @@ pub(crate) fn run_opts(
                     return Ok(outcome);
                 }
                 n += 1;
-                if n % 16 == 0 && Instant::now() >= spin_end {
+                if n.is_multiple_of(16) && Instant::now() >= spin_end {
                     break;
                 }
             }
@@ -792,7 +792,7 @@ impl state::ClaimWait for ClaimSpin {
             return GiveUp;
         }
         if waited >= CLAIM_BREAK
-            || (waited > Duration::from_millis(5) && rounds % 16 == 0 && sysfutex::process_exited(claimer))
+            || (waited > Duration::from_millis(5) && rounds.is_multiple_of(16) && sysfutex::process_exited(claimer))
         {
             return Break;
         }

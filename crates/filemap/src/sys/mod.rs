@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 pub mod futex;
+pub mod lock;
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +22,9 @@ use rustix::mm::{MapFlags, MsyncFlags, ProtFlags};
 /// The Win32 allocation granularity: views start at multiples of it.
 pub const GRANULARITY: usize = 64 * 1024;
 
-/// The page size (4 KiB on every Linux target this crate supports; checked at start-up).
+/// The page size this crate is built for (4 KiB). [`map_file`] checks the running system's
+/// page size against it and refuses to map (`EOPNOTSUPP`) on a kernel with another one (some
+/// arm64 and ppc64 kernels use 16 or 64 KiB pages).
 pub const PAGE: usize = 4096;
 
 /// Where a view should go.
@@ -65,6 +68,9 @@ pub fn map_file(
     };
     if len == 0 {
         return Err(Errno::INVAL);
+    }
+    if rustix::param::page_size() != PAGE {
+        return Err(Errno::NOTSUP);
     }
     match placement {
         Placement::Exactly(addr) => map_noreplace(fd, offset, len, prot, flags, addr),

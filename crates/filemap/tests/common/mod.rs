@@ -141,10 +141,10 @@ impl Child {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(msg) = line.strip_prefix("@@") {
-                    if tx.send(msg.to_string()).is_err() {
-                        break;
-                    }
+                if let Some(msg) = line.strip_prefix("@@")
+                    && tx.send(msg.to_string()).is_err()
+                {
+                    break;
                 }
             }
         });
