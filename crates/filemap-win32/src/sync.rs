@@ -90,63 +90,6 @@ pub unsafe extern "system" fn CreateMutexW(
     boundary(std::ptr::null_mut(), || unsafe { create_mutex(lpMutexAttributes, bInitialOwner, Name::W(lpName)) })
 }
 
-/// `CREATE_MUTEX_INITIAL_OWNER`.
-const CREATE_MUTEX_INITIAL_OWNER: DWORD = 0x1;
-
-/// # Safety
-/// `sa` NULL or valid; `name` NULL or NUL-terminated.
-unsafe fn create_mutex_ex(sa: *const SECURITY_ATTRIBUTES, name: Name, flags: DWORD, access: DWORD) -> Res<HANDLE> {
-    if flags & !CREATE_MUTEX_INITIAL_OWNER != 0 {
-        return fail(Win32Error::INVALID_PARAMETER);
-    }
-    // SAFETY: forwarded caller promises.
-    let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
-    let owner = flags & CREATE_MUTEX_INITIAL_OWNER != 0;
-    let (m, created) =
-        Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner).inheritable(inherit).create()?;
-    // The handle grants what was asked (generic rights mapped); 0 asks for nothing.
-    let rights = if access == 0 { Rights(0) } else { Rights(access).normalize(filemap::ObjectType::Mutex)? };
-    let m = if rights == m.rights() { m } else { m.duplicate(rights, inherit)? };
-    let h = handles::insert_core(Object::Mutex(Arc::new(m)))?;
-    created_error(created);
-    Ok(h)
-}
-
-/// `CreateMutexExA`: [`CreateMutexA`] with flags (`CREATE_MUTEX_INITIAL_OWNER`; any other bit
-/// fails with `ERROR_INVALID_PARAMETER`) and the access the handle grants.
-///
-/// # Safety
-/// `lpMutexAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn CreateMutexExA(
-    lpMutexAttributes: *const SECURITY_ATTRIBUTES,
-    lpName: *const c_char,
-    dwFlags: DWORD,
-    dwDesiredAccess: DWORD,
-) -> HANDLE {
-    // SAFETY: forwarded caller promises.
-    boundary(std::ptr::null_mut(), || unsafe {
-        create_mutex_ex(lpMutexAttributes, Name::A(lpName), dwFlags, dwDesiredAccess)
-    })
-}
-
-/// `CreateMutexExW`: [`CreateMutexExA`] with a wide name.
-///
-/// # Safety
-/// `lpMutexAttributes` NULL or valid; `lpName` NULL or NUL-terminated.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn CreateMutexExW(
-    lpMutexAttributes: *const SECURITY_ATTRIBUTES,
-    lpName: *const crate::strings::WChar,
-    dwFlags: DWORD,
-    dwDesiredAccess: DWORD,
-) -> HANDLE {
-    // SAFETY: forwarded caller promises.
-    boundary(std::ptr::null_mut(), || unsafe {
-        create_mutex_ex(lpMutexAttributes, Name::W(lpName), dwFlags, dwDesiredAccess)
-    })
-}
-
 /// # Safety
 /// `name` NULL or NUL-terminated.
 unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
