@@ -357,6 +357,8 @@ fn run_any(
     // Phase 2: queue where the object hands off, and wait for a grant.
     let tid = ctx.map_or(0, ThreadCtx::tid);
     let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
+    // One spin per wait: the caller's (or phase 1's) already ran, so a queued waiter sleeps at
+    // once (spinning again while the releaser needs the CPU only delays the hand-off).
     let outcome = queued_wait(objs, ctx, deadline, &mut places, tid, pid);
     // Leave every queue; a grant that arrived meanwhile is ours: keep the first if the wait
     // timed out, pass the others on.
@@ -447,8 +449,6 @@ fn queued_wait(
 ) -> Result<WaitOutcome> {
     // Grants we saw held by others: (object, slot, slot word) -> first seen.
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
-    let mut direct = true; // try the objects themselves (first round, and after each sleep)
-    let mut spun = false;
     loop {
         // 1. A grant, lowest index first.
         for (i, place) in places.iter_mut().enumerate() {
@@ -462,13 +462,11 @@ fn queued_wait(
                 *place = enqueue(&objs[i], ctx, tid, pid);
             }
         }
-        // 2. The objects themselves: unqueued ones always; queued ones on direct rounds (right
-        //    after queueing: a release may have come before our place was visible).
+        // 2. The objects themselves (each round runs after queueing or after a sleep: a release
+        //    may have come before our place was visible, or found nobody queued). While waiters
+        //    are queued a release grants instead of freeing, so this takes nothing from them.
         poll_timers(objs);
         for (i, o) in objs.iter().enumerate() {
-            if places[i].is_some() && !direct {
-                continue;
-            }
             if let (Target::Mutex(m), Some(p)) = (&o.t, places[i]) {
                 // Queued on a mutex: a free word goes to the oldest waiter, maybe us.
                 if m.mark_for_queue().is_none()
@@ -483,33 +481,10 @@ fn queued_wait(
                 return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
             }
         }
-        direct = false;
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(WaitOutcome::TimedOut);
         }
-        // 3. Spin once for a grant (a hand-off to a spinning waiter costs no system call).
-        if !spun {
-            spun = true;
-            let end = Instant::now() + spin_duration();
-            let mut got = false;
-            'spin: while Instant::now() < end {
-                for _ in 0..16 {
-                    std::hint::spin_loop();
-                    for (i, place) in places.iter().enumerate() {
-                        if let (Some(p), Some(q)) = (place, queue_of(&objs[i]))
-                            && q.granted(*p)
-                        {
-                            got = true;
-                            break 'spin;
-                        }
-                    }
-                }
-            }
-            if got || places.iter().all(Option::is_none) {
-                continue;
-            }
-        }
-        // 4. Sleep: on our slots (a granter wakes us), on the words of unqueued objects, and on
+        // 3. Sleep: on our slots (a granter wakes us), on the words of unqueued objects, and on
         //    a queued mutex's word when it is the only object (the kernel wakes it when an
         //    owner dies). At most GRANT_POLL: then look for grants nobody came for.
         let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(2 * objs.len());
@@ -589,8 +564,7 @@ fn queued_wait(
         for m in registered_mutexes {
             m.unregister();
         }
-        direct = true;
-        // 5. Grants nobody came for: revoke those of dead processes after GRANT_GRACE, any after
+        // 4. Grants nobody came for: revoke those of dead processes after GRANT_GRACE, any after
         //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us).
         if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
             revoke_stale(objs, places, &mut seen);
