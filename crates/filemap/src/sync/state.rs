@@ -553,14 +553,22 @@ impl<A: Atomic32> Queue<'_, A> {
         w & Q_TICKET == p.ticket && matches!(w & Q_STATE, Q_WAITING | Q_GRANTED | Q_GRANTED_AB)
     }
 
-    /// The oldest waiting slot: `(slot, its word, its thread id)`.
+    /// The oldest waiting slot: `(slot, its word, its thread id)`. The scan stops once it has
+    /// seen as many waiting slots as `counts` says are queued (one, usually: no need to read
+    /// the other 47); a stale or forged count only makes it read more or pick among fewer.
     pub(crate) fn oldest_waiting(&self) -> Option<(usize, u32, u32)> {
         let now = self.tickets.load(Acquire);
+        let queued = self.counts.load(Acquire) / Q_ONE;
+        let mut seen = 0;
         let mut best: Option<(u32, usize, u32)> = None;
         for slot in 0..self.len() {
             let w = self.word(slot).load(Acquire);
             if w & Q_STATE != Q_WAITING {
                 continue;
+            }
+            seen += 1;
+            if seen > queued.max(1) {
+                break;
             }
             let age = now.wrapping_sub(w) & Q_TICKET;
             if best.is_none_or(|(a, _, _)| age > a) {
