@@ -76,6 +76,10 @@ win32_codes! {
     COMMITMENT_LIMIT = 1455, "The paging file is too small for this operation to complete.";
     TIMEOUT = 1460, "This operation returned because the timeout period expired.";
     INVALID_DATA = 13, "The data is invalid.";
+    NOT_LOCKED = 158, "The segment is already unlocked.";
+    NOACCESS = 998, "Invalid access to memory location.";
+    NO_SYSTEM_RESOURCES = 1450, "Insufficient system resources exist to complete the requested service.";
+    WORKING_SET_QUOTA = 1453, "Insufficient quota to complete the requested service.";
 }
 
 impl fmt::Debug for Win32Error {

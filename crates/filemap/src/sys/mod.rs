@@ -11,6 +11,8 @@
 
 pub mod futex;
 pub mod lock;
+pub mod users;
+pub mod vm;
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
