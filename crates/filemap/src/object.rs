@@ -102,9 +102,11 @@ impl std::fmt::Display for ObjectType {
 /// Size of the header page; the data of a paging-file-backed mapping starts here.
 pub const HEADER_SIZE: usize = sys::PAGE;
 const MAGIC: [u8; 8] = *b"FILEMAP\x01";
+/// Version 3: a mutex's word is the last word of the shared page, with the owner's private
+/// robust-list page mapped right after it (docs/SYNC.md), so older builds must not share one.
 /// Version 2: the checksum covers only the meaningful bytes, word by word (version 1 hashed the
 /// whole immutable part byte by byte).
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const OFF_VERSION: usize = 8;
 const OFF_KIND: usize = 12;
 const OFF_HEADER_SIZE: usize = 16;
@@ -211,7 +213,7 @@ fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
 }
 
 impl Header {
-    /// Encodes the header into a full header page, with `sync_init` at [`SYNC_OFFSET`] and a
+    /// Encodes the header into a full header page, with `sync_init` at `SYNC_OFFSET` and a
     /// valid checksum: what a create writes (and what tools, tests and fuzz seeds use to build
     /// object files; a header is only ever trusted as far as its file's writers are, S6).
     pub fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
