@@ -71,6 +71,9 @@ pub use mapping::{
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
+/// The `zerocopy` this crate's typed view access ([`View::read_as`], [`View::write_as`]) is
+/// written against, so `#[derive(zerocopy::FromBytes, ...)]` in your code matches it.
+pub use zerocopy;
 
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
 pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;
