@@ -84,3 +84,8 @@ pub const DATA_OFFSET: u64 = object::HEADER_SIZE as u64;
 
 /// The page size (4 KiB).
 pub const PAGE_SIZE: usize = sys::PAGE;
+
+/// The crate README's examples, compiled as doc-tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
