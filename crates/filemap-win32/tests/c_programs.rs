@@ -286,3 +286,32 @@ fn virtual_memory_api_reserve_commit_across_processes_and_a_placeholder_ring_buf
         assert!(out.contains("MEMORY OK"), "{out}");
     }
 }
+
+/// Writes an executable shell script at `path` that exits with `code`.
+fn plant(path: &std::path::Path, code: u8) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
+    std::fs::write(path, format!("#!/bin/sh\nexit {code}\n")).expect("write program");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn createprocess_searches_the_application_dir_then_the_current_dir_unless_disabled_then_path() {
+    let dir = scratch("search_order");
+    let root = dir.join("root");
+    let work = dir.join("work");
+    let on_path = dir.join("on-path");
+    plant(&work.join("tool"), 11);
+    plant(&work.join("apptool"), 11);
+    plant(&on_path.join("tool"), 22);
+    plant(&dir.join("bin/apptool"), 33);
+    let path = format!("{}:/usr/bin:/bin", on_path.display());
+    for build in [Build::C, Build::CUnicode] {
+        let exe = compile(&program("search_order.c"), &dir.join("bin"), build);
+        let mut cmd = command(&exe, &root);
+        cmd.current_dir(&work).env("PATH", &path).env_remove("NoDefaultCurrentDirectoryInExePath");
+        let out = run(cmd, Duration::from_secs(60), "search_order");
+        let stdout = expect_success(&out, &format!("search_order ({build:?})"));
+        assert!(stdout.contains("SEARCH ORDER OK"), "{build:?}: {stdout}");
+    }
+}

@@ -51,6 +51,7 @@ compile_error!(
      (A native Windows backend over CreateFileMappingW could slot in behind `sys`; none exists yet.)"
 );
 
+mod backing;
 pub mod error;
 mod fork;
 mod large;

@@ -607,7 +607,13 @@ impl Mapping {
                 Some(Arc::new(data))
             }
             Some(backing) => {
-                Some(Arc::new(DataFile::plain(open_backing(backing, protection, access, &object.describe())?)))
+                let write = protection.allows_write() && access.can_write();
+                Some(Arc::new(DataFile::plain(crate::backing::open_recorded(
+                    object.fd(),
+                    backing,
+                    write,
+                    &object.describe(),
+                )?)))
             }
         };
         if backing.is_none() && object.file_size() < HEADER_SIZE as u64 + header.size {
@@ -853,25 +859,6 @@ fn is_pe_image(file: &File) -> bool {
     matches!(rustix::io::pread(file, &mut magic, 0), Ok(2)) && &magic == b"MZ"
 }
 
-fn open_backing(backing: &Backing, protection: Protection, access: Access, what: &str) -> Result<OwnedFd> {
-    let write = protection.allows_write() && access.can_write();
-    let flags = if write { OFlags::RDWR } else { OFlags::RDONLY } | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(&backing.path, flags, rustix::fs::Mode::empty()).map_err(|e| {
-        Error::from_io(
-            format!("cannot open {what}: its backing file {} cannot be opened", backing.path.display()),
-            e.into(),
-        )
-    })?;
-    let st = rustix::fs::fstat(&fd)?;
-    if st.st_dev != backing.dev || st.st_ino != backing.ino {
-        return Err(Error::new(
-            Win32Error::FILE_INVALID,
-            format!("cannot open {what}: its backing file {} was replaced by another file", backing.path.display()),
-        ));
-    }
-    Ok(fd)
-}
-
 /// Builder for a view (`MapViewOfFileEx`): offset, length, access and a requested address.
 #[derive(Debug, Clone)]
 pub struct ViewBuilder<'m> {
@@ -1018,6 +1005,15 @@ impl ViewBuilder<'_> {
             ));
         }
         let (ptr, pin, section) = m.with_data_fd(|fd, base, pin| {
+            // The file may have been truncated since the handle was opened: map only what it
+            // still covers (the object's bytes in the view), or the view would SIGBUS.
+            let end = base + self.offset + (len as u64).min(m.size() - self.offset);
+            let (code, file) = if m.backing.is_some() {
+                (Win32Error::FILE_INVALID, "its backing file")
+            } else {
+                (Win32Error::INVALID_DATA, "its object file")
+            };
+            crate::backing::ensure_covers(fd, end, code, &what, file)?;
             let section = if reserved {
                 let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::from_io(what(), e.into()))?;
                 Some(crate::memory::ReservedSection {

@@ -211,8 +211,10 @@ fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
 }
 
 impl Header {
-    /// Encodes the header into a full header page, with `sync_init` at [`SYNC_OFFSET`].
-    pub(crate) fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
+    /// Encodes the header into a full header page, with `sync_init` at [`SYNC_OFFSET`] and a
+    /// valid checksum: what a create writes (and what tools, tests and fuzz seeds use to build
+    /// object files; a header is only ever trusted as far as its file's writers are, S6).
+    pub fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; HEADER_SIZE];
         buf[..8].copy_from_slice(&MAGIC);
         put_u32(&mut buf, OFF_VERSION, VERSION);
@@ -847,6 +849,9 @@ impl ObjectFile {
             return Ok(unsafe { page.0.add(SYNC_OFFSET) });
         }
         let ptr = self.with_map_fd(|fd, _pin| {
+            // A file truncated below its header page since the open would SIGBUS the state words.
+            let what = || format!("cannot map the state of {}", self.describe());
+            crate::backing::ensure_covers(fd, HEADER_SIZE as u64, Win32Error::INVALID_DATA, &what, "its object file")?;
             sys::map_page(fd, self.writable)
                 .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))
         })?;

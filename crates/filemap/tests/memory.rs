@@ -8,6 +8,13 @@ use common::{Child, assert_code, hear, say, setup, unique};
 use filemap::memory::{self, RegionType, State, mem, modifier};
 use filemap::{Access, Mapping, SectionFlags, Win32Error, page};
 
+/// The tests of this file assert what the registry reports at addresses they have just released;
+/// another test's allocation in the same process may land there in between, so they take turns.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 #[ignore]
 fn child_main() {
@@ -103,6 +110,7 @@ const PAGE: usize = 4096;
 
 #[test]
 fn private_reserve_commit_protect_free_follow_windows() {
+    let _turn = serial();
     setup();
     assert_code(memory::allocate(0, 0, mem::RESERVE, page::NOACCESS, false), Win32Error::INVALID_PARAMETER);
     let a = memory::allocate(0, 0xFFFC, mem::RESERVE, page::NOACCESS, false).unwrap();
@@ -174,6 +182,7 @@ fn private_reserve_commit_protect_free_follow_windows() {
 
 #[test]
 fn cache_modifiers_belong_to_the_allocation_and_guard_pages_are_reported() {
+    let _turn = serial();
     setup();
     let a = memory::allocate(0, 0x2000, mem::COMMIT, page::READWRITE | modifier::NOCACHE, false).unwrap();
     let q = memory::query(a).unwrap();
@@ -204,6 +213,7 @@ fn cache_modifiers_belong_to_the_allocation_and_guard_pages_are_reported() {
 
 #[test]
 fn lock_and_unlock_need_committed_and_locked_pages() {
+    let _turn = serial();
     setup();
     let a = memory::allocate(0, 0x10000, mem::RESERVE, page::NOACCESS, false).unwrap();
     memory::allocate(a, 0x2000, mem::COMMIT, page::READWRITE, false).unwrap();
@@ -218,6 +228,7 @@ fn lock_and_unlock_need_committed_and_locked_pages() {
 
 #[test]
 fn reserved_section_views_start_reserved_and_commit_for_every_view() {
+    let _turn = serial();
     setup();
     const SIZE: usize = 0x10_0000;
     let (map, _) = Mapping::options().size(SIZE as u64).section_flags(SectionFlags::RESERVE).create().unwrap();
@@ -265,6 +276,7 @@ fn reserved_section_views_start_reserved_and_commit_for_every_view() {
 
 #[test]
 fn committed_and_nocache_section_views_report_like_windows() {
+    let _turn = serial();
     setup();
     const SIZE: usize = 0x10_0000;
     let (map, _) = Mapping::options().size(SIZE as u64).create().unwrap();
@@ -313,6 +325,7 @@ fn committed_and_nocache_section_views_report_like_windows() {
 
 #[test]
 fn reserve_commit_write_then_another_process_reads_it() {
+    let _turn = serial();
     setup();
     let name = unique("memshare");
     let (map, _) = Mapping::options().name(&name).size(0x40000).section_flags(SectionFlags::RESERVE).create().unwrap();
@@ -331,6 +344,7 @@ fn reserve_commit_write_then_another_process_reads_it() {
 
 #[test]
 fn placeholders_map_one_section_twice_back_to_back() {
+    let _turn = serial();
     setup();
     const SIZE: usize = 0x10000;
     let (map, _) = Mapping::options().size(SIZE as u64).create().unwrap();
@@ -379,6 +393,7 @@ fn placeholders_map_one_section_twice_back_to_back() {
 
 #[test]
 fn a_double_view_is_a_ring_buffer_that_never_wraps() {
+    let _turn = serial();
     setup();
     let (map, _) = Mapping::options().size(0x20000).create().unwrap();
     let ring = map.double_view(Access::ALL).unwrap();
@@ -397,6 +412,7 @@ fn a_double_view_is_a_ring_buffer_that_never_wraps() {
 
 #[test]
 fn a_full_filesystem_fails_the_commit_not_a_later_write() {
+    let _turn = serial();
     setup();
     assert!(rustix::process::geteuid().is_root(), "this test mounts a small tmpfs and needs root");
     let dir = std::env::temp_dir().join(format!("filemap-fulltmpfs-{}", std::process::id()));
@@ -442,7 +458,17 @@ impl HugePool {
     fn reserve(n: usize) -> HugePool {
         let old = std::fs::read_to_string("/proc/sys/vm/nr_hugepages").unwrap().trim().to_string();
         let want = old.parse::<usize>().unwrap() + n;
-        std::fs::write("/proc/sys/vm/nr_hugepages", want.to_string()).unwrap();
+        // Contiguous 2 MiB blocks may be scarce on a machine that has been busy: compact memory
+        // and ask again a few times before concluding that the kernel cannot give them.
+        for _ in 0..5 {
+            let _ = std::fs::write("/proc/sys/vm/drop_caches", "3");
+            let _ = std::fs::write("/proc/sys/vm/compact_memory", "1");
+            std::fs::write("/proc/sys/vm/nr_hugepages", want.to_string()).unwrap();
+            if meminfo("HugePages_Free:") >= n {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         let mount = std::env::temp_dir().join(format!("filemap-hugetlbfs-{}", std::process::id()));
         std::fs::create_dir_all(&mount).unwrap();
         let pool = HugePool { old, mount };
@@ -468,6 +494,7 @@ impl Drop for HugePool {
 
 #[test]
 fn large_page_sections_come_from_the_hugetlb_pool_and_are_freed_with_the_last_handle() {
+    let _turn = serial();
     setup();
     assert!(rustix::process::geteuid().is_root(), "this test reserves huge pages and mounts hugetlbfs: it needs root");
     let lp = memory::large_page_minimum();
@@ -512,6 +539,7 @@ fn large_page_sections_come_from_the_hugetlb_pool_and_are_freed_with_the_last_ha
 
 #[test]
 fn touching_a_reserved_page_of_a_view_is_an_access_violation() {
+    let _turn = serial();
     use std::os::unix::process::ExitStatusExt;
     setup();
     // The harness's child protocol (tests/common): role and arguments in the environment.
@@ -529,6 +557,7 @@ fn touching_a_reserved_page_of_a_view_is_an_access_violation() {
 
 #[test]
 fn a_reserved_view_keeps_neither_the_name_nor_a_lock_after_the_last_close() {
+    let _turn = serial();
     setup();
     let name = unique("reserved-close");
     let (m, _) = Mapping::options().name(&name).size(0x20000).section_flags(SectionFlags::RESERVE).create().unwrap();
