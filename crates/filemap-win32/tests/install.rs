@@ -206,3 +206,37 @@ fn cmake_find_package_builds_shared_and_static_programs() {
     let out = common::run(cmd, TIMEOUT, "cmake 0.2");
     assert!(!out.status.success(), "find_package(filemap-win32 0.2) accepted 0.1");
 }
+
+/// The `sh` block of the top-level README's "The C face" section, verbatim.
+fn readme_c_block() -> String {
+    let readme = std::fs::read_to_string(common::crate_dir().join("../../README.md")).expect("read README.md");
+    let section = readme.split("\n## The C face").nth(1).expect("README has a \"The C face\" section");
+    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("\n```").next());
+    block.expect("a sh block in \"The C face\"").to_owned()
+}
+
+#[test]
+fn the_readme_c_section_runs_as_written() {
+    require_tool("pkg-config");
+    let dir = common::scratch("install-readme");
+    let home = dir.join("home");
+    let root = dir.join("root");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(common::crate_dir().join("examples/prog.c"), dir.join("prog.c")).unwrap();
+    let block = readme_c_block();
+    assert!(block.contains("cc prog.c $(pkg-config --cflags --libs filemap-win32)"), "{block}");
+    // Run from the repository's root, as a reader would, except in the scratch dir for prog.c:
+    // the install script is named by its path relative to the root.
+    let repo = common::crate_dir().join("../..").canonicalize().unwrap();
+    let script =
+        format!("set -e; cd {}; {}", dir.display(), block.replace("crates/", &format!("{}/crates/", repo.display())));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).current_dir(&dir).env("HOME", &home).env("FILEMAP_ROOT", &root);
+    // The block builds with cargo; the library this test build made stands in for that build.
+    cmd.env("FILEMAP_LIB_DIR", common::lib_dir()).env_remove("PREFIX").env_remove("DESTDIR");
+    cmd.env_remove("PKG_CONFIG_PATH").env_remove("LD_LIBRARY_PATH");
+    let out = common::expect_success(&common::run(cmd, TIMEOUT, "README's C section"), "README's C section");
+    assert!(out.ends_with("read by name: Message from first process.\n"), "{out}");
+    assert!(home.join(".local/lib/pkgconfig/filemap-win32.pc").is_file());
+}
