@@ -16,7 +16,7 @@
 #
 # Variables (environment): PREFIX (default /usr/local), LIBDIR (default $PREFIX/lib),
 # INCLUDEDIR (default $PREFIX/include), DESTDIR (staging root, not written into the files),
-# CARGO (default cargo), CARGO_TARGET_DIR (default <workspace>/target), FILEMAP_LIB_DIR (install
+# CARGO (default cargo), CARGO_TARGET_DIR (default <workspace>/target, or the crate's target/), FILEMAP_LIB_DIR (install
 # the libfilemap_win32.so/.a already built in this directory instead of building; the tests use it).
 #
 # The generated files hold absolute paths ($PREFIX, $LIBDIR, $INCLUDEDIR; never $DESTDIR).
@@ -25,14 +25,19 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-workspace=$(cd "$here/../.." && pwd)
+# In the repository the crate is a workspace member; unpacked from crates.io it stands alone.
+if [ -f "$here/../../Cargo.toml" ] && grep -q '^\[workspace\]' "$here/../../Cargo.toml"; then
+    workspace=$(cd "$here/../.." && pwd)
+else
+    workspace=$here
+fi
 PREFIX=${PREFIX:-/usr/local}
 LIBDIR=${LIBDIR:-$PREFIX/lib}
 INCLUDEDIR=${INCLUDEDIR:-$PREFIX/include}
 DESTDIR=${DESTDIR:-}
 CARGO=${CARGO:-cargo}
 target=${CARGO_TARGET_DIR:-$workspace/target}
-case $target in /*) ;; *) target=$workspace/$target ;; esac
+case $target in /*) ;; *) target=$PWD/$target ;; esac  # relative to where it was run
 
 for dir in "$PREFIX" "$LIBDIR" "$INCLUDEDIR"; do
     case $dir in
@@ -41,12 +46,12 @@ for dir in "$PREFIX" "$LIBDIR" "$INCLUDEDIR"; do
     esac
 done
 
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$workspace/Cargo.toml" | head -n 1)
-[ -n "$version" ] || { echo "install.sh: no version in $workspace/Cargo.toml" >&2; exit 1; }
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$here/Cargo.toml" "$workspace/Cargo.toml" | head -n 1)
+[ -n "$version" ] || { echo "install.sh: no version in $here/Cargo.toml or $workspace/Cargo.toml" >&2; exit 1; }
 
 built=${FILEMAP_LIB_DIR:-}
 if [ -z "$built" ]; then
-    (cd "$workspace" && CARGO_TARGET_DIR=$target "$CARGO" build --release --lib -p filemap-win32)
+    (cd "$here" && CARGO_TARGET_DIR=$target "$CARGO" build --release --lib -p filemap-win32)
     built=$target/release
 fi
 for lib in libfilemap_win32.so libfilemap_win32.a; do
