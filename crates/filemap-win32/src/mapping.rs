@@ -73,7 +73,7 @@ unsafe fn create_file_mapping(
         options = options.file(&file);
     }
     let (mapping, created) = options.create()?;
-    let h = handles::insert_mapping(mapping)?;
+    let h = handles::insert_core_as(handles::Object::Mapping(std::sync::Arc::new(mapping)), inherit)?;
     set_last_error(if created == Created::Existing { Win32Error::ALREADY_EXISTS.0 } else { 0 });
     Ok(h)
 }
@@ -148,7 +148,7 @@ unsafe fn open_file_mapping(access: u32, inherit: BOOL, name: Name) -> Res<HANDL
         return fail(Win32Error::INVALID_HANDLE);
     }
     let mapping = Mapping::options().name(&name).access(Access(access)).inheritable(inherit != 0).open()?;
-    handles::insert_mapping(mapping)
+    handles::insert_core_as(handles::Object::Mapping(std::sync::Arc::new(mapping)), inherit != 0)
 }
 
 /// `OpenFileMappingA`: opens the existing mapping `lpName` with `dwDesiredAccess`

@@ -101,6 +101,13 @@ fn secure_crt_tchar_conio_and_formatmessage_work_in_every_build() {
 }
 
 #[test]
+fn initially_owned_mutexes_named_or_not_are_owned_once_in_every_creation_path() {
+    for out in run_program("mutex_initial_owner.c", &Build::ALL, &[]) {
+        assert!(out.contains("INITIAL OWNER OK"), "{out}");
+    }
+}
+
+#[test]
 fn threads_are_waitable_and_own_mutexes() {
     for out in run_program("threads.c", &Build::ALL, &[]) {
         assert!(out.contains("THREADS OK"), "{out}");
