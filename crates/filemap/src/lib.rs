@@ -72,6 +72,9 @@ pub use mapping::{
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
+/// The `zerocopy` this crate's typed view access ([`View::read_as`], [`View::write_as`]) is
+/// written against, so `#[derive(zerocopy::FromBytes, ...)]` in your code matches it.
+pub use zerocopy;
 
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
 pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;
@@ -82,3 +85,8 @@ pub const DATA_OFFSET: u64 = object::HEADER_SIZE as u64;
 
 /// The page size (4 KiB).
 pub const PAGE_SIZE: usize = sys::PAGE;
+
+/// The crate README's examples, compiled as doc-tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

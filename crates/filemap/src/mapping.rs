@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::OFlags;
@@ -549,6 +549,32 @@ impl Mapping {
     /// type holds it, `ERROR_ACCESS_DENIED` if its permissions forbid `access`.
     pub fn open(name: &str, access: Access) -> Result<Mapping> {
         Mapping::options().name(name).access(access).open()
+    }
+
+    /// [`Mapping::open`], waiting up to `timeout` for the name to appear: for processes started
+    /// independently, where the creator may not have run yet. It retries while the open fails
+    /// with `ERROR_FILE_NOT_FOUND` (polling, from 1 ms backing off to 50 ms); any other error
+    /// (wrong type, access denied, bad name) returns at once. When `timeout` passes without the
+    /// name appearing it fails with `ERROR_FILE_NOT_FOUND` (what `OpenFileMapping` reports; not
+    /// `ERROR_TIMEOUT`, so callers handle "not there" one way), its message saying how long it
+    /// waited. A zero `timeout` is one attempt, as `open`.
+    pub fn open_wait(name: &str, access: Access, timeout: std::time::Duration) -> Result<Mapping> {
+        let start = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let err = match Mapping::open(name, access) {
+                Ok(mapping) => return Ok(mapping),
+                Err(e) if e.code() == Win32Error::FILE_NOT_FOUND => e,
+                Err(e) => return Err(e),
+            };
+            let waited = start.elapsed();
+            let Some(left) = timeout.checked_sub(waited).filter(|left| !left.is_zero()) else {
+                let message = format!("{} (waited {} ms for it to appear)", err.message(), waited.as_millis());
+                return Err(Error::new(Win32Error::FILE_NOT_FOUND, message));
+            };
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        }
     }
 
     fn from_object(object: ObjectFile, access: Access, mut backing: Option<DataFile>) -> Result<Mapping> {
@@ -1247,6 +1273,55 @@ impl View {
         Ok(unsafe { AtomicU64::from_ptr(ptr.cast()) })
     }
 
+    /// Loads a 32-bit value at `offset` (4-byte aligned) atomically with `order` (`Relaxed`,
+    /// `Acquire` or `SeqCst`; `Release` and `AcqRel` are taken as `Acquire`). Unlike [`View::atomic_u32`] this works on read-only views.
+    pub fn load_u32(&self, offset: usize, order: Ordering) -> Result<u32> {
+        let ptr = self.load_ptr(offset, 4)?;
+        // SAFETY:
+        // - `ptr` is in bounds, 4-byte aligned and readable (checked by `load_ptr`) for `&self`.
+        // - a 4-byte atomic is lock-free on every Linux target, and an atomic load of read-only
+        //   memory of a lock-free size is allowed (std's "Atomic accesses to read-only memory").
+        Ok(unsafe { AtomicU32::from_ptr(ptr.cast()) }.load(load_order(order)))
+    }
+
+    /// Loads a 64-bit value at `offset` (8-byte aligned) atomically; works on read-only views.
+    pub fn load_u64(&self, offset: usize, order: Ordering) -> Result<u64> {
+        let ptr = self.load_ptr(offset, 8)?;
+        // SAFETY: as for `load_u32`, with 8-byte alignment checked (64-bit atomics are lock-free
+        // on the 64-bit targets this crate builds for).
+        Ok(unsafe { AtomicU64::from_ptr(ptr.cast()) }.load(load_order(order)))
+    }
+
+    fn load_ptr(&self, offset: usize, size: usize) -> Result<*mut u8> {
+        self.check_range(offset, size, "load")?;
+        if !offset.is_multiple_of(size) {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!("cannot load at offset {offset}: not aligned for a {size}-byte atomic"),
+            ));
+        }
+        self.check_pages(offset, size, false)?;
+        // SAFETY: checked in bounds above.
+        Ok(unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    /// Copies a plain-data value (`#[repr(C)]`, deriving `zerocopy`'s `FromBytes` and
+    /// `IntoBytes`) out of the view at `offset`. The offset need not be aligned: the bytes are
+    /// copied. Another process writing the range meanwhile can tear the value (it is copied, not
+    /// read atomically), never make it invalid: every bit pattern is a valid `T`.
+    pub fn read_as<T: zerocopy::FromBytes + zerocopy::IntoBytes>(&self, offset: usize) -> Result<T> {
+        let mut value = T::new_zeroed();
+        self.read_at(offset, value.as_mut_bytes())?;
+        Ok(value)
+    }
+
+    /// Copies a plain-data value (deriving `zerocopy`'s `IntoBytes` and `Immutable`) into the
+    /// view at `offset` (no alignment needed). Fails with `ERROR_ACCESS_DENIED` on a read-only
+    /// view, like [`View::write_at`].
+    pub fn write_as<T: zerocopy::IntoBytes + zerocopy::Immutable>(&self, offset: usize, value: &T) -> Result<()> {
+        self.write_at(offset, value.as_bytes())
+    }
+
     /// The view as a byte slice.
     ///
     /// # Safety
@@ -1332,6 +1407,15 @@ pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
 /// As for [`unmap_raw`].
 pub unsafe fn unmap_raw_preserving_placeholder(addr: *const u8) -> Result<()> {
     crate::memory::take_raw_view(addr as usize, true).map(|_| ())
+}
+
+/// A load ordering: `Release`/`AcqRel` (store orderings, which make `load` panic) become
+/// `Acquire`, the nearest that is valid for a load.
+fn load_order(order: Ordering) -> Ordering {
+    match order {
+        Ordering::Release | Ordering::AcqRel => Ordering::Acquire,
+        other => other,
+    }
 }
 
 /// Flushes `len` bytes from `addr` (0 = to the end of the view) of the raw view containing it
