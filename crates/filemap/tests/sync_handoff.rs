@@ -109,8 +109,36 @@ fn helper() {
                 lock.release();
             }
         }
+        // args: mutex name, log mapping name, start semaphore name. Side B of the corpus
+        // program `alternation.c`: opens (CreateMutex, not owning), waits for the start
+        // semaphore, then 10 x { WaitForSingleObject(mutex); append 'B'; ReleaseMutex }.
+        "corpus-b" => {
+            let (mutex, _) = Mutex::create(Some(&args[0]), false).unwrap();
+            let (map, _) = Mapping::options().name(&args[1]).size(4096).create().unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            let (start, _) = Semaphore::create(Some(&args[2]), 0, 2).unwrap();
+            say("READY");
+            assert_eq!(start.wait(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
+            for _ in 0..CORPUS_TURNS {
+                assert_eq!(mutex.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
+                append(&view, b'B');
+                mutex.release().unwrap();
+            }
+            say("DONE");
+        }
         other => panic!("unknown role {other}"),
     }
+}
+
+const CORPUS_TURNS: usize = 10;
+
+/// Appends `side` to the turn log (count at 0, letters from 8).
+fn append(view: &filemap::View, side: u8) {
+    let mut b = [0u8; 4];
+    view.read_at(0, &mut b).unwrap();
+    let at = u32::from_le_bytes(b);
+    view.write_at(8 + at as usize, &[side]).unwrap();
+    view.write_at(0, &(at + 1).to_le_bytes()).unwrap();
 }
 
 trait WaitDyn {
@@ -225,5 +253,41 @@ fn a_waiter_killed_just_after_being_chosen_passes_the_grant_on() {
             // margin for a loaded machine.
             assert!(took < Duration::from_secs(3), "{kind}: the grant passed on after {took:?}");
         }
+    });
+}
+
+/// The corpus program `filemap-win32/tests/corpus/alternation.c`, step for step: A creates the
+/// mutex *not* owning it and takes it with a wait, lets B start, then loops { append; release;
+/// wait } with no pause between the release and the wait, while B loops { wait; append;
+/// release }. Windows hands the mutex to the waiter inside each release, so the turns alternate.
+#[test]
+fn the_corpus_turns_program_alternates_strictly() {
+    isolated("the_corpus_turns_program_alternates_strictly", || {
+        let n = name("corpus-turns");
+        let log = name("corpus-turn-log");
+        let start_name = name("corpus-turn-start");
+        let (mutex, _) = Mutex::create(Some(&n), false).unwrap();
+        let (map, _) = Mapping::options().name(&log).size(4096).create().unwrap();
+        let view = map.view(Access::ALL).unwrap();
+        let (start, _) = Semaphore::create(Some(&start_name), 0, 2).unwrap();
+        let mut b = spawn_helper("corpus-b", &[&n, &log, &start_name]);
+        b.expect_line("READY", LONG);
+        assert_eq!(mutex.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0)); // A goes first
+        start.release(1).unwrap(); // let B start waiting
+        std::thread::sleep(Duration::from_millis(100));
+        for _ in 0..CORPUS_TURNS {
+            append(&view, b'A');
+            mutex.release().unwrap();
+            assert_eq!(mutex.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
+        }
+        mutex.release().unwrap();
+        b.expect_line("DONE", LONG);
+        b.finish(LONG);
+        let mut count = [0u8; 4];
+        view.read_at(0, &mut count).unwrap();
+        let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
+        view.read_at(8, &mut order).unwrap();
+        let order = String::from_utf8(order).unwrap();
+        assert_eq!(order, "AB".repeat(CORPUS_TURNS), "turns: {order}");
     });
 }

@@ -11,7 +11,9 @@ use crate::object::{Created, ObjectFile, ObjectType};
 use crate::sys::futex as sysfutex;
 
 use super::handle::{self, Common, handle_methods};
-use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_COUNTS, OFF_MUTEX_WORD, OFF_QUEUE, OFF_QUEUE_SLOTS, SyncPage};
+use super::page::{
+    self, OFF_MUTEX_COUNT, OFF_MUTEX_COUNTS, OFF_MUTEX_FENCE, OFF_MUTEX_WORD, OFF_QUEUE, OFF_QUEUE_SLOTS, SyncPage,
+};
 use super::robust::{self, ThreadCtx};
 use super::state::{self, MutexTry, OWNER_DIED, TID_MASK, WAITERS};
 use super::wait::{Target, sealed};
@@ -338,6 +340,7 @@ impl MutexInner {
                 }
                 self.depth().store(1, Ordering::Relaxed);
                 self.count_mirror().store(1, Ordering::Relaxed);
+                self.await_releaser();
             }
             None => {
                 // SAFETY: as above.
@@ -346,6 +349,33 @@ impl MutexInner {
             }
         }
         got
+    }
+
+    /// After taking a grant: lets the releaser that granted it finish its release and come
+    /// back, as Windows' does before the grantee runs (the hand-off is one step of its
+    /// dispatcher: the releaser is back in user mode in the time the grantee takes to wake up).
+    /// Without this, a releaser still inside its futex wake-up (tens of microseconds here) is
+    /// overtaken: the grantee runs its turn, releases while the releaser has not started its
+    /// next wait yet, finds nobody queued, and takes the mutex straight back with its own next
+    /// wait (the corpus' strict-turns program read `ABABBBBBBBBBAAAAAAAA`).
+    ///
+    /// Waits (yielding) while the fence says a release is handing off, then up to
+    /// [`FENCE_GRACE_US`] after it ended, and returns early as soon as somebody queues (the
+    /// releaser coming back: the next release hands off to it). Bounded by [`FENCE_MAX`]
+    /// whatever the (hostile) page says.
+    fn await_releaser(&self) {
+        let fence = self.sync_u32(OFF_MUTEX_FENCE);
+        let start = std::time::Instant::now();
+        loop {
+            if self.counts().load(Ordering::Acquire) >= state::Q_ONE || start.elapsed() >= FENCE_MAX {
+                return;
+            }
+            let f = fence.load(Ordering::Acquire);
+            if f != HANDING_OFF && now_us().wrapping_sub(f) >= FENCE_GRACE_US {
+                return;
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// A grant we took but do not want (a wait-any satisfied by another object): release it.
@@ -399,7 +429,14 @@ impl MutexAt {
             sysfutex::wake_all(self.word());
         }
         if counts >= state::Q_ONE {
+            // The fence covers the grant *and* the wake-up: the grantee may run (it often
+            // does, on a loaded machine or in a VM where the wake-up's IPI is slow) before our
+            // futex call returns; it does not act on the grant before we are back (see
+            // `MutexInner::await_releaser`).
+            let fence = self.sync_u32(OFF_MUTEX_FENCE);
+            fence.store(HANDING_OFF, Ordering::Release);
             self.hand_off();
+            fence.store(now_us(), Ordering::Release);
         }
     }
 
@@ -532,6 +569,25 @@ impl MutexAt {
             self.release_slow();
         }
     }
+}
+
+/// The hand-off fence's value while a release hands off (never a time: [`now_us`] skips it).
+const HANDING_OFF: u32 = u32::MAX;
+
+/// How long a grantee lets the releaser that granted it come back and queue again, after its
+/// release ended (about what a wake-up costs on Windows: the grantee is not running yet).
+const FENCE_GRACE_US: u32 = 20;
+
+/// The most a grantee waits for the fence, whatever the page says (a stopped releaser, a
+/// forged fence).
+const FENCE_MAX: Duration = Duration::from_millis(1);
+
+/// The monotonic clock (the same in every process) in microseconds, mod 2^32, never
+/// [`HANDING_OFF`].
+fn now_us() -> u32 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let us = (t.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(t.tv_nsec as u64 / 1000) as u32;
+    if us == HANDING_OFF { 0 } else { us }
 }
 
 /// A handle to a named (or unnamed) mutex (`CreateMutex`/`OpenMutex`).

@@ -45,6 +45,9 @@ pub(crate) const OFF_CLOCK: usize = 32;
 pub(crate) const OFF_QUEUE: usize = 64;
 /// A mutex's `counts` word (cells use their `waiters` word at [`OFF_COUNT`]).
 pub(crate) const OFF_MUTEX_COUNTS: usize = 68;
+/// A mutex's hand-off fence: [`HANDING_OFF`](super::mutex) while a release's hand-off (grant and
+/// wake-up) runs, then the monotonic clock in microseconds (mod 2^32) when it ended.
+pub(crate) const OFF_MUTEX_FENCE: usize = 72;
 /// The queue's slots: `4 * QUEUE_SLOTS` words (768 bytes, up to 896).
 pub(crate) const OFF_QUEUE_SLOTS: usize = 128;
 /// The largest node offset (`-futex_offset`) the private tail holds: word + offset + 8 must
