@@ -202,7 +202,9 @@ fn names_and_command_lines_with_escape_sequences_are_shown_escaped_and_forge_no_
 
 /// Runs `filemap ARGS` with stdout and stderr on a pipe whose reader is already gone.
 fn run_into_closed_pipe(env: &Env, args: &[&str]) -> std::process::ExitStatus {
-    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    // CLOEXEC: another test's child forked at this moment must not keep the read end open
+    // (writes would then succeed and the command would rightly exit 0).
+    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
     drop(reader);
     let err = writer.try_clone().unwrap();
     let mut child = env
