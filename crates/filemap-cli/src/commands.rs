@@ -334,14 +334,13 @@ pub fn hold(name: &ObjectName, release: impl FnOnce()) -> Result<()> {
         let _ = tx.send(());
     })
     .context("cannot install the Ctrl-C handler")?;
-    let mut out = std::io::stdout();
     // Whoever reads our output may be gone by the time we are released (`| head -1`): the
-    // object must be released all the same, so write errors are ignored here.
-    let _ = writeln!(out, "holding \"{name}\" as pid {}; press Ctrl-C to release it", std::process::id());
-    let _ = out.flush();
+    // object is released all the same (our `println!` never fails, see `out.rs`).
+    println!("holding \"{name}\" as pid {}; press Ctrl-C to release it", std::process::id());
+    crate::out::flush();
     rx.recv().context("signal channel closed")?;
     release();
-    let _ = writeln!(out, "released \"{name}\"");
+    println!("released \"{name}\"");
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! the message is there, and prints it. Then both close their handles; the first checks that the name is gone
 //! and nothing is left in the namespace.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -155,7 +155,7 @@ struct Second {
 impl Second {
     fn start(name: &ObjectName, event: &ObjectName, timeout: Duration) -> Result<Second> {
         let exe = std::env::current_exe().context("cannot find this program to start the second process")?;
-        std::io::stdout().flush()?;
+        crate::out::flush();
         let mut child = Command::new(exe)
             .arg("demo-second")
             .arg("--name")

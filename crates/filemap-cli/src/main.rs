@@ -5,9 +5,40 @@
 
 #![deny(unsafe_code)]
 
+// Our own printing macros, shadowing std's in every module below (textual scope): they never
+// panic on a closed pipe, and the line forms escape control characters. See `out.rs`.
+macro_rules! println {
+    () => {
+        $crate::out::line($crate::out::Stream::Out, format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::line($crate::out::Stream::Out, format_args!($($arg)*))
+    };
+}
+macro_rules! eprintln {
+    () => {
+        $crate::out::line($crate::out::Stream::Err, format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::line($crate::out::Stream::Err, format_args!($($arg)*))
+    };
+}
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::raw($crate::out::Stream::Out, format_args!($($arg)*))
+    };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => {
+        $crate::out::raw($crate::out::Stream::Err, format_args!($($arg)*))
+    };
+}
+
 mod commands;
 mod demo;
 mod inventory;
+mod out;
 mod procs;
 mod render;
 mod sync_cmds;
@@ -118,12 +149,19 @@ fn main() -> ExitCode {
         Command::Gc(args) => commands::gc(args),
         Command::InitGlobal(args) => commands::init_global(args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match result {
+        Ok(()) => 0,
+        // The reader of our output went away (`filemap read x | head -c 10`): not an error to
+        // report, the status a shell shows for a tool stopped by SIGPIPE.
+        Err(err) if out::is_broken_pipe(&err) => 141,
         Err(err) => {
             report(&err);
-            ExitCode::from(exit_code(&err))
+            exit_code(&err)
         }
+    };
+    match out::exit_status() {
+        Some(status) if code == 0 || status == 141 => ExitCode::from(status),
+        _ => ExitCode::from(code),
     }
 }
 

@@ -1,5 +1,11 @@
 //! Printing reports for people: aligned tables, human sizes, colour only on a terminal.
+//!
+//! Everything shown here that did not come from this program (object names, file names and
+//! paths, command lines, owner names, messages built from them) goes through [`escape`] first:
+//! a name holding escape sequences must not retitle the terminal, recolour it, or forge rows
+//! of `ls`. JSON output is not escaped (serde writes exact, valid JSON strings).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
@@ -36,6 +42,45 @@ impl Style {
     }
 }
 
+/// `text` with every character that could act on a terminal or break a line written as a
+/// visible escape: C0 and C1 control characters and DEL (`\n`, `\r`, `\t`, `\x1b`,
+/// `\u{9b}`, ...), line and paragraph separators, and the bidirectional-text controls that
+/// can reorder what is displayed (U+061C, U+200E/F, U+202A-E, U+2066-9). Backslashes are left
+/// alone (they are part of every `Local\` name), so the escaped form is for reading, not for
+/// parsing: scripts use `--json`.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    fn needs(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    }
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs(c) && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if needs(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`escape`] for paths (shown lossily when not UTF-8).
+fn escape_path(path: &std::path::Path) -> String {
+    escape(&path.to_string_lossy()).into_owned()
+}
+
 fn program(command: &str) -> &str {
     command.split_whitespace().next().unwrap_or(command)
 }
@@ -57,11 +102,18 @@ fn join_some(items: Vec<String>) -> String {
 }
 
 fn holders_short(holders: &[Holder], handle_locks: usize) -> String {
-    let mut shown: Vec<String> = holders
-        .iter()
-        .filter(|h| h.locks > 0)
-        .map(|h| if h.alive { format!("{} {}", h.pid, program(&h.command)) } else { format!("{} (exited)", h.pid) })
-        .collect();
+    let mut shown: Vec<String> =
+        holders
+            .iter()
+            .filter(|h| h.locks > 0)
+            .map(|h| {
+                if h.alive {
+                    format!("{} {}", h.pid, escape(program(&h.command)))
+                } else {
+                    format!("{} (exited)", h.pid)
+                }
+            })
+            .collect();
     let seen: usize = holders.iter().map(|h| h.locks).sum();
     if handle_locks > seen {
         shown.push(format!("{} unreadable", handle_locks - seen));
@@ -70,7 +122,9 @@ fn holders_short(holders: &[Holder], handle_locks: usize) -> String {
 }
 
 fn views_short(views: &[ViewUse]) -> String {
-    join_some(views.iter().map(|v| format!("{} {} ({})", v.pid, program(&v.command), human_size(v.bytes))).collect())
+    join_some(
+        views.iter().map(|v| format!("{} {} ({})", v.pid, escape(program(&v.command)), human_size(v.bytes))).collect(),
+    )
 }
 
 fn status(o: &Object) -> &'static str {
@@ -93,12 +147,12 @@ pub fn table(report: &Report, style: Style) -> String {
         .map(|o| {
             [
                 o.scope.to_owned(),
-                o.name.clone().unwrap_or_else(|| format!("? ({})", o.file.display())),
+                o.name.as_deref().map_or_else(|| format!("? ({})", escape_path(&o.file)), |n| escape(n).into_owned()),
                 o.kind.unwrap_or("?").to_owned(),
                 o.size.map_or("-".into(), human_size),
-                o.state.as_ref().map_or("-".into(), |s| s.summary.clone()),
+                o.state.as_ref().map_or("-".into(), |s| escape(&s.summary).into_owned()),
                 status(o).to_owned(),
-                o.owner.clone(),
+                escape(&o.owner).into_owned(),
                 o.mode.clone(),
                 o.age_seconds.map_or("-".into(), human_age),
                 holders_short(&o.holders, o.handle_locks),
@@ -148,7 +202,7 @@ pub fn table(report: &Report, style: Style) -> String {
     if !report.released_memory.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Memory kept alive only by views (the name was released):"));
         for r in &report.released_memory {
-            let name = r.name.clone().unwrap_or_else(|| "(name unknown)".to_owned());
+            let name = r.name.as_deref().map_or_else(|| "(name unknown)".to_owned(), |n| escape(n).into_owned());
             let size = r.size.map_or(String::new(), |s| format!(", object size {}", human_size(s)));
             let _ = writeln!(
                 out,
@@ -160,7 +214,7 @@ pub fn table(report: &Report, style: Style) -> String {
         }
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "{}", style.yellow(&format!("warning: {w}")));
+        let _ = writeln!(out, "{}", style.yellow(&format!("warning: {}", escape(w))));
     }
     if !report.unreadable_processes.is_empty() {
         let advice = if rustix::process::geteuid().is_root() { "" } else { "; run as root to see all" };
@@ -182,12 +236,18 @@ pub fn details(o: &Object, style: Style) -> String {
     let mut field = |key: &str, value: String| {
         let _ = writeln!(out, "{} {value}", style.bold(&format!("{key:<12}")));
     };
-    field("Name:", o.name.clone().unwrap_or_else(|| "?".into()));
+    field("Name:", o.name.as_deref().map_or_else(|| "?".into(), |n| escape(n).into_owned()));
     field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
     field("Scope:", o.scope.to_owned());
     field(
         "File:",
-        format!("{} (device {}, inode {}, {} on disk)", o.file.display(), o.device, o.inode, human_size(o.file_size)),
+        format!(
+            "{} (device {}, inode {}, {} on disk)",
+            escape_path(&o.file),
+            o.device,
+            o.inode,
+            human_size(o.file_size)
+        ),
     );
     if let Some(size) = o.size {
         field("Size:", format!("{size} bytes ({})", human_size(size)));
@@ -206,19 +266,19 @@ pub fn details(o: &Object, style: Style) -> String {
                 } else {
                     format!("still there, {}", b.current_size.map_or("?".into(), human_size))
                 };
-                field("Backing:", format!("{} (device {}, inode {}; {now})", b.path.display(), b.device, b.inode));
+                field("Backing:", format!("{} (device {}, inode {}; {now})", escape_path(&b.path), b.device, b.inode));
             }
         }
     }
     if let Some(state) = &o.state {
-        field("State:", state.summary.clone());
+        field("State:", escape(&state.summary).into_owned());
     }
-    field("Owner:", format!("{} (uid {}), mode {}", o.owner, o.owner_uid, o.mode));
+    field("Owner:", format!("{} (uid {}), mode {}", escape(&o.owner), o.owner_uid, o.mode));
     if let (Some(pid), Some(age)) = (o.creator_pid, o.age_seconds) {
         field("Created:", format!("by pid {pid}, {} ago", human_age(age)));
     }
     let status = match (&o.error, o.stale) {
-        (Some(e), _) => style.red(&format!("corrupt: {e}")),
+        (Some(e), _) => style.red(&format!("corrupt: {}", escape(e))),
         (None, true) => {
             style.yellow("stale: no live process holds a handle; the next sweep or `filemap gc` removes it")
         }
@@ -240,7 +300,7 @@ pub fn details(o: &Object, style: Style) -> String {
     }
     for (i, h) in o.holders.iter().enumerate() {
         let who = if h.alive {
-            format!("pid {} {}", h.pid, h.command)
+            format!("pid {} {}", h.pid, escape(&h.command))
         } else {
             format!("pid {} (exited; its lock lives on in a process that inherited the descriptor)", h.pid)
         };
@@ -258,7 +318,7 @@ pub fn details(o: &Object, style: Style) -> String {
             format!(
                 "pid {} {}: {} in {} region(s){}",
                 v.pid,
-                v.command,
+                escape(&v.command),
                 human_size(v.bytes),
                 v.regions,
                 if v.writable { ", writable" } else { ", read-only" }
@@ -278,6 +338,16 @@ mod tests {
         assert_eq!(join_some(vec!["a".into(), "b".into()]), "a, b");
         let many: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
         assert_eq!(join_some(many), "1, 2, 3 +2 more");
+    }
+
+    #[test]
+    fn control_characters_and_bidi_controls_are_shown_as_escapes() {
+        assert!(matches!(escape(r"Local\plain name"), Cow::Borrowed(_)));
+        assert_eq!(escape("a\x1b]0;pwned\x07b"), "a\\x1b]0;pwned\\x07b");
+        assert_eq!(escape("row\nLocal\\forged\tx\r"), "row\\nLocal\\forged\\tx\\r");
+        assert_eq!(escape("\u{9b}31m \u{7f}"), "\\u{9b}31m \\x7f");
+        assert_eq!(escape("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(escape("caf\u{e9} \u{4e2d}"), "caf\u{e9} \u{4e2d}");
     }
 
     #[test]

@@ -568,3 +568,22 @@ fn ls_and_info_stay_correct_while_objects_come_and_go() {
     assert!(env.run(&["ls", "--json"]).json()["objects"].as_array().unwrap().is_empty());
     assert!(env.files_in(&env.local_dir()).is_empty());
 }
+
+#[test]
+fn gc_watch_removes_what_a_killed_holder_left_within_one_period() {
+    let mut env = Env::new();
+    let name = unique("watched");
+    let mut holder = env.spawn(&["create", &name, "--size", "1M", "--hold"]);
+    holder.wait_for("holding");
+    let file = env.local_dir().join(&name);
+    let mut watch = env.spawn(&["gc", "--watch", "--interval", "0.2"]);
+    holder.signal(Signal::KILL);
+    let start = std::time::Instant::now();
+    while file.exists() {
+        assert!(start.elapsed() < common::TIMEOUT, "gc --watch never removed {}", file.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let report = watch.wait_for(&format!("freed Local\\{name}"));
+    assert!(report.contains("MiB"), "it reports what it removed: {report}");
+    watch.signal(Signal::INT);
+}

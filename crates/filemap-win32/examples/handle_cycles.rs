@@ -2,8 +2,11 @@
 //! named `CreateFileMapping` + `CloseHandle` (non-inheritable and inheritable),
 //! `OpenFileMapping` + `CloseHandle` (another handle keeps the object), and
 //! `MapViewOfFile` + `UnmapViewOfFile` of a named mapping (the first view of a fresh handle, and
-//! a view of a long-lived handle), and `WaitForSingleObject` + `ReleaseMutex` on an uncontended
-//! named mutex (in nanoseconds).
+//! a view of a long-lived handle), and the uncontended sync paths (in nanoseconds):
+//! `WaitForSingleObject` + `ReleaseMutex`, `ReleaseSemaphore` + `WaitForSingleObject`,
+//! `SetEvent` + `WaitForSingleObject` (auto-reset) and `SetEvent` of the last of 64 events +
+//! `WaitForMultipleObjects` (wait-any). The comparison with the raw calls and the peers is
+//! `bench/run.sh` (BENCHMARKS.md).
 //!
 //! ```text
 //! cargo run --release -p filemap-win32 --example handle_cycles [iterations]
@@ -19,7 +22,10 @@ use std::time::Instant;
 
 use filemap_win32::handles::CloseHandle;
 use filemap_win32::mapping::{CreateFileMappingA, MapViewOfFile, OpenFileMappingA, UnmapViewOfFile};
-use filemap_win32::sync::{CreateMutexA, ReleaseMutex, WaitForSingleObject};
+use filemap_win32::sync::{
+    CreateEventA, CreateMutexA, CreateSemaphoreA, ReleaseMutex, ReleaseSemaphore, SetEvent, WaitForMultipleObjects,
+    WaitForSingleObject,
+};
 use filemap_win32::{INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE};
 
 const PAGE_READWRITE: u32 = 0x04;
@@ -94,6 +100,33 @@ fn main() {
             assert!(ReleaseMutex(mutex) != 0);
         });
     assert!(CloseHandle(mutex) != 0);
+    // SAFETY: NULL attributes and an unnamed object.
+    let sem = unsafe { CreateSemaphoreA(std::ptr::null(), 0, 1000, std::ptr::null()) };
+    assert!(!sem.is_null(), "CreateSemaphoreA failed");
+    let sem_ns = 1000.0
+        * median_us(7, iters * 100, |_| {
+            // SAFETY: NULL previous count.
+            assert!(unsafe { ReleaseSemaphore(sem, 1, std::ptr::null_mut()) } != 0);
+            assert_eq!(WaitForSingleObject(sem, 0xFFFF_FFFF), 0);
+        });
+    assert!(CloseHandle(sem) != 0);
+    // SAFETY: NULL attributes and unnamed objects.
+    let events: Vec<_> = (0..64).map(|_| unsafe { CreateEventA(std::ptr::null(), 0, 0, std::ptr::null()) }).collect();
+    assert!(events.iter().all(|e| !e.is_null()), "CreateEventA failed");
+    let event_ns = 1000.0
+        * median_us(7, iters * 100, |_| {
+            assert!(SetEvent(events[0]) != 0);
+            assert_eq!(WaitForSingleObject(events[0], 0xFFFF_FFFF), 0);
+        });
+    let any_ns = 1000.0
+        * median_us(7, iters * 10, |_| {
+            assert!(SetEvent(events[63]) != 0);
+            // SAFETY: `events` holds 64 handles.
+            assert_eq!(unsafe { WaitForMultipleObjects(64, events.as_ptr(), 0, 0xFFFF_FFFF) }, 63);
+        });
+    for e in events {
+        assert!(CloseHandle(e) != 0);
+    }
     let _ = std::fs::remove_dir_all(&root);
 
     println!("iterations per round: {iters} (median of 7 rounds)");
@@ -103,4 +136,7 @@ fn main() {
     println!("MapViewOfFile + UnmapViewOfFile (long-lived handle)   {view:7.2} us");
     println!("first MapViewOfFile + UnmapViewOfFile of a new handle {first_view:7.2} us");
     println!("WaitForSingleObject + ReleaseMutex (uncontended)      {mutex_ns:7.1} ns");
+    println!("ReleaseSemaphore + WaitForSingleObject                {sem_ns:7.1} ns");
+    println!("SetEvent + WaitForSingleObject (auto-reset)           {event_ns:7.1} ns");
+    println!("SetEvent + WaitForMultipleObjects (64, last set)      {any_ns:7.1} ns");
 }

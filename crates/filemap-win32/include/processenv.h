@@ -15,6 +15,10 @@ WINBASEAPI DWORD WINAPI GetEnvironmentVariableA(LPCSTR lpName, LPSTR lpBuffer, D
 WINBASEAPI DWORD WINAPI GetEnvironmentVariableW(LPCWSTR lpName, LPWSTR lpBuffer, DWORD nSize);
 WINBASEAPI BOOL WINAPI SetEnvironmentVariableA(LPCSTR lpName, LPCSTR lpValue);
 WINBASEAPI BOOL WINAPI SetEnvironmentVariableW(LPCWSTR lpName, LPCWSTR lpValue);
+/* TRUE if a program search (CreateProcess) looks in the current directory for ExeName: always
+ * for a name with a path separator, otherwise unless NoDefaultCurrentDirectoryInExePath is set. */
+WINBASEAPI BOOL WINAPI NeedCurrentDirectoryForExePathA(LPCSTR ExeName);
+WINBASEAPI BOOL WINAPI NeedCurrentDirectoryForExePathW(LPCWSTR ExeName);
 
 #ifdef __cplusplus
 }
@@ -24,10 +28,12 @@ WINBASEAPI BOOL WINAPI SetEnvironmentVariableW(LPCWSTR lpName, LPCWSTR lpValue);
 #define GetCommandLine GetCommandLineW
 #define GetEnvironmentVariable GetEnvironmentVariableW
 #define SetEnvironmentVariable SetEnvironmentVariableW
+#define NeedCurrentDirectoryForExePath NeedCurrentDirectoryForExePathW
 #else
 #define GetCommandLine GetCommandLineA
 #define GetEnvironmentVariable GetEnvironmentVariableA
 #define SetEnvironmentVariable SetEnvironmentVariableA
+#define NeedCurrentDirectoryForExePath NeedCurrentDirectoryForExePathA
 #endif
 
 #endif /* FILEMAP_PROCESSENV_H */

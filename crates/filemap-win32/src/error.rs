@@ -70,6 +70,7 @@ pub type Res<T> = Result<T, Fail>;
 /// Runs an export body: on `Err(code)` sets the last error and returns `failed`; a panic is
 /// caught, reported as [`ERROR_INTERNAL_ERROR`] and also returns `failed`. On success the last
 /// error is left as the body set it (most successes leave it unchanged, as on Windows).
+#[inline(always)]
 pub fn boundary<T>(failed: T, body: impl FnOnce() -> Res<T>) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(v)) => v,

@@ -62,8 +62,10 @@
 #![allow(unsafe_code)] // raw descriptors of inherited handles
 
 use std::collections::BTreeMap;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex as StdMutex, MutexGuard, OnceLock};
 
 use filemap::sync::{Event, Mutex as SyncMutex, Rights, Semaphore, Timer};
 use filemap::{Access, Mapping, ObjectType, Win32Error};
@@ -291,17 +293,174 @@ pub struct HandleInfo {
     shared: bool,
 }
 
-static TABLE: RwLock<BTreeMap<RawFd, Entry>> = RwLock::new(BTreeMap::new());
+// ---------------------------------------------------------------------------------------------
+// The table: lock-free reads, serialized writes
+// ---------------------------------------------------------------------------------------------
+//
+// Entries are indexed by slot number in a two-level array of atomic pointers (chunks of
+// `CHUNK` slots, allocated on first use and never freed). Readers find an entry with two
+// loads and protect it with a hazard pointer (`hazard`): no lock, no shared write, so
+// `WaitForSingleObject` + `ReleaseMutex` cost what the core's operations cost. Writers
+// (insert, close, flag changes, adoption) hold `WRITER`; a writer never changes an entry in
+// place: it unpublishes it (swaps the slot to null), waits until no reader protects it
+// (readers hold a protection only across short calls that never block: a blocking wait first
+// takes an `Arc` reference), then owns it and may change it and publish it again, or drop it.
+// A reader that finds null takes `WRITER` and looks again, so an entry briefly unpublished
+// for a change is never mistaken for a closed handle.
 
-/// The table for changes.
-fn table() -> RwLockWriteGuard<'static, BTreeMap<RawFd, Entry>> {
-    TABLE.write().unwrap_or_else(|e| e.into_inner())
+mod hazard;
+
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+/// Slots 0 .. CHUNK * CHUNK (16 Mi descriptors, well above any `RLIMIT_NOFILE` in practice).
+const CHUNKS: usize = 1 << 12;
+
+type Chunk = [AtomicPtr<Entry>; CHUNK];
+
+static SLOTS: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+static WRITER: StdMutex<()> = StdMutex::new(());
+
+/// The table for changes: holding the guard is the right to publish and unpublish entries.
+fn writer() -> MutexGuard<'static, ()> {
+    WRITER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The table for lookups (many threads at once).
-fn table_read() -> RwLockReadGuard<'static, BTreeMap<RawFd, Entry>> {
-    TABLE.read().unwrap_or_else(|e| e.into_inner())
+/// The slot cell for descriptor `fd`, if its chunk exists.
+#[inline(always)]
+fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
+    let i = usize::try_from(fd).ok()?;
+    let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
+    if chunk.is_null() {
+        return None;
+    }
+    // SAFETY: a published chunk is leaked (never freed) and fully initialized before its
+    // pointer is stored with `Release` (paired with the `Acquire` load above).
+    Some(unsafe { &(*chunk)[i & (CHUNK - 1)] })
 }
+
+/// The slot cell for `fd`, making its chunk (writers only, under `WRITER`).
+fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+    let i = usize::try_from(fd).map_err(|_| Fail(Win32Error::INVALID_HANDLE.0))?;
+    let Some(chunk) = SLOTS.get(i >> CHUNK_BITS) else {
+        // Not a descriptor the table can hold (no such handle was ever given out).
+        return Err(Fail(Win32Error::INVALID_HANDLE.0));
+    };
+    if chunk.load(Ordering::Acquire).is_null() {
+        let fresh: Box<Chunk> = Box::new([const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNK]);
+        chunk.store(Box::into_raw(fresh), Ordering::Release);
+    }
+    cell(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))
+}
+
+/// `ERROR_TOO_MANY_OPEN_FILES` (4).
+const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
+
+/// Takes the entry out of `cell` (under `WRITER`) and waits until no reader protects it: the
+/// entry is then the caller's alone.
+fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Box<Entry>> {
+    let p = cell.swap(std::ptr::null_mut(), Ordering::SeqCst);
+    if p.is_null() {
+        return None;
+    }
+    hazard::wait_unprotected(p);
+    // SAFETY: `p` came from `Box::into_raw` in `publish`; it is no longer reachable from the
+    // table (swapped out under `WRITER`, so no other writer has it) and no reader protects it
+    // any more (`wait_unprotected`), so we own it.
+    Some(unsafe { Box::from_raw(p) })
+}
+
+/// Publishes `entry` in `cell`, which must be empty (under `WRITER`).
+fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, ()>) {
+    let old = cell.swap(Box::into_raw(entry), Ordering::SeqCst);
+    debug_assert!(old.is_null(), "publish over a live entry");
+}
+
+/// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
+/// `None` if the slot is empty (or this thread cannot protect another entry now).
+#[inline(always)]
+fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+    let h = hazard::protect(cell(fd)?)?;
+    // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or changes
+    // it before `h` is dropped (module docs of `hazard`), and it was a valid `Box<Entry>`.
+    let r = f(unsafe { &*h.ptr() });
+    drop(h);
+    Some(r)
+}
+
+/// The cell of `fd` with its entry published (under `WRITER`), adopting an inherited
+/// descriptor first; `ERROR_INVALID_HANDLE` if there is no such handle.
+fn locked_cell(fd: RawFd, w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+    if let Some(c) = cell(fd).filter(|c| !c.load(Ordering::Acquire).is_null()) {
+        return Ok(c);
+    }
+    let entry = adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    let c = cell_for_insert(fd, w)?;
+    publish(c, Box::new(entry), w);
+    Ok(c)
+}
+
+/// Runs `f` on the entry of `fd` under `WRITER`, adopting an inherited descriptor first.
+fn with_locked<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Res<R> {
+    let w = writer();
+    let c = locked_cell(fd, &w)?;
+    // SAFETY: under `WRITER` nobody unpublishes or frees the entry; it is a valid Box.
+    Ok(f(unsafe { &*c.load(Ordering::Acquire) }))
+}
+
+/// A borrowed view of a handle for the fast paths: the object and the handle's access.
+pub struct Borrowed<'a> {
+    /// The object.
+    pub object: &'a Object,
+    /// The access granted to this handle.
+    pub access: u32,
+}
+
+/// Runs `f` on handle `h` without taking a lock or a reference (hazard-protected): for short
+/// calls that never block and never change the handle table (`ReleaseMutex`, `SetEvent`, a
+/// zero-timeout try). A blocking wait must take a reference ([`get`]) instead. Falls back to
+/// the locked path (adopting an inherited handle on first use) when needed.
+#[inline(always)]
+pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
+    let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    let mut f = Some(f);
+    if let Some(r) =
+        with_published(fd, |e| (f.take().expect("called once"))(Borrowed { object: &e.object, access: e.access }))
+    {
+        return Ok(r);
+    }
+    let f = f.take().expect("not called yet");
+    with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access }))
+}
+
+/// Protects the entries of `hs` (at most 64) for a wait's cheap first pass and runs `f` on
+/// them; `None` if any is not published now or cannot be protected (the caller then takes
+/// references with [`get`]). Same rules as [`with`].
+pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(&[&Object]) -> R) -> Option<R> {
+    let n = hs.len();
+    if n > 64 {
+        return None;
+    }
+    let mut cells: [&AtomicPtr<Entry>; 64] = [&NO_ENTRY; 64];
+    for (c, &h) in cells.iter_mut().zip(hs) {
+        *c = cell(fd_of(h)?)?;
+    }
+    let mut ptrs = [std::ptr::null::<Entry>(); 64];
+    let batch = hazard::protect_many(&cells[..n], &mut ptrs[..n])?;
+    let mut objects: [MaybeUninit<&Object>; 64] = [const { MaybeUninit::uninit() }; 64];
+    for (o, &p) in objects.iter_mut().zip(&ptrs[..n]) {
+        // SAFETY: `p` is protected by `batch` (alive until after `f` returns) and was a valid
+        // `Box<Entry>` when published.
+        o.write(unsafe { &(*p).object });
+    }
+    // SAFETY: the first `n` elements were written above.
+    let objects = unsafe { std::slice::from_raw_parts(objects.as_ptr().cast::<&Object>(), n) };
+    let r = f(objects);
+    drop(batch);
+    Some(r)
+}
+
+/// A cell that is always empty (fills fixed arrays of cells before use).
+static NO_ENTRY: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The handle value of slot `fd`.
 pub fn value_of(fd: RawFd) -> HANDLE {
@@ -309,6 +468,7 @@ pub fn value_of(fd: RawFd) -> HANDLE {
 }
 
 /// The slot a handle value names, if it can name one (low two bits ignored).
+#[inline(always)]
 pub fn fd_of(h: HANDLE) -> Option<RawFd> {
     let v = (h as usize) & !3;
     if v == 0 || v > (i32::MAX as usize) * 4 {
@@ -332,13 +492,21 @@ fn dup_cloexec(fd: BorrowedFd<'_>) -> Res<OwnedFd> {
 }
 
 /// Puts `entry` in the table under its slot's number and returns the handle value.
-fn insert_entry(entry: Entry) -> HANDLE {
+fn insert_entry(entry: Entry) -> Res<HANDLE> {
     let fd = entry.slot_fd().as_raw_fd();
-    let old = table().insert(fd, entry);
+    if usize::try_from(fd).map_or(true, |i| i >= CHUNK * CHUNKS) {
+        return Err(Fail(ERROR_TOO_MANY_OPEN_FILES));
+    }
+    let w = writer();
+    let c = cell_for_insert(fd, &w)?;
+    let old = unpublish(c, &w);
+    publish(c, Box::new(entry), &w);
+    drop(w);
     if let Some(old) = old {
         // A descriptor number can only be reused after its slot was closed, so a stale entry
         // means someone closed our descriptor behind our back (e.g. `close(3)` in C). The old
         // slot number now belongs to the new descriptor: forget the old one without closing it.
+        let old = *old;
         match old.slot {
             Slot::Own(slot) => {
                 std::mem::forget(slot);
@@ -348,7 +516,7 @@ fn insert_entry(entry: Entry) -> HANDLE {
             Slot::Core => std::mem::forget(old.object),
         }
     }
-    value_of(fd)
+    Ok(value_of(fd))
 }
 
 /// Adds a handle owning `slot` (a file, a process, a thread) and returns its value. `inherit`
@@ -356,7 +524,7 @@ fn insert_entry(entry: Entry) -> HANDLE {
 pub fn insert(object: Object, access: u32, inherit: bool, slot: OwnedFd) -> Res<HANDLE> {
     set_cloexec(slot.as_fd(), !inherit)?;
     let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
-    Ok(insert_entry(Entry { slot: Slot::Own(slot), object, access, flags, shared: false }))
+    insert_entry(Entry { slot: Slot::Own(slot), object, access, flags, shared: false })
 }
 
 /// Adds a handle whose slot is a new duplicate of `src` (processes, threads).
@@ -378,14 +546,22 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 /// open file description), so that it can later be moved to another description (`share`);
 /// the core handle stays private and its close takes the fast path.
 pub fn insert_core(object: Object) -> Res<HANDLE> {
+    let inheritable = object.core_inheritable();
+    insert_core_as(object, inheritable)
+}
+
+/// [`insert_core`] for an object the caller created or opened with `inheritable` as its
+/// inheritability (saves asking the kernel, `F_GETFD`, on every create and open).
+pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
+    debug_assert_eq!(inheritable, object.core_inheritable());
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let entry = if object.core_inheritable() {
+    let entry = if inheritable {
         Entry { slot: Slot::Core, object, access, flags: HANDLE_FLAG_INHERIT, shared: true }
     } else {
         let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
         Entry { slot: Slot::Own(slot), object, access, flags: 0, shared: false }
     };
-    Ok(insert_entry(entry))
+    insert_entry(entry)
 }
 
 /// A new handle entry for a namespace object `object` (already with the new handle's access,
@@ -475,18 +651,14 @@ fn set_inherit(entry: &mut Entry, inherit: bool) -> Res<Option<Object>> {
     Ok(old)
 }
 
-/// Looks a handle up (adopting an inherited one on first use). Pseudo-handles and unknown
-/// values fail with `ERROR_INVALID_HANDLE`.
+/// Looks a handle up (adopting an inherited one on first use) and takes a reference to its
+/// object. Pseudo-handles and unknown values fail with `ERROR_INVALID_HANDLE`.
 pub fn get(h: HANDLE) -> Res<HandleInfo> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    if let Some(e) = table_read().get(&fd) {
-        return Ok(e.info(fd));
+    if let Some(info) = with_published(fd, |e| e.info(fd)) {
+        return Ok(info);
     }
-    let mut table = table();
-    if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
-        slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
-    }
-    Ok(table[&fd].info(fd))
+    with_locked(fd, |e| e.info(fd))
 }
 
 /// Closes a handle (`CloseHandle`). A protected handle is not closed:
@@ -494,38 +666,51 @@ pub fn get(h: HANDLE) -> Res<HandleInfo> {
 pub fn close(h: HANDLE) -> Res<()> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let entry = {
-        let mut table = table();
-        if let std::collections::btree_map::Entry::Vacant(slot) = table.entry(fd) {
-            slot.insert(adopt(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?);
-        }
-        let e = &table[&fd];
+        let w = writer();
+        let c = locked_cell(fd, &w)?;
+        // SAFETY: under `WRITER` the published entry is not freed or changed by anyone else.
+        let e = unsafe { &*c.load(Ordering::Acquire) };
         if e.flags & HANDLE_FLAG_PROTECT_FROM_CLOSE != 0 {
             return Err(Fail(Win32Error::INVALID_HANDLE.0));
         }
+        let e = unpublish(c, &w).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
         if matches!(e.slot, Slot::Core) && e.flags & HANDLE_FLAG_INHERIT != 0 && e.object.references() > 1 {
             // Another thread still uses the object (a wait, a view being made), so its
             // descriptor outlives the handle: make sure no child inherits it and the value is
             // not adopted as an inherited handle meanwhile.
             e.object.set_core_inheritable(false).ok();
         }
-        table.remove(&fd)
+        e
     };
     drop(entry); // outside the lock: the core's close protocol makes system calls
     Ok(())
 }
 
+/// Takes the entry of slot `fd` out of the table (under `WRITER`), lets `f` change it, and
+/// publishes it again whatever `f` returns; what `f` gives back is dropped outside the lock.
+fn modify<T>(fd: RawFd, f: impl FnOnce(&mut Entry) -> Res<T>) -> Res<T> {
+    let (r, _w) = {
+        let w = writer();
+        let c = locked_cell(fd, &w)?;
+        let mut e = unpublish(c, &w).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+        let r = f(&mut e);
+        publish(c, e, &w);
+        (r, w)
+    };
+    r
+}
+
 /// Changes a handle's flags (`SetHandleInformation`).
 pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
     let info = get(h)?;
-    let old = {
-        let mut table = table();
-        let e = table.get_mut(&info.fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    drop(info.object);
+    let old = modify(info.fd, |e| {
         let known = HANDLE_FLAG_INHERIT | HANDLE_FLAG_PROTECT_FROM_CLOSE;
         let new = (e.flags & !(mask & known)) | (flags & mask & known);
         let old = set_inherit(e, new & HANDLE_FLAG_INHERIT != 0)?;
         e.flags = new;
-        old
-    };
+        Ok(old)
+    })?;
     drop(old); // outside the lock: the core's close protocol makes system calls
     Ok(())
 }
@@ -534,26 +719,40 @@ pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
 /// (`DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`). `object` must be the handle's own object
 /// or one made from it by [`Object::with_access`] (same descriptor).
 pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
-    let (old, previous) = {
-        let mut table = table();
-        let e = table.get_mut(&fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    let (old, previous) = modify(fd, |e| {
         e.access = access;
         let old = std::mem::replace(&mut e.object, object);
         let previous = set_inherit(e, inherit)?;
         e.flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
-        (old, previous)
-    };
+        Ok((old, previous))
+    })?;
     drop((old, previous));
     Ok(value_of(fd))
 }
 
 /// The slots of every inheritable handle, with their access and kind, for `CreateProcess`.
 pub fn inheritable() -> Vec<(RawFd, u32, &'static str)> {
-    table_read()
-        .iter()
-        .filter(|(_, e)| e.flags & HANDLE_FLAG_INHERIT != 0)
-        .map(|(&fd, e)| (fd, e.access, e.object.kind()))
-        .collect()
+    let _w = writer();
+    let mut out = Vec::new();
+    for (ci, chunk) in SLOTS.iter().enumerate() {
+        let chunk = chunk.load(Ordering::Acquire);
+        if chunk.is_null() {
+            continue;
+        }
+        // SAFETY: published chunks are leaked and initialized (see `cell`).
+        for (i, c) in unsafe { &*chunk }.iter().enumerate() {
+            let p = c.load(Ordering::Acquire);
+            if p.is_null() {
+                continue;
+            }
+            // SAFETY: under `WRITER` published entries are not freed or changed.
+            let e = unsafe { &*p };
+            if e.flags & HANDLE_FLAG_INHERIT != 0 {
+                out.push(((ci * CHUNK + i) as RawFd, e.access, e.object.kind()));
+            }
+        }
+    }
+    out
 }
 
 /// The kind name [`Object::kind`] gives an object of this type.
@@ -810,7 +1009,7 @@ unsafe fn duplicate(
         // The source slot is reused: the same value comes back, as on Windows.
         replace(info.fd, object, new_access, inherit)?
     } else if object.core_fd().is_some() {
-        insert_entry(duplicate_core(object, inherit, info.shared)?)
+        insert_entry(duplicate_core(object, inherit, info.shared)?)?
     } else {
         // SAFETY: `info.fd` is the source handle's open slot, borrowed for the dup only.
         insert_dup(object, new_access, inherit, unsafe { BorrowedFd::borrow_raw(info.fd) })?

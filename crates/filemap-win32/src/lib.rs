@@ -53,6 +53,7 @@ pub mod file;
 pub mod handles;
 pub mod library;
 pub mod mapping;
+pub mod memory;
 pub mod process;
 pub mod strings;
 pub mod sync;

@@ -73,7 +73,7 @@ unsafe fn create_file_mapping(
         options = options.file(&file);
     }
     let (mapping, created) = options.create()?;
-    let h = handles::insert_mapping(mapping)?;
+    let h = handles::insert_core_as(handles::Object::Mapping(std::sync::Arc::new(mapping)), inherit)?;
     set_last_error(if created == Created::Existing { Win32Error::ALREADY_EXISTS.0 } else { 0 });
     Ok(h)
 }
@@ -148,7 +148,7 @@ unsafe fn open_file_mapping(access: u32, inherit: BOOL, name: Name) -> Res<HANDL
         return fail(Win32Error::INVALID_HANDLE);
     }
     let mapping = Mapping::options().name(&name).access(Access(access)).inheritable(inherit != 0).open()?;
-    handles::insert_mapping(mapping)
+    handles::insert_core_as(handles::Object::Mapping(std::sync::Arc::new(mapping)), inherit != 0)
 }
 
 /// `OpenFileMappingA`: opens the existing mapping `lpName` with `dwDesiredAccess`
@@ -267,126 +267,5 @@ pub extern "system" fn FlushViewOfFile(lpBaseAddress: *const c_void, dwNumberOfB
     boundary(FALSE, || {
         filemap::flush_raw(lpBaseAddress.cast(), dwNumberOfBytesToFlush)?;
         Ok(TRUE)
-    })
-}
-
-/// `MEMORY_BASIC_INFORMATION` with the LP64 layout of our `winnt.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-pub struct MEMORY_BASIC_INFORMATION {
-    /// The queried address rounded down to a page.
-    pub BaseAddress: usize,
-    /// Start of the mapping the address belongs to (a view's base), 0 for free memory.
-    pub AllocationBase: usize,
-    /// Protection the mapping was created with (as `Protect` here).
-    pub AllocationProtect: u32,
-    /// Always 0.
-    pub PartitionId: u16,
-    /// Bytes from `BaseAddress` to the end of the region with the same attributes.
-    pub RegionSize: usize,
-    /// `MEM_COMMIT`, `MEM_RESERVE` (inaccessible private reservations) or `MEM_FREE`.
-    pub State: u32,
-    /// `PAGE_*` of the region.
-    pub Protect: u32,
-    /// `MEM_MAPPED` (file-backed: views), `MEM_PRIVATE`, or 0 for free memory.
-    pub Type: u32,
-}
-
-const MEM_COMMIT: u32 = 0x1000;
-const MEM_RESERVE: u32 = 0x2000;
-const MEM_FREE: u32 = 0x1_0000;
-const MEM_PRIVATE: u32 = 0x2_0000;
-const MEM_MAPPED: u32 = 0x4_0000;
-const ERROR_BAD_LENGTH: u32 = 24;
-/// The highest user address `GetSystemInfo` reports.
-const MAX_USER_ADDRESS: usize = 0x7FFF_FFFE_FFFF;
-
-/// One line of `/proc/self/maps`: start, end, protection, file-backed.
-fn parse_maps_line(line: &str) -> Option<(usize, usize, u32, bool)> {
-    let mut parts = line.split_whitespace();
-    let range = parts.next()?;
-    let perms = parts.next()?.as_bytes();
-    let _offset = parts.next()?;
-    let _dev = parts.next()?;
-    let inode = parts.next()?;
-    let (start, end) = range.split_once('-')?;
-    let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
-    if perms.len() < 4 {
-        return None;
-    }
-    let (r, w, x, shared) = (perms[0] == b'r', perms[1] == b'w', perms[2] == b'x', perms[3] == b's');
-    let file = inode != "0";
-    let protect = match (r, w, x) {
-        (false, false, false) => 0x01,               // PAGE_NOACCESS
-        (_, true, false) if !shared && file => 0x08, // PAGE_WRITECOPY
-        (_, true, false) => 0x04,                    // PAGE_READWRITE
-        (_, false, false) => 0x02,                   // PAGE_READONLY
-        (_, true, true) if !shared && file => 0x80,  // PAGE_EXECUTE_WRITECOPY
-        (_, true, true) => 0x40,                     // PAGE_EXECUTE_READWRITE
-        (_, false, true) => 0x20,                    // PAGE_EXECUTE_READ
-    };
-    Some((start, end, protect, file))
-}
-
-fn query(addr: usize) -> Res<MEMORY_BASIC_INFORMATION> {
-    if addr > MAX_USER_ADDRESS {
-        return fail(Win32Error::INVALID_PARAMETER);
-    }
-    let page = filemap::PAGE_SIZE;
-    let base = addr & !(page - 1);
-    let maps = std::fs::read_to_string("/proc/self/maps").map_err(Fail::from)?;
-    let regions: Vec<_> = maps.lines().filter_map(parse_maps_line).collect();
-    if let Some(&(start, end, protect, file)) = regions.iter().find(|r| r.0 <= addr && addr < r.1) {
-        let state = if protect == 0x01 && !file { MEM_RESERVE } else { MEM_COMMIT };
-        return Ok(MEMORY_BASIC_INFORMATION {
-            BaseAddress: base,
-            AllocationBase: start,
-            AllocationProtect: protect,
-            PartitionId: 0,
-            RegionSize: end - base,
-            State: state,
-            Protect: if state == MEM_RESERVE { 0 } else { protect },
-            Type: if file { MEM_MAPPED } else { MEM_PRIVATE },
-        });
-    }
-    let next = regions.iter().map(|r| r.0).filter(|&s| s > addr).min().unwrap_or(MAX_USER_ADDRESS + 1);
-    Ok(MEMORY_BASIC_INFORMATION {
-        BaseAddress: base,
-        AllocationBase: 0,
-        AllocationProtect: 0,
-        PartitionId: 0,
-        RegionSize: next - base,
-        State: MEM_FREE,
-        Protect: 0x01, // PAGE_NOACCESS
-        Type: 0,
-    })
-}
-
-/// `VirtualQuery`: what is mapped at an address, from `/proc/self/maps`. A view reads as
-/// `MEM_COMMIT` + `MEM_MAPPED` with its protection (`PAGE_READWRITE`, `PAGE_READONLY`,
-/// `PAGE_WRITECOPY` for copy-on-write views) and `AllocationBase` = the view's base; its
-/// `RegionSize` is page-rounded, as on Windows. Unmapped memory reads as `MEM_FREE`. Returns
-/// the bytes written (48), or 0 with `ERROR_BAD_LENGTH` if `dwLength` is too small or
-/// `ERROR_INVALID_PARAMETER` above the highest user address.
-///
-/// # Safety
-/// `lpBuffer` must be writable for `dwLength` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn VirtualQuery(
-    lpAddress: *const c_void,
-    lpBuffer: *mut MEMORY_BASIC_INFORMATION,
-    dwLength: usize,
-) -> usize {
-    boundary(0, || {
-        if dwLength < std::mem::size_of::<MEMORY_BASIC_INFORMATION>() {
-            return Err(Fail(ERROR_BAD_LENGTH));
-        }
-        if lpBuffer.is_null() {
-            return Err(Fail(crate::error::ERROR_NOACCESS));
-        }
-        let info = query(lpAddress as usize)?;
-        // SAFETY: non-NULL and writable for at least the structure (checked; caller's promise).
-        unsafe { lpBuffer.write(info) };
-        Ok(std::mem::size_of::<MEMORY_BASIC_INFORMATION>())
     })
 }

@@ -3,8 +3,9 @@
 //!
 //! `CreateProcess` parses the command line the Windows way ([`parse_command_line`], the rules
 //! of `CommandLineToArgvW` and the Microsoft C runtime) into `argv`, resolves the program
-//! (a name without a slash is looked for in this program's directory, the current directory and
-//! `PATH`; a trailing `.exe` that does not exist on Linux is dropped), and starts it with
+//! with Windows' search order ([`search_dirs`]: this program's directory, the current directory
+//! unless `NoDefaultCurrentDirectoryInExePath` is set, then `PATH` standing in for the system
+//! directories and `PATH`; a trailing `.exe` that does not exist on Linux is dropped), and starts it with
 //! `posix_spawn`. With `bInheritHandles = FALSE` every inheritable handle's descriptor is closed
 //! in the child; with `TRUE` they stay open at the same numbers, so their handle values work in
 //! the child (see [`crate::handles`]), and their exact access masks are passed in
@@ -226,6 +227,40 @@ fn is_file(p: &Path) -> bool {
     p.metadata().is_ok_and(|m| m.is_file())
 }
 
+/// The variable that takes the current directory out of the program search (Windows' name).
+const NO_CWD_VAR: &str = "NoDefaultCurrentDirectoryInExePath";
+
+/// Windows' `NeedCurrentDirectoryForExePath`: true if a program named `exe` should be looked
+/// for in the current directory. A name with a directory separator always is (it is not
+/// searched for at all: it is relative to the current directory); otherwise the current
+/// directory is searched unless `NoDefaultCurrentDirectoryInExePath` is set to a non-empty
+/// value (an empty value counts as unset, as `GetEnvironmentVariable` returns 0 for it).
+pub fn need_current_directory(exe: &str) -> bool {
+    exe.contains(['\\', '/']) || std::env::var_os(NO_CWD_VAR).is_none_or(|v| v.is_empty())
+}
+
+/// The directories a program name without a separator is looked for in, in Windows' order
+/// (`CreateProcess`, "lpCommandLine"): 1. the directory of this program's executable; 2. the
+/// current directory, unless [`need_current_directory`] says no; 3.-5. the system directories
+/// (32-bit, 16-bit, Windows), which Linux does not have: their role is `PATH`'s; 6. `PATH`.
+pub fn search_dirs(exe: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(me) = std::fs::read_link("/proc/self/exe")
+        && let Some(dir) = me.parent()
+    {
+        dirs.push(dir.to_path_buf());
+    }
+    if need_current_directory(exe) {
+        dirs.push(PathBuf::from("."));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        // An empty entry means the current directory to a shell; Windows has no such rule,
+        // and honouring it would bring the current directory back: skip it.
+        dirs.extend(std::env::split_paths(&path).filter(|d| !d.as_os_str().is_empty()));
+    }
+    dirs
+}
+
 /// Finds the program to run (module docs).
 fn resolve_program(name: &str, search: bool) -> Res<PathBuf> {
     let name = name.replace('\\', "/");
@@ -242,17 +277,7 @@ fn resolve_program(name: &str, search: bool) -> Res<PathBuf> {
         let parent_ok = Path::new(&name).parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
         return fail(if parent_ok { Win32Error::FILE_NOT_FOUND } else { Win32Error::PATH_NOT_FOUND });
     }
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Ok(exe) = std::fs::read_link("/proc/self/exe")
-        && let Some(dir) = exe.parent()
-    {
-        dirs.push(dir.to_path_buf());
-    }
-    dirs.push(PathBuf::from("."));
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    for dir in dirs {
+    for dir in search_dirs(&name) {
         for c in &candidates {
             let p = dir.join(c);
             if is_file(&p) {
@@ -261,6 +286,28 @@ fn resolve_program(name: &str, search: bool) -> Res<PathBuf> {
         }
     }
     fail(Win32Error::FILE_NOT_FOUND)
+}
+
+/// `NeedCurrentDirectoryForExePathA`: whether `CreateProcess` (and any program search) looks
+/// in the current directory for the program `ExeName`: TRUE if it has a path separator, else
+/// TRUE unless the environment variable `NoDefaultCurrentDirectoryInExePath` is set.
+///
+/// # Safety
+/// `ExeName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn NeedCurrentDirectoryForExePathA(ExeName: *const c_char) -> BOOL {
+    // SAFETY: forwarded caller promise.
+    boundary(TRUE, || Ok(need_current_directory(&unsafe { a_str(ExeName) }?.unwrap_or_default()) as BOOL))
+}
+
+/// `NeedCurrentDirectoryForExePathW`: [`NeedCurrentDirectoryForExePathA`] with a wide string.
+///
+/// # Safety
+/// `ExeName` NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn NeedCurrentDirectoryForExePathW(ExeName: *const crate::strings::WChar) -> BOOL {
+    // SAFETY: forwarded caller promise.
+    boundary(TRUE, || Ok(need_current_directory(&unsafe { w_str(ExeName) }?.unwrap_or_default()) as BOOL))
 }
 
 fn cstring(s: impl AsRef<[u8]>) -> Res<CString> {

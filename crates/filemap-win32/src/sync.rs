@@ -13,7 +13,9 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use filemap::sync::{DueTime, Event, Mutex, Rights, Semaphore, Timer, Waitable, wait_all, wait_any};
+use filemap::sync::{
+    DueTime, Event, Mutex, Rights, Semaphore, SyncState, Timer, WaitOutcome, Waitable, wait_all, wait_any,
+};
 use filemap::{Created, Win32Error};
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
@@ -55,7 +57,7 @@ unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) 
     let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
     let (m, created) =
         Mutex::options().name(name.as_deref().unwrap_or("")).initial_owner(owner != 0).inheritable(inherit).create()?;
-    let h = handles::insert_core(Object::Mutex(Arc::new(m)))?;
+    let h = handles::insert_core_as(Object::Mutex(Arc::new(m)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -96,7 +98,7 @@ unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Mutex(Arc::new(m)))
+    handles::insert_core_as(Object::Mutex(Arc::new(m)), inherit != 0)
 }
 
 /// `OpenMutexA`: opens an existing mutex with `dwDesiredAccess` (`MUTEX_ALL_ACCESS`,
@@ -129,12 +131,14 @@ pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle:
 /// `ERROR_NOT_OWNER` if the thread does not own it, `ERROR_INVALID_HANDLE` for other objects.
 #[unsafe(no_mangle)]
 pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
-    boundary(FALSE, || match handles::get(hMutex)?.object {
-        Object::Mutex(m) => {
-            m.release()?;
-            Ok(TRUE)
-        }
-        _ => fail(Win32Error::INVALID_HANDLE),
+    boundary(FALSE, || {
+        handles::with(hMutex, |h| match h.object {
+            Object::Mutex(m) => {
+                m.release()?;
+                Ok(TRUE)
+            }
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })?
     })
 }
 
@@ -153,7 +157,7 @@ unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i3
         .max(max)
         .inheritable(inherit)
         .create()?;
-    let h = handles::insert_core(Object::Semaphore(Arc::new(s)))?;
+    let h = handles::insert_core_as(Object::Semaphore(Arc::new(s)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -200,7 +204,7 @@ unsafe fn open_semaphore(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> 
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Semaphore(Arc::new(s)))
+    handles::insert_core_as(Object::Semaphore(Arc::new(s)), inherit != 0)
 }
 
 /// `OpenSemaphoreA`: opens an existing semaphore (errors as [`OpenMutexA`]).
@@ -243,16 +247,16 @@ pub unsafe extern "system" fn ReleaseSemaphore(
     lReleaseCount: i32,
     lpPreviousCount: *mut i32,
 ) -> BOOL {
-    boundary(FALSE, || match handles::get(hSemaphore)?.object {
-        Object::Semaphore(s) => {
-            let previous = s.release(lReleaseCount)?;
-            if !lpPreviousCount.is_null() {
-                // SAFETY: non-NULL and writable (caller's promise).
-                unsafe { lpPreviousCount.write(previous) };
-            }
-            Ok(TRUE)
+    boundary(FALSE, || {
+        let previous = handles::with(hSemaphore, |h| match h.object {
+            Object::Semaphore(s) => Ok(s.release(lReleaseCount)?),
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })??;
+        if !lpPreviousCount.is_null() {
+            // SAFETY: non-NULL and writable (caller's promise).
+            unsafe { lpPreviousCount.write(previous) };
         }
-        _ => fail(Win32Error::INVALID_HANDLE),
+        Ok(TRUE)
     })
 }
 
@@ -271,7 +275,7 @@ unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BO
         .initial_state(initial != 0)
         .inheritable(inherit)
         .create()?;
-    let h = handles::insert_core(Object::Event(Arc::new(e)))?;
+    let h = handles::insert_core_as(Object::Event(Arc::new(e)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -317,7 +321,7 @@ unsafe fn open_event(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let e = Event::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Event(Arc::new(e)))
+    handles::insert_core_as(Object::Event(Arc::new(e)), inherit != 0)
 }
 
 /// `OpenEventA`: opens an existing event (errors as [`OpenMutexA`]).
@@ -345,12 +349,14 @@ pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle:
 }
 
 fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BOOL {
-    boundary(FALSE, || match handles::get(h)?.object {
-        Object::Event(e) => {
-            op(&e)?;
-            Ok(TRUE)
-        }
-        _ => fail(Win32Error::INVALID_HANDLE),
+    boundary(FALSE, || {
+        handles::with(h, |h| match h.object {
+            Object::Event(e) => {
+                op(e)?;
+                Ok(TRUE)
+            }
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })?
     })
 }
 
@@ -385,7 +391,7 @@ unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name)
     let (name, inherit) = unsafe { (name.read()?, inherit_from(sa)) };
     let (t, created) =
         Timer::options().name(name.as_deref().unwrap_or("")).manual_reset(manual != 0).inheritable(inherit).create()?;
-    let h = handles::insert_core(Object::Timer(Arc::new(t)))?;
+    let h = handles::insert_core_as(Object::Timer(Arc::new(t)), inherit)?;
     created_error(created);
     Ok(h)
 }
@@ -425,7 +431,7 @@ unsafe fn open_timer(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let t = Timer::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
-    handles::insert_core(Object::Timer(Arc::new(t)))
+    handles::insert_core_as(Object::Timer(Arc::new(t)), inherit != 0)
 }
 
 /// `OpenWaitableTimerA`: opens an existing timer (errors as [`OpenMutexA`]).
@@ -530,6 +536,90 @@ pub(crate) fn waitable(object: &Object) -> Res<&dyn Waitable> {
     }
 }
 
+/// Whether the fast paths handle `object`: a mutex, semaphore or event whose handle has
+/// `SYNCHRONIZE` (timers, processes, threads, non-waitable objects and missing rights are left
+/// to the core, which also reports the errors).
+#[inline(always)]
+fn fast_kind(object: &Object) -> bool {
+    let rights = match object {
+        Object::Mutex(m) => m.rights(),
+        Object::Semaphore(s) => s.rights(),
+        Object::Event(e) => e.rights(),
+        _ => return false,
+    };
+    rights.contains(Rights::SYNCHRONIZE)
+}
+
+/// Whether a wait could take `object` (of a [`fast_kind`]) now, by a plain read of its state
+/// (no claim, no system call).
+#[inline(always)]
+fn looks_available(object: &Object) -> bool {
+    match object {
+        Object::Mutex(m) => match m.state() {
+            SyncState::Mutex { owner_tid: None, .. } => true,
+            _ => m.is_owned_by_current_thread(),
+        },
+        Object::Semaphore(s) => matches!(s.state(), SyncState::Semaphore { count: 1.., .. }),
+        Object::Event(e) => matches!(e.state(), SyncState::Event { signaled: true, .. }),
+        _ => false,
+    }
+}
+
+/// Tries to take a mutex, semaphore or event without waiting (never blocks).
+#[inline(always)]
+fn try_take(object: &Object) -> Res<WaitOutcome> {
+    Ok(match object {
+        Object::Mutex(m) => m.acquire(Some(Duration::ZERO))?,
+        Object::Semaphore(s) => s.wait(Some(Duration::ZERO))?,
+        Object::Event(e) => e.wait(Some(Duration::ZERO))?,
+        _ => WaitOutcome::TimedOut,
+    })
+}
+
+/// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
+/// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
+#[inline(always)]
+fn wait_one_fast(object: &Object) -> Res<Option<DWORD>> {
+    if !fast_kind(object) {
+        return Ok(None);
+    }
+    if looks_available(object) {
+        return match try_take(object)? {
+            WaitOutcome::TimedOut => Ok(None), // lost a race: wait for real
+            outcome => Ok(Some(outcome.to_win32())),
+        };
+    }
+    Ok(None) // the core decides (it also detects dead owners, fires timers...)
+}
+
+/// Waits for one object through a reference (the blocking path).
+fn wait_one(object: &Object, ms: DWORD) -> Res<DWORD> {
+    let t = timeout(ms);
+    Ok(match object {
+        Object::Mutex(m) => m.acquire(t)?,
+        Object::Semaphore(s) => s.wait(t)?,
+        Object::Event(e) => e.wait(t)?,
+        Object::Timer(tm) => tm.wait(t)?,
+        other => wait_any(&[waitable(other)?], t)?,
+    }
+    .to_win32())
+}
+
+/// [`WaitForSingleObject`] without the boundary.
+#[inline(always)]
+fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
+    if handles::is_pseudo(h) {
+        crate::system::Sleep(ms);
+        return Ok(WAIT_TIMEOUT);
+    }
+    // Uncontended: no lock, no reference count, no system call.
+    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object))?? {
+        return Ok(r);
+    }
+    let info = handles::get(h)?;
+    wait_one(&info.object, ms)
+}
+
 /// `WaitForSingleObject`: waits up to `dwMilliseconds` (`INFINITE` = forever; 0 only tests)
 /// for a mutex (acquiring it), semaphore (taking one count), event, timer (auto-reset ones are
 /// consumed), process or thread (exited). Returns `WAIT_OBJECT_0`, `WAIT_ABANDONED` (a mutex
@@ -537,20 +627,13 @@ pub(crate) fn waitable(object: &Object) -> Res<&dyn Waitable> {
 /// (invalid or non-waitable handles such as file mappings) or `ERROR_ACCESS_DENIED` (no
 /// `SYNCHRONIZE`). The pseudo-handles of the current process and thread are allowed and time
 /// out. Success leaves the last error unchanged.
+///
+/// An uncontended wait on a mutex, semaphore or event makes no system call and takes no lock:
+/// the handle is read under a hazard pointer, the state is read, and one non-blocking try
+/// takes it; only a wait that must block takes a reference to the object.
 #[unsafe(no_mangle)]
 pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWORD) -> DWORD {
-    boundary(WAIT_FAILED, || {
-        if handles::is_pseudo(hHandle) {
-            crate::system::Sleep(dwMilliseconds);
-            return Ok(WAIT_TIMEOUT);
-        }
-        let info = handles::get(hHandle)?;
-        if let Object::Mutex(m) = &info.object {
-            return Ok(m.acquire(timeout(dwMilliseconds))?.to_win32()); // the core's fast path
-        }
-        let w = waitable(&info.object)?;
-        Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
-    })
+    boundary(WAIT_FAILED, || wait_single(hHandle, dwMilliseconds))
 }
 
 /// `WaitForSingleObjectEx`: [`WaitForSingleObject`]; with `bAlertable`, queued APCs also end
@@ -572,6 +655,38 @@ pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DW
     })
 }
 
+/// The cheap first pass of a wait on several objects, on borrowed handles: O(n) plain reads of
+/// their states, then non-blocking tries. `None`: the caller must wait with references.
+fn wait_multiple_fast(objects: &[&Object], all: bool) -> Res<Option<DWORD>> {
+    if !objects.iter().all(|o| fast_kind(o)) {
+        return Ok(None); // timers, processes, errors: the core's path
+    }
+    if all {
+        if !objects.iter().all(|o| looks_available(o)) {
+            return Ok(None);
+        }
+        let mut ws: [&dyn Waitable; 64] = [waitable(objects[0])?; 64];
+        for (w, o) in ws.iter_mut().zip(objects) {
+            *w = waitable(o)?;
+        }
+        return match wait_all(&ws[..objects.len()], Some(Duration::ZERO))? {
+            WaitOutcome::TimedOut => Ok(None),
+            outcome => Ok(Some(outcome.to_win32())),
+        };
+    }
+    // The lowest index that can be taken, as the core's wait-any would pick.
+    for (i, o) in objects.iter().enumerate() {
+        if looks_available(o) {
+            match try_take(o)? {
+                WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
+                WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
+                WaitOutcome::TimedOut => {}
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// # Safety
 /// `handles_ptr` must point to `count` handles when `count` is in range.
 unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u32, alertable: bool) -> Res<DWORD> {
@@ -583,20 +698,30 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
     }
     // SAFETY: `count` readable handles (caller's promise).
     let hs = unsafe { std::slice::from_raw_parts(handles_ptr, count as usize) };
-    let mut objects = Vec::with_capacity(hs.len());
-    for &h in hs {
-        if handles::is_pseudo(h) {
-            return fail(Win32Error::INVALID_HANDLE);
-        }
-        objects.push(handles::get(h)?.object);
+    if hs.iter().any(|&h| handles::is_pseudo(h)) {
+        return fail(Win32Error::INVALID_HANDLE);
     }
     if all {
         // The same handle twice (low bits ignored) is refused before any object is touched.
-        let mut values: Vec<usize> = hs.iter().map(|&h| h as usize & !3).collect();
+        let mut values = [0usize; 64];
+        for (v, &h) in values.iter_mut().zip(hs) {
+            *v = h as usize & !3;
+        }
+        let values = &mut values[..hs.len()];
         values.sort_unstable();
         if values.windows(2).any(|w| w[0] == w[1]) {
             return fail(Win32Error::INVALID_PARAMETER);
         }
+    }
+    // An alertable wait goes to the APC-aware path as it is (queued APCs end it first).
+    if !alertable
+        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all)).transpose()?.flatten()
+    {
+        return Ok(r);
+    }
+    let mut objects = Vec::with_capacity(hs.len());
+    for &h in hs {
+        objects.push(handles::get(h)?.object);
     }
     let waitables = objects.iter().map(waitable).collect::<Res<Vec<_>>>()?;
     if alertable {
@@ -656,21 +781,16 @@ pub extern "system" fn SignalObjectAndWait(
     bAlertable: BOOL,
 ) -> DWORD {
     boundary(WAIT_FAILED, || {
-        match handles::get(hObjectToSignal)?.object {
-            Object::Event(e) => {
-                e.set()?;
-            }
-            Object::Mutex(m) => m.release()?,
-            Object::Semaphore(s) => {
-                s.release(1)?;
-            }
-            _ => return fail(Win32Error::INVALID_HANDLE),
-        }
-        let info = handles::get(hObjectToWaitOn)?;
-        let w = waitable(&info.object)?;
+        handles::with(hObjectToSignal, |h| match h.object {
+            Object::Event(e) => e.set().map(drop).map_err(Fail::from),
+            Object::Mutex(m) => m.release().map_err(Fail::from),
+            Object::Semaphore(s) => s.release(1).map(drop).map_err(Fail::from),
+            _ => fail(Win32Error::INVALID_HANDLE),
+        })??;
         if bAlertable != 0 {
-            return crate::apc::wait(&[w], false, dwMilliseconds);
+            let info = handles::get(hObjectToWaitOn)?;
+            return crate::apc::wait(&[waitable(&info.object)?], false, dwMilliseconds);
         }
-        Ok(wait_any(&[w], timeout(dwMilliseconds))?.to_win32())
+        wait_single(hObjectToWaitOn, dwMilliseconds)
     })
 }

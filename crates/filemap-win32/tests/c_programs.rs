@@ -101,6 +101,13 @@ fn secure_crt_tchar_conio_and_formatmessage_work_in_every_build() {
 }
 
 #[test]
+fn initially_owned_mutexes_named_or_not_are_owned_once_in_every_creation_path() {
+    for out in run_program("mutex_initial_owner.c", &Build::ALL, &[]) {
+        assert!(out.contains("INITIAL OWNER OK"), "{out}");
+    }
+}
+
+#[test]
 fn threads_are_waitable_and_own_mutexes() {
     for out in run_program("threads.c", &Build::ALL, &[]) {
         assert!(out.contains("THREADS OK"), "{out}");
@@ -278,4 +285,40 @@ fn exit_thread_on_the_main_thread_lets_the_other_threads_finish_then_ends_the_pr
     let out = run(command(&exe, &root), Duration::from_secs(30), "exit_thread_main");
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "main thread leaves\nworker done\n");
+}
+
+#[test]
+fn virtual_memory_api_reserve_commit_across_processes_and_a_placeholder_ring_buffer() {
+    for out in run_program("memory_api.c", &Build::ALL, &[]) {
+        assert!(out.contains("MEMORY OK"), "{out}");
+    }
+}
+
+/// Writes an executable shell script at `path` that exits with `code`.
+fn plant(path: &std::path::Path, code: u8) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
+    std::fs::write(path, format!("#!/bin/sh\nexit {code}\n")).expect("write program");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn createprocess_searches_the_application_dir_then_the_current_dir_unless_disabled_then_path() {
+    let dir = scratch("search_order");
+    let root = dir.join("root");
+    let work = dir.join("work");
+    let on_path = dir.join("on-path");
+    plant(&work.join("tool"), 11);
+    plant(&work.join("apptool"), 11);
+    plant(&on_path.join("tool"), 22);
+    plant(&dir.join("bin/apptool"), 33);
+    let path = format!("{}:/usr/bin:/bin", on_path.display());
+    for build in [Build::C, Build::CUnicode] {
+        let exe = compile(&program("search_order.c"), &dir.join("bin"), build);
+        let mut cmd = command(&exe, &root);
+        cmd.current_dir(&work).env("PATH", &path).env_remove("NoDefaultCurrentDirectoryInExePath");
+        let out = run(cmd, Duration::from_secs(60), "search_order");
+        let stdout = expect_success(&out, &format!("search_order ({build:?})"));
+        assert!(stdout.contains("SEARCH ORDER OK"), "{build:?}: {stdout}");
+    }
 }

@@ -588,7 +588,6 @@ fn a_watchdog_process_gets_a_runaway_thread_terminated_and_a_thread_exits_early(
 }
 
 #[test]
-#[ignore = "needs hand-off (issue 11): a released mutex must go to the process already waiting"]
 fn two_processes_take_strict_turns_on_a_mutex() {
     let bench = Bench::new("alternation");
     for build in [C, CU] {

@@ -135,9 +135,9 @@ fn cycles(c: &mut Criterion) {
     drop(keep);
     rustix::shm::unlink(raw_name.as_str()).unwrap();
 
-    // The sweep's worst step: 16 live entries examined (what one step does at most, at most
-    // once per 20 ms per scope and process), measured through `sweep_now` over a directory of
-    // exactly 16 live objects.
+    // The sweep's cost per live entry: `sweep_now` over a directory of `STEP_ENTRIES` live
+    // objects (one step examines at most that many, at most once per 20 ms per scope and
+    // process), plus opening and reading the directory.
     let mut g = c.benchmark_group("sweep_step");
     let held: Vec<Mapping> = (0..filemap::sweep::STEP_ENTRIES)
         .map(|i| Mapping::options().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)

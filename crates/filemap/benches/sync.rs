@@ -2,7 +2,13 @@
 //! - uncontended mutex acquire + release: filemap `Mutex` vs a process-shared robust pthread
 //!   mutex vs a plain compare-and-swap lock;
 //! - cross-process ping-pong round trip over two auto-reset events vs a raw futex ping-pong
-//!   (wait/wake, no spinning) between the same two processes.
+//!   (wait/wake, no spinning) between the same two processes: each hop is a hand-off to a
+//!   queued waiter;
+//! - uncontended auto-reset event set + wait (no system call on either side);
+//! - contended throughput: 2, 4 and 8 processes incrementing one counter under one mutex,
+//!   filemap with hand-off (fair, the default), filemap with waiters barging
+//!   (`set_fair_hand_off(false)`, the behaviour before hand-off) and a robust process-shared
+//!   pthread mutex; time per increment.
 //!
 //! `cargo bench -p filemap --bench sync -- --warm-up-time 1 --measurement-time 3`
 
@@ -86,6 +92,112 @@ fn mutex_uncontended(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+fn event_uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("event_uncontended_set_wait");
+    let (e, _) = Event::create(Some(r"Local\bench-event-set-wait"), false, false).unwrap();
+    g.bench_function("filemap_auto_event", |b| {
+        b.iter(|| {
+            e.set().unwrap();
+            black_box(e.wait(Some(Duration::ZERO)).unwrap());
+        })
+    });
+    g.finish();
+}
+
+/// A robust, process-shared pthread mutex at `p`.
+fn pthread_robust_at(p: *mut libc::pthread_mutex_t) {
+    // SAFETY: `p` points into a shared mapping large enough for a pthread_mutex_t; the attribute
+    // object lives on our stack for the calls.
+    unsafe {
+        let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+        assert_eq!(libc::pthread_mutexattr_init(&mut attr), 0);
+        assert_eq!(libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED), 0);
+        assert_eq!(libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST), 0);
+        assert_eq!(libc::pthread_mutex_init(p, &attr), 0);
+    }
+}
+
+/// Runs `procs` processes that each do `per` increments of `counter` under `lock`/`unlock`,
+/// started together; returns the wall time from the start signal to the last exit.
+fn contended_run(procs: usize, per: u64, lock: &dyn Fn(), unlock: &dyn Fn()) -> Duration {
+    let page = shared_page();
+    // SAFETY: two aligned words at the start of a fresh shared page: go flag, counter.
+    let (go, counter) = unsafe { (&*page.cast::<AtomicU32>(), &*page.add(8).cast::<std::sync::atomic::AtomicU64>()) };
+    let pids: Vec<_> = (0..procs)
+        .map(|_| {
+            fork_child(|| {
+                while go.load(Ordering::Acquire) == 0 {
+                    std::hint::spin_loop();
+                }
+                for _ in 0..per {
+                    lock();
+                    // A non-atomic read-modify-write, as protected data would be.
+                    let v = counter.load(Ordering::Relaxed);
+                    counter.store(v + 1, Ordering::Relaxed);
+                    unlock();
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    let start = Instant::now();
+    go.store(1, Ordering::Release);
+    for pid in pids {
+        reap(pid);
+    }
+    let took = start.elapsed();
+    assert_eq!(counter.load(Ordering::SeqCst), procs as u64 * per, "no lost update");
+    // SAFETY: the page was mapped by `shared_page` and nothing refers to it any more.
+    unsafe { libc::munmap(page.cast(), 4096) };
+    took
+}
+
+fn contended(c: &mut Criterion) {
+    for procs in [2usize, 4, 8] {
+        let mut g = c.benchmark_group(format!("contended_counter_{procs}_processes_per_increment"));
+        g.sample_size(10);
+        g.measurement_time(Duration::from_secs(4));
+        g.warm_up_time(Duration::from_millis(500));
+        let (m, _) = Mutex::create(Some(&format!(r"Local\bench-contended-{procs}")), false).unwrap();
+        for (label, fair) in [("filemap_hand_off", true), ("filemap_barging", false)] {
+            g.bench_function(label, |b| {
+                b.iter_custom(|iters| {
+                    filemap::sync::set_fair_hand_off(fair); // inherited by the forked children
+                    let per = iters.div_ceil(procs as u64);
+                    let lock = || {
+                        black_box(m.acquire(None).unwrap());
+                    };
+                    let unlock = || m.release().unwrap();
+                    let took = contended_run(procs, per, &lock, &unlock);
+                    filemap::sync::set_fair_hand_off(true);
+                    took.mul_f64(iters as f64 / (per * procs as u64) as f64)
+                })
+            });
+        }
+        let page = shared_page();
+        let pm = page.cast::<libc::pthread_mutex_t>();
+        pthread_robust_at(pm);
+        let pm_addr = pm as usize;
+        g.bench_function("pthread_robust_pshared", |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(procs as u64);
+                // SAFETY: `pm_addr` is an initialized robust process-shared mutex in a shared
+                // page that stays mapped in every process of the run.
+                let lock = || unsafe {
+                    black_box(libc::pthread_mutex_lock(pm_addr as *mut libc::pthread_mutex_t));
+                };
+                // SAFETY: as above; the calling thread owns it.
+                let unlock = || unsafe {
+                    libc::pthread_mutex_unlock(pm_addr as *mut libc::pthread_mutex_t);
+                };
+                let took = contended_run(procs, per, &lock, &unlock);
+                took.mul_f64(iters as f64 / (per * procs as u64) as f64)
+            })
+        });
+        g.finish();
+    }
 }
 
 fn futex_wait(w: &AtomicU32, v: u32) {
@@ -210,7 +322,9 @@ fn ping_pong(c: &mut Criterion) {
 fn all(c: &mut Criterion) {
     setup_root();
     mutex_uncontended(c);
+    event_uncontended(c);
     ping_pong(c);
+    contended(c);
 }
 
 criterion_group!(benches, all);

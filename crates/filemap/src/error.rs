@@ -76,6 +76,10 @@ win32_codes! {
     COMMITMENT_LIMIT = 1455, "The paging file is too small for this operation to complete.";
     TIMEOUT = 1460, "This operation returned because the timeout period expired.";
     INVALID_DATA = 13, "The data is invalid.";
+    NOT_LOCKED = 158, "The segment is already unlocked.";
+    NOACCESS = 998, "Invalid access to memory location.";
+    NO_SYSTEM_RESOURCES = 1450, "Insufficient system resources exist to complete the requested service.";
+    WORKING_SET_QUOTA = 1453, "Insufficient quota to complete the requested service.";
 }
 
 impl fmt::Debug for Win32Error {
@@ -231,6 +235,39 @@ pub fn win32_from_errno(err: &io::Error) -> Win32Error {
 impl From<rustix::io::Errno> for Error {
     fn from(errno: rustix::io::Errno) -> Error {
         Error::from_io("system call failed", errno.into())
+    }
+}
+
+/// For `std::io` callers (`?` in a function returning `io::Result`): the [`io::ErrorKind`]
+/// follows the Win32 code (`ERROR_FILE_NOT_FOUND` is `NotFound`, `ERROR_ACCESS_DENIED`
+/// `PermissionDenied`, `ERROR_TIMEOUT` `TimedOut`, ...), and the `filemap::Error` itself stays
+/// inside, with its code and message: `io_error.get_ref()` and `downcast_ref::<filemap::Error>()`
+/// give it back, `Display` shows its message and code, and its `source` is the OS error behind
+/// it. `raw_os_error()` is `None` (a Win32 code is not an `errno`; the `errno`, when there is
+/// one, is [`Error::os_error`]).
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        use io::ErrorKind as Io;
+        let kind = match err.code {
+            Win32Error::ALREADY_EXISTS => Io::AlreadyExists,
+            Win32Error::DISK_FULL | Win32Error::COMMITMENT_LIMIT => Io::StorageFull,
+            Win32Error::INVALID_HANDLE => Io::InvalidInput,
+            _ => match err.kind() {
+                ErrorKind::NotFound => Io::NotFound,
+                ErrorKind::AccessDenied => Io::PermissionDenied,
+                ErrorKind::InvalidParameter
+                | ErrorKind::InvalidName
+                | ErrorKind::Alignment
+                | ErrorKind::InvalidAddress
+                | ErrorKind::WrongType => Io::InvalidInput,
+                ErrorKind::OutOfMemory => Io::OutOfMemory,
+                ErrorKind::Corrupt => Io::InvalidData,
+                ErrorKind::Unsupported => Io::Unsupported,
+                ErrorKind::Timeout => Io::TimedOut,
+                ErrorKind::SyncRule | ErrorKind::Other => err.source.as_ref().map_or(Io::Other, io::Error::kind),
+            },
+        };
+        io::Error::new(kind, err)
     }
 }
 

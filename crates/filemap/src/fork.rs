@@ -29,6 +29,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
@@ -48,7 +49,25 @@ struct Tracked {
 }
 
 /// Registered handles by descriptor number (`None` until the first registration).
-type Registry = Option<HashMap<RawFd, Tracked>>;
+type Registry = Option<HashMap<RawFd, Tracked, BuildHasherDefault<FdHasher>>>;
+
+/// Descriptor numbers are small, distinct integers: they hash to themselves.
+#[derive(Default)]
+struct FdHasher(u64);
+
+impl Hasher for FdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_i32(&mut self, n: i32) {
+        self.0 = n as u32 as u64;
+    }
+}
 
 static REGISTRY: Mutex<Registry> = Mutex::new(None);
 static HOOKS: Once = Once::new();
@@ -75,7 +94,9 @@ pub(crate) fn install() {
 /// Registers a named handle whose OFD is private to this process, under its descriptor number.
 pub(crate) fn track(fd: RawFd, writable: bool, shared: &Arc<AtomicBool>) {
     install();
-    registry().get_or_insert_with(HashMap::new).insert(fd, Tracked { writable, shared: shared.clone(), fresh: None });
+    registry()
+        .get_or_insert_with(HashMap::default)
+        .insert(fd, Tracked { writable, shared: shared.clone(), fresh: None });
 }
 
 /// Forgets a handle (its close protocol is about to run, or its OFD became shared).

@@ -11,6 +11,10 @@
 //!   memory lives while any handle or view remains.
 //! - **Views** at 64 KiB-aligned addresses, coherent across all processes.
 //! - Every error carries the Win32 code Windows returns ([`Error::code`]).
+//! - **The memory API around views** in [`memory`]: reserve and commit (`SEC_RESERVE` sections
+//!   commit per section, for every view in every process), protection, locking, exact
+//!   `VirtualQuery` regions, placeholders; [`Mapping::double_view`] maps a section twice back to
+//!   back for ring buffers; [`MappingOptions::large_pages`] backs a section with huge pages.
 //! - **Named synchronization objects** in [`sync`]: mutexes (thread-owned, recursive,
 //!   abandoned when their owner dies), semaphores, events, waitable timers, and waits on up to
 //!   64 of them at once, all futex-based with no system call on uncontended paths.
@@ -47,9 +51,12 @@ compile_error!(
      (A native Windows backend over CreateFileMappingW could slot in behind `sys`; none exists yet.)"
 );
 
+mod backing;
 pub mod error;
 mod fork;
+mod large;
 mod mapping;
+pub mod memory;
 pub mod name;
 pub mod namespace;
 mod object;
@@ -59,11 +66,15 @@ mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
 pub use mapping::{
-    Access, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page, unmap_raw,
+    Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
+    unmap_raw, unmap_raw_preserving_placeholder,
 };
 pub use name::{ObjectName, Scope};
 pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
+/// The `zerocopy` this crate's typed view access ([`View::read_as`], [`View::write_as`]) is
+/// written against, so `#[derive(zerocopy::FromBytes, ...)]` in your code matches it.
+pub use zerocopy;
 
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
 pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;
@@ -74,3 +85,8 @@ pub const DATA_OFFSET: u64 = object::HEADER_SIZE as u64;
 
 /// The page size (4 KiB).
 pub const PAGE_SIZE: usize = sys::PAGE;
+
+/// The crate README's examples, compiled as doc-tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

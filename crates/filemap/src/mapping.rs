@@ -11,8 +11,8 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::OFlags;
@@ -20,6 +20,7 @@ use rustix::io::Errno;
 use rustix::mm::ProtFlags;
 
 use crate::error::{Error, Result, Win32Error};
+use crate::large::DataFile;
 use crate::name::ObjectName;
 use crate::object::{Backing, Created, HEADER_SIZE, Header, MapPin, NewObject, ObjectFile, ObjectType, stamp};
 use crate::sys::{self, GRANULARITY, Placement, Sharing};
@@ -299,6 +300,20 @@ impl<'f> MappingOptions<'f> {
         self
     }
 
+    /// Back the section with large pages (`SEC_LARGE_PAGES | SEC_COMMIT`): huge pages from the
+    /// kernel's hugetlb pool, through a hugetlbfs mount (see the crate's `large` module docs and
+    /// docs/ARCHITECTURE.md). The size, view offsets and view lengths must be multiples of
+    /// [`crate::memory::large_page_minimum`]. Fails with `ERROR_PRIVILEGE_NOT_HELD` without a
+    /// usable hugetlbfs mount and `ERROR_NO_SYSTEM_RESOURCES` when the pool is too small.
+    pub fn large_pages(mut self, large: bool) -> Self {
+        if large {
+            self.flags = self.flags | SectionFlags::LARGE_PAGES | SectionFlags::COMMIT;
+        } else {
+            self.flags = SectionFlags(self.flags.0 & !SectionFlags::LARGE_PAGES.0);
+        }
+        self
+    }
+
     /// Back the mapping by this file instead of the paging file (memory).
     pub fn file(mut self, file: &'f File) -> Self {
         self.file = Some(file);
@@ -319,7 +334,12 @@ impl<'f> MappingOptions<'f> {
         let what = || format!("cannot create {shown}");
         self.check_flags(&what)?;
         let commit = !self.flags.contains(SectionFlags::RESERVE);
+        let large = self.flags.contains(SectionFlags::LARGE_PAGES);
         let (data_len, backing, backing_fd, size) = match self.file {
+            None if large => {
+                let (data, backing) = crate::large::create(self.size, self.mode, name.is_some())?;
+                (0, Some(backing), Some(data), self.size)
+            }
             None => {
                 if self.size == 0 {
                     return Err(Error::new(
@@ -337,13 +357,14 @@ impl<'f> MappingOptions<'f> {
             }
             Some(file) => {
                 let (backing, fd, size) = self.prepare_file(file, name.is_some(), &what)?;
-                (0, Some(backing), Some(fd), size)
+                (0, Some(backing), Some(DataFile::plain(fd)), size)
             }
         };
         let mut header = Header {
             kind: ObjectType::Mapping,
             protection: self.protection.to_win32(),
             attributes: match (self.file.is_some(), commit) {
+                (false, _) if large => self.flags.0 | SectionFlags::COMMIT.0,
                 (true, _) => {
                     (self.flags.0 & !(SectionFlags::COMMIT.0 | SectionFlags::RESERVE.0)) | SectionFlags::FILE.0
                 }
@@ -370,7 +391,7 @@ impl<'f> MappingOptions<'f> {
             before_link: None,
         })?;
         let mapping = match created {
-            Created::New => Mapping::from_object(object, Access::ALL, backing_fd.map(Arc::new))?,
+            Created::New => Mapping::from_object(object, Access::ALL, backing_fd)?,
             Created::Existing => Mapping::from_object_open(object, Access::ALL)?,
         };
         Ok((mapping, created))
@@ -430,10 +451,16 @@ impl<'f> MappingOptions<'f> {
             if reserve || self.file.is_some() {
                 return refuse(Win32Error::INVALID_PARAMETER, "SEC_LARGE_PAGES needs SEC_COMMIT on the paging file");
             }
-            return refuse(
-                Win32Error::PRIVILEGE_NOT_HELD,
-                "SEC_LARGE_PAGES needs SeLockMemoryPrivilege, which filemap does not grant; use normal pages",
-            );
+            let lp = crate::memory::large_page_minimum() as u64;
+            if lp == 0 {
+                return refuse(Win32Error::PRIVILEGE_NOT_HELD, "SEC_LARGE_PAGES: the kernel has no huge page support");
+            }
+            if self.size == 0 || !self.size.is_multiple_of(lp) {
+                return refuse(
+                    Win32Error::INVALID_PARAMETER,
+                    &format!("SEC_LARGE_PAGES: the size must be a multiple of the {lp}-byte large page"),
+                );
+            }
         }
         Ok(())
     }
@@ -508,7 +535,7 @@ pub struct Mapping {
     object: Arc<ObjectFile>,
     access: Access,
     protection: Protection,
-    backing: Option<Arc<OwnedFd>>,
+    backing: Option<Arc<DataFile>>,
 }
 
 impl Mapping {
@@ -524,9 +551,38 @@ impl Mapping {
         Mapping::options().name(name).access(access).open()
     }
 
-    fn from_object(object: ObjectFile, access: Access, backing: Option<Arc<OwnedFd>>) -> Result<Mapping> {
+    /// [`Mapping::open`], waiting up to `timeout` for the name to appear: for processes started
+    /// independently, where the creator may not have run yet. It retries while the open fails
+    /// with `ERROR_FILE_NOT_FOUND` (polling, from 1 ms backing off to 50 ms); any other error
+    /// (wrong type, access denied, bad name) returns at once. When `timeout` passes without the
+    /// name appearing it fails with `ERROR_FILE_NOT_FOUND` (what `OpenFileMapping` reports; not
+    /// `ERROR_TIMEOUT`, so callers handle "not there" one way), its message saying how long it
+    /// waited. A zero `timeout` is one attempt, as `open`.
+    pub fn open_wait(name: &str, access: Access, timeout: std::time::Duration) -> Result<Mapping> {
+        let start = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let err = match Mapping::open(name, access) {
+                Ok(mapping) => return Ok(mapping),
+                Err(e) if e.code() == Win32Error::FILE_NOT_FOUND => e,
+                Err(e) => return Err(e),
+            };
+            let waited = start.elapsed();
+            let Some(left) = timeout.checked_sub(waited).filter(|left| !left.is_zero()) else {
+                let message = format!("{} (waited {} ms for it to appear)", err.message(), waited.as_millis());
+                return Err(Error::new(Win32Error::FILE_NOT_FOUND, message));
+            };
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn from_object(object: ObjectFile, access: Access, mut backing: Option<DataFile>) -> Result<Mapping> {
         let (protection, _) = Protection::from_win32(object.header().protection)?;
-        Ok(Mapping { object: Arc::new(object), access, protection, backing })
+        if let Some(data) = &mut backing {
+            data.watch_object(object.fd());
+        }
+        Ok(Mapping { object: Arc::new(object), access, protection, backing: backing.map(Arc::new) })
     }
 
     /// Wraps an object opened by name (or found existing at create), opening its backing file.
@@ -538,9 +594,27 @@ impl Mapping {
                 format!("{}: corrupt protection in header: {}", object.describe(), e.message()),
             )
         })?;
+        let large = header.attributes & SectionFlags::LARGE_PAGES.0 != 0;
         let backing = match &header.backing {
             None => None,
-            Some(backing) => Some(Arc::new(open_backing(backing, protection, access, &object.describe())?)),
+            Some(backing) if large => {
+                let write = protection.allows_write() && access.can_write();
+                // The path is hostile input (S6): it is only followed inside the directory of the
+                // object file's kernel-recorded owner, never the uid the header claims.
+                let owner = rustix::fs::fstat(object.fd())?.st_uid;
+                let mut data = crate::large::open(backing, owner, write, &object.describe())?;
+                data.watch_object(object.fd());
+                Some(Arc::new(data))
+            }
+            Some(backing) => {
+                let write = protection.allows_write() && access.can_write();
+                Some(Arc::new(DataFile::plain(crate::backing::open_recorded(
+                    object.fd(),
+                    backing,
+                    write,
+                    &object.describe(),
+                )?)))
+            }
         };
         if backing.is_none() && object.file_size() < HEADER_SIZE as u64 + header.size {
             return Err(Error::new(
@@ -701,9 +775,61 @@ impl Mapping {
         self.view_builder().offset(offset).len(len).access(access).map()
     }
 
+    /// Maps the whole object twice, back to back, so that `[ptr, ptr + 2 * size)` reads the
+    /// object and then the object again: a ring buffer whose reads and writes never wrap (the
+    /// Win32 pattern of `VirtualAlloc2(MEM_RESERVE_PLACEHOLDER)` + two `MapViewOfFile3`). The
+    /// object's size must be a multiple of the 64 KiB allocation granularity
+    /// (`ERROR_INVALID_PARAMETER`), and it must be a committed section.
+    pub fn double_view(&self, access: Access) -> Result<DoubleView> {
+        let size = self.size();
+        let what = || format!("cannot map a double view of {}", self.object.describe());
+        if !size.is_multiple_of(GRANULARITY as u64) || self.section_flags().contains(SectionFlags::RESERVE) {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("{}: the size {size} is not a multiple of 64 KiB, or the section is SEC_RESERVE", what()),
+            ));
+        }
+        let len = usize::try_from(size)
+            .ok()
+            .filter(|l| l.checked_mul(2).is_some())
+            .ok_or_else(|| Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: too large", what())))?;
+        let placeholder = crate::memory::allocate(
+            0,
+            2 * len,
+            crate::memory::mem::RESERVE | crate::memory::mem::RESERVE_PLACEHOLDER,
+            page::NOACCESS,
+            true,
+        )?;
+        let fail = |e: Error| {
+            // Release the placeholders still there (views made so far unmap when dropped).
+            for half in [placeholder, placeholder + len] {
+                crate::memory::free(half, 0, crate::memory::mem::RELEASE).ok();
+            }
+            e
+        };
+        crate::memory::free(placeholder, len, crate::memory::mem::RELEASE | crate::memory::mem::PRESERVE_PLACEHOLDER)
+            .map_err(fail)?;
+        let mut halves = Vec::with_capacity(2);
+        for at in [placeholder, placeholder + len] {
+            let view =
+                self.view_builder().access(access).len(len).address(at).replace_placeholder().map().map_err(fail)?;
+            halves.push(view);
+        }
+        let second = halves.pop().expect("two halves");
+        let first = halves.pop().expect("two halves");
+        Ok(DoubleView { first, second })
+    }
+
     /// A builder for a view with every option of `MapViewOfFileEx`.
     pub fn view_builder(&self) -> ViewBuilder<'_> {
-        ViewBuilder { mapping: self, offset: 0, len: 0, access: Access::READ, address: None }
+        ViewBuilder {
+            mapping: self,
+            offset: 0,
+            len: 0,
+            access: Access::READ,
+            address: None,
+            replace_placeholder: false,
+        }
     }
 
     /// Runs `map` with the descriptor the data is mapped from, the data's offset in it, and the
@@ -733,25 +859,6 @@ fn is_pe_image(file: &File) -> bool {
     matches!(rustix::io::pread(file, &mut magic, 0), Ok(2)) && &magic == b"MZ"
 }
 
-fn open_backing(backing: &Backing, protection: Protection, access: Access, what: &str) -> Result<OwnedFd> {
-    let write = protection.allows_write() && access.can_write();
-    let flags = if write { OFlags::RDWR } else { OFlags::RDONLY } | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(&backing.path, flags, rustix::fs::Mode::empty()).map_err(|e| {
-        Error::from_io(
-            format!("cannot open {what}: its backing file {} cannot be opened", backing.path.display()),
-            e.into(),
-        )
-    })?;
-    let st = rustix::fs::fstat(&fd)?;
-    if st.st_dev != backing.dev || st.st_ino != backing.ino {
-        return Err(Error::new(
-            Win32Error::FILE_INVALID,
-            format!("cannot open {what}: its backing file {} was replaced by another file", backing.path.display()),
-        ));
-    }
-    Ok(fd)
-}
-
 /// Builder for a view (`MapViewOfFileEx`): offset, length, access and a requested address.
 #[derive(Debug, Clone)]
 pub struct ViewBuilder<'m> {
@@ -760,6 +867,7 @@ pub struct ViewBuilder<'m> {
     len: usize,
     access: Access,
     address: Option<usize>,
+    replace_placeholder: bool,
 }
 
 impl ViewBuilder<'_> {
@@ -789,6 +897,15 @@ impl ViewBuilder<'_> {
         self
     }
 
+    /// Map over the placeholder that is exactly this view's range (`MapViewOfFile3` with
+    /// `MEM_REPLACE_PLACEHOLDER`): needs [`ViewBuilder::address`] and an explicit length, and the
+    /// range must be one placeholder made by [`crate::memory::allocate`] with
+    /// `MEM_RESERVE_PLACEHOLDER` (split by [`crate::memory::free`] with `MEM_PRESERVE_PLACEHOLDER`).
+    pub fn replace_placeholder(mut self) -> Self {
+        self.replace_placeholder = true;
+        self
+    }
+
     /// Maps the view.
     pub fn map(self) -> Result<View> {
         let m = self.mapping;
@@ -808,6 +925,21 @@ impl ViewBuilder<'_> {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
                 format!("{}: address {addr:#x} is not a multiple of the 64 KiB allocation granularity", what()),
+            ));
+        }
+        let large = m.backing.as_ref().is_some_and(|d| d.is_large())
+            || (m.backing.is_some() && m.section_flags().contains(SectionFlags::LARGE_PAGES));
+        let lp = crate::memory::large_page_minimum();
+        if large && (!self.offset.is_multiple_of(lp as u64) || self.address.is_some_and(|a| a % lp != 0)) {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!("{}: views of large-page sections start at multiples of {lp} bytes", what()),
+            ));
+        }
+        if large && !self.len.is_multiple_of(lp) {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("{}: views of large-page sections are multiples of {lp} bytes long", what()),
             ));
         }
         let kind = view_kind(self.access);
@@ -859,8 +991,57 @@ impl ViewBuilder<'_> {
         }
         let sharing = if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared };
         let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
-        let (ptr, pin) = m.with_data_fd(|fd, base, pin| {
-            let ptr = sys::map_file(fd, base + self.offset, len, prot, sharing, placement).map_err(|e| match e {
+        let flags = m.section_flags();
+        let reserved = m.backing.is_none() && flags.contains(SectionFlags::RESERVE);
+        let view_protect = view_protection(kind, execute);
+        let modifiers = (if flags.contains(SectionFlags::NOCACHE) { crate::memory::modifier::NOCACHE } else { 0 })
+            | (if flags.contains(SectionFlags::WRITECOMBINE) { crate::memory::modifier::WRITECOMBINE } else { 0 });
+        // Views of reserved sections start inaccessible; commits open their pages.
+        let map_prot = if reserved { ProtFlags::empty() } else { prot };
+        if self.replace_placeholder && (self.address.is_none() || self.len == 0) {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("{}: replacing a placeholder needs an address and a length", what()),
+            ));
+        }
+        let (ptr, pin, section) = m.with_data_fd(|fd, base, pin| {
+            // The file may have been truncated since the handle was opened: map only what it
+            // still covers (the object's bytes in the view), or the view would SIGBUS.
+            let end = base + self.offset + (len as u64).min(m.size() - self.offset);
+            let (code, file) = if m.backing.is_some() {
+                (Win32Error::FILE_INVALID, "its backing file")
+            } else {
+                (Win32Error::INVALID_DATA, "its object file")
+            };
+            crate::backing::ensure_covers(fd, end, code, &what, file)?;
+            let section = if reserved {
+                let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::from_io(what(), e.into()))?;
+                Some(crate::memory::ReservedSection {
+                    fd: dup,
+                    pin: pin.clone(),
+                    file_offset: base + self.offset,
+                    file_end: base + m.size(),
+                })
+            } else {
+                None
+            };
+            if self.replace_placeholder {
+                let addr = self.address.unwrap_or(0);
+                let ptr = crate::memory::replace_placeholder(addr, len, || {
+                    // SAFETY: `replace_placeholder` checked (and holds the registry while we
+                    // run) that [addr, addr + len) is exactly one placeholder this process
+                    // reserved, which nobody references.
+                    unsafe { crate::sys::vm::map_file_over(fd, base + self.offset, addr, len, map_prot, sharing) }
+                        .map_err(|e| Error::from_io(what(), e.into()))
+                })?;
+                return Ok((ptr, pin, section));
+            }
+            let mapped = if large && placement == Placement::Anywhere {
+                crate::sys::vm::map_huge_file(fd, base + self.offset, len, map_prot, sharing)
+            } else {
+                sys::map_file(fd, base + self.offset, len, map_prot, sharing, placement)
+            };
+            let ptr = mapped.map_err(|e| match e {
                 Errno::EXIST => Error::new(
                     Win32Error::INVALID_ADDRESS,
                     format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
@@ -874,9 +1055,33 @@ impl ViewBuilder<'_> {
                 ),
                 e => Error::from_io(what(), e.into()),
             })?;
-            Ok((ptr, pin))
+            Ok((ptr, pin, section))
         })?;
-        Ok(View { ptr, len, offset: self.offset, kind, execute, _pin: pin })
+        crate::memory::register_view(
+            ptr.as_ptr() as usize,
+            crate::memory::ViewRecord {
+                protect: view_protect,
+                section_protect: m.protection.to_win32(),
+                modifiers,
+                copy: kind == ViewKind::Copy,
+                len,
+                reserved: section,
+            },
+        );
+        Ok(View { ptr, len, offset: self.offset, kind, execute, reserved, _pin: pin })
+    }
+}
+
+/// The `PAGE_*` protection a view of this kind reports (`AllocationProtect`).
+fn view_protection(kind: ViewKind, execute: bool) -> u32 {
+    match (kind, execute) {
+        (ViewKind::NoAccess, _) => page::NOACCESS,
+        (ViewKind::Read, false) => page::READONLY,
+        (ViewKind::Read, true) => page::EXECUTE_READ,
+        (ViewKind::Write, false) => page::READWRITE,
+        (ViewKind::Write, true) => page::EXECUTE_READWRITE,
+        (ViewKind::Copy, false) => page::WRITECOPY,
+        (ViewKind::Copy, true) => page::EXECUTE_WRITECOPY,
     }
 }
 
@@ -909,6 +1114,8 @@ pub struct View {
     offset: u64,
     kind: ViewKind,
     execute: bool,
+    /// A view of a `SEC_RESERVE` section: pages may be reserved (inaccessible).
+    reserved: bool,
     /// Set when mapped from the handle's own OFD (see `object::MapPin`); a view given away with
     /// `into_raw` keeps it for the rest of the process's life (its handle's close then always
     /// releases its lock explicitly: correct, one syscall dearer).
@@ -979,9 +1186,35 @@ impl View {
         }
     }
 
+    /// For views whose pages may be reserved or re-protected: every page of the range must be
+    /// committed and allow the access (`ERROR_NOACCESS` otherwise, instead of a fault).
+    fn check_pages(&self, offset: usize, len: usize, write: bool) -> Result<()> {
+        if self.reserved || crate::memory::views_need_checks() {
+            crate::memory::check_view_access(self.ptr.as_ptr() as usize, offset, len, write)?;
+        }
+        Ok(())
+    }
+
+    /// Commits `len` bytes from `offset` of a view of a `SEC_RESERVE` section with `protection`
+    /// (`VirtualAlloc(MEM_COMMIT)` on the view): the pages of the *section* are allocated (a full
+    /// filesystem fails here with `ERROR_COMMITMENT_LIMIT`, never later with SIGBUS) and every
+    /// view of the section, in any process, sees them. On a view of a committed section this only
+    /// changes the protection.
+    pub fn commit(&self, offset: usize, len: usize, protection: u32) -> Result<()> {
+        if offset.checked_add(len).is_none_or(|end| end > self.len) || len == 0 {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("cannot commit {len} bytes at offset {offset}: the view is {} bytes long", self.len),
+            ));
+        }
+        crate::memory::allocate(self.ptr.as_ptr() as usize + offset, len, crate::memory::mem::COMMIT, protection, false)
+            .map(|_| ())
+    }
+
     /// Copies `buf.len()` bytes from offset `offset` of the view into `buf`.
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
         self.check_range(offset, buf.len(), "read")?;
+        self.check_pages(offset, buf.len(), false)?;
         // SAFETY: the range was checked to lie inside this live, readable view.
         unsafe { sys::copy_out(self.ptr.as_ptr().add(offset), buf) };
         Ok(())
@@ -1001,6 +1234,7 @@ impl View {
             return Err(Error::new(Win32Error::ACCESS_DENIED, "cannot write to a read-only view"));
         }
         self.check_range(offset, data.len(), "write")?;
+        self.check_pages(offset, data.len(), true)?;
         // SAFETY: the range was checked to lie inside this live, writable view.
         unsafe { sys::copy_in(self.ptr.as_ptr().add(offset), data) };
         Ok(())
@@ -1017,6 +1251,7 @@ impl View {
         if !self.is_writable() {
             return Err(Error::new(Win32Error::ACCESS_DENIED, "atomics need a writable view"));
         }
+        self.check_pages(offset, size, true)?;
         // SAFETY: checked in bounds above.
         Ok(unsafe { self.ptr.as_ptr().add(offset) })
     }
@@ -1036,6 +1271,55 @@ impl View {
         let ptr = self.atomic_ptr(offset, 8)?;
         // SAFETY: as for `atomic_u32`, with 8-byte alignment checked.
         Ok(unsafe { AtomicU64::from_ptr(ptr.cast()) })
+    }
+
+    /// Loads a 32-bit value at `offset` (4-byte aligned) atomically with `order` (`Relaxed`,
+    /// `Acquire` or `SeqCst`; `Release` and `AcqRel` are taken as `Acquire`). Unlike [`View::atomic_u32`] this works on read-only views.
+    pub fn load_u32(&self, offset: usize, order: Ordering) -> Result<u32> {
+        let ptr = self.load_ptr(offset, 4)?;
+        // SAFETY:
+        // - `ptr` is in bounds, 4-byte aligned and readable (checked by `load_ptr`) for `&self`.
+        // - a 4-byte atomic is lock-free on every Linux target, and an atomic load of read-only
+        //   memory of a lock-free size is allowed (std's "Atomic accesses to read-only memory").
+        Ok(unsafe { AtomicU32::from_ptr(ptr.cast()) }.load(load_order(order)))
+    }
+
+    /// Loads a 64-bit value at `offset` (8-byte aligned) atomically; works on read-only views.
+    pub fn load_u64(&self, offset: usize, order: Ordering) -> Result<u64> {
+        let ptr = self.load_ptr(offset, 8)?;
+        // SAFETY: as for `load_u32`, with 8-byte alignment checked (64-bit atomics are lock-free
+        // on the 64-bit targets this crate builds for).
+        Ok(unsafe { AtomicU64::from_ptr(ptr.cast()) }.load(load_order(order)))
+    }
+
+    fn load_ptr(&self, offset: usize, size: usize) -> Result<*mut u8> {
+        self.check_range(offset, size, "load")?;
+        if !offset.is_multiple_of(size) {
+            return Err(Error::new(
+                Win32Error::MAPPED_ALIGNMENT,
+                format!("cannot load at offset {offset}: not aligned for a {size}-byte atomic"),
+            ));
+        }
+        self.check_pages(offset, size, false)?;
+        // SAFETY: checked in bounds above.
+        Ok(unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    /// Copies a plain-data value (`#[repr(C)]`, deriving `zerocopy`'s `FromBytes` and
+    /// `IntoBytes`) out of the view at `offset`. The offset need not be aligned: the bytes are
+    /// copied. Another process writing the range meanwhile can tear the value (it is copied, not
+    /// read atomically), never make it invalid: every bit pattern is a valid `T`.
+    pub fn read_as<T: zerocopy::FromBytes + zerocopy::IntoBytes>(&self, offset: usize) -> Result<T> {
+        let mut value = T::new_zeroed();
+        self.read_at(offset, value.as_mut_bytes())?;
+        Ok(value)
+    }
+
+    /// Copies a plain-data value (deriving `zerocopy`'s `IntoBytes` and `Immutable`) into the
+    /// view at `offset` (no alignment needed). Fails with `ERROR_ACCESS_DENIED` on a read-only
+    /// view, like [`View::write_at`].
+    pub fn write_as<T: zerocopy::IntoBytes + zerocopy::Immutable>(&self, offset: usize, value: &T) -> Result<()> {
+        self.write_at(offset, value.as_bytes())
     }
 
     /// The view as a byte slice.
@@ -1088,32 +1372,18 @@ impl View {
     /// stays mapped until the process exits.
     pub fn into_raw(self) -> *mut u8 {
         let view = std::mem::ManuallyDrop::new(self);
-        let base = view.ptr.as_ptr() as usize;
-        let mut raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
-        raw.insert(base, RawView { len: view.len, copy: view.kind == ViewKind::Copy });
+        crate::memory::mark_raw(view.ptr.as_ptr() as usize);
         view.ptr.as_ptr()
     }
 }
 
 impl Drop for View {
     fn drop(&mut self) {
+        crate::memory::unregister_view(self.ptr.as_ptr() as usize);
         // SAFETY: (ptr, len) is this view's own live mapping; `&mut self` proves no borrow of
         // it (atomics, slices) is alive.
         unsafe { sys::unmap(self.ptr, self.len) }.ok();
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RawView {
-    len: usize,
-    copy: bool,
-}
-
-static RAW_VIEWS: Mutex<std::collections::BTreeMap<usize, RawView>> = Mutex::new(std::collections::BTreeMap::new());
-
-fn find_raw(raw: &std::collections::BTreeMap<usize, RawView>, addr: usize) -> Option<(usize, RawView)> {
-    let (&base, &view) = raw.range(..=addr).next_back()?;
-    (addr < base + view.len.max(1).div_ceil(sys::PAGE) * sys::PAGE).then_some((base, view))
 }
 
 /// Unmaps the raw view ([`View::into_raw`]) that contains `addr` (`UnmapViewOfFile`).
@@ -1123,32 +1393,107 @@ fn find_raw(raw: &std::collections::BTreeMap<usize, RawView>, addr: usize) -> Op
 /// # Safety
 /// No reference or pointer into the view may be used after this call.
 pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
-    let mut raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((base, view)) = find_raw(&raw, addr as usize) else {
-        return Err(Error::new(Win32Error::INVALID_ADDRESS, format!("{addr:p} is not inside a mapped view")));
-    };
-    raw.remove(&base);
-    drop(raw);
+    let (base, span) = crate::memory::take_raw_view(addr as usize, false)?;
     let ptr = NonNull::new(base as *mut u8).ok_or_else(|| Error::new(Win32Error::INVALID_ADDRESS, "null view"))?;
-    // SAFETY: (base, len) was a live view given up by `into_raw` and is now removed from the
-    // registry, so it is unmapped exactly once; the caller promises no further use.
-    unsafe { sys::unmap(ptr, view.len) }.map_err(|e| Error::from_io("cannot unmap the view", e.into()))
+    // SAFETY: (base, span) was a live raw view, now removed from the registry, so it is
+    // unmapped exactly once; the caller promises no further use.
+    unsafe { sys::unmap(ptr, span) }.map_err(|e| Error::from_io("cannot unmap the view", e.into()))
+}
+
+/// Unmaps the raw view containing `addr` and leaves a placeholder of the same range in its place
+/// (`UnmapViewOfFile2` with `MEM_PRESERVE_PLACEHOLDER`), ready for another view.
+///
+/// # Safety
+/// As for [`unmap_raw`].
+pub unsafe fn unmap_raw_preserving_placeholder(addr: *const u8) -> Result<()> {
+    crate::memory::take_raw_view(addr as usize, true).map(|_| ())
+}
+
+/// A load ordering: `Release`/`AcqRel` (store orderings, which make `load` panic) become
+/// `Acquire`, the nearest that is valid for a load.
+fn load_order(order: Ordering) -> Ordering {
+    match order {
+        Ordering::Release | Ordering::AcqRel => Ordering::Acquire,
+        other => other,
+    }
 }
 
 /// Flushes `len` bytes from `addr` (0 = to the end of the view) of the raw view containing it
 /// (`FlushViewOfFile`). Fails with `ERROR_INVALID_ADDRESS` if `addr` is not inside a raw view.
 pub fn flush_raw(addr: *const u8, len: usize) -> Result<()> {
-    let raw = RAW_VIEWS.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((base, view)) = find_raw(&raw, addr as usize) else {
+    let Some((base, mapped, copy)) = crate::memory::find_raw_view(addr as usize) else {
         return Err(Error::new(Win32Error::INVALID_ADDRESS, format!("{addr:p} is not inside a mapped view")));
     };
     let offset = addr as usize - base;
-    let mapped = view.len.div_ceil(sys::PAGE) * sys::PAGE;
     let len = if len == 0 { mapped - offset } else { len.min(mapped - offset) };
-    if view.copy {
+    if copy {
         return Ok(());
     }
-    // SAFETY: [addr, addr + len) lies inside a live raw view (we hold the registry lock, so it
-    // cannot be unmapped meanwhile).
+    // SAFETY: [addr, addr + len) lies inside a raw view that was live when looked up; msync on
+    // a range unmapped meanwhile by another thread fails with ENOMEM and changes nothing.
     unsafe { sys::flush(addr as usize, len) }.map_err(|e| Error::from_io("cannot flush the view", e.into()))
+}
+
+/// Two views of one object mapped back to back ([`Mapping::double_view`]): byte `i` and byte
+/// `i + len` are the same memory, so a ring buffer can read or write up to `len` bytes from any
+/// position without wrapping. Dropping it unmaps both halves.
+#[derive(Debug)]
+pub struct DoubleView {
+    first: View,
+    second: View,
+}
+
+impl DoubleView {
+    /// The address of the first byte of the first half.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.first.as_ptr()
+    }
+
+    /// The size of the object (each half's length).
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// Always false: views are never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    fn check(&self, offset: usize, len: usize, op: &str) -> Result<()> {
+        if offset >= self.len() || len > self.len() {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("cannot {op} {len} bytes at ring offset {offset}: the ring is {} bytes", self.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Copies `buf.len()` (at most `len()`) bytes starting at ring position `offset` (< `len()`),
+    /// continuing contiguously past the end of the object into its start.
+    pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.check(offset, buf.len(), "read")?;
+        self.first.check_range(0, 0, "read")?;
+        // SAFETY: offset < len and buf.len() <= len, so the range lies inside the two adjacent
+        // live views (2 * len bytes from as_ptr), which are readable (checked above).
+        unsafe { sys::copy_out(self.as_ptr().add(offset), buf) };
+        Ok(())
+    }
+
+    /// Copies `data` (at most `len()` bytes) to ring position `offset` (< `len()`), continuing
+    /// past the end of the object into its start.
+    pub fn write_at(&self, offset: usize, data: &[u8]) -> Result<()> {
+        self.check(offset, data.len(), "write")?;
+        if !self.first.is_writable() {
+            return Err(Error::new(Win32Error::ACCESS_DENIED, "cannot write to a read-only view"));
+        }
+        // SAFETY: as in `read_at`; both halves are writable views of the same object.
+        unsafe { sys::copy_in(self.as_ptr().add(offset), data) };
+        Ok(())
+    }
+
+    /// The two halves.
+    pub fn halves(&self) -> (&View, &View) {
+        (&self.first, &self.second)
+    }
 }

@@ -106,6 +106,14 @@ impl ObjectName {
     }
 }
 
+impl ObjectName {
+    /// Whether `full` is this name written out (`Local\x`), as headers record it; no allocation.
+    pub(crate) fn is_written_as(&self, full: &str) -> bool {
+        let prefix = self.scope.prefix();
+        full.len() == prefix.len() + self.name.len() && full.starts_with(prefix) && full.ends_with(&self.name)
+    }
+}
+
 impl fmt::Display for ObjectName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.scope.prefix(), self.name)

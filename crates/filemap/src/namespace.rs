@@ -16,7 +16,7 @@
 //! namespace; nobody but the user (and root) can create anything in `/run/user/<uid>`.
 //!
 //! A cached directory found removed or replaced (systemd-logind's `RemoveIPC` empties
-//! `/dev/shm` of a user's files at logout) is verified again, and made again, by [`refresh`].
+//! `/dev/shm` of a user's files at logout) is verified again, and made again, by `refresh`.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

@@ -102,9 +102,11 @@ impl std::fmt::Display for ObjectType {
 /// Size of the header page; the data of a paging-file-backed mapping starts here.
 pub const HEADER_SIZE: usize = sys::PAGE;
 const MAGIC: [u8; 8] = *b"FILEMAP\x01";
+/// Version 3: a mutex's word is the last word of the shared page, with the owner's private
+/// robust-list page mapped right after it (docs/SYNC.md), so older builds must not share one.
 /// Version 2: the checksum covers only the meaningful bytes, word by word (version 1 hashed the
 /// whole immutable part byte by byte).
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const OFF_VERSION: usize = 8;
 const OFF_KIND: usize = 12;
 const OFF_HEADER_SIZE: usize = 16;
@@ -211,8 +213,10 @@ fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
 }
 
 impl Header {
-    /// Encodes the header into a full header page, with `sync_init` at [`SYNC_OFFSET`].
-    pub(crate) fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
+    /// Encodes the header into a full header page, with `sync_init` at `SYNC_OFFSET` and a
+    /// valid checksum: what a create writes (and what tools, tests and fuzz seeds use to build
+    /// object files; a header is only ever trusted as far as its file's writers are, S6).
+    pub fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; HEADER_SIZE];
         buf[..8].copy_from_slice(&MAGIC);
         put_u32(&mut buf, OFF_VERSION, VERSION);
@@ -330,7 +334,7 @@ impl Header {
 
     /// Reads and validates the header of an open object file.
     pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Header> {
-        let mut buf = vec![0u8; HEADER_SIZE];
+        let mut buf = [0u8; HEADER_SIZE];
         let mut got = 0;
         while got < HEADER_SIZE {
             match rustix::io::pread(fd, &mut buf[got..], got as u64) {
@@ -740,7 +744,7 @@ impl ObjectFile {
                 continue; // its last holder released the name between our lookup and our lock
             }
             let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
-            if header.name.as_deref() != Some(&name.to_string()) {
+            if !header.name.as_deref().is_some_and(|h| name.is_written_as(h)) {
                 return Err(Error::new(
                     Win32Error::INVALID_DATA,
                     format!("{}: the file holds object {:?}, not this name", what(), header.name),
@@ -847,6 +851,9 @@ impl ObjectFile {
             return Ok(unsafe { page.0.add(SYNC_OFFSET) });
         }
         let ptr = self.with_map_fd(|fd, _pin| {
+            // A file truncated below its header page since the open would SIGBUS the state words.
+            let what = || format!("cannot map the state of {}", self.describe());
+            crate::backing::ensure_covers(fd, HEADER_SIZE as u64, Win32Error::INVALID_DATA, &what, "its object file")?;
             sys::map_page(fd, self.writable)
                 .map_err(|e| Error::from_io(format!("cannot map the state of {}", self.describe()), e.into()))
         })?;
@@ -973,12 +980,12 @@ impl ObjectFile {
         if std::mem::replace(&mut self.closed, true) {
             return Ok(());
         }
-        let (Some(dir), Some(name)) = (self.dir.clone(), self.name.clone()) else {
+        let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
             return Ok(());
         };
-        let file = name.file_name();
+        // (A handle the fork handlers had to mark shared is still registered: forget it too.)
+        fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
-            fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
             self.release_private(&dir, &file)
         } else {
             self.release_shared(&dir, &file)
@@ -1129,7 +1136,7 @@ fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writa
         return Found::Free;
     }
     // Only a valid object file of this very name is ever removed.
-    let verified = Header::read(fd.as_fd()).is_ok_and(|h| h.name.as_deref() == Some(&name.to_string()));
+    let verified = Header::read(fd.as_fd()).is_ok_and(|h| h.name.as_deref().is_some_and(|n| name.is_written_as(n)));
     if !verified {
         return Found::Dead(Leftover::Invalid);
     }
@@ -1304,15 +1311,17 @@ pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
         let Some(file) = file.to_str() else {
             continue;
         };
-        if let Some(entry) = inspect(&dir, file, reclaim) {
+        if let Some(entry) = inspect(&dir, file, reclaim, true) {
             out.push(entry);
         }
     }
     Ok(out)
 }
 
-/// Looks at one namespace entry (for `scan` and the sweep); `None` if it vanished.
-pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool) -> Option<Entry> {
+/// Looks at one namespace entry (for `scan` and the sweep); `None` if it vanished. Without
+/// `describe` (the sweep), the header of a live entry is not read (`Entry::header` is then an
+/// error saying so).
+pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool, describe: bool) -> Option<Entry> {
     let fd = rustix::fs::openat(
         &dir.fd,
         file,
@@ -1347,6 +1356,10 @@ pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool) -> Option<Entry> {
         return Some(entry);
     };
     entry.stale = matches!(lock::conflicting(fd.as_fd(), Kind::Write), Ok(None));
+    if !describe && !entry.stale {
+        entry.header = Err("not read (live)".to_owned());
+        return Some(entry);
+    }
     entry.header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
     if reclaim && entry.stale {
         let names_this_file = entry.header.as_ref().is_ok_and(|h| {

@@ -2,7 +2,7 @@
 //! a few directory entries at a time, so the memory of a holder that died without closing (a
 //! `SIGKILL`, an `exit` that skipped destructors) comes back without anyone running `filemap gc`.
 //!
-//! After each create, open and close of a named object, [`tick`] looks at the time: at most once
+//! After each create, open and close of a named object, `tick` looks at the time: at most once
 //! per [`STEP_INTERVAL`] per scope and process it examines the next [`STEP_ENTRIES`] entries of
 //! the scope's directory (a `readdir` cursor kept between steps), and removes each dead, verified
 //! object file exactly as `filemap gc` does (`object::inspect`: no lock taken to look; the
@@ -13,7 +13,7 @@
 //! that steps pays at most [`STEP_ENTRIES`] entry checks (measured: `cargo bench -p filemap
 //! --bench cycles -- sweep_step`). Latency bound, while some process of the namespace's user
 //! creates, opens or closes objects in it at least every [`STEP_INTERVAL`]: a dead object is
-//! removed within `PASS_INTERVAL + (entries / STEP_ENTRIES) * STEP_INTERVAL`, 1.4 s for 256
+//! removed within `PASS_INTERVAL + (entries / STEP_ENTRIES) * STEP_INTERVAL`, 1.64 s for 256
 //! entries. With no such process, `filemap gc --watch` sweeps on a timer.
 //!
 //! Only entries the process may remove are removed: in the sticky Global directory, its user's
@@ -31,7 +31,7 @@ use crate::object;
 /// At most one step per scope and process this often.
 pub const STEP_INTERVAL: Duration = Duration::from_millis(20);
 /// Directory entries examined by one step.
-pub const STEP_ENTRIES: usize = 16;
+pub const STEP_ENTRIES: usize = 8;
 /// A new pass over a directory starts at most this often.
 pub const PASS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -93,7 +93,7 @@ fn step(state: &mut State, dir: &Arc<Dir>, now: Instant, budget: usize) -> usize
                     continue;
                 }
                 let Ok(file) = std::str::from_utf8(name) else { continue };
-                if object::inspect(dir, file, true).is_some_and(|e| e.reclaimed) {
+                if object::inspect(dir, file, true, false).is_some_and(|e| e.reclaimed) {
                     removed += 1;
                 }
             }

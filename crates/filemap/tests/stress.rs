@@ -24,7 +24,7 @@ use filemap::{Access, Created, Mapping, Scope, Win32Error};
 
 const WORKERS: usize = 4;
 const NAMES: usize = 3;
-const RUN: Duration = Duration::from_secs(3);
+const RUN: Duration = Duration::from_secs(4);
 // oracle layout, in u64 words
 const STOP: usize = 0;
 const VIOLATIONS: usize = 1;
@@ -241,7 +241,7 @@ fn concurrent_create_open_close_with_random_sigkills_keeps_names_and_memory_righ
             let w = rng.below(WORKERS as u64) as usize;
             let pid = rustix::process::Pid::from_raw(workers[w].pid() as i32).unwrap();
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::STOP);
-            std::thread::sleep(Duration::from_millis(10 + rng.below(90)));
+            std::thread::sleep(Duration::from_millis(5 + rng.below(45)));
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
             stops += 1;
         } else {

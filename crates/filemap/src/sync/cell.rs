@@ -81,10 +81,80 @@ impl CellObj {
         self.page.u32(OFF_WORD)
     }
 
-    fn changed(&self) {
-        if self.cell().publish() {
+    /// Publishes a change; with queued waiters, hands up to `grants` units of what the change
+    /// made available to the oldest of them (taken with `take_gen` as a wait's entry
+    /// generation: a pulse's waiters are those of the generation before it).
+    fn changed_and_hand_off(&self, grants: u32, take_gen: Option<u32>) {
+        let counts = self.cell().publish();
+        if counts & (state::Q_ONE - 1) != 0 {
             sysfutex::wake_all(self.seq());
         }
+        if counts >= state::Q_ONE && grants > 0 && self.queued_kind() {
+            self.hand_off(grants, take_gen);
+        }
+    }
+
+    fn changed(&self) {
+        self.changed_and_hand_off(0, None);
+    }
+
+    /// True for the kinds whose waiters queue (a release goes to one waiter): semaphores and
+    /// auto-reset events. Manual-reset events release everybody; timers wake their sleepers.
+    pub(crate) fn queued_kind(&self) -> bool {
+        matches!(self.kind, Kind::Semaphore { .. } | Kind::Event { manual: false })
+    }
+
+    /// The wait queue.
+    pub(crate) fn queue(&self) -> state::Queue<'_, AtomicU32> {
+        self.page.queue(OFF_COUNT)
+    }
+
+    /// The futex word of queue slot `slot`.
+    pub(crate) fn slot_word(&self, slot: usize) -> &AtomicU32 {
+        self.page.queue_word(slot)
+    }
+
+    /// Gives up to `grants` available units to the oldest queued waiters.
+    fn hand_off(&self, grants: u32, take_gen: Option<u32>) {
+        let q = self.queue();
+        let taken_bits = std::cell::Cell::new(0);
+        state::hand_off(
+            &q,
+            grants,
+            |_tid| {
+                let (old, new) = self.cell().update(&mut ClaimSpin::new(), |v| self.take_fn(v, take_gen));
+                new.map(|n| {
+                    taken_bits.set(old & !n);
+                    false
+                })
+            },
+            |_tid, _| self.give_back(taken_bits.get()),
+            |slot| sysfutex::wake_all(q.word(slot)),
+        );
+    }
+
+    /// Returns a unit taken for a waiter that did not take it (`taken_bits`: the event bits the
+    /// take cleared).
+    fn give_back(&self, taken_bits: u32) {
+        match self.kind {
+            Kind::Semaphore { max } => {
+                self.cell().update(&mut ClaimSpin::new(), |v| state::sem_add(v, 1, max));
+            }
+            _ => {
+                self.cell().update(&mut ClaimSpin::new(), |v| Some(v | (taken_bits & (SIGNALED | state::PULSE))));
+            }
+        }
+    }
+
+    /// A grant we hold but do not want (a wait-any satisfied by another object, or a grant we
+    /// revoked): return the unit and hand it to the next waiter.
+    pub(crate) fn pass_on_grant(&self) {
+        let taken = match self.kind {
+            Kind::Semaphore { .. } => 0,
+            _ => SIGNALED,
+        };
+        self.give_back(taken);
+        self.changed_and_hand_off(1, None);
     }
 
     pub(crate) fn register(&self) -> u32 {
@@ -113,8 +183,8 @@ impl CellObj {
 
     /// Tries to consume (a unit, the signal, or a pulse since `entry_gen`).
     #[inline]
-    pub(crate) fn try_take(&self, entry_gen: Option<u32>) -> bool {
-        self.cell().update(&mut ClaimSpin::new(), |v| self.take_fn(v, entry_gen)).1.is_some()
+    pub(crate) fn try_take(&self, entry_gen: Option<u32>, deadline: Option<std::time::Instant>) -> bool {
+        self.cell().update(&mut ClaimSpin::until(deadline), |v| self.take_fn(v, entry_gen)).1.is_some()
     }
 
     fn signaled_for_all(&self, v: u32) -> bool {
@@ -124,16 +194,23 @@ impl CellObj {
         }
     }
 
+    /// Would a wait with entry generation `entry_gen` take something now? (No change.)
+    pub(crate) fn looks_available_for(&self, entry_gen: Option<u32>) -> bool {
+        let s = self.page.u64(OFF_STATE).load(Ordering::Acquire);
+        state::claimer(s) != 0 || self.take_fn(state::value(s), entry_gen).is_some()
+    }
+
     pub(crate) fn looks_available(&self) -> bool {
         self.signaled_for_all(state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire)))
     }
 
-    pub(crate) fn claim_if_signaled(&self, me: u32) -> Option<u32> {
-        self.cell().claim(me, &mut ClaimSpin::new(), |v| self.signaled_for_all(v))
+    pub(crate) fn claim_if_signaled(&self, me: u32, deadline: Option<std::time::Instant>) -> Option<u32> {
+        self.cell().claim(me, &mut ClaimSpin::until(deadline), |v| self.signaled_for_all(v))
     }
 
-    pub(crate) fn unclaim(&self, me: u32, v: u32) {
-        self.cell().unclaim(me, v)
+    /// Ends our claim of value `claimed` with value `new`; false if the claim was broken.
+    pub(crate) fn unclaim(&self, me: u32, claimed: u32, new: u32) -> bool {
+        self.cell().unclaim(me, claimed, new)
     }
 
     /// The value after a `wait_all` consumed a claimed (signaled) value `v`.
@@ -170,7 +247,9 @@ impl CellObj {
             let next = due.saturating_add(period.saturating_mul(missed + 1));
             self.page.u64(OFF_DUE).store(next, Ordering::Release);
         }
-        self.unclaim(me, state::timer_fire(v, period > 0));
+        if !self.unclaim(me, v, state::timer_fire(v, period > 0)) {
+            return Some(Duration::ZERO); // our claim was broken: look again
+        }
         self.changed();
         if period > 0 { Some(Duration::from_nanos(period)) } else { None }
     }
@@ -207,10 +286,19 @@ impl CellObj {
             return super::wait::run(&[me], false, timeout);
         }
         let entry = self.event_gen();
-        if self.try_take(entry) {
+        let limit = Some(timeout.unwrap_or(super::wait::CLAIM_BREAK).min(super::wait::CLAIM_BREAK));
+        if self.cell().update(&mut ClaimSpin::within(limit), |v| self.take_fn(v, entry)).1.is_some() {
             return Ok(WaitOutcome::Signaled(0));
         }
-        if super::wait::spin_one(timeout, || Ok(self.try_take(entry).then_some(())))?.is_some() {
+        if super::wait::spin_one(timeout, || {
+            Ok(self
+                .cell()
+                .update(&mut ClaimSpin::within(Some(Duration::ZERO)), |v| self.take_fn(v, entry))
+                .1
+                .map(|_| ()))
+        })?
+        .is_some()
+        {
             return Ok(WaitOutcome::Signaled(0));
         }
         super::wait::run_opts(&[me], false, timeout, true, entry)
@@ -367,7 +455,7 @@ impl Semaphore {
                 ),
             ));
         }
-        self.inner.changed();
+        self.inner.changed_and_hand_off(n as u32, None);
         Ok(old as i32)
     }
 
@@ -449,7 +537,9 @@ impl Event {
         self.check(Rights::EVENT_MODIFY_STATE, op)?;
         let (old, _) = self.inner.cell().update(&mut ClaimSpin::new(), f);
         if publish {
-            self.inner.changed();
+            // Set: the signal goes to the oldest queued waiter. Pulse: the pulse goes to the
+            // oldest waiter of the generation before it (an auto-reset event's only one).
+            self.inner.changed_and_hand_off(1, Some(state::event_gen(old)));
         }
         Ok(old & SIGNALED != 0)
     }
@@ -576,11 +666,16 @@ impl Timer {
         let period_ns = period.map_or(0, |p| p.as_nanos().min(u64::MAX as u128) as u64);
         let me = sysfutex::getpid();
         let cell = self.inner.cell();
-        let v = cell.claim(me, &mut ClaimSpin::new(), |_| true).unwrap_or(0);
-        self.inner.page.u64(OFF_DUE).store(due_ns, Ordering::Release);
-        self.inner.page.u64(OFF_PERIOD).store(period_ns, Ordering::Release);
-        self.inner.page.u32(OFF_CLOCK).store(clock, Ordering::Release);
-        cell.unclaim(me, state::timer_set(v));
+        loop {
+            // Without a deadline the claim is always granted (a stuck claim is broken).
+            let Some(v) = cell.claim(me, &mut ClaimSpin::new(), |_| true) else { continue };
+            self.inner.page.u64(OFF_DUE).store(due_ns, Ordering::Release);
+            self.inner.page.u64(OFF_PERIOD).store(period_ns, Ordering::Release);
+            self.inner.page.u32(OFF_CLOCK).store(clock, Ordering::Release);
+            if cell.unclaim(me, v, state::timer_set(v)) {
+                break;
+            }
+        }
         self.inner.changed(); // sleepers recompute their due time
         Ok(())
     }

@@ -74,7 +74,7 @@ use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
 pub use mutex::{Mutex, MutexGuard, MutexOptions};
 pub use process::Process;
-pub use wait::{Waitable, set_spin_duration, spin_duration, wait_all, wait_any};
+pub use wait::{Waitable, fair_hand_off, set_fair_hand_off, set_spin_duration, spin_duration, wait_all, wait_any};
 
 /// The most objects one wait accepts (`MAXIMUM_WAIT_OBJECTS`).
 pub const MAXIMUM_WAIT_OBJECTS: usize = 64;
@@ -318,11 +318,11 @@ fn decode_state(header: &Header, sync: &[u8]) -> Option<SyncState> {
     let value = u64_at(page::OFF_STATE) as u32;
     Some(match header.kind {
         ObjectType::Mutex => {
-            let w = u32_at(page::OFF_WORD);
+            let w = u32_at(page::OFF_MUTEX_WORD);
             let owner = w & state::TID_MASK;
             SyncState::Mutex {
                 owner_tid: (owner != 0).then_some(owner),
-                recursion: if owner != 0 { u32_at(page::OFF_COUNT) } else { 0 },
+                recursion: if owner != 0 { u32_at(page::OFF_MUTEX_COUNT) } else { 0 },
                 abandoned: owner == 0 && w & state::OWNER_DIED != 0,
             }
         }

@@ -11,19 +11,30 @@ use crate::object::{Created, ObjectFile, ObjectType};
 use crate::sys::futex as sysfutex;
 
 use super::handle::{self, Common, handle_methods};
-use super::page::{self, OFF_COUNT, OFF_WORD, SyncPage};
+use super::page::{self, OFF_MUTEX_COUNT, OFF_MUTEX_COUNTS, OFF_MUTEX_WORD, OFF_QUEUE, OFF_QUEUE_SLOTS, SyncPage};
 use super::robust::{self, ThreadCtx};
 use super::state::{self, MutexTry, OWNER_DIED, TID_MASK, WAITERS};
 use super::wait::{Target, sealed};
 use super::{Rights, SyncState, WaitOutcome};
 
 /// A mutex object, shared by every handle of it in this process.
+///
+/// Ownership is recorded in **private** memory: the mapping's private tail holds which thread
+/// of ours has this mapping's robust-list node linked (the holder, = the owner) and its
+/// recursion depth; a process-wide registry of mappings ([`MAPPINGS`]) finds the owning mapping
+/// when a thread acquires or releases through another handle of the same object. The shared
+/// word tells other processes who owns it and lets the kernel report a death; nothing read from
+/// it decides what this process writes where (a forged word can make this process wait or see
+/// the mutex free, never link, unlink or release a node it did not link).
 #[derive(Debug)]
 pub struct MutexInner {
     pub(crate) object: ObjectFile,
+    /// The shared page plus the private tail holding this mapping's robust-list node and its
+    /// holder. Leaked on drop while a thread of ours holds the node (an owner's record points
+    /// into it).
     page: ManuallyDrop<SyncPage>,
-    /// Address of the mutex word in `page` (cached: the hot paths skip the bounds checks).
-    word_addr: usize,
+    /// The words of this mapping, by address.
+    at: MutexAt,
 }
 
 impl handle::Inner for MutexInner {
@@ -31,145 +42,256 @@ impl handle::Inner for MutexInner {
         &self.object
     }
     fn from_object(object: ObjectFile) -> Result<Self> {
-        let page = SyncPage::map(&object)?;
-        let word_addr = page.u32(OFF_WORD) as *const AtomicU32 as usize;
-        debug_assert_eq!(page.u32(OFF_COUNT) as *const AtomicU32 as usize, word_addr + 4);
-        Ok(MutexInner { object, page: ManuallyDrop::new(page), word_addr })
+        let page = SyncPage::map_mutex(&object)?;
+        let word_addr = page.u32(OFF_MUTEX_WORD) as *const AtomicU32 as usize;
+        debug_assert_eq!(page.u32(OFF_MUTEX_COUNT) as *const AtomicU32 as usize, word_addr + 4);
+        let at = MutexAt { word_addr };
+        registry().push((object.id(), at));
+        Ok(MutexInner { object, page: ManuallyDrop::new(page), at })
     }
 }
 
 impl Drop for MutexInner {
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
-        let owner = self.word().load(Ordering::Relaxed) & TID_MASK;
         // SAFETY: `page` is taken exactly once, here, and not used afterwards.
-        #[allow(unsafe_code)]
         let page = unsafe { ManuallyDrop::take(&mut self.page) };
-        if sysfutex::thread_of_this_process(owner) {
-            // A thread of ours still owns it (ownership is per thread, not per handle): its
-            // robust-list node lives in this page, which must stay mapped while it is linked.
-            page.leak();
+        let mut reg = registry();
+        if self.at.holder().load(Ordering::Acquire) != 0 {
+            // A thread of ours owns the mutex through this mapping (ownership is per thread, not
+            // per handle; or it died owning it): its robust-list node is in the page, and a
+            // release through another handle finds it in the registry. Keep both.
+            std::mem::forget(page);
+            return;
+        }
+        if let Some(i) = reg.iter().position(|(_, at)| *at == self.at) {
+            reg.swap_remove(i);
         }
     }
 }
 
-impl MutexInner {
+/// Every live (or kept) mutex mapping of this process, by object: how a thread that acquires or
+/// releases through one handle finds that it owns the object through another.
+static MAPPINGS: std::sync::Mutex<Vec<((u64, u64), MutexAt)>> = std::sync::Mutex::new(Vec::new());
+
+fn registry() -> std::sync::MutexGuard<'static, Vec<((u64, u64), MutexAt)>> {
+    MAPPINGS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl std::ops::Deref for MutexInner {
+    type Target = MutexAt;
+    fn deref(&self) -> &MutexAt {
+        &self.at
+    }
+}
+
+/// One process's mapping of a mutex's words, by address: the shared word (the last 8 bytes of
+/// the header page, with the count mirror), the queue in the same page, and in the private
+/// tail page after it the robust-list node and its holder.
+///
+/// Only made from a live mutex mapping; that mapping stays mapped while the `MutexInner` that
+/// made it lives, and forever once dropped while its node holder is set (see its `Drop`). An
+/// ownership record keeps a copy only while its thread holds the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MutexAt {
+    word_addr: usize,
+}
+
+/// Where the node holder sits: in the private tail, 4096 bytes after the word (tail offset
+/// 4088), past any node (`node_off` ≤ 2048).
+const HOLDER_FROM_WORD: usize = 4096;
+
+/// Where the recursion depth sits (private tail, after the holder).
+const DEPTH_FROM_WORD: usize = HOLDER_FROM_WORD + 4;
+
+impl MutexAt {
+    /// The word at `offset` bytes from the mutex word (a sync-area word of the shared page for
+    /// negative offsets and +4, the private tail's holder for +4096).
     #[inline(always)]
     #[allow(unsafe_code)]
+    fn u32_at(&self, offset: isize) -> &AtomicU32 {
+        // SAFETY:
+        // - the address is a 4-aligned word of this mapping: the callers pass sync-area offsets
+        //   relative to the word (it sits at sync offset OFF_MUTEX_WORD) or HOLDER_FROM_WORD;
+        // - the mapping is live for as long as `self` may be used (see the type's docs);
+        // - the memory is only accessed atomically (shared words by every process, the holder by
+        //   the threads of this one).
+        unsafe { &*((self.word_addr as isize + offset) as *const AtomicU32) }
+    }
+
+    #[inline(always)]
     pub(crate) fn word(&self) -> &AtomicU32 {
-        // SAFETY: `word_addr` is the 4-aligned mutex word inside `self.page` (checked by
-        // `SyncPage::u32` at construction), mapped as long as `self` lives; the memory is only
-        // accessed atomically, by every process.
-        unsafe { &*(self.word_addr as *const AtomicU32) }
+        self.u32_at(0)
     }
 
+    /// The shared mirror of the recursion count (written for queries, never read back here).
     #[inline(always)]
-    #[allow(unsafe_code)]
-    fn count(&self) -> &AtomicU32 {
-        // SAFETY: as in `word`: the count sits right after the word (OFF_COUNT = OFF_WORD + 4).
-        unsafe { &*((self.word_addr + 4) as *const AtomicU32) }
+    fn count_mirror(&self) -> &AtomicU32 {
+        self.u32_at(4)
     }
 
+    /// Which thread of ours has this mapping's node linked (0: none). Private memory.
+    #[inline(always)]
+    fn holder(&self) -> &AtomicU32 {
+        self.u32_at(HOLDER_FROM_WORD as isize)
+    }
+
+    /// The owner's recursion depth (meaningful while a thread of ours holds the node). Private.
+    #[inline(always)]
+    fn depth(&self) -> &AtomicU32 {
+        self.u32_at(DEPTH_FROM_WORD as isize)
+    }
+
+    /// A holder that is not us and no longer a thread of this process (it exited owning the
+    /// mutex: the kernel's robust-list walk, done before its id is freed, marked the word; or
+    /// the record was inherited through fork) is cleared. True if the node is now free.
+    #[cold]
+    fn clear_dead_holder(&self, me: u32) -> bool {
+        let h = self.holder().load(Ordering::Acquire);
+        if h == 0 {
+            return true;
+        }
+        if h == me || sysfutex::thread_alive_here(h) {
+            return false;
+        }
+        let _ = self.holder().compare_exchange(h, 0, Ordering::AcqRel, Ordering::Relaxed);
+        self.holder().load(Ordering::Acquire) == 0
+    }
+
+    /// A sync-area word of the shared page.
+    fn sync_u32(&self, off: usize) -> &AtomicU32 {
+        debug_assert!(off.is_multiple_of(4) && off < OFF_MUTEX_WORD);
+        self.u32_at(off as isize - OFF_MUTEX_WORD as isize)
+    }
+
+    /// This mapping's robust-list node: in the private tail, `node_off` after the word.
     #[inline(always)]
     fn node(&self, ctx: &ThreadCtx) -> usize {
         self.word_addr + ctx.node_off()
     }
+}
 
+impl MutexInner {
+    /// The mapping of this object through which the calling thread owns it (this one first,
+    /// then the others in the registry), by the private holder records.
     #[inline(always)]
-    pub(crate) fn owned_by(&self, ctx: &ThreadCtx) -> bool {
-        self.word().load(Ordering::Relaxed) & TID_MASK == ctx.tid()
+    fn owning_mapping(&self, me: u32) -> Option<MutexAt> {
+        if self.holder().load(Ordering::Relaxed) == me {
+            return Some(self.at);
+        }
+        self.owning_mapping_elsewhere(me)
     }
 
-    pub(crate) fn looks_available(&self, ctx: Option<&ThreadCtx>) -> bool {
-        let owner = self.word().load(Ordering::Relaxed) & TID_MASK;
-        owner == 0 || ctx.is_some_and(|c| c.tid() == owner)
+    #[cold]
+    #[inline(never)]
+    fn owning_mapping_elsewhere(&self, me: u32) -> Option<MutexAt> {
+        let id = self.object.id();
+        registry().iter().find(|(i, at)| *i == id && at.holder().load(Ordering::Relaxed) == me).map(|(_, at)| *at)
+    }
+
+    /// True if the calling thread owns the mutex (by its private records).
+    pub(crate) fn owned_by_me(&self) -> bool {
+        robust::ctx().is_ok_and(|ctx| self.owning_mapping(ctx.tid()).is_some())
+    }
+
+    pub(crate) fn looks_available(&self) -> bool {
+        self.word().load(Ordering::Relaxed) & TID_MASK == 0 || self.owned_by_me()
     }
 
     /// Tries to acquire for the calling thread: `Some(abandoned)` on success (recursion counts).
-    #[allow(unsafe_code)]
     #[inline(always)]
     pub(crate) fn try_acquire(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
-        let word = self.word();
-        let w = word.load(Ordering::Relaxed);
-        let owner = w & TID_MASK;
-        if owner == ctx.tid() {
-            return self.recurse();
+        if let Some(at) = self.owning_mapping(ctx.tid()) {
+            return self.recurse(at);
         }
-        if owner != 0 {
+        if self.word().load(Ordering::Relaxed) & TID_MASK != 0 {
             return Ok(None);
         }
+        Ok(self.try_lock_word(ctx, |word, me| match state::mutex_try_acquire(word, me) {
+            MutexTry::Acquired { abandoned } => Some(abandoned),
+            // The word names us but we hold no record of owning it: forged. Not ours to take.
+            MutexTry::Recursive | MutexTry::Busy(_) => None,
+        }))
+    }
+
+    /// The uncontended fast path: the holder CAS and the word CAS, then the careful path.
+    #[inline(always)]
+    pub(crate) fn try_acquire_fast(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
+        let got = self.try_lock_word(ctx, |word, me| {
+            word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok().then_some(false)
+        });
+        if got.is_some() {
+            return Ok(got);
+        }
+        self.try_acquire(ctx)
+    }
+
+    /// One more level of the ownership the calling thread has through mapping `at`.
+    fn recurse(&self, at: MutexAt) -> Result<Option<bool>> {
+        let d = at.depth().load(Ordering::Relaxed);
+        if d >= i32::MAX as u32 {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("cannot acquire {}: recursion limit ({d}) reached", self.object.describe()),
+            ));
+        }
+        at.depth().store(d + 1, Ordering::Relaxed);
+        at.count_mirror().store(d + 1, Ordering::Relaxed);
+        Ok(Some(false))
+    }
+
+    /// Takes the word with `take` (which returns `Some(abandoned)` when the word is now ours)
+    /// under the robust-list protocol, and records the ownership (holder, depth 1).
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    fn try_lock_word(&self, ctx: &ThreadCtx, take: impl FnOnce(&AtomicU32, u32) -> Option<bool>) -> Option<bool> {
+        let me = ctx.tid();
+        // The node is never linked twice: we must hold it first. Held by another thread of ours:
+        // it owns the mutex through this mapping (the word cannot be free unless forged), or it
+        // exited owning it (then the kernel marked the word and the holder is cleared).
+        if self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err()
+            && !(self.clear_dead_holder(me)
+                && self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok())
+        {
+            return None;
+        }
         let node = self.node(ctx);
-        // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node
-        // is inside our page, which stays mapped while linked (see `Drop`).
+        // SAFETY: `ctx` is this thread's context (from `robust::ctx` on this thread); the node is
+        // in our private tail, which stays mapped while we hold the node (MutexInner's Drop).
         unsafe { robust::set_pending(ctx, node) };
-        let got = state::mutex_try_acquire(word, ctx.tid());
+        let got = take(self.word(), me);
         match got {
-            MutexTry::Acquired { abandoned } => {
-                self.count().store(1, Ordering::Relaxed);
-                // SAFETY: as above; we own the word now, so the node is ours to link.
+            Some(_) => {
+                // SAFETY: as above; we hold the node (holder), so it is not linked anywhere.
                 unsafe {
                     robust::enqueue(ctx, node);
                     robust::set_pending(ctx, 0);
                 }
-                Ok(Some(abandoned))
+                self.depth().store(1, Ordering::Relaxed);
+                self.count_mirror().store(1, Ordering::Relaxed);
             }
-            MutexTry::Recursive => {
+            None => {
                 // SAFETY: as above.
                 unsafe { robust::set_pending(ctx, 0) };
-                self.recurse()
-            }
-            MutexTry::Busy(_) => {
-                // SAFETY: as above.
-                unsafe { robust::set_pending(ctx, 0) };
-                Ok(None)
+                self.holder().store(0, Ordering::Release);
             }
         }
-    }
-
-    /// The uncontended fast path: a CAS first (no load), then the careful path.
-    #[allow(unsafe_code)]
-    #[inline(always)]
-    pub(crate) fn try_acquire_fast(&self, ctx: &ThreadCtx) -> Result<Option<bool>> {
-        let node = self.node(ctx);
-        // SAFETY: as in `try_acquire`.
-        unsafe { robust::set_pending(ctx, node) };
-        if self.word().compare_exchange(0, ctx.tid(), Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            self.count().store(1, Ordering::Relaxed);
-            // SAFETY: as in `try_acquire`.
-            unsafe {
-                robust::enqueue(ctx, node);
-                robust::set_pending(ctx, 0);
-            }
-            return Ok(Some(false));
-        }
-        // SAFETY: as in `try_acquire`.
-        unsafe { robust::set_pending(ctx, 0) };
-        self.try_acquire(ctx)
-    }
-
-    fn recurse(&self) -> Result<Option<bool>> {
-        let c = self.count().load(Ordering::Relaxed);
-        if c >= i32::MAX as u32 {
-            return Err(Error::new(
-                Win32Error::INVALID_PARAMETER,
-                format!("cannot acquire {}: recursion limit ({c}) reached", self.object.describe()),
-            ));
-        }
-        self.count().store(c + 1, Ordering::Relaxed);
-        Ok(Some(false))
+        got
     }
 
     /// Releases one level of the calling thread's ownership.
     #[inline(always)]
     fn release(&self, ctx: &ThreadCtx) -> Result<()> {
-        if !self.owned_by(ctx) {
+        let Some(at) = self.owning_mapping(ctx.tid()) else {
             return Err(self.not_owner());
-        }
-        let c = self.count().load(Ordering::Relaxed);
-        if c > 1 {
-            self.count().store(c - 1, Ordering::Relaxed);
+        };
+        let d = at.depth().load(Ordering::Relaxed);
+        if d > 1 {
+            at.depth().store(d - 1, Ordering::Relaxed);
+            at.count_mirror().store(d - 1, Ordering::Relaxed);
             return Ok(());
         }
-        self.unlock(ctx, 0);
+        at.unlock(ctx, 0);
         Ok(())
     }
 
@@ -182,47 +304,232 @@ impl MutexInner {
         )
     }
 
-    /// Unlinks the node and stores `free` (0, or OWNER_DIED to keep an abandonment unreported).
+    /// Takes the grant in our queue place `p`: the mutex is then ours (`Some(abandoned)`),
+    /// linked in our robust list under the pending-operation protocol (a death between taking
+    /// the grant and linking is seen by the kernel: the word already names us).
     #[allow(unsafe_code)]
-    #[inline(always)]
-    fn unlock(&self, ctx: &ThreadCtx, free: u32) {
-        // The count is meaningless while the word is free (every acquisition rewrites it).
-        let node = self.node(ctx);
-        let word = self.word();
-        // SAFETY: this thread owns the word, so its node is linked in this thread's list.
-        let wake = unsafe {
-            robust::set_pending(ctx, node);
-            robust::dequeue(ctx, node);
-            let wake =
-                if free == 0 { state::mutex_release(word) } else { word.swap(free, Ordering::Release) & WAITERS != 0 };
-            robust::set_pending(ctx, 0);
-            wake
-        };
-        if wake {
-            wake_cold(word);
+    pub(crate) fn take_grant(&self, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
+        let q = self.queue();
+        if !q.granted(p) {
+            return None;
         }
+        let me = ctx.tid();
+        if self.owning_mapping(me).is_some() {
+            // We already own it: a forged grant. Not ours to take twice.
+            return None;
+        }
+        if self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err()
+            && !(self.clear_dead_holder(me)
+                && self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok())
+        {
+            return None;
+        }
+        let node = self.node(ctx);
+        // SAFETY: `ctx` is this thread's context; the node is in our private tail (mapped while
+        // the record below keeps it mapped) and not linked (we hold the holder).
+        unsafe { robust::set_pending(ctx, node) };
+        let got = q.take_grant(p);
+        match got {
+            Some(_) => {
+                // SAFETY: as above.
+                unsafe {
+                    robust::enqueue(ctx, node);
+                    robust::set_pending(ctx, 0);
+                }
+                self.depth().store(1, Ordering::Relaxed);
+                self.count_mirror().store(1, Ordering::Relaxed);
+            }
+            None => {
+                // SAFETY: as above.
+                unsafe { robust::set_pending(ctx, 0) };
+                self.holder().store(0, Ordering::Release);
+            }
+        }
+        got
+    }
+
+    /// A grant we took but do not want (a wait-any satisfied by another object): release it.
+    pub(crate) fn pass_on_grant(&self, ctx: &ThreadCtx) {
+        let _ = self.release(ctx);
     }
 
     /// Undoes an acquisition made by a failed `wait_all` attempt, exactly.
     pub(crate) fn undo_acquire(&self, ctx: &ThreadCtx, abandoned: bool, recursive: bool) {
         if recursive {
-            let c = self.count().load(Ordering::Relaxed);
-            self.count().store(c.saturating_sub(1), Ordering::Relaxed);
-        } else {
-            self.unlock(ctx, if abandoned { OWNER_DIED } else { 0 });
+            let _ = self.release(ctx);
+            return;
+        }
+        if let Some(at) = self.owning_mapping(ctx.tid()) {
+            at.unlock(ctx, if abandoned { OWNER_DIED } else { 0 });
+        }
+    }
+}
+
+impl MutexAt {
+    /// Unlinks our node (its record was just removed) and stores `free` (0, or OWNER_DIED to
+    /// keep an abandonment unreported) in the word; then, if anybody waits, hands it off.
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    fn unlock(&self, ctx: &ThreadCtx, free: u32) {
+        let node = self.node(ctx);
+        let word = self.word();
+        self.count_mirror().store(0, Ordering::Relaxed);
+        // SAFETY: the record we removed says this thread linked this mapping's node (we hold
+        // the holder), so it is linked in this thread's list; `ctx` is this thread's.
+        let old = unsafe {
+            robust::set_pending(ctx, node);
+            robust::dequeue(ctx, node);
+            self.holder().store(0, Ordering::Release);
+            let old = word.swap(free, Ordering::Release);
+            robust::set_pending(ctx, 0);
+            old
+        };
+        if old & WAITERS != 0 {
+            self.release_slow();
         }
     }
 
-    /// Marks a sleeper; the value to sleep on, or `None` to retry at once.
-    pub(crate) fn register(&self) -> Option<u32> {
-        let w = self.word().load(Ordering::Relaxed);
-        state::mutex_mark_waiting(self.word(), w)
+    /// A release that found `WAITERS`: wake the unqueued sleepers, hand the mutex to the
+    /// oldest queued waiter.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn release_slow(&self) {
+        let counts = self.counts().fetch_add(0, Ordering::AcqRel);
+        if counts & (state::Q_ONE - 1) != 0 {
+            sysfutex::wake_all(self.word());
+        }
+        if counts >= state::Q_ONE {
+            self.hand_off();
+        }
     }
 
-    /// After sleeping: hand a wake-up on to the others if we did not use it.
+    fn counts(&self) -> &AtomicU32 {
+        self.sync_u32(OFF_MUTEX_COUNTS)
+    }
+
+    /// The wait queue.
+    #[allow(unsafe_code)]
+    pub(crate) fn queue(&self) -> state::Queue<'_, AtomicU32> {
+        let first = self.sync_u32(OFF_QUEUE_SLOTS) as *const AtomicU32;
+        const N: usize = 4 * state::QUEUE_SLOTS;
+        const _: () = assert!(OFF_QUEUE_SLOTS + 4 * N <= OFF_MUTEX_WORD);
+        state::Queue {
+            tickets: self.sync_u32(OFF_QUEUE),
+            counts: self.counts(),
+            // SAFETY: N consecutive aligned words of the shared page from OFF_QUEUE_SLOTS, all
+            // before the mutex word (checked above), live as `sync_u32` explains.
+            slots: unsafe { std::slice::from_raw_parts(first, N) },
+        }
+    }
+
+    /// The futex word of queue slot `slot`.
+    pub(crate) fn slot_word(&self, slot: usize) -> &AtomicU32 {
+        assert!(slot < state::QUEUE_SLOTS);
+        self.sync_u32(OFF_QUEUE_SLOTS + 16 * slot)
+    }
+
+    /// If the mutex is free, gives it to the oldest queued waiter (its word then names that
+    /// waiter's thread, with `WAITERS`; `OWNER_DIED` becomes the grant's abandoned flag). If
+    /// somebody else took it first, makes sure its release will come back here.
+    pub(crate) fn hand_off(&self) {
+        let word = self.word();
+        let q = self.queue();
+        let granted = state::hand_off(
+            &q,
+            1,
+            |tid| {
+                let mut w = word.load(Ordering::Acquire);
+                loop {
+                    if w & TID_MASK != 0 {
+                        return None;
+                    }
+                    match word.compare_exchange(w, (tid & TID_MASK) | WAITERS, Ordering::AcqRel, Ordering::Acquire) {
+                        Ok(_) => return Some(w & OWNER_DIED != 0),
+                        Err(now) => w = now,
+                    }
+                }
+            },
+            // The waiter left: the word is ours to free again (nobody else writes a word naming
+            // a thread that has no record of owning it, except a forger).
+            |_tid, abandoned| {
+                word.swap(WAITERS | if abandoned { OWNER_DIED } else { 0 }, Ordering::AcqRel);
+            },
+            |slot| sysfutex::wake_all(q.word(slot)),
+        );
+        if granted == 0 {
+            let w = word.load(Ordering::Relaxed);
+            if w & TID_MASK != 0 && w & WAITERS == 0 {
+                word.fetch_or(WAITERS, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Revokes the grant in `slot` (seen as `seen`) of a waiter that did not come for it; if we
+    /// win it, the mutex is freed (abandoned if the waiter is known dead) and handed on.
+    pub(crate) fn revoke(&self, slot: usize, seen: u32, dead: bool) {
+        let q = self.queue();
+        if !q.revoke(slot, seen) {
+            return;
+        }
+        let tid = q.tid(slot) & TID_MASK;
+        let word = self.word();
+        let mut w = word.load(Ordering::Acquire);
+        // Free the word if it still names the grantee (it never linked it).
+        while w & TID_MASK == tid {
+            let free = WAITERS | if dead || seen & state::Q_STATE == state::Q_GRANTED_AB { OWNER_DIED } else { 0 };
+            match word.compare_exchange(w, free, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => w = now,
+            }
+        }
+        self.hand_off();
+    }
+
+    /// Registers an unqueued sleeper on the word; the value to sleep on, or `None` to retry at
+    /// once (nothing registered). Undo with [`MutexInner::unregister`] after sleeping.
+    pub(crate) fn register(&self) -> Option<u32> {
+        self.counts().fetch_add(1, Ordering::AcqRel);
+        let w = self.word().load(Ordering::Relaxed);
+        let r = state::mutex_mark_waiting(self.word(), w);
+        if r.is_none() {
+            self.counts().fetch_sub(1, Ordering::AcqRel);
+        }
+        r
+    }
+
+    /// Undoes [`MutexInner::register`], and hands a wake-up on if we did not use it.
+    pub(crate) fn unregister(&self) {
+        self.counts().fetch_sub(1, Ordering::AcqRel);
+        self.pass_on();
+    }
+
+    /// Makes sure a release will look at the queue: sets `WAITERS` on an owned word. If the
+    /// word is free, hands it off instead (a queued waiter found it free: the owner died, or a
+    /// release raced our arrival). Returns the word value to sleep on (owned, marked).
+    pub(crate) fn mark_for_queue(&self) -> Option<u32> {
+        let word = self.word();
+        let mut w = word.load(Ordering::Acquire);
+        loop {
+            if w & TID_MASK == 0 {
+                self.hand_off();
+                return None;
+            }
+            if w & WAITERS != 0 {
+                return Some(w);
+            }
+            match word.compare_exchange(w, w | WAITERS, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(w | WAITERS),
+                Err(now) => w = now,
+            }
+        }
+    }
+
+    /// After sleeping: if the word is free but marked (the kernel wakes one sleeper when an
+    /// owner dies, and that may have been us), run the release's slow path for it.
     pub(crate) fn pass_on(&self) {
-        if state::mutex_pass_on(self.word()) {
-            sysfutex::wake_all(self.word());
+        let w = self.word().load(Ordering::Acquire);
+        if w & TID_MASK == 0 && w & WAITERS != 0 {
+            self.release_slow();
         }
     }
 }
@@ -264,22 +571,20 @@ impl MutexOptions {
     #[allow(unsafe_code)]
     pub fn create(self) -> Result<(Mutex, Created)> {
         let ctx = if self.initial_owner { Some(robust::ctx()?) } else { None };
-        let init = match &ctx {
-            Some(c) => page::init_bytes(c.tid(), 1, 0),
-            None => page::init_bytes(0, 0, 0),
-        };
+        let init = page::mutex_init_bytes(ctx.as_ref().map_or(0, ThreadCtx::tid), u32::from(ctx.is_some()));
         // With an initial owner the word names this thread from the instant the object is
         // published. Just before that, the node in a private mapping of the unpublished file
         // becomes this thread's pending robust-list operation, so a death between publication
         // and `link_initial` is still seen by the kernel (it marks the word `OWNER_DIED`).
+        // (An unnamed object is never published: nobody else can see it before we link.)
         let mut prelink: Option<SyncPage> = None;
         let result = {
             let mut register = |fd: rustix::fd::BorrowedFd<'_>| -> Result<()> {
                 if let Some(c) = &ctx {
-                    let page = SyncPage::map_fd(fd)?;
-                    let node = page.addr(OFF_WORD) + c.node_off();
-                    // SAFETY: `c` is this thread's context; the node lies in `page`, which
-                    // stays mapped until the pending entry is replaced or cleared below.
+                    let page = SyncPage::map_mutex_fd(fd)?;
+                    let node = page.addr(OFF_MUTEX_WORD) + c.node_off();
+                    // SAFETY: `c` is this thread's context; the node lies in `page`'s private
+                    // tail, which stays mapped until the pending entry is replaced or cleared.
                     unsafe { robust::set_pending(c, node) };
                     prelink = Some(page);
                 }
@@ -288,23 +593,21 @@ impl MutexOptions {
             let hook: Option<crate::object::BeforeLink<'_>> = if ctx.is_some() { Some(&mut register) } else { None };
             handle::create(ObjectType::Mutex, &self.common, [0; 4], &init, hook).and_then(|(object, created)| {
                 let inner = <MutexInner as handle::Inner>::from_object(object)?;
-                Ok((inner, created))
+                Ok((Arc::new(inner), created))
             })
         };
-        if let Some(ctx) = &ctx
-            && prelink.is_some()
-        {
+        if let Some(ctx) = &ctx {
             match &result {
-                // The word names us: move the registration to the handle's own page (this
+                // The word names us: record the ownership and link the handle's own node (this
                 // replaces the pending entry, then links the node and clears it).
-                Ok((inner, Created::New)) => link_initial(ctx, inner.node(ctx)),
+                Ok((inner, Created::New)) => inner.link_initial(ctx),
                 // SAFETY: clearing this thread's pending entry is always sound.
                 _ => unsafe { robust::set_pending(ctx, 0) },
             }
         }
         drop(prelink);
         let (inner, created) = result?;
-        Ok((Mutex { inner: Arc::new(inner), rights: Rights::MUTEX_ALL_ACCESS }, created))
+        Ok((Mutex { inner, rights: Rights::MUTEX_ALL_ACCESS }, created))
     }
 
     /// Opens the existing mutex named by [`MutexOptions::name`] (`OpenMutex`).
@@ -318,20 +621,22 @@ impl MutexOptions {
     }
 }
 
-#[cold]
-#[inline(never)]
-fn wake_cold(word: &AtomicU32) {
-    sysfutex::wake_all(word);
-}
-
-#[allow(unsafe_code)]
-fn link_initial(ctx: &ThreadCtx, node: usize) {
-    // SAFETY: `ctx` is this thread's context and the word holds our tid, so the node is ours;
-    // the page stays mapped while we own the mutex (MutexInner's Drop).
-    unsafe {
-        robust::set_pending(ctx, node);
-        robust::enqueue(ctx, node);
-        robust::set_pending(ctx, 0);
+impl MutexInner {
+    /// Records the initial ownership of a mutex this thread just created owning, and links its
+    /// node.
+    #[allow(unsafe_code)]
+    fn link_initial(&self, ctx: &ThreadCtx) {
+        // A fresh mapping: nobody of ours holds its node.
+        self.holder().store(ctx.tid(), Ordering::Relaxed);
+        self.depth().store(1, Ordering::Relaxed);
+        let node = self.node(ctx);
+        // SAFETY: `ctx` is this thread's context and the new word holds our tid, so the node is
+        // ours to link; it is in our private tail, mapped while we hold the node (MutexInner's Drop).
+        unsafe {
+            robust::set_pending(ctx, node);
+            robust::enqueue(ctx, node);
+            robust::set_pending(ctx, 0);
+        }
     }
 }
 
@@ -414,14 +719,14 @@ impl Mutex {
         let owner = w & TID_MASK;
         SyncState::Mutex {
             owner_tid: (owner != 0).then_some(owner),
-            recursion: if owner != 0 { self.inner.count().load(Ordering::Relaxed) } else { 0 },
+            recursion: if owner != 0 { self.inner.count_mirror().load(Ordering::Relaxed) } else { 0 },
             abandoned: owner == 0 && w & OWNER_DIED != 0,
         }
     }
 
     /// True if the calling thread owns it.
     pub fn is_owned_by_current_thread(&self) -> bool {
-        robust::ctx().is_ok_and(|c| self.inner.owned_by(&c))
+        self.inner.owned_by_me()
     }
 }
 

@@ -9,9 +9,15 @@
 //! sets `FUTEX_OWNER_DIED` and wakes one sleeper. The next acquirer sees `OWNER_DIED` and
 //! reports `WAIT_ABANDONED`: abandonment is immediate on owner death.
 //!
-//! The nodes live in the shared header page at `word - futex_offset`, so the page must stay
-//! mapped while a thread of this process owns the mutex, even after every handle closed: see
-//! `MutexInner`'s `Drop`, which leaks the mapping in that case.
+//! **Every node is private memory.** A node must sit at `word - futex_offset` (glibc: 32 bytes
+//! after the word); the mutex word is the last word of the shared page and each process maps
+//! a private page right after it (`SyncPage::map_mutex`), so the node and its `prev`/`next`
+//! links are in this process's own memory. Nothing here ever reads an address from the shared
+//! page: the links we follow were written by this thread (or by glibc, for its own mutexes in
+//! the same list). The kernel, walking the list at thread death, also reads private memory
+//! only, and touches the shared word it finds at `node + futex_offset` only if it holds the dead
+//! thread's id. A mutex stays mapped while a thread of this process holds its node: a
+//! `MutexInner` dropped meanwhile leaks its mapping (8 KiB) instead of unmapping it.
 //!
 //! A thread with no registered list (not glibc) gets one of ours, registered on first use.
 
@@ -24,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering, compiler_fence};
 use crate::error::{Error, Result, Win32Error};
 use crate::sys::futex::{self as sysfutex, RobustListHead};
 
-use super::page::{MUTEX_SLOT, OFF_COUNT};
+use super::page::MAX_NODE_OFF;
 
 /// Proof that the calling thread's context (its id, its list head, and where nodes sit) is
 /// cached in thread-local storage; the accessors read it from there. A zero-sized token, so
@@ -100,7 +106,9 @@ fn ctx_slow() -> Result<ThreadCtx> {
     let futex_offset = unsafe { (*head).futex_offset };
     let node_off = futex_offset.checked_neg().and_then(|o| usize::try_from(o).ok());
     let node_off = match node_off {
-        Some(o) if o % 8 == 0 && o >= 16 && o + 8 <= MUTEX_SLOT => o,
+        // The node's `prev` (node - 8) must start past the shared page's last word (the word
+        // is 8 bytes before the page end) and the node must end inside the private tail.
+        Some(o) if o.is_multiple_of(8) && (16..=MAX_NODE_OFF).contains(&o) => o,
         _ => {
             return Err(Error::new(
                 Win32Error::NOT_SUPPORTED,
@@ -108,7 +116,6 @@ fn ctx_slow() -> Result<ThreadCtx> {
             ));
         }
     };
-    debug_assert!(node_off - 8 >= OFF_COUNT + 4);
     HEAD.with(|cell| cell.set(head as usize));
     NODE_OFF.with(|cell| cell.set(node_off));
     TID.with(|cell| cell.set(sysfutex::gettid()));
@@ -136,9 +143,10 @@ pub(crate) unsafe fn set_pending(ctx: &ThreadCtx, node: usize) {
 /// The node's `next` and `prev` fields, given the node address.
 #[inline(always)]
 fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
-    // SAFETY: (both fields) callers pass nodes inside a mapped sync page that stays mapped while
-    // the node is linked (see the module docs); the fields are 8-aligned and only accessed
-    // atomically by us.
+    // SAFETY: (both fields) callers pass nodes inside the private tail of a mutex mapping that
+    // stays mapped while the node is linked (see the module docs); the fields are 8-aligned,
+    // private to this process, and only accessed atomically by this thread (and glibc's
+    // list code on this same thread).
     unsafe { (&*(node as *const AtomicUsize), &*((node - 8) as *const AtomicUsize)) }
 }
 
@@ -149,8 +157,8 @@ fn fields(node: usize) -> (&'static AtomicUsize, &'static AtomicUsize) {
 #[inline(always)]
 unsafe fn set_prev(elem: usize, prev: usize) {
     // SAFETY: every element of a glibc-layout list has a pointer-sized `prev` 8 bytes before
-    // its `next` (glibc's `__list.__prev`, `robust_prev` before the head, ours in the page);
-    // only the owning thread touches them.
+    // its `next` (glibc's `__list.__prev`, `robust_prev` before the head, ours in a private
+    // tail); only the owning thread touches them.
     unsafe { std::ptr::write_volatile((elem - 8) as *mut usize, prev) }
 }
 
@@ -158,7 +166,7 @@ unsafe fn set_prev(elem: usize, prev: usize) {
 ///
 /// # Safety
 /// `ctx` is the calling thread's context; `node` is the node of a mutex word this thread just
-/// took, in a page that stays mapped while it is linked.
+/// took, in a private tail that stays mapped while it is linked, and not linked already.
 #[inline(always)]
 pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
     let head = ctx.head() as *mut usize;
@@ -178,7 +186,8 @@ pub(crate) unsafe fn enqueue(ctx: &ThreadCtx, node: usize) {
 /// Unlinks `node` from this thread's robust list (glibc's `DEQUEUE_MUTEX`).
 ///
 /// # Safety
-/// `ctx` is the calling thread's context; `node` is linked in its list.
+/// `ctx` is the calling thread's context; `node` is linked in its list (as this thread's
+/// private ownership record says; never because of anything read from shared memory).
 #[inline(always)]
 pub(crate) unsafe fn dequeue(_ctx: &ThreadCtx, node: usize) {
     let (next_f, prev_f) = fields(node);

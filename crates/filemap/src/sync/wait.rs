@@ -39,10 +39,27 @@ pub fn spin_duration() -> Duration {
     Duration::from_nanos(SPIN_NS.load(Ordering::Relaxed))
 }
 
+/// Whether this process's waiters queue for hand-off (default true).
+static FAIR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Sets whether waiters in this process queue for the objects they wait on (default true: a
+/// release hands the object to the oldest queued waiter, as Windows does). With `false` they
+/// wait unqueued and race for the object when it is released (barging: more throughput under
+/// heavy contention, no order; the releaser can take it straight back). Releases by this
+/// process still hand off to waiters of other processes that queued.
+pub fn set_fair_hand_off(fair: bool) {
+    FAIR.store(fair, Ordering::Relaxed);
+}
+
+/// The current setting of [`set_fair_hand_off`].
+pub fn fair_hand_off() -> bool {
+    FAIR.load(Ordering::Relaxed)
+}
+
 /// What a wait can act on (internal).
 pub enum Target<'a> {
     /// A mutex.
-    Mutex(&'a MutexInner),
+    Mutex(&'a std::sync::Arc<MutexInner>),
     /// A semaphore, event or timer.
     Cell(&'a CellObj),
     /// A process.
@@ -104,14 +121,23 @@ impl Obj<'_> {
         }
     }
 
+    /// A cheap look (no change): might an attempt succeed now?
+    fn try_take_looks_possible(&self) -> bool {
+        match &self.t {
+            Target::Mutex(m) => m.looks_available(),
+            Target::Cell(c) => c.looks_available_for(self.entry_gen),
+            Target::Process(p) => p.exited(),
+        }
+    }
+
     /// Tries to consume; `Some(abandoned)` on success.
-    fn try_take(&self, ctx: Option<&ThreadCtx>) -> Result<Option<bool>> {
+    fn try_take(&self, ctx: Option<&ThreadCtx>, deadline: Option<Instant>) -> Result<Option<bool>> {
         Ok(match &self.t {
             Target::Mutex(m) => match ctx {
                 Some(ctx) => m.try_acquire(ctx)?,
                 None => None,
             },
-            Target::Cell(c) => c.try_take(self.entry_gen).then_some(false),
+            Target::Cell(c) => c.try_take(self.entry_gen, deadline).then_some(false),
             Target::Process(p) => p.exited().then_some(false),
         })
     }
@@ -192,8 +218,11 @@ pub(crate) fn run_opts(
         Vec::new()
     };
     let me = sysfutex::getpid();
+    if !all {
+        return run_any(&objs, ctx, deadline, spun, me);
+    }
     let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
-        if all { try_all(objs, &order, me, ctx) } else { try_any(objs, ctx) }
+        if all { try_all(objs, &order, me, ctx, deadline) } else { try_any(objs, ctx, deadline) }
     };
     let mut spun = spun;
     loop {
@@ -228,11 +257,15 @@ pub(crate) fn run_opts(
         let sleep_set: Vec<usize> = if all { vec![blocker] } else { (0..objs.len()).collect() };
         let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(sleep_set.len());
         let mut registered: Vec<&CellObj> = Vec::new();
+        let mut registered_mutexes: Vec<&MutexInner> = Vec::new();
         let mut retry = false;
         for &i in &sleep_set {
             match &objs[i].t {
                 Target::Mutex(m) => match m.register() {
-                    Some(v) => words.push((m.word(), v)),
+                    Some(v) => {
+                        registered_mutexes.push(m);
+                        words.push((m.word(), v));
+                    }
                     None => {
                         retry = true;
                         break;
@@ -275,15 +308,303 @@ pub(crate) fn run_opts(
         for c in registered {
             c.unregister();
         }
-        for &i in &sleep_set {
-            if let Target::Mutex(m) = &objs[i].t {
-                m.pass_on();
-            }
+        for m in registered_mutexes {
+            m.unregister();
         }
         if let Some(outcome) = outcome {
             return Ok(outcome);
         }
     }
+}
+
+/// How long a queued waiter sleeps at most before it looks for grants nobody came for.
+pub(crate) const GRANT_POLL: Duration = Duration::from_millis(50);
+/// A grant older than this whose waiter's process has exited is revoked and passed on.
+pub(crate) const GRANT_GRACE: Duration = Duration::from_millis(10);
+/// A grant older than this is revoked whoever holds it (a stopped process, another PID
+/// namespace, a forged slot); its waiter, if it lives, queues again.
+pub(crate) const GRANT_MAX: Duration = Duration::from_secs(1);
+
+/// A wait for any of `objs` (or one): FIFO hand-off for mutexes, semaphores and auto-reset
+/// events (see `state::Queue`), plain polling of the rest.
+fn run_any(
+    objs: &[Obj<'_>],
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+    spun: bool,
+    pid: u32,
+) -> Result<WaitOutcome> {
+    // Phase 1, unqueued: a try and a short spin.
+    poll_timers(objs);
+    if let Ok(o) = try_any(objs, ctx, deadline)? {
+        return Ok(o);
+    }
+    if !spun {
+        let spin_end =
+            Instant::now() + spin_duration().min(deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d)));
+        while Instant::now() < spin_end {
+            for _ in 0..16 {
+                std::hint::spin_loop();
+                if let Ok(o) = try_any(objs, ctx, deadline)? {
+                    return Ok(o);
+                }
+            }
+        }
+    }
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Ok(WaitOutcome::TimedOut);
+    }
+    // Phase 2: queue where the object hands off, and wait for a grant.
+    let tid = ctx.map_or(0, ThreadCtx::tid);
+    let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
+    // One spin per wait: the caller's (or phase 1's) already ran, so a queued waiter sleeps at
+    // once (spinning again while the releaser needs the CPU only delays the hand-off).
+    let outcome = queued_wait(objs, ctx, deadline, &mut places, tid, pid);
+    // Leave every queue; a grant that arrived meanwhile is ours: keep the first if the wait
+    // timed out, pass the others on.
+    let mut outcome = outcome?;
+    for (i, place) in places.iter().enumerate() {
+        let Some(p) = *place else { continue };
+        if let Some(abandoned) = leave(&objs[i], ctx, p) {
+            if outcome == WaitOutcome::TimedOut {
+                outcome = if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) };
+            } else {
+                pass_on(&objs[i], ctx);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn enqueue(o: &Obj<'_>, ctx: Option<&ThreadCtx>, tid: u32, pid: u32) -> Option<state::Place> {
+    if !fair_hand_off() {
+        return None;
+    }
+    match &o.t {
+        Target::Mutex(m) if ctx.is_some() => m.queue().enqueue(tid, pid),
+        Target::Cell(c) if c.queued_kind() => c.queue().enqueue(tid, pid),
+        _ => None,
+    }
+}
+
+/// Takes a grant in place `p` of object `o`: `Some(abandoned)`.
+fn take_grant(o: &Obj<'_>, ctx: Option<&ThreadCtx>, p: state::Place) -> Option<bool> {
+    match &o.t {
+        Target::Mutex(m) => ctx.and_then(|ctx| m.take_grant(ctx, p)),
+        Target::Cell(c) => c.queue().take_grant(p),
+        Target::Process(_) => None,
+    }
+}
+
+/// Leaves `o`'s queue; `Some(abandoned)` if we hold the object after all (granted meanwhile).
+fn leave(o: &Obj<'_>, ctx: Option<&ThreadCtx>, p: state::Place) -> Option<bool> {
+    let q = match &o.t {
+        Target::Mutex(m) => m.queue(),
+        Target::Cell(c) => c.queue(),
+        Target::Process(_) => return None,
+    };
+    for _ in 0..64 {
+        match q.leave(p) {
+            state::Left::Waiting | state::Left::Gone => return None,
+            state::Left::Granted { .. } => {
+                if let Some(abandoned) = take_grant(o, ctx, p) {
+                    return Some(abandoned);
+                }
+                // Could not take it (another thread of ours holds the node): look again.
+                std::thread::yield_now();
+            }
+        }
+    }
+    None // a grant we cannot take is revoked by the others after the bound
+}
+
+/// Gives back an object we hold through a grant we do not want.
+fn pass_on(o: &Obj<'_>, ctx: Option<&ThreadCtx>) {
+    match &o.t {
+        Target::Mutex(m) => {
+            if let Some(ctx) = ctx {
+                m.pass_on_grant(ctx);
+            }
+        }
+        Target::Cell(c) => c.pass_on_grant(),
+        Target::Process(_) => {}
+    }
+}
+
+fn queue_of<'a>(o: &'a Obj<'_>) -> Option<state::Queue<'a, std::sync::atomic::AtomicU32>> {
+    match &o.t {
+        Target::Mutex(m) => Some(m.queue()),
+        Target::Cell(c) => Some(c.queue()),
+        Target::Process(_) => None,
+    }
+}
+
+fn queued_wait(
+    objs: &[Obj<'_>],
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+    places: &mut [Option<state::Place>],
+    tid: u32,
+    pid: u32,
+) -> Result<WaitOutcome> {
+    // Grants we saw held by others: (object, slot, slot word) -> first seen.
+    let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    loop {
+        // 1. A grant, lowest index first.
+        for (i, place) in places.iter_mut().enumerate() {
+            let Some(p) = *place else { continue };
+            if let Some(abandoned) = take_grant(&objs[i], ctx, p) {
+                *place = None;
+                return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+            }
+            // Our place was revoked (we were stopped past the bound) or forged away: queue again.
+            if queue_of(&objs[i]).is_some_and(|q| !q.holds(p)) {
+                *place = enqueue(&objs[i], ctx, tid, pid);
+            }
+        }
+        // 2. The objects themselves (each round runs after queueing or after a sleep: a release
+        //    may have come before our place was visible, or found nobody queued). While waiters
+        //    are queued a release grants instead of freeing, so this takes nothing from them.
+        poll_timers(objs);
+        for (i, o) in objs.iter().enumerate() {
+            if let (Target::Mutex(m), Some(p)) = (&o.t, places[i]) {
+                // Queued on a mutex: a free word goes to the oldest waiter, maybe us.
+                if m.mark_for_queue().is_none()
+                    && let Some(abandoned) = take_grant(o, ctx, p)
+                {
+                    places[i] = None;
+                    return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+                }
+                continue;
+            }
+            if let Some(abandoned) = o.try_take(ctx, deadline)? {
+                return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(WaitOutcome::TimedOut);
+        }
+        // 3. Sleep: on our slots (a granter wakes us), on the words of unqueued objects, and on
+        //    a queued mutex's word when it is the only object (the kernel wakes it when an
+        //    owner dies). At most GRANT_POLL: then look for grants nobody came for.
+        let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(2 * objs.len());
+        let mut registered: Vec<&CellObj> = Vec::new();
+        let mut registered_mutexes: Vec<&MutexInner> = Vec::new();
+        let mut ready = false;
+        for (i, o) in objs.iter().enumerate() {
+            if words.len() + 2 > sysfutex::WAITV_MAX {
+                break; // the rest is polled (GRANT_POLL)
+            }
+            match (&o.t, places[i]) {
+                (Target::Mutex(m), Some(p)) => {
+                    let Some(v) = m.queue().mark_sleeping(p) else {
+                        ready = true;
+                        break;
+                    };
+                    words.push((m.slot_word(p.slot), v));
+                    match m.mark_for_queue() {
+                        Some(w) if objs.len() == 1 => words.push((m.word(), w)),
+                        Some(_) => {}
+                        None => {
+                            ready = true;
+                            break;
+                        }
+                    }
+                }
+                (Target::Cell(c), Some(p)) => {
+                    let Some(v) = c.queue().mark_sleeping(p) else {
+                        ready = true;
+                        break;
+                    };
+                    words.push((c.slot_word(p.slot), v));
+                }
+                (Target::Mutex(m), None) => match m.register() {
+                    Some(v) => {
+                        registered_mutexes.push(m);
+                        words.push((m.word(), v));
+                    }
+                    None => {
+                        ready = true;
+                        break;
+                    }
+                },
+                (Target::Cell(c), None) => {
+                    let seq = c.register();
+                    registered.push(c);
+                    words.push((c.seq(), seq));
+                }
+                (Target::Process(p), _) => words.push((p.word(), 0)),
+            }
+        }
+        if !ready {
+            // Registered: check once more (unqueued objects may have changed just before).
+            for (i, o) in objs.iter().enumerate() {
+                if places[i].is_none() && o.try_take_looks_possible() {
+                    ready = true;
+                }
+            }
+        }
+        let slept_from = Instant::now();
+        if !ready && !words.is_empty() {
+            let next_due = poll_timers(objs);
+            let mut sleep = GRANT_POLL;
+            if let Some(d) = deadline {
+                sleep = sleep.min(d.saturating_duration_since(slept_from));
+            }
+            if let Some(due) = next_due {
+                sleep = sleep.min(due);
+            }
+            sysfutex::wait_many(&words, Some(sleep));
+        } else if !ready {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for c in registered {
+            c.unregister();
+        }
+        for m in registered_mutexes {
+            m.unregister();
+        }
+        // 4. Grants nobody came for: revoke those of dead processes after GRANT_GRACE, any after
+        //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us).
+        if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+            revoke_stale(objs, places, &mut seen);
+        }
+    }
+}
+
+/// Looks at the grants held in the queues of `objs` by others; revokes the stale ones.
+fn revoke_stale(objs: &[Obj<'_>], places: &[Option<state::Place>], seen: &mut Vec<((usize, usize, u32), Instant)>) {
+    let now = Instant::now();
+    let mut still = Vec::with_capacity(seen.len());
+    for (i, o) in objs.iter().enumerate() {
+        let Some(q) = queue_of(o) else { continue };
+        if places[i].is_none() {
+            continue; // only objects we queue on: their grants block us
+        }
+        for (slot, w) in q.grants() {
+            if places[i].is_some_and(|p| p.slot == slot) {
+                continue;
+            }
+            let key = (i, slot, w);
+            let first = seen.iter().find(|(k, _)| *k == key).map_or(now, |(_, t)| *t);
+            let age = now - first;
+            let dead = age >= GRANT_GRACE && sysfutex::process_exited(q.pid(slot));
+            if dead || age >= GRANT_MAX {
+                match &o.t {
+                    Target::Mutex(m) => m.revoke(slot, w, dead),
+                    Target::Cell(c) => {
+                        if q.revoke(slot, w) {
+                            c.pass_on_grant();
+                        }
+                    }
+                    Target::Process(_) => {}
+                }
+            } else {
+                still.push((key, first));
+            }
+        }
+    }
+    *seen = still;
 }
 
 /// Fires due timers; returns the time until the earliest pending due time.
@@ -299,9 +620,9 @@ fn poll_timers(objs: &[Obj<'_>]) -> Option<Duration> {
     next
 }
 
-fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutcome, usize>> {
+fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>, deadline: Option<Instant>) -> Result<Result<WaitOutcome, usize>> {
     for (i, o) in objs.iter().enumerate() {
-        match o.try_take(ctx)? {
+        match o.try_take(ctx, deadline)? {
             Some(false) => return Ok(Ok(WaitOutcome::Signaled(i))),
             Some(true) => return Ok(Ok(WaitOutcome::Abandoned(i))),
             None => {}
@@ -312,11 +633,17 @@ fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutco
 
 /// All or nothing: claim the non-mutex objects (frozen while claimed), then take the mutexes;
 /// commit only if everything is available, else restore everything exactly.
-fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) -> Result<Result<WaitOutcome, usize>> {
+fn try_all(
+    objs: &[Obj<'_>],
+    order: &[usize],
+    me: u32,
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+) -> Result<Result<WaitOutcome, usize>> {
     // Quick check without claims: do not bother anyone if something is plainly unavailable.
     for &i in order {
         let available = match &objs[i].t {
-            Target::Mutex(m) => m.looks_available(ctx),
+            Target::Mutex(m) => m.looks_available(),
             Target::Cell(c) => c.looks_available(),
             Target::Process(p) => p.exited(),
         };
@@ -333,12 +660,13 @@ fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) 
             }
         }
         for &(c, v) in claimed.iter().rev() {
-            c.unclaim(me, v);
+            // A refused unclaim: our claim was broken and the value restored by the breaker.
+            let _ = c.unclaim(me, v, v);
         }
     };
     for &i in order {
         match &objs[i].t {
-            Target::Cell(c) => match c.claim_if_signaled(me) {
+            Target::Cell(c) => match c.claim_if_signaled(me, deadline) {
                 Some(v) => claimed.push((c, v)),
                 None => {
                     rollback(&claimed, &taken);
@@ -357,7 +685,7 @@ fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) 
     for &i in order {
         if let Target::Mutex(m) = &objs[i].t {
             let Some(ctx) = ctx else { unreachable_ctx() };
-            let recursive = m.owned_by(ctx);
+            let recursive = m.owned_by_me();
             match m.try_acquire(ctx) {
                 Ok(Some(abandoned)) => taken.push((m, i, abandoned, recursive)),
                 Ok(None) => {
@@ -371,8 +699,14 @@ fn try_all(objs: &[Obj<'_>], order: &[usize], me: u32, ctx: Option<&ThreadCtx>) 
             }
         }
     }
-    for &(c, v) in &claimed {
-        c.unclaim(me, c.consume(v));
+    // Commit. If the first claim was broken (we were stopped past CLAIM_BREAK) nothing is
+    // consumed yet: undo the rest. A claim broken after the first commit cannot be undone: that
+    // object alone is not consumed (documented limit of a wait-all stopped mid-commit).
+    for (k, &(c, v)) in claimed.iter().enumerate() {
+        if !c.unclaim(me, v, c.consume(v)) && k == 0 {
+            rollback(&claimed[1..], &taken);
+            return Ok(Err(order[0]));
+        }
     }
     let abandoned = taken.iter().filter(|t| t.2).map(|t| t.1).min();
     Ok(Ok(match abandoned {
@@ -386,26 +720,65 @@ fn unreachable_ctx() -> ! {
     unreachable!("a mutex wait without a thread context")
 }
 
-/// What claimers do while another process holds a claim: spin briefly, then yield; after 5 ms,
-/// break the claim if its holder is dead.
+/// How long a claim may be held before anyone breaks it, whether its holder lives or not. A
+/// claim lasts a few instructions; one older than this was left by a stopped process (SIGSTOP,
+/// a debugger) or forged. Its holder, when it runs again, finds its `unclaim` refused.
+pub(crate) const CLAIM_BREAK: Duration = Duration::from_millis(100);
+
+/// What claimers do while another process holds a claim: spin briefly, then yield, then sleep
+/// in growing steps (never more than 1 ms); break the claim once its holder is seen dead (after
+/// 5 ms) or after [`CLAIM_BREAK`] in any case; give up when the caller's time limit passes.
 pub(crate) struct ClaimSpin {
     since: Option<Instant>,
+    limit: Option<Duration>,
 }
 
 impl ClaimSpin {
+    /// For transitions without a timeout (release, set, reset...): waits at most about
+    /// [`CLAIM_BREAK`], then breaks the claim.
     pub(crate) fn new() -> ClaimSpin {
-        ClaimSpin { since: None }
+        ClaimSpin { since: None, limit: None }
+    }
+
+    /// For a wait's attempt: gives up after `limit` (counted from the first claim met).
+    pub(crate) fn within(limit: Option<Duration>) -> ClaimSpin {
+        ClaimSpin { since: None, limit }
+    }
+
+    /// For a wait's attempt with an absolute deadline.
+    pub(crate) fn until(deadline: Option<Instant>) -> ClaimSpin {
+        ClaimSpin::within(deadline.map(|d| d.saturating_duration_since(Instant::now())))
     }
 }
 
 impl state::ClaimWait for ClaimSpin {
-    fn wait(&mut self, claimer: u32, rounds: u32) -> bool {
-        if rounds < 128 {
+    fn wait(&mut self, claimer: u32, rounds: u32) -> state::ClaimAction {
+        use state::ClaimAction::{Break, GiveUp, Wait};
+        if rounds < 128 && self.limit != Some(Duration::ZERO) {
             std::hint::spin_loop();
-            return false;
+            return Wait;
         }
-        std::thread::yield_now();
         let since = *self.since.get_or_insert_with(Instant::now);
-        rounds.is_multiple_of(64) && since.elapsed() > Duration::from_millis(5) && !sysfutex::process_may_live(claimer)
+        let waited = since.elapsed();
+        if let Some(limit) = self.limit
+            && waited >= limit
+        {
+            return GiveUp;
+        }
+        if waited >= CLAIM_BREAK
+            || (waited > Duration::from_millis(5) && rounds.is_multiple_of(16) && sysfutex::process_exited(claimer))
+        {
+            return Break;
+        }
+        if waited < Duration::from_millis(1) {
+            std::thread::yield_now();
+        } else {
+            let mut nap = (waited / 8).min(Duration::from_millis(1));
+            if let Some(limit) = self.limit {
+                nap = nap.min(limit - waited);
+            }
+            std::thread::sleep(nap);
+        }
+        Wait
     }
 }

@@ -5,7 +5,7 @@
 
 #![allow(unsafe_code)]
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rustix::io::Errno;
@@ -63,28 +63,62 @@ pub fn gettid() -> u32 {
     rustix::thread::gettid().as_raw_nonzero().get() as u32
 }
 
-/// The calling process's id.
+/// The calling process's id, without a system call after the first: glibc no longer caches
+/// it, and the sync paths ask on every wait. Forgotten in a `fork` child (a `pthread_atfork`
+/// child handler clears it before any code of the child runs), so a child asks again.
+#[inline]
 pub fn getpid() -> u32 {
-    rustix::process::getpid().as_raw_nonzero().get() as u32
+    match PID.load(Ordering::Relaxed) {
+        0 => getpid_slow(),
+        pid => pid,
+    }
 }
 
-/// True if thread `tid` is alive and belongs to this process.
-pub fn thread_of_this_process(tid: u32) -> bool {
-    if tid == 0 || tid > i32::MAX as u32 {
+static PID: AtomicU32 = AtomicU32::new(0);
+
+#[cold]
+fn getpid_slow() -> u32 {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    extern "C" fn forget_pid() {
+        PID.store(0, Ordering::Relaxed);
+    }
+    // Register before caching: a fork racing with the first call then at worst leaves the
+    // child with no cached value (it asks again), never with its parent's.
+    HOOK.call_once(|| at_fork_child(forget_pid));
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    PID.store(pid, Ordering::Relaxed);
+    pid
+}
+
+/// True if process `pid` has certainly exited: it does not exist, or it is a zombie (exited,
+/// not yet reaped; a pidfd of it reads as readable). A live process, one of another PID
+/// namespace that happens to exist here, or a failure to tell all answer false.
+pub fn process_exited(pid: u32) -> bool {
+    // Any u32 may come from a shared page: only 1..=i32::MAX can name a process.
+    let Some(raw) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return false;
+    };
+    match rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()) {
+        Err(Errno::SRCH) => true,
+        Err(_) => false,
+        Ok(fd) => {
+            let mut pfd = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd (its descriptor open for this call), count 1, no wait.
+            unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+        }
+    }
+}
+
+/// True if thread `tid` exists and belongs to this process (`tgkill(getpid(), tid, 0)`). Once
+/// it answers false for a thread that existed, that thread's exit is complete, including the
+/// kernel's walk of its robust list.
+pub fn thread_alive_here(tid: u32) -> bool {
+    let Ok(tid) = i32::try_from(tid) else { return false };
+    if tid <= 0 {
         return false;
     }
     // SAFETY: tgkill with signal 0 only checks that the thread exists; it sends nothing.
     unsafe { libc::syscall(libc::SYS_tgkill, getpid() as libc::c_long, tid as libc::c_long, 0) == 0 }
-}
-
-/// True unless process `pid` certainly does not exist (`kill(pid, 0)` says `ESRCH`).
-pub fn process_may_live(pid: u32) -> bool {
-    if pid == 0 || pid > i32::MAX as u32 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks for existence and permission; it sends nothing.
-    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// The kernel's `struct robust_list_head` (glibc registers one per thread).

@@ -11,6 +11,8 @@
 
 pub mod futex;
 pub mod lock;
+pub mod users;
+pub mod vm;
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -188,6 +190,37 @@ pub fn map_page(fd: BorrowedFd<'_>, writable: bool) -> Result<NonNull<u8>, Errno
     // SAFETY: a new shared mapping at an address the kernel picks; it replaces nothing.
     let ptr = unsafe { rustix::mm::mmap(std::ptr::null_mut(), PAGE, prot, MapFlags::SHARED, fd, 0) }?;
     NonNull::new(ptr.cast()).ok_or(Errno::INVAL)
+}
+
+/// Maps the object's header page shared and read-write, followed at once by one page of
+/// private anonymous memory (the "tail"): the mutex robust-list nodes live in the tail, at a
+/// fixed distance after the futex word at the end of the shared page, so the kernel finds the
+/// word from a node kept in private memory. Unmap with [`unmap_pages`]`(addr, 2)`.
+pub fn map_page_with_tail(fd: BorrowedFd<'_>) -> Result<NonNull<u8>, Errno> {
+    let rw = ProtFlags::READ | ProtFlags::WRITE;
+    // SAFETY: a new private anonymous mapping of two pages at an address the kernel picks.
+    let base = unsafe { rustix::mm::mmap_anonymous(std::ptr::null_mut(), 2 * PAGE, rw, MapFlags::PRIVATE) }?;
+    // SAFETY: MAP_FIXED over the first page of the reservation made just above, which nothing
+    // else knows of: it replaces only our own fresh anonymous page.
+    let shared = unsafe { rustix::mm::mmap(base, PAGE, rw, MapFlags::SHARED | MapFlags::FIXED, fd, 0) };
+    match shared {
+        Ok(p) if p == base => NonNull::new(base.cast()).ok_or(Errno::INVAL),
+        Ok(_) | Err(_) => {
+            // SAFETY: the two pages are ours (reserved above) and nothing refers to them.
+            unsafe { rustix::mm::munmap(base, 2 * PAGE) }.ok();
+            Err(shared.err().unwrap_or(Errno::INVAL))
+        }
+    }
+}
+
+/// Unmaps `n` pages starting at `addr`.
+///
+/// # Safety
+/// `addr .. addr + n` pages must be one live mapping of ours (e.g. from
+/// [`map_page_with_tail`] with `n` = 2) with no reference into it left.
+pub unsafe fn unmap_pages(addr: NonNull<u8>, n: usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { rustix::mm::munmap(addr.as_ptr().cast(), n * PAGE) }.ok();
 }
 
 /// Unmaps a page made by [`map_page`].

@@ -98,6 +98,23 @@ impl Helper {
         }
     }
 
+    /// Like [`Helper::expect_line`], but `None` (the helper keeps running) if no such line comes
+    /// within `limit`.
+    pub fn try_expect_line(&mut self, prefix: &str, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(at) = line.find(prefix) {
+                        return Some(line[at + prefix.len()..].trim().to_owned());
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Waits for the helper to exit successfully (watchdog `limit`).
     pub fn finish(mut self, limit: Duration) {
         match wait_with_watchdog(&mut self.child, limit) {

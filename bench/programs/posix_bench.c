@@ -1,0 +1,421 @@
+/* The raw-Linux baselines of the comparison harness (see BENCHMARKS.md).
+ *
+ * `posix_bench MODE FIGURE` with MODE `raw` (plain system calls, pthread robust process-shared
+ * mutexes, unnamed process-shared POSIX semaphores, futexes) or `named` (POSIX named
+ * semaphores: sem_open). Runs one figure for about BENCH_BUDGET_MS (default 200) and prints
+ * `ns_per_op`, or `n/a` for a figure the mode does not have. Same figures and same loop as
+ * win32_bench.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "posix_bench: %s failed: %s\n", what, strerror(errno));
+    exit(2);
+}
+#define CHECK(cond, what) do { if (!(cond)) die(what); } while (0)
+
+static double budget_ns(void)
+{
+    const char *b = getenv("BENCH_BUDGET_MS");
+    return (b ? atof(b) : 200.0) * 1e6;
+}
+
+typedef void (*op_fn)(unsigned long i);
+static double measure(op_fn op)
+{
+    double budget = budget_ns() / 4, per = 0;
+    unsigned long batch = 1, base = 0;
+    const char *fixed = getenv("BENCH_ITERS"); /* exact count, for instruction counting */
+    if (fixed) {
+        unsigned long n = strtoul(fixed, NULL, 10);
+        double t0 = now_ns();
+        for (unsigned long i = 0; i < n; i++)
+            op(i);
+        return n ? (now_ns() - t0) / (double)n : 0;
+    }
+    for (;;) {
+        double t0 = now_ns();
+        for (unsigned long i = 0; i < batch; i++)
+            op(base + i);
+        double dt = now_ns() - t0;
+        base += batch;
+        per = dt / (double)batch;
+        if (dt >= budget)
+            return per;
+        batch = dt < budget / 16 ? batch * 8 : (unsigned long)(budget / (per > 1 ? per : 1)) + 1;
+    }
+}
+
+#define PAGE_SZ 4096
+static char shm_name[128];
+
+static void *shared_page(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED, "mmap");
+    return p;
+}
+
+/* ---- mapping cycles ---------------------------------------------------------------------- */
+static void op_create_cycle(unsigned long i)
+{
+    (void)i;
+    int fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    CHECK(fd >= 0, "shm_open");
+    CHECK(ftruncate(fd, PAGE_SZ) == 0, "ftruncate");
+    volatile char *p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED, "mmap");
+    p[0] = 1;
+    munmap((void *)p, PAGE_SZ);
+    close(fd);
+    CHECK(shm_unlink(shm_name) == 0, "shm_unlink");
+}
+static void op_open_cycle(unsigned long i)
+{
+    (void)i;
+    int fd = shm_open(shm_name, O_RDWR | O_CLOEXEC, 0600);
+    CHECK(fd >= 0, "shm_open");
+    volatile char *p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED, "mmap");
+    p[0] = 1;
+    munmap((void *)p, PAGE_SZ);
+    close(fd);
+}
+
+/* ---- sync, uncontended ------------------------------------------------------------------- */
+static pthread_mutex_t *pm;
+static sem_t *sem;
+static void op_mutex(unsigned long i)
+{
+    (void)i;
+    CHECK(pthread_mutex_lock(pm) == 0, "pthread_mutex_lock");
+    pthread_mutex_unlock(pm);
+}
+static void op_sem_lock(unsigned long i) /* a named semaphore as a lock */
+{
+    (void)i;
+    CHECK(sem_wait(sem) == 0, "sem_wait");
+    sem_post(sem);
+}
+static void op_semaphore(unsigned long i)
+{
+    (void)i;
+    sem_post(sem);
+    CHECK(sem_wait(sem) == 0, "sem_wait");
+}
+static int efd[64];
+static void op_wait_any_64(unsigned long i)
+{
+    (void)i;
+    struct pollfd p[64];
+    uint64_t one = 1, v;
+    CHECK(write(efd[63], &one, 8) == 8, "eventfd write");
+    for (int k = 0; k < 64; k++) {
+        p[k].fd = efd[k];
+        p[k].events = POLLIN;
+        p[k].revents = 0;
+    }
+    CHECK(poll(p, 64, -1) == 1, "poll");
+    for (int k = 0; k < 64; k++)
+        if (p[k].revents & POLLIN) {
+            CHECK(read(efd[k], &v, 8) == 8, "eventfd read");
+            break;
+        }
+}
+
+/* ---- bandwidth and faults ---------------------------------------------------------------- */
+#define COPY_BYTES (1 << 20)
+static char *copy_src, *copy_dst;
+static void op_copy(unsigned long i)
+{
+    (void)i;
+    memcpy(copy_dst, copy_src, COPY_BYTES);
+    __asm__ __volatile__("" ::: "memory");
+}
+#define TOUCH_MB 16
+static int touch_huge;
+static void op_first_touch(unsigned long i)
+{
+    (void)i;
+    size_t len = (size_t)TOUCH_MB << 20;
+    volatile char *p;
+    int fd = -1;
+    if (touch_huge) {
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        if (p == MAP_FAILED) {
+            printf("n/a\n");
+            exit(0);
+        }
+    } else {
+        fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        CHECK(fd >= 0, "shm_open");
+        CHECK(ftruncate(fd, (off_t)len) == 0, "ftruncate");
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        CHECK(p != MAP_FAILED, "mmap");
+    }
+    for (size_t off = 0; off < len; off += PAGE_SZ)
+        p[off] = 1;
+    munmap((void *)p, len);
+    if (fd >= 0) {
+        close(fd);
+        shm_unlink(shm_name);
+    }
+}
+
+/* ---- processes --------------------------------------------------------------------------- */
+static void futex_wait(uint32_t *w, uint32_t v)
+{
+    syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
+}
+static void futex_wake(uint32_t *w)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Round trip: the parent sets word 0 to its turn number and wakes, the child answers on word
+ * 1. With `named`: two named semaphores. */
+static double fig_ping_pong(int named)
+{
+    volatile uint32_t *w = shared_page(PAGE_SZ);
+    sem_t *a = NULL, *b = NULL;
+    char an[160], bn[160];
+    if (named) {
+        snprintf(an, sizeof an, "%s-a", shm_name);
+        snprintf(bn, sizeof bn, "%s-b", shm_name);
+        a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
+        b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
+        CHECK(a != SEM_FAILED && b != SEM_FAILED, "sem_open");
+    }
+    pid_t child = fork();
+    CHECK(child >= 0, "fork");
+    if (child == 0) {
+        for (uint32_t n = 1;; n++) {
+            if (named) {
+                sem_wait(a);
+                sem_post(b);
+                continue;
+            }
+            while (w[0] != n)
+                futex_wait((uint32_t *)&w[0], n - 1);
+            w[1] = n;
+            futex_wake((uint32_t *)&w[1]);
+        }
+    }
+    double budget = budget_ns(), t0 = now_ns(), dt;
+    uint32_t n = 0;
+    do {
+        for (int k = 0; k < 100; k++) {
+            n++;
+            if (named) {
+                sem_post(a);
+                sem_wait(b);
+                continue;
+            }
+            w[0] = n;
+            futex_wake((uint32_t *)&w[0]);
+            while (w[1] != n)
+                futex_wait((uint32_t *)&w[1], n - 1);
+        }
+        dt = now_ns() - t0;
+    } while (dt < budget);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    if (named) {
+        sem_unlink(an);
+        sem_unlink(bn);
+    }
+    return dt / (double)n;
+}
+
+/* N processes lock, increment, unlock until the parent raises the stop flag after the budget;
+ * the figure is wall time / acquisitions. */
+static double fig_contended(int n, int named)
+{
+    struct shared {
+        pthread_mutex_t m;
+        volatile long counter;
+        volatile int go, stop;
+        volatile long done[64];
+    } *s = shared_page(PAGE_SZ);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&s->m, &attr);
+    char sn[160];
+    sem_t *lock = NULL;
+    if (named) {
+        snprintf(sn, sizeof sn, "%s-lock", shm_name);
+        lock = sem_open(sn, O_CREAT | O_EXCL, 0600, 1);
+        CHECK(lock != SEM_FAILED, "sem_open");
+    }
+    pid_t kids[64];
+    for (int i = 0; i < n; i++) {
+        kids[i] = fork();
+        CHECK(kids[i] >= 0, "fork");
+        if (kids[i] == 0) {
+            while (!s->go)
+                usleep(1000);
+            long done = 0;
+            while (!s->stop) {
+                if (named)
+                    sem_wait(lock);
+                else
+                    pthread_mutex_lock(&s->m);
+                s->counter = s->counter + 1;
+                if (named)
+                    sem_post(lock);
+                else
+                    pthread_mutex_unlock(&s->m);
+                done++;
+            }
+            s->done[i] = done;
+            _exit(0);
+        }
+    }
+    usleep(300000);
+    double t0 = now_ns();
+    s->go = 1;
+    while (now_ns() - t0 < budget_ns())
+        usleep(5000);
+    s->stop = 1;
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        waitpid(kids[i], NULL, 0);
+        total += s->done[i];
+    }
+    double dt = now_ns() - t0;
+    if (s->counter != total || total == 0) {
+        fprintf(stderr, "posix_bench: lost updates under the lock\n");
+        exit(2);
+    }
+    if (named)
+        sem_unlink(sn);
+    return dt / (double)total;
+}
+
+/* Holds `count` live shm objects (bench-live-TAG-i) until stdin closes, then removes them. */
+static int hold(const char *tag, long count)
+{
+    char n[160];
+    for (long i = 0; i < count; i++) {
+        snprintf(n, sizeof n, "/bench-live-%s-%ld", tag, i);
+        int fd = shm_open(n, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        CHECK(fd >= 0, "shm_open (hold)");
+        CHECK(ftruncate(fd, PAGE_SZ) == 0, "ftruncate (hold)");
+        close(fd);
+    }
+    printf("ready\n");
+    fflush(stdout);
+    char buf[16];
+    while (fread(buf, 1, sizeof buf, stdin) > 0) {
+    }
+    for (long i = 0; i < count; i++) {
+        snprintf(n, sizeof n, "/bench-live-%s-%ld", tag, i);
+        shm_unlink(n);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 5 && !strcmp(argv[1], "child-hold"))
+        return hold(argv[2], atol(argv[4]));
+    if (argc < 3) {
+        fprintf(stderr, "usage: posix_bench raw|named FIGURE\n");
+        return 2;
+    }
+    int named = !strcmp(argv[1], "named");
+    const char *fig = argv[2];
+    snprintf(shm_name, sizeof shm_name, "/bench-posix-%d", (int)getpid());
+    double r = -1;
+    if (named) {
+        if (!strcmp(fig, "semaphore") || !strcmp(fig, "mutex")) {
+            char n[160];
+            snprintf(n, sizeof n, "%s-sem", shm_name);
+            sem = sem_open(n, O_CREAT | O_EXCL, 0600, !strcmp(fig, "mutex"));
+            CHECK(sem != SEM_FAILED, "sem_open");
+            sem_unlink(n);
+            r = measure(!strcmp(fig, "mutex") ? op_sem_lock : op_semaphore);
+        } else if (!strcmp(fig, "ping_pong")) {
+            r = fig_ping_pong(1);
+        } else if (!strncmp(fig, "contended_", 10)) {
+            r = fig_contended(atoi(fig + 10), 1);
+        }
+    } else if (!strcmp(fig, "create_cycle")) {
+        r = measure(op_create_cycle);
+    } else if (!strcmp(fig, "open_cycle")) {
+        int keep = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        CHECK(keep >= 0 && ftruncate(keep, PAGE_SZ) == 0, "shm_open");
+        r = measure(op_open_cycle);
+        close(keep);
+        shm_unlink(shm_name);
+    } else if (!strcmp(fig, "mutex")) {
+        pm = shared_page(PAGE_SZ);
+        pthread_mutexattr_t attr;
+        pthread_mutexattr_init(&attr);
+        pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+        CHECK(pthread_mutex_init(pm, &attr) == 0, "pthread_mutex_init");
+        r = measure(op_mutex);
+    } else if (!strcmp(fig, "semaphore") || !strcmp(fig, "event")) {
+        /* POSIX has no event: a process-shared semaphore posted and taken is the nearest
+         * "signal, then consume it" pair. */
+        sem = shared_page(PAGE_SZ);
+        CHECK(sem_init(sem, 1, 0) == 0, "sem_init");
+        r = measure(op_semaphore);
+    } else if (!strcmp(fig, "wait_any_64")) {
+        for (int k = 0; k < 64; k++) {
+            efd[k] = eventfd(0, EFD_CLOEXEC);
+            CHECK(efd[k] >= 0, "eventfd");
+        }
+        r = measure(op_wait_any_64);
+    } else if (!strcmp(fig, "copy_view")) {
+        copy_dst = malloc(COPY_BYTES);
+        copy_src = malloc(COPY_BYTES);
+        memset(copy_dst, 1, COPY_BYTES);
+        memset(copy_src, 7, COPY_BYTES);
+        r = measure(op_copy);
+    } else if (!strcmp(fig, "first_touch")) {
+        r = measure(op_first_touch) / TOUCH_MB;
+    } else if (!strcmp(fig, "first_touch_huge")) {
+        touch_huge = 1;
+        r = measure(op_first_touch) / TOUCH_MB;
+    } else if (!strcmp(fig, "ping_pong")) {
+        r = fig_ping_pong(0);
+    } else if (!strncmp(fig, "contended_", 10)) {
+        r = fig_contended(atoi(fig + 10), 0);
+    }
+    if (r < 0)
+        printf("n/a\n");
+    else
+        printf("%.1f\n", r);
+    return 0;
+}

@@ -1,0 +1,229 @@
+//! Hand-off: a release gives the object to the oldest waiter, as Windows' dispatcher does, so
+//! `for (;;) { wait; work; release; }` in two processes alternates strictly (mutex, semaphore of
+//! maximum 1, auto-reset event; single waits and wait-any). A chosen waiter that is killed before
+//! it takes its grant does not strand the object: the grant passes on (a mutex as abandoned).
+
+mod sync_support;
+
+use std::time::{Duration, Instant};
+
+use filemap::sync::{Event, Mutex, Rights, Semaphore, WaitOutcome, Waitable, wait_any};
+use filemap::{Access, Mapping};
+use sync_support::{Helper, helper_role, isolated, name, say, spawn_helper};
+
+const LONG: Duration = Duration::from_secs(60);
+/// How long each turn holds the object: far longer than a release-to-queue round of the other
+/// side, so that any re-acquisition by the releaser is barging, not a scheduling accident.
+const HOLD: Duration = Duration::from_millis(15);
+const TURNS: usize = 12;
+
+/// An object of one of the three kinds, opened by name, used as a lock.
+enum Lock {
+    Mutex(Mutex),
+    Semaphore(Semaphore),
+    Event(Event),
+}
+
+impl Lock {
+    fn open(kind: &str, n: &str) -> Lock {
+        match kind {
+            "mutex" => Lock::Mutex(Mutex::open(n, Rights::MUTEX_ALL_ACCESS).unwrap()),
+            "semaphore" => Lock::Semaphore(Semaphore::open(n, Rights::SEMAPHORE_ALL_ACCESS).unwrap()),
+            "event" => Lock::Event(Event::open(n, Rights::EVENT_ALL_ACCESS).unwrap()),
+            other => panic!("kind {other}"),
+        }
+    }
+
+    fn waitable(&self) -> &dyn Waitable {
+        match self {
+            Lock::Mutex(m) => m,
+            Lock::Semaphore(s) => s,
+            Lock::Event(e) => e,
+        }
+    }
+
+    fn release(&self) {
+        match self {
+            Lock::Mutex(m) => m.release().unwrap(),
+            Lock::Semaphore(s) => {
+                s.release(1).unwrap();
+            }
+            Lock::Event(e) => {
+                e.set().unwrap();
+            }
+        }
+    }
+}
+
+/// Creates the object held (owned / count 0 / unsignaled) by this process.
+fn create_held(kind: &str, n: &str) -> Lock {
+    match kind {
+        "mutex" => Lock::Mutex(Mutex::create(Some(n), true).unwrap().0),
+        "semaphore" => Lock::Semaphore(Semaphore::create(Some(n), 0, 1).unwrap().0),
+        "event" => Lock::Event(Event::create(Some(n), false, false).unwrap().0),
+        other => panic!("kind {other}"),
+    }
+}
+
+#[test]
+#[ignore = "helper process for the other tests"]
+fn helper() {
+    let Some((role, args)) = helper_role() else { return };
+    match role.as_str() {
+        // args: kind, object name, log mapping name, turns, side letter, "one"|"any".
+        // The loop of the published reader/writer demos: wait; work (append to the log); release.
+        "alternate" => {
+            let lock = Lock::open(&args[0], &args[1]);
+            let map = Mapping::open(&args[2], Access::ALL).unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            let turns: usize = args[3].parse().unwrap();
+            let side = args[4].as_bytes()[0];
+            let (other, _) = Event::create(None, true, false).unwrap(); // never signaled
+            say("READY");
+            for _ in 0..turns {
+                let got = if args[5] == "any" {
+                    wait_any(&[&other, lock.waitable()], Some(LONG)).unwrap()
+                } else {
+                    wait_any(&[lock.waitable()], Some(LONG)).unwrap()
+                };
+                let expected = if args[5] == "any" { 1 } else { 0 };
+                assert_eq!(got, WaitOutcome::Signaled(expected));
+                let mut b = [0u8; 4];
+                view.read_at(0, &mut b).unwrap();
+                let at = u32::from_le_bytes(b);
+                view.write_at(8 + at as usize, &[side]).unwrap();
+                view.write_at(0, &(at + 1).to_le_bytes()).unwrap();
+                std::thread::sleep(HOLD);
+                lock.release();
+            }
+            say("DONE");
+        }
+        // args: kind, object name. Waits (once), reports how, holds briefly, releases.
+        "wait-report" => {
+            let lock = Lock::open(&args[0], &args[1]);
+            say("READY");
+            let outcome = lock.waitable().wait_dyn(Some(LONG));
+            say(&format!("OUTCOME {outcome:?}"));
+            if outcome != WaitOutcome::TimedOut {
+                std::thread::sleep(Duration::from_millis(20));
+                lock.release();
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+trait WaitDyn {
+    fn wait_dyn(&self, t: Option<Duration>) -> WaitOutcome;
+}
+impl WaitDyn for dyn Waitable + '_ {
+    fn wait_dyn(&self, t: Option<Duration>) -> WaitOutcome {
+        wait_any(&[self], t).unwrap()
+    }
+}
+
+/// Two processes loop on the object; returns the order in which they held it.
+fn alternation(kind: &str, mode: &str) -> String {
+    let n = name(&format!("alt-{kind}-{mode}"));
+    let log = name(&format!("alt-log-{kind}-{mode}"));
+    let lock = create_held(kind, &n);
+    let (map, _) = Mapping::options().name(&log).size(4096).create().unwrap();
+    let view = map.view(Access::ALL).unwrap();
+    let turns = TURNS.to_string();
+    let mut a = spawn_helper("alternate", &[kind, &n, &log, &turns, "A", mode]);
+    a.expect_line("READY", LONG);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut b = spawn_helper("alternate", &[kind, &n, &log, &turns, "B", mode]);
+    b.expect_line("READY", LONG);
+    std::thread::sleep(Duration::from_millis(100));
+    lock.release(); // both wait now: the object goes to A (oldest), then they alternate
+    for h in [&mut a, &mut b] {
+        h.expect_line("DONE", LONG);
+    }
+    a.finish(LONG);
+    b.finish(LONG);
+    let mut count = [0u8; 4];
+    view.read_at(0, &mut count).unwrap();
+    let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
+    view.read_at(8, &mut order).unwrap();
+    String::from_utf8(order).unwrap()
+}
+
+fn assert_alternates(kind: &str, mode: &str) {
+    let order = alternation(kind, mode);
+    assert_eq!(order.len(), 2 * TURNS, "{order}");
+    let expected: String = "AB".repeat(TURNS);
+    assert_eq!(order, expected, "{kind} ({mode}): the releaser must not take the object back from a waiter");
+}
+
+#[test]
+fn two_processes_looping_on_a_mutex_alternate_strictly() {
+    isolated("two_processes_looping_on_a_mutex_alternate_strictly", || assert_alternates("mutex", "one"));
+}
+
+#[test]
+fn two_processes_looping_on_a_semaphore_of_maximum_one_alternate_strictly() {
+    isolated("two_processes_looping_on_a_semaphore_of_maximum_one_alternate_strictly", || {
+        assert_alternates("semaphore", "one")
+    });
+}
+
+#[test]
+fn two_processes_looping_on_an_auto_reset_event_alternate_strictly() {
+    isolated("two_processes_looping_on_an_auto_reset_event_alternate_strictly", || assert_alternates("event", "one"));
+}
+
+#[test]
+fn hand_off_also_goes_through_wait_any() {
+    isolated("hand_off_also_goes_through_wait_any", || {
+        assert_alternates("mutex", "any");
+        assert_alternates("semaphore", "any");
+        assert_alternates("event", "any");
+    });
+}
+
+/// `chosen` waits first, `next` second; `chosen` is stopped, the object released (granted to
+/// `chosen`), then `chosen` is killed: `next` must get the object, within the bound.
+fn killed_after_being_chosen(kind: &str) -> (String, Duration) {
+    let n = name(&format!("chosen-{kind}"));
+    let lock = create_held(kind, &n);
+    let mut chosen = spawn_helper("wait-report", &[kind, &n]);
+    chosen.expect_line("READY", LONG);
+    std::thread::sleep(Duration::from_millis(150));
+    let mut next = spawn_helper("wait-report", &[kind, &n]);
+    next.expect_line("READY", LONG);
+    std::thread::sleep(Duration::from_millis(150));
+    let pid = chosen.child.id() as libc::pid_t;
+    // SAFETY: stopping our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    std::thread::sleep(Duration::from_millis(50));
+    lock.release(); // handed to `chosen`, which is stopped and cannot take it
+    // `next` does not get it meanwhile: the grant went to the oldest waiter.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(try_line(&mut next, Duration::from_millis(1)), None, "{kind}: the oldest waiter was chosen");
+    let killed = Instant::now();
+    chosen.sigkill();
+    let outcome = next.expect_line("OUTCOME", LONG);
+    let took = killed.elapsed();
+    next.finish(LONG);
+    (outcome, took)
+}
+
+fn try_line(h: &mut Helper, limit: Duration) -> Option<String> {
+    h.try_expect_line("OUTCOME", limit)
+}
+
+#[test]
+fn a_waiter_killed_just_after_being_chosen_passes_the_grant_on() {
+    isolated("a_waiter_killed_just_after_being_chosen_passes_the_grant_on", || {
+        for kind in ["mutex", "semaphore", "event"] {
+            let (outcome, took) = killed_after_being_chosen(kind);
+            // A mutex handed to a thread that died is abandoned, as on Windows.
+            let expected = if kind == "mutex" { "Abandoned(0)" } else { "Signaled(0)" };
+            assert_eq!(outcome, expected, "{kind}");
+            // Stated bound: GRANT_POLL (50 ms) + GRANT_GRACE (10 ms) after the death; generous
+            // margin for a loaded machine.
+            assert!(took < Duration::from_secs(3), "{kind}: the grant passed on after {took:?}");
+        }
+    });
+}
