@@ -3,6 +3,7 @@
 # no violation, each bug variant (an old behaviour put back) must produce a counterexample, and
 # the two known bugs the model found (README.md, "Findings") must still reproduce until fixed.
 # Needs: spin and gcc (Debian: apt-get install spin gcc). Usage: check.sh [seconds per run]
+# (ONLY=REGEX runs only the matching runs, e.g. ONLY='^bug')
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 budget="${1:-${MODEL_BUDGET:-120}}"
@@ -14,6 +15,7 @@ fail=0
 # run NAME EXPECT(pass|fail) DEFINES...
 run() {
     local name="$1" expect="$2"; shift 2
+    if [ -n "${ONLY:-}" ] && ! [[ "$name" =~ $ONLY ]]; then return; fi
     local d="$work/$name"; mkdir -p "$d"; cp "$here/lifetime.pml" "$d/"
     ( cd "$d" && spin -a "$@" lifetime.pml >spin.log 2>&1 && gcc -O2 -DSAFETY -DCOLLAPSE -DMEMLIM=2500 -o pan pan.c 2>gcc.log ) \
         || { echo "FAIL $name: the model does not compile"; cat "$d"/*.log; fail=1; return; }
