@@ -50,7 +50,7 @@ run model-adversary          pass $common -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DM
 run model-fork-proposed-fix  pass $common -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DFIX_UNLOCK_OLD_IN_PREPARE -DNO_PREPARE_FAILURE
 # this turn's bugs, put back one at a time
 run bug-fork-shared-ofd      fail $common -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=0 -DBUG_FORK_SHARED_OFD
-run bug-readonly-exclusive   fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=0 -DBUG_READONLY_EXCLUSIVE
+run bug-readonly-exclusive   fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=0 -DADV_STEPS=3 -DBUG_READONLY_EXCLUSIVE
 run bug-probe-lock-in-scan   fail $common -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1 -DBUG_PROBE_LOCK_IN_SCAN
 run bug-blocking-open        fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DBUG_BLOCKING_OPEN
 run bug-unlink-without-decision fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=0 -DBUG_UNLINK_WITHOUT_DECISION
