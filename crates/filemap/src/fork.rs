@@ -10,13 +10,17 @@
 //!
 //! - *prepare* (parent, before the fork): for each registered handle open two fresh OFDs of the
 //!   same inode and read-lock them like any handle;
-//! - *parent* (after the fork): drop the old OFD's lock, then put the first fresh OFD behind the
-//!   handle's descriptor number (`dup3`, atomic for other threads);
+//!   then, still before the fork, put the first fresh OFD behind the handle's descriptor number
+//!   (`dup3`, atomic for other threads) and drop the old OFD's lock;
+//! - *parent* (after the fork): close its descriptors of the child's OFD and of the old one;
 //! - *child*: put the second fresh OFD behind the same number.
 //!
-//! Both fresh OFDs are locked before the fork, so at no moment does either side's handle go
-//! without a lock; afterwards the old OFD holds no lock and is kept only by views (memory, not
-//! the name). Each side's close protocol then works on an OFD nobody else has. If the fresh
+//! Both fresh OFDs are locked before the old lock goes, so at no moment does either side's handle
+//! go without a lock; afterwards the old OFD holds no lock and is kept only by views (memory, not
+//! the name). The old lock is dropped *before* the fork, not after it in *parent*: a parent
+//! SIGKILLed between `fork()` and its *parent* handler would otherwise leave the old OFD locked,
+//! kept alive by the child's inherited views, and the name with it after every handle closed
+//! (found by the Spin model, docs/model/README.md). Each side's close protocol then works on an OFD nobody else has. If the fresh
 //! OFDs cannot be made (no descriptor left, or the object's mode forbids reopening it with the
 //! handle's access), the handle is marked shared instead: both sides then close it with the
 //! protocol for shared OFDs (correct, slower). Handles whose OFD is already shared (inheritable
@@ -132,7 +136,13 @@ extern "C" fn prepare() {
             let old = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
             let old = rustix::io::fcntl_dupfd_cloexec(old, 0).ok();
             match (fresh_locked(fd, tracked.writable), fresh_locked(fd, tracked.writable), old) {
-                (Some(a), Some(b), Some(old)) => tracked.fresh = Some((a, b, old)),
+                (Some(a), Some(b), Some(old)) if move_to(fd, &a) => {
+                    // Both sides' handles are locked through their own fresh OFDs now (the
+                    // child's from the moment it exists): the old OFD, kept only by views, must
+                    // not hold the name, even if this process dies right after the fork.
+                    let _ = lock::set(old.as_fd(), Kind::Unlock);
+                    tracked.fresh = Some((a, b, old));
+                }
                 // Cannot give each side its own OFD: both close it as a shared one.
                 _ => tracked.shared.store(true, Ordering::Relaxed),
             }
@@ -155,16 +165,10 @@ fn move_to(fd: RawFd, to: &OwnedFd) -> bool {
 extern "C" fn parent() {
     let Some(mut guard) = HELD.with(|held| held.borrow_mut().take()) else { return };
     if let Some(map) = guard.as_mut() {
-        for (&fd, tracked) in map.iter_mut() {
-            let Some((mine, _childs, old)) = tracked.fresh.take() else { continue };
-            if move_to(fd, &mine) {
-                // Both sides' handles are locked through their own fresh OFDs now (the child's
-                // since before the fork): the old OFD, kept only by views, must not hold the name.
-                let _ = lock::set(old.as_fd(), Kind::Unlock);
-            } else {
-                // Still on the old OFD, which the child shares: close it as a shared one.
-                tracked.shared.store(true, Ordering::Relaxed);
-            }
+        for tracked in map.values_mut() {
+            // The number already refers to the parent's fresh OFD (moved in *prepare*); the
+            // descriptors of the child's OFD and of the old one are closed here.
+            drop(tracked.fresh.take());
         }
     }
     drop(guard);
