@@ -191,10 +191,14 @@ pub struct CreateArgs {
     /// Keep the object alive until interrupted (Ctrl-C or SIGTERM), then close it cleanly.
     /// Without it the object is released as soon as `filemap` exits, unless another process
     /// holds it too.
-    #[arg(long)]
+    #[arg(long, group = "keep")]
     pub hold: bool,
+    /// Like --hold, but in a detached process: `filemap` returns once the object exists and
+    /// prints the holder's pid (release it with `kill PID`), so scripts never race the creation.
+    #[arg(long, group = "keep")]
+    pub background: bool,
     /// While holding, also map a view of the whole mapping (it shows under VIEWS in `ls`).
-    #[arg(long, requires = "hold")]
+    #[arg(long, requires = "keep")]
     pub view: bool,
     /// With --view: close the handle right after mapping the view. The name is released at
     /// once (as on Windows), but the memory stays alive through the view until interrupted;
@@ -315,6 +319,9 @@ pub fn create(args: CreateArgs) -> Result<()> {
     if !misplaced.is_empty() {
         return Err(usage(format!("{} cannot be used with --type {}", misplaced.join(", "), args.kind.as_str())));
     }
+    if args.background {
+        return create_in_background(&name);
+    }
     if args.kind != Kind::Mapping {
         return crate::sync_cmds::create(&name, args);
     }
@@ -395,6 +402,49 @@ pub fn create(args: CreateArgs) -> Result<()> {
         drop(view);
         drop(mapping);
     })
+}
+
+/// `create --background`: runs this same command with `--hold` instead, in a process group of
+/// its own (a Ctrl-C at the terminal does not reach it), waits until it reports that it holds
+/// the object, and prints its pid. The holder gets pipes, not our streams, so a caller that
+/// captures our output (`pid=$(filemap create ... --background 2>&1)`) is not kept waiting by
+/// it; if it fails instead of holding, its error messages and exit status become ours.
+fn create_in_background(name: &ObjectName) -> Result<()> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::Stdio;
+    let exe = std::env::current_exe().context("cannot find the filemap executable to run the holder")?;
+    let args = std::env::args_os().skip(1).map(|a| if a == "--background" { "--hold".into() } else { a });
+    let mut child = std::process::Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start a process to hold \"{name}\""))?;
+    let stdout = child.stdout.take().context("the holder's output is missing")?;
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if line.starts_with("holding ") {
+            // The holder keeps running; its later output (the release message) goes nowhere.
+            println!("{}", child.id());
+            return Ok(());
+        }
+    }
+    let mut errors = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut errors);
+    }
+    let status = child.wait().with_context(|| format!("cannot wait for the holder of \"{name}\""))?;
+    // The holder reported what went wrong: pass its words and its status on, without a second
+    // report of our own.
+    for line in errors.lines() {
+        eprintln!("{line}");
+    }
+    let code = status.code().or(status.signal().map(|s| 128 + s)).unwrap_or(1);
+    crate::out::flush();
+    std::process::exit(if code == 0 { 1 } else { code })
 }
 
 /// Waits for Ctrl-C or SIGTERM, then runs `release` (which closes the handles).

@@ -633,3 +633,27 @@ fn create_allow_grants_other_users_what_it_says_and_info_shows_who_may_do_what()
     assert_eq!(bad.code(), 2, "{bad:?}");
     assert!(bad.stderr.contains("bad permission entry"), "{}", bad.stderr);
 }
+
+#[test]
+fn create_background_returns_once_the_object_exists_and_the_holder_releases_it_on_sigterm() {
+    let env = Env::new();
+    let name = unique("bg-event");
+    // The README's pattern: nothing may race the creation.
+    let out = env.run(&["create", &name, "--type", "event", "--manual-reset", "--background"]);
+    let pid: i32 = out.ok().trim().parse().expect("create --background prints the holder's pid");
+    let holder = rustix::process::Pid::from_raw(pid).expect("a pid");
+    let signal = env.run(&["signal", &name]);
+    assert!(signal.ok().contains("set event"), "{signal:?}");
+    assert_eq!(env.run(&["wait", &name, "-t", "1s"]).code(), 0);
+    // The holder is a process of its own that outlives `filemap create` and holds the name.
+    assert_eq!(env.run(&["info", &name]).code(), 0);
+    // A second --background create of the same name fails like create does, with its code.
+    let dup = env.run(&["create", &name, "--type", "event", "--background"]);
+    assert_eq!(dup.code(), 4, "{dup:?}");
+    rustix::process::kill_process(holder, Signal::TERM).expect("the holder is alive");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while env.run(&["info", &name]).code() != 3 {
+        assert!(std::time::Instant::now() < deadline, "the name outlived its background holder");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
