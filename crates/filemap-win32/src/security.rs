@@ -936,20 +936,18 @@ pub unsafe extern "system" fn GetSecurityDescriptorDacl(
     pDacl: *mut *mut c_void,
     lpbDaclDefaulted: *mut BOOL,
 ) -> BOOL {
-    boundary(FALSE, || {
-        // SAFETY: forwarded caller promise.
-        let (ptr, control) = unsafe { part_ptr(pSecurityDescriptor, 3) }?;
-        let present = control & SE_DACL_PRESENT != 0;
-        // SAFETY: writable out pointers (caller's promise).
-        unsafe {
-            write_out(lpbDaclPresent, present as BOOL);
-            if present {
-                write_out(pDacl, ptr);
-                write_out(lpbDaclDefaulted, (control & SE_DACL_DEFAULTED != 0) as BOOL);
-            }
-        }
-        Ok(TRUE)
-    })
+    // SAFETY: forwarded caller promises.
+    unsafe {
+        get_acl_part(
+            pSecurityDescriptor,
+            3,
+            SE_DACL_PRESENT,
+            SE_DACL_DEFAULTED,
+            lpbDaclPresent,
+            pDacl,
+            lpbDaclDefaulted,
+        )
+    }
 }
 
 /// `GetSecurityDescriptorSacl`: as [`GetSecurityDescriptorDacl`] for the SACL.
@@ -963,16 +961,43 @@ pub unsafe extern "system" fn GetSecurityDescriptorSacl(
     pSacl: *mut *mut c_void,
     lpbSaclDefaulted: *mut BOOL,
 ) -> BOOL {
+    // SAFETY: forwarded caller promises.
+    unsafe {
+        get_acl_part(
+            pSecurityDescriptor,
+            2,
+            SE_SACL_PRESENT,
+            SE_SACL_DEFAULTED,
+            lpbSaclPresent,
+            pSacl,
+            lpbSaclDefaulted,
+        )
+    }
+}
+
+/// `GetSecurityDescriptorDacl`/`Sacl`: the ACL in descriptor part `part` and its flags.
+///
+/// # Safety
+/// `sd` readable; the out pointers writable.
+unsafe fn get_acl_part(
+    sd: *mut c_void,
+    part: usize,
+    present_bit: u16,
+    defaulted_bit: u16,
+    present_out: *mut BOOL,
+    acl_out: *mut *mut c_void,
+    defaulted_out: *mut BOOL,
+) -> BOOL {
     boundary(FALSE, || {
         // SAFETY: forwarded caller promise.
-        let (ptr, control) = unsafe { part_ptr(pSecurityDescriptor, 2) }?;
-        let present = control & SE_SACL_PRESENT != 0;
+        let (ptr, control) = unsafe { part_ptr(sd, part) }?;
+        let present = control & present_bit != 0;
         // SAFETY: writable out pointers (caller's promise).
         unsafe {
-            write_out(lpbSaclPresent, present as BOOL);
+            write_out(present_out, present as BOOL);
             if present {
-                write_out(pSacl, ptr);
-                write_out(lpbSaclDefaulted, (control & SE_SACL_DEFAULTED != 0) as BOOL);
+                write_out(acl_out, ptr);
+                write_out(defaulted_out, (control & defaulted_bit != 0) as BOOL);
             }
         }
         Ok(TRUE)
