@@ -1,62 +1,105 @@
 #!/usr/bin/env bash
-# Model-checks the lifetime protocol (lifetime.pml) with Spin: the model as the code is must show
-# no violation, each bug variant (an old behaviour put back) must produce a counterexample, and
-# the two known bugs the model found (README.md, "Findings") must still reproduce until fixed.
-# Needs: spin and gcc (Debian: apt-get install spin gcc). Usage: check.sh [seconds per run]
-# (ONLY=REGEX runs only the matching runs, e.g. ONLY='^bug')
+# Model-checks the lifetime protocol (lifetime.pml) with Spin (docs/model/README.md):
+#  - the model of the code must show no violation: depth-first, exhaustive where the state space
+#    fits the time budget, and said to be bounded where it does not;
+#  - each bug variant (an old behaviour put back) must produce a counterexample of the expected
+#    kind: breadth-first (shortest trace) in the smallest configuration that shows it.
+# Needs spin and gcc (Debian: apt-get install spin gcc).
+# Usage: check.sh [seconds per run of the code's model] (default 60; MODEL_BUDGET too)
+#        ONLY=REGEX runs only the matching runs (e.g. ONLY='^bug'); KEEP=1 keeps the work dir.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-budget="${1:-${MODEL_BUDGET:-120}}"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+budget="${1:-${MODEL_BUDGET:-60}}"
+bug_budget="${BUG_BUDGET:-60}"
+work="$(mktemp -d)"
+[ -n "${KEEP:-}" ] && echo "work dir: $work" || trap 'rm -rf "$work"' EXIT
 command -v spin >/dev/null || { echo "spin is missing (apt-get install spin)" >&2; exit 2; }
 command -v gcc >/dev/null || { echo "gcc is missing" >&2; exit 2; }
-fail=0
+fail=0; passed=0; failed=0; t_all=$(date +%s)
 
-# run NAME EXPECT(pass|fail) DEFINES...
+stat() { sed -n "s/$1/\\1/p" "$2" | tail -1; }
+
+# run NAME MODE(dfs|bfs|bitstate) EXPECT(pass|REGEX of the expected counterexample) DEFINES...
 run() {
-    local name="$1" expect="$2"; shift 2
+    local name="$1" mode="$2" expect="$3"; shift 3
     if [ -n "${ONLY:-}" ] && ! [[ "$name" =~ $ONLY ]]; then return; fi
-    local d="$work/$name"; mkdir -p "$d"; cp "$here/lifetime.pml" "$d/"
-    ( cd "$d" && spin -a "$@" lifetime.pml >spin.log 2>&1 && gcc -O2 -DSAFETY -DCOLLAPSE -DMEMLIM=2500 -o pan pan.c 2>gcc.log ) \
-        || { echo "FAIL $name: the model does not compile"; cat "$d"/*.log; fail=1; return; }
-    ( cd "$d" && timeout "$budget" ./pan -m200000 >pan.out 2>&1 ); local rc=$?
-    local errors states complete=yes
-    errors="$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$d/pan.out" | tail -1)"
-    states="$(sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' "$d/pan.out" | tail -1)"
-    if [ "$rc" = 124 ] || grep -q "Search not completed\|reached -DMEMLIM" "$d/pan.out"; then complete=no; fi
-    if [ -z "$errors" ]; then errors=0; states="$(grep -o 'States= *[0-9.e+]*' "$d/pan.out" | tail -1)"; fi
+    local d="$work/$name" cflags limit="$budget"
+    case "$mode" in
+        dfs) cflags="-O1 -DSAFETY -DCOLLAPSE -DMEMLIM=3000" ;;
+        bitstate) cflags="-O1 -DSAFETY -DBITSTATE" ;;
+        bfs) cflags="-O0 -DSAFETY -DBFS -DMEMLIM=3000"; limit="$bug_budget" ;;
+    esac
+    mkdir -p "$d"; cp "$here/lifetime.pml" "$d/"
+    if ! ( cd "$d" && spin -a "$@" lifetime.pml >spin.log 2>&1 && gcc $cflags -o pan pan.c 2>gcc.log ); then
+        echo "FAIL $name: the model does not compile"; cat "$d"/*.log; fail=1; failed=$((failed + 1)); return
+    fi
+    local t0 t rc
+    t0=$(date +%s.%N)
+    ( cd "$d" && timeout "$limit" ./pan -m100000 $([ "$mode" = bitstate ] && echo -w30) >pan.out 2>&1 ); rc=$?
+    t=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+    local errors states depth complete=yes
+    errors="$(stat '.*errors: \([0-9]*\).*' "$d/pan.out")"
+    states="$(stat '^ *\([0-9.e+]*\) states, stored.*' "$d/pan.out")"
+    depth="$(stat '.*depth reached \([0-9]*\).*' "$d/pan.out")"
+    if [ "$rc" = 124 ] || [ -z "$errors" ]; then
+        complete=no; errors=0
+        states="$(grep -o 'States= *[0-9.e+]*' "$d/pan.out" | tail -1 | tr -dc '0-9.e+')"
+        depth="$(grep -o 'Depth= *[0-9]*' "$d/pan.out" | tail -1 | tr -dc '0-9')"
+    elif grep -q "Search not completed\|reached -DMEMLIM\|max search depth too small" "$d/pan.out"; then
+        complete=no
+    fi
+    [ "$mode" = bitstate ] && complete=no
+    local trace="$d/trace"
     if [ "$errors" != 0 ]; then
-        if [ "$expect" = fail ]; then
-            echo "ok   $name: counterexample found, as expected ($states states)"
+        ( cd "$d" && spin -t "$@" lifetime.pml >"$trace" 2>&1 )
+        grep -E "^pan:1|invalid end state" "$d/pan.out" | head -1 | cut -c1-160 >>"$trace"
+    fi
+    if [ "$expect" = pass ]; then
+        if [ "$errors" != 0 ]; then
+            echo "FAIL $name: counterexample (${t}s, $states states):"; fail=1; failed=$((failed + 1))
+            grep -E '^ +P[0-9]|MONITOR|assert|invalid end state' "$trace" | cut -c1-160 | sed 's/^ */    /'
+        elif [ "$complete" = yes ]; then
+            echo "ok   $name: no violation, state space exhausted ($states states, depth $depth, ${t}s)"
+            passed=$((passed + 1))
         else
-            echo "FAIL $name: counterexample:"; fail=1
+            echo "ok   $name: no violation in ${t}s ($states states, depth $depth; $mode search bounded by time, not exhaustive)"
+            passed=$((passed + 1))
         fi
-        ( cd "$d" && spin -t "$@" lifetime.pml 2>&1 | grep -E '^ +P[0-9]|MONITOR|assertion violated|invalid end state' | sed 's/^ */    /' )
-        grep -E "^pan:1|invalid end state" "$d/pan.out" | head -2 | sed 's/^/    /'
-    elif [ "$expect" = fail ]; then
-        echo "FAIL $name: no counterexample within ${budget}s ($states states, complete=$complete)"; fail=1
-    elif [ "$complete" = yes ]; then
-        echo "ok   $name: no violation, state space exhausted ($states states)"
     else
-        echo "ok   $name: no violation in ${budget}s ($states states; search bounded by time, not exhaustive)"
+        if [ "$errors" != 0 ] && grep -Eq "$expect" "$trace"; then
+            echo "ok   $name: counterexample as expected ($(grep -Eo "$expect" "$trace" | head -1 | cut -c1-60); depth $depth, $states states, ${t}s)"
+            grep -E '^ +P[0-9]|MONITOR' "$trace" | cut -c1-120 | sed 's/^ */    /'
+            passed=$((passed + 1))
+        elif [ "$errors" != 0 ]; then
+            echo "FAIL $name: a counterexample, but not the expected one (/$expect/):"; fail=1; failed=$((failed + 1))
+            grep -E '^ +P[0-9]|MONITOR|assert|invalid end state' "$trace" | cut -c1-160 | sed 's/^ */    /'
+        else
+            echo "FAIL $name: no counterexample (${t}s, $states states, complete=$complete)"; fail=1; failed=$((failed + 1))
+        fi
     fi
 }
 
-common="-DNW=2"
-# the model as the code is (fork paths limited to where the known bugs below do not apply)
-run model-open-close-crash   pass $common -DFORK=0 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1
-run model-scan-gc-sweep      pass $common -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1
-run model-adversary          pass $common -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1
-run model-fork               pass $common -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DFIX_UNLOCK_OLD_IN_PREPARE -DNO_PREPARE_FAILURE
-# this turn's bugs, put back one at a time
-run bug-fork-shared-ofd      fail $common -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=0 -DBUG_FORK_SHARED_OFD
-run bug-readonly-exclusive   fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=0 -DADV_STEPS=3 -DBUG_READONLY_EXCLUSIVE
-run bug-probe-lock-in-scan   fail $common -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1 -DBUG_PROBE_LOCK_IN_SCAN
-run bug-blocking-open        fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DBUG_BLOCKING_OPEN
-run bug-unlink-without-decision fail $common -DFORK=0 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=0 -DBUG_UNLINK_WITHOUT_DECISION
-# finding 1 (fixed in fork.rs: the old lock goes in prepare): the code before the fix must fail
-run bug-fork-unlock-after-fork fail $common -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DNO_PREPARE_FAILURE
-# finding 2, still in the code (README.md, Findings): must reproduce until fixed
-run known-fork-fallback-views-keep-the-name     fail $common -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=0 -DFIX_UNLOCK_OLD_IN_PREPARE
+I2='MONITOR: invariant violated'
+base="-DFORK=0 -DSCANNER=0 -DADVERSARY=0"
+# ---- the model of the code: must show no violation -------------------------------------------
+run model-open-close-crash   dfs pass -DNW=2 $base -DMAXSIG=1
+run model-three-workers      dfs pass -DNW=3 $base -DMAXSIG=0
+run model-scan-gc-sweep      dfs pass -DNW=2 -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1 -DVIEWS=0
+run model-adversary          dfs pass -DNW=2 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1 -DVIEWS=0
+run model-fork-one-worker    dfs pass -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1
+run model-fork               dfs pass -DNW=2 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1
+run model-everything         bitstate pass -DNW=3 -DFORK=1 -DSCANNER=1 -DADVERSARY=1 -DMAXSIG=1
+# ---- the bugs, put back one at a time: each must give its counterexample ----------------------
+small="-DVIEWS=0 -DINHERIT=0"
+run bug-fork-shared-ofd      bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=0 $small -DBUG_FORK_SHARED_OFD
+run bug-readonly-exclusive   bfs 'ever_writer' -DNW=2 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DROLE0=1 -DROLE1=1 -DBOUND=0 $small -DBUG_READONLY_EXCLUSIVE
+run bug-probe-lock-in-scan   bfs "$I2|saw_live" -DNW=2 -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DROLE0=1 $small -DBUG_PROBE_LOCK_IN_SCAN
+run bug-blocking-open        bfs 'invalid end state' -DNW=2 $base -DMAXSIG=1 -DSTOP_ONLY=1 -DVICTIM=0 -DROLE0=1 -DROLE1=2 $small -DBUG_BLOCKING_OPEN
+run bug-unlink-without-decision bfs "$I2" -DNW=2 $base -DMAXSIG=0 -DROLE0=1 $small -DBUG_UNLINK_WITHOUT_DECISION
+# finding 1 (fixed in fork.rs): the old lock dropped after fork, with views still pinning the OFD
+run bug-fork-unlock-after-fork bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DINHERIT=0 -DNO_PREPARE_FAILURE -DBUG_FORK_UNLOCK_AFTER_FORK -DBUG_VIEW_PINS_PRIVATE_OFD
+# finding 2 (fixed: views map a lock-free OFD): the old view, with prepare's fallback, no crash
+run bug-view-pins-private-ofd bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=0 -DINHERIT=0 -DBUG_VIEW_PINS_PRIVATE_OFD
 
+echo "model check: $passed passed, $failed failed ($(( $(date +%s) - t_all ))s)"
 exit $fail

@@ -24,6 +24,9 @@
  *   BUG_BLOCKING_OPEN         an open that saw a holder waits for its read lock (F_OFD_SETLKW /
  *                             blocking LOCK_SH) instead of answering not found
  *   BUG_UNLINK_WITHOUT_DECISION  the closer unlinks without winning the decision lock
+ *   BUG_FORK_UNLOCK_AFTER_FORK   finding 1: the old OFD's lock is dropped in the parent handler
+ *                             (after fork) rather than in prepare
+ *   BUG_VIEW_PINS_PRIVATE_OFD    finding 2: a private handle's views map its own locked OFD
  */
 
 #ifndef NW
@@ -37,7 +40,9 @@
 #define ADV     5               /* adversary: another uid, read-only descriptor */
 #define FIN     6               /* the final gc */
 #define NP      7
-#define NOFD    20
+#ifndef NOFD
+#define NOFD    14              /* OFD slots (freed slots are reused; overflow is an assert) */
+#endif
 #define NINO    6
 #ifndef SCANNER
 #define SCANNER 1               /* run the scanner (ls / gc / sweep) */
@@ -56,6 +61,28 @@
 #endif
 #ifndef ADV_STEPS
 #define ADV_STEPS 2
+#endif
+/* scenario switches: a bug variant runs the smallest configuration that shows it */
+#ifndef KILL_ONLY
+#define KILL_ONLY 0             /* 1: the killer sends SIGKILL only */
+#endif
+#ifndef STOP_ONLY
+#define STOP_ONLY 0             /* 1: the killer sends SIGSTOP only */
+#endif
+#ifndef VICTIM
+#define VICTIM  9               /* 9: any; else the only process the killer may signal */
+#endif
+#ifndef ROLE0
+#define ROLE0   0               /* W0: 0 = create or open, 1 = create, 2 = open */
+#endif
+#ifndef ROLE1
+#define ROLE1   0               /* W1, W2: as ROLE0 */
+#endif
+#ifndef VIEWS
+#define VIEWS   1               /* W0 may map a view */
+#endif
+#ifndef INHERIT
+#define INHERIT 1               /* W0's handle may be inheritable (shared) */
 #endif
 
 #define NONE  0
@@ -80,15 +107,27 @@ byte hold[NP];                  /* ghost: inode a process holds a handle to (not
 byte sig[NP];                   /* 1 = SIGKILL, 2 = SIGSTOP */
 byte signals;
 byte finished;                  /* processes that ended (normally or killed) */
-byte expected = NW + 2;         /* workers + scanner + adversary (+ the child once forked) */
+byte expected = NW + SCANNER + ADVERSARY;   /* workers + scanner + adversary (+ the child once forked) */
 byte stopped;
 bool forked;
 
 /* ---- kernel: OFDs and locks ---------------------------------------------------------- */
 
+/* the lowest free OFD slot (a freed OFD's slot is reused, so that the same situation reached
+   in two orders is one state; no process keeps the number of an OFD it no longer refers to) */
+inline allocofd(o) {
+    o = 1;
+    do
+    :: o < nofd && o_refs[o] != 0 -> o++
+    :: else -> break
+    od;
+    if :: o == nofd -> nofd++ :: else fi;
+    assert(o < NOFD)
+}
+
 inline newofd(p, ino, wr, o) {
     d_step {
-        o = nofd; nofd++; assert(o < NOFD);
+        allocofd(o);
         o_ino[o] = ino; o_wr[o] = wr; o_refs[o] = 1; o_lock[o] = NONE; o_users[o] = 0;
         pref[p * NOFD + o] = 1
     }
@@ -109,7 +148,7 @@ inline dropref(p, o) {
     assert(pref[p * NOFD + o] > 0);
     o_refs[o]--; pref[p * NOFD + o]--;
     if
-    :: o_refs[o] == 0 -> lockset(o, NONE); o_users[o] = 0
+    :: o_refs[o] == 0 -> lockset(o, NONE); o_users[o] = 0; o_ino[o] = 0; o_wr[o] = 0
     :: else
     fi
 }
@@ -176,7 +215,7 @@ inline openname(p, wr, o) {
         if
         :: name == 0 -> o = 0
         :: else ->
-            o = nofd; nofd++; assert(o < NOFD);
+            allocofd(o);
             o_ino[o] = name; o_wr[o] = wr; o_refs[o] = 1; o_lock[o] = NONE; o_users[o] = 0;
             pref[p * NOFD + o] = 1
         fi
@@ -204,41 +243,63 @@ inline release_all(p) {
 
 /* ---- the monitor ---------------------------------------------------------------------- */
 
-bool inv_ok;
+/* The invariants, checked in every reachable state: the monitor's only statement is enabled
+   exactly where they fail, so it never moves (and adds no state) while they hold, and, blocked
+   at an end label, hides no deadlock (a never claim would switch the end-state check off).
+   Written out over every OFD slot and process, since a guard is an expression. */
+#define RL(i) (o_refs[i] > 0 && o_ino[i] == name && o_lock[i] == RD)
+#define LG(i) (o_refs[i] > 0 && o_ino[i] == name && (o_users[i] & alive) != 0)
+#define HOLD_OK(q) (!((alive & BIT(q)) && hold[q] != 0 && hold[q] != name))
+/* I4: only fully written objects ever have the name */
+#define INV_I4 (name == 0 || ino_init[name])
+/* I1/I2: every live holder's object is the one the name resolves to (no live object unlinked) */
+#define INV_HOLD (HOLD_OK(0) && HOLD_OK(1) && HOLD_OK(2) && HOLD_OK(3) && HOLD_OK(4) && HOLD_OK(5) && HOLD_OK(6))
+/* I2: the name resolves to a held-looking object (a read lock on it: opens would join) only
+   while some live process legitimately holds it (a handle, or a live open that saw a holder) */
+#define ANY_RL ((NOFD > 1 && RL(1)) || \
+    (NOFD > 2 && RL(2)) || \
+    (NOFD > 3 && RL(3)) || \
+    (NOFD > 4 && RL(4)) || \
+    (NOFD > 5 && RL(5)) || \
+    (NOFD > 6 && RL(6)) || \
+    (NOFD > 7 && RL(7)) || \
+    (NOFD > 8 && RL(8)) || \
+    (NOFD > 9 && RL(9)) || \
+    (NOFD > 10 && RL(10)) || \
+    (NOFD > 11 && RL(11)) || \
+    (NOFD > 12 && RL(12)) || \
+    (NOFD > 13 && RL(13)) || \
+    (NOFD > 14 && RL(14)) || \
+    (NOFD > 15 && RL(15)) || \
+    (NOFD > 16 && RL(16)) || \
+    (NOFD > 17 && RL(17)) || \
+    (NOFD > 18 && RL(18)) || \
+    (NOFD > 19 && RL(19)))
+#define ANY_LG ((NOFD > 1 && LG(1)) || \
+    (NOFD > 2 && LG(2)) || \
+    (NOFD > 3 && LG(3)) || \
+    (NOFD > 4 && LG(4)) || \
+    (NOFD > 5 && LG(5)) || \
+    (NOFD > 6 && LG(6)) || \
+    (NOFD > 7 && LG(7)) || \
+    (NOFD > 8 && LG(8)) || \
+    (NOFD > 9 && LG(9)) || \
+    (NOFD > 10 && LG(10)) || \
+    (NOFD > 11 && LG(11)) || \
+    (NOFD > 12 && LG(12)) || \
+    (NOFD > 13 && LG(13)) || \
+    (NOFD > 14 && LG(14)) || \
+    (NOFD > 15 && LG(15)) || \
+    (NOFD > 16 && LG(16)) || \
+    (NOFD > 17 && LG(17)) || \
+    (NOFD > 18 && LG(18)) || \
+    (NOFD > 19 && LG(19)))
+#define INV_I2 (name == 0 || !ANY_RL || ANY_LG)
+#define INV (INV_I4 && INV_HOLD && INV_I2)
+bool inv_ok = 1;
 active proctype monitor() {
-    byte i, q, l;
-    d_step {
-        inv_ok = 1;
-        /* I4: only fully written objects ever have the name */
-        if :: name != 0 && !ino_init[name] -> inv_ok = 0 :: else fi;
-        /* I1/I2: every live holder's object is the one the name resolves to */
-        q = 0;
-        do
-        :: q >= NP -> break
-        :: q < NP ->
-            if :: (alive & BIT(q)) && hold[q] != 0 && hold[q] != name -> inv_ok = 0 :: else fi;
-            q++
-        od;
-        /* I2: the name resolves (opens would join) only while someone legitimately holds it:
-           a read lock on the named inode stands for a live handle, or a live open that saw one */
-        if
-        :: name != 0 ->
-            l = 0; i = 1;
-            do
-            :: i >= nofd -> break
-            :: i < nofd -> if :: o_refs[i] > 0 && o_ino[i] == name && o_lock[i] == RD -> l = 1 :: else fi; i++
-            od;
-            if
-            :: l ->
-                legit(name, q);
-                if :: !q -> inv_ok = 0 :: else fi
-            :: else
-            fi
-        :: else
-        fi;
-        if :: !inv_ok -> printf("MONITOR: invariant violated: name -> inode %d\n", name) :: else fi;
-        assert(inv_ok)
-    }
+end_monitor:
+    atomic { !INV -> inv_ok = 0; printf("MONITOR: invariant violated: name -> inode %d\n", name); assert(inv_ok) }
 }
 
 /* ---- the killer: SIGKILL or SIGSTOP at any step ---------------------------------------- */
@@ -248,14 +309,21 @@ active proctype killer() {
     do
     :: signals >= MAXSIG -> break
     :: signals < MAXSIG ->
-        if
-        :: v = 0 :: v = 1 :: v = NW - 1 :: FORK -> v = CH :: SCANNER -> v = SC
-        fi;
-        if
-        :: sig[v] == 0 && (alive & BIT(v)) -> signals++;
-            if :: sig[v] = 1 :: sig[v] = 2 fi
-        :: else -> break
-        fi
+        /* one step: pick a victim and a signal (choosing is not a state of its own) */
+        atomic {
+            if
+            :: VICTIM == 9 -> if
+                :: v = 0 :: NW >= 2 -> v = 1 :: NW == 3 -> v = 2 :: FORK -> v = CH :: SCANNER -> v = SC
+                fi
+            :: VICTIM != 9 -> v = VICTIM
+            fi;
+            if
+            :: sig[v] == 0 && (alive & BIT(v)) -> signals++;
+                if :: STOP_ONLY == 0 -> sig[v] = 1 :: KILL_ONLY == 0 -> sig[v] = 2 fi
+            :: else -> v = 0; break
+            fi;
+            v = 0
+        }
     :: break
     od
 }
@@ -291,7 +359,7 @@ inline open_in(me, wr, res, o2) {
 #ifdef BUG_PROBE_LOCK_IN_SCAN
         /* the old probe: try the exclusive lock; success means "dead" (and we keep it) */
         d_step {
-            conflict(o2, WR, c); legit(o_ino[o2], saw_live);
+            conflict(o2, WR, c); legit(o_ino[o2], saw_live); writer_on(o_ino[o2], busy_by_writer);
             if :: c == NONE -> lockset(o2, WR) :: else -> c = RD fi
         };
         if
@@ -300,10 +368,11 @@ inline open_in(me, wr, res, o2) {
         fi;
 #else
         /* F_OFD_GETLK: takes nothing */
-        d_step { conflict(o2, WR, c); legit(o_ino[o2], saw_live) };
+        /* (ghost: whether the lock seen is held through a writable descriptor, in the same step) */
+        d_step { conflict(o2, WR, c); legit(o_ino[o2], saw_live); writer_on(o_ino[o2], busy_by_writer) };
 #endif
         if
-        :: c == WR -> d_step { writer_on(o_ino[o2], busy_by_writer); dropref(me, o2) }; res = R_BUSY;
+        :: c == WR -> drop(me, o2); res = R_BUSY;
             break
         :: c == NONE ->
             /* reclaim_dead: workers open read-write here (read-only opens reopen RDWR by name) */
@@ -344,12 +413,12 @@ have_decision:
             /* wait until no write lock (blocking LOCK_SH / F_OFD_SETLKW) */
             atomic { wl[o_ino[o2]] == 0 -> lockset(o2, RD); ok = 1; if :: saw_live -> o_users[o2] = BIT(me) :: else fi };
 #else
-            atomic { setlk(o2, RD, ok);
+            atomic { setlk(o2, RD, ok); if :: !ok -> writer_on(o_ino[o2], busy_by_writer) :: else fi;
                 /* an open that saw a holder joins from here on (its lock counts as a holder) */
                 if :: ok && saw_live -> o_users[o2] = BIT(me) :: else fi };
 #endif
             if
-            :: !ok -> d_step { writer_on(o_ino[o2], busy_by_writer); dropref(me, o2) }; res = R_BUSY; break
+            :: !ok -> drop(me, o2); res = R_BUSY; break
             :: else
             fi;
             /* fstat: st_nlink == 0 -> the holder we saw released the name: retry */
@@ -377,10 +446,14 @@ inline become_holder(me, o) {
 /* ---- create (ObjectFile::create, build_tmpfile, fill, link) ----------------------------- */
 
 inline create(me) {
-    d_step { ino = nino; nino++; assert(ino < NINO) };   /* openat(O_TMPFILE) */
-    newofd(me, ino, 1, h);
-    ino_init[ino] = 1;                                    /* fill: header, size */
-    atomic { setlk(h, RD, ok); assert(ok); o_users[h] = BIT(me) }   /* nobody else can reach it */
+    /* openat(O_TMPFILE), fill (header, size), read lock: one step, since no other process can
+       reach an unlinked inode (a crash in between leaves nothing behind but a closed OFD) */
+    atomic {
+        d_step { ino = nino; nino++; assert(ino < NINO) };
+        newofd(me, ino, 1, h);
+        ino_init[ino] = 1;
+        setlk(h, RD, ok); assert(ok); o_users[h] = BIT(me)
+    }
     d_step { tries = 0; busy_by_writer = 0; ever_writer = 0 };
     do
     :: d_step { if :: name == 0 -> name = ino; r = 1 :: else -> r = 0 fi };   /* linkat */
@@ -482,12 +555,19 @@ inline close_handle(me) {
     h = 0
 }
 
-/* a view: a private handle maps its own OFD; a shared one a second OFD with no lock */
+/* a view is mapped from a second OFD that never holds a lock (kept by the view only), for
+   private and shared handles alike: no view can keep a lock-holding OFD alive (finding 2).
+   BUG_VIEW_PINS_PRIVATE_OFD: the old code, a private handle maps its own (locked) OFD */
 inline map_view(me) {
     if
+#ifdef BUG_VIEW_PINS_PRIVATE_OFD
     :: !shared -> addref1(me, h); printf("P%d maps a view of ofd %d\n", me, h)
-    :: shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3)   /* kept by the view only */
-    fi
+#else
+    :: !shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3)
+#endif
+    :: shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3)
+    fi;
+    o3 = 0
 }
 
 /* ---- the child of fork() (fork.rs `child`) -------------------------------------------- */
@@ -517,8 +597,8 @@ proctype worker(byte me) {
     bool wr, shared, pinned, saw_live, busy_by_writer, ever_writer;
     {
         if
-        :: create(me)
-        :: open(me)
+        :: (me == 0 && ROLE0 != 2) || (me != 0 && ROLE1 != 2) -> create(me)
+        :: (me == 0 && ROLE0 != 1) || (me != 0 && ROLE1 != 1) -> open(me)
         fi;
         clean();
         if
@@ -526,8 +606,8 @@ proctype worker(byte me) {
         :: else
         fi;
         shared = 0;
-        if :: me == 0 -> if :: shared = 1 :: skip fi :: else fi;   /* inheritable handle */
-        if :: me == 0 -> if :: map_view(me) :: skip fi :: else fi;
+        if :: me == 0 && INHERIT -> if :: shared = 1 :: skip fi :: else fi;   /* inheritable handle */
+        if :: me == 0 && VIEWS -> if :: map_view(me) :: skip fi :: else fi;
         if
         :: me == 0 && !forked && FORK ->
             forked = 1; fa = 0; fb = 0; fold = 0;
@@ -541,12 +621,12 @@ proctype worker(byte me) {
                     :: ok ->
                         newofd(me, hold[me], wr, fb); atomic { setlk(fb, RD, ok); assert(ok); o_users[fb] = BIT(me) };
                         addref1(me, h); fold = h;
-#ifdef FIX_UNLOCK_OLD_IN_PREPARE
-                        /* proposed fix: both sides' fresh OFDs are locked, so the old OFD
-                           (which views may keep alive in either process) can drop its lock now */
+#ifndef BUG_FORK_UNLOCK_AFTER_FORK
+                        /* finding 1's fix: both sides' fresh OFDs are locked, so the old OFD
+                           (which either process may still refer to) drops its lock now */
                         setlk(fold, NONE, ok)
 #else
-                        skip
+                        skip    /* the old code: unlocked in the parent handler, after fork */
 #endif
                     :: else -> drop(me, fa); fa = 0; shared = 1
                     fi
@@ -596,6 +676,7 @@ done:
 
 /* ---- the scanner: ls, gc, the sweep (object.rs inspect, reclaim_entry; sweep.rs step) --- */
 
+#if SCANNER
 active proctype scanner() {
     byte i, c, ok, n, fd, rw, ino; bool reclaim, stale;
     {
@@ -639,9 +720,11 @@ active proctype scanner() {
         release_all(SC); finished++
     } unless { sig[SC] != 0 -> on_signal(SC) }
 }
+#endif
 
 /* ---- the adversary: another uid with read access only ------------------------------------ */
 
+#if ADVERSARY
 active proctype adversary() {
     byte i, c, ok, n, fd;
     n = 0;
@@ -662,6 +745,7 @@ active proctype adversary() {
     od;
     release_all(ADV); finished++
 }
+#endif
 
 /* ---- the workers, and the end: everyone gone -> gc frees everything (I3) ----------------- */
 
