@@ -43,7 +43,7 @@ run() {
     depth="$(stat '.*depth reached \([0-9]*\).*' "$d/pan.out")"
     if [ "$rc" = 124 ] || [ -z "$errors" ]; then
         complete=no; errors=0
-        states="$(grep -o 'States= *[0-9.e+]*' "$d/pan.out" | tail -1 | tr -dc '0-9.e+')"
+        states="$(grep -o 'States= *[0-9.e+]*' "$d/pan.out" | tail -1 | sed 's/States= *//')"
         depth="$(grep -o 'Depth= *[0-9]*' "$d/pan.out" | tail -1 | tr -dc '0-9')"
     elif grep -q "Search not completed\|reached -DMEMLIM\|max search depth too small" "$d/pan.out"; then
         complete=no

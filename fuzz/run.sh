@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a set time: fuzz/run.sh [seconds per target] [targets...]
+# (default 60 s, all targets). Needs the nightly toolchain (`rustup toolchain install nightly`);
+# uses `cargo fuzz` when installed (`cargo install cargo-fuzz`), otherwise builds the libFuzzer
+# binaries itself with the same instrumentation (libfuzzer-sys brings libFuzzer). Each target
+# starts from its checked-in seeds (fuzz/seeds/<target>) plus a working corpus (fuzz/corpus/,
+# not versioned); crashes land in fuzz/artifacts/<target>/. Prints runs and execs per target.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-60}"; shift || true
+all=(header_decode name_parse acl_xattr sync_words c_abi)
+targets=("${@:-${all[@]}}")
+[ "$#" -gt 0 ] && targets=("$@") || targets=("${all[@]}")
+rustup toolchain list | grep -q nightly || { echo "fuzz/run.sh: the nightly toolchain is missing (rustup toolchain install nightly)" >&2; exit 2; }
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
+    cargo +nightly build --release --bins
+    bin() { echo "$CARGO_TARGET_DIR/release/$1"; }
+else
+    cargo +nightly fuzz build
+    bin() { echo "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/$1"; }
+fi
+fail=0
+for t in "${targets[@]}"; do
+    mkdir -p "corpus/$t" "artifacts/$t" "seeds/$t"
+    log="$(mktemp)"
+    if "$(bin "$t")" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -artifact_prefix="artifacts/$t/" \
+        "corpus/$t" "seeds/$t" >"$log" 2>&1; then
+        line="$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1)"
+        echo "ok   $t: ${secs}s, $(echo "$line" | sed -E 's/^#([0-9]+).*cov: ([0-9]+).*exec\/s: ([0-9]+).*/\1 execs, cov \2, \3 exec\/s/')"
+    else
+        echo "FAIL $t: see the crash input in fuzz/artifacts/$t/"; tail -30 "$log"; fail=1
+    fi
+    rm -f "$log"
+done
+exit $fail
