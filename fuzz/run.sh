@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"; shift || true
 all=(header_decode name_parse acl_xattr sync_words c_abi)
-targets=("${@:-${all[@]}}")
 [ "$#" -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 rustup toolchain list | grep -q nightly || { echo "fuzz/run.sh: the nightly toolchain is missing (rustup toolchain install nightly)" >&2; exit 2; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -17,8 +16,9 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
-    cargo +nightly build --release --bins
-    bin() { echo "$CARGO_TARGET_DIR/release/$1"; }
+    # --target: the flags go to the targets only, not to build scripts (as cargo fuzz does)
+    cargo +nightly build --release --bins --target x86_64-unknown-linux-gnu
+    bin() { echo "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/$1"; }
 else
     cargo +nightly fuzz build
     bin() { echo "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/$1"; }
