@@ -6,7 +6,8 @@
 #    kind: breadth-first (shortest trace) in the smallest configuration that shows it.
 # Needs spin and gcc (Debian: apt-get install spin gcc).
 # Usage: check.sh [seconds per run of the code's model] (default 60; MODEL_BUDGET too)
-#        ONLY=REGEX runs only the matching runs (e.g. ONLY='^bug'); KEEP=1 keeps the work dir.
+#        ONLY=REGEX runs only the matching runs (e.g. ONLY='^bug'); KEEP=1 keeps the work dir;
+#        JOBS=N runs N at a time (default: the number of cores, at most 2).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 budget="${1:-${MODEL_BUDGET:-60}}"
@@ -15,14 +16,24 @@ work="$(mktemp -d)"
 [ -n "${KEEP:-}" ] && echo "work dir: $work" || trap 'rm -rf "$work"' EXIT
 command -v spin >/dev/null || { echo "spin is missing (apt-get install spin)" >&2; exit 2; }
 command -v gcc >/dev/null || { echo "gcc is missing" >&2; exit 2; }
-fail=0; passed=0; failed=0; t_all=$(date +%s)
+jobs="${JOBS:-$(nproc 2>/dev/null || echo 1)}"; [ "$jobs" -gt 2 ] && jobs=2
+names=(); t_all=$(date +%s)
 
 stat() { sed -n "s/$1/\\1/p" "$2" | tail -1; }
 
 # run NAME MODE(dfs|bfs|bitstate) EXPECT(pass|REGEX of the expected counterexample) DEFINES...
+# (up to $jobs at a time; each writes its report to $work/NAME/report, printed in order at the end)
 run() {
-    local name="$1" mode="$2" expect="$3"; shift 3
+    local name="$1"
     if [ -n "${ONLY:-}" ] && ! [[ "$name" =~ $ONLY ]]; then return; fi
+    names+=("$name")
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    mkdir -p "$work/$name"
+    run_one "$@" >"$work/$name/report" 2>&1 &
+}
+
+run_one() {
+    local name="$1" mode="$2" expect="$3"; shift 3
     local d="$work/$name" cflags limit="$budget"
     case "$mode" in
         dfs) cflags="-O1 -DSAFETY -DCOLLAPSE -DMEMLIM=3000" ;;
@@ -31,7 +42,7 @@ run() {
     esac
     mkdir -p "$d"; cp "$here/lifetime.pml" "$d/"
     if ! ( cd "$d" && spin -a "$@" lifetime.pml >spin.log 2>&1 && gcc $cflags -o pan pan.c 2>gcc.log ); then
-        echo "FAIL $name: the model does not compile"; cat "$d"/*.log; fail=1; failed=$((failed + 1)); return
+        echo "FAIL $name: the model does not compile"; cat "$d"/*.log; return
     fi
     local t0 t rc
     t0=$(date +%s.%N)
@@ -56,25 +67,22 @@ run() {
     fi
     if [ "$expect" = pass ]; then
         if [ "$errors" != 0 ]; then
-            echo "FAIL $name: counterexample (${t}s, $states states):"; fail=1; failed=$((failed + 1))
+            echo "FAIL $name: counterexample (${t}s, $states states):"
             grep -E '^ +P[0-9]|MONITOR|assert|invalid end state' "$trace" | cut -c1-160 | sed 's/^ */    /'
         elif [ "$complete" = yes ]; then
             echo "ok   $name: no violation, state space exhausted ($states states, depth $depth, ${t}s)"
-            passed=$((passed + 1))
         else
             echo "ok   $name: no violation in ${t}s ($states states, depth $depth; $mode search bounded by time, not exhaustive)"
-            passed=$((passed + 1))
         fi
     else
         if [ "$errors" != 0 ] && grep -Eq "$expect" "$trace"; then
             echo "ok   $name: counterexample as expected ($(grep -Eo "$expect" "$trace" | head -1 | cut -c1-60); depth $depth, $states states, ${t}s)"
             grep -E '^ +P[0-9]|MONITOR' "$trace" | cut -c1-120 | sed 's/^ */    /'
-            passed=$((passed + 1))
         elif [ "$errors" != 0 ]; then
-            echo "FAIL $name: a counterexample, but not the expected one (/$expect/):"; fail=1; failed=$((failed + 1))
+            echo "FAIL $name: a counterexample, but not the expected one (/$expect/):"
             grep -E '^ +P[0-9]|MONITOR|assert|invalid end state' "$trace" | cut -c1-160 | sed 's/^ */    /'
         else
-            echo "FAIL $name: no counterexample (${t}s, $states states, complete=$complete)"; fail=1; failed=$((failed + 1))
+            echo "FAIL $name: no counterexample (${t}s, $states states, complete=$complete)"
         fi
     fi
 }
@@ -101,5 +109,11 @@ run bug-fork-unlock-after-fork bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY
 # finding 2 (fixed: views map a lock-free OFD): the old view, with prepare's fallback, no crash
 run bug-view-pins-private-ofd bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=0 -DINHERIT=0 -DBUG_VIEW_PINS_PRIVATE_OFD
 
-echo "model check: $passed passed, $failed failed ($(( $(date +%s) - t_all ))s)"
-exit $fail
+wait
+passed=0; failed=0
+for name in "${names[@]}"; do
+    cat "$work/$name/report"
+    if head -1 "$work/$name/report" | grep -q '^ok '; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+echo "model check: $passed passed, $failed failed ($(( $(date +%s) - t_all ))s, $jobs at a time)"
+[ "$failed" = 0 ]
