@@ -104,10 +104,10 @@ run bug-readonly-exclusive   bfs 'ever_writer' -DNW=2 -DFORK=0 -DSCANNER=0 -DADV
 run bug-probe-lock-in-scan   bfs "$I2|saw_live" -DNW=2 -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DROLE0=1 $small -DBUG_PROBE_LOCK_IN_SCAN
 run bug-blocking-open        bfs 'invalid end state' -DNW=2 $base -DMAXSIG=1 -DSTOP_ONLY=1 -DVICTIM=0 -DROLE0=1 -DROLE1=2 $small -DBUG_BLOCKING_OPEN
 run bug-unlink-without-decision bfs "$I2" -DNW=2 $base -DMAXSIG=0 -DROLE0=1 $small -DBUG_UNLINK_WITHOUT_DECISION
-# finding 1 (fixed in fork.rs): the old lock dropped after fork, with views still pinning the OFD
-run bug-fork-unlock-after-fork bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DINHERIT=0 -DNO_PREPARE_FAILURE -DBUG_FORK_UNLOCK_AFTER_FORK -DBUG_VIEW_PINS_PRIVATE_OFD
-# finding 2 (fixed: views map a lock-free OFD): the old view, with prepare's fallback, no crash
-run bug-view-pins-private-ofd bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=0 -DINHERIT=0 -DBUG_VIEW_PINS_PRIVATE_OFD
+# finding 1 (fixed in fork.rs prepare): the old lock dropped in the parent handler, after fork()
+run bug-fork-unlock-after-fork bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DINHERIT=0 -DNO_PREPARE_FAILURE -DBUG_FORK_UNLOCK_AFTER_FORK
+# finding 2 (fixed by fork.rs rescue): prepare's old fallback, a view pinning the locked OFD
+run bug-fork-fallback-no-rescue bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=0 -DINHERIT=0 -DBUG_FORK_FALLBACK_NO_RESCUE
 
 wait
 passed=0; failed=0

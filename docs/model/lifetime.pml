@@ -26,7 +26,8 @@
  *   BUG_UNLINK_WITHOUT_DECISION  the closer unlinks without winning the decision lock
  *   BUG_FORK_UNLOCK_AFTER_FORK   finding 1: the old OFD's lock is dropped in the parent handler
  *                             (after fork) rather than in prepare
- *   BUG_VIEW_PINS_PRIVATE_OFD    finding 2: a private handle's views map its own locked OFD
+ *   BUG_FORK_FALLBACK_NO_RESCUE  finding 2: when prepare cannot make its fresh OFDs, the handle
+ *                             just closes as shared, its lock left on its own OFD (which views pin)
  */
 
 #ifndef NW
@@ -497,6 +498,15 @@ inline open(me) {
 
 /* ---- close (release_private, release_by_name, release_shared, unlink_if_linked) -------- */
 
+/* release_private after winning the conversion: unlinkat with no link-count check (the read lock
+   held without a gap since publish/join refused every protocol unlink); checked here */
+inline unlink_decided(o) {
+#ifndef BUG_UNLINK_WITHOUT_DECISION
+    assert(name == o_ino[o]);
+#endif
+    if :: name != 0 -> name = 0; printf("P%d close: decided, unlinked the name (inode %d)\n", me, o_ino[o]) :: else fi
+}
+
 inline unlink_if_linked(o) {
     if :: name == o_ino[o] -> name = 0; printf("P%d close: decided, unlinked inode %d\n", me, o_ino[o]) :: else fi   /* fstat st_nlink > 0, then unlinkat */
 }
@@ -513,7 +523,7 @@ inline close_handle(me) {
             ok = 1;
 #endif
             if
-            :: ok -> unlink_if_linked(h);
+            :: ok -> unlink_decided(h);
                 if :: pinned -> setlk(h, NONE, ok) :: else fi
             :: else ->
                 if :: pinned -> setlk(h, NONE, ok) :: else fi
@@ -543,6 +553,8 @@ inline close_handle(me) {
         :: o3 != 0 && o_ino[o3] != ino -> drop(me, o3); o3 = 0
         :: else
         fi;
+        /* a rescued handle drops its reference to the rescue OFD L */
+        if :: lres != 0 -> d_step { o_users[lres] = o_users[lres] & ~BIT(me); dropref(me, lres) }; lres = 0 :: else fi;
         d_step { o_users[h] = o_users[h] & ~BIT(me); dropref(me, h) };
         if
         :: o3 != 0 ->
@@ -555,24 +567,30 @@ inline close_handle(me) {
     h = 0
 }
 
-/* a view is mapped from a second OFD that never holds a lock (kept by the view only), for
-   private and shared handles alike: no view can keep a lock-holding OFD alive (finding 2).
-   BUG_VIEW_PINS_PRIVATE_OFD: the old code, a private handle maps its own (locked) OFD */
+/* a view: a private handle maps its own OFD; a shared one a second OFD with no lock */
 inline map_view(me) {
     if
-#ifdef BUG_VIEW_PINS_PRIVATE_OFD
     :: !shared -> addref1(me, h); printf("P%d maps a view of ofd %d\n", me, h)
-#else
-    :: !shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3)
+    :: shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3); o3 = 0
+    fi
+}
+
+/* fork.rs `rescue`, prepare's fallback when the two fresh OFDs cannot be made: one fresh OFD L
+   of the inode, read-locked, then the handle's own OFD (which views may pin) unlocked through
+   the handle; the handle closes as shared from now on, and L goes to the child too.
+   (If L cannot be opened either, the old behaviour remains: a residual, not modelled.) */
+inline rescue(me) {
+#ifndef BUG_FORK_FALLBACK_NO_RESCUE
+    newofd(me, hold[me], wr, lres);
+    atomic { setlk(lres, RD, ok); assert(ok); o_users[lres] = BIT(me) };
+    setlk(h, NONE, ok);
 #endif
-    :: shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3)
-    fi;
-    o3 = 0
+    shared = 1
 }
 
 /* ---- the child of fork() (fork.rs `child`) -------------------------------------------- */
 
-proctype child(byte me; byte h; byte fa; byte fb; byte fold; bool shared; bool wr) {
+proctype child(byte me; byte h; byte fa; byte fb; byte fold; byte lres; bool shared; bool wr) {
     byte i, c, ok, ino, o3, o2, res, loops, r, tries; bool pinned, saw_live, busy_by_writer;
     {
         if
@@ -593,7 +611,7 @@ proctype child(byte me; byte h; byte fa; byte fb; byte fold; bool shared; bool w
 /* ---- a worker --------------------------------------------------------------------------- */
 
 proctype worker(byte me) {
-    byte i, c, ok, ino, o2, o3, h, res, loops, r, tries, fa, fb, fold;
+    byte i, c, ok, ino, o2, o3, h, res, loops, r, tries, fa, fb, fold, lres;
     bool wr, shared, pinned, saw_live, busy_by_writer, ever_writer;
     {
         if
@@ -628,10 +646,10 @@ proctype worker(byte me) {
 #else
                         skip    /* the old code: unlocked in the parent handler, after fork */
 #endif
-                    :: else -> drop(me, fa); fa = 0; shared = 1
+                    :: else -> drop(me, fa); fa = 0; rescue(me)
                     fi
 #ifndef NO_PREPARE_FAILURE
-                :: shared = 1   /* no descriptor left, or the mode forbids reopening */
+                :: rescue(me)   /* no descriptor left, or the mode forbids reopening */
 #endif
                 fi
             :: else
@@ -651,9 +669,10 @@ proctype worker(byte me) {
                     hold[CH] = hold[me];
                     o_users[h] = o_users[h] | BIT(CH);
                     if :: fb != 0 -> o_users[fb] = o_users[fb] | BIT(CH) :: else fi;
+                    if :: lres != 0 -> o_users[lres] = o_users[lres] | BIT(CH) :: else fi;
                     expected++
                 };
-                run child(CH, h, fa, fb, fold, shared, wr);
+                run child(CH, h, fa, fb, fold, lres, shared, wr);
                 printf("P%d fork -> P%d (fresh ofds %d/%d, shared=%d)\n", me, CH, fa, fb, shared)
             };
             /* parent handler: dup3(fa over our number), drop the old OFD's lock, close extras */
