@@ -864,7 +864,8 @@ pub fn init_global(args: InitGlobalArgs) -> Result<()> {
     let gid = match &args.group {
         None => None,
         Some(group) => Some(
-            crate::users::group_id(group).ok_or_else(|| usage(format!("no group named {group:?} in the user database")))?,
+            crate::users::group_id(group)
+                .ok_or_else(|| usage(format!("no group named {group:?} in the user database")))?,
         ),
     };
     let path = filemap::namespace::init_global(gid)?;

@@ -18,7 +18,7 @@ use filemap::{
     Access, Created, ErrorKind, Event, Mapping, ObjectName, Protection, Rights, Scope, WaitOutcome, Win32Error,
 };
 
-/// Size of the mapping, as in the seed (`BUF_SIZE`).
+/// Size of the mapping, as in Microsoft's example (`BUF_SIZE`).
 const BUF_SIZE: u64 = 256;
 
 /// Arguments of `filemap demo`.
@@ -30,7 +30,7 @@ pub struct DemoArgs {
     /// The message the first process writes and the second prints.
     #[arg(long, default_value = "Message from first process.")]
     pub message: String,
-    /// Use the Global namespace, as the seed does (needs root or `filemap init-global`).
+    /// Use the Global namespace, as Microsoft's example does (needs root or `filemap init-global`).
     #[arg(long)]
     pub global: bool,
     /// How long the first process waits for the second one to finish (500ms, 30s, 1m).
@@ -110,17 +110,16 @@ pub fn run(args: DemoArgs) -> Result<()> {
         )
         .into());
     }
-    say("first", "created-mapping", format!("created mapping \"{name}\" ({BUF_SIZE} bytes, paging-file backed, read/write)"));
+    say(
+        "first",
+        "created-mapping",
+        format!("created mapping \"{name}\" ({BUF_SIZE} bytes, paging-file backed, read/write)"),
+    );
     let view = mapping.view(Access::ALL).context("first process: MapViewOfFile failed")?;
-    let page = rustix::param::page_size();
-    let pages = view.len().div_ceil(page);
     say(
         "first",
         "mapped-view",
-        format!(
-            "mapped a view of it: its {BUF_SIZE} bytes, in {pages} whole {page}-byte page{} as on Windows",
-            if pages == 1 { "" } else { "s" }
-        ),
+        format!("mapped a view of its {BUF_SIZE} bytes (views cover whole pages, as on Windows: {} bytes)", view.len()),
     );
 
     let event_name = ObjectName::parse(&format!("{name}.written"))?;
@@ -275,7 +274,11 @@ fn show_users(name: &ObjectName, second: u32) {
     let me = std::process::id();
     let both = |s: &str| s.contains(&me.to_string()) && s.contains(&second.to_string());
     if both(&holders) && both(&views) {
-        say("first", "inspected", format!("`filemap ls` now shows handles held by pids {holders}, views mapped by pids {views}"));
+        say(
+            "first",
+            "inspected",
+            format!("`filemap ls` now shows handles held by pids {holders}, views mapped by pids {views}"),
+        );
     }
 }
 

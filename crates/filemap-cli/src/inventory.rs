@@ -412,9 +412,9 @@ impl Filter {
         };
         report.objects.retain(|o| {
             name_ok(o.name.as_deref())
-                && self.pid.is_none_or(|pid| {
-                    o.holders.iter().any(|h| h.pid == pid) || o.views.iter().any(|v| v.pid == pid)
-                })
+                && self
+                    .pid
+                    .is_none_or(|pid| o.holders.iter().any(|h| h.pid == pid) || o.views.iter().any(|v| v.pid == pid))
         });
         report.released_memory.retain(|r| {
             name_ok(r.name.as_deref()) && self.pid.is_none_or(|pid| r.processes.iter().any(|p| p.pid == pid))

@@ -103,19 +103,18 @@ fn join_some(items: Vec<String>) -> String {
 }
 
 fn holders_short(holders: &[Holder], handle_locks: usize) -> String {
-    let mut shown: Vec<String> =
-        holders
-            .iter()
-            .filter(|h| h.locks > 0)
-            .map(|h| {
-                let count = if h.handles > 1 { format!(" \u{d7}{}", h.handles) } else { String::new() };
-                if h.alive {
-                    format!("{} {}{count}", h.pid, escape(program(&h.command)))
-                } else {
-                    format!("{} (exited)", h.pid)
-                }
-            })
-            .collect();
+    let mut shown: Vec<String> = holders
+        .iter()
+        .filter(|h| h.locks > 0)
+        .map(|h| {
+            let count = if h.handles > 1 { format!(" \u{d7}{}", h.handles) } else { String::new() };
+            if h.alive {
+                format!("{} {}{count}", h.pid, escape(program(&h.command)))
+            } else {
+                format!("{} (exited)", h.pid)
+            }
+        })
+        .collect();
     let seen: usize = holders.iter().map(|h| h.locks).sum();
     if handle_locks > seen {
         shown.push(format!("{} unreadable", handle_locks - seen));
@@ -304,10 +303,7 @@ pub fn details(o: &Object, style: Style) -> String {
         (None, false) => "live".to_owned(),
     };
     field("Status:", status);
-    field(
-        "Handles:",
-        format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks),
-    );
+    field("Handles:", format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks));
     let seen: usize = o.holders.iter().map(|h| h.locks).sum();
     if o.holders.is_empty() {
         field(

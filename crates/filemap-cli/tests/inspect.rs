@@ -154,7 +154,12 @@ fn the_note_about_uninspectable_processes_appears_only_when_a_holder_is_hidden()
     let own_holder: i32 =
         env.run_as(NOBODY, &["create", &mine, "--size", "4K", "--background"]).ok().trim().parse().unwrap();
     let own = env.run_as(NOBODY, &["ls", "--scope", "global", &mine]);
-    let kill = || rustix::process::kill_process(rustix::process::Pid::from_raw(own_holder).unwrap(), rustix::process::Signal::TERM);
+    let kill = || {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(own_holder).unwrap(),
+            rustix::process::Signal::TERM,
+        )
+    };
     let own_out = own.stdout.clone();
     kill().expect("kill nobody's holder");
     assert!(own.status.success() && own_out.contains(&mine) && own_out.contains(&own_holder.to_string()), "{own:?}");

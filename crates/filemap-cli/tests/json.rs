@@ -127,7 +127,8 @@ fn demo_json_prints_one_object_per_step_from_both_processes() {
     let out = env.run(&["demo", "--name", &unique("dj"), "--json"]);
     let steps: Vec<serde_json::Value> =
         out.ok().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
-    let first: Vec<&str> = steps.iter().filter(|s| s["process"] == "first").map(|s| s["step"].as_str().unwrap()).collect();
+    let first: Vec<&str> =
+        steps.iter().filter(|s| s["process"] == "first").map(|s| s["step"].as_str().unwrap()).collect();
     let second: Vec<&str> =
         steps.iter().filter(|s| s["process"] == "second").map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(first.first(), Some(&"created-mapping"), "{steps:?}");
