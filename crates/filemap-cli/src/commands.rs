@@ -86,11 +86,12 @@ pub fn ls(scope: ScopeSel, pattern: Option<&str>, pid: Option<u32>, json: bool) 
             return Err(NoSuchProcess(pid).into());
         }
     }
+    let filtered = pattern.is_some() || pid.is_some();
     inventory::Filter { pattern, pid }.apply(&mut report);
     if json {
         print_json(&report)
     } else {
-        print!("{}", render::table(&report, Style::detect()));
+        print!("{}", render::table(&report, Style::detect(), filtered));
         Ok(())
     }
 }

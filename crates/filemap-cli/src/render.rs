@@ -138,8 +138,8 @@ fn status(o: &Object) -> &'static str {
     }
 }
 
-/// The `ls` table.
-pub fn table(report: &Report, style: Style) -> String {
+/// The `ls` table; `filtered`: a PATTERN or `--pid` chose the objects.
+pub fn table(report: &Report, style: Style, filtered: bool) -> String {
     let mut out = String::new();
     let header =
         ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "CREATED", "HANDLES", "HOLDERS", "VIEWS"];
@@ -164,7 +164,7 @@ pub fn table(report: &Report, style: Style) -> String {
         })
         .collect();
     if rows.is_empty() {
-        out.push_str("no named objects\n");
+        out.push_str(if filtered { "no named objects match\n" } else { "no named objects\n" });
     } else {
         let mut widths = header.map(str::len);
         for row in &rows {

@@ -45,6 +45,7 @@ fn ls_pattern_is_a_substring_without_wildcards_and_a_glob_with_them() {
     let table = env.run(&["ls", "alpha"]);
     assert!(table.ok().contains(&local(&a)) && !table.stdout.contains(&local(&b)), "{}", table.stdout);
     assert_eq!(env.run(&["ls", "[unclosed"]).code(), 2);
+    assert_eq!(env.run(&["ls", "no-such-thing-*"]).ok(), "no named objects match\n");
 }
 
 #[test]
