@@ -136,9 +136,10 @@ fn humantime_secs(text: &str) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn the_note_about_uninspectable_processes_appears_only_when_a_holder_is_hidden() {
     let mut env = Env::new();
-    assert!(rustix::process::geteuid().is_root(), "needs root (to run as another user with setpriv)");
+    filemap_testkit::privilege::require_root("to run filemap as another user");
     const NOBODY: u32 = 65534;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&env.root, std::fs::Permissions::from_mode(0o1777)).unwrap();
