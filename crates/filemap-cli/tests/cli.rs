@@ -469,10 +469,10 @@ fn another_user_sees_holders_through_the_lock_table_and_gets_access_denied() {
 #[test]
 fn colour_is_used_only_on_a_terminal_and_never_with_no_color() {
     let mut env = Env::new();
-    if !std::path::Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: needs script(1) to run filemap on a pseudo-terminal");
-        return;
-    }
+    assert!(
+        std::path::Path::new("/usr/bin/script").exists(),
+        "needs script(1) (util-linux) to run filemap on a pseudo-terminal"
+    );
     let name = unique("colour");
     let mut holder = env.spawn(&["create", &name, "--size", "4K", "--hold"]);
     holder.wait_for("holding");
@@ -480,7 +480,10 @@ fn colour_is_used_only_on_a_terminal_and_never_with_no_color() {
         let mut cmd = std::process::Command::new("/usr/bin/script");
         cmd.args(["-qec", &format!("{} ls", env!("CARGO_BIN_EXE_filemap")), "/dev/null"])
             .env("FILEMAP_ROOT", &env.root)
+            .env("TERM", "xterm") // what a terminal sets; `dumb` or none means no colour
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
             .stdin(std::process::Stdio::null());
         if no_color {
             cmd.env("NO_COLOR", "1");

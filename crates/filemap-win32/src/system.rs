@@ -1119,19 +1119,10 @@ fn computer_name() -> String {
     host.split('.').next().unwrap_or("").to_uppercase().chars().take(15).collect()
 }
 
-/// The effective user's login name (the password database, else `$USER`).
+/// The effective user's login name (the user database through NSS, else `$USER`).
 fn user_name() -> Res<String> {
-    // SAFETY: geteuid has no preconditions; getpwuid_r writes into our buffers only.
-    unsafe {
-        let mut pw: libc::passwd = std::mem::zeroed();
-        let mut buf = vec![0 as c_char; 4096];
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        if libc::getpwuid_r(libc::geteuid(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) == 0
-            && !out.is_null()
-            && !pw.pw_name.is_null()
-        {
-            return Ok(std::ffi::CStr::from_ptr(pw.pw_name).to_string_lossy().into_owned());
-        }
+    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::geteuid()) {
+        return Ok(user.name);
     }
     std::env::var("USER").map_err(|_| Fail(1332)) // ERROR_NONE_MAPPED
 }
