@@ -437,6 +437,8 @@ pub(crate) type BeforeLink<'a> = &'a mut dyn FnMut(BorrowedFd<'_>) -> Result<()>
 /// Everything needed to create an object.
 pub(crate) struct NewObject<'a> {
     pub name: Option<&'a ObjectName>,
+    /// The namespace the name is created in.
+    pub namespace: &'a namespace::Namespace,
     pub header: Header,
     pub sync_init: &'a [u8],
     /// Bytes of data after the header page (paging-file-backed mappings).
@@ -583,7 +585,7 @@ impl ObjectFile {
         let kind = new.header.kind;
         let what = || format!("cannot create {kind} \"{name}\"");
         let mut dir =
-            namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+            new.namespace.dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
         let (tmp, st) = match build_tmpfile(&dir, &mut new) {
             // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
@@ -654,11 +656,17 @@ impl ObjectFile {
     }
 
     /// Opens an existing named object of type `kind`.
-    pub(crate) fn open(name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<ObjectFile> {
+    pub(crate) fn open(
+        ns: &namespace::Namespace,
+        name: &ObjectName,
+        kind: ObjectType,
+        write: bool,
+        inheritable: bool,
+    ) -> Result<ObjectFile> {
         let not_found = || {
             Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {kind} \"{name}\": no object has that name"))
         };
-        let mut dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
+        let mut dir = ns.dir(name.scope(), false)?.ok_or_else(not_found)?;
         let mut refreshed = false;
         loop {
             match ObjectFile::open_in(&dir, name, kind, write, inheritable)? {
@@ -784,7 +792,8 @@ impl ObjectFile {
         let (dir, name) = match &header.name {
             Some(full) => {
                 let name = ObjectName::parse(full)?;
-                (namespace::dir(name.scope(), false)?, Some(name))
+                // Whichever namespace the sender used: the directory that holds this very file.
+                (namespace::dir_of(fd.as_fd(), name.scope(), &name.file_name()), Some(name))
             }
             None => (None, None),
         };
@@ -1329,8 +1338,13 @@ pub struct Entry {
 /// encodes, only under the decision lock (so never an object that is live or being opened),
 /// and only where the directory lets us (in the sticky Global directory: our own files, or any
 /// as root). [`Entry::reclaimed`] says what was removed.
+/// Scans the default namespace; [`namespace::Namespace::scan`] scans another.
 pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
-    let Some(dir) = namespace::dir(scope, false)? else {
+    scan_in(namespace::Namespace::global(), scope, reclaim)
+}
+
+pub(crate) fn scan_in(ns: &namespace::Namespace, scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
+    let Some(dir) = ns.dir(scope, false)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();

@@ -205,13 +205,12 @@ pub struct Ace {
 ///
 /// ```
 /// use filemap::security::{Mask, Permissions, Trustee};
-/// use filemap::{Access, Mapping};
-/// # let dir = std::env::temp_dir().join(format!("filemap-doc-sec-{}", std::process::id()));
-/// # unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// use filemap::{Access, Mapping, namespace::Namespace};
+/// # let ns = Namespace::at(std::env::temp_dir().join(format!("filemap-doc-sec-{}", std::process::id())));
 /// let perms = Permissions::new()
 ///     .allow(Trustee::Group(100), Mask::ALL)       // members of group 100: read and write
 ///     .allow(Trustee::Everyone, Access::READ);     // everyone else: read-only views
-/// let (_map, _) = Mapping::options().name(r"Local\shared").size(4096).permissions(perms).create()?;
+/// let (_map, _) = Mapping::options().name(r"Local\shared").size(4096).permissions(perms).namespace(&ns).create()?;
 /// # Ok::<(), filemap::Error>(())
 /// ```
 ///
