@@ -361,7 +361,8 @@ impl<'f> MappingOptions<'f> {
         let large = self.flags.contains(SectionFlags::LARGE_PAGES);
         let (data_len, backing, backing_fd, size) = match self.file {
             None if large => {
-                let (data, backing) = crate::large::create(self.size, self.mode, name.is_some())?;
+                let (data, backing) =
+                    crate::large::create(self.size, self.mode, name.is_some()).map_err(|e| e.context(&what()))?;
                 (0, Some(backing), Some(data), self.size)
             }
             None => {
@@ -500,7 +501,7 @@ impl<'f> MappingOptions<'f> {
 
     fn prepare_file(&self, file: &File, named: bool, what: &dyn Fn() -> String) -> Result<(Backing, OwnedFd, u64)> {
         let fd = rustix::io::fcntl_dupfd_cloexec(file, 0).map_err(|e| Error::from_io(what(), e.into()))?;
-        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let mode = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         let file_writable = mode.contains(OFlags::RDWR);
         let file_readable = !mode.contains(OFlags::WRONLY);
         if !file_readable || (self.protection.allows_write() && !file_writable) {
@@ -514,7 +515,7 @@ impl<'f> MappingOptions<'f> {
                 ),
             ));
         }
-        let st = rustix::fs::fstat(&fd)?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         if st.st_mode & 0o170000 != 0o100000 {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
@@ -619,7 +620,9 @@ impl Mapping {
                 let write = protection.allows_write() && access.can_write();
                 // The path is hostile input (S6): it is only followed inside the directory of the
                 // object file's kernel-recorded owner, never the uid the header claims.
-                let owner = rustix::fs::fstat(object.fd())?.st_uid;
+                let owner = rustix::fs::fstat(object.fd())
+                    .map_err(|e| Error::from_io(format!("cannot open {}", object.describe()), e.into()))?
+                    .st_uid;
                 let mut data = crate::large::open(backing, owner, write, &object.describe())?;
                 data.watch_object(object.fd());
                 Some(Arc::new(data))

@@ -584,13 +584,18 @@ impl ObjectFile {
         };
         let kind = new.header.kind;
         let what = || format!("cannot create {kind} \"{name}\"");
-        let mut dir =
-            new.namespace.dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+        let mut dir = new
+            .namespace
+            .dir(name.scope(), true)
+            .map_err(|e| e.context(&what()))?
+            .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
         let (tmp, st) = match build_tmpfile(&dir, &mut new) {
             // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
             Err(e) if e.code() == Win32Error::FILE_NOT_FOUND || e.code() == Win32Error::PATH_NOT_FOUND => {
-                dir = namespace::refresh(&dir, true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+                dir = namespace::refresh(&dir, true)
+                    .map_err(|e| e.context(&what()))?
+                    .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 build_tmpfile(&dir, &mut new)
             }
             other => other,
@@ -638,7 +643,8 @@ impl ObjectFile {
                 },
                 Err(Errno::NOENT) if !refreshed => {
                     refreshed = true;
-                    dir = namespace::refresh(&dir, true)?
+                    dir = namespace::refresh(&dir, true)
+                        .map_err(|e| e.context(&what()))?
                         .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 }
                 Err(e) => return Err(Error::from_io(what(), e.into())),
@@ -666,7 +672,8 @@ impl ObjectFile {
         let not_found = || {
             Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {kind} \"{name}\": no object has that name"))
         };
-        let mut dir = ns.dir(name.scope(), false)?.ok_or_else(not_found)?;
+        let what = || format!("cannot open {kind} \"{name}\"");
+        let mut dir = ns.dir(name.scope(), false).map_err(|e| e.context(&what()))?.ok_or_else(not_found)?;
         let mut refreshed = false;
         loop {
             match ObjectFile::open_in(&dir, name, kind, write, inheritable)? {
@@ -677,7 +684,7 @@ impl ObjectFile {
                 // Nothing under the name: unless our directory was removed and replaced meanwhile.
                 Found::Free if !refreshed && namespace::is_stale(&dir) => {
                     refreshed = true;
-                    dir = namespace::refresh(&dir, false)?.ok_or_else(not_found)?;
+                    dir = namespace::refresh(&dir, false).map_err(|e| e.context(&what()))?.ok_or_else(not_found)?;
                 }
                 _ => {
                     sweep::tick(&dir);
@@ -782,7 +789,7 @@ impl ObjectFile {
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
             return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is not a regular file", what())));
         }
-        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let mode = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         let writable = mode.contains(OFlags::RDWR);
         let header = Header::read(fd.as_fd())
             .map_err(|e| Error::new(Win32Error::INVALID_HANDLE, format!("{}: {}", what(), e.message())))?;
@@ -809,7 +816,8 @@ impl ObjectFile {
             lock::set(fd.as_fd(), Kind::Read)
                 .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         }
-        let mut st = rustix::fs::fstat(&fd)?;
+        let mut st = rustix::fs::fstat(&fd)
+            .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         st.st_size = self.file_size as i64;
         Ok(ObjectFile::assemble(
             fd,
@@ -939,9 +947,10 @@ impl ObjectFile {
     /// private OFD keep it alive; without this they would keep its lock, and so the name, alive
     /// once the handle's OFD is shared with a child (whose close protocol cannot release it).
     fn move_to_fresh_ofd(&self) -> Result<()> {
-        let fresh = self.reopen_ofd(OFlags::CLOEXEC)?;
-        lock::set(fresh.as_fd(), Kind::Read)?;
-        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
+        let failed = |e: Errno| Error::from_io("cannot move the handle to a fresh open file description", e.into());
+        let fresh = self.reopen_ofd(OFlags::CLOEXEC).map_err(failed)?;
+        lock::set(fresh.as_fd(), Kind::Read).map_err(failed)?;
+        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(failed)?;
         // SAFETY:
         // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
         //   `ManuallyDrop<OwnedFd>` only lets `dup3` name it, and it is never closed here;
@@ -951,7 +960,7 @@ impl ObjectFile {
         let mut target = std::mem::ManuallyDrop::new(unsafe {
             <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(rustix::fd::AsRawFd::as_raw_fd(&self.fd))
         });
-        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC)?;
+        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC).map_err(failed)?;
         // The handle's lock now lives on the fresh OFD; release the old one's (best effort:
         // on failure the old OFD's lock lasts only as long as its views).
         lock::set(old.as_fd(), Kind::Unlock).ok();
@@ -1233,14 +1242,14 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
     let st = fill(&fd, new)?;
-    lock::set(fd.as_fd(), Kind::Read)?;
+    lock::set(fd.as_fd(), Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))?;
     Ok((fd, st))
 }
 
 /// Writes the header, sizes and reserves the data, and makes sure the file has exactly the
 /// requested mode (S3: whatever the umask took away is put back). Returns the file's status.
 fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
-    let mut st = rustix::fs::fstat(fd)?;
+    let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
     let mut page = new.header.encode(new.sync_init)?;
     let total = HEADER_SIZE as u64 + new.data_len;
@@ -1278,7 +1287,8 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     st.st_size = total as i64;
     let mode = new.header.mode & 0o777;
     if st.st_mode & 0o7777 != mode {
-        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))?;
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::from_io(format!("cannot set the object's mode to {mode:04o}"), e.into()))?;
         st.st_mode = (st.st_mode & !0o7777) | mode;
     }
     Ok(st)

@@ -521,14 +521,17 @@ impl FileAcl {
             Ok(n) => return FileAcl::decode(&buf[..n]),
             Err(Errno::NODATA) | Err(Errno::NOTSUP) => {}
             Err(Errno::RANGE) => {
-                let n = rustix::fs::fgetxattr(fd, XATTR, &mut [0u8; 0])?;
+                let failed = |e: Errno| Error::from_io("cannot read the object's ACL", e.into());
+                let n = rustix::fs::fgetxattr(fd, XATTR, &mut [0u8; 0]).map_err(failed)?;
                 buf.resize(n, 0);
-                let n = rustix::fs::fgetxattr(fd, XATTR, &mut buf)?;
+                let n = rustix::fs::fgetxattr(fd, XATTR, &mut buf).map_err(failed)?;
                 return FileAcl::decode(&buf[..n]);
             }
             Err(e) => return Err(Error::from_io("cannot read the object's ACL", e.into())),
         }
-        let mode = rustix::fs::fstat(fd)?.st_mode;
+        let mode = rustix::fs::fstat(fd)
+            .map_err(|e| Error::from_io("cannot read the object's permissions", e.into()))?
+            .st_mode;
         Ok(FileAcl::from_mode(mode))
     }
 
