@@ -16,15 +16,14 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use filemap::namespace::Namespace;
 use filemap::{Access, Mapping};
 use rustix::fs::Mode;
 use rustix::mm::{MapFlags, ProtFlags};
 
-fn root() {
-    let dir = format!("/dev/shm/filemap-bench-{}", std::process::id());
-    std::fs::create_dir_all(&dir).unwrap();
-    // SAFETY: single-threaded at this point, before the library reads the variable.
-    unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// The benchmark's own namespace, on tmpfs like the default one.
+fn root() -> Namespace {
+    Namespace::at(format!("/dev/shm/filemap-bench-{}", std::process::id()))
 }
 
 fn raw_map(fd: &rustix::fd::OwnedFd) -> *mut std::ffi::c_void {
@@ -56,7 +55,7 @@ fn raw_create_cycle(name: &str, commit: bool) {
 }
 
 fn cycles(c: &mut Criterion) {
-    root();
+    let ns = root();
     static N: AtomicU64 = AtomicU64::new(0);
     let mut g = c.benchmark_group("create_cycle_4k");
     g.bench_function("raw_shm_open", |b| {
@@ -78,6 +77,7 @@ fn cycles(c: &mut Criterion) {
         b.iter(|| {
             let name = format!(r"Local\bench-reserve-{}", N.fetch_add(1, Ordering::Relaxed));
             let (m, _) = Mapping::options()
+                .namespace(&ns)
                 .name(&name)
                 .size(4096)
                 .section_flags(filemap::SectionFlags::RESERVE)
@@ -90,7 +90,7 @@ fn cycles(c: &mut Criterion) {
     g.bench_function("filemap", |b| {
         b.iter(|| {
             let name = format!(r"Local\bench-create-{}", N.fetch_add(1, Ordering::Relaxed));
-            let (m, _) = Mapping::options().name(&name).size(4096).create().unwrap();
+            let (m, _) = Mapping::options().namespace(&ns).name(&name).size(4096).create().unwrap();
             let v = m.view(Access::ALL).unwrap();
             black_box(v.as_ptr());
         })
@@ -123,10 +123,10 @@ fn cycles(c: &mut Criterion) {
         })
     });
     drop(peer);
-    let (held, _) = Mapping::options().name(r"Local\bench-open").size(4096).create().unwrap();
+    let (held, _) = Mapping::options().namespace(&ns).name(r"Local\bench-open").size(4096).create().unwrap();
     g.bench_function("filemap", |b| {
         b.iter(|| {
-            let m = Mapping::open(r"Local\bench-open", Access::ALL).unwrap();
+            let m = Mapping::options().namespace(&ns).name(r"Local\bench-open").open().unwrap();
             let v = m.view(Access::ALL).unwrap();
             black_box(v.as_ptr());
         })
@@ -141,11 +141,11 @@ fn cycles(c: &mut Criterion) {
     // process), plus opening and reading the directory.
     let mut g = c.benchmark_group("sweep_step");
     let held: Vec<Mapping> = (0..filemap::sweep::STEP_ENTRIES)
-        .map(|i| Mapping::options().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
+        .map(|i| ns.mapping().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
         .collect();
-    let live = filemap::scan(filemap::Scope::Local, false).unwrap().len();
+    let live = ns.scan(filemap::Scope::Local, false).unwrap().len();
     g.bench_function(format!("{live}_live_entries"), |b| {
-        b.iter(|| black_box(filemap::sweep::sweep_now(filemap::Scope::Local).unwrap()))
+        b.iter(|| black_box(ns.sweep_now(filemap::Scope::Local).unwrap()))
     });
     g.finish();
     drop(held);

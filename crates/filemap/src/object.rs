@@ -437,6 +437,8 @@ pub(crate) type BeforeLink<'a> = &'a mut dyn FnMut(BorrowedFd<'_>) -> Result<()>
 /// Everything needed to create an object.
 pub(crate) struct NewObject<'a> {
     pub name: Option<&'a ObjectName>,
+    /// The namespace the name is created in.
+    pub namespace: &'a namespace::Namespace,
     pub header: Header,
     pub sync_init: &'a [u8],
     /// Bytes of data after the header page (paging-file-backed mappings).
@@ -582,13 +584,18 @@ impl ObjectFile {
         };
         let kind = new.header.kind;
         let what = || format!("cannot create {kind} \"{name}\"");
-        let mut dir =
-            namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+        let mut dir = new
+            .namespace
+            .dir(name.scope(), true)
+            .map_err(|e| e.context(&what()))?
+            .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
         let (tmp, st) = match build_tmpfile(&dir, &mut new) {
             // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
             Err(e) if e.code() == Win32Error::FILE_NOT_FOUND || e.code() == Win32Error::PATH_NOT_FOUND => {
-                dir = namespace::refresh(&dir, true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+                dir = namespace::refresh(&dir, true)
+                    .map_err(|e| e.context(&what()))?
+                    .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 build_tmpfile(&dir, &mut new)
             }
             other => other,
@@ -636,7 +643,8 @@ impl ObjectFile {
                 },
                 Err(Errno::NOENT) if !refreshed => {
                     refreshed = true;
-                    dir = namespace::refresh(&dir, true)?
+                    dir = namespace::refresh(&dir, true)
+                        .map_err(|e| e.context(&what()))?
                         .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 }
                 Err(e) => return Err(Error::from_io(what(), e.into())),
@@ -654,11 +662,18 @@ impl ObjectFile {
     }
 
     /// Opens an existing named object of type `kind`.
-    pub(crate) fn open(name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<ObjectFile> {
+    pub(crate) fn open(
+        ns: &namespace::Namespace,
+        name: &ObjectName,
+        kind: ObjectType,
+        write: bool,
+        inheritable: bool,
+    ) -> Result<ObjectFile> {
         let not_found = || {
             Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {kind} \"{name}\": no object has that name"))
         };
-        let mut dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
+        let what = || format!("cannot open {kind} \"{name}\"");
+        let mut dir = ns.dir(name.scope(), false).map_err(|e| e.context(&what()))?.ok_or_else(not_found)?;
         let mut refreshed = false;
         loop {
             match ObjectFile::open_in(&dir, name, kind, write, inheritable)? {
@@ -669,7 +684,7 @@ impl ObjectFile {
                 // Nothing under the name: unless our directory was removed and replaced meanwhile.
                 Found::Free if !refreshed && namespace::is_stale(&dir) => {
                     refreshed = true;
-                    dir = namespace::refresh(&dir, false)?.ok_or_else(not_found)?;
+                    dir = namespace::refresh(&dir, false).map_err(|e| e.context(&what()))?.ok_or_else(not_found)?;
                 }
                 _ => {
                     sweep::tick(&dir);
@@ -774,7 +789,7 @@ impl ObjectFile {
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
             return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is not a regular file", what())));
         }
-        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let mode = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         let writable = mode.contains(OFlags::RDWR);
         let header = Header::read(fd.as_fd())
             .map_err(|e| Error::new(Win32Error::INVALID_HANDLE, format!("{}: {}", what(), e.message())))?;
@@ -784,7 +799,8 @@ impl ObjectFile {
         let (dir, name) = match &header.name {
             Some(full) => {
                 let name = ObjectName::parse(full)?;
-                (namespace::dir(name.scope(), false)?, Some(name))
+                // Whichever namespace the sender used: the directory that holds this very file.
+                (namespace::dir_of(fd.as_fd(), name.scope(), &name.file_name()), Some(name))
             }
             None => (None, None),
         };
@@ -800,7 +816,8 @@ impl ObjectFile {
             lock::set(fd.as_fd(), Kind::Read)
                 .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         }
-        let mut st = rustix::fs::fstat(&fd)?;
+        let mut st = rustix::fs::fstat(&fd)
+            .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         st.st_size = self.file_size as i64;
         Ok(ObjectFile::assemble(
             fd,
@@ -930,9 +947,10 @@ impl ObjectFile {
     /// private OFD keep it alive; without this they would keep its lock, and so the name, alive
     /// once the handle's OFD is shared with a child (whose close protocol cannot release it).
     fn move_to_fresh_ofd(&self) -> Result<()> {
-        let fresh = self.reopen_ofd(OFlags::CLOEXEC)?;
-        lock::set(fresh.as_fd(), Kind::Read)?;
-        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
+        let failed = |e: Errno| Error::from_io("cannot move the handle to a fresh open file description", e.into());
+        let fresh = self.reopen_ofd(OFlags::CLOEXEC).map_err(failed)?;
+        lock::set(fresh.as_fd(), Kind::Read).map_err(failed)?;
+        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(failed)?;
         // SAFETY:
         // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
         //   `ManuallyDrop<OwnedFd>` only lets `dup3` name it, and it is never closed here;
@@ -942,7 +960,7 @@ impl ObjectFile {
         let mut target = std::mem::ManuallyDrop::new(unsafe {
             <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(rustix::fd::AsRawFd::as_raw_fd(&self.fd))
         });
-        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC)?;
+        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC).map_err(failed)?;
         // The handle's lock now lives on the fresh OFD; release the old one's (best effort:
         // on failure the old OFD's lock lasts only as long as its views).
         lock::set(old.as_fd(), Kind::Unlock).ok();
@@ -1224,14 +1242,14 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
     let st = fill(&fd, new)?;
-    lock::set(fd.as_fd(), Kind::Read)?;
+    lock::set(fd.as_fd(), Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))?;
     Ok((fd, st))
 }
 
 /// Writes the header, sizes and reserves the data, and makes sure the file has exactly the
 /// requested mode (S3: whatever the umask took away is put back). Returns the file's status.
 fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
-    let mut st = rustix::fs::fstat(fd)?;
+    let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
     let mut page = new.header.encode(new.sync_init)?;
     let total = HEADER_SIZE as u64 + new.data_len;
@@ -1269,7 +1287,8 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     st.st_size = total as i64;
     let mode = new.header.mode & 0o777;
     if st.st_mode & 0o7777 != mode {
-        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))?;
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::from_io(format!("cannot set the object's mode to {mode:04o}"), e.into()))?;
         st.st_mode = (st.st_mode & !0o7777) | mode;
     }
     Ok(st)
@@ -1329,8 +1348,13 @@ pub struct Entry {
 /// encodes, only under the decision lock (so never an object that is live or being opened),
 /// and only where the directory lets us (in the sticky Global directory: our own files, or any
 /// as root). [`Entry::reclaimed`] says what was removed.
+/// Scans the default namespace; [`namespace::Namespace::scan`] scans another.
 pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
-    let Some(dir) = namespace::dir(scope, false)? else {
+    scan_in(namespace::Namespace::global(), scope, reclaim)
+}
+
+pub(crate) fn scan_in(ns: &namespace::Namespace, scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
+    let Some(dir) = ns.dir(scope, false)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
