@@ -1010,12 +1010,13 @@ impl ObjectFile {
         let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
             return Ok(());
         };
-        // (A handle the fork handlers had to mark shared is still registered: forget it too.)
-        fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        // (A handle the fork handlers had to mark shared is still registered: forget it too,
+        // and take back the lock OFD their rescue gave it.)
+        let lock_ofd = fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
             self.release_private(&dir, &file)
         } else {
-            self.release_shared(&dir, &file)
+            self.release_shared(&dir, &file, lock_ofd)
         };
         sweep::tick(&dir);
         result
@@ -1050,7 +1051,12 @@ impl ObjectFile {
     }
 
     /// The OFD may be shared with another process: decide with a fresh OFD of the same inode.
-    fn release_shared(&mut self, dir: &Dir, file: &str) -> Result<()> {
+    ///
+    /// `lock_ofd`: the OFD that holds this handle's lock instead of `self.fd` since a fork
+    /// rescue (`fork.rs`); our reference to it goes before the decision, and `self.fd` then
+    /// holds no handle lock.
+    fn release_shared(&mut self, dir: &Dir, file: &str, lock_ofd: Option<OwnedFd>) -> Result<()> {
+        let rescued = lock_ofd.is_some();
         let fresh = match open_object(dir, file) {
             Ok(fresh) => fresh,
             Err(Errno::NOENT) => return Ok(()), // the name is already gone
@@ -1069,11 +1075,39 @@ impl ObjectFile {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
             _ => return Ok(()), // the name already belongs to another object
         }
+        drop(lock_ofd);
+        let fresh_writable = rustix::fs::fcntl_getfl(&fresh).is_ok_and(|fl| fl.contains(OFlags::RDWR));
+        if rescued && !fresh_writable && self.writable {
+            // The object's mode lets nobody but root open it for writing (e.g. 0400 of a
+            // non-root owner): decide through our own writable OFD, which holds no handle lock.
+            drop(fresh);
+            return self.decide_through_own_ofd(dir, file);
+        }
         // Close ours first (by replacing it with the fresh one, which we then test and drop).
         drop(std::mem::replace(&mut self.fd, fresh));
         if lock::set(self.fd.as_fd(), Kind::Write).is_ok() {
             unlink_if_linked(dir, file, &self.fd, false); // the fresh OFD is mapped by nobody
         }
+        Ok(())
+    }
+
+    /// The decision of a rescued handle whose object nobody may reopen for writing: through our
+    /// own OFD, which no handle lock is on since the rescue but which the processes forked from
+    /// us share (with its views). Two of them may decide at once through it (a lock of one OFD
+    /// never conflicts with itself): a classic, per-process record lock on byte 2 makes them take
+    /// turns, so each unlinks only after checking that the name still names this inode. The OFD
+    /// write lock is dropped at once after: views of this OFD in other processes would otherwise
+    /// keep it.
+    fn decide_through_own_ofd(&mut self, dir: &Dir, file: &str) -> Result<()> {
+        let fd = self.fd.as_fd();
+        if lock::set_process_turn(fd, true).is_err() {
+            return Ok(()); // a process sharing our OFD is deciding right now
+        }
+        if lock::set(fd, Kind::Write).is_ok() {
+            let _ = unlink_if_same(dir, file, self.dev, self.ino);
+            lock::set(fd, Kind::Unlock).ok();
+        }
+        lock::set_process_turn(fd, false).ok();
         Ok(())
     }
 
