@@ -1002,6 +1002,12 @@ impl ObjectFile {
         self.release()
     }
 
+    /// [`ObjectFile::close`] for an object embedded in a value that is dropped afterwards (the
+    /// sync objects' inner state): runs the close protocol now; dropping it later does nothing.
+    pub(crate) fn close_in_place(&mut self) -> Result<()> {
+        self.release()
+    }
+
     /// The close protocol (`docs/ARCHITECTURE.md` §4); runs once.
     fn release(&mut self) -> Result<()> {
         if std::mem::replace(&mut self.closed, true) {
