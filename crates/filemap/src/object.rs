@@ -130,6 +130,8 @@ const OFF_PATH: usize = 1024;
 pub const PATH_CAP: usize = 2048;
 /// Committed objects up to this size are zero-filled by the header write instead of `fallocate`.
 const SMALL_COMMIT: u64 = 60 * 1024;
+/// The zeroed data the header write gathers for small committed objects.
+static ZEROS: [u8; SMALL_COMMIT as usize] = [0; SMALL_COMMIT as usize];
 /// Offset of the synchronization state area in the header page (64-byte aligned).
 pub const SYNC_OFFSET: usize = 3072;
 /// Size of the synchronization state area.
@@ -1036,7 +1038,7 @@ impl ObjectFile {
         if self.writable {
             // One call: the conversion succeeds iff no other OFD holds the object (or decides).
             if lock::set(fd, Kind::Write).is_ok() {
-                unlink_if_linked(dir, file, &self.fd, pinned);
+                unlink_decided(dir, file, &self.fd, pinned);
             } else if pinned {
                 // Others hold it. Our read lock stays after a failed conversion (they are
                 // atomic); closing the descriptor drops it, unless a view pins the OFD.
@@ -1241,8 +1243,24 @@ fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Res
 /// object stays, dead, for them.
 fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
-        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+        unlink_decided(dir, file, fd, pinned);
+    } else if pinned {
+        lock::set(fd.as_fd(), Kind::Unlock).ok();
     }
+}
+
+/// Unlinks `file`, the name of the object open as `fd`, whose decision lock we won by
+/// *converting* the read lock this OFD held since it joined or published the object.
+///
+/// No link-count check is needed: every unlink of the protocol (closers, reclaimers, gc, the
+/// sweep) happens under the decision lock, which our read lock refused for as long as we held
+/// it, and we held it without a gap up to the conversion; so the name was never unlinked, and
+/// an object file only ever has one name. (The decisions made through an OFD opened later, by
+/// name, cannot say the same and check `st_nlink` first: `unlink_if_linked`.) In a sticky
+/// directory (Global) only the file's owner or root may unlink it: otherwise the object stays,
+/// dead, for them.
+fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
+    rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     // A mapping of this OFD (`pinned`) keeps it, and so its decision lock, alive after the
     // descriptor is closed: drop the lock now (it would only make later probes of this
     // unnamed inode see a decision in progress).
@@ -1273,7 +1291,7 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
 fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     let mut st = rustix::fs::fstat(fd)?;
     new.header.creator_uid = st.st_uid;
-    let mut page = new.header.encode(new.sync_init)?;
+    let page = new.header.encode(new.sync_init)?;
     let total = HEADER_SIZE as u64 + new.data_len;
     let commit_error = |e: Errno| match e {
         Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
@@ -1283,9 +1301,11 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
         ),
         e => Error::from_io("cannot reserve the object's memory", e.into()),
     };
+    // Small committed objects: writing zeroed data with the header commits it in the same call
+    // (gathered from a static zero block, so nothing is allocated or cleared for it).
+    let mut zeros: &[u8] = &[];
     if new.commit && new.data_len > 0 && new.data_len <= SMALL_COMMIT {
-        // Small objects: writing the zeroed data with the header commits it in the same call.
-        page.resize(total as usize, 0);
+        zeros = &ZEROS[..new.data_len as usize];
     } else if new.commit && new.data_len > 0 {
         rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(commit_error)?;
     } else if total > HEADER_SIZE as u64 {
@@ -1298,9 +1318,17 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
             e => Error::from_io("cannot size the object", e.into()),
         })?;
     }
+    let (page, zeros) = (page.as_slice(), zeros);
     let mut done = 0;
-    while done < page.len() {
-        match rustix::io::pwrite(fd, &page[done..], done as u64) {
+    while done < page.len() + zeros.len() {
+        let written = if done < page.len() {
+            let bufs = [std::io::IoSlice::new(&page[done..]), std::io::IoSlice::new(zeros)];
+            rustix::io::pwritev(fd, &bufs, done as u64)
+        } else {
+            rustix::io::pwrite(fd, &zeros[done - page.len()..], done as u64)
+        };
+        match written {
+            Ok(0) => return Err(commit_error(Errno::NOSPC)),
             Ok(n) => done += n,
             Err(Errno::INTR) => continue,
             Err(e) => return Err(commit_error(e)),
