@@ -131,6 +131,11 @@ pub(crate) fn untrack(fd: RawFd) -> Option<OwnedFd> {
     registry().as_mut().and_then(|map| map.remove(&fd)).and_then(|tracked| tracked.lock)
 }
 
+/// Whether the handle registered under `fd` holds its lock through a rescue's lock OFD.
+pub(crate) fn rescued(fd: RawFd) -> bool {
+    registry().as_ref().and_then(|map| map.get(&fd)).is_some_and(|tracked| tracked.lock.is_some())
+}
+
 /// Runs `f` while no fork can start (for code that moves a handle to another OFD).
 pub(crate) fn excluded<T>(f: impl FnOnce() -> T) -> T {
     let _guard = registry();

@@ -921,6 +921,20 @@ impl ObjectFile {
                     Err(e) if e.code() == Win32Error::ACCESS_DENIED => {}
                     Err(e) => return Err(prefix(e, &what())),
                 }
+            } else if fork::rescued(rustix::fd::AsRawFd::as_raw_fd(&self.fd)) {
+                // A fork rescue left our descriptor's OFD without the handle lock (it is on the
+                // rescue's lock OFD, which is close-on-exec): a child that inherits the
+                // descriptor must get an OFD that holds it. Put a locked OFD behind the number
+                // (or, if the mode forbids reopening, lock our own again: views mapped so far
+                // then keep the name alive until unmapped, as above), then leave the rescue.
+                match fork::excluded(|| self.move_to_fresh_ofd()) {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Win32Error::ACCESS_DENIED => {
+                        lock::set(self.fd.as_fd(), Kind::Read).map_err(|e| Error::from_io(what(), e.into()))?;
+                    }
+                    Err(e) => return Err(prefix(e, &what())),
+                }
+                drop(fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd)));
             }
         }
         let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };

@@ -241,6 +241,17 @@ fn dispatch(role: &str, args: &[String]) {
         // fork-pinned VARIANT NAME: a view pins the handle's own OFD, then a fork whose handlers
         // cannot give each side a fresh writable OFD of its own (see `fork_pinned`).
         "fork-pinned" => say(format!("result {}", fork_pinned(&args[0], &args[1]))),
+        // rescued-then-inherited NAME: see `rescued_then_inherited`.
+        "rescued-then-inherited" => say(format!("result {}", rescued_then_inherited(&args[0]))),
+        // adopt FD: adopt an inherited mapping handle, report, hold it until told to exit.
+        "adopt" => {
+            let fd: i32 = args[0].parse().unwrap();
+            // SAFETY: the descriptor was inherited for exactly this purpose; nothing else owns it.
+            let m = unsafe { Mapping::from_inherited_fd(fd) }.unwrap();
+            say(format!("adopted {}", code(&Ok(m.try_clone().unwrap()))));
+            while hear().is_some() {}
+            drop(m);
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -407,6 +418,50 @@ fn fork_pinned(variant: &str, name: &str) -> String {
     format!(
         "{child_closed} {parent_holds} {parent_closed} {after_both} file_left={file_left} {recreated} {view_still} {status}"
     )
+}
+
+/// A handle whose fork fell back to the rescue (one descriptor free below the hard limit), then
+/// made inheritable and inherited by a new program: the new program's handle must keep the name
+/// alive after this process closes its own (the rescue left the handle's descriptor without the
+/// handle lock, so the descriptor a child inherits must get it back).
+fn rescued_then_inherited(name: &str) -> String {
+    let (m, _) = Mapping::options().name(name).size(4096).create().unwrap();
+    let view = m.view(Access::WRITE).unwrap();
+    view.write_at(0, b"shared").unwrap();
+    set_nofile(256, 256);
+    let mut filler = fill_descriptors(1);
+    // SAFETY: the child only makes plain system calls and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: leaving the forked child without running destructors; its copies go with it.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child; `status` is a valid out-pointer.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    filler.clear();
+    m.set_inheritable(true).unwrap();
+    let fd = m.inheritable_fd().unwrap();
+    let mut heir = Child::spawn("adopt", &[&fd.to_string()]);
+    let adopted = heir.expect("adopted");
+    m.set_inheritable(false).unwrap();
+    let closed = m.close().map_or_else(|e| e.code().0.to_string(), |()| "ok".into());
+    let while_heir = open_state(name);
+    heir.finish();
+    let after_heir = open_state(name);
+    drop(view);
+    format!("{adopted} {closed} {while_heir} {after_heir}")
+}
+
+#[test]
+fn a_handle_rescued_at_fork_then_inherited_by_a_new_program_keeps_the_name_while_the_heir_holds_it() {
+    setup();
+    let name = unique("rescued-heir");
+    let mut child = Child::spawn("rescued-then-inherited", &[&name]);
+    let result = child.expect("result");
+    child.finish();
+    assert_eq!(result, format!("data:shared ok data:shared {NOT_FOUND}"), "the heir holds the name until it exits");
 }
 
 fn run_fork_pinned(variant: &str) {
