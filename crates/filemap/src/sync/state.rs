@@ -523,6 +523,22 @@ impl<A: Atomic32> Queue<'_, A> {
         None
     }
 
+    /// Declines the grant in our slot, keeping our place (a wait-all that cannot use it now):
+    /// the slot is waiting again with its ticket, and the caller holds the unit, which it must
+    /// give back and pass to the waiters behind us ([`hand_off_after`]). `Some(abandoned)` if
+    /// there was a grant to decline.
+    pub(crate) fn decline(&self, p: Place) -> Option<bool> {
+        let w = self.word(p.slot);
+        for state in [Q_GRANTED, Q_GRANTED_AB] {
+            if w.compare_exchange(state | p.ticket, Q_WAITING | p.ticket, AcqRel, Relaxed).is_ok() {
+                // Waiting before counted, as in `enqueue`.
+                self.counts.fetch_add(Q_ONE, AcqRel);
+                return Some(state == Q_GRANTED_AB);
+            }
+        }
+        None
+    }
+
     /// Leaves the queue if still waiting. [`Left::Granted`] means the slot holds a grant: the
     /// caller takes it with [`Queue::take_grant`] (under its own protocol), then calls again.
     pub(crate) fn leave(&self, p: Place) -> Left {
@@ -556,8 +572,16 @@ impl<A: Atomic32> Queue<'_, A> {
     /// The oldest waiting slot: `(slot, its word, its thread id)`. The scan stops once it has
     /// seen as many waiting slots as `counts` says are queued (one, usually: no need to read
     /// the other 47); a stale or forged count only makes it read more or pick among fewer.
+    #[cfg(test)]
     pub(crate) fn oldest_waiting(&self) -> Option<(usize, u32, u32)> {
+        self.oldest_waiting_after(None)
+    }
+
+    /// [`Queue::oldest_waiting`] among the waiters that queued after ticket `after` (all of
+    /// them for `None`).
+    pub(crate) fn oldest_waiting_after(&self, after: Option<u32>) -> Option<(usize, u32, u32)> {
         let now = self.tickets.load(Acquire);
+        let limit = after.map_or(u32::MAX, |t| now.wrapping_sub(t) & Q_TICKET);
         let queued = self.counts.load(Acquire) / Q_ONE;
         let mut seen = 0;
         let mut best: Option<(u32, usize, u32)> = None;
@@ -571,7 +595,7 @@ impl<A: Atomic32> Queue<'_, A> {
                 break;
             }
             let age = now.wrapping_sub(w) & Q_TICKET;
-            if best.is_none_or(|(a, _, _)| age > a) {
+            if age < limit && best.is_none_or(|(a, _, _)| age > a) {
                 best = Some((age, slot, w));
             }
         }
@@ -608,8 +632,25 @@ impl<A: Atomic32> Queue<'_, A> {
 /// (the waiter left) `give_back` returns the unit and the next waiter is tried. `wake` is
 /// called for a granted slot whose waiter sleeps. Returns how many grants were made; stops
 /// after `max` grants or when `take` fails (the object is gone: consumed by someone else).
+#[cfg(test)]
 pub(crate) fn hand_off<A: Atomic32>(
     q: &Queue<'_, A>,
+    max: u32,
+    take: impl FnMut(u32) -> Option<bool>,
+    give_back: impl FnMut(u32, bool),
+    wake: impl FnMut(usize),
+) -> u32 {
+    hand_off_after(q, None, max, take, give_back, wake)
+}
+
+/// [`hand_off`] to the waiters that queued after ticket `after` only (`None`: all): how a
+/// wait-all that declines a grant passes it on. Going strictly forward in ticket order, a grant
+/// declined by every wait-all in turn ends at the back of the queue (then it stays in the
+/// object), never circles back: the scan Windows' dispatcher makes over a wait list, one wake-up
+/// at a time.
+pub(crate) fn hand_off_after<A: Atomic32>(
+    q: &Queue<'_, A>,
+    after: Option<u32>,
     max: u32,
     mut take: impl FnMut(u32) -> Option<bool>,
     mut give_back: impl FnMut(u32, bool),
@@ -622,7 +663,7 @@ pub(crate) fn hand_off<A: Atomic32>(
         if granted >= max {
             break;
         }
-        let Some((slot, seen, tid)) = q.oldest_waiting() else { break };
+        let Some((slot, seen, tid)) = q.oldest_waiting_after(after) else { break };
         let Some(abandoned) = take(tid) else { break };
         match q.grant(slot, seen, abandoned) {
             Ok(sleeps) => {
