@@ -431,3 +431,64 @@ fn a_wait_all_waiter_killed_after_being_granted_passes_its_grants_on() {
         assert!(took < Duration::from_millis(900), "the grants passed on after {took:?}");
     });
 }
+
+/// More waiters than an object's 48 queue slots: 60 threads. The ones without a slot wait
+/// outside the queue (see docs/SYNC.md: they try for a slot again, with their arrival ticket,
+/// at every release and every 50 ms, and take the object whenever it is free). Every timed wait
+/// ends on time, and under sustained contention every thread gets the mutex its number of
+/// times: nobody starves.
+#[test]
+fn sixty_waiters_on_one_mutex_time_out_on_time_and_all_get_their_turns() {
+    isolated("sixty_waiters_on_one_mutex_time_out_on_time_and_all_get_their_turns", || {
+        const THREADS: usize = 60;
+        const ROUNDS: usize = 10;
+        let n = name("sixty");
+        let (m, _) = Mutex::create(Some(&n), true).unwrap();
+        let m = std::sync::Arc::new(m);
+        // 1. The mutex is held: every one of the 60 timed waits times out, none early, none
+        //    far past its timeout.
+        let timeout = Duration::from_millis(300);
+        let waits: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    let t = Instant::now();
+                    let outcome = m.acquire(Some(timeout)).unwrap();
+                    (outcome, t.elapsed())
+                })
+            })
+            .collect();
+        for w in waits {
+            let (outcome, took) = w.join().unwrap();
+            assert_eq!(outcome, WaitOutcome::TimedOut);
+            assert!(took >= timeout, "a wait ended early: {took:?}");
+            assert!(took < timeout + Duration::from_secs(3), "a wait outlived its timeout: {took:?}");
+        }
+        // 2. Sustained contention: 60 threads, each ROUNDS x { acquire; hold; release }.
+        let start = std::sync::Arc::new(std::sync::Barrier::new(THREADS + 1));
+        let workers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let m = m.clone();
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut longest = Duration::ZERO;
+                    for _ in 0..ROUNDS {
+                        let t = Instant::now();
+                        assert_eq!(m.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
+                        longest = longest.max(t.elapsed());
+                        std::thread::sleep(Duration::from_micros(200));
+                        m.release().unwrap();
+                    }
+                    longest
+                })
+            })
+            .collect();
+        start.wait();
+        std::thread::sleep(Duration::from_millis(50)); // let them all line up
+        m.release().unwrap();
+        let longest = workers.into_iter().map(|w| w.join().unwrap()).max().unwrap();
+        say(&format!("longest single wait among {THREADS} threads: {longest:?}"));
+        assert!(longest < LONG, "a waiter starved");
+    });
+}

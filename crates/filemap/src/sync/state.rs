@@ -478,8 +478,20 @@ impl<A: Atomic32> Queue<'_, A> {
     /// Takes a place at the back of the queue for thread `tid` of process `pid`; `None` if
     /// every slot is busy. The caller must re-check the object afterwards (then no release can
     /// be missed) and eventually [`Queue::leave`] or [`Queue::take_grant`].
+    #[cfg(test)]
     pub(crate) fn enqueue(&self, tid: u32, pid: u32) -> Option<Place> {
-        let ticket = self.tickets.fetch_add(1, AcqRel) & Q_TICKET;
+        self.enqueue_with(tid, pid, self.take_ticket())
+    }
+
+    /// A new ticket: the caller's place in the order of arrival.
+    pub(crate) fn take_ticket(&self) -> u32 {
+        self.tickets.fetch_add(1, AcqRel) & Q_TICKET
+    }
+
+    /// [`Queue::enqueue`] with a ticket taken earlier: a waiter that found every slot busy
+    /// keeps the ticket of its arrival, so once it gets a slot it is served in arrival order.
+    pub(crate) fn enqueue_with(&self, tid: u32, pid: u32, ticket: u32) -> Option<Place> {
+        let ticket = ticket & Q_TICKET;
         for slot in 0..self.len() {
             let w = self.word(slot);
             if w.load(Relaxed) != Q_FREE || w.compare_exchange(Q_FREE, Q_SETUP | ticket, Acquire, Relaxed).is_err() {
@@ -973,6 +985,72 @@ mod models {
             }
             woke
         }
+    }
+
+    impl QWords {
+        /// A wait-all's decline of its grant in `p`: the unit goes back and on to the waiters
+        /// queued after `p` (never back to `p`).
+        fn decline(&self, p: Place) -> bool {
+            if self.q().decline(p).is_none() {
+                return false;
+            }
+            self.units.fetch_add(1, AcqRel);
+            if self.counts.fetch_add(0, AcqRel) >= Q_ONE {
+                hand_off_after(
+                    &self.q(),
+                    Some(p.ticket),
+                    1,
+                    |_| self.try_take().then_some(false),
+                    |_, _| {
+                        self.units.fetch_add(1, AcqRel);
+                    },
+                    |_| {},
+                );
+            }
+            true
+        }
+    }
+
+    #[test]
+    fn loom_a_declined_partial_grant_goes_to_the_next_waiter_exactly_once() {
+        // A wait-all W (oldest) and a single waiter C are queued on X; W's other object is not
+        // available, so W declines whatever X grant it finds, before and after a release that
+        // races it, while C re-checks X. The unit exists exactly once throughout, ends with C
+        // (taken or granted), never back with W, and W keeps its place.
+        loom::model(|| {
+            let x = Arc::new(QWords {
+                tickets: AtomicU32::new(0),
+                counts: AtomicU32::new(0),
+                slots: (0..8).map(|_| AtomicU32::new(0)).collect(),
+                units: AtomicU32::new(0),
+            });
+            let w = x.q().enqueue(1, 1).unwrap();
+            let c = x.q().enqueue(2, 2).unwrap();
+            let releaser = {
+                let x = x.clone();
+                loom::thread::spawn(move || {
+                    x.release();
+                })
+            };
+            let checker = {
+                let x = x.clone();
+                loom::thread::spawn(move || x.try_take())
+            };
+            x.decline(w);
+            releaser.join().unwrap();
+            let c_took = checker.join().unwrap();
+            x.decline(w); // W's next wake-up, if the release granted it after its first look
+            let q = x.q();
+            assert!(!q.granted(w), "the wait-all does not keep a partial grant");
+            assert!(q.holds(w), "the wait-all keeps its place");
+            let c_granted = q.granted(c);
+            assert_eq!(
+                u32::from(c_took) + u32::from(c_granted) + x.units.load(SeqCst),
+                1,
+                "the unit exists exactly once"
+            );
+            assert!(c_took || c_granted, "the declined unit goes to the waiter behind");
+        });
     }
 
     #[test]

@@ -360,10 +360,22 @@ fn run_any(
     }
     // Phase 2: queue where the object hands off, and wait for a grant.
     let tid = ctx.map_or(0, ThreadCtx::tid);
-    let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
+    // Where every slot is busy we keep our arrival ticket and try again for a slot later.
+    let mut overflow: Vec<Option<u32>> = vec![None; objs.len()];
+    let mut places: Vec<Option<state::Place>> = objs
+        .iter()
+        .zip(overflow.iter_mut())
+        .map(|(o, t)| match enqueue_keep(o, ctx, tid, pid, None) {
+            Ok(p) => Some(p),
+            Err(ticket) => {
+                *t = ticket;
+                None
+            }
+        })
+        .collect();
     // One spin per wait: the caller's (or phase 1's) already ran, so a queued waiter sleeps at
     // once (spinning again while the releaser needs the CPU only delays the hand-off).
-    let outcome = queued_wait(objs, ctx, deadline, &mut places, tid, pid);
+    let outcome = queued_wait(objs, ctx, deadline, &mut places, &mut overflow, tid, pid);
     // Leave every queue; a grant that arrived meanwhile is ours: keep the first if the wait
     // timed out, pass the others on.
     let mut outcome = outcome?;
@@ -381,14 +393,29 @@ fn run_any(
 }
 
 fn enqueue(o: &Obj<'_>, ctx: Option<&ThreadCtx>, tid: u32, pid: u32) -> Option<state::Place> {
+    enqueue_keep(o, ctx, tid, pid, None).ok()
+}
+
+/// Queues on `o` with `ticket` (our arrival ticket from an earlier try) or a new ticket.
+/// `Err(Some(ticket))`: every slot is busy; try again later with that ticket (the order of
+/// arrival is kept). `Err(None)`: `o` does not queue (or this process barges).
+fn enqueue_keep(
+    o: &Obj<'_>,
+    ctx: Option<&ThreadCtx>,
+    tid: u32,
+    pid: u32,
+    ticket: Option<u32>,
+) -> std::result::Result<state::Place, Option<u32>> {
     if !fair_hand_off() {
-        return None;
+        return Err(None);
     }
-    match &o.t {
-        Target::Mutex(m) if ctx.is_some() => m.queue().enqueue(tid, pid),
-        Target::Cell(c) if c.queued_kind() => c.queue().enqueue(tid, pid),
-        _ => None,
-    }
+    let q = match &o.t {
+        Target::Mutex(m) if ctx.is_some() => m.queue(),
+        Target::Cell(c) if c.queued_kind() => c.queue(),
+        _ => return Err(None),
+    };
+    let ticket = ticket.unwrap_or_else(|| q.take_ticket());
+    q.enqueue_with(tid, pid, ticket).ok_or(Some(ticket))
 }
 
 /// Takes a grant in place `p` of object `o`: `Some(abandoned)`.
@@ -448,13 +475,25 @@ fn queued_wait(
     ctx: Option<&ThreadCtx>,
     deadline: Option<Instant>,
     places: &mut [Option<state::Place>],
+    overflow: &mut [Option<u32>],
     tid: u32,
     pid: u32,
 ) -> Result<WaitOutcome> {
     // Grants we saw held by others: (object, slot, slot word) -> first seen.
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
     loop {
-        // 1. A grant, lowest index first.
+        // 1. A slot where every slot was busy (with our arrival ticket: served in arrival
+        //    order once in; until then we take the object only when it is free).
+        for (i, place) in places.iter_mut().enumerate() {
+            if place.is_none()
+                && let Some(t) = overflow[i]
+                && let Ok(p) = enqueue_keep(&objs[i], ctx, tid, pid, Some(t))
+            {
+                *place = Some(p);
+                overflow[i] = None;
+            }
+        }
+        // A grant, lowest index first.
         for (i, place) in places.iter_mut().enumerate() {
             let Some(p) = *place else { continue };
             if let Some(abandoned) = take_grant(&objs[i], ctx, p) {
