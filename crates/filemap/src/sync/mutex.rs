@@ -309,8 +309,19 @@ impl MutexInner {
     /// Takes the grant in our queue place `p`: the mutex is then ours (`Some(abandoned)`),
     /// linked in our robust list under the pending-operation protocol (a death between taking
     /// the grant and linking is seen by the kernel: the word already names us).
-    #[allow(unsafe_code)]
     pub(crate) fn take_grant(&self, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
+        let got = self.take_grant_unfenced(ctx, p);
+        if got.is_some() {
+            self.await_releaser();
+        }
+        got
+    }
+
+    /// [`MutexInner::take_grant`] without waiting for the releaser: for a wait-all, which takes
+    /// its grants while it holds claims on its other objects (claims last a few instructions),
+    /// and waits for the releasers after its commit.
+    #[allow(unsafe_code)]
+    pub(crate) fn take_grant_unfenced(&self, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
         let q = self.queue();
         if !q.granted(p) {
             return None;
@@ -340,7 +351,6 @@ impl MutexInner {
                 }
                 self.depth().store(1, Ordering::Relaxed);
                 self.count_mirror().store(1, Ordering::Relaxed);
-                self.await_releaser();
             }
             None => {
                 // SAFETY: as above.
@@ -363,7 +373,7 @@ impl MutexInner {
     /// [`FENCE_GRACE_US`] after it ended, and returns early as soon as somebody queues (the
     /// releaser coming back: the next release hands off to it). Bounded by [`FENCE_MAX`]
     /// whatever the (hostile) page says.
-    fn await_releaser(&self) {
+    pub(crate) fn await_releaser(&self) {
         let fence = self.sync_u32(OFF_MUTEX_FENCE);
         let start = std::time::Instant::now();
         loop {

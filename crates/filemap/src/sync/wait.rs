@@ -769,7 +769,11 @@ fn try_all(
     // Everything else is held: take the grants (each one is ours until a revoker takes it back
     // after GRANT_MAX; a revoked one fails the attempt and everything goes back).
     for &(i, p) in &grants {
-        match take_grant(&objs[i], ctx, p) {
+        let got = match &objs[i].t {
+            Target::Mutex(m) => ctx.and_then(|ctx| m.take_grant_unfenced(ctx, p)),
+            _ => take_grant(&objs[i], ctx, p),
+        };
+        match got {
             Some(abandoned) => {
                 took.push((i, abandoned));
                 places[i] = None;
@@ -787,6 +791,12 @@ fn try_all(
         if !c.unclaim(me, v, c.consume(v)) && k == 0 {
             rollback(&claimed[1..], &taken, &took);
             return Ok(Err(order[0]));
+        }
+    }
+    // Claims are dropped: now let the releasers of the mutexes handed to us come back first.
+    for &(i, _) in &took {
+        if let Target::Mutex(m) = &objs[i].t {
+            m.await_releaser();
         }
     }
     let abandoned = taken.iter().filter(|t| t.2).map(|t| t.1).chain(took.iter().filter(|t| t.1).map(|t| t.0)).min();
