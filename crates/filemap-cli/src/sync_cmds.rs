@@ -8,7 +8,8 @@ use clap::Args;
 use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
 use filemap::{Created, Event, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
 
-use crate::commands::{CreateArgs, Kind, hold, parse_name, usage};
+use crate::commands::{CreateArgs, CreateReport, Kind, hold, parse_name, print_json_line, usage};
+use crate::state_view::StateView;
 use crate::units;
 
 /// `filemap create --type mutex|semaphore|event|timer`.
@@ -78,7 +79,20 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
         .into());
     }
     let what = if created == Created::New { "created" } else { "opened existing" };
-    println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    if !args.json {
+        println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    }
+    let mut report = CreateReport {
+        name: full.clone(),
+        kind: args.kind.as_str(),
+        created: created == Created::New,
+        size: None,
+        file: None,
+        state: Some(StateView::new(&object.state())),
+        holder_pid: None,
+        view_bytes: None,
+        handle_closed: false,
+    };
     if !args.hold {
         if created == Created::New {
             eprintln!(
@@ -89,9 +103,10 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
         if let (Sync::Mutex(m), true) = (&object, args.owned) {
             m.release()?; // leave it free rather than abandoned
         }
-        return Ok(());
+        return if args.json { print_json_line(&report) } else { Ok(()) };
     }
-    hold(name, move || {
+    report.holder_pid = Some(std::process::id());
+    hold(name, args.json.then_some(&report), move || {
         if let (Sync::Mutex(m), true) = (&object, args.owned) {
             let _ = m.release();
         }
@@ -172,6 +187,25 @@ pub struct SignalArgs {
     /// Timer: then signal again every PERIOD.
     #[arg(long, value_parser = units::parse_duration)]
     pub period: Option<Duration>,
+    /// Print one JSON object (`name`, `type`, `action`, `before`, `state`) instead of words.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `signal --json` and `reset --json` print.
+#[derive(Debug, serde::Serialize)]
+pub struct SignalReport {
+    /// The full name.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `set`, `pulse`, `release` (semaphore, mutex), `arm` (timer), `reset`, `cancel` (timer).
+    pub action: &'static str,
+    /// Before the call: events: whether it was signaled; semaphores: the count (`null` for
+    /// timers and mutexes).
+    pub before: Option<serde_json::Value>,
+    /// The state after the call.
+    pub state: StateView,
 }
 
 /// `filemap signal`.
@@ -187,35 +221,54 @@ pub fn signal(args: SignalArgs) -> Result<()> {
     if let Some((_, _, flag)) = misplaced.iter().find(|(given, applies, _)| *given && !applies) {
         return Err(usage(format!("{flag} does not apply to a {} (\"{name}\")", object.kind())));
     }
-    match &object {
+    let (action, before): (&'static str, Option<serde_json::Value>) = match &object {
         Sync::Event(e) if args.pulse => {
             e.pulse()?;
-            println!("pulsed event \"{name}\": its waiters of this moment were released; now {}", e.state());
+            if !args.json {
+                println!("pulsed event \"{name}\": its waiters of this moment were released; now {}", e.state());
+            }
+            ("pulse", None)
         }
         Sync::Event(e) => {
             let was = e.set()?;
-            let was = if was { "signaled" } else { "unsignaled" };
-            println!("set event \"{name}\" (was {was}; now {})", e.state());
+            if !args.json {
+                let was = if was { "signaled" } else { "unsignaled" };
+                println!("set event \"{name}\" (was {was}; now {})", e.state());
+            }
+            ("set", Some(was.into()))
         }
         Sync::Semaphore(s) => {
             let before = s.release(args.count)?;
-            println!(
-                "released semaphore \"{name}\" by {}: count {before} -> {} (maximum {})",
-                args.count,
-                before + args.count,
-                s.max()
-            );
+            if !args.json {
+                println!(
+                    "released semaphore \"{name}\" by {}: count {before} -> {} (maximum {})",
+                    args.count,
+                    before + args.count,
+                    s.max()
+                );
+            }
+            ("release", Some(before.into()))
         }
         Sync::Timer(t) => {
             let due = args.due.unwrap_or(Duration::ZERO);
             t.set(DueTime::Relative(due), args.period)?;
-            let period = args.period.map_or(String::new(), |p| format!(", then every {p:?}"));
-            println!("set timer \"{name}\": due in {due:?}{period}");
+            if !args.json {
+                let period = args.period.map_or(String::new(), |p| format!(", then every {p:?}"));
+                println!("set timer \"{name}\": due in {due:?}{period}");
+            }
+            ("arm", None)
         }
         Sync::Mutex(m) => {
             m.release()?;
-            println!("released mutex \"{name}\"");
+            if !args.json {
+                println!("released mutex \"{name}\"");
+            }
+            ("release", None)
         }
+    };
+    if args.json {
+        let state = StateView::new(&object.state());
+        print_json_line(&SignalReport { name: name.to_string(), kind: object.kind(), action, before, state })?;
     }
     Ok(())
 }
@@ -225,19 +278,29 @@ pub fn signal(args: SignalArgs) -> Result<()> {
 pub struct ResetArgs {
     /// Name of the event or timer.
     pub name: String,
+    /// Print one JSON object (as `signal --json`: `action` is `reset` or `cancel`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `filemap reset`.
 pub fn reset(args: ResetArgs) -> Result<()> {
     let name = parse_name(&args.name)?;
-    match Sync::open(&name, "reset")? {
+    let object = Sync::open(&name, "reset")?;
+    let (action, before): (&'static str, Option<serde_json::Value>) = match &object {
         Sync::Event(e) => {
-            let was = if e.reset()? { "signaled" } else { "unsignaled" };
-            println!("reset event \"{name}\" (was {was})");
+            let was = e.reset()?;
+            if !args.json {
+                println!("reset event \"{name}\" (was {})", if was { "signaled" } else { "unsignaled" });
+            }
+            ("reset", Some(was.into()))
         }
         Sync::Timer(t) => {
             t.cancel()?;
-            println!("canceled timer \"{name}\" ({})", t.state());
+            if !args.json {
+                println!("canceled timer \"{name}\" ({})", t.state());
+            }
+            ("cancel", None)
         }
         other => {
             return Err(filemap::Error::new(
@@ -249,6 +312,10 @@ pub fn reset(args: ResetArgs) -> Result<()> {
             )
             .into());
         }
+    };
+    if args.json {
+        let state = StateView::new(&object.state());
+        print_json_line(&SignalReport { name: name.to_string(), kind: object.kind(), action, before, state })?;
     }
     Ok(())
 }
@@ -270,6 +337,35 @@ pub struct WaitArgs {
     /// After the wait, keep the handles (and any mutex acquired) until Ctrl-C.
     #[arg(long)]
     pub hold: bool,
+    /// Print one JSON object (`result`, `index`, `objects`, `taken`) instead of words; printed
+    /// on a timeout too (then exit 7).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `wait --json` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct WaitReport {
+    /// `signaled`, `abandoned` (a mutex whose owner died holding it) or `timeout`.
+    pub result: &'static str,
+    /// Which object ended the wait (`WAIT_OBJECT_0 + index`), `null` on a timeout.
+    pub index: Option<usize>,
+    /// `--all` was given.
+    pub all: bool,
+    /// The objects waited on, in order: `{"name", "type"}`.
+    pub objects: Vec<WaitObject>,
+    /// Indices of the objects the wait took (consumed or acquired): one, or all with `--all`.
+    pub taken: Vec<usize>,
+    /// The process holding what was taken (`--hold`), else `null`.
+    pub holder_pid: Option<u32>,
+}
+
+/// One object of a `wait`.
+#[derive(Debug, serde::Serialize)]
+pub struct WaitObject {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 /// `filemap wait`.
@@ -282,9 +378,27 @@ pub fn wait(args: WaitArgs) -> Result<()> {
     let refs: Vec<&dyn Waitable> = objects.iter().map(Sync::waitable).collect();
     let outcome = if args.all { wait_all(&refs, args.timeout)? } else { wait_any(&refs, args.timeout)? };
     let describe = |i: usize| format!("{} \"{}\"", objects[i].kind(), names[i]);
+    let mut report = WaitReport {
+        result: match outcome {
+            WaitOutcome::TimedOut => "timeout",
+            WaitOutcome::Signaled(_) => "signaled",
+            WaitOutcome::Abandoned(_) => "abandoned",
+        },
+        index: match outcome {
+            WaitOutcome::TimedOut => None,
+            WaitOutcome::Signaled(i) | WaitOutcome::Abandoned(i) => Some(i),
+        },
+        all: args.all,
+        objects: objects.iter().zip(&names).map(|(o, n)| WaitObject { name: n.to_string(), kind: o.kind() }).collect(),
+        taken: Vec::new(),
+        holder_pid: None,
+    };
     // Which objects the wait took: one for a wait on any, all of them for a wait on all.
     let taken: Vec<usize> = match outcome {
         WaitOutcome::TimedOut => {
+            if args.json {
+                print_json_line(&report)?;
+            }
             let waited = args.timeout.unwrap_or_default();
             let what = match names.len() {
                 1 => format!("{} was not signaled", describe(0)),
@@ -303,10 +417,11 @@ pub fn wait(args: WaitArgs) -> Result<()> {
             }
         }
     };
-    if args.all && objects.len() > 1 {
+    report.taken = taken.clone();
+    if args.all && objects.len() > 1 && !args.json {
         println!("all {} objects were signaled at once (WAIT_OBJECT_0)", objects.len());
     }
-    for &i in &taken {
+    for &i in taken.iter().filter(|_| !args.json) {
         match (&objects[i], outcome) {
             (Sync::Mutex(_), WaitOutcome::Abandoned(a)) if a == i => {
                 println!("acquired {} (WAIT_ABANDONED: its previous owner died holding it)", describe(i))
@@ -317,10 +432,12 @@ pub fn wait(args: WaitArgs) -> Result<()> {
         }
     }
     let label = names[0].clone();
+    let json = args.json;
     let release = move || {
         for &i in &taken {
             if let Sync::Mutex(m) = &objects[i]
                 && m.release().is_ok()
+                && !json
             {
                 println!("released {} \"{}\"", objects[i].kind(), names[i]);
             }
@@ -328,103 +445,12 @@ pub fn wait(args: WaitArgs) -> Result<()> {
         drop(objects);
     };
     if args.hold {
-        return hold(&label, release);
+        report.holder_pid = Some(std::process::id());
+        return hold(&label, args.json.then_some(&report), release);
     }
     release();
+    if args.json {
+        print_json_line(&report)?;
+    }
     Ok(())
-}
-
-/// The state of a sync object as `ls`/`info` report it, in JSON and words.
-#[derive(Debug, serde::Serialize)]
-pub struct StateView {
-    /// In words, e.g. `manual signaled`, `count 1/3`, `owned by pid 42 (thread 43)`.
-    pub summary: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signaled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manual_reset: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_tid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_pid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recursion: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub abandoned: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub armed: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub period_ms: Option<u64>,
-    /// When an armed timer is next due, milliseconds since the Unix epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub due_unix_ms: Option<u64>,
-}
-
-impl StateView {
-    /// The state could not be read (the object vanished meanwhile, or is unreadable).
-    pub fn unreadable(err: &filemap::Error) -> StateView {
-        let mut v = StateView::new(&SyncState::Job);
-        v.summary = format!("? ({})", err.message());
-        v
-    }
-
-    /// Converts the core's state, resolving a mutex owner's thread to its process.
-    pub fn new(state: &SyncState) -> StateView {
-        let mut v = StateView {
-            summary: state.to_string(),
-            signaled: None,
-            manual_reset: None,
-            count: None,
-            max: None,
-            owner_tid: None,
-            owner_pid: None,
-            recursion: None,
-            abandoned: None,
-            armed: None,
-            period_ms: None,
-            due_unix_ms: None,
-        };
-        match *state {
-            SyncState::Mutex { owner_tid, recursion, abandoned } => {
-                v.owner_tid = owner_tid;
-                v.owner_pid = owner_tid.and_then(crate::procs::process_of_thread);
-                v.recursion = Some(recursion);
-                v.abandoned = Some(abandoned);
-                v.signaled = Some(owner_tid.is_none());
-                if let Some(tid) = owner_tid {
-                    v.summary = match v.owner_pid {
-                        Some(pid) if pid == tid => format!("owned by pid {pid}"),
-                        Some(pid) => format!("owned by pid {pid} (thread {tid})"),
-                        None => format!("owned by thread {tid} (gone)"),
-                    };
-                    if recursion > 1 {
-                        v.summary.push_str(&format!(", {recursion} levels"));
-                    }
-                }
-            }
-            SyncState::Semaphore { count, max } => {
-                v.count = Some(count);
-                v.max = Some(max);
-                v.signaled = Some(count > 0);
-            }
-            SyncState::Event { manual_reset, signaled } => {
-                v.manual_reset = Some(manual_reset);
-                v.signaled = Some(signaled);
-            }
-            SyncState::Timer { manual_reset, signaled, armed, period, due } => {
-                v.due_unix_ms =
-                    due.and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64);
-                v.manual_reset = Some(manual_reset);
-                v.signaled = Some(signaled);
-                v.armed = Some(armed);
-                v.period_ms = period.map(|p| p.as_millis() as u64);
-            }
-            SyncState::Job => {}
-        }
-        v
-    }
 }

@@ -4,6 +4,9 @@
 //! - cross-process ping-pong round trip over two auto-reset events vs a raw futex ping-pong
 //!   (wait/wake, no spinning) between the same two processes: each hop is a hand-off to a
 //!   queued waiter;
+//! - the corpus turns program as a round trip: a mutex handed back and forth between two
+//!   processes (two hand-offs, each with its hand-off fence), against the same raw futex
+//!   ping-pong;
 //! - uncontended auto-reset event set + wait (no system call on either side);
 //! - contended throughput: 2, 4 and 8 processes incrementing one counter under one mutex,
 //!   filemap with hand-off (fair, the default), filemap with waiters barging
@@ -19,13 +22,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use filemap::sync::{Event, Mutex, WaitOutcome};
+use filemap::namespace::Namespace;
+use filemap::sync::WaitOutcome;
 
-fn setup_root() {
-    let dir = std::env::temp_dir().join(format!("filemap-bench-sync-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // SAFETY: set before any thread is started and before the library first reads it.
-    unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// The benchmark's own namespace (forked children share it with the parent).
+fn ns() -> &'static Namespace {
+    static NS: std::sync::OnceLock<Namespace> = std::sync::OnceLock::new();
+    NS.get_or_init(|| Namespace::at(std::env::temp_dir().join(format!("filemap-bench-sync-{}", std::process::id()))))
 }
 
 /// A shared anonymous page (survives fork as shared memory).
@@ -47,7 +50,7 @@ fn shared_page() -> *mut u8 {
 
 fn mutex_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("mutex_uncontended_acquire_release");
-    let (m, _) = Mutex::create(Some(r"Local\bench-mutex"), false).unwrap();
+    let (m, _) = ns().mutex().name(r"Local\bench-mutex").create().unwrap();
     g.bench_function("filemap_mutex", |b| {
         b.iter(|| {
             black_box(m.acquire(Some(Duration::ZERO)).unwrap());
@@ -96,7 +99,7 @@ fn mutex_uncontended(c: &mut Criterion) {
 
 fn event_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("event_uncontended_set_wait");
-    let (e, _) = Event::create(Some(r"Local\bench-event-set-wait"), false, false).unwrap();
+    let (e, _) = ns().event().name(r"Local\bench-event-set-wait").create().unwrap();
     g.bench_function("filemap_auto_event", |b| {
         b.iter(|| {
             e.set().unwrap();
@@ -160,7 +163,7 @@ fn contended(c: &mut Criterion) {
         g.sample_size(10);
         g.measurement_time(Duration::from_secs(4));
         g.warm_up_time(Duration::from_millis(500));
-        let (m, _) = Mutex::create(Some(&format!(r"Local\bench-contended-{procs}")), false).unwrap();
+        let (m, _) = ns().mutex().name(&format!(r"Local\bench-contended-{procs}")).create().unwrap();
         for (label, fair) in [("filemap_hand_off", true), ("filemap_barging", false)] {
             g.bench_function(label, |b| {
                 b.iter_custom(|iters| {
@@ -235,8 +238,8 @@ fn reap(pid: libc::pid_t) {
 }
 
 fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
-    let (ping, _) = Event::create(Some(&format!(r"Local\bench-ping-{label}")), false, false).unwrap();
-    let (pong, _) = Event::create(Some(&format!(r"Local\bench-pong-{label}")), false, false).unwrap();
+    let (ping, _) = ns().event().name(&format!(r"Local\bench-ping-{label}")).create().unwrap();
+    let (pong, _) = ns().event().name(&format!(r"Local\bench-pong-{label}")).create().unwrap();
     let stop_page = shared_page();
     // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.
     let stop = unsafe { &*stop_page.cast::<AtomicU32>() };
@@ -263,8 +266,52 @@ fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement:
     reap(pid);
 }
 
+/// The corpus turns program as a round trip: this process owns the mutex and loops
+/// { release; acquire }, a forked child loops { acquire; release }; with hand-off they
+/// alternate strictly, so each iteration is two hand-offs (to the child and back), each with
+/// the hand-off fence (the grantee lets its releaser come back first).
+fn mutex_turns(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
+    let (m, _) = ns().mutex().name(&format!(r"Local\bench-turns-{label}")).create().unwrap();
+    assert_eq!(m.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+    let stop_page = shared_page();
+    // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.
+    let stop = unsafe { &*stop_page.cast::<AtomicU32>() };
+    let pid = fork_child(|| {
+        loop {
+            m.acquire(None).unwrap();
+            let done = stop.load(Ordering::SeqCst) != 0;
+            m.release().unwrap();
+            if done {
+                break;
+            }
+        }
+    });
+    g.bench_function(label, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                m.release().unwrap();
+                m.acquire(None).unwrap();
+            }
+            start.elapsed()
+        })
+    });
+    stop.store(1, Ordering::SeqCst);
+    m.release().unwrap();
+    reap(pid);
+}
+
 fn ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("cross_process_ping_pong_round_trip");
+
+    // A mutex passed back and forth (two hand-offs with their fences per round trip).
+    for (label, spin) in
+        [("filemap_mutex_turns", filemap::sync::spin_duration()), ("filemap_mutex_turns_no_spin", Duration::ZERO)]
+    {
+        filemap::sync::set_spin_duration(spin); // inherited by the forked child
+        mutex_turns(&mut g, label);
+    }
+    filemap::sync::set_spin_duration(Duration::from_micros(5));
 
     // filemap: two auto-reset events, with the default spin and with spinning off (the pure
     // sleep path, comparable to the raw futex baseline).
@@ -320,7 +367,7 @@ fn ping_pong(c: &mut Criterion) {
 }
 
 fn all(c: &mut Criterion) {
-    setup_root();
+    ns();
     mutex_uncontended(c);
     event_uncontended(c);
     ping_pong(c);
