@@ -78,10 +78,10 @@ fuzz_target!(|data: &[u8]| {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = format!(r"Local\fuzz-sync-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let obj = match data[0] % 4 {
-        0 => Event::create(Some(&name), data[1] & 1 != 0, data[1] & 2 != 0).map(|(o, _)| Obj::Event(o)),
-        1 => Semaphore::create(Some(&name), i32::from(data[1] % 4), 4).map(|(o, _)| Obj::Semaphore(o)),
-        2 => Mutex::create(Some(&name), data[1] & 1 != 0).map(|(o, _)| Obj::Mutex(o)),
-        _ => Timer::create(Some(&name), data[1] & 1 != 0).map(|(o, _)| Obj::Timer(o)),
+        0 => Event::options().name(&name).manual_reset(data[1] & 1 != 0).initial_state(data[1] & 2 != 0).create().map(|(o, _)| Obj::Event(o)),
+        1 => Semaphore::options().name(&name).initial(i32::from(data[1] % 4)).max(4).create().map(|(o, _)| Obj::Semaphore(o)),
+        2 => Mutex::options().name(&name).initial_owner(data[1] & 1 != 0).create().map(|(o, _)| Obj::Mutex(o)),
+        _ => Timer::options().name(&name).manual_reset(data[1] & 1 != 0).create().map(|(o, _)| Obj::Timer(o)),
     };
     let Ok(obj) = obj else { return };
     let Some(path) = object_file(&name, &env.root) else { return };

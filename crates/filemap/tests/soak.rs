@@ -32,7 +32,7 @@ use filemap::{Access, Created, Event, Mapping, Rights, Scope, Semaphore, Win32Er
 
 const WORKERS: usize = 4;
 const NAMES: usize = 3;
-const HOSTILE: usize = 2;
+const HOSTILE: usize = 3;
 const SOAK_TMPFS: u64 = 2 << 20;
 // oracle words
 const STOP: usize = 0;
@@ -206,18 +206,19 @@ fn check(o: &filemap::View, what: &str, code: Win32Error, counter: usize) {
     word(o, counter).fetch_add(1, Ordering::Relaxed);
 }
 
-/// One operation on a hostile (scribbled) name: whatever it returns, it returns in time.
-fn hostile_op(o: &filemap::View, rng: &mut Rng, name: &str) {
+/// One operation on a hostile (scribbled) name, of the kind the name's index says (0: mapping,
+/// 1: event, 2: semaphore): whatever it returns, it returns in time.
+fn hostile_op(o: &filemap::View, rng: &mut Rng, kind: usize, name: &str) {
     let start = Instant::now();
     let timeout = Duration::from_millis(rng.below(20));
-    let result: filemap::Result<()> = match rng.below(3) {
+    let result: filemap::Result<()> = match kind {
         0 => Mapping::options().name(name).size(4096 * (1 + rng.below(16))).create().and_then(|(m, _)| {
             let v = m.view(Access::WRITE)?;
             v.atomic_u64(0).map(|w| {
                 w.fetch_add(1, Ordering::SeqCst);
             })
         }),
-        1 => Event::create(Some(name), rng.below(2) == 0, false).and_then(|(e, _)| {
+        1 => Event::options().name(name).manual_reset(rng.below(2) == 0).create().and_then(|(e, _)| {
             if rng.below(2) == 0 {
                 e.set()?;
             }
@@ -225,7 +226,7 @@ fn hostile_op(o: &filemap::View, rng: &mut Rng, name: &str) {
         }),
         _ => {
             let r = if rng.below(2) == 0 {
-                Semaphore::create(Some(name), 0, 4).map(|(s, _)| s)
+                Semaphore::options().name(name).initial(0).max(4).create().map(|(s, _)| s)
             } else {
                 Semaphore::open(name, Rights::SEMAPHORE_ALL_ACCESS)
             };
@@ -265,8 +266,8 @@ fn worker(o: &filemap::View, me: usize, names: &[String], hostile_names: &[Strin
             }
         }
         if rng.below(3) == 0 {
-            let h = &hostile_names[rng.below(HOSTILE as u64) as usize];
-            hostile_op(o, &mut rng, h);
+            let k = rng.below(HOSTILE as u64) as usize;
+            hostile_op(o, &mut rng, k, &hostile_names[k]);
             continue;
         }
         let n = rng.below(NAMES as u64) as usize;
