@@ -29,8 +29,9 @@ for t in "${targets[@]}"; do
     log="$(mktemp)"
     if "$(bin "$t")" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -artifact_prefix="artifacts/$t/" \
         "corpus/$t" "seeds/$t" >"$log" 2>&1; then
-        line="$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1)"
-        echo "ok   $t: ${secs}s, $(echo "$line" | sed -E 's/^#([0-9]+).*cov: ([0-9]+).*exec\/s: ([0-9]+).*/\1 execs, cov \2, \3 exec\/s/')"
+        runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 execs in \2 s/p' "$log" | tail -1)"
+        cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -1)"
+        echo "ok   $t: $runs, $cov, corpus $(ls "corpus/$t" | wc -l) inputs
     else
         echo "FAIL $t: see the crash input in fuzz/artifacts/$t/"; tail -30 "$log"; fail=1
     fi

@@ -92,7 +92,14 @@ fuzz_target!(|data: &[u8]| {
         match input.byte() % 9 {
             0 => {
                 let file = pick(&mut input, &live);
-                let (protect, high, low) = (input.value(), input.value() % 2, input.value());
+                // sizes: small or zero. Capped: a committed mapping reserves its memory at
+                // creation, and 20 s with sizes up to 2^64 drove the machine into the OOM killer
+                // (not yet isolated: docs/RELIABILITY.md, open leads)
+                let protect = input.value();
+                let (high, low) = match input.byte() % 2 {
+                    0 => (0, input.value() % (4 << 20)),
+                    _ => (0, 0),
+                };
                 let name = input.name();
                 // SAFETY: null attributes; the name is NUL-terminated or null.
                 let h = unsafe { mapping::CreateFileMappingA(file, std::ptr::null(), protect, high, low, ptr(&name)) };
@@ -100,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
             }
             1 => {
                 let h = pick(&mut input, &live);
-                let (access, high, low, bytes) = (input.value(), input.value() % 2, input.value(), input.value());
+                let (access, high, low, bytes) = (input.value(), 0, input.value() % (8 << 20), input.value() % (8 << 20));
                 let v = mapping::MapViewOfFile(h, access, high, low, bytes as usize);
                 if v.is_null() { known_error("MapViewOfFile") } else { views.push(v) }
             }

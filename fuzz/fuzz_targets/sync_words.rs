@@ -90,7 +90,9 @@ fuzz_target!(|data: &[u8]| {
     // The hostile words: data[2..] up to the first 0xff, written at an offset the input picks.
     let split = data[4..].iter().position(|&b| b == 0xff).map_or(data.len(), |p| p + 4);
     let offset = u64::from(u16::from_le_bytes([data[2], data[3]])) % size.max(1);
-    let _ = file.write_at(&data[4..split], offset);
+    // (within the file: the words are hostile, the file's size is the object's)
+    let words = &data[4..split];
+    let _ = file.write_at(&words[..words.len().min((size - offset) as usize)], offset);
     let ops = data.get(split + 1..).unwrap_or(&[]);
     for chunk in ops.chunks(2).take(64) {
         let op = chunk[0];
