@@ -31,7 +31,7 @@ for t in "${targets[@]}"; do
         "corpus/$t" "seeds/$t" >"$log" 2>&1; then
         runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 execs in \2 s/p' "$log" | tail -1)"
         cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -1)"
-        echo "ok   $t: $runs, $cov, corpus $(ls "corpus/$t" | wc -l) inputs
+        echo "ok   $t: $runs, $cov, corpus $(ls "corpus/$t" | wc -l) inputs"
     else
         echo "FAIL $t: see the crash input in fuzz/artifacts/$t/"; tail -30 "$log"; fail=1
     fi
