@@ -30,11 +30,16 @@ for t in "${targets[@]}"; do
     if "$(bin "$t")" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -artifact_prefix="artifacts/$t/" \
         "corpus/$t" "seeds/$t" >"$log" 2>&1; then
         runs="$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 execs in \2 s/p' "$log" | tail -1)"
+        [ -n "$runs" ] || runs="$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#') execs in ${secs} s"
         cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -1)"
         echo "ok   $t: $runs, $cov, corpus $(ls "corpus/$t" | wc -l) inputs"
     else
         echo "FAIL $t: see the crash input in fuzz/artifacts/$t/"; tail -30 "$log"; fail=1
     fi
     rm -f "$log"
+    # the targets' namespaces (FILEMAP_ROOT per fuzzing process), once their process is gone
+    for d in /dev/shm/filemap-fuzz-*; do
+        [ -d "$d" ] && ! [ -d "/proc/${d##*-}" ] && rm -rf "$d"
+    done
 done
 exit $fail
