@@ -105,8 +105,9 @@ impl<T> Slot<T> {
     }
 }
 
-fn name_arg(name: &Option<String>) -> Option<&str> {
-    name.as_deref()
+/// The builders' name: `None` (unnamed) is the empty name.
+fn name_arg(name: &Option<String>) -> &str {
+    name.as_deref().unwrap_or("")
 }
 
 fn rights_arg(rights: Option<u32>, all: Rights) -> Rights {
@@ -208,7 +209,7 @@ sync_methods!(PyMutex, "mutex", {
     fn new(py: Python<'_>, name: Option<String>, initial_owner: bool) -> PyResult<PyMutex> {
         // Not detached: with `initial_owner` the calling thread must become the owner.
         let (m, created) =
-            Mutex::options().name(name_arg(&name).unwrap_or("")).initial_owner(initial_owner).create().py(py)?;
+            Mutex::options().name(name_arg(&name)).initial_owner(initial_owner).create().py(py)?;
         Ok(PyMutex { inner: Slot::new(m), existed: created == Created::Existing, abandoned: AtomicBool::new(false) })
     }
 
@@ -285,7 +286,7 @@ sync_methods!(PySemaphore, "semaphore", {
     fn new(py: Python<'_>, name: Option<String>, initial: i32, maximum: Option<i32>) -> PyResult<PySemaphore> {
         let max = maximum.unwrap_or(i32::MAX);
         let (s, created) = py
-            .detach(|| Semaphore::options().name(name_arg(&name).unwrap_or("")).initial(initial).max(max).create())
+            .detach(|| Semaphore::options().name(name_arg(&name)).initial(initial).max(max).create())
             .py(py)?;
         Ok(PySemaphore { inner: Slot::new(s), existed: created == Created::Existing })
     }
@@ -367,7 +368,7 @@ sync_methods!(PyEvent, "event", {
         let (e, created) = py
             .detach(|| {
                 Event::options()
-                    .name(name_arg(&name).unwrap_or(""))
+                    .name(name_arg(&name))
                     .manual_reset(manual_reset)
                     .initial_state(initial_state)
                     .create()
@@ -468,7 +469,7 @@ sync_methods!(PyTimer, "timer", {
     #[pyo3(signature = (name = None, manual_reset = false))]
     fn new(py: Python<'_>, name: Option<String>, manual_reset: bool) -> PyResult<PyTimer> {
         let (t, created) = py
-            .detach(|| Timer::options().name(name_arg(&name).unwrap_or("")).manual_reset(manual_reset).create())
+            .detach(|| Timer::options().name(name_arg(&name)).manual_reset(manual_reset).create())
             .py(py)?;
         Ok(PyTimer { inner: Slot::new(t), existed: created == Created::Existing })
     }
