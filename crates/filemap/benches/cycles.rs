@@ -8,7 +8,8 @@
 //! - `open`: filemap `open + view + drop view + drop handle` (another handle keeps the object)
 //!   vs `shm_open + mmap + munmap + close`.
 //! - the peer crate `shared_memory` (`ShmemConf::create` / `open`, dropped) in both groups.
-//! - `copy`: copying 1 MiB into a view vs into a private buffer.
+//! - `copy`: copying 1 MiB (and 64 bytes) into and out of a view vs `memcpy` between private
+//!   buffers (views copy byte-wise atomically: `rep movsb` on x86-64).
 //! - `sweep_step`: the cost of one amortized sweep step over live entries (bounded per step).
 
 use std::hint::black_box;
@@ -157,6 +158,16 @@ fn cycles(c: &mut Criterion) {
     g.throughput(criterion::Throughput::Bytes(1 << 20));
     g.bench_function("memcpy_private", |b| b.iter(|| private.copy_from_slice(black_box(&data))));
     g.bench_function("filemap_write_at", |b| b.iter(|| v.write_at(0, black_box(&data)).unwrap()));
+    g.bench_function("memcpy_private_out", |b| b.iter(|| black_box(&mut private).copy_from_slice(black_box(&data))));
+    g.bench_function("filemap_read_at", |b| b.iter(|| v.read_at(0, black_box(&mut private)).unwrap()));
+    g.finish();
+
+    // Small copies: the fixed cost of a copy (range checks, the byte-wise atomic copy's start).
+    let mut g = c.benchmark_group("copy_64b");
+    let mut small = [0u8; 64];
+    g.bench_function("memcpy_private", |b| b.iter(|| small.copy_from_slice(black_box(&data[..64]))));
+    g.bench_function("filemap_write_at", |b| b.iter(|| v.write_at(64, black_box(&data[..64])).unwrap()));
+    g.bench_function("filemap_read_at", |b| b.iter(|| v.read_at(64, black_box(&mut small)).unwrap()));
     g.finish();
     let _ = std::fs::remove_dir_all(format!("/dev/shm/filemap-bench-{}", std::process::id()));
 }

@@ -70,6 +70,7 @@ compile_error!(
 mod backing;
 pub mod error;
 mod fork;
+pub mod handle;
 mod large;
 mod mapping;
 pub mod memory;
@@ -82,6 +83,7 @@ pub mod sync;
 mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
+pub use handle::Handle;
 pub use mapping::{
     Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
     unmap_raw, unmap_raw_preserving_placeholder,

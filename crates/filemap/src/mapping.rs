@@ -1145,7 +1145,16 @@ fn view_kind(access: Access) -> ViewKind {
 /// Because other processes may write the memory at any time, the safe API copies in and out
 /// ([`View::read_at`], [`View::write_at`]) or hands out atomics ([`View::atomic_u32`]); plain
 /// slices are only available through `unsafe` methods whose contract says who may write.
-/// `View` is `Send` and `Sync`: all its safe methods are sound under concurrent use.
+///
+/// `View` is `Send` and `Sync`, and its safe methods are sound under concurrent use by other
+/// threads and processes: the copies move every byte with one relaxed atomic byte access (a
+/// byte-wise atomic `memcpy`, `rep movsb` on x86-64), so a copy racing with writers is not a
+/// data race; it may see, per byte, the old or a new value — a mix across bytes, never a byte
+/// nobody wrote. Concurrent `write_at`s to the same bytes leave each byte with one of the
+/// written values. Racing a copy with an atomic from [`View::atomic_u32`] on the same bytes is
+/// a mixed-size race, which Rust's memory model does not define (the hardware gives the same
+/// per-byte mix): keep bytes that are accessed atomically out of copies that may run at the
+/// same time.
 #[derive(Debug)]
 pub struct View {
     ptr: NonNull<u8>,
@@ -1161,8 +1170,9 @@ pub struct View {
     _pin: Option<MapPin>,
 }
 
-// SAFETY: a View is a mapping owned by this value; its safe methods only copy bytes or hand out
-// atomics, which are sound from any thread.
+// SAFETY: a View is a mapping owned by this value; its safe methods only copy bytes with
+// byte-wise atomic accesses (`sys::copy_in`/`copy_out`) or hand out atomics, which are sound
+// from any thread.
 unsafe impl Send for View {}
 // SAFETY: as above: no safe method gives out non-atomic references into the memory.
 unsafe impl Sync for View {}

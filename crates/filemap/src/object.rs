@@ -130,6 +130,8 @@ const OFF_PATH: usize = 1024;
 pub const PATH_CAP: usize = 2048;
 /// Committed objects up to this size are zero-filled by the header write instead of `fallocate`.
 const SMALL_COMMIT: u64 = 60 * 1024;
+/// The zeroed data the header write gathers for small committed objects.
+static ZEROS: [u8; SMALL_COMMIT as usize] = [0; SMALL_COMMIT as usize];
 /// Offset of the synchronization state area in the header page (64-byte aligned).
 pub const SYNC_OFFSET: usize = 3072;
 /// Size of the synchronization state area.
@@ -936,6 +938,20 @@ impl ObjectFile {
                     Err(e) if e.code() == Win32Error::ACCESS_DENIED => {}
                     Err(e) => return Err(prefix(e, &what())),
                 }
+            } else if fork::rescued(rustix::fd::AsRawFd::as_raw_fd(&self.fd)) {
+                // A fork rescue left our descriptor's OFD without the handle lock (it is on the
+                // rescue's lock OFD, which is close-on-exec): a child that inherits the
+                // descriptor must get an OFD that holds it. Put a locked OFD behind the number
+                // (or, if the mode forbids reopening, lock our own again: views mapped so far
+                // then keep the name alive until unmapped, as above), then leave the rescue.
+                match fork::excluded(|| self.move_to_fresh_ofd()) {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Win32Error::ACCESS_DENIED => {
+                        lock::set(self.fd.as_fd(), Kind::Read).map_err(|e| Error::from_io(what(), e.into()))?;
+                    }
+                    Err(e) => return Err(prefix(e, &what())),
+                }
+                drop(fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd)));
             }
         }
         let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };
@@ -1020,6 +1036,12 @@ impl ObjectFile {
         self.release()
     }
 
+    /// [`ObjectFile::close`] for an object embedded in a value that is dropped afterwards (the
+    /// sync objects' inner state): runs the close protocol now; dropping it later does nothing.
+    pub(crate) fn close_in_place(&mut self) -> Result<()> {
+        self.release()
+    }
+
     /// The close protocol (`docs/ARCHITECTURE.md` §4); runs once.
     fn release(&mut self) -> Result<()> {
         if std::mem::replace(&mut self.closed, true) {
@@ -1028,12 +1050,13 @@ impl ObjectFile {
         let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
             return Ok(());
         };
-        // (A handle the fork handlers had to mark shared is still registered: forget it too.)
-        fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        // (A handle the fork handlers had to mark shared is still registered: forget it too,
+        // and take back the lock OFD their rescue gave it.)
+        let lock_ofd = fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
             self.release_private(&dir, &file)
         } else {
-            self.release_shared(&dir, &file)
+            self.release_shared(&dir, &file, lock_ofd)
         };
         sweep::tick(&dir);
         result
@@ -1047,7 +1070,7 @@ impl ObjectFile {
         if self.writable {
             // One call: the conversion succeeds iff no other OFD holds the object (or decides).
             if lock::set(fd, Kind::Write).is_ok() {
-                unlink_if_linked(dir, file, &self.fd, pinned);
+                unlink_decided(dir, file, &self.fd, pinned);
             } else if pinned {
                 // Others hold it. Our read lock stays after a failed conversion (they are
                 // atomic); closing the descriptor drops it, unless a view pins the OFD.
@@ -1068,7 +1091,12 @@ impl ObjectFile {
     }
 
     /// The OFD may be shared with another process: decide with a fresh OFD of the same inode.
-    fn release_shared(&mut self, dir: &Dir, file: &str) -> Result<()> {
+    ///
+    /// `lock_ofd`: the OFD that holds this handle's lock instead of `self.fd` since a fork
+    /// rescue (`fork.rs`); our reference to it goes before the decision, and `self.fd` then
+    /// holds no handle lock.
+    fn release_shared(&mut self, dir: &Dir, file: &str, lock_ofd: Option<OwnedFd>) -> Result<()> {
+        let rescued = lock_ofd.is_some();
         let fresh = match open_object(dir, file) {
             Ok(fresh) => fresh,
             Err(Errno::NOENT) => return Ok(()), // the name is already gone
@@ -1087,11 +1115,39 @@ impl ObjectFile {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
             _ => return Ok(()), // the name already belongs to another object
         }
+        drop(lock_ofd);
+        let fresh_writable = rustix::fs::fcntl_getfl(&fresh).is_ok_and(|fl| fl.contains(OFlags::RDWR));
+        if rescued && !fresh_writable && self.writable {
+            // The object's mode lets nobody but root open it for writing (e.g. 0400 of a
+            // non-root owner): decide through our own writable OFD, which holds no handle lock.
+            drop(fresh);
+            return self.decide_through_own_ofd(dir, file);
+        }
         // Close ours first (by replacing it with the fresh one, which we then test and drop).
         drop(std::mem::replace(&mut self.fd, fresh));
         if lock::set(self.fd.as_fd(), Kind::Write).is_ok() {
             unlink_if_linked(dir, file, &self.fd, false); // the fresh OFD is mapped by nobody
         }
+        Ok(())
+    }
+
+    /// The decision of a rescued handle whose object nobody may reopen for writing: through our
+    /// own OFD, which no handle lock is on since the rescue but which the processes forked from
+    /// us share (with its views). Two of them may decide at once through it (a lock of one OFD
+    /// never conflicts with itself): a classic, per-process record lock on byte 2 makes them take
+    /// turns, so each unlinks only after checking that the name still names this inode. The OFD
+    /// write lock is dropped at once after: views of this OFD in other processes would otherwise
+    /// keep it.
+    fn decide_through_own_ofd(&mut self, dir: &Dir, file: &str) -> Result<()> {
+        let fd = self.fd.as_fd();
+        if lock::set_process_turn(fd, true).is_err() {
+            return Ok(()); // a process sharing our OFD is deciding right now
+        }
+        if lock::set(fd, Kind::Write).is_ok() {
+            let _ = unlink_if_same(dir, file, self.dev, self.ino);
+            lock::set(fd, Kind::Unlock).ok();
+        }
+        lock::set_process_turn(fd, false).ok();
         Ok(())
     }
 
@@ -1219,8 +1275,24 @@ fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Res
 /// object stays, dead, for them.
 fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
-        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+        unlink_decided(dir, file, fd, pinned);
+    } else if pinned {
+        lock::set(fd.as_fd(), Kind::Unlock).ok();
     }
+}
+
+/// Unlinks `file`, the name of the object open as `fd`, whose decision lock we won by
+/// *converting* the read lock this OFD held since it joined or published the object.
+///
+/// No link-count check is needed: every unlink of the protocol (closers, reclaimers, gc, the
+/// sweep) happens under the decision lock, which our read lock refused for as long as we held
+/// it, and we held it without a gap up to the conversion; so the name was never unlinked, and
+/// an object file only ever has one name. (The decisions made through an OFD opened later, by
+/// name, cannot say the same and check `st_nlink` first: `unlink_if_linked`.) In a sticky
+/// directory (Global) only the file's owner or root may unlink it: otherwise the object stays,
+/// dead, for them.
+fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
+    rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     // A mapping of this OFD (`pinned`) keeps it, and so its decision lock, alive after the
     // descriptor is closed: drop the lock now (it would only make later probes of this
     // unnamed inode see a decision in progress).
@@ -1251,7 +1323,7 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
 fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
-    let mut page = new.header.encode(new.sync_init)?;
+    let page = new.header.encode(new.sync_init)?;
     let total = HEADER_SIZE as u64 + new.data_len;
     let commit_error = |e: Errno| match e {
         Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
@@ -1261,9 +1333,11 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
         ),
         e => Error::from_io("cannot reserve the object's memory", e.into()),
     };
+    // Small committed objects: writing zeroed data with the header commits it in the same call
+    // (gathered from a static zero block, so nothing is allocated or cleared for it).
+    let mut zeros: &[u8] = &[];
     if new.commit && new.data_len > 0 && new.data_len <= SMALL_COMMIT {
-        // Small objects: writing the zeroed data with the header commits it in the same call.
-        page.resize(total as usize, 0);
+        zeros = &ZEROS[..new.data_len as usize];
     } else if new.commit && new.data_len > 0 {
         rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(commit_error)?;
     } else if total > HEADER_SIZE as u64 {
@@ -1276,9 +1350,17 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
             e => Error::from_io("cannot size the object", e.into()),
         })?;
     }
+    let (page, zeros) = (page.as_slice(), zeros);
     let mut done = 0;
-    while done < page.len() {
-        match rustix::io::pwrite(fd, &page[done..], done as u64) {
+    while done < page.len() + zeros.len() {
+        let written = if done < page.len() {
+            let bufs = [std::io::IoSlice::new(&page[done..]), std::io::IoSlice::new(zeros)];
+            rustix::io::pwritev(fd, &bufs, done as u64)
+        } else {
+            rustix::io::pwrite(fd, &zeros[done - page.len()..], done as u64)
+        };
+        match written {
+            Ok(0) => return Err(commit_error(Errno::NOSPC)),
             Ok(n) => done += n,
             Err(Errno::INTR) => continue,
             Err(e) => return Err(commit_error(e)),

@@ -221,7 +221,7 @@ fn killed_after_being_chosen(kind: &str) -> (String, Duration) {
     let mut next = spawn_helper("wait-report", &[kind, &n]);
     next.expect_line("READY", LONG);
     std::thread::sleep(Duration::from_millis(150));
-    let pid = chosen.child.id() as libc::pid_t;
+    let pid = chosen.pid() as libc::pid_t;
     // SAFETY: stopping our own child.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
     std::thread::sleep(Duration::from_millis(50));

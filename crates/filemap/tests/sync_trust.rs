@@ -215,7 +215,7 @@ fn a_sigstopped_claimer_delays_nobody_past_their_timeout() {
         let (s, _) = Semaphore::options().name(&n).max(5).create().unwrap();
         let mut claimer = spawn_helper("claim-and-stop", &[object_file(&n).to_str().unwrap()]);
         claimer.expect_line("CLAIMED", LONG);
-        let pid = claimer.child.id() as libc::pid_t;
+        let pid = claimer.pid() as libc::pid_t;
         // SAFETY: stopping our own child process.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
         let start = Instant::now();

@@ -34,6 +34,9 @@ impl handle::Inner for CellObj {
     fn object(&self) -> &ObjectFile {
         &self.object
     }
+    fn object_mut(&mut self) -> &mut ObjectFile {
+        &mut self.object
+    }
     fn from_object(object: ObjectFile) -> Result<Self> {
         let h = object.header();
         let bad =

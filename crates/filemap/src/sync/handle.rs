@@ -99,6 +99,7 @@ pub(crate) fn open(kind: ObjectType, common: &Common, default: Rights) -> Result
 /// The inner object behind a handle type.
 pub(crate) trait Inner: Sized {
     fn object(&self) -> &ObjectFile;
+    fn object_mut(&mut self) -> &mut ObjectFile;
     fn from_object(object: ObjectFile) -> Result<Self>;
 }
 
@@ -199,6 +200,19 @@ macro_rules! handle_methods {
             /// Whether this handle is inherited by child processes.
             pub fn is_inheritable(&self) -> bool {
                 crate::sync::handle::Inner::object(&*self.inner).inheritable()
+            }
+
+            /// Closes the handle now (`CloseHandle`), reporting what dropping it hides: if this
+            /// was the process's last handle to the object and the close protocol could not run
+            /// to its end (an inheritable or inherited handle with no descriptor left to test
+            /// for other holders), it fails with the Win32 code, and the object, if no other
+            /// holder remains, is left dead for the next sweep or `filemap gc`. Closing one of
+            /// several clones made by `try_clone` only drops that clone.
+            pub fn close(self) -> crate::Result<()> {
+                match std::sync::Arc::try_unwrap(self.inner) {
+                    Ok(mut inner) => crate::sync::handle::Inner::object_mut(&mut inner).close_in_place(),
+                    Err(_) => Ok(()),
+                }
             }
 
             /// Another handle to the same object with the same rights and inheritability.

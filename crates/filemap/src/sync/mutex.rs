@@ -43,6 +43,9 @@ impl handle::Inner for MutexInner {
     fn object(&self) -> &ObjectFile {
         &self.object
     }
+    fn object_mut(&mut self) -> &mut ObjectFile {
+        &mut self.object
+    }
     fn from_object(object: ObjectFile) -> Result<Self> {
         let page = SyncPage::map_mutex(&object)?;
         let word_addr = page.u32(OFF_MUTEX_WORD) as *const AtomicU32 as usize;
