@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
-use filemap::{Created, Event, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
+use filemap::{Created, Event, Handle, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
 
 use crate::commands::{CreateArgs, CreateReport, Kind, hold, parse_name, print_json_line, usage};
 use crate::state_view::StateView;
@@ -160,13 +160,18 @@ impl Sync {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The handle as the core's one handle trait sees it (type, name, identity, access).
+    fn handle(&self) -> &dyn Handle {
         match self {
-            Sync::Mutex(_) => "mutex",
-            Sync::Semaphore(_) => "semaphore",
-            Sync::Event(_) => "event",
-            Sync::Timer(_) => "timer",
+            Sync::Mutex(m) => m,
+            Sync::Semaphore(s) => s,
+            Sync::Event(e) => e,
+            Sync::Timer(t) => t,
         }
+    }
+
+    fn kind(&self) -> &'static str {
+        self.handle().object_type().as_str()
     }
 }
 
