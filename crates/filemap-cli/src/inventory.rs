@@ -10,7 +10,7 @@ use filemap::{Entry, Header, ObjectType, Protection, Scope, SectionFlags};
 use serde::Serialize;
 
 use crate::procs::{self, FileId, Snapshot};
-use crate::sync_cmds::StateView;
+use crate::state_view::StateView;
 
 /// Offset of a mapping's data in its object file: the header page comes first.
 const HEADER_SIZE: u64 = filemap::DATA_OFFSET;
