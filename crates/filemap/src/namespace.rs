@@ -209,6 +209,18 @@ impl Namespace {
         crate::sync::query_state_in(self, name)
     }
 
+    /// Opens the synchronization object `name` of this namespace, whatever its type
+    /// ([`crate::sync::open_any`]).
+    pub fn open_any(&self, name: &str, rights: crate::sync::Rights) -> Result<crate::sync::AnySync> {
+        crate::sync::open_any_in(self, name, rights)
+    }
+
+    /// The state of a synchronization object this namespace's [`Namespace::scan`] found
+    /// ([`crate::sync::describe_state`]).
+    pub fn describe_state(&self, entry: &crate::Entry) -> Result<Option<crate::sync::SyncState>> {
+        crate::sync::describe_state_in(self, entry)
+    }
+
     /// Sets up this namespace's Global scope (root only); see [`init_global`].
     pub fn init_global(&self, gid: Option<u32>) -> Result<PathBuf> {
         init_global_in(self, gid)

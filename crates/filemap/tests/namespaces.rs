@@ -165,6 +165,17 @@ fn the_same_name_in_two_namespaces_is_two_objects() {
     let (other_type, created) = Namespace::at(fresh_root("c")).event().name(&name).create().unwrap();
     assert_eq!(created, Created::New);
     assert_eq!(a.query_state(&name).unwrap().0, filemap::ObjectType::Mapping);
+    let sync_name = unique("any");
+    let (_ev, _) = b.event().name(&sync_name).manual_reset(true).initial_state(true).create().unwrap();
+    assert_eq!(b.open_any(&sync_name, Rights::SYNCHRONIZE).unwrap().kind(), filemap::ObjectType::Event);
+    assert_code(a.open_any(&sync_name, Rights::SYNCHRONIZE), Win32Error::FILE_NOT_FOUND);
+    let entry = b
+        .scan(Scope::Local, false)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.file == ObjectName::parse(&sync_name).unwrap().file_name())
+        .unwrap();
+    assert_eq!(b.describe_state(&entry).unwrap(), Some(SyncState::Event { manual_reset: true, signaled: true }));
     assert!(
         a.scan(Scope::Local, false)
             .unwrap()
