@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
-use filemap::{Created, Event, Handle, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
+use filemap::{
+    Created, Event, Handle, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error,
+};
 
 use crate::commands::{CreateArgs, CreateReport, Kind, hold, parse_name, print_json_line, usage};
 use crate::state_view::StateView;
