@@ -247,14 +247,32 @@ fn created_short(rfc3339: &str, age_seconds: Option<u64>) -> String {
 
 /// The `info` page for one object.
 pub fn details(o: &Object, style: Style) -> String {
-    let mut out = String::new();
-    let mut field = |key: &str, value: String| {
-        let _ = writeln!(out, "{} {value}", style.bold(&format!("{key:<12}")));
-    };
-    field("Name:", o.name.as_deref().map_or_else(|| "?".into(), |n| escape(n).into_owned()));
-    field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
-    field("Scope:", o.scope.to_owned());
-    field(
+    let mut f = Fields { out: String::new(), style };
+    identity(&mut f, o);
+    ownership(&mut f, o);
+    handles(&mut f, o);
+    views(&mut f, o);
+    f.out
+}
+
+/// `info`'s lines: a bold key padded to a column, then the value.
+struct Fields {
+    out: String,
+    style: Style,
+}
+
+impl Fields {
+    fn field(&mut self, key: &str, value: String) {
+        let _ = writeln!(self.out, "{} {value}", self.style.bold(&format!("{key:<12}")));
+    }
+}
+
+/// Name, type, scope, file, and a mapping's size, protection and backing.
+fn identity(f: &mut Fields, o: &Object) {
+    f.field("Name:", o.name.as_deref().map_or_else(|| "?".into(), |n| escape(n).into_owned()));
+    f.field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
+    f.field("Scope:", o.scope.to_owned());
+    f.field(
         "File:",
         format!(
             "{} (device {}, inode {}, {} on disk)",
@@ -265,14 +283,14 @@ pub fn details(o: &Object, style: Style) -> String {
         ),
     );
     if let Some(size) = o.size {
-        field("Size:", format!("{size} bytes ({})", human_size(size)));
+        f.field("Size:", format!("{size} bytes ({})", human_size(size)));
     }
     if let Some(p) = &o.protection {
-        field("Protection:", format!("{p} {}", o.attributes.join("|")));
+        f.field("Protection:", format!("{p} {}", o.attributes.join("|")));
     }
     if o.kind == Some("mapping") {
         match &o.backing {
-            None => field("Backing:", "paging file (memory in the namespace's tmpfs)".into()),
+            None => f.field("Backing:", "paging file (memory in the namespace's tmpfs)".into()),
             Some(b) => {
                 let now = if !b.exists {
                     "the path no longer exists".to_owned()
@@ -281,32 +299,43 @@ pub fn details(o: &Object, style: Style) -> String {
                 } else {
                     format!("still there, {}", b.current_size.map_or("?".into(), human_size))
                 };
-                field("Backing:", format!("{} (device {}, inode {}; {now})", escape_path(&b.path), b.device, b.inode));
+                f.field(
+                    "Backing:",
+                    format!("{} (device {}, inode {}; {now})", escape_path(&b.path), b.device, b.inode),
+                );
             }
         }
     }
+}
+
+/// A sync object's state, the owner and who may do what, creation, and whether it is live.
+fn ownership(f: &mut Fields, o: &Object) {
     if let Some(state) = &o.state {
-        field("State:", escape(&state.summary).into_owned());
+        f.field("State:", escape(&state.summary).into_owned());
     }
-    field("Owner:", format!("{} (uid {}), mode {}", escape(&o.owner), o.owner_uid, o.mode));
+    f.field("Owner:", format!("{} (uid {}), mode {}", escape(&o.owner), o.owner_uid, o.mode));
     for (i, a) in o.access.iter().enumerate() {
-        field(if i == 0 { "Access:" } else { "" }, format!("{}: {}", escape(&a.who), a.access));
+        f.field(if i == 0 { "Access:" } else { "" }, format!("{}: {}", escape(&a.who), a.access));
     }
     if let (Some(pid), Some(age), Some(at)) = (o.creator_pid, o.age_seconds, &o.created) {
-        field("Created:", format!("{at} ({} ago) by pid {pid}", human_age(age)));
+        f.field("Created:", format!("{at} ({} ago) by pid {pid}", human_age(age)));
     }
     let status = match (&o.error, o.stale) {
-        (Some(e), _) => style.red(&format!("corrupt: {}", escape(e))),
+        (Some(e), _) => f.style.red(&format!("corrupt: {}", escape(e))),
         (None, true) => {
-            style.yellow("stale: no live process holds a handle; the next sweep or `filemap gc` removes it")
+            f.style.yellow("stale: no live process holds a handle; the next sweep or `filemap gc` removes it")
         }
         (None, false) => "live".to_owned(),
     };
-    field("Status:", status);
-    field("Handles:", format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks));
+    f.field("Status:", status);
+}
+
+/// The handle count and the processes holding handles.
+fn handles(f: &mut Fields, o: &Object) {
+    f.field("Handles:", format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks));
     let seen: usize = o.holders.iter().map(|h| h.locks).sum();
     if o.holders.is_empty() {
-        field(
+        f.field(
             "Holders:",
             if o.handle_locks > 0 {
                 format!("{} handle lock(s), in processes we may not inspect", o.handle_locks)
@@ -315,7 +344,7 @@ pub fn details(o: &Object, style: Style) -> String {
             },
         );
     } else if o.handle_locks > seen {
-        field("", format!("and {} handle lock(s) in processes we may not inspect", o.handle_locks - seen));
+        f.field("", format!("and {} handle lock(s) in processes we may not inspect", o.handle_locks - seen));
     }
     for (i, h) in o.holders.iter().enumerate() {
         let who = if h.alive {
@@ -323,16 +352,20 @@ pub fn details(o: &Object, style: Style) -> String {
         } else {
             format!("pid {} (exited; its lock lives on in a process that inherited the descriptor)", h.pid)
         };
-        field(
+        f.field(
             if i == 0 { "Holders:" } else { "" },
             format!("{who}: {} handle(s), {} descriptor(s)", h.handles, h.descriptors),
         );
     }
+}
+
+/// The processes that map the object.
+fn views(f: &mut Fields, o: &Object) {
     if o.views.is_empty() {
-        field("Views:", "none".into());
+        f.field("Views:", "none".into());
     }
     for (i, v) in o.views.iter().enumerate() {
-        field(
+        f.field(
             if i == 0 { "Views:" } else { "" },
             format!(
                 "pid {} {}: {} in {} region(s){}",
@@ -344,7 +377,6 @@ pub fn details(o: &Object, style: Style) -> String {
             ),
         );
     }
-    out
 }
 
 #[cfg(test)]
