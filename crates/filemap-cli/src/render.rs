@@ -141,66 +141,10 @@ fn status(o: &Object) -> &'static str {
 /// The `ls` table; `filtered`: a PATTERN or `--pid` chose the objects.
 pub fn table(report: &Report, style: Style, filtered: bool) -> String {
     let mut out = String::new();
-    let header =
-        ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "CREATED", "HANDLES", "HOLDERS", "VIEWS"];
-    let rows: Vec<[String; 12]> = report
-        .objects
-        .iter()
-        .map(|o| {
-            [
-                o.scope.to_owned(),
-                o.name.as_deref().map_or_else(|| format!("? ({})", escape_path(&o.file)), |n| escape(n).into_owned()),
-                o.kind.unwrap_or("?").to_owned(),
-                o.size.map_or("-".into(), human_size),
-                o.state.as_ref().map_or("-".into(), |s| escape(&s.summary).into_owned()),
-                status(o).to_owned(),
-                escape(&o.owner).into_owned(),
-                o.mode.clone(),
-                o.created.as_deref().map_or("-".into(), |c| created_short(c, o.age_seconds)),
-                o.handle_locks.to_string(),
-                holders_short(&o.holders, o.handle_locks),
-                views_short(&o.views),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
+    if report.objects.is_empty() {
         out.push_str(if filtered { "no named objects match\n" } else { "no named objects\n" });
     } else {
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String], paint: &dyn Fn(usize, &str) -> String| {
-            let mut s = String::new();
-            for (i, cell) in cells.iter().enumerate() {
-                let last = i + 1 == cells.len();
-                let pad = if last { 0 } else { widths[i] - cell.chars().count() + 2 };
-                s.push_str(&paint(i, cell));
-                s.push_str(&" ".repeat(pad));
-            }
-            s.trim_end().to_owned() + "\n"
-        };
-        out.push_str(&line(&header.map(String::from), &|_, c| style.bold(c)));
-        for (row, o) in rows.iter().zip(&report.objects) {
-            let st = status(o);
-            out.push_str(&line(row, &|i, c| match (i, st) {
-                (5, "stale") => style.yellow(c),
-                (5, "corrupt") => style.red(c),
-                _ => c.to_owned(),
-            }));
-        }
-        let stale = report.objects.iter().filter(|o| o.stale).count();
-        if stale > 0 {
-            let _ = writeln!(
-                out,
-                "{}",
-                style.yellow(&format!(
-                    "{stale} stale object(s): no live process holds a handle; `filemap gc` removes them"
-                ))
-            );
-        }
+        object_rows(&mut out, &report.objects, style);
     }
     if !report.released_memory.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Memory kept alive only by views (the name was released):"));
@@ -233,6 +177,66 @@ pub fn table(report: &Report, style: Style, filtered: bool) -> String {
         );
     }
     out
+}
+
+/// The table of `objects` (not empty): a header, one aligned row each (the status painted), and
+/// a line about stale objects if any.
+fn object_rows(out: &mut String, objects: &[Object], style: Style) {
+    let header =
+        ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "CREATED", "HANDLES", "HOLDERS", "VIEWS"];
+    let rows: Vec<[String; 12]> = objects.iter().map(row).collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String], paint: &dyn Fn(usize, &str) -> String| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let last = i + 1 == cells.len();
+            let pad = if last { 0 } else { widths[i] - cell.chars().count() + 2 };
+            s.push_str(&paint(i, cell));
+            s.push_str(&" ".repeat(pad));
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    out.push_str(&line(&header.map(String::from), &|_, c| style.bold(c)));
+    for (row, o) in rows.iter().zip(objects) {
+        let st = status(o);
+        out.push_str(&line(row, &|i, c| match (i, st) {
+            (5, "stale") => style.yellow(c),
+            (5, "corrupt") => style.red(c),
+            _ => c.to_owned(),
+        }));
+    }
+    let stale = objects.iter().filter(|o| o.stale).count();
+    if stale > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            style
+                .yellow(&format!("{stale} stale object(s): no live process holds a handle; `filemap gc` removes them"))
+        );
+    }
+}
+
+/// One object's cells, in the header's order, escaped.
+fn row(o: &Object) -> [String; 12] {
+    [
+        o.scope.to_owned(),
+        o.name.as_deref().map_or_else(|| format!("? ({})", escape_path(&o.file)), |n| escape(n).into_owned()),
+        o.kind.unwrap_or("?").to_owned(),
+        o.size.map_or("-".into(), human_size),
+        o.state.as_ref().map_or("-".into(), |s| escape(&s.summary).into_owned()),
+        status(o).to_owned(),
+        escape(&o.owner).into_owned(),
+        o.mode.clone(),
+        o.created.as_deref().map_or("-".into(), |c| created_short(c, o.age_seconds)),
+        o.handle_locks.to_string(),
+        holders_short(&o.holders, o.handle_locks),
+        views_short(&o.views),
+    ]
 }
 
 /// The CREATED cell: the time of day (UTC) for objects made in the last day, else the date.
