@@ -124,66 +124,46 @@ impl Object {
         }
     }
 
+    /// The core handle of a namespace object (mappings and sync objects), through the core's
+    /// one handle trait; `None` for files, processes and threads.
+    pub fn core(&self) -> Option<&dyn filemap::Handle> {
+        match self {
+            Object::Mapping(m) => Some(&**m),
+            Object::Mutex(m) => Some(&**m),
+            Object::Semaphore(s) => Some(&**s),
+            Object::Event(e) => Some(&**e),
+            Object::Timer(t) => Some(&**t),
+            Object::File(_) | Object::Process(_) | Object::Thread(_) | Object::UserThread(_) => None,
+        }
+    }
+
     /// The handle's access mask as the core object records it (mappings and sync objects).
     fn core_access(&self) -> Option<u32> {
-        match self {
-            Object::Mapping(m) => Some(m.access().0),
-            Object::Mutex(m) => Some(m.rights().0),
-            Object::Semaphore(s) => Some(s.rights().0),
-            Object::Event(e) => Some(e.rights().0),
-            Object::Timer(t) => Some(t.rights().0),
-            _ => None,
-        }
+        self.core().map(|h| h.access_mask())
     }
 
     /// The core handle's own descriptor, for namespace objects (mappings and sync objects).
     fn core_fd(&self) -> Option<BorrowedFd<'_>> {
-        match self {
-            Object::Mapping(m) => Some(m.as_fd()),
-            Object::Mutex(m) => Some(m.as_fd()),
-            Object::Semaphore(s) => Some(s.as_fd()),
-            Object::Event(e) => Some(e.as_fd()),
-            Object::Timer(t) => Some(t.as_fd()),
-            _ => None,
-        }
+        self.core().map(|h| h.as_fd())
     }
 
     /// Whether the core handle's own descriptor is inherited by children (no `FD_CLOEXEC`).
     fn core_inheritable(&self) -> bool {
-        match self {
-            Object::Mapping(m) => m.is_inheritable(),
-            Object::Mutex(m) => m.is_inheritable(),
-            Object::Semaphore(s) => s.is_inheritable(),
-            Object::Event(e) => e.is_inheritable(),
-            Object::Timer(t) => t.is_inheritable(),
-            _ => false,
-        }
+        self.core().is_some_and(|h| h.is_inheritable())
     }
 
     /// Makes the core handle's own descriptor inheritable or not (the core's `set_inheritable`:
     /// once inheritable, the core closes it with the shared-description protocol).
     fn set_core_inheritable(&self, inheritable: bool) -> Res<()> {
-        match self {
-            Object::Mapping(m) => m.set_inheritable(inheritable)?,
-            Object::Mutex(m) => m.set_inheritable(inheritable)?,
-            Object::Semaphore(s) => s.set_inheritable(inheritable)?,
-            Object::Event(e) => e.set_inheritable(inheritable)?,
-            Object::Timer(t) => t.set_inheritable(inheritable)?,
-            _ => {}
+        if let Some(h) = self.core() {
+            h.set_inheritable(inheritable)?;
         }
         Ok(())
     }
 
     /// Whether the object is a named namespace object (its close follows the name protocol).
     fn is_named_core(&self) -> bool {
-        match self {
-            Object::Mapping(m) => m.name().is_some(),
-            Object::Mutex(m) => m.name().is_some(),
-            Object::Semaphore(s) => s.name().is_some(),
-            Object::Event(e) => e.name().is_some(),
-            Object::Timer(t) => t.name().is_some(),
-            _ => false,
-        }
+        self.core().is_some_and(|h| h.name().is_some())
     }
 
     /// How many references to the object this process holds (handle table and callers).

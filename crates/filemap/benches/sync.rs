@@ -4,6 +4,9 @@
 //! - cross-process ping-pong round trip over two auto-reset events vs a raw futex ping-pong
 //!   (wait/wake, no spinning) between the same two processes: each hop is a hand-off to a
 //!   queued waiter;
+//! - the corpus turns program as a round trip: a mutex handed back and forth between two
+//!   processes (two hand-offs, each with its hand-off fence), against the same raw futex
+//!   ping-pong;
 //! - uncontended auto-reset event set + wait (no system call on either side);
 //! - contended throughput: 2, 4 and 8 processes incrementing one counter under one mutex,
 //!   filemap with hand-off (fair, the default), filemap with waiters barging
@@ -263,8 +266,52 @@ fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement:
     reap(pid);
 }
 
+/// The corpus turns program as a round trip: this process owns the mutex and loops
+/// { release; acquire }, a forked child loops { acquire; release }; with hand-off they
+/// alternate strictly, so each iteration is two hand-offs (to the child and back), each with
+/// the hand-off fence (the grantee lets its releaser come back first).
+fn mutex_turns(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
+    let (m, _) = Mutex::create(Some(&format!(r"Local\bench-turns-{label}")), false).unwrap();
+    assert_eq!(m.acquire(None).unwrap(), WaitOutcome::Signaled(0));
+    let stop_page = shared_page();
+    // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.
+    let stop = unsafe { &*stop_page.cast::<AtomicU32>() };
+    let pid = fork_child(|| {
+        loop {
+            m.acquire(None).unwrap();
+            let done = stop.load(Ordering::SeqCst) != 0;
+            m.release().unwrap();
+            if done {
+                break;
+            }
+        }
+    });
+    g.bench_function(label, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                m.release().unwrap();
+                m.acquire(None).unwrap();
+            }
+            start.elapsed()
+        })
+    });
+    stop.store(1, Ordering::SeqCst);
+    m.release().unwrap();
+    reap(pid);
+}
+
 fn ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("cross_process_ping_pong_round_trip");
+
+    // A mutex passed back and forth (two hand-offs with their fences per round trip).
+    for (label, spin) in
+        [("filemap_mutex_turns", filemap::sync::spin_duration()), ("filemap_mutex_turns_no_spin", Duration::ZERO)]
+    {
+        filemap::sync::set_spin_duration(spin); // inherited by the forked child
+        mutex_turns(&mut g, label);
+    }
+    filemap::sync::set_spin_duration(Duration::from_micros(5));
 
     // filemap: two auto-reset events, with the default spin and with spinning off (the pure
     // sleep path, comparable to the raw futex baseline).

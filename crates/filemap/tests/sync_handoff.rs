@@ -7,7 +7,7 @@ mod sync_support;
 
 use std::time::{Duration, Instant};
 
-use filemap::sync::{Event, Mutex, Rights, Semaphore, WaitOutcome, Waitable, wait_any};
+use filemap::sync::{Event, Mutex, Rights, Semaphore, WaitOutcome, Waitable, wait_all, wait_any};
 use filemap::{Access, Mapping};
 use sync_support::{Helper, helper_role, isolated, name, say, spawn_helper};
 
@@ -125,6 +125,39 @@ fn helper() {
                 mutex.release().unwrap();
             }
             say("DONE");
+        }
+        // args: mutex name, semaphore name, log mapping name, turns, side letter. The loop of
+        // the turns program through WaitForMultipleObjects(bWaitAll = TRUE): wait for both;
+        // work; release the semaphore, then the mutex.
+        "alternate-all" => {
+            let m = Mutex::open(&args[0], Rights::MUTEX_ALL_ACCESS).unwrap();
+            let s = Semaphore::open(&args[1], Rights::SEMAPHORE_ALL_ACCESS).unwrap();
+            let map = Mapping::open(&args[2], Access::ALL).unwrap();
+            let view = map.view(Access::ALL).unwrap();
+            let turns: usize = args[3].parse().unwrap();
+            let side = args[4].as_bytes()[0];
+            say("READY");
+            for _ in 0..turns {
+                assert_eq!(wait_all(&[&m, &s], Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
+                append(&view, side);
+                std::thread::sleep(HOLD);
+                s.release(1).unwrap();
+                m.release().unwrap();
+            }
+            say("DONE");
+        }
+        // args: mutex name, semaphore name. One wait for both; reports how; holds; releases.
+        "wait-all-report" => {
+            let m = Mutex::open(&args[0], Rights::MUTEX_ALL_ACCESS).unwrap();
+            let s = Semaphore::open(&args[1], Rights::SEMAPHORE_ALL_ACCESS).unwrap();
+            say("READY");
+            let outcome = wait_all(&[&m, &s], Some(LONG)).unwrap();
+            say(&format!("OUTCOME {outcome:?}"));
+            if outcome != WaitOutcome::TimedOut {
+                std::thread::sleep(Duration::from_millis(20));
+                s.release(1).unwrap();
+                m.release().unwrap();
+            }
         }
         other => panic!("unknown role {other}"),
     }
@@ -289,5 +322,173 @@ fn the_corpus_turns_program_alternates_strictly() {
         view.read_at(8, &mut order).unwrap();
         let order = String::from_utf8(order).unwrap();
         assert_eq!(order, "AB".repeat(CORPUS_TURNS), "turns: {order}");
+    });
+}
+
+/// Creates a mutex owned by this thread and a semaphore of maximum 1 at 0 (both held).
+fn create_pair(tag: &str) -> (Mutex, Semaphore, String, String) {
+    let mn = name(&format!("{tag}-m"));
+    let sn = name(&format!("{tag}-s"));
+    let (m, _) = Mutex::create(Some(&mn), true).unwrap();
+    let (s, _) = Semaphore::create(Some(&sn), 0, 1).unwrap();
+    (m, s, mn, sn)
+}
+
+/// The turns program through wait-all: two processes loop { wait for the mutex *and* the
+/// semaphore; work; release both }. A release that finds the other process queued hands the
+/// object to it (a partial grant); the second release completes its set, so the releaser's
+/// next wait-all queues behind it. Before wait-all queued, the releaser took both back
+/// (`AAAAAAAAAAAABBBBBBBBBBBB`).
+#[test]
+fn two_processes_looping_through_wait_all_alternate_strictly() {
+    isolated("two_processes_looping_through_wait_all_alternate_strictly", || {
+        let (m, s, mn, sn) = create_pair("alt-all");
+        let log = name("alt-all-log");
+        let (map, _) = Mapping::options().name(&log).size(4096).create().unwrap();
+        let view = map.view(Access::ALL).unwrap();
+        let turns = TURNS.to_string();
+        let mut a = spawn_helper("alternate-all", &[&mn, &sn, &log, &turns, "A"]);
+        a.expect_line("READY", LONG);
+        std::thread::sleep(Duration::from_millis(100));
+        let mut b = spawn_helper("alternate-all", &[&mn, &sn, &log, &turns, "B"]);
+        b.expect_line("READY", LONG);
+        std::thread::sleep(Duration::from_millis(100));
+        // Both queue on both objects, A first: the semaphore goes to A, which cannot have the
+        // mutex yet and declines it (to B, which declines it too: it stays free); then the
+        // mutex goes to A, which now has both.
+        s.release(1).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        m.release().unwrap();
+        for h in [&mut a, &mut b] {
+            h.expect_line("DONE", LONG);
+        }
+        a.finish(LONG);
+        b.finish(LONG);
+        let mut count = [0u8; 4];
+        view.read_at(0, &mut count).unwrap();
+        let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
+        view.read_at(8, &mut order).unwrap();
+        let order = String::from_utf8(order).unwrap();
+        assert_eq!(order, "AB".repeat(TURNS), "wait-all turns: the releaser must not take both back");
+    });
+}
+
+/// A wait-all waiter granted one object while another is still held declines it at once: a
+/// single waiter queued behind it gets the object (the wait-all does not sit on it), and the
+/// wait-all is satisfied later, when both are free.
+#[test]
+fn a_wait_all_waiter_passes_on_a_partial_grant() {
+    isolated("a_wait_all_waiter_passes_on_a_partial_grant", || {
+        let (m, s, mn, sn) = create_pair("partial");
+        let mut all = spawn_helper("wait-all-report", &[&mn, &sn]);
+        all.expect_line("READY", LONG);
+        std::thread::sleep(Duration::from_millis(150));
+        let mut single = spawn_helper("wait-report", &["mutex", &mn]);
+        single.expect_line("READY", LONG);
+        std::thread::sleep(Duration::from_millis(150));
+        let released = Instant::now();
+        m.release().unwrap(); // granted to the wait-all (oldest), which has no semaphore unit
+        assert_eq!(single.expect_line("OUTCOME", LONG), "Signaled(0)");
+        let took = released.elapsed();
+        // Bound: the wait-all's wake-up and one attempt (microseconds); generous for the load.
+        assert!(took < Duration::from_millis(900), "the partial grant was held {took:?}");
+        assert_eq!(all.try_expect_line("OUTCOME", Duration::from_millis(100)), None, "not both yet");
+        single.finish(LONG); // released the mutex after 20 ms: it went back to the wait-all
+        s.release(1).unwrap();
+        assert_eq!(all.expect_line("OUTCOME", LONG), "Signaled(0)");
+        all.finish(LONG);
+    });
+}
+
+/// A wait-all waiter is stopped, granted both objects (it cannot take them), then SIGKILLed:
+/// the next wait-all waiter gets both, the mutex as abandoned, within the dead-grantee bound.
+#[test]
+fn a_wait_all_waiter_killed_after_being_granted_passes_its_grants_on() {
+    isolated("a_wait_all_waiter_killed_after_being_granted_passes_its_grants_on", || {
+        let (m, s, mn, sn) = create_pair("killed-all");
+        let mut chosen = spawn_helper("wait-all-report", &[&mn, &sn]);
+        chosen.expect_line("READY", LONG);
+        std::thread::sleep(Duration::from_millis(150));
+        let mut next = spawn_helper("wait-all-report", &[&mn, &sn]);
+        next.expect_line("READY", LONG);
+        std::thread::sleep(Duration::from_millis(150));
+        let pid = chosen.child.id() as libc::pid_t;
+        // SAFETY: stopping our own child.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+        std::thread::sleep(Duration::from_millis(50));
+        s.release(1).unwrap(); // both granted to `chosen`, which is stopped
+        m.release().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(next.try_expect_line("OUTCOME", Duration::from_millis(1)), None, "the oldest was chosen");
+        let killed = Instant::now();
+        chosen.sigkill();
+        let outcome = next.expect_line("OUTCOME", LONG);
+        let took = killed.elapsed();
+        next.finish(LONG);
+        assert_eq!(outcome, "Abandoned(0)", "the mutex was handed to a thread that died");
+        // Stated bound: GRANT_POLL (50 ms) + GRANT_GRACE (10 ms) after the death. Under GRANT_MAX
+        // (1 s, the bound for live grantees) with margin, so this is the dead-grantee path.
+        assert!(took < Duration::from_millis(900), "the grants passed on after {took:?}");
+    });
+}
+
+/// More waiters than an object's 48 queue slots: 60 threads. The ones without a slot wait
+/// outside the queue (see docs/SYNC.md: they try for a slot again, with their arrival ticket,
+/// at every release and every 50 ms, and take the object whenever it is free). Every timed wait
+/// ends on time, and under sustained contention every thread gets the mutex its number of
+/// times: nobody starves.
+#[test]
+fn sixty_waiters_on_one_mutex_time_out_on_time_and_all_get_their_turns() {
+    isolated("sixty_waiters_on_one_mutex_time_out_on_time_and_all_get_their_turns", || {
+        const THREADS: usize = 60;
+        const ROUNDS: usize = 10;
+        let n = name("sixty");
+        let (m, _) = Mutex::create(Some(&n), true).unwrap();
+        let m = std::sync::Arc::new(m);
+        // 1. The mutex is held: every one of the 60 timed waits times out, none early, none
+        //    far past its timeout.
+        let timeout = Duration::from_millis(300);
+        let waits: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    let t = Instant::now();
+                    let outcome = m.acquire(Some(timeout)).unwrap();
+                    (outcome, t.elapsed())
+                })
+            })
+            .collect();
+        for w in waits {
+            let (outcome, took) = w.join().unwrap();
+            assert_eq!(outcome, WaitOutcome::TimedOut);
+            assert!(took >= timeout, "a wait ended early: {took:?}");
+            assert!(took < timeout + Duration::from_secs(3), "a wait outlived its timeout: {took:?}");
+        }
+        // 2. Sustained contention: 60 threads, each ROUNDS x { acquire; hold; release }.
+        let start = std::sync::Arc::new(std::sync::Barrier::new(THREADS + 1));
+        let workers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let m = m.clone();
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut longest = Duration::ZERO;
+                    for _ in 0..ROUNDS {
+                        let t = Instant::now();
+                        assert_eq!(m.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
+                        longest = longest.max(t.elapsed());
+                        std::thread::sleep(Duration::from_micros(200));
+                        m.release().unwrap();
+                    }
+                    longest
+                })
+            })
+            .collect();
+        start.wait();
+        std::thread::sleep(Duration::from_millis(50)); // let them all line up
+        m.release().unwrap();
+        let longest = workers.into_iter().map(|w| w.join().unwrap()).max().unwrap();
+        say(&format!("longest single wait among {THREADS} threads: {longest:?}"));
+        assert!(longest < LONG, "a waiter starved");
     });
 }

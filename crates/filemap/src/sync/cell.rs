@@ -119,10 +119,16 @@ impl CellObj {
 
     /// Gives up to `grants` available units to the oldest queued waiters.
     fn hand_off(&self, grants: u32, take_gen: Option<u32>) {
+        self.hand_off_after(None, grants, take_gen);
+    }
+
+    /// [`CellObj::hand_off`] to the waiters queued after ticket `after` only.
+    fn hand_off_after(&self, after: Option<u32>, grants: u32, take_gen: Option<u32>) {
         let q = self.queue();
         let taken_bits = std::cell::Cell::new(0);
-        state::hand_off(
+        state::hand_off_after(
             &q,
+            after,
             grants,
             |_tid| {
                 let (old, new) = self.cell().update(&mut ClaimSpin::new(), |v| self.take_fn(v, take_gen));
@@ -158,6 +164,25 @@ impl CellObj {
         };
         self.give_back(taken);
         self.changed_and_hand_off(1, None);
+    }
+
+    /// Declines the grant in our place `p` (a wait-all that cannot have every object now),
+    /// keeping the place: the unit goes back and on to the waiters queued after us (or stays
+    /// in the object). False if there was no grant to decline.
+    pub(crate) fn decline_grant(&self, p: state::Place) -> bool {
+        if self.queue().decline(p).is_none() {
+            return false;
+        }
+        self.give_back(match self.kind {
+            Kind::Semaphore { .. } => 0,
+            _ => SIGNALED,
+        });
+        let counts = self.cell().publish();
+        if counts & (state::Q_ONE - 1) != 0 {
+            sysfutex::wake_all(self.seq());
+        }
+        self.hand_off_after(Some(p.ticket), 1, None);
+        true
     }
 
     pub(crate) fn register(&self) -> u32 {

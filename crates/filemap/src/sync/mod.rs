@@ -52,6 +52,11 @@
 //! A claim held by a process that dies inside those few instructions is broken by the next
 //! process that finds it dead (`kill(pid, 0)` fails with `ESRCH`) after waiting for it 5 ms.
 //!
+//! A `wait_all` that has to wait queues on every mutex, semaphore and auto-reset event of its
+//! set, so releases hand those objects to it in FIFO order (a grant held for it counts as
+//! available in its all-at-once attempt, and is taken only at the commit); a grant it cannot
+//! use yet is declined at once and goes to the waiters queued behind it (docs/SYNC.md).
+//!
 //! Pulses count for waits on one object and `wait_any`; a `wait_all` needs every event
 //! signaled at once and does not see a pulse.
 

@@ -312,8 +312,19 @@ impl MutexInner {
     /// Takes the grant in our queue place `p`: the mutex is then ours (`Some(abandoned)`),
     /// linked in our robust list under the pending-operation protocol (a death between taking
     /// the grant and linking is seen by the kernel: the word already names us).
-    #[allow(unsafe_code)]
     pub(crate) fn take_grant(&self, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
+        let got = self.take_grant_unfenced(ctx, p);
+        if got.is_some() {
+            self.await_releaser();
+        }
+        got
+    }
+
+    /// [`MutexInner::take_grant`] without waiting for the releaser: for a wait-all, which takes
+    /// its grants while it holds claims on its other objects (claims last a few instructions),
+    /// and waits for the releasers after its commit.
+    #[allow(unsafe_code)]
+    pub(crate) fn take_grant_unfenced(&self, ctx: &ThreadCtx, p: state::Place) -> Option<bool> {
         let q = self.queue();
         if !q.granted(p) {
             return None;
@@ -343,7 +354,6 @@ impl MutexInner {
                 }
                 self.depth().store(1, Ordering::Relaxed);
                 self.count_mirror().store(1, Ordering::Relaxed);
-                self.await_releaser();
             }
             None => {
                 // SAFETY: as above.
@@ -366,7 +376,7 @@ impl MutexInner {
     /// [`FENCE_GRACE_US`] after it ended, and returns early as soon as somebody queues (the
     /// releaser coming back: the next release hands off to it). Bounded by [`FENCE_MAX`]
     /// whatever the (hostile) page says.
-    fn await_releaser(&self) {
+    pub(crate) fn await_releaser(&self) {
         let fence = self.sync_u32(OFF_MUTEX_FENCE);
         let start = std::time::Instant::now();
         loop {
@@ -379,6 +389,59 @@ impl MutexInner {
             }
             std::thread::yield_now();
         }
+    }
+
+    /// Declines the grant in our place `p` (a wait-all that cannot have every object now),
+    /// keeping the place: the word is freed as it was handed to us (abandoned stays abandoned)
+    /// and the mutex goes to the waiters queued after us, or stays free. The word names us
+    /// from the grant until it is freed, so this runs with our node as the pending robust-list
+    /// operation: dying in between is an ordinary owner death (the kernel marks the word).
+    /// False if there was no grant to decline (revoked, or forged).
+    #[allow(unsafe_code)]
+    pub(crate) fn decline_grant(&self, ctx: &ThreadCtx, p: state::Place) -> bool {
+        let q = self.queue();
+        if !q.granted(p) {
+            return false;
+        }
+        let me = ctx.tid();
+        if self.owning_mapping(me).is_some() {
+            return false; // we own it already: a forged grant
+        }
+        if self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_err()
+            && !(self.clear_dead_holder(me)
+                && self.holder().compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok())
+        {
+            return false;
+        }
+        let node = self.node(ctx);
+        // SAFETY: `ctx` is this thread's context; the node is in our private tail (mapped while
+        // we hold the node) and not linked (we hold the holder); it is only made pending.
+        unsafe { robust::set_pending(ctx, node) };
+        let declined = q.decline(p);
+        if let Some(abandoned) = declined {
+            let word = self.word();
+            let mut w = word.load(Ordering::Acquire);
+            // Free the word if it still names us (the granter wrote our tid), keeping WAITERS.
+            while w & TID_MASK == me & TID_MASK {
+                let free = (w & WAITERS) | if abandoned { OWNER_DIED } else { 0 };
+                match word.compare_exchange(w, free, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => break,
+                    Err(now) => w = now,
+                }
+            }
+        }
+        // SAFETY: as above.
+        unsafe { robust::set_pending(ctx, 0) };
+        self.holder().store(0, Ordering::Release);
+        if declined.is_none() {
+            return false;
+        }
+        let counts = self.counts().fetch_add(0, Ordering::AcqRel);
+        if counts & (state::Q_ONE - 1) != 0 {
+            sysfutex::wake_all(self.word());
+        }
+        self.hand_off_after(Some(p.ticket));
+        true
     }
 
     /// A grant we took but do not want (a wait-any satisfied by another object): release it.
@@ -472,10 +535,16 @@ impl MutexAt {
     /// waiter's thread, with `WAITERS`; `OWNER_DIED` becomes the grant's abandoned flag). If
     /// somebody else took it first, makes sure its release will come back here.
     pub(crate) fn hand_off(&self) {
+        self.hand_off_after(None);
+    }
+
+    /// [`MutexAt::hand_off`] to the waiters queued after ticket `after` only (a declined grant).
+    fn hand_off_after(&self, after: Option<u32>) {
         let word = self.word();
         let q = self.queue();
-        let granted = state::hand_off(
+        let granted = state::hand_off_after(
             &q,
+            after,
             1,
             |tid| {
                 let mut w = word.load(Ordering::Acquire);
@@ -547,11 +616,20 @@ impl MutexAt {
     /// word is free, hands it off instead (a queued waiter found it free: the owner died, or a
     /// release raced our arrival). Returns the word value to sleep on (owned, marked).
     pub(crate) fn mark_for_queue(&self) -> Option<u32> {
+        let w = self.mark_if_owned();
+        if w.is_none() {
+            self.hand_off();
+        }
+        w
+    }
+
+    /// Sets `WAITERS` on an owned word (a release then looks at the queue); `None` if the word
+    /// is free (nothing done). Returns the word value to sleep on.
+    pub(crate) fn mark_if_owned(&self) -> Option<u32> {
         let word = self.word();
         let mut w = word.load(Ordering::Acquire);
         loop {
             if w & TID_MASK == 0 {
-                self.hand_off();
                 return None;
             }
             if w & WAITERS != 0 {

@@ -478,8 +478,20 @@ impl<A: Atomic32> Queue<'_, A> {
     /// Takes a place at the back of the queue for thread `tid` of process `pid`; `None` if
     /// every slot is busy. The caller must re-check the object afterwards (then no release can
     /// be missed) and eventually [`Queue::leave`] or [`Queue::take_grant`].
+    #[cfg(test)]
     pub(crate) fn enqueue(&self, tid: u32, pid: u32) -> Option<Place> {
-        let ticket = self.tickets.fetch_add(1, AcqRel) & Q_TICKET;
+        self.enqueue_with(tid, pid, self.take_ticket())
+    }
+
+    /// A new ticket: the caller's place in the order of arrival.
+    pub(crate) fn take_ticket(&self) -> u32 {
+        self.tickets.fetch_add(1, AcqRel) & Q_TICKET
+    }
+
+    /// [`Queue::enqueue`] with a ticket taken earlier: a waiter that found every slot busy
+    /// keeps the ticket of its arrival, so once it gets a slot it is served in arrival order.
+    pub(crate) fn enqueue_with(&self, tid: u32, pid: u32, ticket: u32) -> Option<Place> {
+        let ticket = ticket & Q_TICKET;
         for slot in 0..self.len() {
             let w = self.word(slot);
             if w.load(Relaxed) != Q_FREE || w.compare_exchange(Q_FREE, Q_SETUP | ticket, Acquire, Relaxed).is_err() {
@@ -523,6 +535,22 @@ impl<A: Atomic32> Queue<'_, A> {
         None
     }
 
+    /// Declines the grant in our slot, keeping our place (a wait-all that cannot use it now):
+    /// the slot is waiting again with its ticket, and the caller holds the unit, which it must
+    /// give back and pass to the waiters behind us ([`hand_off_after`]). `Some(abandoned)` if
+    /// there was a grant to decline.
+    pub(crate) fn decline(&self, p: Place) -> Option<bool> {
+        let w = self.word(p.slot);
+        for state in [Q_GRANTED, Q_GRANTED_AB] {
+            if w.compare_exchange(state | p.ticket, Q_WAITING | p.ticket, AcqRel, Relaxed).is_ok() {
+                // Waiting before counted, as in `enqueue`.
+                self.counts.fetch_add(Q_ONE, AcqRel);
+                return Some(state == Q_GRANTED_AB);
+            }
+        }
+        None
+    }
+
     /// Leaves the queue if still waiting. [`Left::Granted`] means the slot holds a grant: the
     /// caller takes it with [`Queue::take_grant`] (under its own protocol), then calls again.
     pub(crate) fn leave(&self, p: Place) -> Left {
@@ -556,8 +584,16 @@ impl<A: Atomic32> Queue<'_, A> {
     /// The oldest waiting slot: `(slot, its word, its thread id)`. The scan stops once it has
     /// seen as many waiting slots as `counts` says are queued (one, usually: no need to read
     /// the other 47); a stale or forged count only makes it read more or pick among fewer.
+    #[cfg(test)]
     pub(crate) fn oldest_waiting(&self) -> Option<(usize, u32, u32)> {
+        self.oldest_waiting_after(None)
+    }
+
+    /// [`Queue::oldest_waiting`] among the waiters that queued after ticket `after` (all of
+    /// them for `None`).
+    pub(crate) fn oldest_waiting_after(&self, after: Option<u32>) -> Option<(usize, u32, u32)> {
         let now = self.tickets.load(Acquire);
+        let limit = after.map_or(u32::MAX, |t| now.wrapping_sub(t) & Q_TICKET);
         let queued = self.counts.load(Acquire) / Q_ONE;
         let mut seen = 0;
         let mut best: Option<(u32, usize, u32)> = None;
@@ -571,7 +607,7 @@ impl<A: Atomic32> Queue<'_, A> {
                 break;
             }
             let age = now.wrapping_sub(w) & Q_TICKET;
-            if best.is_none_or(|(a, _, _)| age > a) {
+            if age < limit && best.is_none_or(|(a, _, _)| age > a) {
                 best = Some((age, slot, w));
             }
         }
@@ -608,8 +644,25 @@ impl<A: Atomic32> Queue<'_, A> {
 /// (the waiter left) `give_back` returns the unit and the next waiter is tried. `wake` is
 /// called for a granted slot whose waiter sleeps. Returns how many grants were made; stops
 /// after `max` grants or when `take` fails (the object is gone: consumed by someone else).
+#[cfg(test)]
 pub(crate) fn hand_off<A: Atomic32>(
     q: &Queue<'_, A>,
+    max: u32,
+    take: impl FnMut(u32) -> Option<bool>,
+    give_back: impl FnMut(u32, bool),
+    wake: impl FnMut(usize),
+) -> u32 {
+    hand_off_after(q, None, max, take, give_back, wake)
+}
+
+/// [`hand_off`] to the waiters that queued after ticket `after` only (`None`: all): how a
+/// wait-all that declines a grant passes it on. Going strictly forward in ticket order, a grant
+/// declined by every wait-all in turn ends at the back of the queue (then it stays in the
+/// object), never circles back: the scan Windows' dispatcher makes over a wait list, one wake-up
+/// at a time.
+pub(crate) fn hand_off_after<A: Atomic32>(
+    q: &Queue<'_, A>,
+    after: Option<u32>,
     max: u32,
     mut take: impl FnMut(u32) -> Option<bool>,
     mut give_back: impl FnMut(u32, bool),
@@ -622,7 +675,7 @@ pub(crate) fn hand_off<A: Atomic32>(
         if granted >= max {
             break;
         }
-        let Some((slot, seen, tid)) = q.oldest_waiting() else { break };
+        let Some((slot, seen, tid)) = q.oldest_waiting_after(after) else { break };
         let Some(abandoned) = take(tid) else { break };
         match q.grant(slot, seen, abandoned) {
             Ok(sleeps) => {
@@ -932,6 +985,72 @@ mod models {
             }
             woke
         }
+    }
+
+    impl QWords {
+        /// A wait-all's decline of its grant in `p`: the unit goes back and on to the waiters
+        /// queued after `p` (never back to `p`).
+        fn decline(&self, p: Place) -> bool {
+            if self.q().decline(p).is_none() {
+                return false;
+            }
+            self.units.fetch_add(1, AcqRel);
+            if self.counts.fetch_add(0, AcqRel) >= Q_ONE {
+                hand_off_after(
+                    &self.q(),
+                    Some(p.ticket),
+                    1,
+                    |_| self.try_take().then_some(false),
+                    |_, _| {
+                        self.units.fetch_add(1, AcqRel);
+                    },
+                    |_| {},
+                );
+            }
+            true
+        }
+    }
+
+    #[test]
+    fn loom_a_declined_partial_grant_goes_to_the_next_waiter_exactly_once() {
+        // A wait-all W (oldest) and a single waiter C are queued on X; W's other object is not
+        // available, so W declines whatever X grant it finds, before and after a release that
+        // races it, while C re-checks X. The unit exists exactly once throughout, ends with C
+        // (taken or granted), never back with W, and W keeps its place.
+        loom::model(|| {
+            let x = Arc::new(QWords {
+                tickets: AtomicU32::new(0),
+                counts: AtomicU32::new(0),
+                slots: (0..8).map(|_| AtomicU32::new(0)).collect(),
+                units: AtomicU32::new(0),
+            });
+            let w = x.q().enqueue(1, 1).unwrap();
+            let c = x.q().enqueue(2, 2).unwrap();
+            let releaser = {
+                let x = x.clone();
+                loom::thread::spawn(move || {
+                    x.release();
+                })
+            };
+            let checker = {
+                let x = x.clone();
+                loom::thread::spawn(move || x.try_take())
+            };
+            x.decline(w);
+            releaser.join().unwrap();
+            let c_took = checker.join().unwrap();
+            x.decline(w); // W's next wake-up, if the release granted it after its first look
+            let q = x.q();
+            assert!(!q.granted(w), "the wait-all does not keep a partial grant");
+            assert!(q.holds(w), "the wait-all keeps its place");
+            let c_granted = q.granted(c);
+            assert_eq!(
+                u32::from(c_took) + u32::from(c_granted) + x.units.load(SeqCst),
+                1,
+                "the unit exists exactly once"
+            );
+            assert!(c_took || c_granted, "the declined unit goes to the waiter behind");
+        });
     }
 
     #[test]

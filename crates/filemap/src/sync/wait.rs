@@ -222,7 +222,7 @@ pub(crate) fn run_opts(
         return run_any(&objs, ctx, deadline, spun, me);
     }
     let attempt = |objs: &[Obj<'_>]| -> Result<Result<WaitOutcome, usize>> {
-        if all { try_all(objs, &order, me, ctx, deadline) } else { try_any(objs, ctx, deadline) }
+        if all { try_all(objs, &order, me, ctx, deadline, &mut []) } else { try_any(objs, ctx, deadline) }
     };
     let mut spun = spun;
     loop {
@@ -252,6 +252,10 @@ pub(crate) fn run_opts(
                 }
             }
             continue;
+        }
+        if all && fair_hand_off() && objs.iter().any(|o| queue_of(o).is_some() && queued_kind(o)) {
+            // Queue on every object that hands off, so that its releases come to us in turn.
+            return run_all_queued(&objs, &order, ctx, deadline, me);
         }
         // Register on the sleep set, then check once more, then sleep.
         let sleep_set: Vec<usize> = if all { vec![blocker] } else { (0..objs.len()).collect() };
@@ -356,10 +360,22 @@ fn run_any(
     }
     // Phase 2: queue where the object hands off, and wait for a grant.
     let tid = ctx.map_or(0, ThreadCtx::tid);
-    let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
+    // Where every slot is busy we keep our arrival ticket and try again for a slot later.
+    let mut overflow: Vec<Option<u32>> = vec![None; objs.len()];
+    let mut places: Vec<Option<state::Place>> = objs
+        .iter()
+        .zip(overflow.iter_mut())
+        .map(|(o, t)| match enqueue_keep(o, ctx, tid, pid, None) {
+            Ok(p) => Some(p),
+            Err(ticket) => {
+                *t = ticket;
+                None
+            }
+        })
+        .collect();
     // One spin per wait: the caller's (or phase 1's) already ran, so a queued waiter sleeps at
     // once (spinning again while the releaser needs the CPU only delays the hand-off).
-    let outcome = queued_wait(objs, ctx, deadline, &mut places, tid, pid);
+    let outcome = queued_wait(objs, ctx, deadline, &mut places, &mut overflow, tid, pid);
     // Leave every queue; a grant that arrived meanwhile is ours: keep the first if the wait
     // timed out, pass the others on.
     let mut outcome = outcome?;
@@ -377,14 +393,29 @@ fn run_any(
 }
 
 fn enqueue(o: &Obj<'_>, ctx: Option<&ThreadCtx>, tid: u32, pid: u32) -> Option<state::Place> {
+    enqueue_keep(o, ctx, tid, pid, None).ok()
+}
+
+/// Queues on `o` with `ticket` (our arrival ticket from an earlier try) or a new ticket.
+/// `Err(Some(ticket))`: every slot is busy; try again later with that ticket (the order of
+/// arrival is kept). `Err(None)`: `o` does not queue (or this process barges).
+fn enqueue_keep(
+    o: &Obj<'_>,
+    ctx: Option<&ThreadCtx>,
+    tid: u32,
+    pid: u32,
+    ticket: Option<u32>,
+) -> std::result::Result<state::Place, Option<u32>> {
     if !fair_hand_off() {
-        return None;
+        return Err(None);
     }
-    match &o.t {
-        Target::Mutex(m) if ctx.is_some() => m.queue().enqueue(tid, pid),
-        Target::Cell(c) if c.queued_kind() => c.queue().enqueue(tid, pid),
-        _ => None,
-    }
+    let q = match &o.t {
+        Target::Mutex(m) if ctx.is_some() => m.queue(),
+        Target::Cell(c) if c.queued_kind() => c.queue(),
+        _ => return Err(None),
+    };
+    let ticket = ticket.unwrap_or_else(|| q.take_ticket());
+    q.enqueue_with(tid, pid, ticket).ok_or(Some(ticket))
 }
 
 /// Takes a grant in place `p` of object `o`: `Some(abandoned)`.
@@ -444,13 +475,25 @@ fn queued_wait(
     ctx: Option<&ThreadCtx>,
     deadline: Option<Instant>,
     places: &mut [Option<state::Place>],
+    overflow: &mut [Option<u32>],
     tid: u32,
     pid: u32,
 ) -> Result<WaitOutcome> {
     // Grants we saw held by others: (object, slot, slot word) -> first seen.
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
     loop {
-        // 1. A grant, lowest index first.
+        // 1. A slot where every slot was busy (with our arrival ticket: served in arrival
+        //    order once in; until then we take the object only when it is free).
+        for (i, place) in places.iter_mut().enumerate() {
+            if place.is_none()
+                && let Some(t) = overflow[i]
+                && let Ok(p) = enqueue_keep(&objs[i], ctx, tid, pid, Some(t))
+            {
+                *place = Some(p);
+                overflow[i] = None;
+            }
+        }
+        // A grant, lowest index first.
         for (i, place) in places.iter_mut().enumerate() {
             let Some(p) = *place else { continue };
             if let Some(abandoned) = take_grant(&objs[i], ctx, p) {
@@ -633,27 +676,45 @@ fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>, deadline: Option<Instant>)
 
 /// All or nothing: claim the non-mutex objects (frozen while claimed), then take the mutexes;
 /// commit only if everything is available, else restore everything exactly.
+///
+/// `places`: a queued wait-all's places (empty otherwise). An object whose place holds a grant
+/// counts as available; its grant is taken only once everything else is held (claims, mutex
+/// words), just before the commit, and given back if the commit cannot happen. Places whose
+/// grant was taken become `None`.
 fn try_all(
     objs: &[Obj<'_>],
     order: &[usize],
     me: u32,
     ctx: Option<&ThreadCtx>,
     deadline: Option<Instant>,
+    places: &mut [Option<state::Place>],
 ) -> Result<Result<WaitOutcome, usize>> {
+    let granted = |places: &[Option<state::Place>], i: usize| -> Option<state::Place> {
+        let p = places.get(i).copied().flatten()?;
+        queue_of(&objs[i]).is_some_and(|q| q.granted(p)).then_some(p)
+    };
     // Quick check without claims: do not bother anyone if something is plainly unavailable.
     for &i in order {
-        let available = match &objs[i].t {
-            Target::Mutex(m) => m.looks_available(),
-            Target::Cell(c) => c.looks_available(),
-            Target::Process(p) => p.exited(),
-        };
+        let available = granted(places, i).is_some()
+            || match &objs[i].t {
+                Target::Mutex(m) => m.looks_available(),
+                Target::Cell(c) => c.looks_available(),
+                Target::Process(p) => p.exited(),
+            };
         if !available {
             return Ok(Err(i));
         }
     }
+    let grants: Vec<(usize, state::Place)> = order.iter().filter_map(|&i| Some((i, granted(places, i)?))).collect();
+    let is_granted = |i: usize| grants.iter().any(|&(g, _)| g == i);
     let mut claimed: Vec<(&CellObj, u32)> = Vec::with_capacity(order.len());
     let mut taken: Vec<(&MutexInner, usize, bool, bool)> = Vec::new();
-    let rollback = |claimed: &[(&CellObj, u32)], taken: &[(&MutexInner, usize, bool, bool)]| {
+    // Grants taken: (index, abandoned).
+    let mut took: Vec<(usize, bool)> = Vec::new();
+    let rollback = |claimed: &[(&CellObj, u32)], taken: &[(&MutexInner, usize, bool, bool)], took: &[(usize, bool)]| {
+        for &(i, abandoned) in took.iter().rev() {
+            give_up_grant(&objs[i], ctx, abandoned);
+        }
         for &(m, _, abandoned, recursive) in taken.iter().rev() {
             if let Some(ctx) = ctx {
                 m.undo_acquire(ctx, abandoned, recursive);
@@ -665,17 +726,20 @@ fn try_all(
         }
     };
     for &i in order {
+        if is_granted(i) {
+            continue;
+        }
         match &objs[i].t {
             Target::Cell(c) => match c.claim_if_signaled(me, deadline) {
                 Some(v) => claimed.push((c, v)),
                 None => {
-                    rollback(&claimed, &taken);
+                    rollback(&claimed, &taken, &took);
                     return Ok(Err(i));
                 }
             },
             Target::Process(p) => {
                 if !p.exited() {
-                    rollback(&claimed, &taken);
+                    rollback(&claimed, &taken, &took);
                     return Ok(Err(i));
                 }
             }
@@ -683,19 +747,40 @@ fn try_all(
         }
     }
     for &i in order {
+        if is_granted(i) {
+            continue;
+        }
         if let Target::Mutex(m) = &objs[i].t {
             let Some(ctx) = ctx else { unreachable_ctx() };
             let recursive = m.owned_by_me();
             match m.try_acquire(ctx) {
                 Ok(Some(abandoned)) => taken.push((m, i, abandoned, recursive)),
                 Ok(None) => {
-                    rollback(&claimed, &taken);
+                    rollback(&claimed, &taken, &took);
                     return Ok(Err(i));
                 }
                 Err(e) => {
-                    rollback(&claimed, &taken);
+                    rollback(&claimed, &taken, &took);
                     return Err(e);
                 }
+            }
+        }
+    }
+    // Everything else is held: take the grants (each one is ours until a revoker takes it back
+    // after GRANT_MAX; a revoked one fails the attempt and everything goes back).
+    for &(i, p) in &grants {
+        let got = match &objs[i].t {
+            Target::Mutex(m) => ctx.and_then(|ctx| m.take_grant_unfenced(ctx, p)),
+            _ => take_grant(&objs[i], ctx, p),
+        };
+        match got {
+            Some(abandoned) => {
+                took.push((i, abandoned));
+                places[i] = None;
+            }
+            None => {
+                rollback(&claimed, &taken, &took);
+                return Ok(Err(i));
             }
         }
     }
@@ -704,15 +789,197 @@ fn try_all(
     // object alone is not consumed (documented limit of a wait-all stopped mid-commit).
     for (k, &(c, v)) in claimed.iter().enumerate() {
         if !c.unclaim(me, v, c.consume(v)) && k == 0 {
-            rollback(&claimed[1..], &taken);
+            rollback(&claimed[1..], &taken, &took);
             return Ok(Err(order[0]));
         }
     }
-    let abandoned = taken.iter().filter(|t| t.2).map(|t| t.1).min();
+    // Claims are dropped: now let the releasers of the mutexes handed to us come back first.
+    for &(i, _) in &took {
+        if let Target::Mutex(m) = &objs[i].t {
+            m.await_releaser();
+        }
+    }
+    let abandoned = taken.iter().filter(|t| t.2).map(|t| t.1).chain(took.iter().filter(|t| t.1).map(|t| t.0)).min();
     Ok(Ok(match abandoned {
         Some(i) => WaitOutcome::Abandoned(i),
         None => WaitOutcome::Signaled(0),
     }))
+}
+
+/// Gives back an object we hold through a grant a wait-all cannot use: a mutex is freed as it
+/// was handed to us (abandoned stays abandoned: we never reported it), a unit goes back; either
+/// way the object goes on to the oldest waiter.
+fn give_up_grant(o: &Obj<'_>, ctx: Option<&ThreadCtx>, abandoned: bool) {
+    match &o.t {
+        Target::Mutex(m) => {
+            if let Some(ctx) = ctx {
+                m.undo_acquire(ctx, abandoned, false);
+            }
+        }
+        Target::Cell(c) => c.pass_on_grant(),
+        Target::Process(_) => {}
+    }
+}
+
+/// True for objects whose waiters queue (mutexes, semaphores, auto-reset events).
+fn queued_kind(o: &Obj<'_>) -> bool {
+    match &o.t {
+        Target::Mutex(_) => true,
+        Target::Cell(c) => c.queued_kind(),
+        Target::Process(_) => false,
+    }
+}
+
+/// A wait for all of `objs`, queued (FIFO hand-off) on every object that hands off.
+///
+/// A release hands its object to the oldest queued waiter; for us that is a *partial* grant.
+/// After every wake-up we try the whole set at once, counting our grants as available
+/// ([`try_all`]). If that fails, we give back every grant we hold (declining: the object goes
+/// on to the next waiter in FIFO order, or back to the object) and queue again on those
+/// objects, then sleep: a wait-all never holds one object while it waits for another, so two
+/// wait-alls on overlapping sets cannot deadlock, and a grant to us is held only between our
+/// wake-up and our next attempt (a stopped or dead waiter's grants are revoked by the others,
+/// as for any grant: see `queued_wait`).
+fn run_all_queued(
+    objs: &[Obj<'_>],
+    order: &[usize],
+    ctx: Option<&ThreadCtx>,
+    deadline: Option<Instant>,
+    pid: u32,
+) -> Result<WaitOutcome> {
+    let tid = ctx.map_or(0, ThreadCtx::tid);
+    let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
+    let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    let requeue = |places: &mut [Option<state::Place>]| {
+        for (i, place) in places.iter_mut().enumerate() {
+            let lost = match *place {
+                Some(p) => queue_of(&objs[i]).is_some_and(|q| !q.holds(p)),
+                None => true,
+            };
+            if lost && queued_kind(&objs[i]) {
+                *place = enqueue(&objs[i], ctx, tid, pid);
+            }
+        }
+    };
+    let result = (|| -> Result<WaitOutcome> {
+        loop {
+            // 1. Queue where we have no place (a revoked place, a queue that was full).
+            requeue(&mut places);
+            // 2. The whole set, grants counting as available.
+            poll_timers(objs);
+            if let Ok(outcome) = try_all(objs, order, pid, ctx, deadline, &mut places)? {
+                return Ok(outcome);
+            }
+            // 3. Not all at once: decline every partial grant, keeping our places (the object
+            //    goes on at once to the waiters behind us, or stays free).
+            for (i, place) in places.iter_mut().enumerate() {
+                let Some(p) = *place else { continue };
+                if !queue_of(&objs[i]).is_some_and(|q| q.granted(p)) {
+                    continue;
+                }
+                let declined = match &objs[i].t {
+                    Target::Mutex(m) => ctx.is_some_and(|ctx| m.decline_grant(ctx, p)),
+                    Target::Cell(c) => c.decline_grant(p),
+                    Target::Process(_) => false,
+                };
+                if !declined {
+                    // Not ours to decline (revoked meanwhile, or forged: the others revoke a
+                    // grant nobody takes after the bound): queue again.
+                    *place = None;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(WaitOutcome::TimedOut);
+            }
+            requeue(&mut places);
+            // 4. Sleep: on our slots (a granter wakes us), on the words of unqueued objects.
+            //    Every object that is unavailable must wake us when it changes: a queued mutex
+            //    gets `WAITERS` (its release then looks at the queue), a queued cell counts us.
+            let mut words: Vec<(&std::sync::atomic::AtomicU32, u32)> = Vec::with_capacity(objs.len());
+            let mut registered: Vec<&CellObj> = Vec::new();
+            let mut registered_mutexes: Vec<&MutexInner> = Vec::new();
+            let mut ready = false;
+            for (i, o) in objs.iter().enumerate() {
+                if words.len() >= sysfutex::WAITV_MAX {
+                    break; // the rest is polled (GRANT_POLL)
+                }
+                match (&o.t, places[i]) {
+                    (Target::Mutex(m), Some(p)) => {
+                        let Some(v) = m.queue().mark_sleeping(p) else {
+                            ready = true;
+                            break;
+                        };
+                        words.push((m.slot_word(p.slot), v));
+                        let _ = m.mark_if_owned();
+                    }
+                    (Target::Cell(c), Some(p)) => {
+                        let Some(v) = c.queue().mark_sleeping(p) else {
+                            ready = true;
+                            break;
+                        };
+                        words.push((c.slot_word(p.slot), v));
+                    }
+                    (Target::Mutex(m), None) => match m.register() {
+                        Some(v) => {
+                            registered_mutexes.push(m);
+                            words.push((m.word(), v));
+                        }
+                        None => {
+                            ready = true;
+                            break;
+                        }
+                    },
+                    (Target::Cell(c), None) => {
+                        let seq = c.register();
+                        registered.push(c);
+                        words.push((c.seq(), seq));
+                    }
+                    (Target::Process(p), _) => words.push((p.word(), 0)),
+                }
+            }
+            if !ready {
+                // Registered: if everything looks available now, try again instead of sleeping.
+                ready = objs.iter().enumerate().all(|(i, o)| {
+                    places[i].is_some_and(|p| queue_of(o).is_some_and(|q| q.granted(p)))
+                        || match &o.t {
+                            Target::Mutex(m) => m.looks_available(),
+                            Target::Cell(c) => c.looks_available(),
+                            Target::Process(p) => p.exited(),
+                        }
+                });
+            }
+            let slept_from = Instant::now();
+            if !ready && !words.is_empty() {
+                let next_due = poll_timers(objs);
+                let mut sleep = GRANT_POLL;
+                if let Some(d) = deadline {
+                    sleep = sleep.min(d.saturating_duration_since(slept_from));
+                }
+                if let Some(due) = next_due {
+                    sleep = sleep.min(due);
+                }
+                sysfutex::wait_many(&words, Some(sleep));
+            }
+            for c in registered {
+                c.unregister();
+            }
+            for m in registered_mutexes {
+                m.unregister();
+            }
+            // 5. Grants nobody came for (a dead or stopped grantee) block us too.
+            if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+                revoke_stale(objs, &places, &mut seen);
+            }
+        }
+    })();
+    // Leave every queue we are still in; a grant that arrived meanwhile goes on.
+    for (i, place) in places.iter().enumerate() {
+        let Some(p) = *place else { continue };
+        if let Some(abandoned) = leave(&objs[i], ctx, p) {
+            give_up_grant(&objs[i], ctx, abandoned);
+        }
+    }
+    result
 }
 
 fn unreachable_ctx() -> ! {
