@@ -89,6 +89,7 @@ pub use mapping::{
     unmap_raw, unmap_raw_preserving_placeholder,
 };
 pub use name::{ObjectName, Scope};
+pub use namespace::Namespace;
 pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
 /// The `zerocopy` this crate's typed view access ([`View::read_as`], [`View::write_as`]) is

@@ -96,6 +96,18 @@ impl PartialEq for Namespace {
 
 impl Eq for Namespace {}
 
+impl std::hash::Hash for Namespace {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.root.hash(state);
+    }
+}
+
+// A `Namespace` is shared between threads (the default one is a `static`).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Namespace>();
+};
+
 impl Default for Namespace {
     /// The process's namespace: rooted at `$FILEMAP_ROOT` if set (read once, on first use),
     /// else the standard locations. Every clone shares one set of verified directories.
@@ -346,7 +358,7 @@ pub(crate) fn dir_of(fd: rustix::fd::BorrowedFd<'_>, scope: Scope, file: &str) -
     }
     let path = std::fs::read_link(format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd))).ok()?;
     let parent = path.parent()?.to_path_buf();
-    // Rooted the way `Namespace::at` lays directories out, or else a standard location.
+    // Only a directory laid out the way `Namespace::at` (and `FILEMAP_ROOT`) lay them out.
     let expected = match scope {
         Scope::Local => format!("filemap-{}", rustix::process::geteuid().as_raw()),
         Scope::Global => GLOBAL_DIR.to_owned(),
