@@ -432,35 +432,90 @@ pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
     with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access }))
 }
 
+/// The objects of several handles, protected together by [`with_many`].
+#[derive(Clone, Copy)]
+pub struct Many<'a> {
+    /// Entries protected by the caller's hazard batch for at least `'a`.
+    entries: &'a [*const Entry],
+}
+
+impl<'a> Many<'a> {
+    /// How many objects.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if there are none.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The object of the `i`-th handle.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> &'a Object {
+        // SAFETY: the entry is protected by `with_many`'s hazard batch for as long as this
+        // view exists (`'a` does not outlive the call of `f`) and was a valid `Box<Entry>` when
+        // published (see `with_published`).
+        unsafe { &(*self.entries[i]).object }
+    }
+
+    /// The objects, in handle order.
+    #[inline(always)]
+    pub fn iter(&self) -> impl Iterator<Item = &'a Object> + 'a {
+        let many = *self;
+        (0..many.len()).map(move |i| many.get(i))
+    }
+}
+
 /// Protects the entries of `hs` (at most 64) for a wait's cheap first pass and runs `f` on
 /// them; `None` if any is not published now or cannot be protected (the caller then takes
 /// references with [`get`]). Same rules as [`with`].
-pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(&[&Object]) -> R) -> Option<R> {
+#[inline]
+pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(Many<'_>) -> R) -> Option<R> {
     let n = hs.len();
     if n > 64 {
         return None;
     }
-    let mut cells: [&AtomicPtr<Entry>; 64] = [&NO_ENTRY; 64];
-    for (c, &h) in cells.iter_mut().zip(hs) {
-        *c = cell(fd_of(h)?)?;
+    let mut batch = hazard::Batch::with_room(n)?;
+    // Uninitialized (no 1 KiB of zeroing per call): element i is written before it is read.
+    let mut cells: [MaybeUninit<&AtomicPtr<Entry>>; 64] = [const { MaybeUninit::uninit() }; 64];
+    let mut ptrs: [MaybeUninit<*const Entry>; 64] = [const { MaybeUninit::uninit() }; 64];
+    for ((&h, c), p) in hs.iter().zip(&mut cells[..n]).zip(&mut ptrs[..n]) {
+        let cell = c.write(cell_of_value(h)?);
+        p.write(batch.push(cell)?);
     }
-    let mut ptrs = [std::ptr::null::<Entry>(); 64];
-    let batch = hazard::protect_many(&cells[..n], &mut ptrs[..n])?;
-    let mut objects: [MaybeUninit<&Object>; 64] = [const { MaybeUninit::uninit() }; 64];
-    for (o, &p) in objects.iter_mut().zip(&ptrs[..n]) {
-        // SAFETY: `p` is protected by `batch` (alive until after `f` returns) and was a valid
-        // `Box<Entry>` when published.
-        o.write(unsafe { &(*p).object });
+    // SAFETY: the loop above wrote all `n` elements of both arrays (it returns early otherwise),
+    // and `MaybeUninit<T>` has the layout of `T`.
+    let (cells, ptrs) = unsafe {
+        (
+            std::slice::from_raw_parts(cells.as_ptr().cast::<&AtomicPtr<Entry>>(), n),
+            std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const Entry>(), n),
+        )
+    };
+    if !batch.confirm(cells.iter().copied().zip(ptrs.iter().copied())) {
+        return None;
     }
-    // SAFETY: the first `n` elements were written above.
-    let objects = unsafe { std::slice::from_raw_parts(objects.as_ptr().cast::<&Object>(), n) };
-    let r = f(objects);
+    let r = f(Many { entries: ptrs });
     drop(batch);
     Some(r)
 }
 
-/// A cell that is always empty (fills fixed arrays of cells before use).
-static NO_ENTRY: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
+/// The slot cell a handle value names, if its chunk exists: [`fd_of`] and [`cell`] in one
+/// step (a value of 0 or -1/-2, or past the table, has none).
+#[inline(always)]
+fn cell_of_value(h: HANDLE) -> Option<&'static AtomicPtr<Entry>> {
+    // (value & !3) / 4 - 1, wrapping: 0 (NULL) becomes usize::MAX, past every chunk.
+    let i = ((h as usize) >> 2).wrapping_sub(1);
+    let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
+    if chunk.is_null() {
+        return None;
+    }
+    // SAFETY: as in `cell`.
+    Some(unsafe { &(*chunk)[i & (CHUNK - 1)] })
+}
+
 
 /// The handle value of slot `fd`.
 pub fn value_of(fd: RawFd) -> HANDLE {

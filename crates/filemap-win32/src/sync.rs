@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use filemap::sync::{
-    DueTime, Event, Mutex, Rights, Semaphore, SyncState, Timer, WaitOutcome, Waitable, wait_all, wait_any,
+    DueTime, Event, Mutex, Rights, Semaphore, Timer, WaitOutcome, Waitable, wait_all, wait_any,
 };
 use filemap::{Created, Win32Error};
 
@@ -560,17 +560,14 @@ fn fast_kind(object: &Object) -> bool {
     rights.contains(Rights::SYNCHRONIZE)
 }
 
-/// Whether a wait could take `object` (of a [`fast_kind`]) now, by a plain read of its state
-/// (no claim, no system call).
+/// Whether a wait could take `object` (of a [`fast_kind`]) now, by the core's "looks
+/// signaled" probe (one load and a compare: no claim, no system call, no state decoding).
 #[inline(always)]
 fn looks_available(object: &Object) -> bool {
     match object {
-        Object::Mutex(m) => match m.state() {
-            SyncState::Mutex { owner_tid: None, .. } => true,
-            _ => m.is_owned_by_current_thread(),
-        },
-        Object::Semaphore(s) => matches!(s.state(), SyncState::Semaphore { count: 1.., .. }),
-        Object::Event(e) => matches!(e.state(), SyncState::Event { signaled: true, .. }),
+        Object::Mutex(m) => m.looks_signaled() || m.is_owned_by_current_thread(),
+        Object::Semaphore(s) => s.looks_signaled(),
+        Object::Event(e) => e.looks_signaled(),
         _ => false,
     }
 }
@@ -665,32 +662,48 @@ pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DW
     })
 }
 
-/// The cheap first pass of a wait on several objects, on borrowed handles: O(n) plain reads of
-/// their states, then non-blocking tries. `None`: the caller must wait with references.
-fn wait_multiple_fast(objects: &[&Object], all: bool) -> Res<Option<DWORD>> {
-    if !objects.iter().all(|o| fast_kind(o)) {
-        return Ok(None); // timers, processes, errors: the core's path
-    }
+/// The cheap first pass of a wait on several objects, on borrowed handles: one pass of "looks
+/// signaled" probes (a load and a compare each, no claim, no system call), then non-blocking
+/// tries. `None`: the caller must wait with references.
+#[inline(always)]
+fn wait_multiple_fast(objects: handles::Many<'_>, all: bool) -> Res<Option<DWORD>> {
+    let n = objects.len();
     if all {
-        if !objects.iter().all(|o| looks_available(o)) {
-            return Ok(None);
+        if !objects.iter().all(|o| fast_kind(o) && looks_available(o)) {
+            return Ok(None); // timers, processes, errors, or not all signaled: the core's path
         }
-        let mut ws: [&dyn Waitable; 64] = [waitable(objects[0])?; 64];
-        for (w, o) in ws.iter_mut().zip(objects) {
+        let mut ws: [&dyn Waitable; 64] = [waitable(objects.get(0))?; 64];
+        for (w, o) in ws.iter_mut().zip(objects.iter()) {
             *w = waitable(o)?;
         }
-        return match wait_all(&ws[..objects.len()], Some(Duration::ZERO))? {
+        return match wait_all(&ws[..n], Some(Duration::ZERO))? {
             WaitOutcome::TimedOut => Ok(None),
             outcome => Ok(Some(outcome.to_win32())),
         };
     }
-    // The lowest index that can be taken, as the core's wait-any would pick.
+    // Every object must be of a fast kind (else the core's path reports errors, waits for
+    // timers...); the lowest index that looks available is tried first, as the core's wait-any
+    // would pick. One pass: probes until one looks available, kind checks after it.
+    let mut first = n;
     for (i, o) in objects.iter().enumerate() {
+        if !fast_kind(o) {
+            return Ok(None);
+        }
         if looks_available(o) {
+            first = i;
+            break;
+        }
+    }
+    if !objects.iter().skip(first + 1).all(fast_kind) {
+        return Ok(None);
+    }
+    for i in first..n {
+        let o = objects.get(i);
+        if i == first || looks_available(o) {
             match try_take(o)? {
                 WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
                 WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
-                WaitOutcome::TimedOut => {}
+                WaitOutcome::TimedOut => {} // lost a race: look further
             }
         }
     }
@@ -708,6 +721,15 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
     }
     // SAFETY: `count` readable handles (caller's promise).
     let hs = unsafe { std::slice::from_raw_parts(handles_ptr, count as usize) };
+    // A wait-any takes the fast path first: it fails (`None`) on anything the checks below
+    // would refuse (a pseudo-handle has no table slot), so the order of errors is kept. An
+    // alertable wait goes to the APC-aware path as it is (queued APCs end it first).
+    if !all
+        && !alertable
+        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, false)).transpose()?.flatten()
+    {
+        return Ok(r);
+    }
     if hs.iter().any(|&h| handles::is_pseudo(h)) {
         return fail(Win32Error::INVALID_HANDLE);
     }
@@ -722,12 +744,11 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         if values.windows(2).any(|w| w[0] == w[1]) {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-    }
-    // An alertable wait goes to the APC-aware path as it is (queued APCs end it first).
-    if !alertable
-        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all)).transpose()?.flatten()
-    {
-        return Ok(r);
+        if !alertable
+            && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, true)).transpose()?.flatten()
+        {
+            return Ok(r);
+        }
     }
     let mut objects = Vec::with_capacity(hs.len());
     for &h in hs {

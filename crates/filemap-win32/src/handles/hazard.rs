@@ -255,36 +255,51 @@ impl Drop for Batch {
     }
 }
 
-/// Protects what each of `srcs` points to, writing the pointers to `out` (same length), with
-/// one light barrier for all. `None` (nothing protected) if any holds null, if one changed
-/// meanwhile, or if the thread has no run of free slots: the caller takes references instead.
-#[inline]
-pub fn protect_many<T>(srcs: &[&AtomicPtr<T>], out: &mut [*const T]) -> Option<Batch> {
-    let record = record()?;
-    let len = srcs.len();
-    let base = record.hint.load(Ordering::Relaxed);
-    if base + len > PER_THREAD || out.len() != len {
-        return None;
+impl Batch {
+    /// An empty batch with room for `max` protections in consecutive free slots; `None` if the
+    /// thread has no such run (or is exiting). Dropping it clears what it protected.
+    #[inline(always)]
+    pub fn with_room(max: usize) -> Option<Batch> {
+        let record = record()?;
+        let base = record.hint.load(Ordering::Relaxed);
+        if base + max > PER_THREAD {
+            return None;
+        }
+        Some(Batch { record, base, len: 0 })
     }
-    let slots = &record.slots[base..base + len];
-    if slots.iter().any(|s| !s.load(Ordering::Relaxed).is_null()) {
-        return None;
-    }
-    let batch = Batch { record, base, len }; // clears the slots on every early return
-    for ((src, slot), o) in srcs.iter().zip(slots).zip(out.iter_mut()) {
+
+    /// Announces a protection of what `src` points to (step 2 of the protocol), and returns
+    /// it; `None` if `src` holds null or the next slot is held by an outer protection of this
+    /// thread. Not protected until [`Batch::confirm`] returns true. At most the batch's room.
+    #[inline(always)]
+    pub fn push<T>(&mut self, src: &AtomicPtr<T>) -> Option<*const T> {
+        let slot = &self.record.slots[self.base + self.len];
+        if !slot.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
         let p = src.load(Ordering::Acquire);
         if p.is_null() {
             return None;
         }
         slot.store(p.cast(), Ordering::Relaxed);
-        *o = p;
+        self.len += 1;
+        Some(p)
     }
-    light_barrier();
-    if srcs.iter().zip(out.iter()).any(|(src, &p)| !ptr::eq(src.load(Ordering::Acquire), p)) {
-        return None;
+
+    /// Step 3 for every pushed pointer at once (one light barrier): true if each `src` still
+    /// holds what was pushed from it (pairs in push order); then they stay protected until the
+    /// batch is dropped. False: something changed, drop the batch and take references.
+    #[inline(always)]
+    pub fn confirm<'s, T: 's>(&mut self, pushed: impl Iterator<Item = (&'s AtomicPtr<T>, *const T)>) -> bool {
+        light_barrier();
+        for (src, p) in pushed {
+            if !ptr::eq(src.load(Ordering::Acquire), p) {
+                return false;
+            }
+        }
+        self.record.hint.store(self.base + self.len, Ordering::Relaxed);
+        true
     }
-    record.hint.store(base + len, Ordering::Relaxed);
-    Some(batch)
 }
 
 /// Waits until no reader protects `p`, which the caller has just unpublished (swapped out of

@@ -204,6 +204,39 @@ impl CellObj {
         self.signaled_for_all(state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire)))
     }
 
+    /// The cheap "looks signaled" probe: one acquire load and a compare (a semaphore's count is
+    /// not zero; an event's or timer's signaled bit is set). No claim is waited out, no timer is
+    /// fired, nothing changes: a hint for a wait's O(n) first pass, which then tries for real.
+    #[inline(always)]
+    pub(crate) fn looks_signaled(&self) -> bool {
+        let v = state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire));
+        match self.kind {
+            Kind::Semaphore { .. } => v != 0,
+            Kind::Event { .. } | Kind::Timer { .. } => v & SIGNALED != 0,
+        }
+    }
+
+    /// One attempt at the transition `f` on an unclaimed state: the first round of
+    /// [`state::Cell::update`] without its claim-waiting machinery, inlined into the
+    /// uncontended paths. `Some((old, new))` when `f` accepted and the change stuck (or changed
+    /// nothing); `None` when the object is claimed, `f` refused, or another change came first:
+    /// the caller then takes the general path, which decides.
+    #[inline(always)]
+    fn update_fast(&self, f: impl FnOnce(u32) -> Option<u32>) -> Option<(u32, u32)> {
+        let word = self.page.u64(OFF_STATE);
+        let s = word.load(Ordering::Acquire);
+        if state::claimer(s) != 0 {
+            return None;
+        }
+        let old = state::value(s);
+        let new = f(old)?;
+        // An unclaimed state is the value alone (claim bits zero), as `state::pack(new, 0)`.
+        if new == old || word.compare_exchange(s, u64::from(new), Ordering::SeqCst, Ordering::Acquire).is_ok() {
+            return Some((old, new));
+        }
+        None
+    }
+
     pub(crate) fn claim_if_signaled(&self, me: u32, deadline: Option<std::time::Instant>) -> Option<u32> {
         self.cell().claim(me, &mut ClaimSpin::until(deadline), |v| self.signaled_for_all(v))
     }
@@ -285,6 +318,12 @@ impl CellObj {
         if matches!(self.kind, Kind::Timer { .. }) {
             return super::wait::run(&[me], false, timeout);
         }
+        // Uncontended: what is there is taken with one compare-and-swap. (Taking it with the
+        // generation of this same snapshot as the wait's entry generation is what the general
+        // path below would do if nothing changed in between.)
+        if self.update_fast(|v| self.take_fn(v, None)).is_some() {
+            return Ok(WaitOutcome::Signaled(0));
+        }
         let entry = self.event_gen();
         let limit = Some(timeout.unwrap_or(super::wait::CLAIM_BREAK).min(super::wait::CLAIM_BREAK));
         if self.cell().update(&mut ClaimSpin::within(limit), |v| self.take_fn(v, entry)).1.is_some() {
@@ -319,6 +358,7 @@ macro_rules! cell_handle {
         impl $ty {
             /// Waits for the object (`WaitForSingleObject`) and consumes what it takes:
             /// [`WaitOutcome::Signaled`]`(0)` or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
+            #[inline]
             pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
                 self.inner.wait_one(timeout, self)
@@ -327,6 +367,15 @@ macro_rules! cell_handle {
             /// The object's current state.
             pub fn state(&self) -> SyncState {
                 self.inner.state()
+            }
+
+            /// A cheap hint, for a wait's first pass over many objects: true if a wait could
+            /// probably take something now (one load and a compare; nothing changes, no claim
+            /// is waited out, a due timer is not fired). A wait still decides: the hint may be
+            /// stale by the time it returns. Needs no right.
+            #[inline]
+            pub fn looks_signaled(&self) -> bool {
+                self.inner.looks_signaled()
             }
         }
     };
@@ -436,9 +485,21 @@ impl Semaphore {
     /// Adds `n` (> 0) units (`ReleaseSemaphore`) and returns the previous count. Past the
     /// maximum it fails with `ERROR_TOO_MANY_POSTS` and changes nothing. Needs
     /// `SEMAPHORE_MODIFY_STATE`.
+    #[inline]
     pub fn release(&self, n: i32) -> Result<i32> {
         self.check(Rights::SEMAPHORE_MODIFY_STATE, "release")?;
         let Kind::Semaphore { max } = self.inner.kind else { unreachable!("a Semaphore handle holds a semaphore") };
+        if n > 0
+            && let Some((old, _)) = self.inner.update_fast(|v| state::sem_add(v, n as u32, max))
+        {
+            self.inner.changed_and_hand_off(n as u32, None);
+            return Ok(old as i32);
+        }
+        self.release_slow(n, max)
+    }
+
+    #[inline(never)]
+    fn release_slow(&self, n: i32, max: u32) -> Result<i32> {
         if n <= 0 {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
@@ -533,9 +594,13 @@ impl Event {
         Event::options().name(name).rights(rights).open()
     }
 
-    fn modify(&self, op: &str, f: impl FnMut(u32) -> Option<u32>, publish: bool) -> Result<bool> {
+    #[inline(always)]
+    fn modify(&self, op: &str, mut f: impl FnMut(u32) -> Option<u32>, publish: bool) -> Result<bool> {
         self.check(Rights::EVENT_MODIFY_STATE, op)?;
-        let (old, _) = self.inner.cell().update(&mut ClaimSpin::new(), f);
+        let old = match self.inner.update_fast(&mut f) {
+            Some((old, _)) => old,
+            None => self.inner.cell().update(&mut ClaimSpin::new(), f).0,
+        };
         if publish {
             // Set: the signal goes to the oldest queued waiter. Pulse: the pulse goes to the
             // oldest waiter of the generation before it (an auto-reset event's only one).

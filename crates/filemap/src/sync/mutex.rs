@@ -780,6 +780,15 @@ impl Mutex {
         }
     }
 
+    /// A cheap hint, for a wait's first pass over many objects: true if the mutex looks free
+    /// (one relaxed load of its word and a compare; nothing changes). A mutex the calling
+    /// thread owns looks not free here, although a wait would take it again (recursion): ask
+    /// [`Mutex::is_owned_by_current_thread`] for that. A wait still decides. Needs no right.
+    #[inline]
+    pub fn looks_signaled(&self) -> bool {
+        self.inner.word().load(Ordering::Relaxed) & TID_MASK == 0
+    }
+
     /// True if the calling thread owns it.
     pub fn is_owned_by_current_thread(&self) -> bool {
         self.inner.owned_by_me()

@@ -33,52 +33,67 @@ use crate::sys::futex::{self as sysfutex, RobustListHead};
 use super::page::MAX_NODE_OFF;
 
 /// Proof that the calling thread's context (its id, its list head, and where nodes sit) is
-/// cached in thread-local storage; the accessors read it from there. A zero-sized token, so
-/// that the hot paths never copy a struct through memory (which stalled store forwarding).
-/// Not `Send`: it speaks for the thread that made it.
+/// cached in thread-local storage, with the address of that storage: the accessors read the
+/// fields through it. Found once per operation (one thread-local address computation: in a
+/// shared library, one `__tls_get_addr` call), never copied as a struct (which stalled store
+/// forwarding). Not `Send`: it speaks for the thread that made it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThreadCtx {
-    _thread: std::marker::PhantomData<*const ()>,
+    cells: *const CtxCells,
 }
 
 impl ThreadCtx {
+    #[inline(always)]
+    fn cells(&self) -> &CtxCells {
+        // SAFETY: `cells` is the calling thread's `CTX` (made by `ctx` on this thread: the type
+        // is not `Send`, and it is only kept for the length of one operation). `CTX` has no
+        // destructor, so it is valid for as long as the thread runs.
+        unsafe { &*self.cells }
+    }
+
     /// Kernel thread id.
     #[inline(always)]
     pub(crate) fn tid(&self) -> u32 {
-        TID.with(Cell::get)
+        self.cells().tid.get()
     }
 
     /// Address of the robust list head (its `next` field).
     #[inline(always)]
     pub(crate) fn head(&self) -> usize {
-        HEAD.with(Cell::get)
+        self.cells().head.get()
     }
 
     /// Offset of a node from its futex word (`-futex_offset`).
     #[inline(always)]
     pub(crate) fn node_off(&self) -> usize {
-        NODE_OFF.with(Cell::get)
+        self.cells().node_off.get()
     }
 }
 
-// Three plain cells rather than one `Cell<ThreadCtx>`: copying the struct out of TLS made the
-// compiler write it piecewise and read it back whole, a store-forwarding stall on the hot path.
+/// The thread's cached context: one thread-local, so that an operation computes one address.
+#[derive(Debug)]
+struct CtxCells {
+    tid: Cell<u32>,
+    head: Cell<usize>,
+    node_off: Cell<usize>,
+}
+
 thread_local! {
-    static TID: Cell<u32> = const { Cell::new(0) };
-    static HEAD: Cell<usize> = const { Cell::new(0) };
-    static NODE_OFF: Cell<usize> = const { Cell::new(0) };
+    static CTX: CtxCells = const { CtxCells { tid: Cell::new(0), head: Cell::new(0), node_off: Cell::new(0) } };
 }
 
 unsafe extern "C" fn forget_ctx_after_fork() {
     // The child's only thread is the one that forked: its id changed.
-    TID.with(|c| c.set(0));
+    CTX.with(|c| c.tid.set(0));
 }
 
 /// The calling thread's context (cached after the first call).
 #[inline(always)]
 pub(crate) fn ctx() -> Result<ThreadCtx> {
-    if TID.with(Cell::get) != 0 {
-        return Ok(ThreadCtx { _thread: std::marker::PhantomData });
+    let cells: *const CtxCells = CTX.with(|c| c as *const CtxCells);
+    let ctx = ThreadCtx { cells };
+    if ctx.tid() != 0 {
+        return Ok(ctx);
     }
     ctx_slow()
 }
@@ -116,10 +131,12 @@ fn ctx_slow() -> Result<ThreadCtx> {
             ));
         }
     };
-    HEAD.with(|cell| cell.set(head as usize));
-    NODE_OFF.with(|cell| cell.set(node_off));
-    TID.with(|cell| cell.set(sysfutex::gettid()));
-    Ok(ThreadCtx { _thread: std::marker::PhantomData })
+    CTX.with(|c| {
+        c.head.set(head as usize);
+        c.node_off.set(node_off);
+        c.tid.set(sysfutex::gettid());
+    });
+    Ok(ThreadCtx { cells: CTX.with(|c| c as *const CtxCells) })
 }
 
 #[inline(always)]
