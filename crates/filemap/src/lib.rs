@@ -68,6 +68,11 @@ pub mod sync;
 mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
+/// The library's per-thread words (initial-exec TLS on x86-64), shared with `filemap-win32`
+/// so that its C entry points reach their thread state without `__tls_get_addr`. Not a stable
+/// API.
+#[doc(hidden)]
+pub use sys::tls as fast_tls;
 pub use mapping::{
     Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
     unmap_raw, unmap_raw_preserving_placeholder,

@@ -83,7 +83,7 @@ fn mode() -> u8 {
 /// entries wait forever. Frees every record but the calling thread's. (A membarrier
 /// registration is per process and is inherited by the child.)
 extern "C" fn forget_other_threads() {
-    let mine = RECORD.try_with(Cell::get).unwrap_or(ptr::null());
+    let mine = my_record();
     let mut r = HEAD.load(Ordering::Acquire);
     while !r.is_null() {
         // SAFETY: records are leaked, never freed.
@@ -104,7 +104,7 @@ struct Release(&'static Record);
 
 impl Drop for Release {
     fn drop(&mut self) {
-        RECORD.with(|r| r.set(ptr::null()));
+        set_my_record(ptr::null());
         for s in &self.0.slots {
             s.store(ptr::null_mut(), Ordering::Release);
         }
@@ -113,17 +113,26 @@ impl Drop for Release {
 }
 
 thread_local! {
-    /// The thread's record (null until its first read): one thread-local access per read, no
-    /// lazy-initialization state.
-    static RECORD: Cell<*const Record> = const { Cell::new(ptr::null()) };
     /// Registered on first use; its destructor releases the record.
     static RELEASE: Cell<Option<Release>> = const { Cell::new(None) };
+}
+
+/// The thread's record (null until its first read, and again once it exits): kept in the
+/// library's per-thread word for this crate (`filemap::fast_tls`, initial-exec TLS: no
+/// `__tls_get_addr` call on the C entry points' hot path).
+#[inline(always)]
+fn my_record() -> *const Record {
+    filemap::fast_tls::words().aux.get().cast()
+}
+
+fn set_my_record(r: *const Record) {
+    filemap::fast_tls::words().aux.set(r.cast());
 }
 
 /// The thread's record, taking one on first use; `None` while the thread exits.
 #[inline(always)]
 fn record() -> Option<&'static Record> {
-    let r = RECORD.try_with(Cell::get).ok()?;
+    let r = my_record();
     if !r.is_null() {
         // SAFETY: records are leaked, never freed.
         return Some(unsafe { &*r });
@@ -138,7 +147,7 @@ fn record_slow() -> Option<&'static Record> {
         r.in_use.store(false, Ordering::Release);
         return None;
     }
-    RECORD.with(|c| c.set(r));
+    set_my_record(r);
     Some(r)
 }
 
@@ -310,7 +319,7 @@ pub fn wait_unprotected<T>(p: *const T) {
         return;
     }
     let records = RECORDS.load(Ordering::SeqCst);
-    let mine = RECORD.try_with(Cell::get).ok().filter(|r| !r.is_null());
+    let mine = Some(my_record()).filter(|r| !r.is_null());
     let only_mine =
         records == 0 || (records == 1 && mine.is_some_and(|m| ptr::eq(HEAD.load(Ordering::Acquire).cast_const(), m)));
     if only_mine {

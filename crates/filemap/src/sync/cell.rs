@@ -313,16 +313,20 @@ impl CellObj {
         }
     }
 
-    #[inline]
+    /// The uncontended wait of a semaphore or event: what is there is taken with one
+    /// compare-and-swap, inlined into the caller. (Taking it with the generation of this same
+    /// snapshot as the wait's entry generation is what [`CellObj::wait_one`] would do if nothing
+    /// changed in between.) False: wait with `wait_one`. Timers always go there (they may be
+    /// due without being fired yet).
+    #[inline(always)]
+    fn take_fast(&self) -> bool {
+        !matches!(self.kind, Kind::Timer { .. }) && self.update_fast(|v| self.take_fn(v, None)).is_some()
+    }
+
+    #[inline(never)]
     fn wait_one(&self, timeout: Option<Duration>, me: &dyn super::Waitable) -> Result<WaitOutcome> {
         if matches!(self.kind, Kind::Timer { .. }) {
             return super::wait::run(&[me], false, timeout);
-        }
-        // Uncontended: what is there is taken with one compare-and-swap. (Taking it with the
-        // generation of this same snapshot as the wait's entry generation is what the general
-        // path below would do if nothing changed in between.)
-        if self.update_fast(|v| self.take_fn(v, None)).is_some() {
-            return Ok(WaitOutcome::Signaled(0));
         }
         let entry = self.event_gen();
         let limit = Some(timeout.unwrap_or(super::wait::CLAIM_BREAK).min(super::wait::CLAIM_BREAK));
@@ -361,6 +365,9 @@ macro_rules! cell_handle {
             #[inline]
             pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
+                if self.inner.take_fast() {
+                    return Ok(WaitOutcome::Signaled(0));
+                }
                 self.inner.wait_one(timeout, self)
             }
 

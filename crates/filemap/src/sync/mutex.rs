@@ -718,7 +718,7 @@ impl Mutex {
     /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled`]`(0)` (now owned, or
     /// one more level of recursion), [`WaitOutcome::Abandoned`]`(0)` (owned; the previous owner
     /// died holding it), or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
-    #[inline]
+    #[inline(always)]
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
         self.check(Rights::SYNCHRONIZE, "wait on")?;
         let ctx = robust::ctx()?;
@@ -741,7 +741,7 @@ impl Mutex {
 
     /// Releases one level of ownership (`ReleaseMutex`). `ERROR_NOT_OWNER` if the calling
     /// thread does not own it. Needs no particular right, as on Windows.
-    #[inline]
+    #[inline(always)]
     pub fn release(&self) -> Result<()> {
         let ctx = robust::ctx()?;
         self.inner.release(&ctx)

@@ -23,75 +23,53 @@
 
 #![allow(unsafe_code)] // the robust list is raw memory shared with glibc and the kernel
 
-use std::cell::Cell;
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering, compiler_fence};
 
 use crate::error::{Error, Result, Win32Error};
 use crate::sys::futex::{self as sysfutex, RobustListHead};
+use crate::sys::tls::{Words, words};
 
 use super::page::MAX_NODE_OFF;
 
 /// Proof that the calling thread's context (its id, its list head, and where nodes sit) is
-/// cached in thread-local storage, with the address of that storage: the accessors read the
-/// fields through it. Found once per operation (one thread-local address computation: in a
-/// shared library, one `__tls_get_addr` call), never copied as a struct (which stalled store
-/// forwarding). Not `Send`: it speaks for the thread that made it.
+/// cached in the thread's words (`sys::tls`: no `__tls_get_addr` call on x86-64), with their
+/// address: the accessors read the fields through it, never copying them as a struct (which
+/// stalled store forwarding). Not `Send`: it speaks for the thread that made it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThreadCtx {
-    cells: *const CtxCells,
+    words: &'static Words,
 }
 
 impl ThreadCtx {
-    #[inline(always)]
-    fn cells(&self) -> &CtxCells {
-        // SAFETY: `cells` is the calling thread's `CTX` (made by `ctx` on this thread: the type
-        // is not `Send`, and it is only kept for the length of one operation). `CTX` has no
-        // destructor, so it is valid for as long as the thread runs.
-        unsafe { &*self.cells }
-    }
-
     /// Kernel thread id.
     #[inline(always)]
     pub(crate) fn tid(&self) -> u32 {
-        self.cells().tid.get()
+        self.words.tid.get()
     }
 
     /// Address of the robust list head (its `next` field).
     #[inline(always)]
     pub(crate) fn head(&self) -> usize {
-        self.cells().head.get()
+        self.words.head.get()
     }
 
     /// Offset of a node from its futex word (`-futex_offset`).
     #[inline(always)]
     pub(crate) fn node_off(&self) -> usize {
-        self.cells().node_off.get()
+        self.words.node_off.get()
     }
-}
-
-/// The thread's cached context: one thread-local, so that an operation computes one address.
-#[derive(Debug)]
-struct CtxCells {
-    tid: Cell<u32>,
-    head: Cell<usize>,
-    node_off: Cell<usize>,
-}
-
-thread_local! {
-    static CTX: CtxCells = const { CtxCells { tid: Cell::new(0), head: Cell::new(0), node_off: Cell::new(0) } };
 }
 
 unsafe extern "C" fn forget_ctx_after_fork() {
     // The child's only thread is the one that forked: its id changed.
-    CTX.with(|c| c.tid.set(0));
+    words().tid.set(0);
 }
 
 /// The calling thread's context (cached after the first call).
 #[inline(always)]
 pub(crate) fn ctx() -> Result<ThreadCtx> {
-    let cells: *const CtxCells = CTX.with(|c| c as *const CtxCells);
-    let ctx = ThreadCtx { cells };
+    let ctx = ThreadCtx { words: words() };
     if ctx.tid() != 0 {
         return Ok(ctx);
     }
@@ -131,12 +109,11 @@ fn ctx_slow() -> Result<ThreadCtx> {
             ));
         }
     };
-    CTX.with(|c| {
-        c.head.set(head as usize);
-        c.node_off.set(node_off);
-        c.tid.set(sysfutex::gettid());
-    });
-    Ok(ThreadCtx { cells: CTX.with(|c| c as *const CtxCells) })
+    let w = words();
+    w.head.set(head as usize);
+    w.node_off.set(node_off);
+    w.tid.set(sysfutex::gettid());
+    Ok(ThreadCtx { words: w })
 }
 
 #[inline(always)]
