@@ -67,7 +67,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawF
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard, OnceLock};
 
-use filemap::sync::{Event, Mutex as SyncMutex, Rights, Semaphore, Timer};
+use filemap::sync::{Event, Mutex as SyncMutex, Probe, Rights, Semaphore, Timer};
 use filemap::{Access, Mapping, ObjectType, Win32Error};
 
 use crate::HANDLE;
@@ -262,9 +262,48 @@ struct Entry {
     access: u32,
     flags: u32,
     shared: bool,
+    /// The "looks signaled" probe of a mutex, semaphore or event whose handle may wait
+    /// (`SYNCHRONIZE`), for the wait functions' first pass: one load from the entry, then one
+    /// from the object's shared word. It borrows the object's mapping, which `object` owns:
+    /// only [`Entry::new`] and [`Entry::set_object`] set `object`, and they set this with it.
+    probe: Option<Probe<'static>>,
+}
+
+/// The probe of `object` for [`Entry::probe`] (`None` for what the fast paths leave to the
+/// core: timers, processes, threads, non-waitable objects, handles without `SYNCHRONIZE`).
+fn probe_of(object: &Object) -> Option<Probe<'static>> {
+    let probe = match object {
+        Object::Mutex(m) if m.rights().contains(Rights::SYNCHRONIZE) => m.probe(),
+        Object::Semaphore(s) if s.rights().contains(Rights::SYNCHRONIZE) => s.probe(),
+        Object::Event(e) if e.rights().contains(Rights::SYNCHRONIZE) => e.probe(),
+        _ => return None,
+    };
+    // SAFETY: the probe borrows the object's mapping of its shared page, which lives as long
+    // as the core object behind the `Arc` in `object`. The result is stored only in the entry
+    // that holds that `Arc` (`Entry::new`, `Entry::set_object`: `object` is never replaced
+    // without replacing the probe), and read only through a borrow of that entry
+    // ([`Entry::probe`] shortens the lifetime back to the borrow's).
+    Some(unsafe { std::mem::transmute::<Probe<'_>, Probe<'static>>(probe) })
 }
 
 impl Entry {
+    fn new(slot: Slot, object: Object, access: u32, flags: u32, shared: bool) -> Entry {
+        let probe = probe_of(&object);
+        Entry { slot, object, access, flags, shared, probe }
+    }
+
+    /// Replaces the object (and its probe); returns the old one.
+    fn set_object(&mut self, object: Object) -> Object {
+        self.probe = probe_of(&object);
+        std::mem::replace(&mut self.object, object)
+    }
+
+    /// The object's probe, for as long as the entry is borrowed.
+    #[inline(always)]
+    fn probe(&self) -> Option<Probe<'_>> {
+        self.probe
+    }
+
     fn slot_fd(&self) -> BorrowedFd<'_> {
         match &self.slot {
             Slot::Own(fd) => fd.as_fd(),
@@ -413,6 +452,9 @@ pub struct Borrowed<'a> {
     pub object: &'a Object,
     /// The access granted to this handle.
     pub access: u32,
+    /// The object's "looks signaled" probe, if the wait fast paths handle it (a mutex,
+    /// semaphore or event, with `SYNCHRONIZE`).
+    pub probe: Option<Probe<'a>>,
 }
 
 /// Runs `f` on handle `h` without taking a lock or a reference (hazard-protected): for short
@@ -423,13 +465,13 @@ pub struct Borrowed<'a> {
 pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let mut f = Some(f);
-    if let Some(r) =
-        with_published(fd, |e| (f.take().expect("called once"))(Borrowed { object: &e.object, access: e.access }))
-    {
+    if let Some(r) = with_published(fd, |e| {
+        (f.take().expect("called once"))(Borrowed { object: &e.object, access: e.access, probe: e.probe() })
+    }) {
         return Ok(r);
     }
     let f = f.take().expect("not called yet");
-    with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access }))
+    with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access, probe: e.probe() }))
 }
 
 /// The objects of several handles, protected together by [`with_many`].
@@ -452,13 +494,24 @@ impl<'a> Many<'a> {
         self.entries.is_empty()
     }
 
-    /// The object of the `i`-th handle.
     #[inline(always)]
-    pub fn get(&self, i: usize) -> &'a Object {
+    fn entry(&self, i: usize) -> &'a Entry {
         // SAFETY: the entry is protected by `with_many`'s hazard batch for as long as this
         // view exists (`'a` does not outlive the call of `f`) and was a valid `Box<Entry>` when
         // published (see `with_published`).
-        unsafe { &(*self.entries[i]).object }
+        unsafe { &*self.entries[i] }
+    }
+
+    /// The object of the `i`-th handle.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> &'a Object {
+        &self.entry(i).object
+    }
+
+    /// The probe of the `i`-th handle's object ([`Borrowed::probe`]).
+    #[inline(always)]
+    pub fn probe(&self, i: usize) -> Option<Probe<'a>> {
+        self.entry(i).probe()
     }
 
     /// The objects, in handle order.
@@ -515,7 +568,6 @@ fn cell_of_value(h: HANDLE) -> Option<&'static AtomicPtr<Entry>> {
     // SAFETY: as in `cell`.
     Some(unsafe { &(*chunk)[i & (CHUNK - 1)] })
 }
-
 
 /// The handle value of slot `fd`.
 pub fn value_of(fd: RawFd) -> HANDLE {
@@ -579,7 +631,7 @@ fn insert_entry(entry: Entry) -> Res<HANDLE> {
 pub fn insert(object: Object, access: u32, inherit: bool, slot: OwnedFd) -> Res<HANDLE> {
     set_cloexec(slot.as_fd(), !inherit)?;
     let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
-    insert_entry(Entry { slot: Slot::Own(slot), object, access, flags, shared: false })
+    insert_entry(Entry::new(Slot::Own(slot), object, access, flags, false))
 }
 
 /// Adds a handle whose slot is a new duplicate of `src` (processes, threads).
@@ -611,10 +663,10 @@ pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
     debug_assert_eq!(inheritable, object.core_inheritable());
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let entry = if inheritable {
-        Entry { slot: Slot::Core, object, access, flags: HANDLE_FLAG_INHERIT, shared: true }
+        Entry::new(Slot::Core, object, access, HANDLE_FLAG_INHERIT, true)
     } else {
         let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-        Entry { slot: Slot::Own(slot), object, access, flags: 0, shared: false }
+        Entry::new(Slot::Own(slot), object, access, 0, false)
     };
     insert_entry(entry)
 }
@@ -632,14 +684,14 @@ fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry>
         } else {
             object.core_duplicate(true)?
         };
-        return Ok(Entry { slot: Slot::Core, object: fresh, access, flags: HANDLE_FLAG_INHERIT, shared: true });
+        return Ok(Entry::new(Slot::Core, fresh, access, HANDLE_FLAG_INHERIT, true));
     }
     // Non-inheritable: an own slot over a core handle whose descriptor is `FD_CLOEXEC` (the
     // source's, or a private reopening of an inheritable source).
     let (object, shared) =
         if object.core_inheritable() { (object.core_duplicate(false)?, false) } else { (object, src_shared) };
     let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-    Ok(Entry { slot: Slot::Own(slot), object, access, flags: 0, shared })
+    Ok(Entry::new(Slot::Own(slot), object, access, 0, shared))
 }
 
 /// Moves a non-inheritable handle of a private core object to a new open file description held
@@ -684,7 +736,7 @@ fn share(entry: &mut Entry) -> Res<Object> {
     let new_fd = shared.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     rustix::io::dup2(new_fd, slot)?;
     entry.shared = true;
-    Ok(std::mem::replace(&mut entry.object, shared))
+    Ok(entry.set_object(shared))
 }
 
 /// Makes a handle inheritable or not, keeping every invariant of [`Entry`]. Returns the core
@@ -776,7 +828,7 @@ pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
 pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
     let (old, previous) = modify(fd, |e| {
         e.access = access;
-        let old = std::mem::replace(&mut e.object, object);
+        let old = e.set_object(object);
         let previous = set_inherit(e, inherit)?;
         e.flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
         Ok((old, previous))
@@ -943,7 +995,7 @@ fn adopt(fd: RawFd) -> Option<Entry> {
         };
         let access = object.core_access().unwrap_or(0);
         // The description is shared with the parent: the core handle is a shared one.
-        return Some(Entry { slot: Slot::Own(slot), object, access, flags: HANDLE_FLAG_INHERIT, shared: true });
+        return Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, true));
     }
     let by_mode = match mode & rustix::fs::OFlags::RWMODE {
         m if m == rustix::fs::OFlags::RDONLY => crate::file::GENERIC_READ,
@@ -952,7 +1004,7 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     };
     let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));
-    Some(Entry { slot: Slot::Own(slot), object, access, flags: HANDLE_FLAG_INHERIT, shared: false })
+    Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, false))
 }
 
 // ---------------------------------------------------------------------------------------------

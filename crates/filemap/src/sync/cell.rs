@@ -204,15 +204,14 @@ impl CellObj {
         self.signaled_for_all(state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire)))
     }
 
-    /// The cheap "looks signaled" probe: one acquire load and a compare (a semaphore's count is
-    /// not zero; an event's or timer's signaled bit is set). No claim is waited out, no timer is
-    /// fired, nothing changes: a hint for a wait's O(n) first pass, which then tries for real.
+    /// The cheap "looks signaled" probe (`sync::probe`): a semaphore's count is not zero, an
+    /// event's or timer's signaled bit is set. A hint for a wait's O(n) first pass.
     #[inline(always)]
-    pub(crate) fn looks_signaled(&self) -> bool {
-        let v = state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire));
+    pub(crate) fn probe(&self) -> super::Probe<'_> {
+        let word = self.page.u64(OFF_STATE);
         match self.kind {
-            Kind::Semaphore { .. } => v != 0,
-            Kind::Event { .. } | Kind::Timer { .. } => v & SIGNALED != 0,
+            Kind::Semaphore { .. } => super::Probe::semaphore(word),
+            Kind::Event { .. } | Kind::Timer { .. } => super::Probe::signal_bit(word),
         }
     }
 
@@ -382,7 +381,14 @@ macro_rules! cell_handle {
             /// stale by the time it returns. Needs no right.
             #[inline]
             pub fn looks_signaled(&self) -> bool {
-                self.inner.looks_signaled()
+                self.inner.probe().looks_signaled()
+            }
+
+            /// The probe behind [`Self::looks_signaled`], to keep next to the handle (it
+            /// borrows the handle's mapping of the object).
+            #[inline]
+            pub fn probe(&self) -> crate::sync::Probe<'_> {
+                self.inner.probe()
             }
         }
     };

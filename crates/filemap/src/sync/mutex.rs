@@ -786,7 +786,14 @@ impl Mutex {
     /// [`Mutex::is_owned_by_current_thread`] for that. A wait still decides. Needs no right.
     #[inline]
     pub fn looks_signaled(&self) -> bool {
-        self.inner.word().load(Ordering::Relaxed) & TID_MASK == 0
+        self.probe().looks_signaled()
+    }
+
+    /// The probe behind [`Mutex::looks_signaled`], to keep next to the handle (it borrows the
+    /// handle's mapping of the mutex).
+    #[inline]
+    pub fn probe(&self) -> super::Probe<'_> {
+        super::Probe::mutex(self.inner.word())
     }
 
     /// True if the calling thread owns it.
