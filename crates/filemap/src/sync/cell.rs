@@ -84,8 +84,20 @@ impl CellObj {
     /// Publishes a change; with queued waiters, hands up to `grants` units of what the change
     /// made available to the oldest of them (taken with `take_gen` as a wait's entry
     /// generation: a pulse's waiters are those of the generation before it).
+    #[inline(always)]
     fn changed_and_hand_off(&self, grants: u32, take_gen: Option<u32>) {
         let counts = self.cell().publish();
+        if counts != 0 {
+            self.wake_and_hand_off(counts, grants, take_gen);
+        }
+    }
+
+    /// The rest of [`CellObj::changed_and_hand_off`] when somebody waits (`counts`: the
+    /// published `waiters` word), out of line so that the uncontended set and release stay
+    /// small.
+    #[cold]
+    #[inline(never)]
+    fn wake_and_hand_off(&self, counts: u32, grants: u32, take_gen: Option<u32>) {
         if counts & (state::Q_ONE - 1) != 0 {
             sysfutex::wake_all(self.seq());
         }
