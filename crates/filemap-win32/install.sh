@@ -7,7 +7,9 @@
 #
 # Installs
 #   $PREFIX/include/filemap-win32/*.h                     windows.h and friends
-#   $LIBDIR/libfilemap_win32.so, libfilemap_win32.a       shared and static library
+#   $LIBDIR/libfilemap_win32.so.$version                 shared library, SONAME libfilemap_win32.so.0.<minor>
+#                                                         (.so.<major> from 1.0), with the SONAME and
+#   $LIBDIR/libfilemap_win32.so, libfilemap_win32.a       libfilemap_win32.so as symbolic links; static library
 #   $LIBDIR/pkgconfig/filemap-win32.pc                    pkg-config
 #   $LIBDIR/cmake/filemap-win32/filemap-win32Config.cmake (+ ConfigVersion.cmake)
 #                                                         CMake: filemap::win32, filemap::win32-static
@@ -48,6 +50,11 @@ done
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$here/Cargo.toml" "$workspace/Cargo.toml" | head -n 1)
 [ -n "$version" ] || { echo "install.sh: no version in $here/Cargo.toml or $workspace/Cargo.toml" >&2; exit 1; }
+# The SONAME build.rs gives the library (cargo-c's rule): .so.<major>, or .so.0.<minor> before 1.0.
+major=${version%%.*}
+minor=${version#*.}; minor=${minor%%.*}
+if [ "$major" = 0 ]; then soname=libfilemap_win32.so.0.$minor; else soname=libfilemap_win32.so.$major; fi
+real=libfilemap_win32.so.$version
 
 built=${FILEMAP_LIB_DIR:-}
 if [ -z "$built" ]; then
@@ -66,7 +73,16 @@ inc=$DESTDIR$INCLUDEDIR/filemap-win32
 lib=$DESTDIR$LIBDIR
 install -d "$inc" "$lib" "$lib/pkgconfig" "$lib/cmake/filemap-win32"
 install -m 644 "$here"/include/* "$inc/"
-install -m 755 "$built/libfilemap_win32.so" "$lib/"
+# Check that the library carries the SONAME the links below are named after (a stale build from
+# before build.rs set it would not).
+if command -v readelf >/dev/null 2>&1; then
+    got=$(readelf -d "$built/libfilemap_win32.so" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p')
+    [ "$got" = "$soname" ] || { echo "install.sh: $built/libfilemap_win32.so has SONAME '$got', expected $soname: rebuild it" >&2; exit 1; }
+fi
+rm -f "$lib/$real" "$lib/$soname" "$lib/libfilemap_win32.so"
+install -m 755 "$built/libfilemap_win32.so" "$lib/$real"
+ln -s "$real" "$lib/$soname"                  # what the loader looks for (programs' NEEDED)
+ln -s "$soname" "$lib/libfilemap_win32.so"    # what the linker looks for (-lfilemap_win32)
 install -m 644 "$built/libfilemap_win32.a" "$lib/"
 
 cat > "$lib/pkgconfig/filemap-win32.pc" <<EOF
@@ -91,8 +107,8 @@ cat > "$lib/cmake/filemap-win32/filemap-win32Config.cmake" <<EOF
 if(NOT TARGET filemap::win32)
   add_library(filemap::win32 SHARED IMPORTED)
   set_target_properties(filemap::win32 PROPERTIES
-    IMPORTED_LOCATION "$LIBDIR/libfilemap_win32.so"
-    IMPORTED_NO_SONAME TRUE
+    IMPORTED_LOCATION "$LIBDIR/$real"
+    IMPORTED_SONAME "$soname"
     INTERFACE_INCLUDE_DIRECTORIES "$INCLUDEDIR/filemap-win32")
 endif()
 if(NOT TARGET filemap::win32-static)

@@ -34,6 +34,16 @@ pub fn parse_name(name: &str) -> Result<ObjectName> {
     ObjectName::parse(name).map_err(|e| anyhow::Error::from(e).context(UsageError("invalid object name".into())))
 }
 
+/// Prints a JSON value on one line (the form of every command's `--json` except `ls`, `info`
+/// and `gc`, which print it indented).
+pub fn print_json_line<T: Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
@@ -45,13 +55,43 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
 // ls / info
 // ------------------------------------------------------------------------------------------
 
-/// `filemap ls`.
-pub fn ls(scope: ScopeSel, json: bool) -> Result<()> {
-    let report = inventory::collect(&scope.scopes());
+/// No process has the pid `ls --pid` was given (exit code 3, like a name that is not found).
+#[derive(Debug)]
+pub struct NoSuchProcess(pub u32);
+
+impl std::fmt::Display for NoSuchProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no process has pid {}", self.0)
+    }
+}
+
+impl std::error::Error for NoSuchProcess {}
+
+/// `filemap ls [PATTERN] [--pid PID]`.
+pub fn ls(scope: ScopeSel, pattern: Option<&str>, pid: Option<u32>, json: bool) -> Result<()> {
+    let pattern = pattern.map(inventory::NamePattern::parse).transpose().map_err(usage)?;
+    let mut report = inventory::collect(&scope.scopes());
+    if let Some(pid) = pid {
+        if report.unreadable_processes.contains(&pid) {
+            return Err(filemap::Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!(
+                    "cannot list what pid {pid} holds: its descriptors and memory maps are closed to this user \
+                     (another user's process); run as root"
+                ),
+            )
+            .into());
+        }
+        if !crate::procs::exists(pid) {
+            return Err(NoSuchProcess(pid).into());
+        }
+    }
+    let filtered = pattern.is_some() || pid.is_some();
+    inventory::Filter { pattern, pid }.apply(&mut report);
     if json {
         print_json(&report)
     } else {
-        print!("{}", render::table(&report, Style::detect()));
+        print!("{}", render::table(&report, Style::detect(), filtered));
         Ok(())
     }
 }
@@ -227,6 +267,34 @@ pub struct CreateArgs {
     /// Timer: after the first due time, signal again every PERIOD.
     #[arg(long, value_parser = units::parse_duration, requires = "due", help_heading = "Sync object options")]
     pub period: Option<std::time::Duration>,
+    /// Print one JSON object (`name`, `type`, `created`, `size`, `state`, `holder_pid`, ...)
+    /// instead of words; with --hold or --background once the object is held.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `create --json` prints.
+#[derive(Debug, Serialize)]
+pub struct CreateReport {
+    /// The full name, `Local\x` or `Global\x`.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `true`: a new object; `false`: an existing one was opened (`--open-existing`).
+    pub created: bool,
+    /// Mappings: the size in bytes.
+    pub size: Option<u64>,
+    /// Mappings: the backing file, if not memory.
+    pub file: Option<PathBuf>,
+    /// Sync objects: the state after creation.
+    pub state: Option<crate::sync_cmds::StateView>,
+    /// The process holding the object (`--hold`, `--background`), or `null` when it was
+    /// released as `filemap` exited.
+    pub holder_pid: Option<u32>,
+    /// `--view`: bytes the holder maps.
+    pub view_bytes: Option<u64>,
+    /// `--drop-handle`: the handle was closed, only the view keeps the memory (and no name).
+    pub handle_closed: bool,
 }
 
 impl CreateArgs {
@@ -370,6 +438,17 @@ pub fn create(args: CreateArgs) -> Result<()> {
         let view = mapping.view(Access::WRITE)?;
         view.write_at(0, data.as_bytes()).with_context(|| format!("cannot write --data into \"{name}\""))?;
     }
+    let mut report = CreateReport {
+        name: name.to_string(),
+        kind: "mapping",
+        created: created == Created::New,
+        size: Some(mapping.size()),
+        file: args.file.clone(),
+        state: None,
+        holder_pid: None,
+        view_bytes: None,
+        handle_closed: false,
+    };
     let what = match created {
         Created::New => "created",
         Created::Existing => "opened existing",
@@ -378,7 +457,9 @@ pub fn create(args: CreateArgs) -> Result<()> {
         Some(path) => format!(", backed by {}", path.display()),
         None => String::new(),
     };
-    println!("{what} mapping \"{name}\" ({}{backing})", human_size(mapping.size()));
+    if !args.json {
+        println!("{what} mapping \"{name}\" ({}{backing})", human_size(mapping.size()));
+    }
     if !args.hold {
         if created == Created::New {
             eprintln!(
@@ -386,19 +467,26 @@ pub fn create(args: CreateArgs) -> Result<()> {
                  use --hold to keep it"
             );
         }
-        return Ok(());
+        return if args.json { print_json_line(&report) } else { Ok(()) };
     }
+    report.holder_pid = Some(std::process::id());
     if !args.view {
-        return hold(&name, move || drop(mapping));
+        return hold(&name, args.json.then_some(&report), move || drop(mapping));
     }
     let view = mapping.view(Access::WRITE)?;
-    println!("mapped a view of {} at {:p}", human_size(view.len() as u64), view.as_ptr());
+    report.view_bytes = Some(view.len() as u64);
+    if !args.json {
+        println!("mapped a view of {} at {:p}", human_size(view.len() as u64), view.as_ptr());
+    }
     if args.drop_handle {
         drop(mapping);
-        println!("closed the handle: the name \"{name}\" is released, the view keeps the memory");
-        return hold(&name, move || drop(view));
+        report.handle_closed = true;
+        if !args.json {
+            println!("closed the handle: the name \"{name}\" is released, the view keeps the memory");
+        }
+        return hold(&name, args.json.then_some(&report), move || drop(view));
     }
-    hold(&name, move || {
+    hold(&name, args.json.then_some(&report), move || {
         drop(view);
         drop(mapping);
     })
@@ -424,10 +512,16 @@ fn create_in_background(name: &ObjectName) -> Result<()> {
         .spawn()
         .with_context(|| format!("cannot start a process to hold \"{name}\""))?;
     let stdout = child.stdout.take().context("the holder's output is missing")?;
+    let json = std::env::args_os().any(|a| a == "--json");
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        if line.starts_with("holding ") {
-            // The holder keeps running; its later output (the release message) goes nowhere.
+        // The holder keeps running; its later output (the release message) goes nowhere.
+        if json && line.starts_with('{') {
+            // Its JSON report, `holder_pid` included (serde's output: no raw control characters).
+            print!("{line}\n");
+            return Ok(());
+        }
+        if !json && line.starts_with("holding ") {
             println!("{}", child.id());
             return Ok(());
         }
@@ -447,8 +541,9 @@ fn create_in_background(name: &ObjectName) -> Result<()> {
     std::process::exit(if code == 0 { 1 } else { code })
 }
 
-/// Waits for Ctrl-C or SIGTERM, then runs `release` (which closes the handles).
-pub fn hold(name: &ObjectName, release: impl FnOnce()) -> Result<()> {
+/// Waits for Ctrl-C or SIGTERM, then runs `release` (which closes the handles). Says that it
+/// holds the object in words, or with `json` by printing that report (and nothing on release).
+pub fn hold<T: Serialize>(name: &ObjectName, json: Option<&T>, release: impl FnOnce()) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());
@@ -456,11 +551,17 @@ pub fn hold(name: &ObjectName, release: impl FnOnce()) -> Result<()> {
     .context("cannot install the Ctrl-C handler")?;
     // Whoever reads our output may be gone by the time we are released (`| head -1`): the
     // object is released all the same (our `println!` never fails, see `out.rs`).
-    println!("holding \"{name}\" as pid {}; press Ctrl-C to release it", std::process::id());
+    match json {
+        // Through `out.rs`: a reader that went away must not end the hold early.
+        Some(report) => print!("{}\n", serde_json::to_string(report)?),
+        None => println!("holding \"{name}\" as pid {}; press Ctrl-C to release it", std::process::id()),
+    }
     crate::out::flush();
     rx.recv().context("signal channel closed")?;
     release();
-    println!("released \"{name}\"");
+    if json.is_none() {
+        println!("released \"{name}\"");
+    }
     Ok(())
 }
 
@@ -485,6 +586,20 @@ pub struct ReadArgs {
     /// Print as text: stop at the first NUL byte (C string) and end with a newline.
     #[arg(long)]
     pub text: bool,
+    /// Print one JSON object: `name`, `offset`, `len`, `hex` (every byte, two lowercase hex
+    /// digits each) and `text` (the bytes up to the first NUL, invalid UTF-8 replaced by U+FFFD).
+    #[arg(long, conflicts_with_all = ["hex", "text"])]
+    pub json: bool,
+}
+
+/// What `read --json` prints.
+#[derive(Debug, Serialize)]
+struct ReadReport {
+    name: String,
+    offset: u64,
+    len: u64,
+    hex: String,
+    text: String,
 }
 
 /// Checks that `offset..offset+len` lies inside a mapping of `size` bytes; returns `len`
@@ -507,6 +622,16 @@ pub fn read(args: ReadArgs) -> Result<()> {
     let (offset, len) = range(&name, mapping.size(), args.offset, args.len)?;
     let view = mapping.view(Access::READ)?;
     let bytes = view.read_vec(offset, len)?;
+    if args.json {
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        return print_json_line(&ReadReport {
+            name: name.to_string(),
+            offset: offset as u64,
+            len: bytes.len() as u64,
+            hex: hex::encode(&bytes),
+            text: String::from_utf8_lossy(&bytes[..end]).into_owned(),
+        });
+    }
     let mut out = std::io::stdout().lock();
     if args.hex {
         out.write_all(hex_dump(&bytes, offset as u64).as_bytes())?;
@@ -553,6 +678,9 @@ pub struct WriteArgs {
     /// Append a NUL byte (a C string terminator).
     #[arg(long)]
     pub nul: bool,
+    /// Print one JSON object (`name`, `offset`, `bytes_written`) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `filemap write`.
@@ -576,6 +704,11 @@ pub fn write(args: WriteArgs) -> Result<()> {
     let (offset, len) = range(&name, mapping.size(), args.offset, Some(data.len() as u64))?;
     let view = mapping.view(Access::WRITE)?;
     view.write_at(offset, &data)?;
+    if args.json {
+        return print_json_line(&serde_json::json!({
+            "name": name.to_string(), "offset": offset, "bytes_written": len,
+        }));
+    }
     eprintln!("wrote {len} bytes to \"{name}\" at offset {offset}");
     Ok(())
 }
@@ -722,6 +855,9 @@ pub struct InitGlobalArgs {
     /// The group whose members may create Global\ objects (name or number; default root).
     #[arg(long, short = 'g')]
     pub group: Option<String>,
+    /// Print one JSON object (`path`, `group`) instead of words.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `filemap init-global`.
@@ -729,11 +865,15 @@ pub fn init_global(args: InitGlobalArgs) -> Result<()> {
     let gid = match &args.group {
         None => None,
         Some(group) => Some(
-            crate::users::group_id(group).ok_or_else(|| usage(format!("no group named {group:?} in /etc/group")))?,
+            crate::users::group_id(group)
+                .ok_or_else(|| usage(format!("no group named {group:?} in the user database")))?,
         ),
     };
     let path = filemap::namespace::init_global(gid)?;
     let group = args.group.as_deref().unwrap_or("root");
+    if args.json {
+        return print_json_line(&serde_json::json!({ "path": path, "group": group }));
+    }
     println!(
         "Global namespace ready: {} (owner root, group {group}, mode 3771: members of {group} create \
          Global\\ objects, only an object's owner or root removes it, everyone may open those whose mode allows)",

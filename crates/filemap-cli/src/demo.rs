@@ -1,4 +1,5 @@
-//! `filemap demo`: the seeds' "Creating Named Shared Memory" scenario, end to end.
+//! `filemap demo`: Microsoft's "Creating Named Shared Memory" example (the Win32 documentation's
+//! two-process file-mapping program), end to end.
 //!
 //! The first process (this one) creates a named, memory-backed mapping, maps a view and copies
 //! a message into it. It starts a second process (this program again, `demo-second`) that opens
@@ -17,7 +18,7 @@ use filemap::{
     Access, Created, ErrorKind, Event, Mapping, ObjectName, Protection, Rights, Scope, WaitOutcome, Win32Error,
 };
 
-/// Size of the mapping, as in the seed (`BUF_SIZE`).
+/// Size of the mapping, as in Microsoft's example (`BUF_SIZE`).
 const BUF_SIZE: u64 = 256;
 
 /// Arguments of `filemap demo`.
@@ -29,12 +30,16 @@ pub struct DemoArgs {
     /// The message the first process writes and the second prints.
     #[arg(long, default_value = "Message from first process.")]
     pub message: String,
-    /// Use the Global namespace, as the seed does (needs root or `filemap init-global`).
+    /// Use the Global namespace, as Microsoft's example does (needs root or `filemap init-global`).
     #[arg(long)]
     pub global: bool,
     /// How long the first process waits for the second one to finish (500ms, 30s, 1m).
     #[arg(long, value_parser = crate::units::parse_duration, default_value = "30s")]
     pub timeout: Duration,
+    /// Print each step as one JSON object per line: `{"process": "first"|"second", "pid",
+    /// "step", "text"}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of the hidden `demo-second` command.
@@ -49,10 +54,23 @@ pub struct SecondArgs {
     /// How long to wait for the event.
     #[arg(long, value_parser = crate::units::parse_duration, default_value = "30s")]
     pub timeout: Duration,
+    /// Print JSON lines (see `demo --json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
-fn say(who: &str, text: impl AsRef<str>) {
-    println!("[{who:<6} pid {:>6}] {}", std::process::id(), text.as_ref());
+/// `demo --json`: one JSON object per step.
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Tells one step of the story: `step` is a stable word for scripts, `text` the sentence.
+fn say(who: &str, step: &str, text: impl AsRef<str>) {
+    let pid = std::process::id();
+    if JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        let line = serde_json::json!({ "process": who, "pid": pid, "step": step, "text": text.as_ref() });
+        print!("{line}\n");
+    } else {
+        println!("[{who:<6} pid {pid:>6}] {}", text.as_ref());
+    }
 }
 
 fn full_name(args: &DemoArgs) -> Result<ObjectName> {
@@ -71,6 +89,7 @@ fn full_name(args: &DemoArgs) -> Result<ObjectName> {
 
 /// `filemap demo`: the first process.
 pub fn run(args: DemoArgs) -> Result<()> {
+    JSON.store(args.json, std::sync::atomic::Ordering::Relaxed);
     let name = full_name(&args)?;
     if args.message.len() as u64 >= BUF_SIZE {
         bail!(crate::commands::UsageError(format!(
@@ -91,9 +110,17 @@ pub fn run(args: DemoArgs) -> Result<()> {
         )
         .into());
     }
-    say("first", format!("created mapping \"{name}\" ({BUF_SIZE} bytes, paging-file backed, read/write)"));
+    say(
+        "first",
+        "created-mapping",
+        format!("created mapping \"{name}\" ({BUF_SIZE} bytes, paging-file backed, read/write)"),
+    );
     let view = mapping.view(Access::ALL).context("first process: MapViewOfFile failed")?;
-    say("first", format!("mapped a view of it ({} bytes: whole pages)", view.len()));
+    say(
+        "first",
+        "mapped-view",
+        format!("mapped a view of its {BUF_SIZE} bytes (views cover whole pages, as on Windows: {} bytes)", view.len()),
+    );
 
     let event_name = ObjectName::parse(&format!("{name}.written"))?;
     let (event, created) = Event::options()
@@ -109,41 +136,52 @@ pub fn run(args: DemoArgs) -> Result<()> {
         )
         .into());
     }
-    say("first", format!("created auto-reset event \"{event_name}\" (unsignaled)"));
+    say("first", "created-event", format!("created auto-reset event \"{event_name}\" (unsignaled)"));
 
     let deadline = Instant::now() + args.timeout;
-    let mut second = Second::start(&name, &event_name, args.timeout)?;
-    say("first", format!("started the second process (pid {})", second.child.id()));
+    let mut second = Second::start(&name, &event_name, args.timeout, args.json)?;
+    say("first", "started-second", format!("started the second process (pid {})", second.child.id()));
     // The second process's output is relayed through us, so the story prints in order.
     second.relay_until("waiting", deadline)?;
     show_users(&name, second.child.id());
 
     view.write_at(0, args.message.as_bytes())?;
     view.write_at(args.message.len(), &[0])?;
-    say("first", format!("wrote {:?} into the view", args.message));
+    say("first", "wrote", format!("wrote {:?} into the view", args.message));
     // Tell the second process the message is there.
     event.set().context("first process: SetEvent failed")?;
-    say("first", format!("set event \"{event_name}\""));
+    say("first", "set-event", format!("set event \"{event_name}\""));
 
     second.relay_until_end(deadline)?;
     let status = wait_until(&mut second.child, deadline)?;
     if !status.success() {
         bail!("the second process failed ({status})");
     }
-    say("first", "the second process exited cleanly");
+    say("first", "second-exited", "the second process exited cleanly");
 
     drop(view);
     drop(mapping);
     drop(event);
-    say("first", "unmapped the view and closed both handles");
+    say("first", "closed", "unmapped the view and closed both handles");
     check_nothing_left(&name, &event_name)?;
     say(
         "first",
+        "nothing-left",
         format!(
             "\"{name}\" and its event are gone: opening fails with ERROR_FILE_NOT_FOUND, nothing is left in the namespace"
         ),
     );
     Ok(())
+}
+
+/// Prints a line of the second process (our own program): a JSON line as it is (serde wrote
+/// it), words through `println!` (escaped).
+fn relay(line: &str) {
+    if JSON.load(std::sync::atomic::Ordering::Relaxed) && line.starts_with('{') {
+        print!("{line}\n");
+    } else {
+        println!("{line}");
+    }
 }
 
 /// The second process and its relayed output.
@@ -153,7 +191,7 @@ struct Second {
 }
 
 impl Second {
-    fn start(name: &ObjectName, event: &ObjectName, timeout: Duration) -> Result<Second> {
+    fn start(name: &ObjectName, event: &ObjectName, timeout: Duration, json: bool) -> Result<Second> {
         let exe = std::env::current_exe().context("cannot find this program to start the second process")?;
         crate::out::flush();
         let mut child = Command::new(exe)
@@ -164,6 +202,7 @@ impl Second {
             .arg(event.to_string())
             .arg("--timeout")
             .arg(format!("{}ms", timeout.as_millis()))
+            .args(json.then_some("--json"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -186,7 +225,7 @@ impl Second {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
-                    println!("{line}");
+                    relay(&line);
                     if line.contains(text) {
                         return Ok(());
                     }
@@ -208,7 +247,7 @@ impl Second {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) => println!("{line}"),
+                Ok(line) => relay(&line),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     self.kill();
@@ -235,7 +274,11 @@ fn show_users(name: &ObjectName, second: u32) {
     let me = std::process::id();
     let both = |s: &str| s.contains(&me.to_string()) && s.contains(&second.to_string());
     if both(&holders) && both(&views) {
-        say("first", format!("`filemap ls` now shows handles held by pids {holders}, views mapped by pids {views}"));
+        say(
+            "first",
+            "inspected",
+            format!("`filemap ls` now shows handles held by pids {holders}, views mapped by pids {views}"),
+        );
     }
 }
 
@@ -273,22 +316,23 @@ fn check_nothing_left(name: &ObjectName, event: &ObjectName) -> Result<()> {
 
 /// `filemap demo-second`: the second process.
 pub fn second(args: SecondArgs) -> Result<()> {
+    JSON.store(args.json, std::sync::atomic::Ordering::Relaxed);
     let name = ObjectName::parse(&args.name)?;
     let mapping = Mapping::open(&name.to_string(), Access::ALL).context("second process: OpenFileMapping failed")?;
-    say("second", format!("opened \"{name}\" by name"));
+    say("second", "opened", format!("opened \"{name}\" by name"));
     let view = mapping.view(Access::ALL).context("second process: MapViewOfFile failed")?;
     let event = Event::open(&args.event, Rights::SYNCHRONIZE).context("second process: OpenEvent failed")?;
-    say("second", format!("mapped a view; waiting on event \"{}\"", args.event));
+    say("second", "waiting", format!("mapped a view; waiting on event \"{}\"", args.event));
     match event.wait(Some(args.timeout)).context("second process: WaitForSingleObject failed")? {
         WaitOutcome::TimedOut => bail!("second process: the event was not set within {:?}", args.timeout),
-        _ => say("second", "the event is set"),
+        _ => say("second", "event-set", "the event is set"),
     }
     let bytes = view.read_vec(0, BUF_SIZE as usize)?;
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    say("second", format!("read: {}", String::from_utf8_lossy(&bytes[..end])));
+    say("second", "read", format!("read: {}", String::from_utf8_lossy(&bytes[..end])));
     drop(view);
     drop(mapping);
     drop(event);
-    say("second", "unmapped the view and closed its handles");
+    say("second", "closed", "unmapped the view and closed its handles");
     Ok(())
 }

@@ -83,6 +83,8 @@ pub struct Object {
     pub access: Vec<AccessEntry>,
     pub creator_pid: Option<u32>,
     pub created_unix_ns: Option<u64>,
+    /// Creation time, RFC 3339 in UTC to the second (`2026-12-01T19:12:05Z`).
+    pub created: Option<String>,
     pub age_seconds: Option<u64>,
     /// No live process holds a handle: a dead object (crash leftover) that the next sweep of any
     /// filemap process using the namespace, `filemap gc`, or the next create or open of the name
@@ -93,6 +95,9 @@ pub struct Object {
     /// Handle locks the kernel's lock table shows on the object (one per open file description
     /// that stands for live handles, whoever holds it, readable or not).
     pub handle_locks: usize,
+    /// Handle locks held by processes we could not inspect (`handle_locks` minus those of the
+    /// listed holders): their pids are unknown.
+    pub uninspected_handles: usize,
     /// Processes holding handles (those whose descriptors we may read).
     pub holders: Vec<Holder>,
     /// Processes mapping views of the object's memory.
@@ -129,8 +134,11 @@ pub struct Holder {
     pub command: String,
     /// Whether the process still exists.
     pub alive: bool,
-    /// Its descriptors whose open file description holds the handle lock (descriptors that
-    /// share one description each count).
+    /// Handles it holds: its descriptors whose open file description holds the handle lock
+    /// (every handle has a descriptor of its own; descriptors that share one description, such
+    /// as inherited ones, each count).
+    pub handles: usize,
+    /// The same number as `handles` (the older name).
     pub locks: usize,
     /// Open descriptors of the object file it has (when its descriptors are readable).
     pub descriptors: usize,
@@ -267,6 +275,7 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         let gid = std::fs::symlink_metadata(&file).map_or(0, |m| std::os::unix::fs::MetadataExt::gid(&m));
         let holders = holders_of(&mut snap, id);
         let handle_locks = snap.locks.iter().filter(|l| l.file == id).count();
+        let uninspected_handles = handle_locks.saturating_sub(holders.iter().map(|h| h.locks).sum());
         let mut view_ids = vec![(id, HEADER_SIZE)];
         if let Some(b) = header.and_then(|h| h.backing.as_ref()) {
             view_ids.push((FileId::from_dev_ino(b.dev, b.ino), 0));
@@ -318,10 +327,12 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
                 .unwrap_or_default(),
             creator_pid: header.map(|h| h.creator_pid),
             created_unix_ns: header.map(|h| h.created_ns),
+            created: header.map(|h| rfc3339(h.created_ns)),
             age_seconds: header.map(|h| now_ns.saturating_sub(h.created_ns) / 1_000_000_000),
             stale: e.stale,
             error: e.header.as_ref().err().cloned(),
             handle_locks,
+            uninspected_handles,
             holders,
             views,
             file,
@@ -333,6 +344,82 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
     let mut unreadable = std::mem::take(&mut snap.unreadable);
     unreadable.sort_unstable();
     Report { objects, released_memory: released, unreadable_processes: unreadable, warnings }
+}
+
+/// Nanoseconds since the Unix epoch as RFC 3339 in UTC, to the second.
+pub fn rfc3339(unix_ns: u64) -> String {
+    let time = UNIX_EPOCH + std::time::Duration::from_nanos(unix_ns);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// What `ls` shows: a name pattern and a process.
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// A glob (`*`, `?`, `[...]`) or, without those, a substring of the full name.
+    pub pattern: Option<NamePattern>,
+    /// Only what this process holds or maps.
+    pub pid: Option<u32>,
+}
+
+/// `ls PATTERN`: with `*`, `?` or `[` a glob matched against the whole name, either as given
+/// (`'Local\demo-*'`) or without its scope prefix (`'demo-*'`); otherwise a substring of the
+/// full name (`demo` matches `Local\my-demo`). Case-sensitive, as Windows object names are; a
+/// `Local\`/`Global\` prefix in the pattern is matched in any case, as in names.
+#[derive(Debug)]
+pub enum NamePattern {
+    Glob(glob::Pattern),
+    Substring(String),
+}
+
+impl NamePattern {
+    /// Parses a pattern; a malformed glob is reported with glob's words.
+    pub fn parse(text: &str) -> Result<NamePattern, String> {
+        let mut text = text.to_owned();
+        for prefix in ["Local\\", "Global\\"] {
+            if text.len() >= prefix.len()
+                && text.is_char_boundary(prefix.len())
+                && text[..prefix.len()].eq_ignore_ascii_case(prefix)
+            {
+                text.replace_range(..prefix.len(), prefix);
+            }
+        }
+        if text.contains(['*', '?', '[']) {
+            glob::Pattern::new(&text).map(NamePattern::Glob).map_err(|e| format!("bad pattern {text:?}: {e}"))
+        } else {
+            Ok(NamePattern::Substring(text))
+        }
+    }
+
+    /// Whether a full name (`Local\x`) matches.
+    pub fn matches(&self, full: &str) -> bool {
+        match self {
+            NamePattern::Substring(s) => full.contains(s.as_str()),
+            NamePattern::Glob(g) => {
+                let bare = full.split_once('\\').map_or(full, |(_, rest)| rest);
+                g.matches(full) || g.matches(bare)
+            }
+        }
+    }
+}
+
+impl Filter {
+    /// Keeps the objects (and the memory kept alive only by views) that pass.
+    pub fn apply(&self, report: &mut Report) {
+        let name_ok = |name: Option<&str>| match (&self.pattern, name) {
+            (None, _) => true,
+            (Some(p), Some(n)) => p.matches(n),
+            (Some(_), None) => false,
+        };
+        report.objects.retain(|o| {
+            name_ok(o.name.as_deref())
+                && self
+                    .pid
+                    .is_none_or(|pid| o.holders.iter().any(|h| h.pid == pid) || o.views.iter().any(|v| v.pid == pid))
+        });
+        report.released_memory.retain(|r| {
+            name_ok(r.name.as_deref()) && self.pid.is_none_or(|pid| r.processes.iter().any(|p| p.pid == pid))
+        });
+    }
 }
 
 fn holders_of(snap: &mut Snapshot, id: FileId) -> Vec<Holder> {
@@ -348,6 +435,7 @@ fn holders_of(snap: &mut Snapshot, id: FileId) -> Vec<Holder> {
             pid,
             command: snap.command(pid),
             alive: procs::alive(pid),
+            handles: locks,
             locks,
             descriptors,
         })
@@ -362,7 +450,7 @@ fn views_of(snap: &mut Snapshot, ids: &[(FileId, u64)]) -> Vec<ViewUse> {
             let slot = by_pid.entry(r.pid).or_default();
             slot.0 += 1;
             slot.1 += r.len();
-            slot.2 |= r.perms.as_bytes().get(1) == Some(&b'w');
+            slot.2 |= r.writable;
         }
     }
     by_pid

@@ -60,7 +60,8 @@ Exit codes:
   0  success
   1  error
   2  usage error (bad arguments, malformed name)
-  3  not found: no live object has that name (ERROR_FILE_NOT_FOUND)
+  3  not found: no live object has that name (ERROR_FILE_NOT_FOUND), or no process has
+     the pid given to `ls --pid`
   4  already exists: the name is taken (ERROR_ALREADY_EXISTS)
   5  access denied: permissions, protection or the Global privilege (ERROR_ACCESS_DENIED)
   6  wrong type: the name belongs to another kind of object (ERROR_INVALID_HANDLE)
@@ -116,6 +117,14 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct LsArgs {
+    /// Only names matching PATTERN: with `*`, `?` or `[...]` a glob over the whole name, with or
+    /// without its prefix ('demo-*', 'Global\*'); otherwise a substring ('demo' lists
+    /// `Local\my-demo`). Case-sensitive, like Windows object names.
+    #[arg(value_name = "PATTERN")]
+    pattern: Option<String>,
+    /// Only the objects process PID holds handles to or maps views of (like `handle -p PID`).
+    #[arg(long, short = 'p', value_name = "PID")]
+    pid: Option<u32>,
     /// Which namespace to list.
     #[arg(long, value_enum, default_value = "all")]
     scope: ScopeSel,
@@ -138,7 +147,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::DemoSecond(args) => demo::second(args),
-        Command::Ls(args) => commands::ls(args.scope, args.json),
+        Command::Ls(args) => commands::ls(args.scope, args.pattern.as_deref(), args.pid, args.json),
         Command::Info(args) => commands::info(&args.name, args.json),
         Command::Create(args) => commands::create(args),
         Command::Read(args) => commands::read(args),
@@ -174,6 +183,9 @@ fn win32_code(err: &anyhow::Error) -> Option<Win32Error> {
 fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<commands::UsageError>().is_some() {
         return 2;
+    }
+    if err.downcast_ref::<commands::NoSuchProcess>().is_some() {
+        return 3;
     }
     match win32_code(err) {
         Some(Win32Error::FILE_NOT_FOUND) => 3,

@@ -6,10 +6,18 @@
 //! The lock table counts them even when their processes are not readable (another user's), but
 //! shows no pid for OFD locks; who holds them comes from each descriptor's
 //! `/proc/<pid>/fdinfo/<fd>`, which lists the locks of that descriptor's description.
+//!
+//! Processes, descriptors, memory maps, command lines and thread groups come through the
+//! `procfs` crate. The lock table and fdinfo's `lock:` lines are parsed here: procfs's `Lock`
+//! drops the `->` mark that tells a blocked waiter from a granted lock (a blocked read lock is
+//! not a handle), and procfs does not parse fdinfo's `lock:` lines at all.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+
+use procfs::ProcError;
+use procfs::process::{FDTarget, MMPermissions, MMapPath, MemoryMaps, Process};
 
 /// A file identity as the kernel prints it: device major, minor, inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,7 +56,8 @@ pub struct Region {
     pub start: u64,
     pub end: u64,
     pub offset: u64,
-    pub perms: String,
+    /// The region may be written (`w` in its permissions).
+    pub writable: bool,
     pub file: FileId,
     /// The path the kernel shows, without the ` (deleted)` suffix.
     pub path: String,
@@ -84,27 +93,27 @@ impl Snapshot {
         if let Some(text) = read_lock_table() {
             snap.locks = parse_locks(&text).into_iter().filter(|l| wanted(l.file, "")).collect();
         }
-        let Ok(dir) = std::fs::read_dir("/proc") else {
+        let Ok(all) = procfs::process::all_processes() else {
             return snap;
         };
-        for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let base = entry.path();
+        for process in all.flatten() {
+            let Ok(pid) = u32::try_from(process.pid()) else { continue };
             let mut readable = true;
-            match std::fs::read_dir(base.join("fd")) {
+            match process.fd() {
                 Ok(fds) => {
                     for fd in fds.flatten() {
-                        let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+                        let FDTarget::Path(target) = &fd.target else { continue }; // sockets, pipes, anon inodes
                         let target = target.to_string_lossy();
                         if !fd_dirs.iter().any(|d| target.starts_with(d.as_str())) {
-                            continue; // other files, sockets, pipes, anon inodes
+                            continue; // other files
                         }
-                        let Ok(meta) = std::fs::metadata(fd.path()) else { continue };
+                        let link = format!("/proc/{pid}/fd/{}", fd.fd);
+                        let Ok(meta) = std::fs::metadata(&link) else { continue };
                         let file = FileId::from_dev_ino(meta.dev(), meta.ino());
                         if wanted(file, strip_deleted(&target).0) {
-                            let info = base.join("fdinfo").join(fd.file_name());
+                            // procfs parses neither the `lock:` lines of fdinfo nor (in its
+                            // `Lock`) the `->` mark of a blocked waiter: see `parse_holder_lock`.
+                            let info = format!("/proc/{pid}/fdinfo/{}", fd.fd);
                             let holds = std::fs::read_to_string(info).is_ok_and(|text| fdinfo_holds(&text));
                             snap.fds.push(OpenFd { pid, file, holds });
                         }
@@ -112,23 +121,21 @@ impl Snapshot {
                 }
                 // Only a refusal hides something; a process that exited meanwhile (or a zombie,
                 // whose tables are gone) has nothing to show.
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => readable = false,
+                Err(ProcError::PermissionDenied(_)) => readable = false,
                 Err(_) => {}
             }
-            match std::fs::read_to_string(base.join("maps")) {
-                Ok(text) => {
-                    for region in parse_maps(pid, &text) {
+            match process.maps() {
+                Ok(maps) => {
+                    for region in regions_of(pid, maps) {
                         if wanted(region.file, &region.path) {
                             snap.regions.push(region);
                         }
                     }
                 }
-                // Only a refusal hides something; a process that exited meanwhile (or a zombie,
-                // whose tables are gone) has nothing to show.
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => readable = false,
+                Err(ProcError::PermissionDenied(_)) => readable = false,
                 Err(_) => {}
             }
-            if !readable && Path::new(&base).exists() {
+            if !readable && process.is_alive() {
                 snap.unreadable.push(pid);
             }
         }
@@ -141,28 +148,35 @@ impl Snapshot {
     }
 }
 
-/// Whether a process exists.
+fn process(pid: u32) -> Option<Process> {
+    Process::new(i32::try_from(pid).ok()?).ok()
+}
+
+/// Whether a process exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    process(pid).is_some_and(|p| p.is_alive())
+}
+
+/// Whether a process exists at all (a zombie too).
+pub fn exists(pid: u32) -> bool {
+    process(pid).is_some()
 }
 
 /// The process a thread belongs to (`Tgid` in `/proc/<tid>/status`), if the thread exists.
 pub fn process_of_thread(tid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+    u32::try_from(process(tid)?.status().ok()?.tgid).ok()
 }
 
 fn command_of(pid: u32) -> String {
-    if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
-        let parts: Vec<String> =
-            raw.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
-        if let Some(first) = parts.first() {
-            let program = Path::new(first).file_name().map_or(first.clone(), |f| f.to_string_lossy().into_owned());
-            return std::iter::once(program).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(" ");
-        }
+    let Some(process) = process(pid) else { return "?".into() };
+    if let Ok(parts) = process.cmdline()
+        && let Some(first) = parts.first()
+    {
+        let program = Path::new(first).file_name().map_or(first.clone(), |f| f.to_string_lossy().into_owned());
+        return std::iter::once(program).chain(parts[1..].iter().cloned()).collect::<Vec<_>>().join(" ");
     }
-    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(comm) => format!("[{}]", comm.trim()),
+    match process.stat() {
+        Ok(stat) => format!("[{}]", stat.comm),
         Err(_) => "?".into(),
     }
 }
@@ -229,46 +243,24 @@ fn parse_lock_file(text: &str) -> Option<FileId> {
     Some(FileId { major, minor, ino })
 }
 
-/// Parses `/proc/<pid>/maps`, keeping file-backed regions.
-///
-/// Lines look like `7f00-7f10 rw-s 00001000 00:1a 5678   /dev/shm/filemap-0/x (deleted)`.
-pub fn parse_maps(pid: u32, text: &str) -> Vec<Region> {
+/// The file-backed regions of a process's memory map.
+fn regions_of(pid: u32, maps: MemoryMaps) -> Vec<Region> {
     let mut out = Vec::new();
-    for line in text.lines() {
-        let mut rest = line;
-        let mut field = || {
-            let trimmed = rest.trim_start();
-            let end = trimmed.find(' ').unwrap_or(trimmed.len());
-            let (word, tail) = trimmed.split_at(end);
-            rest = tail;
-            word
-        };
-        let (range, perms, offset, dev, ino) = (field(), field(), field(), field(), field());
-        let path = rest.trim_start();
-        let Some((start, end)) = range.split_once('-') else { continue };
-        let (Ok(start), Ok(end), Ok(offset), Ok(ino)) = (
-            u64::from_str_radix(start, 16),
-            u64::from_str_radix(end, 16),
-            u64::from_str_radix(offset, 16),
-            ino.parse::<u64>(),
-        ) else {
-            continue;
-        };
-        if ino == 0 || !path.starts_with('/') {
+    for map in maps {
+        let MMapPath::Path(path) = &map.pathname else { continue };
+        let (Ok(major), Ok(minor)) = (u32::try_from(map.dev.0), u32::try_from(map.dev.1)) else { continue };
+        if map.inode == 0 {
             continue;
         }
-        let Some((major, minor)) = dev.split_once(':') else { continue };
-        let (Ok(major), Ok(minor)) = (u32::from_str_radix(major, 16), u32::from_str_radix(minor, 16)) else {
-            continue;
-        };
-        let (path, deleted) = strip_deleted(path);
+        let path = path.to_string_lossy();
+        let (path, deleted) = strip_deleted(&path);
         out.push(Region {
             pid,
-            start,
-            end,
-            offset,
-            perms: perms.to_owned(),
-            file: FileId { major, minor, ino },
+            start: map.address.0,
+            end: map.address.1,
+            offset: map.offset,
+            writable: map.perms.contains(MMPermissions::WRITE),
+            file: FileId { major, minor, ino: map.inode },
             path: path.to_owned(),
             deleted,
         });
@@ -321,14 +313,16 @@ mod tests {
         let text = "7f0000000000-7f0000010000 rw-s 00001000 00:1a 5678                       /dev/shm/filemap-0/a b (deleted)\n\
                     7f0000020000-7f0000021000 r--p 00000000 08:01 42   /usr/lib/libc.so.6\n\
                     7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n";
-        let regions = parse_maps(7, text);
+        use procfs::FromBufRead;
+        let regions = regions_of(7, MemoryMaps::from_buf_read(text.as_bytes()).expect("maps parse"));
         assert_eq!(regions.len(), 2);
         let r = &regions[0];
         assert_eq!((r.pid, r.len(), r.offset), (7, 0x10000, 0x1000));
         assert_eq!(r.path, "/dev/shm/filemap-0/a b");
         assert!(r.deleted);
         assert_eq!(r.file, FileId { major: 0, minor: 0x1a, ino: 5678 });
-        assert_eq!(r.perms, "rw-s");
+        assert!(r.writable);
+        assert!(!regions[1].writable);
         assert!(!regions[1].deleted);
     }
 }

@@ -7,38 +7,39 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 
 use crate::inventory::{Holder, Object, Report, ViewUse};
 use crate::units::{human_age, human_size};
 
-/// ANSI styling that is a no-op unless stdout is a terminal and `NO_COLOR` is unset.
+/// ANSI styling (anstyle) that is a no-op unless anstream decides stdout takes colour: a
+/// terminal whose `TERM` is not `dumb`, and neither `NO_COLOR` nor `CLICOLOR=0` set
+/// (`CLICOLOR_FORCE` forces it on).
 #[derive(Clone, Copy)]
 pub struct Style {
     on: bool,
 }
 
 impl Style {
-    /// Colour if stdout is a terminal and `NO_COLOR` is not set.
+    /// Colour if anstream would colour stdout.
     pub fn detect() -> Style {
-        Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Style { on: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never }
     }
 
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
+        if self.on { format!("{style}{text}{style:#}") } else { text.to_owned() }
     }
 
     pub fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(anstyle::Style::new().bold(), text)
     }
     pub fn yellow(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(anstyle::AnsiColor::Yellow.on_default(), text)
     }
     pub fn red(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(anstyle::AnsiColor::Red.on_default(), text)
     }
     pub fn dim(self, text: &str) -> String {
-        self.paint("2", text)
+        self.paint(anstyle::Style::new().dimmed(), text)
     }
 }
 
@@ -102,18 +103,18 @@ fn join_some(items: Vec<String>) -> String {
 }
 
 fn holders_short(holders: &[Holder], handle_locks: usize) -> String {
-    let mut shown: Vec<String> =
-        holders
-            .iter()
-            .filter(|h| h.locks > 0)
-            .map(|h| {
-                if h.alive {
-                    format!("{} {}", h.pid, escape(program(&h.command)))
-                } else {
-                    format!("{} (exited)", h.pid)
-                }
-            })
-            .collect();
+    let mut shown: Vec<String> = holders
+        .iter()
+        .filter(|h| h.locks > 0)
+        .map(|h| {
+            let count = if h.handles > 1 { format!(" \u{d7}{}", h.handles) } else { String::new() };
+            if h.alive {
+                format!("{} {}{count}", h.pid, escape(program(&h.command)))
+            } else {
+                format!("{} (exited)", h.pid)
+            }
+        })
+        .collect();
     let seen: usize = holders.iter().map(|h| h.locks).sum();
     if handle_locks > seen {
         shown.push(format!("{} unreadable", handle_locks - seen));
@@ -137,11 +138,12 @@ fn status(o: &Object) -> &'static str {
     }
 }
 
-/// The `ls` table.
-pub fn table(report: &Report, style: Style) -> String {
+/// The `ls` table; `filtered`: a PATTERN or `--pid` chose the objects.
+pub fn table(report: &Report, style: Style, filtered: bool) -> String {
     let mut out = String::new();
-    let header = ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "AGE", "HOLDERS", "VIEWS"];
-    let rows: Vec<[String; 11]> = report
+    let header =
+        ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "CREATED", "HANDLES", "HOLDERS", "VIEWS"];
+    let rows: Vec<[String; 12]> = report
         .objects
         .iter()
         .map(|o| {
@@ -154,14 +156,15 @@ pub fn table(report: &Report, style: Style) -> String {
                 status(o).to_owned(),
                 escape(&o.owner).into_owned(),
                 o.mode.clone(),
-                o.age_seconds.map_or("-".into(), human_age),
+                o.created.as_deref().map_or("-".into(), |c| created_short(c, o.age_seconds)),
+                o.handle_locks.to_string(),
                 holders_short(&o.holders, o.handle_locks),
                 views_short(&o.views),
             ]
         })
         .collect();
     if rows.is_empty() {
-        out.push_str("no named objects\n");
+        out.push_str(if filtered { "no named objects match\n" } else { "no named objects\n" });
     } else {
         let mut widths = header.map(str::len);
         for row in &rows {
@@ -216,18 +219,30 @@ pub fn table(report: &Report, style: Style) -> String {
     for w in &report.warnings {
         let _ = writeln!(out, "{}", style.yellow(&format!("warning: {}", escape(w))));
     }
-    if !report.unreadable_processes.is_empty() {
-        let advice = if rustix::process::geteuid().is_root() { "" } else { "; run as root to see all" };
+    // Only when it changes the answer: some object has handles whose holders we could not see.
+    let hidden: usize = report.objects.iter().map(|o| o.uninspected_handles).sum();
+    if hidden > 0 {
+        let advice = if rustix::process::geteuid().is_root() { "" } else { "; run as root to see them" };
         let _ = writeln!(
             out,
             "{}",
             style.dim(&format!(
-                "note: {} process(es) could not be inspected: their handles show (from the lock table), their views do not{advice}",
-                report.unreadable_processes.len()
+                "note: {hidden} handle(s) are held by processes this user may not inspect: they are counted \
+                 (HANDLES, from the kernel's lock table), their pids and views are not shown{advice}"
             ))
         );
     }
     out
+}
+
+/// The CREATED cell: the time of day (UTC) for objects made in the last day, else the date.
+fn created_short(rfc3339: &str, age_seconds: Option<u64>) -> String {
+    // `2026-12-01T19:12:05Z`: the date before the `T`, the time after it.
+    match (rfc3339.split_once('T'), age_seconds) {
+        (Some((_, time)), Some(age)) if age < 24 * 3600 => time.to_owned(),
+        (Some((date, _)), _) => date.to_owned(),
+        (None, _) => rfc3339.to_owned(),
+    }
 }
 
 /// The `info` page for one object.
@@ -277,8 +292,8 @@ pub fn details(o: &Object, style: Style) -> String {
     for (i, a) in o.access.iter().enumerate() {
         field(if i == 0 { "Access:" } else { "" }, format!("{}: {}", escape(&a.who), a.access));
     }
-    if let (Some(pid), Some(age)) = (o.creator_pid, o.age_seconds) {
-        field("Created:", format!("by pid {pid}, {} ago", human_age(age)));
+    if let (Some(pid), Some(age), Some(at)) = (o.creator_pid, o.age_seconds, &o.created) {
+        field("Created:", format!("{at} ({} ago) by pid {pid}", human_age(age)));
     }
     let status = match (&o.error, o.stale) {
         (Some(e), _) => style.red(&format!("corrupt: {}", escape(e))),
@@ -288,6 +303,7 @@ pub fn details(o: &Object, style: Style) -> String {
         (None, false) => "live".to_owned(),
     };
     field("Status:", status);
+    field("Handles:", format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks));
     let seen: usize = o.holders.iter().map(|h| h.locks).sum();
     if o.holders.is_empty() {
         field(
@@ -309,7 +325,7 @@ pub fn details(o: &Object, style: Style) -> String {
         };
         field(
             if i == 0 { "Holders:" } else { "" },
-            format!("{who} ({} lock(s), {} descriptor(s))", h.locks, h.descriptors),
+            format!("{who}: {} handle(s), {} descriptor(s)", h.handles, h.descriptors),
         );
     }
     if o.views.is_empty() {

@@ -8,7 +8,7 @@ use clap::Args;
 use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
 use filemap::{Created, Event, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
 
-use crate::commands::{CreateArgs, Kind, hold, parse_name, usage};
+use crate::commands::{CreateArgs, CreateReport, Kind, hold, parse_name, print_json_line, usage};
 use crate::units;
 
 /// `filemap create --type mutex|semaphore|event|timer`.
@@ -78,7 +78,20 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
         .into());
     }
     let what = if created == Created::New { "created" } else { "opened existing" };
-    println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    if !args.json {
+        println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    }
+    let mut report = CreateReport {
+        name: full.clone(),
+        kind: args.kind.as_str(),
+        created: created == Created::New,
+        size: None,
+        file: None,
+        state: Some(StateView::new(&object.state())),
+        holder_pid: None,
+        view_bytes: None,
+        handle_closed: false,
+    };
     if !args.hold {
         if created == Created::New {
             eprintln!(
@@ -89,9 +102,10 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
         if let (Sync::Mutex(m), true) = (&object, args.owned) {
             m.release()?; // leave it free rather than abandoned
         }
-        return Ok(());
+        return if args.json { print_json_line(&report) } else { Ok(()) };
     }
-    hold(name, move || {
+    report.holder_pid = Some(std::process::id());
+    hold(name, args.json.then_some(&report), move || {
         if let (Sync::Mutex(m), true) = (&object, args.owned) {
             let _ = m.release();
         }
@@ -172,6 +186,25 @@ pub struct SignalArgs {
     /// Timer: then signal again every PERIOD.
     #[arg(long, value_parser = units::parse_duration)]
     pub period: Option<Duration>,
+    /// Print one JSON object (`name`, `type`, `action`, `before`, `state`) instead of words.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `signal --json` and `reset --json` print.
+#[derive(Debug, serde::Serialize)]
+pub struct SignalReport {
+    /// The full name.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `set`, `pulse`, `release` (semaphore, mutex), `arm` (timer), `reset`, `cancel` (timer).
+    pub action: &'static str,
+    /// Before the call: events: whether it was signaled; semaphores: the count (`null` for
+    /// timers and mutexes).
+    pub before: Option<serde_json::Value>,
+    /// The state after the call.
+    pub state: StateView,
 }
 
 /// `filemap signal`.
@@ -187,35 +220,54 @@ pub fn signal(args: SignalArgs) -> Result<()> {
     if let Some((_, _, flag)) = misplaced.iter().find(|(given, applies, _)| *given && !applies) {
         return Err(usage(format!("{flag} does not apply to a {} (\"{name}\")", object.kind())));
     }
-    match &object {
+    let (action, before): (&'static str, Option<serde_json::Value>) = match &object {
         Sync::Event(e) if args.pulse => {
             e.pulse()?;
-            println!("pulsed event \"{name}\": its waiters of this moment were released; now {}", e.state());
+            if !args.json {
+                println!("pulsed event \"{name}\": its waiters of this moment were released; now {}", e.state());
+            }
+            ("pulse", None)
         }
         Sync::Event(e) => {
             let was = e.set()?;
-            let was = if was { "signaled" } else { "unsignaled" };
-            println!("set event \"{name}\" (was {was}; now {})", e.state());
+            if !args.json {
+                let was = if was { "signaled" } else { "unsignaled" };
+                println!("set event \"{name}\" (was {was}; now {})", e.state());
+            }
+            ("set", Some(was.into()))
         }
         Sync::Semaphore(s) => {
             let before = s.release(args.count)?;
-            println!(
-                "released semaphore \"{name}\" by {}: count {before} -> {} (maximum {})",
-                args.count,
-                before + args.count,
-                s.max()
-            );
+            if !args.json {
+                println!(
+                    "released semaphore \"{name}\" by {}: count {before} -> {} (maximum {})",
+                    args.count,
+                    before + args.count,
+                    s.max()
+                );
+            }
+            ("release", Some(before.into()))
         }
         Sync::Timer(t) => {
             let due = args.due.unwrap_or(Duration::ZERO);
             t.set(DueTime::Relative(due), args.period)?;
-            let period = args.period.map_or(String::new(), |p| format!(", then every {p:?}"));
-            println!("set timer \"{name}\": due in {due:?}{period}");
+            if !args.json {
+                let period = args.period.map_or(String::new(), |p| format!(", then every {p:?}"));
+                println!("set timer \"{name}\": due in {due:?}{period}");
+            }
+            ("arm", None)
         }
         Sync::Mutex(m) => {
             m.release()?;
-            println!("released mutex \"{name}\"");
+            if !args.json {
+                println!("released mutex \"{name}\"");
+            }
+            ("release", None)
         }
+    };
+    if args.json {
+        let state = StateView::new(&object.state());
+        print_json_line(&SignalReport { name: name.to_string(), kind: object.kind(), action, before, state })?;
     }
     Ok(())
 }
@@ -225,19 +277,29 @@ pub fn signal(args: SignalArgs) -> Result<()> {
 pub struct ResetArgs {
     /// Name of the event or timer.
     pub name: String,
+    /// Print one JSON object (as `signal --json`: `action` is `reset` or `cancel`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `filemap reset`.
 pub fn reset(args: ResetArgs) -> Result<()> {
     let name = parse_name(&args.name)?;
-    match Sync::open(&name, "reset")? {
+    let object = Sync::open(&name, "reset")?;
+    let (action, before): (&'static str, Option<serde_json::Value>) = match &object {
         Sync::Event(e) => {
-            let was = if e.reset()? { "signaled" } else { "unsignaled" };
-            println!("reset event \"{name}\" (was {was})");
+            let was = e.reset()?;
+            if !args.json {
+                println!("reset event \"{name}\" (was {})", if was { "signaled" } else { "unsignaled" });
+            }
+            ("reset", Some(was.into()))
         }
         Sync::Timer(t) => {
             t.cancel()?;
-            println!("canceled timer \"{name}\" ({})", t.state());
+            if !args.json {
+                println!("canceled timer \"{name}\" ({})", t.state());
+            }
+            ("cancel", None)
         }
         other => {
             return Err(filemap::Error::new(
@@ -249,6 +311,10 @@ pub fn reset(args: ResetArgs) -> Result<()> {
             )
             .into());
         }
+    };
+    if args.json {
+        let state = StateView::new(&object.state());
+        print_json_line(&SignalReport { name: name.to_string(), kind: object.kind(), action, before, state })?;
     }
     Ok(())
 }
@@ -270,6 +336,35 @@ pub struct WaitArgs {
     /// After the wait, keep the handles (and any mutex acquired) until Ctrl-C.
     #[arg(long)]
     pub hold: bool,
+    /// Print one JSON object (`result`, `index`, `objects`, `taken`) instead of words; printed
+    /// on a timeout too (then exit 7).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `wait --json` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct WaitReport {
+    /// `signaled`, `abandoned` (a mutex whose owner died holding it) or `timeout`.
+    pub result: &'static str,
+    /// Which object ended the wait (`WAIT_OBJECT_0 + index`), `null` on a timeout.
+    pub index: Option<usize>,
+    /// `--all` was given.
+    pub all: bool,
+    /// The objects waited on, in order: `{"name", "type"}`.
+    pub objects: Vec<WaitObject>,
+    /// Indices of the objects the wait took (consumed or acquired): one, or all with `--all`.
+    pub taken: Vec<usize>,
+    /// The process holding what was taken (`--hold`), else `null`.
+    pub holder_pid: Option<u32>,
+}
+
+/// One object of a `wait`.
+#[derive(Debug, serde::Serialize)]
+pub struct WaitObject {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 /// `filemap wait`.
@@ -282,9 +377,27 @@ pub fn wait(args: WaitArgs) -> Result<()> {
     let refs: Vec<&dyn Waitable> = objects.iter().map(Sync::waitable).collect();
     let outcome = if args.all { wait_all(&refs, args.timeout)? } else { wait_any(&refs, args.timeout)? };
     let describe = |i: usize| format!("{} \"{}\"", objects[i].kind(), names[i]);
+    let mut report = WaitReport {
+        result: match outcome {
+            WaitOutcome::TimedOut => "timeout",
+            WaitOutcome::Signaled(_) => "signaled",
+            WaitOutcome::Abandoned(_) => "abandoned",
+        },
+        index: match outcome {
+            WaitOutcome::TimedOut => None,
+            WaitOutcome::Signaled(i) | WaitOutcome::Abandoned(i) => Some(i),
+        },
+        all: args.all,
+        objects: objects.iter().zip(&names).map(|(o, n)| WaitObject { name: n.to_string(), kind: o.kind() }).collect(),
+        taken: Vec::new(),
+        holder_pid: None,
+    };
     // Which objects the wait took: one for a wait on any, all of them for a wait on all.
     let taken: Vec<usize> = match outcome {
         WaitOutcome::TimedOut => {
+            if args.json {
+                print_json_line(&report)?;
+            }
             let waited = args.timeout.unwrap_or_default();
             let what = match names.len() {
                 1 => format!("{} was not signaled", describe(0)),
@@ -303,10 +416,11 @@ pub fn wait(args: WaitArgs) -> Result<()> {
             }
         }
     };
-    if args.all && objects.len() > 1 {
+    report.taken = taken.clone();
+    if args.all && objects.len() > 1 && !args.json {
         println!("all {} objects were signaled at once (WAIT_OBJECT_0)", objects.len());
     }
-    for &i in &taken {
+    for &i in taken.iter().filter(|_| !args.json) {
         match (&objects[i], outcome) {
             (Sync::Mutex(_), WaitOutcome::Abandoned(a)) if a == i => {
                 println!("acquired {} (WAIT_ABANDONED: its previous owner died holding it)", describe(i))
@@ -317,10 +431,12 @@ pub fn wait(args: WaitArgs) -> Result<()> {
         }
     }
     let label = names[0].clone();
+    let json = args.json;
     let release = move || {
         for &i in &taken {
             if let Sync::Mutex(m) = &objects[i]
                 && m.release().is_ok()
+                && !json
             {
                 println!("released {} \"{}\"", objects[i].kind(), names[i]);
             }
@@ -328,9 +444,13 @@ pub fn wait(args: WaitArgs) -> Result<()> {
         drop(objects);
     };
     if args.hold {
-        return hold(&label, release);
+        report.holder_pid = Some(std::process::id());
+        return hold(&label, args.json.then_some(&report), release);
     }
     release();
+    if args.json {
+        print_json_line(&report)?;
+    }
     Ok(())
 }
 

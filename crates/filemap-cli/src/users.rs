@@ -1,34 +1,37 @@
-//! User and group names from `/etc/passwd` and `/etc/group` (no NSS: good enough to label a
-//! listing; numeric ids are shown when a name is not found).
+//! User and group names through the system's user database (NSS: `/etc/passwd`, LDAP, sssd,
+//! systemd-userdb, ...), by way of `nix`; numeric ids are shown when a name is not found.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// uid -> user name.
-pub struct Users(HashMap<u32, String>);
+use nix::unistd::{Group, Uid, User};
+
+/// uid -> user name, looked up once per uid.
+#[derive(Default)]
+pub struct Users(RefCell<HashMap<u32, String>>);
 
 impl Users {
-    /// Reads `/etc/passwd`; an unreadable file gives an empty table.
+    /// An empty cache.
     pub fn load() -> Users {
-        Users(
-            parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
-                .into_iter()
-                .map(|(n, id)| (id, n))
-                .collect(),
-        )
+        Users::default()
     }
 
     /// The user's name, or the uid as text.
     pub fn name(&self, uid: u32) -> String {
-        self.0.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+        self.0
+            .borrow_mut()
+            .entry(uid)
+            .or_insert_with(|| match User::from_uid(Uid::from_raw(uid)) {
+                Ok(Some(user)) => user.name,
+                _ => uid.to_string(),
+            })
+            .clone()
     }
 }
 
 /// Resolves a user given by name.
 pub fn user_id(user: &str) -> Option<u32> {
-    parse_id_file(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
-        .into_iter()
-        .find(|(name, _)| name == user)
-        .map(|(_, id)| id)
+    User::from_name(user).ok().flatten().map(|u| u.uid.as_raw())
 }
 
 /// Resolves a group given by name or number.
@@ -36,24 +39,7 @@ pub fn group_id(group: &str) -> Option<u32> {
     if let Ok(gid) = group.parse::<u32>() {
         return Some(gid);
     }
-    parse_id_file(&std::fs::read_to_string("/etc/group").unwrap_or_default())
-        .into_iter()
-        .find(|(name, _)| name == group)
-        .map(|(_, id)| id)
-}
-
-/// `name:x:id:...` lines -> (name, id).
-fn parse_id_file(text: &str) -> Vec<(String, u32)> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            let _password = f.next()?;
-            let id = f.next()?.parse().ok()?;
-            Some((name.to_owned(), id))
-        })
-        .collect()
+    Group::from_name(group).ok().flatten().map(|g| g.gid.as_raw())
 }
 
 #[cfg(test)]
@@ -61,9 +47,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwd_and_group_lines_parse() {
-        let parsed = parse_id_file("root:x:0:0:root:/root:/bin/bash\n# comment\nbroken\nadm:x:4:syslog\n");
-        assert_eq!(parsed, vec![("root".to_owned(), 0), ("adm".to_owned(), 4)]);
+    fn users_and_groups_resolve_through_the_user_database() {
+        assert_eq!(user_id("root"), Some(0));
+        assert_eq!(user_id("no-such-user-hopefully"), None);
+        let users = Users::load();
+        assert_eq!(users.name(0), "root");
+        assert_eq!(users.name(4_000_000_000), "4000000000");
     }
 
     #[test]

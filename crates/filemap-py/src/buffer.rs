@@ -83,15 +83,6 @@ struct ExportObj {
 /// `filemap._ViewExport`, made at import.
 static EXPORT_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
-/// What `filemap.View` needs to export a buffer.
-pub struct ExportInfo {
-    pub view: Arc<View>,
-    pub exports: Arc<AtomicUsize>,
-    pub ptr: *mut u8,
-    pub len: usize,
-    pub readonly: bool,
-}
-
 /// Fills `out` for the view `obj`, or fails with the exception to raise.
 ///
 /// # Safety

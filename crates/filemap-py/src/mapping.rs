@@ -10,7 +10,6 @@ use pyo3::types::PyType;
 
 use filemap::{Access, Created, Mapping, Protection, SectionFlags, View};
 
-use crate::buffer::ExportInfo;
 use crate::errors::IntoPy;
 
 /// `filemap.View`, the subtype with the buffer slots (made at import).
@@ -204,6 +203,15 @@ impl PyMapping {
             Some(m) => format!("<filemap.Mapping name={:?} size={}>", m.name().unwrap_or_default(), m.size()),
         }
     }
+}
+
+/// What `filemap.View` needs to export a buffer (the buffer protocol lives in `buffer.rs`).
+pub struct ExportInfo {
+    pub view: Arc<View>,
+    pub exports: Arc<AtomicUsize>,
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub readonly: bool,
 }
 
 /// The base of ``filemap.View`` (which adds the buffer protocol); use ``Mapping.view()``.

@@ -89,10 +89,16 @@ pub extern "C" fn _kbhit() -> i32 {
     if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } == 0 {
         return i32::from(n > 0);
     }
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, zero timeout.
-    let r = unsafe { libc::poll(&mut p, 1, 0) };
-    i32::from(r > 0 && p.revents & libc::POLLIN != 0)
+    if fd < 0 {
+        return 0;
+    }
+    // SAFETY: `fd` is C stdin's descriptor (non-negative, checked above), open while this call
+    // runs; the borrow ends with it.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+    let now = rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 };
+    let ready = rustix::event::poll(&mut fds, Some(&now)).is_ok_and(|n| n > 0);
+    i32::from(ready && fds[0].revents().contains(rustix::event::PollFlags::IN))
 }
 
 /// `_putch`: writes one character to standard output; returns it.

@@ -789,8 +789,33 @@ pub fn close(h: HANDLE) -> Res<()> {
         }
         e
     };
-    drop(entry); // outside the lock: the core's close protocol makes system calls
-    Ok(())
+    // Outside the lock: the core's close protocol makes system calls. The last handle of this
+    // process to a namespace object runs the reporting close, so a failed last close (no
+    // descriptor left to test for other holders) makes CloseHandle fail with its code.
+    let Entry { slot, object, .. } = *entry;
+    drop(slot);
+    object.close_reporting()
+}
+
+impl Object {
+    /// Drops this reference to the object; if it was the process's last one to a mapping or
+    /// sync object, runs the core's close protocol and reports its failure.
+    fn close_reporting(self) -> Res<()> {
+        fn last<T>(arc: Arc<T>, close: impl FnOnce(T) -> filemap::Result<()>) -> Res<()> {
+            Arc::try_unwrap(arc).map_or(Ok(()), |object| close(object).map_err(Fail::from))
+        }
+        match self {
+            Object::Mapping(m) => last(m, Mapping::close),
+            Object::Mutex(m) => last(m, SyncMutex::close),
+            Object::Semaphore(s) => last(s, Semaphore::close),
+            Object::Event(e) => last(e, Event::close),
+            Object::Timer(t) => last(t, Timer::close),
+            other => {
+                drop(other);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Takes the entry of slot `fd` out of the table (under `WRITER`), lets `f` change it, and

@@ -24,7 +24,7 @@
 #![allow(unsafe_code)] // posix_spawn, pidfds, exported functions taking raw pointers
 
 use std::ffi::{CString, c_char, c_void};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -60,13 +60,8 @@ pub struct ProcessObject {
 }
 
 fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a new descriptor we own (pidfds are created close-on-exec).
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    let pid = rustix::process::Pid::from_raw(pid).ok_or_else(|| std::io::Error::from_raw_os_error(libc::ESRCH))?;
+    Ok(rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())?)
 }
 
 impl ProcessObject {
@@ -790,18 +785,8 @@ pub extern "system" fn TerminateProcess(hProcess: HANDLE, uExitCode: u32) -> BOO
             return fail(Win32Error::ACCESS_DENIED);
         }
         *p.terminate_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(uExitCode);
-        // SAFETY: pidfd_send_signal on our pidfd with no siginfo.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                p.pidfd.as_raw_fd(),
-                libc::SIGKILL,
-                std::ptr::null::<c_void>(),
-                0,
-            )
-        };
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
+        if let Err(e) = rustix::process::pidfd_send_signal(&p.pidfd, rustix::process::Signal::KILL) {
+            let e = std::io::Error::from(e);
             if e.raw_os_error() == Some(libc::ESRCH) {
                 return fail(Win32Error::ACCESS_DENIED);
             }

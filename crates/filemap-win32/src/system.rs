@@ -273,46 +273,14 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
         }
         let next = chars[i + 1];
         if next.is_ascii_digit() && next != '0' {
-            let start = i;
-            let mut j = i + 1;
-            let mut n = 0usize;
-            while j < chars.len() && chars[j].is_ascii_digit() && j < i + 3 {
-                n = n * 10 + chars[j].to_digit(10).unwrap_or(0) as usize;
-                j += 1;
-            }
-            let mut spec = String::from("s");
-            if j < chars.len()
-                && chars[j] == '!'
-                && let Some(end) = chars[j + 1..].iter().position(|&c| c == '!')
-            {
-                spec = chars[j + 1..j + 1 + end].iter().collect();
-                j += end + 2;
-            }
+            let (n, spec, j) = parse_insert(&chars, i);
             if ignore {
-                out.extend(&chars[start..j]);
+                out.extend(&chars[i..j]);
             } else if flags & FORMAT_MESSAGE_ARGUMENT_ARRAY != 0 && !args.is_null() {
                 // SAFETY: with ARGUMENT_ARRAY the caller passes an array holding insert `n`.
                 let arg = unsafe { *args.add(n - 1) };
-                let s = match spec.as_str() {
-                    "d" | "i" | "ld" | "li" => (arg as i32).to_string(),
-                    "u" | "lu" => (arg as u32).to_string(),
-                    "x" | "lx" => format!("{:x}", arg as u32),
-                    "X" | "lX" => format!("{:X}", arg as u32),
-                    "s" | "hs" | "S" | "ls" | "ws" => {
-                        let narrow = matches!(spec.as_str(), "hs") || (spec == "S") == wide || (!wide && spec == "s");
-                        if arg == 0 {
-                            "(null)".to_owned()
-                        } else if narrow {
-                            // SAFETY: a NUL-terminated string argument (caller's promise).
-                            unsafe { a_str(arg as *const c_char) }?.unwrap_or_default()
-                        } else {
-                            // SAFETY: a NUL-terminated wide string argument (caller's promise).
-                            unsafe { w_str(arg as *const WChar) }?.unwrap_or_default()
-                        }
-                    }
-                    _ => return fail(Win32Error::INVALID_PARAMETER),
-                };
-                out.push_str(&s);
+                // SAFETY: the insert's format says what the caller passed in `arg`.
+                out.push_str(&unsafe { format_insert(arg, &spec, wide) }?);
             } else {
                 // Inserts from a va_list cannot be read portably from Rust.
                 return fail(Win32Error::INVALID_PARAMETER);
@@ -334,6 +302,53 @@ fn expand(text: &str, flags: u32, args: *const usize, wide: bool) -> Res<String>
         i += 2;
     }
     Ok(out)
+}
+
+/// The insert `%n` or `%n!spec!` starting at `chars[at]` (`%` followed by a digit 1-9): its
+/// number (1-99), its printf-like format (`s` when none is given) and the index after it.
+fn parse_insert(chars: &[char], at: usize) -> (usize, String, usize) {
+    let mut j = at + 1;
+    let mut n = 0usize;
+    while j < chars.len() && chars[j].is_ascii_digit() && j < at + 3 {
+        n = n * 10 + chars[j].to_digit(10).unwrap_or(0) as usize;
+        j += 1;
+    }
+    let mut spec = String::from("s");
+    if j < chars.len()
+        && chars[j] == '!'
+        && let Some(end) = chars[j + 1..].iter().position(|&c| c == '!')
+    {
+        spec = chars[j + 1..j + 1 + end].iter().collect();
+        j += end + 2;
+    }
+    (n, spec, j)
+}
+
+/// One insert's text: `arg` formatted as `spec` says (an integer, or a narrow or wide string
+/// pointer: `s` follows the A/W entry point, `hs`/`S`/`ls`/`ws` name one explicitly).
+///
+/// # Safety
+/// For a string format, `arg` is 0 or the address of a NUL-terminated string of that width.
+unsafe fn format_insert(arg: usize, spec: &str, wide: bool) -> Res<String> {
+    Ok(match spec {
+        "d" | "i" | "ld" | "li" => (arg as i32).to_string(),
+        "u" | "lu" => (arg as u32).to_string(),
+        "x" | "lx" => format!("{:x}", arg as u32),
+        "X" | "lX" => format!("{:X}", arg as u32),
+        "s" | "hs" | "S" | "ls" | "ws" => {
+            let narrow = spec == "hs" || (spec == "S") == wide || (!wide && spec == "s");
+            if arg == 0 {
+                "(null)".to_owned()
+            } else if narrow {
+                // SAFETY: a NUL-terminated string argument (this function's contract).
+                unsafe { a_str(arg as *const c_char) }?.unwrap_or_default()
+            } else {
+                // SAFETY: a NUL-terminated wide string argument (this function's contract).
+                unsafe { w_str(arg as *const WChar) }?.unwrap_or_default()
+            }
+        }
+        _ => return fail(Win32Error::INVALID_PARAMETER),
+    })
 }
 
 /// # Safety
@@ -1104,19 +1119,10 @@ fn computer_name() -> String {
     host.split('.').next().unwrap_or("").to_uppercase().chars().take(15).collect()
 }
 
-/// The effective user's login name (the password database, else `$USER`).
+/// The effective user's login name (the user database through NSS, else `$USER`).
 fn user_name() -> Res<String> {
-    // SAFETY: geteuid has no preconditions; getpwuid_r writes into our buffers only.
-    unsafe {
-        let mut pw: libc::passwd = std::mem::zeroed();
-        let mut buf = vec![0 as c_char; 4096];
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        if libc::getpwuid_r(libc::geteuid(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) == 0
-            && !out.is_null()
-            && !pw.pw_name.is_null()
-        {
-            return Ok(std::ffi::CStr::from_ptr(pw.pw_name).to_string_lossy().into_owned());
-        }
+    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::geteuid()) {
+        return Ok(user.name);
     }
     std::env::var("USER").map_err(|_| Fail(1332)) // ERROR_NONE_MAPPED
 }

@@ -334,6 +334,8 @@ pub extern "system" fn TerminateThread(hThread: HANDLE, dwExitCode: DWORD) -> BO
                 libc::sigaction(terminate_signal(), &sa, std::ptr::null_mut());
             }
         });
+        // Raw: rustix has no `tgkill` (deliberately not implemented), and `pthread_kill` would
+        // need the thread's pthread_t, which we do not have for every tid.
         // SAFETY: tgkill to a thread of this process; if it has just ended the call fails
         // harmlessly (ESRCH).
         unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::pid_t, terminate_signal()) };

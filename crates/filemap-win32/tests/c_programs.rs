@@ -50,6 +50,13 @@ fn after_fork_parent_and_child_hold_every_handle_and_the_name_lives_until_both_c
 }
 
 #[test]
+fn close_handle_fails_with_too_many_open_files_when_the_last_close_cannot_run_at_the_descriptor_limit() {
+    for out in run_program("close_at_limit.c", &[Build::C], &[]) {
+        assert!(out.contains("CLOSE OK"), "{out}");
+    }
+}
+
+#[test]
 fn inheritability_decides_what_children_inherit_and_the_last_close_frees_the_name() {
     for out in run_program("handle_lifetimes.c", &Build::ALL, &[]) {
         assert!(out.contains("LIFETIMES OK"), "{out}");

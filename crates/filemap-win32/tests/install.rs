@@ -94,7 +94,7 @@ fn install_lays_out_headers_libraries_pkg_config_and_cmake_files() {
         "include/filemap-win32/windows.h",
         "include/filemap-win32/tchar.h",
         "include/filemap-win32/WinBase.h",
-        "lib/libfilemap_win32.so",
+        "lib/libfilemap_win32.so", // a link, followed
         "lib/libfilemap_win32.a",
         "lib/pkgconfig/filemap-win32.pc",
         "lib/cmake/filemap-win32/filemap-win32Config.cmake",
@@ -102,6 +102,17 @@ fn install_lays_out_headers_libraries_pkg_config_and_cmake_files() {
     ] {
         assert!(prefix.join(file).is_file(), "{file} was not installed");
     }
+    // The versioned library carries the SONAME (`readelf -d`); the SONAME and the linker's
+    // unversioned name are symbolic links to it, as ldconfig and packagers expect.
+    let soname = env!("FILEMAP_WIN32_SONAME");
+    assert!(soname.starts_with("libfilemap_win32.so.") && soname.len() > "libfilemap_win32.so.".len(), "{soname}");
+    let real = format!("libfilemap_win32.so.{}", env!("CARGO_PKG_VERSION"));
+    let lib = prefix.join("lib");
+    assert!(lib.join(&real).symlink_metadata().unwrap().file_type().is_file(), "{real} is a regular file");
+    assert_eq!(std::fs::read_link(lib.join(soname)).unwrap(), Path::new(&real));
+    assert_eq!(std::fs::read_link(lib.join("libfilemap_win32.so")).unwrap(), Path::new(soname));
+    let dynamic = needed(&lib.join(&real));
+    assert!(dynamic.contains(&format!("Library soname: [{soname}]")), "no SONAME {soname}:\n{dynamic}");
     let headers = std::fs::read_dir(common::include_dir()).expect("include dir").count();
     let installed = std::fs::read_dir(prefix.join("include/filemap-win32")).expect("installed headers").count();
     assert_eq!(installed, headers, "every header is installed");
@@ -123,7 +134,10 @@ fn pkg_config_line_builds_programs_with_main_and_wmain_against_the_installed_lib
     shell(&dir, &prefix, "cc -DUNICODE -D_UNICODE wprog.c $(pkg-config --cflags --libs filemap-win32) -o wprog");
     shell(&dir, &prefix, "c++ -x c++ prog.c $(pkg-config --cflags --libs filemap-win32) -o prog-cxx");
     for exe in ["prog", "wprog", "prog-cxx"] {
-        assert!(needed(&dir.join(exe)).contains("libfilemap_win32.so"), "{exe} is not linked to the shared library");
+        // Linked by the SONAME, not by the unversioned development name.
+        let soname = env!("FILEMAP_WIN32_SONAME");
+        let dynamic = needed(&dir.join(exe));
+        assert!(dynamic.contains(&format!("Shared library: [{soname}]")), "{exe} does not need {soname}:\n{dynamic}");
     }
     let root = dir.join("root");
     std::fs::create_dir_all(&root).unwrap();
@@ -166,7 +180,12 @@ fn destdir_stages_the_files_but_they_name_the_prefix() {
     assert!(pc.contains("prefix=/opt/filemap\n"), "{pc}");
     let cmake =
         std::fs::read_to_string(stage.join("opt/filemap/lib/cmake/filemap-win32/filemap-win32Config.cmake")).unwrap();
-    assert!(cmake.contains("\"/opt/filemap/lib/libfilemap_win32.so\""), "{cmake}");
+    let real = format!("\"/opt/filemap/lib/libfilemap_win32.so.{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(cmake.contains(&real), "{cmake}");
+    assert!(cmake.contains(&format!("IMPORTED_SONAME \"{}\"", env!("FILEMAP_WIN32_SONAME"))), "{cmake}");
+    // The links are staged too, relative, so they stay right once the stage is moved into place.
+    let soname = stage.join("opt/filemap/lib").join(env!("FILEMAP_WIN32_SONAME"));
+    assert!(std::fs::read_link(&soname).unwrap().is_relative());
     assert!(!pc.contains("stage") && !cmake.contains("stage"), "DESTDIR leaked into the installed files");
     assert!(stage.join("opt/filemap/include/filemap-win32/windows.h").is_file());
 }

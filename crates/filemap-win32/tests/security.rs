@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::{Build, command, compile, expect_success, run, scratch};
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
-    assert!(rustix::process::geteuid().is_root(), "this test changes uid in its children: run as root");
+    filemap_testkit::privilege::require_root("to change uid in its children");
     let dir = scratch("security");
     // A namespace root other users can traverse (the Global directory's mode does the rest).
     let root = std::path::PathBuf::from(format!("/dev/shm/filemap-win32-security-{}", std::process::id()));
@@ -30,8 +31,9 @@ fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn duplicate_handle_into_and_out_of_other_processes_and_not_across_users() {
-    assert!(rustix::process::geteuid().is_root(), "this test changes uid in a child: run as root");
+    filemap_testkit::privilege::require_root("to change uid in a child");
     let dir = scratch("duplicate");
     let root = dir.join("root");
     let src = common::crate_dir().join("tests/c/duplicate.c");

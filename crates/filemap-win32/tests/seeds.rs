@@ -154,12 +154,11 @@ fn createfilemapping_reference_example_runs() {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn global_names_fail_with_access_denied_for_users_outside_the_global_group() {
     // As root every Global\ create works (the seeds above). An unprivileged user gets
     // ERROR_ACCESS_DENIED (5) unless `filemap init-global` admitted them.
-    if rustix::process::geteuid().as_raw() != 0 {
-        return;
-    }
+    filemap_testkit::privilege::require_root("to run the seed as user nobody");
     // Everything lives under the system temp dir so that user nobody can reach it.
     let dir = std::env::temp_dir().join(format!("filemap-win32-global-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

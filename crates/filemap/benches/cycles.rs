@@ -8,22 +8,22 @@
 //! - `open`: filemap `open + view + drop view + drop handle` (another handle keeps the object)
 //!   vs `shm_open + mmap + munmap + close`.
 //! - the peer crate `shared_memory` (`ShmemConf::create` / `open`, dropped) in both groups.
-//! - `copy`: copying 1 MiB into a view vs into a private buffer.
+//! - `copy`: copying 1 MiB (and 64 bytes) into and out of a view vs `memcpy` between private
+//!   buffers (views copy byte-wise atomically: `rep movsb` on x86-64).
 //! - `sweep_step`: the cost of one amortized sweep step over live entries (bounded per step).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use filemap::namespace::Namespace;
 use filemap::{Access, Mapping};
 use rustix::fs::Mode;
 use rustix::mm::{MapFlags, ProtFlags};
 
-fn root() {
-    let dir = format!("/dev/shm/filemap-bench-{}", std::process::id());
-    std::fs::create_dir_all(&dir).unwrap();
-    // SAFETY: single-threaded at this point, before the library reads the variable.
-    unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// The benchmark's own namespace, on tmpfs like the default one.
+fn root() -> Namespace {
+    Namespace::at(format!("/dev/shm/filemap-bench-{}", std::process::id()))
 }
 
 fn raw_map(fd: &rustix::fd::OwnedFd) -> *mut std::ffi::c_void {
@@ -55,7 +55,7 @@ fn raw_create_cycle(name: &str, commit: bool) {
 }
 
 fn cycles(c: &mut Criterion) {
-    root();
+    let ns = root();
     static N: AtomicU64 = AtomicU64::new(0);
     let mut g = c.benchmark_group("create_cycle_4k");
     g.bench_function("raw_shm_open", |b| {
@@ -77,6 +77,7 @@ fn cycles(c: &mut Criterion) {
         b.iter(|| {
             let name = format!(r"Local\bench-reserve-{}", N.fetch_add(1, Ordering::Relaxed));
             let (m, _) = Mapping::options()
+                .namespace(&ns)
                 .name(&name)
                 .size(4096)
                 .section_flags(filemap::SectionFlags::RESERVE)
@@ -89,7 +90,7 @@ fn cycles(c: &mut Criterion) {
     g.bench_function("filemap", |b| {
         b.iter(|| {
             let name = format!(r"Local\bench-create-{}", N.fetch_add(1, Ordering::Relaxed));
-            let (m, _) = Mapping::options().name(&name).size(4096).create().unwrap();
+            let (m, _) = Mapping::options().namespace(&ns).name(&name).size(4096).create().unwrap();
             let v = m.view(Access::ALL).unwrap();
             black_box(v.as_ptr());
         })
@@ -122,10 +123,10 @@ fn cycles(c: &mut Criterion) {
         })
     });
     drop(peer);
-    let (held, _) = Mapping::options().name(r"Local\bench-open").size(4096).create().unwrap();
+    let (held, _) = Mapping::options().namespace(&ns).name(r"Local\bench-open").size(4096).create().unwrap();
     g.bench_function("filemap", |b| {
         b.iter(|| {
-            let m = Mapping::open(r"Local\bench-open", Access::ALL).unwrap();
+            let m = Mapping::options().namespace(&ns).name(r"Local\bench-open").open().unwrap();
             let v = m.view(Access::ALL).unwrap();
             black_box(v.as_ptr());
         })
@@ -140,11 +141,11 @@ fn cycles(c: &mut Criterion) {
     // process), plus opening and reading the directory.
     let mut g = c.benchmark_group("sweep_step");
     let held: Vec<Mapping> = (0..filemap::sweep::STEP_ENTRIES)
-        .map(|i| Mapping::options().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
+        .map(|i| ns.mapping().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
         .collect();
-    let live = filemap::scan(filemap::Scope::Local, false).unwrap().len();
+    let live = ns.scan(filemap::Scope::Local, false).unwrap().len();
     g.bench_function(format!("{live}_live_entries"), |b| {
-        b.iter(|| black_box(filemap::sweep::sweep_now(filemap::Scope::Local).unwrap()))
+        b.iter(|| black_box(ns.sweep_now(filemap::Scope::Local).unwrap()))
     });
     g.finish();
     drop(held);
@@ -157,6 +158,16 @@ fn cycles(c: &mut Criterion) {
     g.throughput(criterion::Throughput::Bytes(1 << 20));
     g.bench_function("memcpy_private", |b| b.iter(|| private.copy_from_slice(black_box(&data))));
     g.bench_function("filemap_write_at", |b| b.iter(|| v.write_at(0, black_box(&data)).unwrap()));
+    g.bench_function("memcpy_private_out", |b| b.iter(|| black_box(&mut private).copy_from_slice(black_box(&data))));
+    g.bench_function("filemap_read_at", |b| b.iter(|| v.read_at(0, black_box(&mut private)).unwrap()));
+    g.finish();
+
+    // Small copies: the fixed cost of a copy (range checks, the byte-wise atomic copy's start).
+    let mut g = c.benchmark_group("copy_64b");
+    let mut small = [0u8; 64];
+    g.bench_function("memcpy_private", |b| b.iter(|| small.copy_from_slice(black_box(&data[..64]))));
+    g.bench_function("filemap_write_at", |b| b.iter(|| v.write_at(64, black_box(&data[..64])).unwrap()));
+    g.bench_function("filemap_read_at", |b| b.iter(|| v.read_at(64, black_box(&mut small)).unwrap()));
     g.finish();
     let _ = std::fs::remove_dir_all(format!("/dev/shm/filemap-bench-{}", std::process::id()));
 }

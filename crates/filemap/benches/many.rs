@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::Criterion;
+use filemap::namespace::Namespace;
 use filemap::{Access, Mapping, SectionFlags};
 
 const MANY: usize = 100_000;
@@ -35,9 +36,10 @@ fn holder(range: &str) {
     drop(held);
 }
 
-fn spawn_holder(start: usize, end: usize) -> std::process::Child {
+fn spawn_holder(ns: &Namespace, start: usize, end: usize) -> std::process::Child {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(HOLDER_ENV, format!("{start},{end}"))
+        .env(filemap::namespace::ROOT_ENV, ns.root().expect("rooted")) // the helper's default namespace
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -48,28 +50,28 @@ fn spawn_holder(start: usize, end: usize) -> std::process::Child {
     child
 }
 
-fn many(c: &mut Criterion) {
+fn many(c: &mut Criterion, ns: &Namespace) {
     static N: AtomicU64 = AtomicU64::new(0);
     let mut holders = Vec::new();
     let mut populated = 0;
     for count in [10, MANY] {
         while populated < count {
             let end = (populated + PER_HOLDER).min(count);
-            holders.push(spawn_holder(populated, end));
+            holders.push(spawn_holder(ns, populated, end));
             populated = end;
         }
         let mut g = c.benchmark_group(format!("with_{count}_live_objects"));
         g.bench_function("create_cycle", |b| {
             b.iter(|| {
                 let name = format!(r"Local\bench-new-{}", N.fetch_add(1, Ordering::Relaxed));
-                let (m, _) = Mapping::options().name(&name).size(4096).create().unwrap();
+                let (m, _) = ns.mapping().name(&name).size(4096).create().unwrap();
                 black_box(m.view(Access::ALL).unwrap().as_ptr());
             })
         });
         g.bench_function("open_cycle", |b| {
             let name = live_name(count / 2);
             b.iter(|| {
-                let m = Mapping::open(&name, Access::ALL).unwrap();
+                let m = ns.open_mapping(&name, Access::ALL).unwrap();
                 black_box(m.view(Access::ALL).unwrap().as_ptr());
             })
         });
@@ -87,12 +89,9 @@ fn main() {
         return;
     }
     let dir = format!("/dev/shm/filemap-bench-many-{}", std::process::id());
-    std::fs::create_dir_all(&dir).unwrap();
-    // SAFETY: single-threaded at this point, before the library reads the variable; the
-    // helper processes inherit it.
-    unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+    let ns = Namespace::at(&dir);
     let mut c = Criterion::default().configure_from_args();
-    many(&mut c);
+    many(&mut c, &ns);
     c.final_summary();
     let _ = std::fs::remove_dir_all(&dir);
 }

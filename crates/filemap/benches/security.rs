@@ -6,19 +6,17 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use filemap::Mapping;
+use filemap::namespace::Namespace;
 use filemap::security::{Mask, Permissions, Trustee};
 use rustix::fs::Mode;
 
-fn root() {
-    let dir = format!("/dev/shm/filemap-bench-sec-{}", std::process::id());
-    std::fs::create_dir_all(&dir).unwrap();
-    // SAFETY: single-threaded at this point, before the library reads the variable.
-    unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// The benchmark's own namespace, on tmpfs like the default one.
+fn root() -> Namespace {
+    Namespace::at(format!("/dev/shm/filemap-bench-sec-{}", std::process::id()))
 }
 
 fn security(c: &mut Criterion) {
-    root();
+    let ns = root();
     static N: AtomicU64 = AtomicU64::new(0);
     let acl = Permissions::new().allow(Trustee::User(65534), Mask::READ).allow(Trustee::Group(4242), Mask::ALL);
     let acl_bytes = acl.file_acl(filemap::ObjectType::Mapping, rustix::process::geteuid().as_raw()).encode();
@@ -43,7 +41,7 @@ fn security(c: &mut Criterion) {
         g.bench_function(label, |b| {
             b.iter(|| {
                 let name = format!(r"Local\bench-sec-{}", N.fetch_add(1, Ordering::Relaxed));
-                let mut o = Mapping::options().name(&name).size(4096);
+                let mut o = ns.mapping().name(&name).size(4096);
                 if let Some(p) = &perms {
                     o = o.permissions(p.clone());
                 }
@@ -52,6 +50,7 @@ fn security(c: &mut Criterion) {
         });
     }
     g.finish();
+    let _ = std::fs::remove_dir_all(ns.root().expect("rooted"));
 }
 
 criterion_group!(benches, security);

@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use filemap::sync::{Event, Mutex, WaitOutcome};
+use filemap::namespace::Namespace;
+use filemap::sync::WaitOutcome;
 
-fn setup_root() {
-    let dir = std::env::temp_dir().join(format!("filemap-bench-sync-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // SAFETY: set before any thread is started and before the library first reads it.
-    unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// The benchmark's own namespace (forked children share it with the parent).
+fn ns() -> &'static Namespace {
+    static NS: std::sync::OnceLock<Namespace> = std::sync::OnceLock::new();
+    NS.get_or_init(|| Namespace::at(std::env::temp_dir().join(format!("filemap-bench-sync-{}", std::process::id()))))
 }
 
 /// A shared anonymous page (survives fork as shared memory).
@@ -47,7 +47,7 @@ fn shared_page() -> *mut u8 {
 
 fn mutex_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("mutex_uncontended_acquire_release");
-    let (m, _) = Mutex::create(Some(r"Local\bench-mutex"), false).unwrap();
+    let (m, _) = ns().mutex().name(r"Local\bench-mutex").create().unwrap();
     g.bench_function("filemap_mutex", |b| {
         b.iter(|| {
             black_box(m.acquire(Some(Duration::ZERO)).unwrap());
@@ -96,7 +96,7 @@ fn mutex_uncontended(c: &mut Criterion) {
 
 fn event_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("event_uncontended_set_wait");
-    let (e, _) = Event::create(Some(r"Local\bench-event-set-wait"), false, false).unwrap();
+    let (e, _) = ns().event().name(r"Local\bench-event-set-wait").create().unwrap();
     g.bench_function("filemap_auto_event", |b| {
         b.iter(|| {
             e.set().unwrap();
@@ -160,7 +160,7 @@ fn contended(c: &mut Criterion) {
         g.sample_size(10);
         g.measurement_time(Duration::from_secs(4));
         g.warm_up_time(Duration::from_millis(500));
-        let (m, _) = Mutex::create(Some(&format!(r"Local\bench-contended-{procs}")), false).unwrap();
+        let (m, _) = ns().mutex().name(&format!(r"Local\bench-contended-{procs}")).create().unwrap();
         for (label, fair) in [("filemap_hand_off", true), ("filemap_barging", false)] {
             g.bench_function(label, |b| {
                 b.iter_custom(|iters| {
@@ -235,8 +235,8 @@ fn reap(pid: libc::pid_t) {
 }
 
 fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
-    let (ping, _) = Event::create(Some(&format!(r"Local\bench-ping-{label}")), false, false).unwrap();
-    let (pong, _) = Event::create(Some(&format!(r"Local\bench-pong-{label}")), false, false).unwrap();
+    let (ping, _) = ns().event().name(&format!(r"Local\bench-ping-{label}")).create().unwrap();
+    let (pong, _) = ns().event().name(&format!(r"Local\bench-pong-{label}")).create().unwrap();
     let stop_page = shared_page();
     // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.
     let stop = unsafe { &*stop_page.cast::<AtomicU32>() };
@@ -320,7 +320,7 @@ fn ping_pong(c: &mut Criterion) {
 }
 
 fn all(c: &mut Criterion) {
-    setup_root();
+    ns();
     mutex_uncontended(c);
     event_uncontended(c);
     ping_pong(c);

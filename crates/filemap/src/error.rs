@@ -165,6 +165,12 @@ impl Error {
         Error { code, message, source: Some(source) }
     }
 
+    /// The same failure, its message prefixed with `what` (the operation and the object), so
+    /// an error from a helper names what the caller was doing. Code and source are kept.
+    pub(crate) fn context(self, what: &str) -> Error {
+        Error { message: format!("{what}: {}", self.message), ..self }
+    }
+
     /// The Win32 code (`GetLastError` value) of this failure.
     pub fn code(&self) -> Win32Error {
         self.code
@@ -232,11 +238,9 @@ pub fn win32_from_errno(err: &io::Error) -> Win32Error {
     }
 }
 
-impl From<rustix::io::Errno> for Error {
-    fn from(errno: rustix::io::Errno) -> Error {
-        Error::from_io("system call failed", errno.into())
-    }
-}
+// There is deliberately no `From<rustix::io::Errno> for Error`: a bare `?` on a system call
+// would make an error that names neither the object nor the operation. Every OS error is
+// turned into an `Error` by the code that meets it (`Error::from_io(what, errno.into())`).
 
 /// For `std::io` callers (`?` in a function returning `io::Result`): the [`io::ErrorKind`]
 /// follows the Win32 code (`ERROR_FILE_NOT_FOUND` is `NotFound`, `ERROR_ACCESS_DENIED`

@@ -149,7 +149,8 @@ fn user_dir(mount: &Path, uid: u32, create: bool) -> Result<(OwnedFd, PathBuf)> 
     let dir =
         rustix::fs::open(&path, OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY, Mode::empty())
             .map_err(|e| no_privilege(format!("cannot open {}: {e}", path.display())))?;
-    let st = rustix::fs::fstat(&dir)?;
+    let st =
+        rustix::fs::fstat(&dir).map_err(|e| Error::from_io(format!("cannot check {}", path.display()), e.into()))?;
     if st.st_uid != uid || st.st_mode & 0o022 != 0 {
         return Err(Error::new(
             Win32Error::ACCESS_DENIED,
@@ -185,7 +186,8 @@ pub(crate) fn create(size: u64, mode: u32, named: bool) -> Result<(DataFile, Bac
     let fd =
         rustix::fs::openat(&dir, ".", OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))
             .map_err(|e| no_privilege(format!("cannot create a file in {}: {e}", dir_path.display())))?;
-    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode & 0o666))?;
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode & 0o666))
+        .map_err(|e| Error::from_io("cannot set the mode of the large-page data file", e.into()))?;
     rustix::fs::ftruncate(&fd, size).map_err(|e| Error::from_io("cannot size the large-page data file", e.into()))?;
     rustix::fs::fallocate(&fd, FallocateFlags::empty(), 0, size).map_err(|e| match e {
         Errno::NOSPC | Errno::NOMEM => Error::with_source(
@@ -198,8 +200,9 @@ pub(crate) fn create(size: u64, mode: u32, named: bool) -> Result<(DataFile, Bac
         ),
         e => Error::from_io("cannot commit the large-page data file", e.into()),
     })?;
-    rustix::fs::flock(&fd, FlockOperation::LockShared)?;
-    let st = rustix::fs::fstat(&fd)?;
+    let failed = |e: Errno| Error::from_io("cannot lock the large-page data file", e.into());
+    rustix::fs::flock(&fd, FlockOperation::LockShared).map_err(failed)?;
+    let st = rustix::fs::fstat(&fd).map_err(failed)?;
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let name = format!("{}-{nanos}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
@@ -233,12 +236,15 @@ pub(crate) fn open(backing: &Backing, creator_uid: u32, write: bool, what: &str)
     let fd = rustix::fs::openat(&dir, name, flags, Mode::empty()).map_err(|e| {
         Error::from_io(format!("cannot open {what}: its large-page data file {}", backing.path.display()), e.into())
     })?;
-    let st = rustix::fs::fstat(&fd)?;
+    let failed = |e: Errno| {
+        Error::from_io(format!("cannot open {what}: its large-page data file {}", backing.path.display()), e.into())
+    };
+    let st = rustix::fs::fstat(&fd).map_err(failed)?;
     if st.st_dev != backing.dev || st.st_ino != backing.ino || st.st_uid != creator_uid {
         return Err(corrupt("was replaced by another file"));
     }
-    rustix::fs::flock(&fd, FlockOperation::LockShared)?;
-    if rustix::fs::fstat(&fd)?.st_nlink == 0 {
+    rustix::fs::flock(&fd, FlockOperation::LockShared).map_err(failed)?;
+    if rustix::fs::fstat(&fd).map_err(failed)?.st_nlink == 0 {
         return Err(Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {what}: it was just closed")));
     }
     let link = LargeLink { dir, name: name.to_owned(), dev: st.st_dev, ino: st.st_ino, object: None };

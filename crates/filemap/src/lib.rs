@@ -21,24 +21,38 @@
 //!   abandoned when their owner dies), semaphores, events, waitable timers, and waits on up to
 //!   64 of them at once, all futex-based with no system call on uncontended paths.
 //!
+//! - **Namespaces** ([`namespace::Namespace`]): where names resolve. Every constructor uses
+//!   [`Namespace::default`](namespace::Namespace::default) (`$FILEMAP_ROOT`, or the standard
+//!   per-user and machine-wide locations) unless given another with `.namespace(&ns)`;
+//!   [`Namespace::at`](namespace::Namespace::at) roots one at any directory (tests, containers
+//!   sharing a bind mount, an application's private set of names).
+//! - **Builders** for every object (`Mapping::options()`, `Event::options()`, ...), returning
+//!   whether the object was [`Created::New`] or already existed; `open_wait` on every type waits
+//!   for a name to appear, for processes started independently.
+//!
 //! ```
-//! use filemap::{Access, Created, Mapping, Protection};
-//! # let dir = std::env::temp_dir().join(format!("filemap-doc-{}", std::process::id()));
-//! # unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+//! use filemap::{Access, Created, Mapping, Protection, namespace::Namespace};
+//! # let root = std::env::temp_dir().join(format!("filemap-doc-{}", std::process::id()));
+//! // A namespace of this program's own; without `.namespace(..)` objects go to the default
+//! // one ($FILEMAP_ROOT, or the standard per-user location for Local\ names).
+//! let ns = Namespace::at(&root);
+//!
 //! // First process: the seeds' "Creating Named Shared Memory".
 //! let (map, created) = Mapping::options()
 //!     .name(r"Local\MyFileMappingObject")
 //!     .size(256)
 //!     .protection(Protection::ReadWrite)
+//!     .namespace(&ns)
 //!     .create()?;
 //! assert_eq!(created, Created::New);
 //! let view = map.view(Access::ALL)?;
 //! view.write_at(0, b"Message from first process.")?;
 //!
 //! // Second process (here, the same one): open by name and read.
-//! let other = Mapping::open(r"Local\MyFileMappingObject", Access::READ)?;
+//! let other = ns.open_mapping(r"Local\MyFileMappingObject", Access::READ)?;
 //! let msg = other.view(Access::READ)?.read_vec(0, 27)?;
 //! assert_eq!(msg, b"Message from first process.");
+//! # drop((view, map, other)); std::fs::remove_dir_all(&root).ok();
 //! # Ok::<(), filemap::Error>(())
 //! ```
 //!
@@ -56,6 +70,7 @@ compile_error!(
 mod backing;
 pub mod error;
 mod fork;
+pub mod handle;
 mod large;
 mod mapping;
 pub mod memory;
@@ -68,6 +83,7 @@ pub mod sync;
 mod sys;
 
 pub use error::{Error, ErrorKind, Result, Win32Error};
+pub use handle::Handle;
 pub use mapping::{
     Access, DoubleView, Mapping, MappingOptions, Protection, SectionFlags, View, ViewBuilder, flush_raw, page,
     unmap_raw, unmap_raw_preserving_placeholder,

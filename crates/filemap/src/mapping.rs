@@ -22,6 +22,7 @@ use rustix::mm::ProtFlags;
 use crate::error::{Error, Result, Win32Error};
 use crate::large::DataFile;
 use crate::name::ObjectName;
+use crate::namespace::Namespace;
 use crate::object::{Backing, Created, HEADER_SIZE, Header, MapPin, NewObject, ObjectFile, ObjectType, stamp};
 use crate::sys::{self, GRANULARITY, Placement, Sharing};
 
@@ -245,6 +246,7 @@ pub struct MappingOptions<'f> {
     inheritable: bool,
     file: Option<&'f File>,
     access: Access,
+    namespace: Option<Namespace>,
 }
 
 impl Default for MappingOptions<'_> {
@@ -259,6 +261,7 @@ impl Default for MappingOptions<'_> {
             inheritable: false,
             file: None,
             access: Access::ALL,
+            namespace: None,
         }
     }
 }
@@ -336,6 +339,17 @@ impl<'f> MappingOptions<'f> {
         self
     }
 
+    /// The namespace the name is created or opened in (default [`Namespace::default`]:
+    /// `$FILEMAP_ROOT` or the standard locations). Unnamed mappings belong to no namespace.
+    pub fn namespace(mut self, namespace: &Namespace) -> Self {
+        self.namespace = Some(namespace.clone());
+        self
+    }
+
+    fn ns(&self) -> &Namespace {
+        self.namespace.as_ref().unwrap_or_else(|| Namespace::global())
+    }
+
     /// Creates the object, or returns the existing object of that name (with its own size and
     /// protection) and [`Created::Existing`].
     pub fn create(self) -> Result<(Mapping, Created)> {
@@ -347,7 +361,8 @@ impl<'f> MappingOptions<'f> {
         let large = self.flags.contains(SectionFlags::LARGE_PAGES);
         let (data_len, backing, backing_fd, size) = match self.file {
             None if large => {
-                let (data, backing) = crate::large::create(self.size, self.mode, name.is_some())?;
+                let (data, backing) =
+                    crate::large::create(self.size, self.mode, name.is_some()).map_err(|e| e.context(&what()))?;
                 (0, Some(backing), Some(data), self.size)
             }
             None => {
@@ -395,6 +410,7 @@ impl<'f> MappingOptions<'f> {
         let mut apply = |fd: rustix::fd::BorrowedFd<'_>| acl.as_ref().map_or(Ok(()), |acl| acl.apply(fd));
         let (object, created) = ObjectFile::create(NewObject {
             name: name.as_ref(),
+            namespace: self.ns(),
             header,
             sync_init: &[],
             data_len,
@@ -417,8 +433,14 @@ impl<'f> MappingOptions<'f> {
         };
         let name = ObjectName::parse(name)?;
         let write = self.access.can_write();
-        let object = ObjectFile::open(&name, ObjectType::Mapping, write, self.inheritable)?;
+        let object = ObjectFile::open(self.ns(), &name, ObjectType::Mapping, write, self.inheritable)?;
         Mapping::from_object_open(object, self.access)
+    }
+
+    /// [`MappingOptions::open`], waiting up to `timeout` for the name to appear (see
+    /// [`Mapping::open_wait`]).
+    pub fn open_wait(self, timeout: std::time::Duration) -> Result<Mapping> {
+        crate::namespace::wait_for_name(timeout, || self.clone().open())
     }
 
     /// Validates `SEC_*` attributes as `CreateFileMapping` does (docs/WIN32-FACTS.md §2).
@@ -479,7 +501,7 @@ impl<'f> MappingOptions<'f> {
 
     fn prepare_file(&self, file: &File, named: bool, what: &dyn Fn() -> String) -> Result<(Backing, OwnedFd, u64)> {
         let fd = rustix::io::fcntl_dupfd_cloexec(file, 0).map_err(|e| Error::from_io(what(), e.into()))?;
-        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let mode = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         let file_writable = mode.contains(OFlags::RDWR);
         let file_readable = !mode.contains(OFlags::WRONLY);
         if !file_readable || (self.protection.allows_write() && !file_writable) {
@@ -493,7 +515,7 @@ impl<'f> MappingOptions<'f> {
                 ),
             ));
         }
-        let st = rustix::fs::fstat(&fd)?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         if st.st_mode & 0o170000 != 0o100000 {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
@@ -571,22 +593,7 @@ impl Mapping {
     /// `ERROR_TIMEOUT`, so callers handle "not there" one way), its message saying how long it
     /// waited. A zero `timeout` is one attempt, as `open`.
     pub fn open_wait(name: &str, access: Access, timeout: std::time::Duration) -> Result<Mapping> {
-        let start = std::time::Instant::now();
-        let mut pause = std::time::Duration::from_millis(1);
-        loop {
-            let err = match Mapping::open(name, access) {
-                Ok(mapping) => return Ok(mapping),
-                Err(e) if e.code() == Win32Error::FILE_NOT_FOUND => e,
-                Err(e) => return Err(e),
-            };
-            let waited = start.elapsed();
-            let Some(left) = timeout.checked_sub(waited).filter(|left| !left.is_zero()) else {
-                let message = format!("{} (waited {} ms for it to appear)", err.message(), waited.as_millis());
-                return Err(Error::new(Win32Error::FILE_NOT_FOUND, message));
-            };
-            std::thread::sleep(pause.min(left));
-            pause = (pause * 2).min(std::time::Duration::from_millis(50));
-        }
+        Mapping::options().name(name).access(access).open_wait(timeout)
     }
 
     fn from_object(object: ObjectFile, access: Access, mut backing: Option<DataFile>) -> Result<Mapping> {
@@ -613,7 +620,9 @@ impl Mapping {
                 let write = protection.allows_write() && access.can_write();
                 // The path is hostile input (S6): it is only followed inside the directory of the
                 // object file's kernel-recorded owner, never the uid the header claims.
-                let owner = rustix::fs::fstat(object.fd())?.st_uid;
+                let owner = rustix::fs::fstat(object.fd())
+                    .map_err(|e| Error::from_io(format!("cannot open {}", object.describe()), e.into()))?
+                    .st_uid;
                 let mut data = crate::large::open(backing, owner, write, &object.describe())?;
                 data.watch_object(object.fd());
                 Some(Arc::new(data))
@@ -1136,7 +1145,16 @@ fn view_kind(access: Access) -> ViewKind {
 /// Because other processes may write the memory at any time, the safe API copies in and out
 /// ([`View::read_at`], [`View::write_at`]) or hands out atomics ([`View::atomic_u32`]); plain
 /// slices are only available through `unsafe` methods whose contract says who may write.
-/// `View` is `Send` and `Sync`: all its safe methods are sound under concurrent use.
+///
+/// `View` is `Send` and `Sync`, and its safe methods are sound under concurrent use by other
+/// threads and processes: the copies move every byte with one relaxed atomic byte access (a
+/// byte-wise atomic `memcpy`, `rep movsb` on x86-64), so a copy racing with writers is not a
+/// data race; it may see, per byte, the old or a new value — a mix across bytes, never a byte
+/// nobody wrote. Concurrent `write_at`s to the same bytes leave each byte with one of the
+/// written values. Racing a copy with an atomic from [`View::atomic_u32`] on the same bytes is
+/// a mixed-size race, which Rust's memory model does not define (the hardware gives the same
+/// per-byte mix): keep bytes that are accessed atomically out of copies that may run at the
+/// same time.
 #[derive(Debug)]
 pub struct View {
     ptr: NonNull<u8>,
@@ -1152,8 +1170,9 @@ pub struct View {
     _pin: Option<MapPin>,
 }
 
-// SAFETY: a View is a mapping owned by this value; its safe methods only copy bytes or hand out
-// atomics, which are sound from any thread.
+// SAFETY: a View is a mapping owned by this value; its safe methods only copy bytes with
+// byte-wise atomic accesses (`sys::copy_in`/`copy_out`) or hand out atomics, which are sound
+// from any thread.
 unsafe impl Send for View {}
 // SAFETY: as above: no safe method gives out non-atomic references into the memory.
 unsafe impl Sync for View {}

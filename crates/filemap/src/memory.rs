@@ -327,6 +327,31 @@ pub fn large_page_minimum() -> usize {
 /// Returns the page-rounded base of what was reserved or committed.
 pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeholders: bool) -> Result<usize> {
     let op = "cannot allocate memory";
+    check_allocation_type(alloc_type, size, placeholders, op)?;
+    if alloc_type & (mem::RESET | mem::RESET_UNDO) != 0 {
+        return reset(addr, size, alloc_type == mem::RESET_UNDO);
+    }
+    let placeholder = alloc_type & mem::RESERVE_PLACEHOLDER != 0;
+    if placeholder && protect != 0x01 {
+        return Err(invalid(format!("{op}: a placeholder must be PAGE_NOACCESS")));
+    }
+    let (base_prot, mods) = check_protect(protect, true, op)?;
+    let huge = if alloc_type & mem::LARGE_PAGES != 0 { large_page_alignment(addr, size, alloc_type, op)? } else { 0 };
+    let full = base_prot | mods;
+    if alloc_type & mem::RESERVE == 0 && addr != 0 {
+        return commit_existing(addr, size, full, alloc_type & mem::REPLACE_PLACEHOLDER != 0);
+    }
+    if alloc_type & mem::REPLACE_PLACEHOLDER != 0 {
+        return replace_placeholder_private(addr, size, alloc_type, full);
+    }
+    let commit = alloc_type & mem::COMMIT != 0;
+    reserve_private(addr, size, full, (placeholder, huge), commit, op)
+}
+
+/// The checks of `VirtualAlloc`'s allocation type that need nothing but its arguments: known
+/// bits only, a size, `MEM_RESET`/`MEM_RESET_UNDO` alone, `MEM_COMMIT` or `MEM_RESERVE`, no
+/// unsupported bits, placeholders reserved alone.
+fn check_allocation_type(alloc_type: u32, size: usize, placeholders: bool, op: &str) -> Result<()> {
     let known = mem::COMMIT
         | mem::RESERVE
         | mem::RESET
@@ -346,7 +371,7 @@ pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeho
         if alloc_type & !(mem::RESET | mem::RESET_UNDO) != 0 || alloc_type == mem::RESET | mem::RESET_UNDO {
             return Err(invalid(format!("{op}: MEM_RESET and MEM_RESET_UNDO must be used alone")));
         }
-        return reset(addr, size, alloc_type == mem::RESET_UNDO);
+        return Ok(());
     }
     if alloc_type & (mem::COMMIT | mem::RESERVE) == 0 {
         return Err(invalid(format!("{op}: MEM_COMMIT or MEM_RESERVE is required")));
@@ -357,39 +382,41 @@ pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeho
             format!("{op}: MEM_WRITE_WATCH and MEM_PHYSICAL are not supported on Linux"),
         ));
     }
-    let placeholder = alloc_type & mem::RESERVE_PLACEHOLDER != 0;
-    if placeholder {
-        if alloc_type & mem::RESERVE == 0 || alloc_type & (mem::COMMIT | mem::REPLACE_PLACEHOLDER) != 0 {
-            return Err(invalid(format!("{op}: MEM_RESERVE_PLACEHOLDER needs MEM_RESERVE alone")));
-        }
-        if protect != 0x01 {
-            return Err(invalid(format!("{op}: a placeholder must be PAGE_NOACCESS")));
-        }
+    if alloc_type & mem::RESERVE_PLACEHOLDER != 0
+        && (alloc_type & mem::RESERVE == 0 || alloc_type & (mem::COMMIT | mem::REPLACE_PLACEHOLDER) != 0)
+    {
+        return Err(invalid(format!("{op}: MEM_RESERVE_PLACEHOLDER needs MEM_RESERVE alone")));
     }
-    let (base_prot, mods) = check_protect(protect, true, op)?;
-    let large = alloc_type & mem::LARGE_PAGES != 0;
-    let huge = if large {
-        let lp = large_page_minimum();
-        if alloc_type & (mem::RESERVE | mem::COMMIT) != mem::RESERVE | mem::COMMIT {
-            return Err(invalid(format!("{op}: MEM_LARGE_PAGES needs MEM_RESERVE | MEM_COMMIT")));
-        }
-        if lp == 0 || !size.is_multiple_of(lp) || !addr.is_multiple_of(lp) {
-            return Err(invalid(format!(
-                "{op}: large-page allocations need a size and address that are multiples of {lp} bytes"
-            )));
-        }
-        lp
-    } else {
-        0
-    };
-    let full = base_prot | mods;
-    if alloc_type & mem::RESERVE == 0 && addr != 0 {
-        return commit_existing(addr, size, full, alloc_type & mem::REPLACE_PLACEHOLDER != 0);
+    Ok(())
+}
+
+/// The large-page size a `MEM_LARGE_PAGES` allocation is aligned to, after checking it reserves
+/// and commits at once and that its address and size are multiples of it.
+fn large_page_alignment(addr: usize, size: usize, alloc_type: u32, op: &str) -> Result<usize> {
+    let lp = large_page_minimum();
+    if alloc_type & (mem::RESERVE | mem::COMMIT) != mem::RESERVE | mem::COMMIT {
+        return Err(invalid(format!("{op}: MEM_LARGE_PAGES needs MEM_RESERVE | MEM_COMMIT")));
     }
-    if alloc_type & mem::REPLACE_PLACEHOLDER != 0 {
-        return replace_placeholder_private(addr, size, alloc_type, full);
+    if lp == 0 || !size.is_multiple_of(lp) || !addr.is_multiple_of(lp) {
+        return Err(invalid(format!(
+            "{op}: large-page allocations need a size and address that are multiples of {lp} bytes"
+        )));
     }
-    // A new allocation.
+    Ok(lp)
+}
+
+/// A new private allocation covering `addr..addr + size` (at `addr` rounded down to the
+/// allocation granularity, or anywhere for 0), recorded in the registry and committed at once
+/// when `commit`; a failed commit releases it again. `(placeholder, huge)`: whether it is a
+/// placeholder, and its large-page size (0 for normal pages).
+fn reserve_private(
+    addr: usize,
+    size: usize,
+    full: u32,
+    (placeholder, huge): (bool, usize),
+    commit: bool,
+    op: &str,
+) -> Result<usize> {
     let align = if huge > 0 { huge } else { GRANULARITY };
     let start = addr - addr % align;
     let end = addr
@@ -403,16 +430,9 @@ pub fn allocate(addr: usize, size: usize, alloc_type: u32, protect: u32, placeho
         e => Error::with_source(Win32Error::NOT_ENOUGH_MEMORY, format!("{op}: no room for {len} bytes"), e.into()),
     })?;
     let reserved = Page { committed: false, protect: 0, locked: false };
-    reg.insert(
-        got,
-        Allocation {
-            len,
-            alloc_protect: full,
-            kind: Kind::Private { placeholder, huge },
-            runs: Runs::new(len, reserved),
-        },
-    );
-    if alloc_type & mem::COMMIT != 0 {
+    let kind = Kind::Private { placeholder, huge };
+    reg.insert(got, Allocation { len, alloc_protect: full, kind, runs: Runs::new(len, reserved) });
+    if commit {
         let alloc = reg.get_mut(&got).expect("just inserted");
         if let Err(e) = commit_private_range(got, alloc, 0, len, full) {
             let alloc = reg.remove(&got).expect("present");
@@ -1016,45 +1036,56 @@ pub fn query(addr: usize) -> Result<Region> {
     let mut reg = registry();
     if let Some(base) = find(&reg, page) {
         let alloc = reg.get_mut(&base).expect("found");
-        let off = page - base;
-        let (kind, view) = match &alloc.kind {
-            Kind::Private { .. } => (RegionType::Private, None),
-            Kind::View { view, .. } => (RegionType::Mapped, Some(view)),
-        };
-        let (state, protect, end) = match view {
-            Some(v) if v.reserved.is_some() => {
-                let sec = v.reserved.as_ref().expect("checked");
-                let runs = committed_runs(sec, off, alloc.len, 1);
-                match runs.first() {
-                    Some(&(s, e)) if s == off => {
-                        let (_, run_end, p) = alloc.runs.at(off);
-                        let protect = if p.committed && p.protect != 0 { p.protect } else { v.protect | v.modifiers };
-                        // Pages this process has not opened yet carry the view's default.
-                        let same = if p.committed { run_end } else { alloc.runs.at(off).1 };
-                        (State::Commit, protect, e.min(same))
-                    }
-                    Some(&(s, _)) => (State::Reserve, 0, s),
-                    None => (State::Reserve, 0, alloc.len),
-                }
-            }
-            _ => {
-                let (_, run_end, p) = alloc.runs.at(off);
-                if p.committed { (State::Commit, p.protect, run_end) } else { (State::Reserve, 0, run_end) }
-            }
-        };
-        return Ok(Region {
-            base: page,
-            allocation_base: base,
-            allocation_protect: alloc.alloc_protect,
-            size: end - off,
-            state,
-            protect,
-            kind,
-        });
+        return Ok(query_ours(page, base, alloc));
     }
     let next_ours = reg.range(page..).next().map(|(&b, _)| b);
     let ours: Vec<(usize, usize)> = reg.iter().map(|(&b, a)| (b, b + a.len)).collect();
     drop(reg);
+    query_foreign(page, next_ours, &ours)
+}
+
+/// The region at `page` inside `alloc` (at `base`), one of this library's allocations or views.
+fn query_ours(page: usize, base: usize, alloc: &mut Allocation) -> Region {
+    let off = page - base;
+    let (kind, view) = match &alloc.kind {
+        Kind::Private { .. } => (RegionType::Private, None),
+        Kind::View { view, .. } => (RegionType::Mapped, Some(view)),
+    };
+    let (state, protect, end) = match view {
+        Some(v) if v.reserved.is_some() => {
+            let sec = v.reserved.as_ref().expect("checked");
+            let runs = committed_runs(sec, off, alloc.len, 1);
+            match runs.first() {
+                Some(&(s, e)) if s == off => {
+                    let (_, run_end, p) = alloc.runs.at(off);
+                    let protect = if p.committed && p.protect != 0 { p.protect } else { v.protect | v.modifiers };
+                    // Pages this process has not opened yet carry the view's default.
+                    let same = if p.committed { run_end } else { alloc.runs.at(off).1 };
+                    (State::Commit, protect, e.min(same))
+                }
+                Some(&(s, _)) => (State::Reserve, 0, s),
+                None => (State::Reserve, 0, alloc.len),
+            }
+        }
+        _ => {
+            let (_, run_end, p) = alloc.runs.at(off);
+            if p.committed { (State::Commit, p.protect, run_end) } else { (State::Reserve, 0, run_end) }
+        }
+    };
+    Region {
+        base: page,
+        allocation_base: base,
+        allocation_protect: alloc.alloc_protect,
+        size: end - off,
+        state,
+        protect,
+        kind,
+    }
+}
+
+/// The region at `page` outside this library's allocations (`ours`, the next of them starting
+/// at `next_ours`), as the kernel's `/proc/self/maps` describes it.
+fn query_foreign(page: usize, next_ours: Option<usize>, ours: &[(usize, usize)]) -> Result<Region> {
     let maps = read_maps()?;
     if let Some(&(start, end, protect, file)) = maps.iter().find(|r| r.0 <= page && page < r.1) {
         // The kernel may merge our reservations with neighbouring mappings: clip at ours.

@@ -3,10 +3,13 @@
 //!
 //! | scope  | directory                                   | owner | mode   |
 //! |--------|---------------------------------------------|-------|--------|
-//! | Local  | `$FILEMAP_ROOT/filemap-<uid>` if set, else the user's runtime directory + `/filemap` (`/run/user/<uid>`, else `$XDG_RUNTIME_DIR`, each used only if it is a real directory owned by the user and closed to others), else `/dev/shm/filemap-<uid>` | user  | `0700` |
-//! | Global | `$FILEMAP_ROOT/filemap-global` (`/dev/shm/filemap-global`) | root  | `3771` (group may create, others may open; sticky: only an object's owner or root may remove it) |
+//! | Local  | `<root>/filemap-<uid>` if the namespace has a root, else the user's runtime directory + `/filemap` (`/run/user/<uid>`, else `$XDG_RUNTIME_DIR`, each used only if it is a real directory owned by the user and closed to others), else `/dev/shm/filemap-<uid>` | user  | `0700` |
+//! | Global | `<root>/filemap-global` (`/dev/shm/filemap-global`) | root  | `3771` (group may create, others may open; sticky: only an object's owner or root may remove it) |
 //!
-//! `FILEMAP_ROOT` defaults to `/dev/shm`; it is read once per process. The Local directory is
+//! A [`Namespace`] is one such pair of directories. [`Namespace::at`] gives it a root of your
+//! choice; [`Namespace::default`] (what every constructor uses unless given another) takes its
+//! root from `FILEMAP_ROOT`, read once per process, or uses the standard locations above
+//! (`/dev/shm` for Global). The Local directory is
 //! made on first use; the Global one by root on first use or by `filemap init-global`.
 //! A directory that is a symlink, has the wrong owner or lets strangers write is refused with
 //! `ERROR_ACCESS_DENIED` and a message saying what is wrong, never used or repaired silently.
@@ -21,7 +24,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
@@ -29,39 +32,213 @@ use rustix::fs::{Mode, OFlags};
 use crate::error::{Error, Result, Win32Error};
 use crate::name::Scope;
 
-/// Environment variable that relocates the whole namespace tree (default `/dev/shm`).
+/// Environment variable that relocates the whole namespace tree (default `/dev/shm`): the
+/// root of [`Namespace::default`].
 pub const ROOT_ENV: &str = "FILEMAP_ROOT";
 
 /// The directory name of the Global scope under the root.
 pub const GLOBAL_DIR: &str = "filemap-global";
 
-/// The root of the namespace tree for this process: `$FILEMAP_ROOT` or `/dev/shm`.
-pub fn root() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| match std::env::var_os(ROOT_ENV) {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() { dir } else { std::env::current_dir().unwrap_or_default().join(dir) }
-        }
-        _ => PathBuf::from("/dev/shm"),
-    })
+/// A namespace: the pair of directories (Local and Global) that object names resolve in.
+///
+/// [`Namespace::default`] is the process's namespace: `$FILEMAP_ROOT` when set (read once per
+/// process), else the standard locations (module docs). [`Namespace::at`] is a namespace rooted
+/// at a directory of your choice, with the layout `$FILEMAP_ROOT` gives: `<root>/filemap-<uid>`
+/// for Local names and `<root>/filemap-global` for Global ones. Every constructor takes one
+/// (`Mapping::options().namespace(&ns)`, `Event::options().namespace(&ns)`, ...) and the
+/// shortcuts here preset it (`ns.mapping()`, `ns.event()`, ...); without one, the default is
+/// used. Two processes meet when they name the same object in namespaces with the same root.
+///
+/// Each namespace verifies its directories before first use (S1: not a symlink, the right
+/// owner and mode; refused with `ERROR_ACCESS_DENIED`, never repaired silently), makes the
+/// Local one on first create, and sweeps the dead objects of the directories it uses
+/// ([`crate::sweep`]). Cloning is cheap and shares the verified directories; `Send` and `Sync`.
+///
+/// ```
+/// use filemap::{Access, namespace::Namespace};
+/// # let root = std::env::temp_dir().join(format!("filemap-doc-ns-{}", std::process::id()));
+/// let ns = Namespace::at(&root);
+/// let (map, _) = ns.mapping().name(r"Local\config").size(4096).create()?;
+/// map.view(Access::ALL)?.write_at(0, b"hello")?;
+/// let again = ns.open_mapping(r"Local\config", Access::READ)?; // the same object
+/// assert_eq!(again.view(Access::READ)?.read_vec(0, 5)?, b"hello");
+/// // The default namespace does not see it.
+/// assert!(filemap::Mapping::open(r"Local\config", Access::READ).is_err());
+/// # drop((map, again)); std::fs::remove_dir_all(&root).ok();
+/// # Ok::<(), filemap::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Namespace {
+    inner: Arc<Inner>,
 }
 
-/// The directory of a scope (whether or not it exists yet). See the module docs for the
-/// Local scope's choice between `$FILEMAP_ROOT`, the runtime directory and `/dev/shm`.
-pub fn scope_dir(scope: Scope) -> PathBuf {
-    let euid = rustix::process::geteuid().as_raw();
-    match scope {
-        Scope::Local => match runtime_dir(euid) {
-            Some(runtime) if !root_is_set() => runtime.join("filemap"),
-            _ => root().join(format!("filemap-{euid}")),
-        },
-        Scope::Global => root().join(GLOBAL_DIR),
+struct Inner {
+    /// `None`: the standard locations (no `FILEMAP_ROOT`).
+    root: Option<PathBuf>,
+    cache: Mutex<[Option<Arc<Dir>>; 2]>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner.root {
+            Some(root) => write!(f, "Namespace::at({})", root.display()),
+            None => f.write_str("Namespace(standard locations)"),
+        }
     }
 }
 
-fn root_is_set() -> bool {
-    std::env::var_os(ROOT_ENV).is_some_and(|dir| !dir.is_empty())
+impl PartialEq for Namespace {
+    /// Namespaces are equal when their names resolve in the same directories (same root).
+    fn eq(&self, other: &Namespace) -> bool {
+        self.inner.root == other.inner.root
+    }
+}
+
+impl Eq for Namespace {}
+
+impl Default for Namespace {
+    /// The process's namespace: rooted at `$FILEMAP_ROOT` if set (read once, on first use),
+    /// else the standard locations. Every clone shares one set of verified directories.
+    fn default() -> Namespace {
+        Namespace::global().clone()
+    }
+}
+
+fn absolute(dir: PathBuf) -> PathBuf {
+    if dir.is_absolute() { dir } else { std::env::current_dir().unwrap_or_default().join(dir) }
+}
+
+impl Namespace {
+    /// A namespace rooted at `root`: Local names live in `<root>/filemap-<uid>` (made, mode
+    /// 0700, on first create), Global ones in `<root>/filemap-global` (set up by root, as for
+    /// `$FILEMAP_ROOT`). A relative `root` is taken relative to the current directory now.
+    /// Nothing is touched until the first create or open; `root` itself is made then if
+    /// missing.
+    pub fn at(root: impl AsRef<Path>) -> Namespace {
+        Namespace::with_root(Some(absolute(root.as_ref().to_path_buf())))
+    }
+
+    fn with_root(root: Option<PathBuf>) -> Namespace {
+        Namespace { inner: Arc::new(Inner { root, cache: Mutex::new([None, None]) }) }
+    }
+
+    /// The process's default namespace, without a reference count change.
+    pub(crate) fn global() -> &'static Namespace {
+        static DEFAULT: OnceLock<Namespace> = OnceLock::new();
+        DEFAULT.get_or_init(|| {
+            let root = std::env::var_os(ROOT_ENV).filter(|d| !d.is_empty()).map(|d| absolute(PathBuf::from(d)));
+            Namespace::with_root(root)
+        })
+    }
+
+    /// The root this namespace was made with ([`Namespace::at`], or `$FILEMAP_ROOT` for the
+    /// default); `None` for the standard locations.
+    pub fn root(&self) -> Option<&Path> {
+        self.inner.root.as_deref()
+    }
+
+    /// The directory of a scope in this namespace (whether or not it exists yet).
+    pub fn scope_dir(&self, scope: Scope) -> PathBuf {
+        let euid = rustix::process::geteuid().as_raw();
+        let root = self.inner.root.as_deref();
+        match (scope, root) {
+            (Scope::Local, Some(root)) => root.join(format!("filemap-{euid}")),
+            (Scope::Local, None) => match runtime_dir(euid) {
+                Some(runtime) => runtime.join("filemap"),
+                None => Path::new("/dev/shm").join(format!("filemap-{euid}")),
+            },
+            (Scope::Global, root) => root.unwrap_or(Path::new("/dev/shm")).join(GLOBAL_DIR),
+        }
+    }
+
+    /// A mapping builder that creates and opens in this namespace.
+    pub fn mapping<'f>(&self) -> crate::MappingOptions<'f> {
+        crate::Mapping::options().namespace(self)
+    }
+
+    /// Opens the existing mapping `name` of this namespace ([`crate::Mapping::open`]).
+    pub fn open_mapping(&self, name: &str, access: crate::Access) -> Result<crate::Mapping> {
+        self.mapping().name(name).access(access).open()
+    }
+
+    /// A mutex builder that creates and opens in this namespace.
+    pub fn mutex(&self) -> crate::sync::MutexOptions {
+        crate::sync::Mutex::options().namespace(self)
+    }
+
+    /// A semaphore builder that creates and opens in this namespace.
+    pub fn semaphore(&self) -> crate::sync::SemaphoreOptions {
+        crate::sync::Semaphore::options().namespace(self)
+    }
+
+    /// An event builder that creates and opens in this namespace.
+    pub fn event(&self) -> crate::sync::EventOptions {
+        crate::sync::Event::options().namespace(self)
+    }
+
+    /// A waitable timer builder that creates and opens in this namespace.
+    pub fn timer(&self) -> crate::sync::TimerOptions {
+        crate::sync::Timer::options().namespace(self)
+    }
+
+    /// Lists the objects of a scope of this namespace, removing dead ones with `reclaim`
+    /// ([`crate::scan`]).
+    pub fn scan(&self, scope: Scope, reclaim: bool) -> Result<Vec<crate::Entry>> {
+        crate::object::scan_in(self, scope, reclaim)
+    }
+
+    /// Sweeps a scope of this namespace now ([`crate::sweep::sweep_now`]).
+    pub fn sweep_now(&self, scope: Scope) -> Result<usize> {
+        crate::sweep::sweep_dir(self.dir(scope, false)?)
+    }
+
+    /// The type and state of the object `name` in this namespace ([`crate::sync::query_state`]).
+    pub fn query_state(&self, name: &str) -> Result<(crate::ObjectType, Option<crate::sync::SyncState>)> {
+        crate::sync::query_state_in(self, name)
+    }
+
+    /// Sets up this namespace's Global scope (root only); see [`init_global`].
+    pub fn init_global(&self, gid: Option<u32>) -> Result<PathBuf> {
+        init_global_in(self, gid)
+    }
+
+    /// Opens (and, if `create` and allowed, makes) the directory of `scope`, verified.
+    ///
+    /// Returns `Ok(None)` when the directory does not exist and `create` is false: no object can
+    /// exist in it, so an open reports `ERROR_FILE_NOT_FOUND`. Verified directories are cached
+    /// for the life of the namespace.
+    pub(crate) fn dir(&self, scope: Scope, create: bool) -> Result<Option<Arc<Dir>>> {
+        let slot = scope as usize;
+        if let Some(dir) = &self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())[slot] {
+            return Ok(Some(dir.clone()));
+        }
+        let path = self.scope_dir(scope);
+        let fd = match open_dir(&path)? {
+            Some(fd) => fd,
+            None if !create => return Ok(None),
+            None => make_dir(scope, &path)?,
+        };
+        verify(scope, &path, &fd)?;
+        let dir = Arc::new(Dir::new(fd, scope, path, self));
+        self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())[slot] = Some(dir.clone());
+        Ok(Some(dir))
+    }
+
+    fn forget(&self, scope: Scope) {
+        self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())[scope as usize] = None;
+    }
+}
+
+/// The root of the default namespace's tree: `$FILEMAP_ROOT` or `/dev/shm`.
+pub fn root() -> &'static Path {
+    Namespace::global().root().unwrap_or(Path::new("/dev/shm"))
+}
+
+/// The directory of a scope in the default namespace (whether or not it exists yet). See the
+/// module docs for the Local scope's choice between `$FILEMAP_ROOT`, the runtime directory and
+/// `/dev/shm`.
+pub fn scope_dir(scope: Scope) -> PathBuf {
+    Namespace::global().scope_dir(scope)
 }
 
 /// The user's runtime directory, if it is one only the user can write: `/run/user/<uid>`
@@ -79,34 +256,107 @@ fn runtime_dir(euid: u32) -> Option<PathBuf> {
 }
 
 /// An open, verified namespace directory.
-#[derive(Debug)]
 pub(crate) struct Dir {
     pub(crate) fd: OwnedFd,
     pub(crate) scope: Scope,
+    /// Where it was found.
+    path: PathBuf,
+    /// The namespace that caches it (weak: the cache holds the `Dir`), and that namespace's
+    /// root, to find the directory again once the namespace itself is gone.
+    ns: Weak<Inner>,
+    root: Option<PathBuf>,
+    /// This directory's amortized sweep.
+    pub(crate) sweep: Mutex<crate::sweep::State>,
 }
 
-static CACHE: Mutex<[Option<Arc<Dir>>; 2]> = Mutex::new([None, None]);
-
-/// Opens (and, if `create` and allowed, makes) the directory of `scope`, verified.
-///
-/// Returns `Ok(None)` when the directory does not exist and `create` is false: no object can
-/// exist in it, so an open reports `ERROR_FILE_NOT_FOUND`. Verified directories are cached for
-/// the life of the process.
-pub(crate) fn dir(scope: Scope, create: bool) -> Result<Option<Arc<Dir>>> {
-    let slot = scope as usize;
-    if let Some(dir) = &CACHE.lock().unwrap_or_else(|e| e.into_inner())[slot] {
-        return Ok(Some(dir.clone()));
+impl std::fmt::Debug for Dir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dir").field("path", &self.path).field("scope", &self.scope).finish_non_exhaustive()
     }
-    let path = scope_dir(scope);
-    let fd = match open_dir(&path)? {
-        Some(fd) => fd,
-        None if !create => return Ok(None),
-        None => make_dir(scope, &path)?,
+}
+
+impl Dir {
+    fn new(fd: OwnedFd, scope: Scope, path: PathBuf, ns: &Namespace) -> Dir {
+        Dir {
+            fd,
+            scope,
+            path,
+            ns: Arc::downgrade(&ns.inner),
+            root: ns.inner.root.clone(),
+            sweep: Mutex::new(crate::sweep::State::default()),
+        }
+    }
+
+    /// The namespace this directory belongs to (a fresh one with the same root if the original
+    /// was dropped meanwhile).
+    fn namespace(&self) -> Namespace {
+        match self.ns.upgrade() {
+            Some(inner) => Namespace { inner },
+            None if self.root.is_none() => Namespace::global().clone(),
+            None => Namespace::with_root(self.root.clone()),
+        }
+    }
+}
+
+/// Opens (and, if `create` and allowed, makes) the directory of `scope` in the default
+/// namespace, verified.
+pub(crate) fn dir(scope: Scope, create: bool) -> Result<Option<Arc<Dir>>> {
+    Namespace::global().dir(scope, create)
+}
+
+/// Runs `open` until it does not fail with `ERROR_FILE_NOT_FOUND` or `timeout` has passed
+/// (polling, from 1 ms backing off to 50 ms): the `open_wait` of every object type. Any other
+/// error returns at once; a timeout fails with `ERROR_FILE_NOT_FOUND` (what the open reports),
+/// the message saying how long it waited. A zero `timeout` is one attempt.
+pub(crate) fn wait_for_name<T>(timeout: std::time::Duration, mut open: impl FnMut() -> Result<T>) -> Result<T> {
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        let err = match open() {
+            Ok(object) => return Ok(object),
+            Err(e) if e.code() == Win32Error::FILE_NOT_FOUND => e,
+            Err(e) => return Err(e),
+        };
+        let waited = start.elapsed();
+        let Some(left) = timeout.checked_sub(waited).filter(|left| !left.is_zero()) else {
+            let message = format!("{} (waited {} ms for it to appear)", err.message(), waited.as_millis());
+            return Err(Error::new(Win32Error::FILE_NOT_FOUND, message));
+        };
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The namespace directory that holds the object `file` open as `fd` (a descriptor inherited
+/// or passed from another process, which may have used any namespace): the default
+/// namespace's if its entry `file` is this very inode, else the directory the kernel says the
+/// file is in (`/proc/self/fd`), verified as a namespace directory of `scope` (S1) and holding
+/// `file` as this inode. `None` if neither: the handle then works but its close cannot free the
+/// name (the sweep or `filemap gc` does).
+pub(crate) fn dir_of(fd: rustix::fd::BorrowedFd<'_>, scope: Scope, file: &str) -> Option<Arc<Dir>> {
+    let st = rustix::fs::fstat(fd).ok()?;
+    let holds = |dir: &Dir| {
+        rustix::fs::statat(&dir.fd, file, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|e| e.st_dev == st.st_dev && e.st_ino == st.st_ino)
     };
-    verify(scope, &path, &fd)?;
-    let dir = Arc::new(Dir { fd, scope });
-    CACHE.lock().unwrap_or_else(|e| e.into_inner())[slot] = Some(dir.clone());
-    Ok(Some(dir))
+    if let Ok(Some(dir)) = dir(scope, false)
+        && holds(&dir)
+    {
+        return Some(dir);
+    }
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd))).ok()?;
+    let parent = path.parent()?.to_path_buf();
+    // Rooted the way `Namespace::at` lays directories out, or else a standard location.
+    let expected = match scope {
+        Scope::Local => format!("filemap-{}", rustix::process::geteuid().as_raw()),
+        Scope::Global => GLOBAL_DIR.to_owned(),
+    };
+    let ns = match parent.parent() {
+        Some(grand) if parent.file_name().is_some_and(|n| n == expected.as_str()) => Namespace::at(grand),
+        _ => return None,
+    };
+    let found = ns.dir(scope, false).ok()??;
+    holds(&found).then_some(found)
 }
 
 fn open_dir(path: &Path) -> Result<Option<OwnedFd>> {
@@ -158,15 +408,17 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
         Error::new(Win32Error::PATH_NOT_FOUND, format!("namespace directory {} vanished", path.display()))
     })?;
     // Only set the mode on a directory we own: one made by somebody else fails `verify`.
-    let st = rustix::fs::fstat(&fd)?;
+    let what = || format!("cannot create namespace directory {}", path.display());
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
     if st.st_uid == euid.as_raw() {
-        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| Error::from_io(what(), e.into()))?;
     }
     Ok(fd)
 }
 
 fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
-    let st = rustix::fs::fstat(fd)?;
+    let st = rustix::fs::fstat(fd)
+        .map_err(|e| Error::from_io(format!("cannot check namespace directory {}", path.display()), e.into()))?;
     let euid = rustix::process::geteuid().as_raw();
     let mode = st.st_mode & 0o7777;
     let refuse = |why: String| {
@@ -211,15 +463,20 @@ fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
 /// the namespaces it uses) or by root (`filemap gc`, or `filemap gc --watch` as a service);
 /// until then creating that name fails with `ERROR_ACCESS_DENIED` naming the owner.
 pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
+    init_global_in(Namespace::global(), gid)
+}
+
+fn init_global_in(ns: &Namespace, gid: Option<u32>) -> Result<PathBuf> {
     if !rustix::process::geteuid().is_root() {
         return Err(Error::new(Win32Error::ACCESS_DENIED, "only root may set up the Global namespace"));
     }
-    let path = scope_dir(Scope::Global);
+    let path = ns.scope_dir(Scope::Global);
     let fd = match open_dir(&path)? {
         Some(fd) => fd,
         None => make_dir(Scope::Global, &path)?,
     };
-    let st = rustix::fs::fstat(&fd)?;
+    let what = || format!("cannot set up the Global namespace {}", path.display());
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
     if st.st_uid != 0 {
         return Err(Error::new(
             Win32Error::ACCESS_DENIED,
@@ -227,9 +484,10 @@ pub fn init_global(gid: Option<u32>) -> Result<PathBuf> {
         ));
     }
     let gid = rustix::process::Gid::from_raw(gid.unwrap_or(0));
-    rustix::fs::fchown(&fd, Some(rustix::process::Uid::ROOT), Some(gid))?;
-    rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o3771))?;
-    CACHE.lock().unwrap_or_else(|e| e.into_inner())[Scope::Global as usize] = None;
+    rustix::fs::fchown(&fd, Some(rustix::process::Uid::ROOT), Some(gid))
+        .map_err(|e| Error::from_io(what(), e.into()))?;
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o3771)).map_err(|e| Error::from_io(what(), e.into()))?;
+    ns.forget(Scope::Global);
     Ok(path)
 }
 
@@ -241,32 +499,35 @@ pub(crate) fn is_stale(dir: &Dir) -> bool {
     if ours.st_nlink == 0 {
         return true;
     }
-    match rustix::fs::lstat(scope_dir(dir.scope)) {
+    match rustix::fs::lstat(dir.namespace().scope_dir(dir.scope)) {
         Ok(now) => now.st_dev != ours.st_dev || now.st_ino != ours.st_ino,
         Err(_) => true,
     }
 }
 
-/// Drops `stale` from the cache (if it is still cached) and opens the scope's directory again,
-/// verified, making it if `create`.
+/// Drops `stale` from its namespace's cache (if it is still cached) and opens the scope's
+/// directory again, verified, making it if `create`.
 pub(crate) fn refresh(stale: &Arc<Dir>, create: bool) -> Result<Option<Arc<Dir>>> {
+    let ns = stale.namespace();
     {
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = ns.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
         let slot = &mut cache[stale.scope as usize];
         if slot.as_ref().is_some_and(|d| Arc::ptr_eq(d, stale)) {
             *slot = None;
         }
     }
-    dir(stale.scope, create)
+    ns.dir(stale.scope, create)
 }
 
 /// Every entry of a scope's directory, as raw file names (for listing and `gc`).
 pub(crate) fn entries(dir: &Dir) -> Result<Vec<OsString>> {
-    let fd = rustix::fs::openat(&dir.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    let mut reader = rustix::fs::Dir::read_from(&fd)?;
+    let fd = rustix::fs::openat(&dir.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty());
+    let what = || format!("cannot list namespace directory {}", dir.path.display());
+    let fd = fd.map_err(|e| Error::from_io(what(), e.into()))?;
+    let mut reader = rustix::fs::Dir::read_from(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
     let mut out = Vec::new();
     while let Some(entry) = reader.read() {
-        let entry = entry?;
+        let entry = entry.map_err(|e| Error::from_io(what(), e.into()))?;
         let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
             out.push(OsString::from_vec(name.to_vec()));

@@ -130,6 +130,8 @@ const OFF_PATH: usize = 1024;
 pub const PATH_CAP: usize = 2048;
 /// Committed objects up to this size are zero-filled by the header write instead of `fallocate`.
 const SMALL_COMMIT: u64 = 60 * 1024;
+/// The zeroed data the header write gathers for small committed objects.
+static ZEROS: [u8; SMALL_COMMIT as usize] = [0; SMALL_COMMIT as usize];
 /// Offset of the synchronization state area in the header page (64-byte aligned).
 pub const SYNC_OFFSET: usize = 3072;
 /// Size of the synchronization state area.
@@ -437,6 +439,8 @@ pub(crate) type BeforeLink<'a> = &'a mut dyn FnMut(BorrowedFd<'_>) -> Result<()>
 /// Everything needed to create an object.
 pub(crate) struct NewObject<'a> {
     pub name: Option<&'a ObjectName>,
+    /// The namespace the name is created in.
+    pub namespace: &'a namespace::Namespace,
     pub header: Header,
     pub sync_init: &'a [u8],
     /// Bytes of data after the header page (paging-file-backed mappings).
@@ -582,13 +586,18 @@ impl ObjectFile {
         };
         let kind = new.header.kind;
         let what = || format!("cannot create {kind} \"{name}\"");
-        let mut dir =
-            namespace::dir(name.scope(), true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+        let mut dir = new
+            .namespace
+            .dir(name.scope(), true)
+            .map_err(|e| e.context(&what()))?
+            .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file_name();
         let (tmp, st) = match build_tmpfile(&dir, &mut new) {
             // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
             Err(e) if e.code() == Win32Error::FILE_NOT_FOUND || e.code() == Win32Error::PATH_NOT_FOUND => {
-                dir = namespace::refresh(&dir, true)?.ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
+                dir = namespace::refresh(&dir, true)
+                    .map_err(|e| e.context(&what()))?
+                    .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 build_tmpfile(&dir, &mut new)
             }
             other => other,
@@ -636,7 +645,8 @@ impl ObjectFile {
                 },
                 Err(Errno::NOENT) if !refreshed => {
                     refreshed = true;
-                    dir = namespace::refresh(&dir, true)?
+                    dir = namespace::refresh(&dir, true)
+                        .map_err(|e| e.context(&what()))?
                         .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
                 }
                 Err(e) => return Err(Error::from_io(what(), e.into())),
@@ -654,11 +664,18 @@ impl ObjectFile {
     }
 
     /// Opens an existing named object of type `kind`.
-    pub(crate) fn open(name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<ObjectFile> {
+    pub(crate) fn open(
+        ns: &namespace::Namespace,
+        name: &ObjectName,
+        kind: ObjectType,
+        write: bool,
+        inheritable: bool,
+    ) -> Result<ObjectFile> {
         let not_found = || {
             Error::new(Win32Error::FILE_NOT_FOUND, format!("cannot open {kind} \"{name}\": no object has that name"))
         };
-        let mut dir = namespace::dir(name.scope(), false)?.ok_or_else(not_found)?;
+        let what = || format!("cannot open {kind} \"{name}\"");
+        let mut dir = ns.dir(name.scope(), false).map_err(|e| e.context(&what()))?.ok_or_else(not_found)?;
         let mut refreshed = false;
         loop {
             match ObjectFile::open_in(&dir, name, kind, write, inheritable)? {
@@ -669,7 +686,7 @@ impl ObjectFile {
                 // Nothing under the name: unless our directory was removed and replaced meanwhile.
                 Found::Free if !refreshed && namespace::is_stale(&dir) => {
                     refreshed = true;
-                    dir = namespace::refresh(&dir, false)?.ok_or_else(not_found)?;
+                    dir = namespace::refresh(&dir, false).map_err(|e| e.context(&what()))?.ok_or_else(not_found)?;
                 }
                 _ => {
                     sweep::tick(&dir);
@@ -774,7 +791,7 @@ impl ObjectFile {
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
             return Err(Error::new(Win32Error::INVALID_HANDLE, format!("{}: it is not a regular file", what())));
         }
-        let mode = rustix::fs::fcntl_getfl(&fd)?;
+        let mode = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
         let writable = mode.contains(OFlags::RDWR);
         let header = Header::read(fd.as_fd())
             .map_err(|e| Error::new(Win32Error::INVALID_HANDLE, format!("{}: {}", what(), e.message())))?;
@@ -784,7 +801,8 @@ impl ObjectFile {
         let (dir, name) = match &header.name {
             Some(full) => {
                 let name = ObjectName::parse(full)?;
-                (namespace::dir(name.scope(), false)?, Some(name))
+                // Whichever namespace the sender used: the directory that holds this very file.
+                (namespace::dir_of(fd.as_fd(), name.scope(), &name.file_name()), Some(name))
             }
             None => (None, None),
         };
@@ -800,7 +818,8 @@ impl ObjectFile {
             lock::set(fd.as_fd(), Kind::Read)
                 .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         }
-        let mut st = rustix::fs::fstat(&fd)?;
+        let mut st = rustix::fs::fstat(&fd)
+            .map_err(|e| Error::from_io(format!("cannot duplicate a handle of {}", self.describe()), e.into()))?;
         st.st_size = self.file_size as i64;
         Ok(ObjectFile::assemble(
             fd,
@@ -919,6 +938,20 @@ impl ObjectFile {
                     Err(e) if e.code() == Win32Error::ACCESS_DENIED => {}
                     Err(e) => return Err(prefix(e, &what())),
                 }
+            } else if fork::rescued(rustix::fd::AsRawFd::as_raw_fd(&self.fd)) {
+                // A fork rescue left our descriptor's OFD without the handle lock (it is on the
+                // rescue's lock OFD, which is close-on-exec): a child that inherits the
+                // descriptor must get an OFD that holds it. Put a locked OFD behind the number
+                // (or, if the mode forbids reopening, lock our own again: views mapped so far
+                // then keep the name alive until unmapped, as above), then leave the rescue.
+                match fork::excluded(|| self.move_to_fresh_ofd()) {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Win32Error::ACCESS_DENIED => {
+                        lock::set(self.fd.as_fd(), Kind::Read).map_err(|e| Error::from_io(what(), e.into()))?;
+                    }
+                    Err(e) => return Err(prefix(e, &what())),
+                }
+                drop(fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd)));
             }
         }
         let flags = if inheritable { rustix::io::FdFlags::empty() } else { rustix::io::FdFlags::CLOEXEC };
@@ -930,9 +963,10 @@ impl ObjectFile {
     /// private OFD keep it alive; without this they would keep its lock, and so the name, alive
     /// once the handle's OFD is shared with a child (whose close protocol cannot release it).
     fn move_to_fresh_ofd(&self) -> Result<()> {
-        let fresh = self.reopen_ofd(OFlags::CLOEXEC)?;
-        lock::set(fresh.as_fd(), Kind::Read)?;
-        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?;
+        let failed = |e: Errno| Error::from_io("cannot move the handle to a fresh open file description", e.into());
+        let fresh = self.reopen_ofd(OFlags::CLOEXEC).map_err(failed)?;
+        lock::set(fresh.as_fd(), Kind::Read).map_err(failed)?;
+        let old = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(failed)?;
         // SAFETY:
         // - the number is `self.fd`'s, open for as long as `self` lives; wrapping it in a
         //   `ManuallyDrop<OwnedFd>` only lets `dup3` name it, and it is never closed here;
@@ -942,7 +976,7 @@ impl ObjectFile {
         let mut target = std::mem::ManuallyDrop::new(unsafe {
             <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(rustix::fd::AsRawFd::as_raw_fd(&self.fd))
         });
-        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC)?;
+        rustix::io::dup3(&fresh, &mut target, rustix::io::DupFlags::CLOEXEC).map_err(failed)?;
         // The handle's lock now lives on the fresh OFD; release the old one's (best effort:
         // on failure the old OFD's lock lasts only as long as its views).
         lock::set(old.as_fd(), Kind::Unlock).ok();
@@ -1002,6 +1036,12 @@ impl ObjectFile {
         self.release()
     }
 
+    /// [`ObjectFile::close`] for an object embedded in a value that is dropped afterwards (the
+    /// sync objects' inner state): runs the close protocol now; dropping it later does nothing.
+    pub(crate) fn close_in_place(&mut self) -> Result<()> {
+        self.release()
+    }
+
     /// The close protocol (`docs/ARCHITECTURE.md` §4); runs once.
     fn release(&mut self) -> Result<()> {
         if std::mem::replace(&mut self.closed, true) {
@@ -1010,12 +1050,13 @@ impl ObjectFile {
         let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
             return Ok(());
         };
-        // (A handle the fork handlers had to mark shared is still registered: forget it too.)
-        fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
+        // (A handle the fork handlers had to mark shared is still registered: forget it too,
+        // and take back the lock OFD their rescue gave it.)
+        let lock_ofd = fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
             self.release_private(&dir, &file)
         } else {
-            self.release_shared(&dir, &file)
+            self.release_shared(&dir, &file, lock_ofd)
         };
         sweep::tick(&dir);
         result
@@ -1029,7 +1070,7 @@ impl ObjectFile {
         if self.writable {
             // One call: the conversion succeeds iff no other OFD holds the object (or decides).
             if lock::set(fd, Kind::Write).is_ok() {
-                unlink_if_linked(dir, file, &self.fd, pinned);
+                unlink_decided(dir, file, &self.fd, pinned);
             } else if pinned {
                 // Others hold it. Our read lock stays after a failed conversion (they are
                 // atomic); closing the descriptor drops it, unless a view pins the OFD.
@@ -1050,7 +1091,12 @@ impl ObjectFile {
     }
 
     /// The OFD may be shared with another process: decide with a fresh OFD of the same inode.
-    fn release_shared(&mut self, dir: &Dir, file: &str) -> Result<()> {
+    ///
+    /// `lock_ofd`: the OFD that holds this handle's lock instead of `self.fd` since a fork
+    /// rescue (`fork.rs`); our reference to it goes before the decision, and `self.fd` then
+    /// holds no handle lock.
+    fn release_shared(&mut self, dir: &Dir, file: &str, lock_ofd: Option<OwnedFd>) -> Result<()> {
+        let rescued = lock_ofd.is_some();
         let fresh = match open_object(dir, file) {
             Ok(fresh) => fresh,
             Err(Errno::NOENT) => return Ok(()), // the name is already gone
@@ -1069,11 +1115,39 @@ impl ObjectFile {
             Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
             _ => return Ok(()), // the name already belongs to another object
         }
+        drop(lock_ofd);
+        let fresh_writable = rustix::fs::fcntl_getfl(&fresh).is_ok_and(|fl| fl.contains(OFlags::RDWR));
+        if rescued && !fresh_writable && self.writable {
+            // The object's mode lets nobody but root open it for writing (e.g. 0400 of a
+            // non-root owner): decide through our own writable OFD, which holds no handle lock.
+            drop(fresh);
+            return self.decide_through_own_ofd(dir, file);
+        }
         // Close ours first (by replacing it with the fresh one, which we then test and drop).
         drop(std::mem::replace(&mut self.fd, fresh));
         if lock::set(self.fd.as_fd(), Kind::Write).is_ok() {
             unlink_if_linked(dir, file, &self.fd, false); // the fresh OFD is mapped by nobody
         }
+        Ok(())
+    }
+
+    /// The decision of a rescued handle whose object nobody may reopen for writing: through our
+    /// own OFD, which no handle lock is on since the rescue but which the processes forked from
+    /// us share (with its views). Two of them may decide at once through it (a lock of one OFD
+    /// never conflicts with itself): a classic, per-process record lock on byte 2 makes them take
+    /// turns, so each unlinks only after checking that the name still names this inode. The OFD
+    /// write lock is dropped at once after: views of this OFD in other processes would otherwise
+    /// keep it.
+    fn decide_through_own_ofd(&mut self, dir: &Dir, file: &str) -> Result<()> {
+        let fd = self.fd.as_fd();
+        if lock::set_process_turn(fd, true).is_err() {
+            return Ok(()); // a process sharing our OFD is deciding right now
+        }
+        if lock::set(fd, Kind::Write).is_ok() {
+            let _ = unlink_if_same(dir, file, self.dev, self.ino);
+            lock::set(fd, Kind::Unlock).ok();
+        }
+        lock::set_process_turn(fd, false).ok();
         Ok(())
     }
 
@@ -1201,8 +1275,24 @@ fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Res
 /// object stays, dead, for them.
 fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
-        rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
+        unlink_decided(dir, file, fd, pinned);
+    } else if pinned {
+        lock::set(fd.as_fd(), Kind::Unlock).ok();
     }
+}
+
+/// Unlinks `file`, the name of the object open as `fd`, whose decision lock we won by
+/// *converting* the read lock this OFD held since it joined or published the object.
+///
+/// No link-count check is needed: every unlink of the protocol (closers, reclaimers, gc, the
+/// sweep) happens under the decision lock, which our read lock refused for as long as we held
+/// it, and we held it without a gap up to the conversion; so the name was never unlinked, and
+/// an object file only ever has one name. (The decisions made through an OFD opened later, by
+/// name, cannot say the same and check `st_nlink` first: `unlink_if_linked`.) In a sticky
+/// directory (Global) only the file's owner or root may unlink it: otherwise the object stays,
+/// dead, for them.
+fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
+    rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     // A mapping of this OFD (`pinned`) keeps it, and so its decision lock, alive after the
     // descriptor is closed: drop the lock now (it would only make later probes of this
     // unnamed inode see a decision in progress).
@@ -1224,16 +1314,16 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
     let st = fill(&fd, new)?;
-    lock::set(fd.as_fd(), Kind::Read)?;
+    lock::set(fd.as_fd(), Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))?;
     Ok((fd, st))
 }
 
 /// Writes the header, sizes and reserves the data, and makes sure the file has exactly the
 /// requested mode (S3: whatever the umask took away is put back). Returns the file's status.
 fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
-    let mut st = rustix::fs::fstat(fd)?;
+    let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
-    let mut page = new.header.encode(new.sync_init)?;
+    let page = new.header.encode(new.sync_init)?;
     let total = HEADER_SIZE as u64 + new.data_len;
     let commit_error = |e: Errno| match e {
         Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
@@ -1243,9 +1333,11 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
         ),
         e => Error::from_io("cannot reserve the object's memory", e.into()),
     };
+    // Small committed objects: writing zeroed data with the header commits it in the same call
+    // (gathered from a static zero block, so nothing is allocated or cleared for it).
+    let mut zeros: &[u8] = &[];
     if new.commit && new.data_len > 0 && new.data_len <= SMALL_COMMIT {
-        // Small objects: writing the zeroed data with the header commits it in the same call.
-        page.resize(total as usize, 0);
+        zeros = &ZEROS[..new.data_len as usize];
     } else if new.commit && new.data_len > 0 {
         rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(commit_error)?;
     } else if total > HEADER_SIZE as u64 {
@@ -1258,9 +1350,17 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
             e => Error::from_io("cannot size the object", e.into()),
         })?;
     }
+    let (page, zeros) = (page.as_slice(), zeros);
     let mut done = 0;
-    while done < page.len() {
-        match rustix::io::pwrite(fd, &page[done..], done as u64) {
+    while done < page.len() + zeros.len() {
+        let written = if done < page.len() {
+            let bufs = [std::io::IoSlice::new(&page[done..]), std::io::IoSlice::new(zeros)];
+            rustix::io::pwritev(fd, &bufs, done as u64)
+        } else {
+            rustix::io::pwrite(fd, &zeros[done - page.len()..], done as u64)
+        };
+        match written {
+            Ok(0) => return Err(commit_error(Errno::NOSPC)),
             Ok(n) => done += n,
             Err(Errno::INTR) => continue,
             Err(e) => return Err(commit_error(e)),
@@ -1269,7 +1369,8 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     st.st_size = total as i64;
     let mode = new.header.mode & 0o777;
     if st.st_mode & 0o7777 != mode {
-        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))?;
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::from_io(format!("cannot set the object's mode to {mode:04o}"), e.into()))?;
         st.st_mode = (st.st_mode & !0o7777) | mode;
     }
     Ok(st)
@@ -1329,8 +1430,13 @@ pub struct Entry {
 /// encodes, only under the decision lock (so never an object that is live or being opened),
 /// and only where the directory lets us (in the sticky Global directory: our own files, or any
 /// as root). [`Entry::reclaimed`] says what was removed.
+/// Scans the default namespace; [`namespace::Namespace::scan`] scans another.
 pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
-    let Some(dir) = namespace::dir(scope, false)? else {
+    scan_in(namespace::Namespace::global(), scope, reclaim)
+}
+
+pub(crate) fn scan_in(ns: &namespace::Namespace, scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
+    let Some(dir) = ns.dir(scope, false)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();

@@ -205,13 +205,12 @@ pub struct Ace {
 ///
 /// ```
 /// use filemap::security::{Mask, Permissions, Trustee};
-/// use filemap::{Access, Mapping};
-/// # let dir = std::env::temp_dir().join(format!("filemap-doc-sec-{}", std::process::id()));
-/// # unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
+/// use filemap::{Access, Mapping, namespace::Namespace};
+/// # let ns = Namespace::at(std::env::temp_dir().join(format!("filemap-doc-sec-{}", std::process::id())));
 /// let perms = Permissions::new()
 ///     .allow(Trustee::Group(100), Mask::ALL)       // members of group 100: read and write
 ///     .allow(Trustee::Everyone, Access::READ);     // everyone else: read-only views
-/// let (_map, _) = Mapping::options().name(r"Local\shared").size(4096).permissions(perms).create()?;
+/// let (_map, _) = Mapping::options().name(r"Local\shared").size(4096).permissions(perms).namespace(&ns).create()?;
 /// # Ok::<(), filemap::Error>(())
 /// ```
 ///
@@ -522,14 +521,17 @@ impl FileAcl {
             Ok(n) => return FileAcl::decode(&buf[..n]),
             Err(Errno::NODATA) | Err(Errno::NOTSUP) => {}
             Err(Errno::RANGE) => {
-                let n = rustix::fs::fgetxattr(fd, XATTR, &mut [0u8; 0])?;
+                let failed = |e: Errno| Error::from_io("cannot read the object's ACL", e.into());
+                let n = rustix::fs::fgetxattr(fd, XATTR, &mut [0u8; 0]).map_err(failed)?;
                 buf.resize(n, 0);
-                let n = rustix::fs::fgetxattr(fd, XATTR, &mut buf)?;
+                let n = rustix::fs::fgetxattr(fd, XATTR, &mut buf).map_err(failed)?;
                 return FileAcl::decode(&buf[..n]);
             }
             Err(e) => return Err(Error::from_io("cannot read the object's ACL", e.into())),
         }
-        let mode = rustix::fs::fstat(fd)?.st_mode;
+        let mode = rustix::fs::fstat(fd)
+            .map_err(|e| Error::from_io("cannot read the object's permissions", e.into()))?
+            .st_mode;
         Ok(FileAcl::from_mode(mode))
     }
 

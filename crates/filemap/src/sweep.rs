@@ -3,7 +3,7 @@
 //! `SIGKILL`, an `exit` that skipped destructors) comes back without anyone running `filemap gc`.
 //!
 //! After each create, open and close of a named object, `tick` looks at the time: at most once
-//! per [`STEP_INTERVAL`] per scope and process it examines the next [`STEP_ENTRIES`] entries of
+//! per [`STEP_INTERVAL`] per namespace directory and process it examines the next [`STEP_ENTRIES`] entries of
 //! the scope's directory (a `readdir` cursor kept between steps), and removes each dead, verified
 //! object file exactly as `filemap gc` does (`object::inspect`: no lock taken to look; the
 //! decision lock and a valid header of that very name before any unlink). When the cursor
@@ -19,7 +19,7 @@
 //! Only entries the process may remove are removed: in the sticky Global directory, its user's
 //! own files (root: all). Users outside the Global group cannot list it and do not sweep it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{Mode, OFlags};
@@ -28,35 +28,26 @@ use crate::name::Scope;
 use crate::namespace::Dir;
 use crate::object;
 
-/// At most one step per scope and process this often.
+/// At most one step per namespace directory and process this often.
 pub const STEP_INTERVAL: Duration = Duration::from_millis(20);
 /// Directory entries examined by one step.
 pub const STEP_ENTRIES: usize = 8;
 /// A new pass over a directory starts at most this often.
 pub const PASS_INTERVAL: Duration = Duration::from_secs(1);
 
-struct Cursor {
-    /// The directory the cursor reads (a pass started on a directory since replaced is dropped).
-    dir: Arc<Dir>,
-    reader: rustix::fs::Dir,
-}
-
-struct State {
+/// The sweep of one namespace directory (kept in its [`Dir`]): when the next step and the next
+/// pass may run, and the `readdir` cursor of the pass in progress.
+#[derive(Default)]
+pub(crate) struct State {
     next_step: Option<Instant>,
     next_pass: Option<Instant>,
-    cursor: Option<Cursor>,
+    cursor: Option<rustix::fs::Dir>,
 }
-
-static STATES: [Mutex<State>; 2] = [
-    Mutex::new(State { next_step: None, next_pass: None, cursor: None }),
-    Mutex::new(State { next_step: None, next_pass: None, cursor: None }),
-];
 
 /// Called after every create, open and close in `dir`: runs a sweep step when one is due.
 pub(crate) fn tick(dir: &Arc<Dir>) {
-    let slot = &STATES[dir.scope as usize];
     // Another thread is stepping: nothing to do (never wait for it).
-    let Ok(mut state) = slot.try_lock() else { return };
+    let Ok(mut state) = dir.sweep.try_lock() else { return };
     let now = Instant::now();
     if state.next_step.is_some_and(|t| now < t) {
         return;
@@ -66,10 +57,7 @@ pub(crate) fn tick(dir: &Arc<Dir>) {
 }
 
 /// Examines up to `budget` entries; returns how many objects it removed.
-fn step(state: &mut State, dir: &Arc<Dir>, now: Instant, budget: usize) -> usize {
-    if state.cursor.as_ref().is_some_and(|c| !Arc::ptr_eq(&c.dir, dir)) {
-        state.cursor = None;
-    }
+fn step(state: &mut State, dir: &Dir, now: Instant, budget: usize) -> usize {
     if state.cursor.is_none() {
         if state.next_pass.is_some_and(|t| now < t) {
             return 0;
@@ -81,12 +69,12 @@ fn step(state: &mut State, dir: &Arc<Dir>, now: Instant, budget: usize) -> usize
             return 0; // an O_PATH-only directory (Global, outside its group): not ours to sweep
         };
         let Ok(reader) = rustix::fs::Dir::new(fd) else { return 0 };
-        state.cursor = Some(Cursor { dir: dir.clone(), reader });
+        state.cursor = Some(reader);
     }
-    let Some(cursor) = state.cursor.as_mut() else { return 0 };
+    let Some(reader) = state.cursor.as_mut() else { return 0 };
     let mut removed = 0;
     for _ in 0..budget {
-        match cursor.reader.read() {
+        match reader.read() {
             Some(Ok(entry)) => {
                 let name = entry.file_name().to_bytes();
                 if name == b"." || name == b".." {
@@ -106,11 +94,17 @@ fn step(state: &mut State, dir: &Arc<Dir>, now: Instant, budget: usize) -> usize
     removed
 }
 
-/// Sweeps the whole directory of `scope` now (what a step does, without the budget); returns
-/// how many dead objects it removed. For tests and tools; `filemap gc` uses [`crate::scan`].
+/// Sweeps the whole directory of `scope` in the default namespace now (what a step does,
+/// without the budget); returns how many dead objects it removed. For tests and tools;
+/// `filemap gc` uses [`crate::scan`]. [`crate::namespace::Namespace::sweep_now`] sweeps another
+/// namespace.
 pub fn sweep_now(scope: Scope) -> crate::Result<usize> {
-    let Some(dir) = crate::namespace::dir(scope, false)? else { return Ok(0) };
-    let mut state = State { next_step: None, next_pass: None, cursor: None };
+    sweep_dir(crate::namespace::dir(scope, false)?)
+}
+
+pub(crate) fn sweep_dir(dir: Option<Arc<Dir>>) -> crate::Result<usize> {
+    let Some(dir) = dir else { return Ok(0) };
+    let mut state = State::default();
     let mut removed = step(&mut state, &dir, Instant::now(), usize::MAX);
     while state.cursor.is_some() {
         removed += step(&mut state, &dir, Instant::now(), usize::MAX);

@@ -276,12 +276,10 @@ fn inheritable_handles_work_in_children_and_others_do_not() {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn object_permissions_restrict_other_users() {
     setup();
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: needs root to create Global objects and to switch users");
-        return;
-    }
+    common::require_root("to create Global objects and to switch users");
     let private = unique("perm").replace(r"Local\", r"Global\");
     let readable = format!("{private}-readable");
     let (_p, _) = Mapping::options().name(&private).size(64).create().unwrap();
@@ -316,12 +314,10 @@ fn inheritability_can_be_changed_on_a_live_handle_and_access_travels_with_it() {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn objects_whose_mode_forbids_reopening_still_map_and_become_inheritable() {
     let root = setup();
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: needs root to switch users");
-        return;
-    }
+    common::require_root("to switch users");
     // A root for the unprivileged child, where it can make its own Local directory.
     let child_root = root.join("nobody-root");
     std::fs::create_dir_all(&child_root).unwrap();

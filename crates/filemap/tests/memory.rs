@@ -411,6 +411,7 @@ fn a_double_view_is_a_ring_buffer_that_never_wraps() {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn a_full_filesystem_fails_the_commit_not_a_later_write() {
     let _turn = serial();
     setup();
@@ -493,6 +494,7 @@ impl Drop for HugePool {
 }
 
 #[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
 fn large_page_sections_come_from_the_hugetlb_pool_and_are_freed_with_the_last_handle() {
     let _turn = serial();
     setup();
@@ -542,13 +544,8 @@ fn touching_a_reserved_page_of_a_view_is_an_access_violation() {
     let _turn = serial();
     use std::os::unix::process::ExitStatusExt;
     setup();
-    // The harness's child protocol (tests/common): role and arguments in the environment.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_main", "--ignored", "--nocapture", "--test-threads=1", "-q"])
-        .env("FILEMAP_CHILD", "touch")
-        .env("FILEMAP_CHILD_ARGS", "")
-        .output()
-        .unwrap();
+    // The child dies of the signal, so run it directly rather than through `Child`.
+    let out = filemap_testkit::selfexec::command(filemap_testkit::selfexec::ENTRY, "touch", &[]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("@@committed ok"), "{stdout}");
     assert!(!stdout.contains("writable"), "{stdout}");

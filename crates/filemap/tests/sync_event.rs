@@ -43,8 +43,8 @@ fn helper() {
 fn two_processes_ping_pong_10000_times_over_two_auto_reset_events() {
     isolated("two_processes_ping_pong_10000_times_over_two_auto_reset_events", || {
         const ROUNDS: u32 = 10_000;
-        let (ping, _) = Event::create(Some(&name("ping")), false, false).unwrap();
-        let (pong, _) = Event::create(Some(&name("pong")), false, false).unwrap();
+        let (ping, _) = Event::options().name(&name("ping")).create().unwrap();
+        let (pong, _) = Event::options().name(&name("pong")).create().unwrap();
         let mut h = spawn_helper("pong", &[&name("ping"), &name("pong"), &ROUNDS.to_string()]);
         h.expect_line("READY", LONG);
         let start = Instant::now();
@@ -66,7 +66,7 @@ fn two_processes_ping_pong_10000_times_over_two_auto_reset_events() {
 fn a_set_in_one_process_wakes_a_waiter_in_another() {
     isolated("a_set_in_one_process_wakes_a_waiter_in_another", || {
         let n = name("cross");
-        let (ev, _) = Event::create(Some(&n), true, false).unwrap();
+        let (ev, _) = Event::options().name(&n).manual_reset(true).create().unwrap();
         let mut h = spawn_helper("wait-report", &[&n]);
         h.expect_line("READY", LONG);
         std::thread::sleep(Duration::from_millis(100)); // let it go to sleep
@@ -102,7 +102,7 @@ fn spawn_waiters(
 #[test]
 fn a_manual_reset_event_releases_every_waiter_and_stays_signaled_until_reset() {
     isolated("a_manual_reset_event_releases_every_waiter_and_stays_signaled_until_reset", || {
-        let (ev, _) = Event::create(Some(&name("manual")), true, false).unwrap();
+        let (ev, _) = Event::options().name(&name("manual")).manual_reset(true).create().unwrap();
         let (_, threads) = spawn_waiters(&ev, 3, Duration::from_secs(30));
         assert!(!ev.set().unwrap(), "set returns the previous state");
         for t in threads {
@@ -118,7 +118,7 @@ fn a_manual_reset_event_releases_every_waiter_and_stays_signaled_until_reset() {
 #[test]
 fn an_auto_reset_event_releases_exactly_one_waiter_per_set() {
     isolated("an_auto_reset_event_releases_exactly_one_waiter_per_set", || {
-        let (ev, _) = Event::create(Some(&name("auto")), false, false).unwrap();
+        let (ev, _) = Event::options().name(&name("auto")).create().unwrap();
         let (_, threads) = spawn_waiters(&ev, 3, Duration::from_secs(1));
         ev.set().unwrap();
         std::thread::sleep(Duration::from_millis(200));
@@ -133,7 +133,7 @@ fn an_auto_reset_event_releases_exactly_one_waiter_per_set() {
 #[test]
 fn an_initially_signaled_auto_reset_event_is_consumed_by_one_wait() {
     isolated("an_initially_signaled_auto_reset_event_is_consumed_by_one_wait", || {
-        let (ev, _) = Event::create(None, false, true).unwrap();
+        let (ev, _) = Event::options().initial_state(true).create().unwrap();
         assert_eq!(ev.wait(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
         assert_eq!(ev.wait(Some(Duration::from_millis(20))).unwrap(), WaitOutcome::TimedOut);
     });
@@ -142,7 +142,7 @@ fn an_initially_signaled_auto_reset_event_is_consumed_by_one_wait() {
 #[test]
 fn pulse_on_a_manual_event_releases_the_current_waiters_and_leaves_it_unsignaled() {
     isolated("pulse_on_a_manual_event_releases_the_current_waiters_and_leaves_it_unsignaled", || {
-        let (ev, _) = Event::create(Some(&name("pulse-m")), true, false).unwrap();
+        let (ev, _) = Event::options().name(&name("pulse-m")).manual_reset(true).create().unwrap();
         let (_, threads) = spawn_waiters(&ev, 3, Duration::from_secs(30));
         assert!(!ev.pulse().unwrap());
         for t in threads {
@@ -156,7 +156,7 @@ fn pulse_on_a_manual_event_releases_the_current_waiters_and_leaves_it_unsignaled
 #[test]
 fn pulse_on_an_auto_event_releases_one_current_waiter_and_leaves_it_unsignaled() {
     isolated("pulse_on_an_auto_event_releases_one_current_waiter_and_leaves_it_unsignaled", || {
-        let (ev, _) = Event::create(Some(&name("pulse-a")), false, false).unwrap();
+        let (ev, _) = Event::options().name(&name("pulse-a")).create().unwrap();
         // Nobody waits: the pulse is lost.
         ev.pulse().unwrap();
         assert_eq!(ev.wait(Some(Duration::from_millis(20))).unwrap(), WaitOutcome::TimedOut);
@@ -173,7 +173,7 @@ fn pulse_on_an_auto_event_releases_one_current_waiter_and_leaves_it_unsignaled()
 fn event_rights_are_enforced() {
     isolated("event_rights_are_enforced", || {
         let n = name("rights");
-        let (_ev, _) = Event::create(Some(&n), true, false).unwrap();
+        let (_ev, _) = Event::options().name(&n).manual_reset(true).create().unwrap();
         let sync_only = Event::open(&n, Rights::SYNCHRONIZE).unwrap();
         let e = sync_only.set().unwrap_err();
         assert_eq!(e.code(), Win32Error::ACCESS_DENIED);

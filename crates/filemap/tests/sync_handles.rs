@@ -38,7 +38,7 @@ fn an_inheritable_event_handle_works_in_a_child_process() {
         let h = spawn_helper("inherit-set", &[&fd.to_string()]);
         h.finish(LONG);
         assert_eq!(ev.wait(Some(Duration::from_secs(10))).unwrap(), WaitOutcome::Signaled(0));
-        let (plain, _) = Event::create(None, false, false).unwrap();
+        let (plain, _) = Event::options().create().unwrap();
         assert_eq!(plain.inheritable_fd(), None);
         let dup = plain.duplicate(Rights::SYNCHRONIZE, true).unwrap();
         assert!(dup.inheritable_fd().is_some());
@@ -77,10 +77,10 @@ fn adopting_a_descriptor_of_another_type_fails_with_invalid_handle() {
 #[test]
 fn the_state_of_every_object_can_be_read_by_name_and_from_a_scan() {
     isolated("the_state_of_every_object_can_be_read_by_name_and_from_a_scan", || {
-        let (m, _) = Mutex::create(Some(&name("m")), true).unwrap();
-        let (s, _) = Semaphore::create(Some(&name("s")), 2, 5).unwrap();
-        let (e, _) = Event::create(Some(&name("e")), true, true).unwrap();
-        let (t, _) = Timer::create(Some(&name("t")), false).unwrap();
+        let (m, _) = Mutex::options().name(&name("m")).initial_owner(true).create().unwrap();
+        let (s, _) = Semaphore::options().name(&name("s")).initial(2).max(5).create().unwrap();
+        let (e, _) = Event::options().name(&name("e")).manual_reset(true).initial_state(true).create().unwrap();
+        let (t, _) = Timer::options().name(&name("t")).create().unwrap();
         t.set(sync::DueTime::Relative(Duration::from_secs(3600)), Some(Duration::from_secs(1))).unwrap();
         let (kind, state) = sync::query_state(&name("m")).unwrap();
         assert_eq!(kind, ObjectType::Mutex);
@@ -123,7 +123,7 @@ fn the_state_of_every_object_can_be_read_by_name_and_from_a_scan() {
 #[test]
 fn unnamed_objects_work_and_cannot_be_opened() {
     isolated("unnamed_objects_work_and_cannot_be_opened", || {
-        let (m, created) = Mutex::create(None, false).unwrap();
+        let (m, created) = Mutex::options().create().unwrap();
         assert!(!created.existed());
         assert_eq!(m.name(), None);
         assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
@@ -144,8 +144,8 @@ fn handles_are_send_and_sync_and_open_any_finds_the_type() {
     send_sync::<Timer>();
     send_sync::<sync::Process>();
     isolated("handles_are_send_and_sync_and_open_any_finds_the_type", || {
-        let (_e, _) = Event::create(Some(&name("any-e")), false, false).unwrap();
-        let (_s, _) = Semaphore::create(Some(&name("any-s")), 1, 1).unwrap();
+        let (_e, _) = Event::options().name(&name("any-e")).create().unwrap();
+        let (_s, _) = Semaphore::options().name(&name("any-s")).initial(1).max(1).create().unwrap();
         let (_m, _) = filemap::Mapping::options().name(&name("any-m")).size(4096).create().unwrap();
         let e = sync::open_any(&name("any-e"), Rights::GENERIC_ALL).unwrap();
         assert_eq!(e.kind(), ObjectType::Event);

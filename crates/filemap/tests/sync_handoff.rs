@@ -58,9 +58,9 @@ impl Lock {
 /// Creates the object held (owned / count 0 / unsignaled) by this process.
 fn create_held(kind: &str, n: &str) -> Lock {
     match kind {
-        "mutex" => Lock::Mutex(Mutex::create(Some(n), true).unwrap().0),
-        "semaphore" => Lock::Semaphore(Semaphore::create(Some(n), 0, 1).unwrap().0),
-        "event" => Lock::Event(Event::create(Some(n), false, false).unwrap().0),
+        "mutex" => Lock::Mutex(Mutex::options().name(n).initial_owner(true).create().unwrap().0),
+        "semaphore" => Lock::Semaphore(Semaphore::options().name(n).max(1).create().unwrap().0),
+        "event" => Lock::Event(Event::options().name(n).create().unwrap().0),
         other => panic!("kind {other}"),
     }
 }
@@ -78,7 +78,7 @@ fn helper() {
             let view = map.view(Access::ALL).unwrap();
             let turns: usize = args[3].parse().unwrap();
             let side = args[4].as_bytes()[0];
-            let (other, _) = Event::create(None, true, false).unwrap(); // never signaled
+            let (other, _) = Event::options().manual_reset(true).create().unwrap(); // never signaled
             say("READY");
             for _ in 0..turns {
                 let got = if args[5] == "any" {
@@ -113,10 +113,10 @@ fn helper() {
         // program `alternation.c`: opens (CreateMutex, not owning), waits for the start
         // semaphore, then 10 x { WaitForSingleObject(mutex); append 'B'; ReleaseMutex }.
         "corpus-b" => {
-            let (mutex, _) = Mutex::create(Some(&args[0]), false).unwrap();
+            let (mutex, _) = Mutex::options().name(&args[0]).create().unwrap();
             let (map, _) = Mapping::options().name(&args[1]).size(4096).create().unwrap();
             let view = map.view(Access::ALL).unwrap();
-            let (start, _) = Semaphore::create(Some(&args[2]), 0, 2).unwrap();
+            let (start, _) = Semaphore::options().name(&args[2]).max(2).create().unwrap();
             say("READY");
             assert_eq!(start.wait(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
             for _ in 0..CORPUS_TURNS {
@@ -221,7 +221,7 @@ fn killed_after_being_chosen(kind: &str) -> (String, Duration) {
     let mut next = spawn_helper("wait-report", &[kind, &n]);
     next.expect_line("READY", LONG);
     std::thread::sleep(Duration::from_millis(150));
-    let pid = chosen.child.id() as libc::pid_t;
+    let pid = chosen.pid() as libc::pid_t;
     // SAFETY: stopping our own child.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
     std::thread::sleep(Duration::from_millis(50));
@@ -266,10 +266,10 @@ fn the_corpus_turns_program_alternates_strictly() {
         let n = name("corpus-turns");
         let log = name("corpus-turn-log");
         let start_name = name("corpus-turn-start");
-        let (mutex, _) = Mutex::create(Some(&n), false).unwrap();
+        let (mutex, _) = Mutex::options().name(&n).create().unwrap();
         let (map, _) = Mapping::options().name(&log).size(4096).create().unwrap();
         let view = map.view(Access::ALL).unwrap();
-        let (start, _) = Semaphore::create(Some(&start_name), 0, 2).unwrap();
+        let (start, _) = Semaphore::options().name(&start_name).max(2).create().unwrap();
         let mut b = spawn_helper("corpus-b", &[&n, &log, &start_name]);
         b.expect_line("READY", LONG);
         assert_eq!(mutex.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0)); // A goes first

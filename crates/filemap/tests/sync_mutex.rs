@@ -80,7 +80,7 @@ fn helper() {
 #[test]
 fn n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updates() {
     isolated("n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updates", || {
-        let (m, _) = Mutex::create(Some(&name("counter-lock")), false).unwrap();
+        let (m, _) = Mutex::options().name(&name("counter-lock")).create().unwrap();
         let (map, _) = Mapping::options().name(&name("counter")).size(4096).create().unwrap();
         let view = map.view(Access::ALL).unwrap();
         const PROCS: usize = 4;
@@ -102,7 +102,7 @@ fn n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updat
 fn a_process_killed_while_owning_abandons_the_mutex_to_exactly_one_next_owner() {
     isolated("a_process_killed_while_owning_abandons_the_mutex_to_exactly_one_next_owner", || {
         let n = name("killed");
-        let (m, _) = Mutex::create(Some(&n), false).unwrap();
+        let (m, _) = Mutex::options().name(&n).create().unwrap();
         let mut owner = spawn_helper("own-and-hang", &[&n]);
         owner.expect_line("OWNED", LONG);
         // Two waiters in other processes, already blocked when the owner dies, and this process.
@@ -139,7 +139,7 @@ fn a_process_killed_while_owning_abandons_the_mutex_to_exactly_one_next_owner() 
 #[test]
 fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
     isolated("a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner", || {
-        let (m, _) = Mutex::create(Some(&name("thread-exit")), false).unwrap();
+        let (m, _) = Mutex::options().name(&name("thread-exit")).create().unwrap();
         let m2 = m.try_clone().unwrap();
         std::thread::spawn(move || {
             assert_eq!(m2.acquire(None).unwrap(), WaitOutcome::Signaled(0));
@@ -148,7 +148,7 @@ fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
         .join()
         .unwrap();
         // A sleeping waiter in another thread and this thread race; exactly one is told.
-        let (m3, _) = Mutex::create(Some(&name("thread-exit")), false).unwrap();
+        let (m3, _) = Mutex::options().name(&name("thread-exit")).create().unwrap();
         let other = std::thread::spawn(move || {
             let o = m3.acquire(Some(Duration::from_secs(30))).unwrap();
             m3.release().unwrap();
@@ -167,7 +167,7 @@ fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
 #[test]
 fn a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned() {
     isolated("a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned", || {
-        let (m, _) = Mutex::create(Some(&name("sleeper")), false).unwrap();
+        let (m, _) = Mutex::options().name(&name("sleeper")).create().unwrap();
         let m2 = m.try_clone().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let owner = std::thread::spawn(move || {
@@ -188,7 +188,7 @@ fn a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned() 
 #[test]
 fn recursive_acquisition_needs_as_many_releases() {
     isolated("recursive_acquisition_needs_as_many_releases", || {
-        let (m, _) = Mutex::create(Some(&name("recursion")), true).unwrap();
+        let (m, _) = Mutex::options().name(&name("recursion")).initial_owner(true).create().unwrap();
         for _ in 0..31 {
             assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
         }
@@ -218,7 +218,7 @@ fn recursive_acquisition_needs_as_many_releases() {
 #[test]
 fn release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner() {
     isolated("release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner", || {
-        let (m, _) = Mutex::create(Some(&name("not-owner")), false).unwrap();
+        let (m, _) = Mutex::options().name(&name("not-owner")).create().unwrap();
         assert_eq!(m.release().unwrap_err().code(), Win32Error::NOT_OWNER);
         let _g = m.lock().unwrap();
         let m2 = m.try_clone().unwrap();
@@ -232,7 +232,7 @@ fn release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner() {
 fn closing_the_handle_used_to_acquire_does_not_release_the_mutex() {
     isolated("closing_the_handle_used_to_acquire_does_not_release_the_mutex", || {
         let n = name("close-keeps");
-        let (keep, _) = Mutex::create(Some(&n), false).unwrap();
+        let (keep, _) = Mutex::options().name(&n).create().unwrap();
         let h = Mutex::open(&n, Rights::MUTEX_ALL_ACCESS).unwrap();
         assert_eq!(h.acquire(None).unwrap(), WaitOutcome::Signaled(0));
         drop(h);
@@ -256,12 +256,12 @@ fn closing_the_handle_used_to_acquire_does_not_release_the_mutex() {
 fn initial_owner_owns_a_new_mutex_and_is_ignored_for_an_existing_one() {
     isolated("initial_owner_owns_a_new_mutex_and_is_ignored_for_an_existing_one", || {
         let n = name("initial");
-        let (m, created) = Mutex::create(Some(&n), true).unwrap();
+        let (m, created) = Mutex::options().name(&n).initial_owner(true).create().unwrap();
         assert!(!created.existed());
         assert!(m.is_owned_by_current_thread());
         let n2 = n.clone();
         let (existed, owned) = std::thread::spawn(move || {
-            let (m2, c) = Mutex::create(Some(&n2), true).unwrap();
+            let (m2, c) = Mutex::options().name(&n2).initial_owner(true).create().unwrap();
             (c.existed(), m2.is_owned_by_current_thread())
         })
         .join()
@@ -276,7 +276,7 @@ fn initial_owner_owns_a_new_mutex_and_is_ignored_for_an_existing_one() {
 fn the_name_is_freed_when_the_last_handle_closes_in_any_process() {
     isolated("the_name_is_freed_when_the_last_handle_closes_in_any_process", || {
         let n = name("lifetime");
-        let (m, _) = Mutex::create(Some(&n), false).unwrap();
+        let (m, _) = Mutex::options().name(&n).create().unwrap();
         let m2 = Mutex::open(&n, Rights::SYNCHRONIZE).unwrap();
         drop(m);
         assert!(Mutex::open(&n, Rights::SYNCHRONIZE).is_ok());
@@ -287,7 +287,7 @@ fn the_name_is_freed_when_the_last_handle_closes_in_any_process() {
         h.finish(LONG);
         assert_eq!(Mutex::open(&n, Rights::SYNCHRONIZE).unwrap_err().code(), Win32Error::FILE_NOT_FOUND);
         // A new object of that name starts fresh.
-        let (m, created) = Mutex::create(Some(&n), false).unwrap();
+        let (m, created) = Mutex::options().name(&n).create().unwrap();
         assert!(!created.existed());
         assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
         m.release().unwrap();
@@ -301,10 +301,10 @@ fn a_name_held_by_another_type_fails_with_invalid_handle_for_every_pair() {
         type Maker = fn(&str) -> Result<Box<dyn std::any::Any>, filemap::Error>;
         let creators: [(&str, Maker); 5] = [
             ("mapping", |n| Ok(Box::new(Mapping::options().name(n).size(4096).create()?.0))),
-            ("mutex", |n| Ok(Box::new(Mutex::create(Some(n), false)?.0))),
-            ("semaphore", |n| Ok(Box::new(Semaphore::create(Some(n), 0, 1)?.0))),
-            ("event", |n| Ok(Box::new(Event::create(Some(n), false, false)?.0))),
-            ("timer", |n| Ok(Box::new(Timer::create(Some(n), false)?.0))),
+            ("mutex", |n| Ok(Box::new(Mutex::options().name(n).create()?.0))),
+            ("semaphore", |n| Ok(Box::new(Semaphore::options().name(n).max(1).create()?.0))),
+            ("event", |n| Ok(Box::new(Event::options().name(n).create()?.0))),
+            ("timer", |n| Ok(Box::new(Timer::options().name(n).create()?.0))),
         ];
         let openers: [(&str, Maker); 5] = [
             ("mapping", |n| Ok(Box::new(Mapping::open(n, Access::READ)?))),
@@ -338,7 +338,7 @@ fn a_name_held_by_another_type_fails_with_invalid_handle_for_every_pair() {
 fn mutex_open_rights_are_checked_as_windows_does() {
     isolated("mutex_open_rights_are_checked_as_windows_does", || {
         let n = name("rights");
-        let (owner, _) = Mutex::create(Some(&n), false).unwrap();
+        let (owner, _) = Mutex::options().name(&n).create().unwrap();
         assert_eq!(Mutex::open(&n, Rights(0)).unwrap_err().code(), Win32Error::ACCESS_DENIED);
         assert_eq!(Mutex::open(&n, Rights(2)).unwrap_err().code(), Win32Error::ACCESS_DENIED);
         assert_eq!(Mutex::open(&n, Rights::ACCESS_SYSTEM_SECURITY).unwrap_err().code(), Win32Error::PRIVILEGE_NOT_HELD);
@@ -362,7 +362,7 @@ fn mutex_open_rights_are_checked_as_windows_does() {
 #[test]
 fn processes_killed_at_random_points_never_wedge_the_mutex() {
     isolated("processes_killed_at_random_points_never_wedge_the_mutex", || {
-        let (m, _) = Mutex::create(Some(&name("stress-lock")), false).unwrap();
+        let (m, _) = Mutex::options().name(&name("stress-lock")).create().unwrap();
         let (map, _) = Mapping::options().name(&name("stress")).size(4096).create().unwrap();
         let view = map.view(Access::ALL).unwrap();
         const SURVIVORS: u32 = 3;
@@ -439,8 +439,8 @@ fn our_mutexes_share_the_robust_list_with_glibc_robust_mutexes() {
             }
         }
         let (a, b) = (pmutex(), pmutex());
-        let (m1, _) = Mutex::create(Some(&name("robust-1")), false).unwrap();
-        let (m2, _) = Mutex::create(Some(&name("robust-2")), false).unwrap();
+        let (m1, _) = Mutex::options().name(&name("robust-1")).create().unwrap();
+        let (m2, _) = Mutex::options().name(&name("robust-2")).create().unwrap();
         let (t1, t2) = (m1.try_clone().unwrap(), m2.try_clone().unwrap());
         let (a, b) = std::thread::spawn(move || {
             // Interleave links and unlinks of both kinds, then die owning one of each kind

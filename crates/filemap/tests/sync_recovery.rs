@@ -17,7 +17,7 @@ fn child_main() {
 
 fn dispatch(role: &str, args: &[String]) {
     assert_eq!(role, "create-owned");
-    let (m, created) = Mutex::create(Some(&args[0]), true).unwrap();
+    let (m, created) = Mutex::options().name(&args[0]).initial_owner(true).create().unwrap();
     assert!(m.is_owned_by_current_thread());
     say(format!("owning {created:?}"));
     while hear().is_some() {}

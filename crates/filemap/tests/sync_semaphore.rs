@@ -33,7 +33,7 @@ fn helper() {
 fn creation_refuses_initial_above_maximum_and_non_positive_maximum() {
     isolated("creation_refuses_initial_above_maximum_and_non_positive_maximum", || {
         for (initial, max) in [(2, 1), (0, 0), (-1, 3), (0, -5)] {
-            let e = Semaphore::create(Some(&name("bad")), initial, max).unwrap_err();
+            let e = Semaphore::options().name(&name("bad")).initial(initial).max(max).create().unwrap_err();
             assert_eq!(e.code(), Win32Error::INVALID_PARAMETER, "initial {initial} max {max}");
         }
         assert!(Semaphore::open(&name("bad"), Rights::SYNCHRONIZE).is_err(), "nothing was created");
@@ -43,7 +43,7 @@ fn creation_refuses_initial_above_maximum_and_non_positive_maximum() {
 #[test]
 fn release_returns_the_previous_count_and_past_the_maximum_fails_without_change() {
     isolated("release_returns_the_previous_count_and_past_the_maximum_fails_without_change", || {
-        let (s, _) = Semaphore::create(Some(&name("limits")), 0, 2).unwrap();
+        let (s, _) = Semaphore::options().name(&name("limits")).max(2).create().unwrap();
         assert_eq!(s.release(3).unwrap_err().code(), Win32Error::TOO_MANY_POSTS, "3 > 2 fails completely");
         assert_eq!(s.state(), SyncState::Semaphore { count: 0, max: 2 });
         assert_eq!(s.release(1).unwrap(), 0);
@@ -58,7 +58,7 @@ fn release_returns_the_previous_count_and_past_the_maximum_fails_without_change(
         assert_eq!(s.wait(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
         assert_eq!(s.wait(Some(Duration::from_millis(20))).unwrap(), WaitOutcome::TimedOut);
         assert_eq!(s.state(), SyncState::Semaphore { count: 0, max: 2 });
-        let (big, _) = Semaphore::create(None, i32::MAX, i32::MAX).unwrap();
+        let (big, _) = Semaphore::options().initial(i32::MAX).max(i32::MAX).create().unwrap();
         assert_eq!(big.release(1).unwrap_err().code(), Win32Error::TOO_MANY_POSTS);
     });
 }
@@ -66,8 +66,8 @@ fn release_returns_the_previous_count_and_past_the_maximum_fails_without_change(
 #[test]
 fn an_existing_semaphore_keeps_its_count_and_maximum() {
     isolated("an_existing_semaphore_keeps_its_count_and_maximum", || {
-        let (s, _) = Semaphore::create(Some(&name("existing")), 1, 3).unwrap();
-        let (t, created) = Semaphore::create(Some(&name("existing")), 0, 10).unwrap();
+        let (s, _) = Semaphore::options().name(&name("existing")).initial(1).max(3).create().unwrap();
+        let (t, created) = Semaphore::options().name(&name("existing")).max(10).create().unwrap();
         assert!(created.existed());
         assert_eq!(t.max(), 3);
         assert_eq!(t.state(), SyncState::Semaphore { count: 1, max: 3 });
@@ -79,7 +79,7 @@ fn an_existing_semaphore_keeps_its_count_and_maximum() {
 fn units_released_in_one_process_are_taken_in_another() {
     isolated("units_released_in_one_process_are_taken_in_another", || {
         let n = name("cross");
-        let (s, _) = Semaphore::create(Some(&n), 0, 100).unwrap();
+        let (s, _) = Semaphore::options().name(&n).max(100).create().unwrap();
         let mut h = spawn_helper("take", &[&n, "50"]);
         h.expect_line("READY", LONG);
         for _ in 0..10 {
@@ -96,7 +96,7 @@ fn units_released_in_one_process_are_taken_in_another() {
 fn semaphore_release_needs_modify_state() {
     isolated("semaphore_release_needs_modify_state", || {
         let n = name("rights");
-        let (_s, _) = Semaphore::create(Some(&n), 0, 1).unwrap();
+        let (_s, _) = Semaphore::options().name(&n).max(1).create().unwrap();
         let w = Semaphore::open(&n, Rights::SYNCHRONIZE).unwrap();
         assert_eq!(w.release(1).unwrap_err().code(), Win32Error::ACCESS_DENIED);
         let m = Semaphore::open(&n, Rights::SEMAPHORE_MODIFY_STATE).unwrap();

@@ -32,7 +32,7 @@ fn helper() {
 #[test]
 fn a_relative_timer_fires_no_earlier_than_its_due_time() {
     isolated("a_relative_timer_fires_no_earlier_than_its_due_time", || {
-        let (t, _) = Timer::create(Some(&name("rel")), false).unwrap();
+        let (t, _) = Timer::options().name(&name("rel")).create().unwrap();
         assert_eq!(t.wait(Some(Duration::from_millis(20))).unwrap(), WaitOutcome::TimedOut, "inactive");
         let start = Instant::now();
         t.set(DueTime::Relative(Duration::from_millis(150)), None).unwrap();
@@ -50,7 +50,7 @@ fn a_relative_timer_fires_no_earlier_than_its_due_time() {
 fn timers_fire_in_the_order_of_their_due_times() {
     isolated("timers_fire_in_the_order_of_their_due_times", || {
         let timers: Vec<Timer> =
-            (0..3).map(|i| Timer::create(Some(&name(&format!("o{i}"))), false).unwrap().0).collect();
+            (0..3).map(|i| Timer::options().name(&name(&format!("o{i}"))).create().unwrap().0).collect();
         // Due in reverse index order: 300, 200, 100 ms.
         for (i, t) in timers.iter().enumerate() {
             t.set(DueTime::Relative(Duration::from_millis(300 - 100 * i as u64)), None).unwrap();
@@ -74,7 +74,7 @@ fn timers_fire_in_the_order_of_their_due_times() {
 #[test]
 fn a_periodic_synchronization_timer_signals_once_per_period() {
     isolated("a_periodic_synchronization_timer_signals_once_per_period", || {
-        let (t, _) = Timer::create(None, false).unwrap();
+        let (t, _) = Timer::options().create().unwrap();
         let start = Instant::now();
         t.set(DueTime::Relative(Duration::from_millis(50)), Some(Duration::from_millis(100))).unwrap();
         for k in 0..4u32 {
@@ -91,7 +91,7 @@ fn a_periodic_synchronization_timer_signals_once_per_period() {
 #[test]
 fn a_manual_reset_timer_stays_signaled_and_cancel_keeps_the_signal() {
     isolated("a_manual_reset_timer_stays_signaled_and_cancel_keeps_the_signal", || {
-        let (t, _) = Timer::create(Some(&name("manual")), true).unwrap();
+        let (t, _) = Timer::options().name(&name("manual")).manual_reset(true).create().unwrap();
         t.set(DueTime::Relative(Duration::from_millis(30)), None).unwrap();
         assert_eq!(t.wait(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
         assert_eq!(t.wait(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0), "still signaled");
@@ -110,7 +110,7 @@ fn a_manual_reset_timer_stays_signaled_and_cancel_keeps_the_signal() {
 #[test]
 fn an_absolute_due_time_fires_at_that_wall_clock_time() {
     isolated("an_absolute_due_time_fires_at_that_wall_clock_time", || {
-        let (t, _) = Timer::create(None, true).unwrap();
+        let (t, _) = Timer::options().manual_reset(true).create().unwrap();
         let due = SystemTime::now() + Duration::from_millis(120);
         t.set(DueTime::Absolute(due), None).unwrap();
         assert_eq!(t.wait(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
@@ -130,7 +130,7 @@ fn an_absolute_due_time_fires_at_that_wall_clock_time() {
 fn a_waiter_in_another_process_wakes_when_the_timer_fires() {
     isolated("a_waiter_in_another_process_wakes_when_the_timer_fires", || {
         let n = name("cross");
-        let (t, _) = Timer::create(Some(&n), false).unwrap();
+        let (t, _) = Timer::options().name(&n).create().unwrap();
         let mut h = spawn_helper("wait", &[&n]);
         h.expect_line("READY", LONG);
         t.set(DueTime::Relative(Duration::from_millis(200)), None).unwrap();
@@ -147,7 +147,7 @@ fn a_waiter_in_another_process_wakes_when_the_timer_fires() {
 fn timer_changes_need_modify_state() {
     isolated("timer_changes_need_modify_state", || {
         let n = name("rights");
-        let (_t, _) = Timer::create(Some(&n), false).unwrap();
+        let (_t, _) = Timer::options().name(&n).create().unwrap();
         let w = Timer::open(&n, Rights::SYNCHRONIZE).unwrap();
         assert_eq!(w.set(DueTime::Relative(Duration::ZERO), None).unwrap_err().code(), Win32Error::ACCESS_DENIED);
         assert_eq!(w.cancel().unwrap_err().code(), Win32Error::ACCESS_DENIED);

@@ -91,9 +91,10 @@ fn helper() {
 fn unnamed_initially_owned_mutexes_are_owned_and_release_cleanly() {
     isolated("unnamed_initially_owned_mutexes_are_owned_and_release_cleanly", || {
         // Today's crash: the unnamed path skipped linking the initial ownership.
-        for m in
-            [Mutex::create(None, true).unwrap().0, Mutex::options().name("").initial_owner(true).create().unwrap().0]
-        {
+        for m in [
+            Mutex::options().initial_owner(true).create().unwrap().0,
+            Mutex::options().name("").initial_owner(true).create().unwrap().0,
+        ] {
             assert!(m.is_owned_by_current_thread());
             m.release().unwrap();
             assert!(!m.is_owned_by_current_thread());
@@ -108,9 +109,9 @@ fn unnamed_initially_owned_mutexes_are_owned_and_release_cleanly() {
         }
         // Named: new (owned), then existing (initial ownership ignored).
         let n = name("named-initial");
-        let (a, created) = Mutex::create(Some(&n), true).unwrap();
+        let (a, created) = Mutex::options().name(&n).initial_owner(true).create().unwrap();
         assert_eq!(created, filemap::Created::New);
-        let (b, created) = Mutex::create(Some(&n), true).unwrap();
+        let (b, created) = Mutex::options().name(&n).initial_owner(true).create().unwrap();
         assert_eq!(created, filemap::Created::Existing);
         assert!(a.is_owned_by_current_thread() && b.is_owned_by_current_thread(), "one mutex, owned once");
         b.release().unwrap(); // one level: released through the other handle
@@ -122,7 +123,7 @@ fn unnamed_initially_owned_mutexes_are_owned_and_release_cleanly() {
 fn a_hostile_writer_scribbling_the_mutex_page_cannot_crash_or_redirect_the_owner() {
     isolated("a_hostile_writer_scribbling_the_mutex_page_cannot_crash_or_redirect_the_owner", || {
         let n = name("scribbled-mutex");
-        let (m, _) = Mutex::create(Some(&n), false).unwrap();
+        let (m, _) = Mutex::options().name(&n).create().unwrap();
         for pattern in [0x41u8, 0x00, 0xff] {
             assert_eq!(m.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
             // Every byte of the sync area, including where the robust-list links used to be.
@@ -148,7 +149,7 @@ fn a_hostile_writer_scribbling_the_mutex_page_cannot_crash_or_redirect_the_owner
 fn a_forged_free_word_never_makes_this_process_link_a_node_twice() {
     isolated("a_forged_free_word_never_makes_this_process_link_a_node_twice", || {
         let n = name("forged-free");
-        let (m, _) = Mutex::create(Some(&n), false).unwrap();
+        let (m, _) = Mutex::options().name(&n).create().unwrap();
         assert_eq!(m.acquire(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
         scribble(&n, SYNC_LEN - 8, &[0; 8]); // the word says: free
         // Another thread of ours, through the same mapping: it must not take (and link) it.
@@ -176,12 +177,12 @@ fn waits_keep_their_timeout_against_forged_owners_claims_and_garbage() {
         };
         // A mutex owned by a thread id nobody has.
         let nm = name("forged-owner");
-        let (m, _) = Mutex::create(Some(&nm), false).unwrap();
+        let (m, _) = Mutex::options().name(&nm).create().unwrap();
         scribble(&nm, SYNC_LEN - 8, &0x3fff_fffeu32.to_ne_bytes());
         check("forged owner", &m);
         // A semaphore claimed by a live process that will never unclaim it (pid 1).
         let ns = name("forged-claim");
-        let (s, _) = Semaphore::create(Some(&ns), 0, 5).unwrap();
+        let (s, _) = Semaphore::options().name(&ns).max(5).create().unwrap();
         scribble(&ns, 8, &(1u64 << 32).to_ne_bytes());
         check("forged claim", &s);
         // Releasing breaks the stale claim after a bounded wait, and the unit is there.
@@ -192,7 +193,7 @@ fn waits_keep_their_timeout_against_forged_owners_claims_and_garbage() {
         // Garbage in every byte of an event's and a semaphore's area: waits end on time, and
         // calls return (the values are whatever the garbage says).
         let ne = name("garbage-event");
-        let (e, _) = Event::create(Some(&ne), false, false).unwrap();
+        let (e, _) = Event::options().name(&ne).create().unwrap();
         for (obj, n) in [(&e as &dyn Waitable, &ne), (&s as &dyn Waitable, &ns)] {
             scribble(n, 0, &[0xa5; SYNC_LEN]);
             let start = Instant::now();
@@ -211,10 +212,10 @@ fn waits_keep_their_timeout_against_forged_owners_claims_and_garbage() {
 fn a_sigstopped_claimer_delays_nobody_past_their_timeout() {
     isolated("a_sigstopped_claimer_delays_nobody_past_their_timeout", || {
         let n = name("stopped-claimer");
-        let (s, _) = Semaphore::create(Some(&n), 0, 5).unwrap();
+        let (s, _) = Semaphore::options().name(&n).max(5).create().unwrap();
         let mut claimer = spawn_helper("claim-and-stop", &[object_file(&n).to_str().unwrap()]);
         claimer.expect_line("CLAIMED", LONG);
-        let pid = claimer.child.id() as libc::pid_t;
+        let pid = claimer.pid() as libc::pid_t;
         // SAFETY: stopping our own child process.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
         let start = Instant::now();

@@ -34,10 +34,10 @@ fn helper() {
 #[test]
 fn wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object() {
     isolated("wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object", || {
-        let (a, _) = Event::create(Some(&name("a")), false, false).unwrap();
-        let (b, _) = Event::create(Some(&name("b")), false, true).unwrap();
-        let (c, _) = Event::create(Some(&name("c")), false, true).unwrap();
-        let (s, _) = Semaphore::create(Some(&name("s")), 2, 2).unwrap();
+        let (a, _) = Event::options().name(&name("a")).create().unwrap();
+        let (b, _) = Event::options().name(&name("b")).initial_state(true).create().unwrap();
+        let (c, _) = Event::options().name(&name("c")).initial_state(true).create().unwrap();
+        let (s, _) = Semaphore::options().name(&name("s")).initial(2).max(2).create().unwrap();
         assert_eq!(wait_any(&[&a, &b, &c, &s], NOW).unwrap(), WaitOutcome::Signaled(1));
         assert_eq!(b.state(), SyncState::Event { manual_reset: false, signaled: false });
         assert_eq!(c.state(), SyncState::Event { manual_reset: false, signaled: true }, "c left signaled");
@@ -62,7 +62,7 @@ fn wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object() {
 #[test]
 fn waits_accept_1_to_64_objects_and_refuse_0_or_65() {
     isolated("waits_accept_1_to_64_objects_and_refuse_0_or_65", || {
-        let events: Vec<Event> = (0..65).map(|_| Event::create(None, true, false).unwrap().0).collect();
+        let events: Vec<Event> = (0..65).map(|_| Event::options().manual_reset(true).create().unwrap().0).collect();
         let refs: Vec<&dyn Waitable> = events.iter().map(|e| e as &dyn Waitable).collect();
         for f in [wait_any, wait_all] {
             assert_eq!(f(&[], NOW).unwrap_err().code(), Win32Error::INVALID_PARAMETER);
@@ -81,9 +81,9 @@ fn waits_accept_1_to_64_objects_and_refuse_0_or_65() {
 #[test]
 fn wait_all_consumes_nothing_unless_everything_is_signaled() {
     isolated("wait_all_consumes_nothing_unless_everything_is_signaled", || {
-        let (s, _) = Semaphore::create(Some(&name("s")), 1, 1).unwrap();
-        let (e, _) = Event::create(Some(&name("e")), false, false).unwrap();
-        let (m, _) = Mutex::create(Some(&name("m")), false).unwrap();
+        let (s, _) = Semaphore::options().name(&name("s")).initial(1).max(1).create().unwrap();
+        let (e, _) = Event::options().name(&name("e")).create().unwrap();
+        let (m, _) = Mutex::options().name(&name("m")).create().unwrap();
         assert_eq!(wait_all(&[&s, &e, &m], Some(Duration::from_millis(30))).unwrap(), WaitOutcome::TimedOut);
         assert_eq!(s.state(), SyncState::Semaphore { count: 1, max: 1 }, "semaphore not consumed");
         assert!(!m.is_owned_by_current_thread(), "mutex not kept");
@@ -120,7 +120,7 @@ fn wait_all_consumes_nothing_unless_everything_is_signaled() {
 #[test]
 fn wait_all_refuses_the_same_object_twice() {
     isolated("wait_all_refuses_the_same_object_twice", || {
-        let (e, _) = Event::create(Some(&name("dup")), true, true).unwrap();
+        let (e, _) = Event::options().name(&name("dup")).manual_reset(true).initial_state(true).create().unwrap();
         let e2 = Event::open(&name("dup"), Rights::SYNCHRONIZE).unwrap();
         assert_eq!(wait_all(&[&e, &e2], NOW).unwrap_err().code(), Win32Error::INVALID_PARAMETER);
         assert_eq!(wait_any(&[&e, &e2], NOW).unwrap(), WaitOutcome::Signaled(0), "wait-any allows it");
@@ -132,8 +132,8 @@ fn wait_all_is_atomic_against_competing_waiters_in_other_processes() {
     isolated("wait_all_is_atomic_against_competing_waiters_in_other_processes", || {
         // A wait-all on (a, b) in a helper races wait-anys on a and b here. Units are conserved:
         // every unit released is taken exactly once, and the wait-all never holds half.
-        let (a, _) = Semaphore::create(Some(&name("a")), 0, 1000).unwrap();
-        let (b, _) = Semaphore::create(Some(&name("b")), 0, 1000).unwrap();
+        let (a, _) = Semaphore::options().name(&name("a")).max(1000).create().unwrap();
+        let (b, _) = Semaphore::options().name(&name("b")).max(1000).create().unwrap();
         let mut h = spawn_helper("wait-all", &[&name("a"), &name("b")]);
         h.expect_line("READY", LONG);
         let stop = Arc::new(AtomicBool::new(false));
@@ -183,7 +183,7 @@ fn wait_all_is_atomic_against_competing_waiters_in_other_processes() {
 #[test]
 fn waiting_needs_synchronize_on_every_handle() {
     isolated("waiting_needs_synchronize_on_every_handle", || {
-        let (e, _) = Event::create(Some(&name("r")), true, true).unwrap();
+        let (e, _) = Event::options().name(&name("r")).manual_reset(true).initial_state(true).create().unwrap();
         let no_sync = Event::open(&name("r"), Rights::EVENT_MODIFY_STATE).unwrap();
         let e1 = wait_any(&[&e, &no_sync], NOW).unwrap_err();
         assert_eq!(e1.code(), Win32Error::ACCESS_DENIED);
@@ -195,8 +195,8 @@ fn waiting_needs_synchronize_on_every_handle() {
 #[test]
 fn wait_any_reports_an_abandoned_mutex_at_its_index() {
     isolated("wait_any_reports_an_abandoned_mutex_at_its_index", || {
-        let (e, _) = Event::create(None, false, false).unwrap();
-        let (m, _) = Mutex::create(Some(&name("ab")), false).unwrap();
+        let (e, _) = Event::options().create().unwrap();
+        let (m, _) = Mutex::options().name(&name("ab")).create().unwrap();
         let m2 = m.try_clone().unwrap();
         std::thread::spawn(move || std::mem::forget(m2.lock().unwrap())).join().unwrap();
         assert_eq!(wait_any(&[&e, &m], Some(Duration::from_secs(30))).unwrap(), WaitOutcome::Abandoned(1));
@@ -217,7 +217,7 @@ fn a_child_process_is_waitable_and_reports_its_exit_code() {
         let child = std::process::Command::new("sh").args(["-c", "sleep 0.2; exit 7"]).spawn().unwrap();
         let p = Process::from_child(child).unwrap();
         assert_eq!(p.exit_code(), None);
-        let (e, _) = Event::create(None, false, false).unwrap();
+        let (e, _) = Event::options().create().unwrap();
         assert_eq!(wait_any(&[&e, &p], Some(Duration::from_millis(10))).unwrap(), WaitOutcome::TimedOut);
         assert_eq!(wait_any(&[&e, &p], Some(Duration::from_secs(30))).unwrap(), WaitOutcome::Signaled(1));
         assert_eq!(p.exit_code(), Some(7));

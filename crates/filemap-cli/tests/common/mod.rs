@@ -1,17 +1,18 @@
 //! Test harness: an isolated namespace per test (`FILEMAP_ROOT` under /dev/shm), the real
-//! `filemap` binary run as separate processes, and timeouts that turn hangs into failures.
+//! `filemap` binary run as separate processes, and timeouts that turn hangs into failures (the
+//! process plumbing is the workspace harness, `filemap-testkit`).
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use filemap_testkit::process::{Lines, wait_with_watchdog};
 
 /// How long one `filemap` command may take before the test fails.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub use filemap_testkit::process::TIMEOUT;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -54,8 +55,7 @@ impl Output {
 /// A background `filemap` process whose output lines arrive on a channel.
 pub struct Background {
     pub child: Child,
-    lines: mpsc::Receiver<String>,
-    pub seen: Vec<String>,
+    lines: Lines,
 }
 
 impl Background {
@@ -63,37 +63,29 @@ impl Background {
         self.child.id()
     }
 
+    /// Every output line seen so far.
+    pub fn seen(&self) -> &[String] {
+        &self.lines.seen
+    }
+
     /// Waits (with a timeout) for an output line containing `text`.
+    #[track_caller]
     pub fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no line containing {text:?} within {TIMEOUT:?}; saw {:?}", self.seen),
-            }
-        }
+        self.lines.wait_for(text, TIMEOUT)
     }
 
     /// Sends a signal and waits (with a timeout) for the process to end.
     pub fn signal(&mut self, signal: rustix::process::Signal) -> ExitStatus {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
-        rustix::process::kill_process(pid, signal).expect("kill");
-        wait_timeout(&mut self.child)
+        filemap_testkit::process::signal(self.child.id(), signal);
+        match wait_with_watchdog(&mut self.child, TIMEOUT) {
+            Some(status) => status,
+            None => panic!("process {} did not exit within {TIMEOUT:?}", self.child.id()),
+        }
     }
 
     /// The remaining output lines after the process ended.
     pub fn rest(&mut self) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            out.push(line);
-        }
-        out
+        self.lines.rest(Duration::from_secs(5))
     }
 }
 
@@ -106,40 +98,13 @@ impl Drop for Background {
     }
 }
 
-fn wait_timeout(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("process {} did not exit within {TIMEOUT:?}", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Runs a prepared command to completion (with a timeout), feeding it `input`.
-fn finish(mut cmd: Command, input: Option<&[u8]>) -> Output {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().expect("spawn filemap");
-    if let Some(input) = input {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input).expect("write stdin");
-    }
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let err_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let status = wait_timeout(&mut child);
+fn finish(cmd: Command, input: Option<&[u8]>) -> Output {
+    let out = filemap_testkit::process::run(cmd, input, TIMEOUT, "filemap");
     Output {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -166,11 +131,8 @@ impl Env {
 
     /// Runs `filemap ARGS` as user and group `id` (through `setpriv`; the caller must be root).
     pub fn run_as(&self, id: u32, args: &[&str]) -> Output {
-        let mut full = vec![format!("--reuid={id}"), format!("--regid={id}"), "--clear-groups".into()];
-        full.push(env!("CARGO_BIN_EXE_filemap").into());
-        full.extend(args.iter().map(|a| a.to_string()));
-        let mut cmd = Command::new("setpriv");
-        cmd.args(&full).env("FILEMAP_ROOT", &self.root).env("NO_COLOR", "1");
+        let mut cmd = filemap_testkit::privilege::as_user(id, env!("CARGO_BIN_EXE_filemap"));
+        cmd.args(args).env("FILEMAP_ROOT", &self.root).env("NO_COLOR", "1");
         finish(cmd, None)
     }
 
@@ -188,16 +150,8 @@ impl Env {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Background { child, lines: rx, seen: Vec::new() }
+        let lines = Lines::new(child.stdout.take().expect("stdout"));
+        Background { child, lines }
     }
 
     /// The Local scope directory of this namespace.

@@ -1,12 +1,13 @@
 //! Shared test support: building the library, compiling C/C++ programs against it with the
-//! documented command line, and running them with a private `FILEMAP_ROOT` and a watchdog.
+//! documented command line, and running them with a private `FILEMAP_ROOT` under the
+//! workspace harness's watchdog (`filemap-testkit`).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The crate directory.
 pub fn crate_dir() -> PathBuf {
@@ -133,45 +134,15 @@ pub fn command(exe: &Path, root: &Path) -> Command {
     cmd
 }
 
-/// Waits for a child with a watchdog: a hang kills it and fails the test.
-pub fn wait_with_timeout(mut child: Child, timeout: Duration, what: &str) -> Output {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait().expect("try_wait") {
-            Some(_) => return child.wait_with_output().expect("collect output"),
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("collect output");
-                panic!(
-                    "{what} hung for {timeout:?}; stdout:\n{}\nstderr:\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
+/// Waits for a child with a watchdog: a hang kills it and fails the test (its pipes are read
+/// while it runs, so a chatty program never blocks on a full pipe).
+pub fn wait_with_timeout(child: Child, timeout: Duration, what: &str) -> Output {
+    filemap_testkit::process::output_with_watchdog(child, timeout, what)
 }
 
 /// Runs a command to completion under the watchdog, with stdin closed.
-pub fn run(mut cmd: Command, timeout: Duration, what: &str) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    wait_with_timeout(child, timeout, what)
+pub fn run(cmd: Command, timeout: Duration, what: &str) -> Output {
+    filemap_testkit::process::run(cmd, None, timeout, what)
 }
 
-/// Asserts success and returns stdout as text.
-pub fn expect_success(out: &Output, what: &str) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{what} failed with {:?}; stdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+pub use filemap_testkit::process::expect_success;

@@ -34,6 +34,9 @@ impl handle::Inner for CellObj {
     fn object(&self) -> &ObjectFile {
         &self.object
     }
+    fn object_mut(&mut self) -> &mut ObjectFile {
+        &mut self.object
+    }
     fn from_object(object: ObjectFile) -> Result<Self> {
         let h = object.header();
         let bad =
@@ -407,10 +410,7 @@ macro_rules! cell_handle {
 }
 
 fn open_cell(kind: ObjectType, common: &Common, default: Rights) -> Result<(CellObj, Rights)> {
-    let Some(name) = common.name.as_deref() else {
-        return Err(Error::new(Win32Error::INVALID_PARAMETER, format!("cannot open a {kind} without a name")));
-    };
-    let (object, rights) = handle::open(kind, name, common.rights.unwrap_or(default), common.inheritable)?;
+    let (object, rights) = handle::open(kind, common, default)?;
     Ok((<CellObj as handle::Inner>::from_object(object)?, rights))
 }
 
@@ -423,6 +423,11 @@ macro_rules! common_options {
             pub fn open(self) -> Result<$ty> {
                 let (inner, rights) = open_cell(<$ty>::KIND, &self.common, $all)?;
                 Ok($ty { inner: Arc::new(inner), rights })
+            }
+
+            #[doc = concat!("[`", stringify!($opts), "::open`], waiting up to `timeout` for the name to appear (see [`", stringify!($ty), "::open_wait`]).")]
+            pub fn open_wait(self, timeout: Duration) -> Result<$ty> {
+                crate::namespace::wait_for_name(timeout, || self.clone().open())
             }
         }
     };
@@ -498,6 +503,9 @@ impl Semaphore {
     }
 
     /// Creates (or opens the existing) semaphore `name` (`None`: unnamed).
+    ///
+    /// Positional booleans read badly at the call site; the builder names each option.
+    #[deprecated(note = "use `Semaphore::options().name(..).initial(..).max(..).create()`")]
     pub fn create(name: Option<&str>, initial: i32, max: i32) -> Result<(Semaphore, Created)> {
         Semaphore::options().name(name.unwrap_or("")).initial(initial).max(max).create()
     }
@@ -610,6 +618,9 @@ impl Event {
     }
 
     /// Creates (or opens the existing) event `name` (`None`: unnamed).
+    ///
+    /// Positional booleans read badly at the call site; the builder names each option.
+    #[deprecated(note = "use `Event::options().name(..).manual_reset(..).initial_state(..).create()`")]
     pub fn create(name: Option<&str>, manual_reset: bool, initial_state: bool) -> Result<(Event, Created)> {
         Event::options().name(name.unwrap_or("")).manual_reset(manual_reset).initial_state(initial_state).create()
     }
@@ -733,6 +744,9 @@ impl Timer {
     }
 
     /// Creates (or opens the existing) timer `name` (`None`: unnamed).
+    ///
+    /// Positional booleans read badly at the call site; the builder names each option.
+    #[deprecated(note = "use `Timer::options().name(..).manual_reset(..).create()`")]
     pub fn create(name: Option<&str>, manual_reset: bool) -> Result<(Timer, Created)> {
         Timer::options().name(name.unwrap_or("")).manual_reset(manual_reset).create()
     }
@@ -793,7 +807,7 @@ mod tests {
 
     #[test]
     fn a_claim_left_by_a_dead_process_is_broken_and_the_value_restored() {
-        let (s, _) = Semaphore::create(None, 1, 5).unwrap();
+        let (s, _) = Semaphore::options().initial(1).max(5).create().unwrap();
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();

@@ -15,11 +15,18 @@ pub(crate) struct Common {
     pub permissions: Option<crate::security::Permissions>,
     pub inheritable: bool,
     pub rights: Option<Rights>,
+    pub namespace: Option<crate::namespace::Namespace>,
+}
+
+impl Common {
+    fn ns(&self) -> &crate::namespace::Namespace {
+        self.namespace.as_ref().unwrap_or_else(|| crate::namespace::Namespace::global())
+    }
 }
 
 impl Default for Common {
     fn default() -> Self {
-        Common { name: None, mode: 0o600, permissions: None, inheritable: false, rights: None }
+        Common { name: None, mode: 0o600, permissions: None, inheritable: false, rights: None, namespace: None }
     }
 }
 
@@ -59,6 +66,7 @@ pub(crate) fn create(
     };
     ObjectFile::create(NewObject {
         name: name.as_ref(),
+        namespace: common.ns(),
         header,
         sync_init: init,
         data_len: 0,
@@ -68,12 +76,20 @@ pub(crate) fn create(
     })
 }
 
-/// Opens the existing object `name` of type `kind` and computes the granted rights.
-pub(crate) fn open(kind: ObjectType, name: &str, rights: Rights, inheritable: bool) -> Result<(ObjectFile, Rights)> {
+/// Opens the existing object named in `common` of type `kind` and computes the granted rights
+/// (`common.rights`, else `default`).
+pub(crate) fn open(kind: ObjectType, common: &Common, default: Rights) -> Result<(ObjectFile, Rights)> {
+    let Some(name) = common.name.as_deref() else {
+        return Err(crate::Error::new(
+            crate::Win32Error::INVALID_PARAMETER,
+            format!("cannot open a {kind} without a name"),
+        ));
+    };
     let parsed = ObjectName::parse(name)?;
+    let rights = common.rights.unwrap_or(default);
     // Every handle may change the shared state (a wait consumes), so the file is opened
     // read-write; the handle's rights are enforced by this library.
-    let object = ObjectFile::open(&parsed, kind, true, inheritable)?;
+    let object = ObjectFile::open(common.ns(), &parsed, kind, true, common.inheritable)?;
     let rights = rights
         .normalize(kind)
         .map_err(|e| crate::Error::new(e.code(), format!("cannot open {}: {}", object.describe(), e.message())))?;
@@ -83,6 +99,7 @@ pub(crate) fn open(kind: ObjectType, name: &str, rights: Rights, inheritable: bo
 /// The inner object behind a handle type.
 pub(crate) trait Inner: Sized {
     fn object(&self) -> &ObjectFile;
+    fn object_mut(&mut self) -> &mut ObjectFile;
     fn from_object(object: ObjectFile) -> Result<Self>;
 }
 
@@ -131,6 +148,14 @@ macro_rules! common_setters {
                 self.common.rights = Some(rights);
                 self
             }
+
+            /// The namespace the name is created or opened in (default
+            /// [`Namespace::default`](crate::namespace::Namespace::default): `$FILEMAP_ROOT` or
+            /// the standard locations). Unnamed objects belong to no namespace.
+            pub fn namespace(mut self, namespace: &crate::namespace::Namespace) -> Self {
+                self.common.namespace = Some(namespace.clone());
+                self
+            }
         }
     };
 }
@@ -140,6 +165,22 @@ pub(crate) use common_setters;
 macro_rules! handle_methods {
     ($ty:ident, $kind:expr, $all:expr) => {
         impl $ty {
+            #[doc = concat!("Opens the existing ", stringify!($ty), " `name` with `rights`, waiting up to `timeout` for")]
+            /// the name to appear: for processes started independently, where the creator may
+            /// not have run yet. It retries (polling, from 1 ms backing off to 50 ms) only while
+            /// the open fails with `ERROR_FILE_NOT_FOUND`; any other error (another type holds
+            /// the name, access denied, bad name) returns at once. When `timeout` passes first it
+            /// fails with `ERROR_FILE_NOT_FOUND`, the message saying how long it waited. A zero
+            /// `timeout` is one attempt. The options' `open_wait` does the same with every option
+            /// (a namespace, inheritability).
+            pub fn open_wait(
+                name: &str,
+                rights: crate::sync::Rights,
+                timeout: std::time::Duration,
+            ) -> crate::Result<$ty> {
+                <$ty>::options().name(name).rights(rights).open_wait(timeout)
+            }
+
             /// The object's full name (`Local\x`), or `None` if unnamed.
             pub fn name(&self) -> Option<String> {
                 crate::sync::handle::Inner::object(&*self.inner).name().map(ToString::to_string)
@@ -159,6 +200,19 @@ macro_rules! handle_methods {
             /// Whether this handle is inherited by child processes.
             pub fn is_inheritable(&self) -> bool {
                 crate::sync::handle::Inner::object(&*self.inner).inheritable()
+            }
+
+            /// Closes the handle now (`CloseHandle`), reporting what dropping it hides: if this
+            /// was the process's last handle to the object and the close protocol could not run
+            /// to its end (an inheritable or inherited handle with no descriptor left to test
+            /// for other holders), it fails with the Win32 code, and the object, if no other
+            /// holder remains, is left dead for the next sweep or `filemap gc`. Closing one of
+            /// several clones made by `try_clone` only drops that clone.
+            pub fn close(self) -> crate::Result<()> {
+                match std::sync::Arc::try_unwrap(self.inner) {
+                    Ok(mut inner) => crate::sync::handle::Inner::object_mut(&mut inner).close_in_place(),
+                    Err(_) => Ok(()),
+                }
             }
 
             /// Another handle to the same object with the same rights and inheritability.

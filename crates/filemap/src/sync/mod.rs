@@ -21,15 +21,16 @@
 //!
 //! ```
 //! use std::time::Duration;
+//! use filemap::namespace::Namespace;
 //! use filemap::sync::{Event, Mutex, WaitOutcome, wait_any};
-//! # let dir = std::env::temp_dir().join(format!("filemap-doc-sync-{}", std::process::id()));
-//! # unsafe { std::env::set_var("FILEMAP_ROOT", &dir) };
-//! let (lock, _) = Mutex::create(Some(r"Local\doc-lock"), false)?;
+//! # let root = std::env::temp_dir().join(format!("filemap-doc-sync-{}", std::process::id()));
+//! let ns = Namespace::at(&root);                // or Namespace::default(): $FILEMAP_ROOT
+//! let (lock, _) = Mutex::options().name(r"Local\doc-lock").namespace(&ns).create()?;
 //! {
 //!     let guard = lock.lock()?;              // WAIT_OBJECT_0 (or abandoned: guard.abandoned())
 //!     assert!(!guard.abandoned());
 //! }                                           // released
-//! let (ev, _) = Event::create(Some(r"Local\doc-event"), false, false)?;
+//! let (ev, _) = ns.event().name(r"Local\doc-event").manual_reset(false).initial_state(false).create()?;
 //! ev.set()?;
 //! assert_eq!(wait_any(&[&lock, &ev], Some(Duration::ZERO))?, WaitOutcome::Signaled(0));
 //! lock.release()?;
@@ -70,6 +71,7 @@ use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Error, Result, Win32Error};
 use crate::name::ObjectName;
+use crate::namespace::Namespace;
 use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 
 pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
@@ -350,9 +352,15 @@ fn decode_state(header: &Header, sync: &[u8]) -> Option<SyncState> {
 
 /// Reads the header page of a namespace file without taking a handle (no lock: a query does not
 /// keep the object alive). Checks it is still the live object `ino` if given.
-fn read_page(scope: crate::name::Scope, file: &str, ino: Option<u64>, what: &str) -> Result<(Header, Vec<u8>)> {
+fn read_page(
+    ns: &Namespace,
+    scope: crate::name::Scope,
+    file: &str,
+    ino: Option<u64>,
+    what: &str,
+) -> Result<(Header, Vec<u8>)> {
     let not_found = || Error::new(Win32Error::FILE_NOT_FOUND, format!("{what}: no object has that name"));
-    let dir = crate::namespace::dir(scope, false)?.ok_or_else(not_found)?;
+    let dir = ns.dir(scope, false)?.ok_or_else(not_found)?;
     let fd = rustix::fs::openat(
         &dir.fd,
         file,
@@ -363,7 +371,7 @@ fn read_page(scope: crate::name::Scope, file: &str, ino: Option<u64>, what: &str
         rustix::io::Errno::NOENT => not_found(),
         e => Error::from_io(what.to_owned(), e.into()),
     })?;
-    let st = rustix::fs::fstat(&fd)?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what.to_owned(), e.into()))?;
     if st.st_nlink == 0 || ino.is_some_and(|i| i != st.st_ino) {
         return Err(not_found());
     }
@@ -377,29 +385,39 @@ fn read_page(scope: crate::name::Scope, file: &str, ino: Option<u64>, what: &str
             Err(e) => return Err(Error::from_io(what.to_owned(), e.into())),
         }
     }
-    let header = Header::decode(&buf[..got])?;
+    let header = Header::decode(&buf[..got]).map_err(|e| Error::new(e.code(), format!("{what}: {}", e.message())))?;
     Ok((header, buf))
 }
 
-/// The state of the synchronization object a namespace scan found (`None` for a mapping or an
-/// entry whose header is invalid). Reads without taking a handle.
+/// The state of the synchronization object a scan of the default namespace found (`None` for a
+/// mapping or an entry whose header is invalid). Reads without taking a handle.
 pub fn describe_state(entry: &Entry) -> Result<Option<SyncState>> {
+    describe_state_in(Namespace::global(), entry)
+}
+
+/// [`describe_state`] for an entry found by [`Namespace::scan`].
+pub fn describe_state_in(ns: &Namespace, entry: &Entry) -> Result<Option<SyncState>> {
     let Ok(header) = &entry.header else { return Ok(None) };
     if header.kind == ObjectType::Mapping {
         return Ok(None);
     }
     let what = format!("cannot read the state of {}", entry.file);
-    let (header, buf) = read_page(entry.scope, &entry.file, Some(entry.ino), &what)?;
+    let (header, buf) = read_page(ns, entry.scope, &entry.file, Some(entry.ino), &what)?;
     Ok(decode_state(&header, &buf[SYNC_OFFSET..]))
 }
 
-/// The type and state of the object `name` (any type; `None` state for a mapping). Reads
-/// without taking a handle. `ERROR_FILE_NOT_FOUND` if no object has the name.
+/// The type and state of the object `name` in the default namespace (any type; `None` state for
+/// a mapping). Reads without taking a handle. `ERROR_FILE_NOT_FOUND` if no object has the name.
+/// [`Namespace::query_state`] looks in another namespace.
 pub fn query_state(name: &str) -> Result<(ObjectType, Option<SyncState>)> {
+    query_state_in(Namespace::global(), name)
+}
+
+pub(crate) fn query_state_in(ns: &Namespace, name: &str) -> Result<(ObjectType, Option<SyncState>)> {
     let parsed = ObjectName::parse(name)?;
     let what = format!("cannot query \"{parsed}\"");
     let file = parsed.file_name();
-    let (header, buf) = read_page(parsed.scope(), &file, None, &what)?;
+    let (header, buf) = read_page(ns, parsed.scope(), &file, None, &what)?;
     if header.name.as_deref().map(str::as_bytes) != Some(parsed.to_string().as_bytes()) {
         return Err(Error::new(Win32Error::INVALID_DATA, format!("{what}: the file holds another object")));
     }
@@ -471,17 +489,22 @@ pub enum AnySync {
     Timer(Timer),
 }
 
-/// Opens the synchronization object `name`, whatever its type, with `rights` (generic rights
-/// such as [`Rights::GENERIC_ALL`] or [`Rights::MAXIMUM_ALLOWED`] fit every type).
-/// `ERROR_FILE_NOT_FOUND` if no object has the name; `ERROR_INVALID_HANDLE` for a mapping;
-/// `ERROR_NOT_SUPPORTED` for a job.
+/// Opens the synchronization object `name` of the default namespace, whatever its type, with
+/// `rights` (generic rights such as [`Rights::GENERIC_ALL`] or [`Rights::MAXIMUM_ALLOWED`] fit
+/// every type). `ERROR_FILE_NOT_FOUND` if no object has the name; `ERROR_INVALID_HANDLE` for a
+/// mapping; `ERROR_NOT_SUPPORTED` for a job.
 pub fn open_any(name: &str, rights: Rights) -> Result<AnySync> {
-    let (kind, _) = query_state(name)?;
+    open_any_in(Namespace::global(), name, rights)
+}
+
+/// [`open_any`] in the namespace `ns`.
+pub fn open_any_in(ns: &Namespace, name: &str, rights: Rights) -> Result<AnySync> {
+    let (kind, _) = query_state_in(ns, name)?;
     Ok(match kind {
-        ObjectType::Mutex => AnySync::Mutex(Mutex::open(name, rights)?),
-        ObjectType::Semaphore => AnySync::Semaphore(Semaphore::open(name, rights)?),
-        ObjectType::Event => AnySync::Event(Event::open(name, rights)?),
-        ObjectType::Timer => AnySync::Timer(Timer::open(name, rights)?),
+        ObjectType::Mutex => AnySync::Mutex(ns.mutex().name(name).rights(rights).open()?),
+        ObjectType::Semaphore => AnySync::Semaphore(ns.semaphore().name(name).rights(rights).open()?),
+        ObjectType::Event => AnySync::Event(ns.event().name(name).rights(rights).open()?),
+        ObjectType::Timer => AnySync::Timer(ns.timer().name(name).rights(rights).open()?),
         ObjectType::Job => {
             return Err(Error::new(Win32Error::NOT_SUPPORTED, format!("\"{name}\" is a job; jobs are not supported")));
         }

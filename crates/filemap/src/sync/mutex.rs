@@ -43,6 +43,9 @@ impl handle::Inner for MutexInner {
     fn object(&self) -> &ObjectFile {
         &self.object
     }
+    fn object_mut(&mut self) -> &mut ObjectFile {
+        &mut self.object
+    }
     fn from_object(object: ObjectFile) -> Result<Self> {
         let page = SyncPage::map_mutex(&object)?;
         let word_addr = page.u32(OFF_MUTEX_WORD) as *const AtomicU32 as usize;
@@ -668,12 +671,14 @@ impl MutexOptions {
 
     /// Opens the existing mutex named by [`MutexOptions::name`] (`OpenMutex`).
     pub fn open(self) -> Result<Mutex> {
-        let Some(name) = self.common.name.as_deref() else {
-            return Err(Error::new(Win32Error::INVALID_PARAMETER, "cannot open a mutex without a name"));
-        };
-        let requested = self.common.rights.unwrap_or(Rights::MUTEX_ALL_ACCESS);
-        let (object, rights) = handle::open(ObjectType::Mutex, name, requested, self.common.inheritable)?;
+        let (object, rights) = handle::open(ObjectType::Mutex, &self.common, Rights::MUTEX_ALL_ACCESS)?;
         Ok(Mutex { inner: Arc::new(<MutexInner as handle::Inner>::from_object(object)?), rights })
+    }
+
+    /// [`MutexOptions::open`], waiting up to `timeout` for the name to appear (see
+    /// [`Mutex::open_wait`]).
+    pub fn open_wait(self, timeout: Duration) -> Result<Mutex> {
+        crate::namespace::wait_for_name(timeout, || self.clone().open())
     }
 }
 
@@ -704,6 +709,9 @@ impl Mutex {
 
     /// Creates (or opens the existing) mutex `name` (`None`: unnamed); with `initial_owner` the
     /// calling thread owns a new mutex.
+    ///
+    /// Positional booleans read badly at the call site; the builder names each option.
+    #[deprecated(note = "use `Mutex::options().name(..).initial_owner(..).create()`")]
     pub fn create(name: Option<&str>, initial_owner: bool) -> Result<(Mutex, Created)> {
         Mutex::options().name(name.unwrap_or("")).initial_owner(initial_owner).create()
     }

@@ -1,7 +1,7 @@
 //! Waitable processes: a pidfd watched by a small thread that sets an in-process futex word when
 //! the process exits, so a process takes part in `wait_any`/`wait_all` like any object.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -93,14 +93,13 @@ impl Process {
 }
 
 fn watch_thread(inner: Arc<ProcInner>, fd: OwnedFd, reap: bool) {
-    while !poll_readable(fd.as_raw_fd()) {}
+    while !poll_readable(&fd) {}
     let mut code = None;
-    if reap {
-        let mut info: libc::siginfo_t = unsafe_zeroed_siginfo();
-        let r = waitid_pidfd(fd.as_raw_fd(), &mut info);
-        if r == 0 {
-            code = decode_status(&info);
-        }
+    if reap
+        && let Ok(Some(status)) =
+            rustix::process::waitid(rustix::process::WaitId::PidFd(fd.as_fd()), rustix::process::WaitIdOptions::EXITED)
+    {
+        code = decode_status(&status);
     }
     let _ = inner.code.set(code);
     inner.word.store(1, Ordering::Release);
@@ -108,35 +107,21 @@ fn watch_thread(inner: Arc<ProcInner>, fd: OwnedFd, reap: bool) {
 }
 
 /// Blocks until the pidfd is readable (the process exited); false if interrupted.
-#[allow(unsafe_code)]
-fn poll_readable(fd: i32) -> bool {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, count 1, infinite timeout.
-    let r = unsafe { libc::poll(&mut pfd, 1, -1) };
-    r != 0 && !(r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR))
-}
-
-#[allow(unsafe_code)]
-fn unsafe_zeroed_siginfo() -> libc::siginfo_t {
-    // SAFETY: siginfo_t is a plain C struct for which all-zero bytes are a valid value.
-    unsafe { std::mem::zeroed() }
-}
-
-#[allow(unsafe_code)]
-fn waitid_pidfd(fd: i32, info: &mut libc::siginfo_t) -> i32 {
-    // SAFETY: `info` is a valid, writable siginfo_t; P_PIDFD takes the descriptor as id.
-    unsafe { libc::waitid(libc::P_PIDFD, fd as libc::id_t, info, libc::WEXITED) }
-}
-
-#[allow(unsafe_code)]
-fn decode_status(info: &libc::siginfo_t) -> Option<i32> {
-    // SAFETY: after a successful waitid(WEXITED) the kernel filled si_code and si_status.
-    let status = unsafe { info.si_status() };
-    match info.si_code {
-        libc::CLD_EXITED => Some(status),
-        libc::CLD_KILLED | libc::CLD_DUMPED => Some(128 + status),
-        _ => None,
+fn poll_readable(fd: &OwnedFd) -> bool {
+    let mut fds = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+    match rustix::event::poll(&mut fds, None) {
+        Ok(n) => n != 0,
+        Err(e) => e != rustix::io::Errno::INTR,
     }
+}
+
+/// The exit code of a reaped process: its status, or `128 + signal` if a signal killed it
+/// (with or without a core dump).
+fn decode_status(status: &rustix::process::WaitIdStatus) -> Option<i32> {
+    if let Some(code) = status.exit_status() {
+        return Some(code);
+    }
+    status.terminating_signal().map(|signal| 128 + signal)
 }
 
 impl sealed::Sealed for Process {

@@ -102,9 +102,9 @@ pub fn process_exited(pid: u32) -> bool {
         Err(Errno::SRCH) => true,
         Err(_) => false,
         Ok(fd) => {
-            let mut pfd = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd), events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd (its descriptor open for this call), count 1, no wait.
-            unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+            let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+            let now = rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 };
+            rustix::event::poll(&mut fds, Some(&now)).is_ok_and(|n| n > 0)
         }
     }
 }
@@ -117,6 +117,8 @@ pub fn thread_alive_here(tid: u32) -> bool {
     if tid <= 0 {
         return false;
     }
+    // Raw: rustix has no `tgkill` (it lists it as deliberately not implemented), and nix's
+    // `pthread_kill` needs a pthread_t, which another thread's tid is not.
     // SAFETY: tgkill with signal 0 only checks that the thread exists; it sends nothing.
     unsafe { libc::syscall(libc::SYS_tgkill, getpid() as libc::c_long, tid as libc::c_long, 0) == 0 }
 }
@@ -136,6 +138,7 @@ pub struct RobustListHead {
 pub fn get_robust_list() -> Option<*mut RobustListHead> {
     let mut head: usize = 0;
     let mut len: usize = 0;
+    // Raw: neither rustix nor nix wraps get_robust_list/set_robust_list (glibc owns them).
     // SAFETY: pid 0 means the calling thread; the kernel writes one pointer and one size into
     // our two locals, which are valid and writable.
     let r = unsafe {
@@ -153,6 +156,7 @@ pub fn get_robust_list() -> Option<*mut RobustListHead> {
 /// `head` must point to a valid `RobustListHead` that stays valid for the rest of the thread's
 /// life (the kernel reads it when the thread exits).
 pub unsafe fn set_robust_list(head: *mut RobustListHead) -> Result<(), Errno> {
+    // Raw: no crate wraps set_robust_list (see `get_robust_list`).
     // SAFETY: the caller guarantees `head` stays valid; the kernel only stores the pointer.
     let r = unsafe { libc::syscall(libc::SYS_set_robust_list, head, std::mem::size_of::<RobustListHead>()) };
     if r == 0 {

@@ -92,3 +92,18 @@ pub fn conflicting(fd: BorrowedFd<'_>, kind: Kind) -> Result<Option<Kind>, Errno
         _ => None,
     })
 }
+
+/// Takes (`on`) or drops a classic, process-owned write lock on byte 2 (`F_SETLK`), without
+/// waiting: a turn among processes that share one OFD (OFD locks of one OFD never conflict with
+/// each other). It conflicts with nothing the protocol's OFD locks cover. Like every classic
+/// lock it goes when the process closes *any* descriptor of the file, so it is only held across
+/// a few calls that close none. Needs a writable descriptor.
+pub fn set_process_turn(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    let mut req = request(if on { Kind::Write } else { Kind::Unlock });
+    req.l_start = LEN;
+    req.l_len = 1;
+    match fcntl(fd, libc::F_SETLK, &mut req) {
+        Err(Errno::ACCESS) => Err(Errno::AGAIN),
+        other => other,
+    }
+}

@@ -233,25 +233,71 @@ pub unsafe fn unmap_page(addr: NonNull<u8>) {
     unsafe { rustix::mm::munmap(addr.as_ptr().cast(), PAGE) }.ok();
 }
 
-/// Copies `dst.len()` bytes out of mapped memory.
+/// Copies `dst.len()` bytes out of mapped memory, as a sequence of relaxed byte-wise atomic
+/// loads (see [`bytewise_atomic_copy`]).
 ///
 /// # Safety
 /// `src .. src + dst.len()` must be readable mapped memory for the whole call. Other processes
-/// may write it meanwhile: the copy may then see a mix of old and new bytes (no Rust reference
-/// to the shared memory is ever made, so this is a torn read, not undefined behaviour of ours).
+/// and threads may write it meanwhile; the copy then holds, byte by byte, either the old or
+/// the new value of each byte (a torn mix across bytes, never a byte nobody wrote).
 pub unsafe fn copy_out(src: *const u8, dst: &mut [u8]) {
     // SAFETY: the caller guarantees the source range is readable; `dst` is a distinct exclusive
     // buffer of exactly that length, so the ranges cannot overlap.
-    unsafe { std::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) }
+    unsafe { bytewise_atomic_copy(dst.as_mut_ptr(), src, dst.len()) }
 }
 
-/// Copies `src` into mapped memory.
+/// Copies `src` into mapped memory, as a sequence of relaxed byte-wise atomic stores (see
+/// [`bytewise_atomic_copy`]).
 ///
 /// # Safety
-/// `dst .. dst + src.len()` must be writable mapped memory for the whole call (see
-/// [`copy_out`] about concurrent writers).
+/// `dst .. dst + src.len()` must be writable mapped memory for the whole call. Concurrent
+/// copies into the same bytes (other processes or threads) leave each byte with one of the
+/// values written (see [`copy_out`]).
 pub unsafe fn copy_in(dst: *mut u8, src: &[u8]) {
     // SAFETY: the caller guarantees the destination range is writable; `src` is a Rust slice and
     // cannot overlap memory we only reach through raw pointers into a mapping.
-    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) }
+    unsafe { bytewise_atomic_copy(dst, src.as_ptr(), src.len()) }
+}
+
+/// Copies `len` bytes from `src` to `dst` so that every byte is moved by one relaxed atomic
+/// byte load and one relaxed atomic byte store, in no particular order: the "byte-wise atomic
+/// memcpy" of C++ proposal P1478. A copy that races with writes of other threads or processes
+/// is therefore not a data race in Rust's memory model (every racing access is atomic), and
+/// what it may observe is exactly what the doc of [`copy_out`] says.
+///
+/// On x86-64 this is one `rep movsb` (byte moves by definition, as fast as `memcpy` on CPUs
+/// with ERMS/FSRM; glibc's own `memcpy` uses it for large sizes): the asm block is opaque to the
+/// compiler, so it cannot assume anything about the shared bytes either. Elsewhere it is a loop
+/// of `AtomicU8` accesses.
+///
+/// # Safety
+/// `src .. src + len` must be readable and `dst .. dst + len` writable for the whole call, and
+/// the two ranges must not overlap.
+#[inline]
+unsafe fn bytewise_atomic_copy(dst: *mut u8, src: *const u8, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY:
+    // - `rep movsb` reads `len` bytes at `src` and writes `len` bytes at `dst`, ascending (the
+    //   direction flag is clear on entry to an asm block), both ranges valid by the caller's
+    //   contract and disjoint;
+    // - it touches no stack and no flags, and clobbers only rcx/rsi/rdi, declared here.
+    unsafe {
+        std::arch::asm!(
+            "rep movsb",
+            inout("rcx") len => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags)
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for i in 0..len {
+        use std::sync::atomic::AtomicU8;
+        // SAFETY: byte `i` of both ranges is valid (caller's contract); an `AtomicU8` has the
+        // size and alignment of a `u8`, and every access to these bytes from here is atomic.
+        unsafe {
+            let byte = AtomicU8::from_ptr(src.add(i).cast_mut()).load(Ordering::Relaxed);
+            AtomicU8::from_ptr(dst.add(i)).store(byte, Ordering::Relaxed);
+        }
+    }
 }
