@@ -3,7 +3,7 @@
 # on a shared VM is noise, this is not): runs each program at N and at 0 iterations of a
 # figure (BENCH_ITERS) and prints (Ir(N) - Ir(0)) / N. Needs valgrind (Debian `valgrind`) and a
 # release build of filemap-win32 (bench/run.sh or `cargo build --release -p filemap-win32`).
-#   bench/icount.sh                      # mutex semaphore event wait_any_64, filemap-c and raw
+#   bench/icount.sh                      # mutex semaphore event wait_any_64: C ABI, Rust API, raw
 #   bench/icount.sh mutex event          # some figures
 #   N=2000 bench/icount.sh wait_any_64
 set -euo pipefail
@@ -26,9 +26,14 @@ ir() { # ITERS PROGRAM...
         || { cat "$out/log" >&2; return 1; }
     sed -n 's/^==[0-9]*== Collected : //p' "$out/log"
 }
-printf '%-14s %12s %12s\n' figure filemap-c raw
+rust="$lib/filemap-bench" # the Rust API column, if the harness is built (bench/run.sh)
+printf '%-14s %12s %12s %12s\n' figure filemap-c filemap-rust raw
 for f in "${figs[@]}"; do
     a=$(( ($(ir "$n" "$out/win32_bench" "$f") - $(ir 0 "$out/win32_bench" "$f")) / n ))
+    r=-
+    if [ -x "$rust" ]; then
+        r=$(( ($(ir "$n" "$rust" --contender filemap-rust "$f") - $(ir 0 "$rust" --contender filemap-rust "$f")) / n ))
+    fi
     b=$(( ($(ir "$n" "$out/posix_bench" raw "$f") - $(ir 0 "$out/posix_bench" raw "$f")) / n ))
-    printf '%-14s %12s %12s\n' "$f" "$a" "$b"
+    printf '%-14s %12s %12s %12s\n' "$f" "$a" "$r" "$b"
 done

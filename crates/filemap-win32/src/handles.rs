@@ -463,14 +463,23 @@ pub struct Borrowed<'a> {
 /// the locked path (adopting an inherited handle on first use) when needed.
 #[inline(always)]
 pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
-    let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let mut f = Some(f);
-    if let Some(r) = with_published(fd, |e| {
-        (f.take().expect("called once"))(Borrowed { object: &e.object, access: e.access, probe: e.probe() })
-    }) {
+    if let Some(protected) = cell_of_value(h).and_then(hazard::protect) {
+        // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or
+        // changes it before `protected` is dropped (module docs of `hazard`), and it was a
+        // valid `Box<Entry>`.
+        let e = unsafe { &*protected.ptr() };
+        let r = f(Borrowed { object: &e.object, access: e.access, probe: e.probe() });
+        drop(protected);
         return Ok(r);
     }
-    let f = f.take().expect("not called yet");
+    with_slow(h, f)
+}
+
+/// [`with`] for a handle that is not published (or when this thread has no free hazard slot):
+/// under the writer lock, adopting an inherited descriptor first.
+#[inline(never)]
+fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
+    let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access, probe: e.probe() }))
 }
 
