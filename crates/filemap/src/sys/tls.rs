@@ -2,13 +2,14 @@
 //!
 //! Rust's `thread_local!` in a shared library (`libfilemap_win32.so`) uses the general-dynamic
 //! model: every access in a function is a call to `__tls_get_addr` (about 11 instructions),
-//! and the C entry points made four of them per `WaitForSingleObject` + `ReleaseMutex` pair
-//! (BENCHMARKS.md). On x86-64 these words live in one `.tbss` block accessed in the
+//! and the C entry points made four to eight of them per `WaitForSingleObject` +
+//! `ReleaseMutex` pair (BENCHMARKS.md). On x86-64 these words live in one `.tbss` block accessed in the
 //! *initial-exec* model (the thread pointer plus an offset the dynamic linker resolves once),
 //! which is what C libraries do with `__attribute__((tls_model("initial-exec")))`. A shared
 //! library using it takes its block from the static TLS area: always there for a library the
-//! program is linked with, and from glibc's reserve for `dlopen` (32 bytes of it, well within
-//! it). Elsewhere (other architectures) the words are a plain `thread_local!`.
+//! program is linked with, and from glibc's reserve for `dlopen`ed ones (512 bytes by default,
+//! tunable `glibc.rtld.optional_static_tls`) otherwise. Elsewhere (other architectures) the
+//! words are a plain `thread_local!`.
 //!
 //! The words have no destructor, so they stay valid for the whole life of their thread
 //! (including other thread-locals' destructors); a `&Words` is neither `Send` nor `Sync`.
