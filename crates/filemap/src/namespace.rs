@@ -163,64 +163,6 @@ impl Namespace {
         }
     }
 
-    /// A mapping builder that creates and opens in this namespace.
-    pub fn mapping<'f>(&self) -> crate::MappingOptions<'f> {
-        crate::Mapping::options().namespace(self)
-    }
-
-    /// Opens the existing mapping `name` of this namespace ([`crate::Mapping::open`]).
-    pub fn open_mapping(&self, name: &str, access: crate::Access) -> Result<crate::Mapping> {
-        self.mapping().name(name).access(access).open()
-    }
-
-    /// A mutex builder that creates and opens in this namespace.
-    pub fn mutex(&self) -> crate::sync::MutexOptions {
-        crate::sync::Mutex::options().namespace(self)
-    }
-
-    /// A semaphore builder that creates and opens in this namespace.
-    pub fn semaphore(&self) -> crate::sync::SemaphoreOptions {
-        crate::sync::Semaphore::options().namespace(self)
-    }
-
-    /// An event builder that creates and opens in this namespace.
-    pub fn event(&self) -> crate::sync::EventOptions {
-        crate::sync::Event::options().namespace(self)
-    }
-
-    /// A waitable timer builder that creates and opens in this namespace.
-    pub fn timer(&self) -> crate::sync::TimerOptions {
-        crate::sync::Timer::options().namespace(self)
-    }
-
-    /// Lists the objects of a scope of this namespace, removing dead ones with `reclaim`
-    /// ([`crate::scan`]).
-    pub fn scan(&self, scope: Scope, reclaim: bool) -> Result<Vec<crate::Entry>> {
-        crate::object::scan_in(self, scope, reclaim)
-    }
-
-    /// Sweeps a scope of this namespace now ([`crate::sweep::sweep_now`]).
-    pub fn sweep_now(&self, scope: Scope) -> Result<usize> {
-        crate::sweep::sweep_dir(self.dir(scope, false)?)
-    }
-
-    /// The type and state of the object `name` in this namespace ([`crate::sync::query_state`]).
-    pub fn query_state(&self, name: &str) -> Result<(crate::ObjectType, Option<crate::sync::SyncState>)> {
-        crate::sync::query_state_in(self, name)
-    }
-
-    /// Opens the synchronization object `name` of this namespace, whatever its type
-    /// ([`crate::sync::open_any`]).
-    pub fn open_any(&self, name: &str, rights: crate::sync::Rights) -> Result<crate::sync::AnySync> {
-        crate::sync::open_any_in(self, name, rights)
-    }
-
-    /// The state of a synchronization object this namespace's [`Namespace::scan`] found
-    /// ([`crate::sync::describe_state`]).
-    pub fn describe_state(&self, entry: &crate::Entry) -> Result<Option<crate::sync::SyncState>> {
-        crate::sync::describe_state_in(self, entry)
-    }
-
     /// Sets up this namespace's Global scope (root only); see [`init_global`].
     pub fn init_global(&self, gid: Option<u32>) -> Result<PathBuf> {
         init_global_in(self, gid)
@@ -290,7 +232,7 @@ pub(crate) struct Dir {
     ns: Weak<Inner>,
     root: Option<PathBuf>,
     /// This directory's amortized sweep.
-    pub(crate) sweep: Mutex<crate::sweep::State>,
+    pub(crate) sweep: Mutex<SweepState>,
 }
 
 impl std::fmt::Debug for Dir {
@@ -307,7 +249,7 @@ impl Dir {
             path,
             ns: Arc::downgrade(&ns.inner),
             root: ns.inner.root.clone(),
-            sweep: Mutex::new(crate::sweep::State::default()),
+            sweep: Mutex::new(SweepState::default()),
         }
     }
 
@@ -558,4 +500,16 @@ pub(crate) fn entries(dir: &Dir) -> Result<Vec<OsString>> {
         }
     }
     Ok(out)
+}
+
+/// Where the amortized sweep ([`crate::sweep`]) of one namespace directory stands: kept with the
+/// directory so that namespaces do not reset each other's pass.
+#[derive(Default)]
+pub(crate) struct SweepState {
+    /// No step before this instant.
+    pub(crate) next_step: Option<std::time::Instant>,
+    /// No new pass before this instant.
+    pub(crate) next_pass: Option<std::time::Instant>,
+    /// The pass in progress: where its directory listing stands.
+    pub(crate) cursor: Option<rustix::fs::Dir>,
 }

@@ -339,3 +339,15 @@ impl<'f> MappingOptions<'f> {
         Ok((Backing { dev: st.st_dev, ino: st.st_ino, path }, fd, size))
     }
 }
+
+impl crate::namespace::Namespace {
+    /// A mapping builder that creates and opens in this namespace.
+    pub fn mapping<'f>(&self) -> crate::MappingOptions<'f> {
+        crate::Mapping::options().namespace(self)
+    }
+
+    /// Opens the existing mapping `name` of this namespace ([`crate::Mapping::open`]).
+    pub fn open_mapping(&self, name: &str, access: crate::Access) -> Result<crate::Mapping> {
+        self.mapping().name(name).access(access).open()
+    }
+}

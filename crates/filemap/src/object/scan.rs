@@ -134,3 +134,11 @@ pub(super) fn reclaim_entry(dir: &Dir, file: &str, st: &rustix::fs::Stat) -> boo
         .is_ok_and(|named| named.st_dev == st.st_dev && named.st_ino == st.st_ino)
         && rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).is_ok()
 }
+
+impl crate::namespace::Namespace {
+    /// Lists the objects of a scope of this namespace, removing dead ones with `reclaim`
+    /// ([`crate::scan`]).
+    pub fn scan(&self, scope: Scope, reclaim: bool) -> Result<Vec<crate::Entry>> {
+        crate::object::scan_in(self, scope, reclaim)
+    }
+}
