@@ -57,9 +57,60 @@ impl ViewBuilder<'_> {
     pub fn map(self) -> Result<View> {
         let m = self.mapping;
         let what = || format!("cannot map a view of {}", m.object.describe());
-        // Paging-file sections extend to the end of their last page, file-backed ones do not.
-        let page = sys::PAGE as u64;
-        let size = if m.backing.is_some() { m.size() } else { m.size().div_ceil(page) * page };
+        let kind = view_kind(self.access);
+        // FILE_MAP_EXECUTE only upgrades a view that reads, writes or copies.
+        let execute = self.access.0 & Access::EXECUTE.0 != 0 && kind != ViewKind::NoAccess;
+        let large = m.backing.as_ref().is_some_and(|d| d.is_large())
+            || (m.backing.is_some() && m.section_flags().contains(SectionFlags::LARGE_PAGES));
+        self.check_alignment(large, &what)?;
+        self.check_access(kind, execute, &what)?;
+        let len = self.length(&what)?;
+        let mut prot = match kind {
+            ViewKind::NoAccess => ProtFlags::empty(),
+            ViewKind::Read => ProtFlags::READ,
+            ViewKind::Write | ViewKind::Copy => ProtFlags::READ | ProtFlags::WRITE,
+        };
+        if execute {
+            prot |= ProtFlags::EXEC;
+        }
+        let flags = m.section_flags();
+        let reserved = m.backing.is_none() && flags.contains(SectionFlags::RESERVE);
+        let plan = Plan {
+            len,
+            // Views of reserved sections start inaccessible; commits open their pages.
+            prot: if reserved { ProtFlags::empty() } else { prot },
+            sharing: if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared },
+            placement: self.address.map_or(Placement::Anywhere, Placement::Exactly),
+            large,
+            reserved,
+            execute,
+        };
+        if self.replace_placeholder && (self.address.is_none() || self.len == 0) {
+            return Err(Error::new(
+                Win32Error::INVALID_PARAMETER,
+                format!("{}: replacing a placeholder needs an address and a length", what()),
+            ));
+        }
+        let (ptr, pin, section) = m.with_data_fd(|fd, base, pin| self.map_fd(fd, base, pin, &plan, &what))?;
+        let modifiers = (if flags.contains(SectionFlags::NOCACHE) { crate::memory::modifier::NOCACHE } else { 0 })
+            | (if flags.contains(SectionFlags::WRITECOMBINE) { crate::memory::modifier::WRITECOMBINE } else { 0 });
+        crate::memory::register_view(
+            ptr.as_ptr() as usize,
+            crate::memory::ViewRecord {
+                protect: view_protection(kind, execute),
+                section_protect: m.protection.to_win32(),
+                modifiers,
+                copy: kind == ViewKind::Copy,
+                len,
+                reserved: section,
+            },
+        );
+        Ok(View { ptr, len, offset: self.offset, kind, execute, reserved, _pin: pin })
+    }
+
+    /// The offset and the requested address are multiples of the allocation granularity (of the
+    /// large-page size, and so is the length, for a large-page section).
+    fn check_alignment(&self, large: bool, what: &dyn Fn() -> String) -> Result<()> {
         if !self.offset.is_multiple_of(GRANULARITY as u64) {
             return Err(Error::new(
                 Win32Error::MAPPED_ALIGNMENT,
@@ -74,8 +125,6 @@ impl ViewBuilder<'_> {
                 format!("{}: address {addr:#x} is not a multiple of the 64 KiB allocation granularity", what()),
             ));
         }
-        let large = m.backing.as_ref().is_some_and(|d| d.is_large())
-            || (m.backing.is_some() && m.section_flags().contains(SectionFlags::LARGE_PAGES));
         let lp = crate::memory::large_page_minimum();
         if large && (!self.offset.is_multiple_of(lp as u64) || self.address.is_some_and(|a| a % lp != 0)) {
             return Err(Error::new(
@@ -89,11 +138,14 @@ impl ViewBuilder<'_> {
                 format!("{}: views of large-page sections are multiples of {lp} bytes long", what()),
             ));
         }
-        let kind = view_kind(self.access);
-        // FILE_MAP_EXECUTE only upgrades a view that reads, writes or copies.
-        let execute = self.access.0 & Access::EXECUTE.0 != 0 && kind != ViewKind::NoAccess;
+        Ok(())
+    }
+
+    /// The handle grants what a `kind` view needs, and the object's protection allows it
+    /// (`ERROR_ACCESS_DENIED` otherwise).
+    fn check_access(&self, kind: ViewKind, execute: bool, what: &dyn Fn() -> String) -> Result<()> {
+        let m = self.mapping;
         let denied = |why: String| Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: {why}", what())));
-        // The handle must grant what the view needs.
         let handle_ok = match kind {
             ViewKind::Write => m.access.can_write(),
             ViewKind::Read | ViewKind::Copy | ViewKind::NoAccess => m.access.can_read(),
@@ -101,7 +153,6 @@ impl ViewBuilder<'_> {
         if !handle_ok {
             return denied(format!("the handle's access {:?} does not allow a {:?} view", m.access, self.access));
         }
-        // The object's protection must allow it.
         let prot_ok = match kind {
             ViewKind::Write => m.protection.allows_write(),
             ViewKind::Read | ViewKind::Copy | ViewKind::NoAccess => true,
@@ -112,12 +163,21 @@ impl ViewBuilder<'_> {
                 m.protection, self.access
             ));
         }
+        Ok(())
+    }
+
+    /// The view's length: 0 means to the end of the object; an explicit length may also cover
+    /// the rest of a paging-file section's last page, as Windows allows, but nothing past it.
+    fn length(&self, what: &dyn Fn() -> String) -> Result<usize> {
+        let m = self.mapping;
+        // Paging-file sections extend to the end of their last page, file-backed ones do not.
+        let page = sys::PAGE as u64;
+        let size = if m.backing.is_some() { m.size() } else { m.size().div_ceil(page) * page };
+        let denied = |why: String| Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: {why}", what())));
         if self.offset >= size {
             return denied(format!("offset {} is at or past the end of the {size}-byte object", self.offset));
         }
         let available = size - self.offset;
-        // Length 0 means "to the end of the object"; an explicit length may also cover the rest
-        // of the object's last page, as Windows allows for paging-file-backed sections.
         let len = if self.len == 0 { m.size() - self.offset } else { self.len as u64 };
         if len > available {
             return denied(format!(
@@ -125,98 +185,87 @@ impl ViewBuilder<'_> {
                 len, self.offset
             ));
         }
-        let len = usize::try_from(len).map_err(|_| {
+        usize::try_from(len).map_err(|_| {
             Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: the view does not fit in memory", what()))
-        })?;
-        let mut prot = match kind {
-            ViewKind::NoAccess => ProtFlags::empty(),
-            ViewKind::Read => ProtFlags::READ,
-            ViewKind::Write | ViewKind::Copy => ProtFlags::READ | ProtFlags::WRITE,
-        };
-        if execute {
-            prot |= ProtFlags::EXEC;
-        }
-        let sharing = if kind == ViewKind::Copy { Sharing::CopyOnWrite } else { Sharing::Shared };
-        let placement = self.address.map_or(Placement::Anywhere, Placement::Exactly);
-        let flags = m.section_flags();
-        let reserved = m.backing.is_none() && flags.contains(SectionFlags::RESERVE);
-        let view_protect = view_protection(kind, execute);
-        let modifiers = (if flags.contains(SectionFlags::NOCACHE) { crate::memory::modifier::NOCACHE } else { 0 })
-            | (if flags.contains(SectionFlags::WRITECOMBINE) { crate::memory::modifier::WRITECOMBINE } else { 0 });
-        // Views of reserved sections start inaccessible; commits open their pages.
-        let map_prot = if reserved { ProtFlags::empty() } else { prot };
-        if self.replace_placeholder && (self.address.is_none() || self.len == 0) {
-            return Err(Error::new(
-                Win32Error::INVALID_PARAMETER,
-                format!("{}: replacing a placeholder needs an address and a length", what()),
-            ));
-        }
-        let (ptr, pin, section) = m.with_data_fd(|fd, base, pin| {
-            // The file may have been truncated since the handle was opened: map only what it
-            // still covers (the object's bytes in the view), or the view would SIGBUS.
-            let end = base + self.offset + (len as u64).min(m.size() - self.offset);
-            let (code, file) = if m.backing.is_some() {
-                (Win32Error::FILE_INVALID, "its backing file")
-            } else {
-                (Win32Error::INVALID_DATA, "its object file")
-            };
-            crate::backing::ensure_covers(fd, end, code, &what, file)?;
-            let section = if reserved {
-                let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::from_io(what(), e.into()))?;
-                Some(crate::memory::ReservedSection {
-                    fd: dup,
-                    pin: pin.clone(),
-                    file_offset: base + self.offset,
-                    file_end: base + m.size(),
-                })
-            } else {
-                None
-            };
-            if self.replace_placeholder {
-                let addr = self.address.unwrap_or(0);
-                let ptr = crate::memory::replace_placeholder(addr, len, || {
-                    // SAFETY: `replace_placeholder` checked (and holds the registry while we
-                    // run) that [addr, addr + len) is exactly one placeholder this process
-                    // reserved, which nobody references.
-                    unsafe { crate::sys::vm::map_file_over(fd, base + self.offset, addr, len, map_prot, sharing) }
-                        .map_err(|e| Error::from_io(what(), e.into()))
-                })?;
-                return Ok((ptr, pin, section));
-            }
-            let mapped = if large && placement == Placement::Anywhere {
-                crate::sys::vm::map_huge_file(fd, base + self.offset, len, map_prot, sharing)
-            } else {
-                sys::map_file(fd, base + self.offset, len, map_prot, sharing, placement)
-            };
-            let ptr = mapped.map_err(|e| match e {
-                Errno::EXIST => Error::new(
-                    Win32Error::INVALID_ADDRESS,
-                    format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
-                ),
-                Errno::NOMEM => {
-                    Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: no room in the address space", what()))
-                }
-                Errno::ACCESS | Errno::PERM if execute => Error::new(
-                    Win32Error::ACCESS_DENIED,
-                    format!("{}: the filesystem refuses executable mappings (mounted noexec?)", what()),
-                ),
-                e => Error::from_io(what(), e.into()),
-            })?;
-            Ok((ptr, pin, section))
-        })?;
-        crate::memory::register_view(
-            ptr.as_ptr() as usize,
-            crate::memory::ViewRecord {
-                protect: view_protect,
-                section_protect: m.protection.to_win32(),
-                modifiers,
-                copy: kind == ViewKind::Copy,
-                len,
-                reserved: section,
-            },
-        );
-        Ok(View { ptr, len, offset: self.offset, kind, execute, reserved, _pin: pin })
+        })
     }
+
+    /// Maps the view from the object's data descriptor `fd` (whose data start at `base`), after
+    /// checking the file still covers it; for a reserved section, also a descriptor of its own
+    /// for later commits.
+    fn map_fd(
+        &self,
+        fd: rustix::fd::BorrowedFd<'_>,
+        base: u64,
+        pin: Option<MapPin>,
+        plan: &Plan,
+        what: &dyn Fn() -> String,
+    ) -> Result<(NonNull<u8>, Option<MapPin>, Option<crate::memory::ReservedSection>)> {
+        let m = self.mapping;
+        let len = plan.len;
+        // The file may have been truncated since the handle was opened: map only what it still
+        // covers (the object's bytes in the view), or the view would SIGBUS.
+        let end = base + self.offset + (len as u64).min(m.size() - self.offset);
+        let (code, file) = if m.backing.is_some() {
+            (Win32Error::FILE_INVALID, "its backing file")
+        } else {
+            (Win32Error::INVALID_DATA, "its object file")
+        };
+        crate::backing::ensure_covers(fd, end, code, what, file)?;
+        let section = if plan.reserved {
+            let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::from_io(what(), e.into()))?;
+            Some(crate::memory::ReservedSection {
+                fd: dup,
+                pin: pin.clone(),
+                file_offset: base + self.offset,
+                file_end: base + m.size(),
+            })
+        } else {
+            None
+        };
+        if self.replace_placeholder {
+            let addr = self.address.unwrap_or(0);
+            let ptr = crate::memory::replace_placeholder(addr, len, || {
+                // SAFETY: `replace_placeholder` checked (and holds the registry while we run)
+                // that [addr, addr + len) is exactly one placeholder this process reserved,
+                // which nobody references.
+                unsafe { crate::sys::vm::map_file_over(fd, base + self.offset, addr, len, plan.prot, plan.sharing) }
+                    .map_err(|e| Error::from_io(what(), e.into()))
+            })?;
+            return Ok((ptr, pin, section));
+        }
+        let mapped = if plan.large && plan.placement == Placement::Anywhere {
+            crate::sys::vm::map_huge_file(fd, base + self.offset, len, plan.prot, plan.sharing)
+        } else {
+            sys::map_file(fd, base + self.offset, len, plan.prot, plan.sharing, plan.placement)
+        };
+        let ptr = mapped.map_err(|e| match e {
+            Errno::EXIST => Error::new(
+                Win32Error::INVALID_ADDRESS,
+                format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
+            ),
+            Errno::NOMEM => {
+                Error::new(Win32Error::NOT_ENOUGH_MEMORY, format!("{}: no room in the address space", what()))
+            }
+            Errno::ACCESS | Errno::PERM if plan.execute => Error::new(
+                Win32Error::ACCESS_DENIED,
+                format!("{}: the filesystem refuses executable mappings (mounted noexec?)", what()),
+            ),
+            e => Error::from_io(what(), e.into()),
+        })?;
+        Ok((ptr, pin, section))
+    }
+}
+
+/// How [`ViewBuilder::map`] maps a view, decided from the builder, the handle and the section.
+pub(super) struct Plan {
+    pub(super) len: usize,
+    pub(super) prot: ProtFlags,
+    pub(super) sharing: Sharing,
+    pub(super) placement: Placement,
+    pub(super) large: bool,
+    pub(super) reserved: bool,
+    pub(super) execute: bool,
 }
 
 /// The `PAGE_*` protection a view of this kind reports (`AllocationProtect`).
