@@ -16,9 +16,59 @@ use crate::units;
 
 /// `filemap create --type mutex|semaphore|event|timer`.
 pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
+    let (object, created) = make(name, &args)?;
+    if created == Created::Existing && !args.open_existing {
+        return Err(filemap::Error::new(
+            Win32Error::ALREADY_EXISTS,
+            format!(
+                "cannot create \"{name}\": a {} of that name already exists ({}); pass --open-existing to use it",
+                args.kind.as_str(),
+                object.state()
+            ),
+        )
+        .into());
+    }
+    let what = if created == Created::New { "created" } else { "opened existing" };
+    if !args.json {
+        println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    }
+    let mut report = CreateReport {
+        name: name.to_string(),
+        kind: args.kind.as_str(),
+        created: created == Created::New,
+        size: None,
+        file: None,
+        state: Some(StateView::new(&object.state())),
+        holder_pid: None,
+        view_bytes: None,
+        handle_closed: false,
+    };
+    if !args.hold {
+        if created == Created::New {
+            eprintln!(
+                "note: \"{name}\" is released as this command exits (no other process holds a handle); \
+                 use --hold to keep it"
+            );
+        }
+        if let (Sync::Mutex(m), true) = (&object, args.owned) {
+            m.release()?; // leave it free rather than abandoned
+        }
+        return if args.json { print_json_line(&report) } else { Ok(()) };
+    }
+    report.holder_pid = Some(std::process::id());
+    hold(name, args.json.then_some(&report), move || {
+        if let (Sync::Mutex(m), true) = (&object, args.owned) {
+            let _ = m.release();
+        }
+        drop(object);
+    })
+}
+
+/// Creates (or opens) the synchronization object `--type` names, with its options.
+fn make(name: &ObjectName, args: &CreateArgs) -> Result<(Sync, Created)> {
     let full = name.to_string();
     let perms = args.permissions()?;
-    let (object, created): (Sync, Created) = match args.kind {
+    Ok(match args.kind {
         Kind::Mutex => {
             let (m, c) = Mutex::options()
                 .name(&full)
@@ -68,51 +118,6 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
             (Sync::Timer(t), c)
         }
         Kind::Mapping => unreachable!("mappings are created by commands::create"),
-    };
-    if created == Created::Existing && !args.open_existing {
-        return Err(filemap::Error::new(
-            Win32Error::ALREADY_EXISTS,
-            format!(
-                "cannot create \"{name}\": a {} of that name already exists ({}); pass --open-existing to use it",
-                args.kind.as_str(),
-                object.state()
-            ),
-        )
-        .into());
-    }
-    let what = if created == Created::New { "created" } else { "opened existing" };
-    if !args.json {
-        println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
-    }
-    let mut report = CreateReport {
-        name: full.clone(),
-        kind: args.kind.as_str(),
-        created: created == Created::New,
-        size: None,
-        file: None,
-        state: Some(StateView::new(&object.state())),
-        holder_pid: None,
-        view_bytes: None,
-        handle_closed: false,
-    };
-    if !args.hold {
-        if created == Created::New {
-            eprintln!(
-                "note: \"{name}\" is released as this command exits (no other process holds a handle); \
-                 use --hold to keep it"
-            );
-        }
-        if let (Sync::Mutex(m), true) = (&object, args.owned) {
-            m.release()?; // leave it free rather than abandoned
-        }
-        return if args.json { print_json_line(&report) } else { Ok(()) };
-    }
-    report.holder_pid = Some(std::process::id());
-    hold(name, args.json.then_some(&report), move || {
-        if let (Sync::Mutex(m), true) = (&object, args.owned) {
-            let _ = m.release();
-        }
-        drop(object);
     })
 }
 
