@@ -173,6 +173,7 @@ impl Header {
 
     /// Parses and validates a header page read from disk. Everything is untrusted (S4): any
     /// inconsistency is an `ERROR_INVALID_DATA` error naming what is wrong.
+    // LONG: one check per header field, in layout order, each with its own message.
     pub fn decode(buf: &[u8]) -> Result<Header> {
         let bad = |why: &str| Error::new(Win32Error::INVALID_DATA, format!("corrupt object header: {why}"));
         if buf.len() < HEADER_SIZE {
