@@ -19,6 +19,7 @@ const COLORS: &[RGBColor] = &[
 pub type Row = (String, Vec<(String, Option<f64>)>);
 
 /// Draws `rows` into an SVG file.
+// LONG: plotters' builder calls for one chart, in drawing order.
 pub fn draw(path: &Path, contenders: &[&str], rows: &[Row]) -> Result<(), String> {
     let rows: Vec<_> = rows.iter().filter(|(_, r)| r.iter().any(|(_, v)| v.is_some())).collect();
     let per = contenders.len() as f64 + 1.0;

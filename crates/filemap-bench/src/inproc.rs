@@ -51,6 +51,7 @@ fn uniq(what: &str) -> String {
 }
 
 /// filemap's own Rust API.
+// LONG: one arm per figure, each the few lines of that figure's loop.
 pub fn filemap_rust(figure: &str) -> Option<f64> {
     Some(match figure {
         "create_cycle" => {

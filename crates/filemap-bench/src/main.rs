@@ -142,6 +142,7 @@ fn sh(cmd: &mut Command, what: &str) -> Res<()> {
 }
 
 /// Compiles the C/C++ programs and lists the contenders that can run here.
+// LONG: one short block per contender (build it, or say why it cannot run here).
 fn contenders(root: &Path, opts: &Options, notes: &mut Vec<String>) -> Res<Vec<Contender>> {
     let progs = root.join("bench/programs");
     let bin = opts.out.join("bin");
@@ -502,6 +503,8 @@ fn fmt_ns(v: f64) -> String {
     }
 }
 
+// LONG: the report is one page of output written top to bottom (tables, targets, notes, chart);
+// split, its order would be spread over helpers that each print one part.
 fn report(
     opts: &Options,
     all: &[Contender],

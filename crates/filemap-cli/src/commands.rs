@@ -402,8 +402,10 @@ pub struct CreateRequest {
     pub args: CreateArgs,
 }
 
-/// `filemap create --type mapping`.
-pub fn create_mapping(name: ObjectName, args: CreateArgs) -> Result<()> {
+/// Creates (or opens) the mapping with the command's options: the backing file opened for what
+/// the protection needs, the size (required for memory-backed mappings), mode, permissions and
+/// `SEC_RESERVE`.
+fn make_mapping(name: &ObjectName, args: &CreateArgs) -> Result<(Mapping, Created)> {
     let protection = args.protection.unwrap_or(ProtectionArg::Readwrite).protection();
     let file = match &args.file {
         Some(path) => {
@@ -434,7 +436,12 @@ pub fn create_mapping(name: ObjectName, args: CreateArgs) -> Result<()> {
     if let Some(perms) = args.permissions()? {
         options = options.permissions(perms);
     }
-    let (mapping, created) = options.create()?;
+    Ok(options.create()?)
+}
+
+/// `filemap create --type mapping`.
+pub fn create_mapping(name: ObjectName, args: CreateArgs) -> Result<()> {
+    let (mapping, created) = make_mapping(&name, &args)?;
     if created == Created::Existing && !args.open_existing {
         return Err(filemap::Error::new(
             Win32Error::ALREADY_EXISTS,

@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use filemap::sync::{DueTime, MAXIMUM_WAIT_OBJECTS, SyncState, Waitable, query_state, wait_all, wait_any};
-use filemap::{Created, Event, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error};
+use filemap::{
+    Created, Event, Handle, Mutex, ObjectName, ObjectType, Rights, Semaphore, Timer, WaitOutcome, Win32Error,
+};
 
 use crate::commands::{CreateArgs, CreateReport, Kind, hold, parse_name, print_json_line, usage};
 use crate::state_view::StateView;
@@ -14,9 +16,59 @@ use crate::units;
 
 /// `filemap create --type mutex|semaphore|event|timer`.
 pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
+    let (object, created) = make(name, &args)?;
+    if created == Created::Existing && !args.open_existing {
+        return Err(filemap::Error::new(
+            Win32Error::ALREADY_EXISTS,
+            format!(
+                "cannot create \"{name}\": a {} of that name already exists ({}); pass --open-existing to use it",
+                args.kind.as_str(),
+                object.state()
+            ),
+        )
+        .into());
+    }
+    let what = if created == Created::New { "created" } else { "opened existing" };
+    if !args.json {
+        println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
+    }
+    let mut report = CreateReport {
+        name: name.to_string(),
+        kind: args.kind.as_str(),
+        created: created == Created::New,
+        size: None,
+        file: None,
+        state: Some(StateView::new(&object.state())),
+        holder_pid: None,
+        view_bytes: None,
+        handle_closed: false,
+    };
+    if !args.hold {
+        if created == Created::New {
+            eprintln!(
+                "note: \"{name}\" is released as this command exits (no other process holds a handle); \
+                 use --hold to keep it"
+            );
+        }
+        if let (Sync::Mutex(m), true) = (&object, args.owned) {
+            m.release()?; // leave it free rather than abandoned
+        }
+        return if args.json { print_json_line(&report) } else { Ok(()) };
+    }
+    report.holder_pid = Some(std::process::id());
+    hold(name, args.json.then_some(&report), move || {
+        if let (Sync::Mutex(m), true) = (&object, args.owned) {
+            let _ = m.release();
+        }
+        drop(object);
+    })
+}
+
+/// Creates (or opens) the synchronization object `--type` names, with its options.
+fn make(name: &ObjectName, args: &CreateArgs) -> Result<(Sync, Created)> {
     let full = name.to_string();
     let perms = args.permissions()?;
-    let (object, created): (Sync, Created) = match args.kind {
+    Ok(match args.kind {
         Kind::Mutex => {
             let (m, c) = Mutex::options()
                 .name(&full)
@@ -66,51 +118,6 @@ pub fn create(name: &ObjectName, args: CreateArgs) -> Result<()> {
             (Sync::Timer(t), c)
         }
         Kind::Mapping => unreachable!("mappings are created by commands::create"),
-    };
-    if created == Created::Existing && !args.open_existing {
-        return Err(filemap::Error::new(
-            Win32Error::ALREADY_EXISTS,
-            format!(
-                "cannot create \"{name}\": a {} of that name already exists ({}); pass --open-existing to use it",
-                args.kind.as_str(),
-                object.state()
-            ),
-        )
-        .into());
-    }
-    let what = if created == Created::New { "created" } else { "opened existing" };
-    if !args.json {
-        println!("{what} {} \"{name}\" ({})", args.kind.as_str(), object.state());
-    }
-    let mut report = CreateReport {
-        name: full.clone(),
-        kind: args.kind.as_str(),
-        created: created == Created::New,
-        size: None,
-        file: None,
-        state: Some(StateView::new(&object.state())),
-        holder_pid: None,
-        view_bytes: None,
-        handle_closed: false,
-    };
-    if !args.hold {
-        if created == Created::New {
-            eprintln!(
-                "note: \"{name}\" is released as this command exits (no other process holds a handle); \
-                 use --hold to keep it"
-            );
-        }
-        if let (Sync::Mutex(m), true) = (&object, args.owned) {
-            m.release()?; // leave it free rather than abandoned
-        }
-        return if args.json { print_json_line(&report) } else { Ok(()) };
-    }
-    report.holder_pid = Some(std::process::id());
-    hold(name, args.json.then_some(&report), move || {
-        if let (Sync::Mutex(m), true) = (&object, args.owned) {
-            let _ = m.release();
-        }
-        drop(object);
     })
 }
 
@@ -160,13 +167,18 @@ impl Sync {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The handle as the core's one handle trait sees it (type, name, identity, access).
+    fn handle(&self) -> &dyn Handle {
         match self {
-            Sync::Mutex(_) => "mutex",
-            Sync::Semaphore(_) => "semaphore",
-            Sync::Event(_) => "event",
-            Sync::Timer(_) => "timer",
+            Sync::Mutex(m) => m,
+            Sync::Semaphore(s) => s,
+            Sync::Event(e) => e,
+            Sync::Timer(t) => t,
         }
+    }
+
+    fn kind(&self) -> &'static str {
+        self.handle().object_type().as_str()
     }
 }
 

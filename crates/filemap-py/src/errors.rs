@@ -36,6 +36,7 @@ fn make_class(py: Python<'_>, name: &str, doc: &str, bases: &[Bound<'_, PyAny>])
     Ok(class.cast_into::<PyType>()?.unbind())
 }
 
+// LONG: the table of exception classes, one line per Win32 error family.
 fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
     CLASSES.get_or_try_init(py, || {
         let builtins = py.import("builtins")?;

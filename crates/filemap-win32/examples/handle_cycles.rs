@@ -46,6 +46,7 @@ fn median_us(rounds: usize, iters: u32, mut f: impl FnMut(u32)) -> f64 {
     samples[samples.len() / 2]
 }
 
+// LONG: an experiment script: one measured loop per C call, read in order.
 fn main() {
     let iters: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
     let root = format!("/dev/shm/filemap-cycles-{}", std::process::id());

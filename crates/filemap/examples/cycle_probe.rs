@@ -81,6 +81,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+// LONG: an experiment script: each mode is a few lines of setup and measurement, read in order.
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "trace".into());
     let n: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(if mode == "cpu" { 40 } else { 3 });

@@ -96,6 +96,18 @@ impl PartialEq for Namespace {
 
 impl Eq for Namespace {}
 
+impl std::hash::Hash for Namespace {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.root.hash(state);
+    }
+}
+
+// A `Namespace` is shared between threads (the default one is a `static`).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Namespace>();
+};
+
 impl Default for Namespace {
     /// The process's namespace: rooted at `$FILEMAP_ROOT` if set (read once, on first use),
     /// else the standard locations. Every clone shares one set of verified directories.
@@ -149,52 +161,6 @@ impl Namespace {
             },
             (Scope::Global, root) => root.unwrap_or(Path::new("/dev/shm")).join(GLOBAL_DIR),
         }
-    }
-
-    /// A mapping builder that creates and opens in this namespace.
-    pub fn mapping<'f>(&self) -> crate::MappingOptions<'f> {
-        crate::Mapping::options().namespace(self)
-    }
-
-    /// Opens the existing mapping `name` of this namespace ([`crate::Mapping::open`]).
-    pub fn open_mapping(&self, name: &str, access: crate::Access) -> Result<crate::Mapping> {
-        self.mapping().name(name).access(access).open()
-    }
-
-    /// A mutex builder that creates and opens in this namespace.
-    pub fn mutex(&self) -> crate::sync::MutexOptions {
-        crate::sync::Mutex::options().namespace(self)
-    }
-
-    /// A semaphore builder that creates and opens in this namespace.
-    pub fn semaphore(&self) -> crate::sync::SemaphoreOptions {
-        crate::sync::Semaphore::options().namespace(self)
-    }
-
-    /// An event builder that creates and opens in this namespace.
-    pub fn event(&self) -> crate::sync::EventOptions {
-        crate::sync::Event::options().namespace(self)
-    }
-
-    /// A waitable timer builder that creates and opens in this namespace.
-    pub fn timer(&self) -> crate::sync::TimerOptions {
-        crate::sync::Timer::options().namespace(self)
-    }
-
-    /// Lists the objects of a scope of this namespace, removing dead ones with `reclaim`
-    /// ([`crate::scan`]).
-    pub fn scan(&self, scope: Scope, reclaim: bool) -> Result<Vec<crate::Entry>> {
-        crate::object::scan_in(self, scope, reclaim)
-    }
-
-    /// Sweeps a scope of this namespace now ([`crate::sweep::sweep_now`]).
-    pub fn sweep_now(&self, scope: Scope) -> Result<usize> {
-        crate::sweep::sweep_dir(self.dir(scope, false)?)
-    }
-
-    /// The type and state of the object `name` in this namespace ([`crate::sync::query_state`]).
-    pub fn query_state(&self, name: &str) -> Result<(crate::ObjectType, Option<crate::sync::SyncState>)> {
-        crate::sync::query_state_in(self, name)
     }
 
     /// Sets up this namespace's Global scope (root only); see [`init_global`].
@@ -266,7 +232,7 @@ pub(crate) struct Dir {
     ns: Weak<Inner>,
     root: Option<PathBuf>,
     /// This directory's amortized sweep.
-    pub(crate) sweep: Mutex<crate::sweep::State>,
+    pub(crate) sweep: Mutex<SweepState>,
 }
 
 impl std::fmt::Debug for Dir {
@@ -283,7 +249,7 @@ impl Dir {
             path,
             ns: Arc::downgrade(&ns.inner),
             root: ns.inner.root.clone(),
-            sweep: Mutex::new(crate::sweep::State::default()),
+            sweep: Mutex::new(SweepState::default()),
         }
     }
 
@@ -346,7 +312,7 @@ pub(crate) fn dir_of(fd: rustix::fd::BorrowedFd<'_>, scope: Scope, file: &str) -
     }
     let path = std::fs::read_link(format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd))).ok()?;
     let parent = path.parent()?.to_path_buf();
-    // Rooted the way `Namespace::at` lays directories out, or else a standard location.
+    // Only a directory laid out the way `Namespace::at` (and `FILEMAP_ROOT`) lay them out.
     let expected = match scope {
         Scope::Local => format!("filemap-{}", rustix::process::geteuid().as_raw()),
         Scope::Global => GLOBAL_DIR.to_owned(),
@@ -534,4 +500,16 @@ pub(crate) fn entries(dir: &Dir) -> Result<Vec<OsString>> {
         }
     }
     Ok(out)
+}
+
+/// Where the amortized sweep ([`crate::sweep`]) of one namespace directory stands: kept with the
+/// directory so that namespaces do not reset each other's pass.
+#[derive(Default)]
+pub(crate) struct SweepState {
+    /// No step before this instant.
+    pub(crate) next_step: Option<std::time::Instant>,
+    /// No new pass before this instant.
+    pub(crate) next_pass: Option<std::time::Instant>,
+    /// The pass in progress: where its directory listing stands.
+    pub(crate) cursor: Option<rustix::fs::Dir>,
 }

@@ -35,14 +35,9 @@ pub const STEP_ENTRIES: usize = 8;
 /// A new pass over a directory starts at most this often.
 pub const PASS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The sweep of one namespace directory (kept in its [`Dir`]): when the next step and the next
-/// pass may run, and the `readdir` cursor of the pass in progress.
-#[derive(Default)]
-pub(crate) struct State {
-    next_step: Option<Instant>,
-    next_pass: Option<Instant>,
-    cursor: Option<rustix::fs::Dir>,
-}
+// The sweep state of one namespace directory (kept in its `Dir`): when the next step and the next
+// pass may run, and the `readdir` cursor of the pass in progress.
+use crate::namespace::SweepState as State;
 
 /// Called after every create, open and close in `dir`: runs a sweep step when one is due.
 pub(crate) fn tick(dir: &Arc<Dir>) {
@@ -110,4 +105,11 @@ pub(crate) fn sweep_dir(dir: Option<Arc<Dir>>) -> crate::Result<usize> {
         removed += step(&mut state, &dir, Instant::now(), usize::MAX);
     }
     Ok(removed)
+}
+
+impl crate::namespace::Namespace {
+    /// Sweeps a scope of this namespace now ([`crate::sweep::sweep_now`]).
+    pub fn sweep_now(&self, scope: Scope) -> crate::Result<usize> {
+        crate::sweep::sweep_dir(self.dir(scope, false)?)
+    }
 }

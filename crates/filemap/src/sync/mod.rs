@@ -64,6 +64,7 @@ mod cell;
 mod handle;
 mod mutex;
 mod page;
+mod probe;
 mod process;
 mod robust;
 pub(crate) mod state;
@@ -80,6 +81,7 @@ use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 
 pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
 pub use mutex::{Mutex, MutexGuard, MutexOptions};
+pub use probe::Probe;
 pub use process::Process;
 pub use wait::{Waitable, fair_hand_off, set_fair_hand_off, set_spin_duration, spin_duration, wait_all, wait_any};
 
@@ -549,5 +551,44 @@ impl AnySync {
             AnySync::Event(e) => e,
             AnySync::Timer(t) => t,
         }
+    }
+}
+
+impl crate::namespace::Namespace {
+    /// A mutex builder that creates and opens in this namespace.
+    pub fn mutex(&self) -> crate::sync::MutexOptions {
+        crate::sync::Mutex::options().namespace(self)
+    }
+
+    /// A semaphore builder that creates and opens in this namespace.
+    pub fn semaphore(&self) -> crate::sync::SemaphoreOptions {
+        crate::sync::Semaphore::options().namespace(self)
+    }
+
+    /// An event builder that creates and opens in this namespace.
+    pub fn event(&self) -> crate::sync::EventOptions {
+        crate::sync::Event::options().namespace(self)
+    }
+
+    /// A waitable timer builder that creates and opens in this namespace.
+    pub fn timer(&self) -> crate::sync::TimerOptions {
+        crate::sync::Timer::options().namespace(self)
+    }
+
+    /// The type and state of the object `name` in this namespace ([`crate::sync::query_state`]).
+    pub fn query_state(&self, name: &str) -> Result<(crate::ObjectType, Option<crate::sync::SyncState>)> {
+        crate::sync::query_state_in(self, name)
+    }
+
+    /// Opens the synchronization object `name` of this namespace, whatever its type
+    /// ([`crate::sync::open_any`]).
+    pub fn open_any(&self, name: &str, rights: crate::sync::Rights) -> Result<crate::sync::AnySync> {
+        crate::sync::open_any_in(self, name, rights)
+    }
+
+    /// The state of a synchronization object this namespace's [`Namespace::scan`] found
+    /// ([`crate::sync::describe_state`]).
+    pub fn describe_state(&self, entry: &crate::Entry) -> Result<Option<crate::sync::SyncState>> {
+        crate::sync::describe_state_in(self, entry)
     }
 }
