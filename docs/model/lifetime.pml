@@ -338,7 +338,7 @@ end_stopped: (false)
     fi
 }
 
-/* ---- open_in (object.rs ObjectFile::open_in, reclaim_dead, unlink_if_same) ------------- */
+/* ---- open_in (object/protocol.rs ObjectFile::open_in, reclaim_dead, unlink_if_same) ------------- */
 
 #define R_LIVE       1
 #define R_FREE       2
@@ -693,7 +693,7 @@ done:
     } unless { sig[me] != 0 -> on_signal(me) }
 }
 
-/* ---- the scanner: ls, gc, the sweep (object.rs inspect, reclaim_entry; sweep.rs step) --- */
+/* ---- the scanner: ls, gc, the sweep (object/scan.rs inspect, reclaim_entry; sweep.rs step) --- */
 
 #if SCANNER
 active proctype scanner() {
