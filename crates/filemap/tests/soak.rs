@@ -97,8 +97,9 @@ fn slot(w: usize, n: usize) -> usize {
     SLOTS + w * SLOT_WORDS + 1 + n
 }
 
-/// The failures a soak worker may meet: a stopped releaser (bounded), a name gone, a full
-/// tmpfs, and what a scribbled header or sync word must turn into. Anything else fails the run.
+/// The failures an operation on a scribbled (hostile) name may meet: a stopped releaser
+/// (bounded), a name gone, a full tmpfs, and what a scribbled header or sync word must turn
+/// into. Anything else fails the run.
 fn tolerated(code: Win32Error) -> bool {
     [
         Win32Error::SHARING_VIOLATION,
@@ -199,6 +200,18 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A full tmpfs: the only failure a clean name may meet besides a refused create or a free name.
+fn full(code: Win32Error) -> bool {
+    [Win32Error::DISK_FULL, Win32Error::NOT_ENOUGH_MEMORY, Win32Error::OUTOFMEMORY, Win32Error::COMMITMENT_LIMIT]
+        .contains(&code)
+}
+
+/// Clean names: a full tmpfs, counted; anything else fails the run.
+fn check_clean(o: &filemap::View, what: &str, code: Win32Error) {
+    assert!(full(code), "{what} failed with {code:?}, which only a full tmpfs or an attack may cause");
+    word(o, FULL).fetch_add(1, Ordering::Relaxed);
+}
+
 fn check(o: &filemap::View, what: &str, code: Win32Error, counter: usize) {
     if !tolerated(code) {
         panic!("{what} failed with an unexpected code {code:?}");
@@ -275,8 +288,12 @@ fn worker(o: &filemap::View, me: usize, names: &[String], hostile_names: &[Strin
         let acquired = if rng.below(3) == 0 {
             match Mapping::open(&names[n], Access::ALL) {
                 Ok(m) => Some((m, Created::Existing)),
+                Err(e) if e.code() == Win32Error::FILE_NOT_FOUND => {
+                    word(o, NOT_FOUND).fetch_add(1, Ordering::Relaxed);
+                    None
+                }
                 Err(e) => {
-                    check(o, &format!("open {}: {e}", names[n]), e.code(), NOT_FOUND);
+                    check_clean(o, &format!("open {}: {e}", names[n]), e.code());
                     None
                 }
             }
@@ -288,7 +305,7 @@ fn worker(o: &filemap::View, me: usize, names: &[String], hostile_names: &[Strin
                     None
                 }
                 Err(e) => {
-                    check(o, &format!("create {}: {e}", names[n]), e.code(), FULL);
+                    check_clean(o, &format!("create {}: {e}", names[n]), e.code());
                     None
                 }
             }
@@ -361,7 +378,7 @@ fn worker(o: &filemap::View, me: usize, names: &[String], hostile_names: &[Strin
             }
             Err(e) => {
                 word(o, slot(me, n)).store(0, Ordering::SeqCst);
-                check(o, &format!("view {}: {e}", names[n]), e.code(), FULL);
+                check_clean(o, &format!("view {}: {e}", names[n]), e.code());
             }
         }
         drop(m);
