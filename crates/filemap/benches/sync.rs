@@ -271,7 +271,7 @@ fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement:
 /// alternate strictly, so each iteration is two hand-offs (to the child and back), each with
 /// the hand-off fence (the grantee lets its releaser come back first).
 fn mutex_turns(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
-    let (m, _) = Mutex::create(Some(&format!(r"Local\bench-turns-{label}")), false).unwrap();
+    let (m, _) = ns().mutex().name(&format!(r"Local\bench-turns-{label}")).create().unwrap();
     assert_eq!(m.acquire(None).unwrap(), WaitOutcome::Signaled(0));
     let stop_page = shared_page();
     // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.

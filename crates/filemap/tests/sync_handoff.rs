@@ -329,8 +329,8 @@ fn the_corpus_turns_program_alternates_strictly() {
 fn create_pair(tag: &str) -> (Mutex, Semaphore, String, String) {
     let mn = name(&format!("{tag}-m"));
     let sn = name(&format!("{tag}-s"));
-    let (m, _) = Mutex::create(Some(&mn), true).unwrap();
-    let (s, _) = Semaphore::create(Some(&sn), 0, 1).unwrap();
+    let (m, _) = Mutex::options().name(&mn).initial_owner(true).create().unwrap();
+    let (s, _) = Semaphore::options().name(&sn).max(1).create().unwrap();
     (m, s, mn, sn)
 }
 
@@ -412,7 +412,7 @@ fn a_wait_all_waiter_killed_after_being_granted_passes_its_grants_on() {
         let mut next = spawn_helper("wait-all-report", &[&mn, &sn]);
         next.expect_line("READY", LONG);
         std::thread::sleep(Duration::from_millis(150));
-        let pid = chosen.child.id() as libc::pid_t;
+        let pid = chosen.pid() as libc::pid_t;
         // SAFETY: stopping our own child.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
         std::thread::sleep(Duration::from_millis(50));
@@ -443,7 +443,7 @@ fn sixty_waiters_on_one_mutex_time_out_on_time_and_all_get_their_turns() {
         const THREADS: usize = 60;
         const ROUNDS: usize = 10;
         let n = name("sixty");
-        let (m, _) = Mutex::create(Some(&n), true).unwrap();
+        let (m, _) = Mutex::options().name(&n).initial_owner(true).create().unwrap();
         let m = std::sync::Arc::new(m);
         // 1. The mutex is held: every one of the 60 timed waits times out, none early, none
         //    far past its timeout.
