@@ -521,6 +521,22 @@ fn queued_wait(
                 }
                 continue;
             }
+            if let (Target::Cell(c), Some(p)) = (&o.t, places[i]) {
+                // Queued on a semaphore or auto-reset event: a unit in the object (a release
+                // that came before our place was counted, or one caught between its change
+                // and its hand-off) goes to the oldest waiter, maybe us, as the release gives
+                // it; taking it directly would overtake older waiters.
+                c.hand_off_available();
+                if take_grant(o, ctx, p).is_some() {
+                    places[i] = None;
+                    return Ok(WaitOutcome::Signaled(i));
+                }
+                // A pulse is for the waiters of its moment: it is taken, not handed on.
+                if c.try_take_pulse(o.entry_gen, deadline) {
+                    return Ok(WaitOutcome::Signaled(i));
+                }
+                continue;
+            }
             if let Some(abandoned) = o.try_take(ctx, deadline)? {
                 return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
             }
