@@ -287,7 +287,7 @@ pub struct CreateReport {
     /// Mappings: the backing file, if not memory.
     pub file: Option<PathBuf>,
     /// Sync objects: the state after creation.
-    pub state: Option<crate::sync_cmds::StateView>,
+    pub state: Option<crate::state_view::StateView>,
     /// The process holding the object (`--hold`, `--background`), or `null` when it was
     /// released as `filemap` exited.
     pub holder_pid: Option<u32>,
@@ -380,19 +380,30 @@ fn parse_ace(text: &str) -> Result<(filemap::security::Trustee, u32)> {
     Ok((trustee, mask))
 }
 
-/// `filemap create`.
-pub fn create(args: CreateArgs) -> Result<()> {
+/// `filemap create`: what every type shares (the name, options that do not fit the type,
+/// `--background`), then the mapping or synchronization object's own creation.
+pub fn create(args: CreateArgs) -> Result<Option<CreateRequest>> {
     let name = parse_name(&args.name)?;
     let misplaced = args.misplaced();
     if !misplaced.is_empty() {
         return Err(usage(format!("{} cannot be used with --type {}", misplaced.join(", "), args.kind.as_str())));
     }
     if args.background {
-        return create_in_background(&name);
+        create_in_background(&name)?;
+        return Ok(None);
     }
-    if args.kind != Kind::Mapping {
-        return crate::sync_cmds::create(&name, args);
-    }
+    Ok(Some(CreateRequest { name, args }))
+}
+
+/// A `create` whose common checks passed (`None` from [`create`] when `--background` already
+/// did it): `main` hands it to [`create_mapping`] or to the sync commands by its type.
+pub struct CreateRequest {
+    pub name: ObjectName,
+    pub args: CreateArgs,
+}
+
+/// `filemap create --type mapping`.
+pub fn create_mapping(name: ObjectName, args: CreateArgs) -> Result<()> {
     let protection = args.protection.unwrap_or(ProtectionArg::Readwrite).protection();
     let file = match &args.file {
         Some(path) => {

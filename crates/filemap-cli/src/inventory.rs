@@ -10,7 +10,7 @@ use filemap::{Entry, Header, ObjectType, Protection, Scope, SectionFlags};
 use serde::Serialize;
 
 use crate::procs::{self, FileId, Snapshot};
-use crate::sync_cmds::StateView;
+use crate::state_view::StateView;
 
 /// Offset of a mapping's data in its object file: the header page comes first.
 const HEADER_SIZE: u64 = filemap::DATA_OFFSET;
@@ -244,9 +244,25 @@ pub fn find(name: &filemap::ObjectName) -> filemap::Result<(Option<Object>, Repo
 }
 
 fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report {
+    let (mut snap, dirs, objects_by_id) = snapshot_for(&entries, scopes);
+    let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let users = crate::users::Users::load();
+    let mut objects: Vec<Object> = entries.into_iter().map(|e| object_of(e, &mut snap, &users, now_ns)).collect();
+    objects.sort_by(|a, b| (a.scope, &a.name).cmp(&(b.scope, &b.name)));
+
+    let released = released_memory(&mut snap, &dirs, &objects_by_id);
+    let mut unreadable = std::mem::take(&mut snap.unreadable);
+    unreadable.sort_unstable();
+    Report { objects, released_memory: released, unreadable_processes: unreadable, warnings }
+}
+
+/// One look at the processes, keeping what concerns `entries`: descriptors and maps of the
+/// object files, of their backing files and of anything in the scopes' directories. Also
+/// returns those directories (with a trailing `/`) and the objects' file ids.
+fn snapshot_for(entries: &[Entry], scopes: &[Scope]) -> (Snapshot, Vec<(Scope, String)>, HashSet<FileId>) {
     let mut objects_by_id: HashSet<FileId> = HashSet::new();
     let mut backing_ids: HashMap<FileId, FileId> = HashMap::new(); // backing -> object
-    for e in &entries {
+    for e in entries {
         let id = FileId::from_dev_ino(e.dev, e.ino);
         objects_by_id.insert(id);
         if let Ok(Header { backing: Some(b), .. }) = &e.header {
@@ -259,91 +275,86 @@ fn build(entries: Vec<Entry>, scopes: &[Scope], warnings: Vec<String>) -> Report
         .collect();
     let in_namespace = |path: &str| dirs.iter().any(|(_, d)| path.starts_with(d.as_str()));
     let fd_dirs: Vec<String> = dirs.iter().map(|(_, d)| d.clone()).collect();
-    let mut snap = Snapshot::take(
+    let snap = Snapshot::take(
         &|id, path| objects_by_id.contains(&id) || backing_ids.contains_key(&id) || in_namespace(path),
         &fd_dirs,
     );
+    (snap, dirs, objects_by_id)
+}
 
-    let now_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let users = crate::users::Users::load();
-    let mut objects = Vec::new();
-    for e in entries {
-        let id = FileId::from_dev_ino(e.dev, e.ino);
-        let header = e.header.as_ref().ok();
-        let file = filemap::namespace::scope_dir(e.scope).join(&e.file);
-        let acl = filemap::security::FileAcl::read_path(&file).ok();
-        let gid = std::fs::symlink_metadata(&file).map_or(0, |m| std::os::unix::fs::MetadataExt::gid(&m));
-        let holders = holders_of(&mut snap, id);
-        let handle_locks = snap.locks.iter().filter(|l| l.file == id).count();
-        let uninspected_handles = handle_locks.saturating_sub(holders.iter().map(|h| h.locks).sum());
-        let mut view_ids = vec![(id, HEADER_SIZE)];
-        if let Some(b) = header.and_then(|h| h.backing.as_ref()) {
-            view_ids.push((FileId::from_dev_ino(b.dev, b.ino), 0));
-        }
-        let views = views_of(&mut snap, &view_ids);
-        let is_mapping = header.is_some_and(|h| h.kind == ObjectType::Mapping);
-        let state = match filemap::sync::describe_state(&e) {
-            Ok(state) => state.as_ref().map(StateView::new),
-            Err(err) => Some(StateView::unreadable(&err)),
-        };
-        objects.push(Object {
-            name: name_of(e.scope, &e.file, header),
-            scope: scope_str(e.scope),
-            kind: header.map(|h| h.kind.as_str()),
-            device: device_str(id),
-            inode: e.ino,
-            file_size: e.file_size,
-            size: header.filter(|_| is_mapping).map(|h| h.size),
-            protection: header.filter(|_| is_mapping).map(|h| {
-                Protection::from_win32(h.protection).map_or(format!("{:#x}", h.protection), |(p, _)| format!("{p:?}"))
-            }),
-            attributes: header.filter(|_| is_mapping).map(|h| section_names(h.attributes)).unwrap_or_default(),
-            backing: header.and_then(|h| h.backing.as_ref()).map(|b| {
-                let meta = std::fs::metadata(&b.path).ok();
-                BackingInfo {
-                    path: b.path.clone(),
-                    device: device_str(FileId::from_dev_ino(b.dev, b.ino)),
-                    inode: b.ino,
-                    exists: meta.is_some(),
-                    same_file: meta.as_ref().is_some_and(|m| m.dev() == b.dev && m.ino() == b.ino),
-                    current_size: meta.map(|m| m.len()),
-                }
-            }),
-            state,
-            owner_uid: e.uid,
-            owner: users.name(e.uid),
-            mode: format!(
-                "{:04o}{}",
-                e.mode & 0o7777,
-                if acl.as_ref().is_some_and(|a| !a.is_minimal()) { "+" } else { "" }
-            ),
-            access: acl
-                .map(|a| {
-                    a.describe(&users.name(e.uid), gid)
-                        .into_iter()
-                        .map(|(who, access)| AccessEntry { who, access })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            creator_pid: header.map(|h| h.creator_pid),
-            created_unix_ns: header.map(|h| h.created_ns),
-            created: header.map(|h| rfc3339(h.created_ns)),
-            age_seconds: header.map(|h| now_ns.saturating_sub(h.created_ns) / 1_000_000_000),
-            stale: e.stale,
-            error: e.header.as_ref().err().cloned(),
-            handle_locks,
-            uninspected_handles,
-            holders,
-            views,
-            file,
-        });
+/// Everything `ls` and `info` say about one namespace entry: its header, state, owner and
+/// access, and the handles and views that processes in `snap` have of it.
+fn object_of(e: Entry, snap: &mut Snapshot, users: &crate::users::Users, now_ns: u64) -> Object {
+    let id = FileId::from_dev_ino(e.dev, e.ino);
+    let header = e.header.as_ref().ok();
+    let file = filemap::namespace::scope_dir(e.scope).join(&e.file);
+    let acl = filemap::security::FileAcl::read_path(&file).ok();
+    let gid = std::fs::symlink_metadata(&file).map_or(0, |m| std::os::unix::fs::MetadataExt::gid(&m));
+    let holders = holders_of(snap, id);
+    let handle_locks = snap.locks.iter().filter(|l| l.file == id).count();
+    let uninspected_handles = handle_locks.saturating_sub(holders.iter().map(|h| h.locks).sum());
+    let mut view_ids = vec![(id, HEADER_SIZE)];
+    if let Some(b) = header.and_then(|h| h.backing.as_ref()) {
+        view_ids.push((FileId::from_dev_ino(b.dev, b.ino), 0));
     }
-    objects.sort_by(|a, b| (a.scope, &a.name).cmp(&(b.scope, &b.name)));
+    let views = views_of(snap, &view_ids);
+    let mapping = header.filter(|h| h.kind == ObjectType::Mapping);
+    let state = match filemap::sync::describe_state(&e) {
+        Ok(state) => state.as_ref().map(StateView::new),
+        Err(err) => Some(StateView::unreadable(&err)),
+    };
+    let minimal_acl = acl.as_ref().is_none_or(|a| a.is_minimal());
+    Object {
+        name: name_of(e.scope, &e.file, header),
+        scope: scope_str(e.scope),
+        kind: header.map(|h| h.kind.as_str()),
+        device: device_str(id),
+        inode: e.ino,
+        file_size: e.file_size,
+        size: mapping.map(|h| h.size),
+        protection: mapping.map(|h| {
+            Protection::from_win32(h.protection).map_or(format!("{:#x}", h.protection), |(p, _)| format!("{p:?}"))
+        }),
+        attributes: mapping.map(|h| section_names(h.attributes)).unwrap_or_default(),
+        backing: header.and_then(|h| h.backing.as_ref()).map(backing_info),
+        state,
+        owner_uid: e.uid,
+        owner: users.name(e.uid),
+        mode: format!("{:04o}{}", e.mode & 0o7777, if minimal_acl { "" } else { "+" }),
+        access: acl
+            .map(|a| {
+                a.describe(&users.name(e.uid), gid)
+                    .into_iter()
+                    .map(|(who, access)| AccessEntry { who, access })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        creator_pid: header.map(|h| h.creator_pid),
+        created_unix_ns: header.map(|h| h.created_ns),
+        created: header.map(|h| rfc3339(h.created_ns)),
+        age_seconds: header.map(|h| now_ns.saturating_sub(h.created_ns) / 1_000_000_000),
+        stale: e.stale,
+        error: e.header.as_ref().err().cloned(),
+        handle_locks,
+        uninspected_handles,
+        holders,
+        views,
+        file,
+    }
+}
 
-    let released = released_memory(&mut snap, &dirs, &objects_by_id);
-    let mut unreadable = std::mem::take(&mut snap.unreadable);
-    unreadable.sort_unstable();
-    Report { objects, released_memory: released, unreadable_processes: unreadable, warnings }
+/// What a file-backed mapping's header records about its backing file, and whether that file
+/// is still there and the same.
+fn backing_info(b: &filemap::Backing) -> BackingInfo {
+    let meta = std::fs::metadata(&b.path).ok();
+    BackingInfo {
+        path: b.path.clone(),
+        device: device_str(FileId::from_dev_ino(b.dev, b.ino)),
+        inode: b.ino,
+        exists: meta.is_some(),
+        same_file: meta.as_ref().is_some_and(|m| m.dev() == b.dev && m.ino() == b.ino),
+        current_size: meta.map(|m| m.len()),
+    }
 }
 
 /// Nanoseconds since the Unix epoch as RFC 3339 in UTC, to the second.

@@ -41,6 +41,7 @@ mod inventory;
 mod out;
 mod procs;
 mod render;
+mod state_view;
 mod sync_cmds;
 mod units;
 mod users;
@@ -149,7 +150,12 @@ fn main() -> ExitCode {
         Command::DemoSecond(args) => demo::second(args),
         Command::Ls(args) => commands::ls(args.scope, args.pattern.as_deref(), args.pid, args.json),
         Command::Info(args) => commands::info(&args.name, args.json),
-        Command::Create(args) => commands::create(args),
+        Command::Create(args) => match commands::create(args) {
+            Ok(Some(req)) if req.args.kind == commands::Kind::Mapping => commands::create_mapping(req.name, req.args),
+            Ok(Some(req)) => sync_cmds::create(&req.name, req.args),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        },
         Command::Read(args) => commands::read(args),
         Command::Write(args) => commands::write(args),
         Command::Signal(args) => sync_cmds::signal(args),

@@ -141,66 +141,10 @@ fn status(o: &Object) -> &'static str {
 /// The `ls` table; `filtered`: a PATTERN or `--pid` chose the objects.
 pub fn table(report: &Report, style: Style, filtered: bool) -> String {
     let mut out = String::new();
-    let header =
-        ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "CREATED", "HANDLES", "HOLDERS", "VIEWS"];
-    let rows: Vec<[String; 12]> = report
-        .objects
-        .iter()
-        .map(|o| {
-            [
-                o.scope.to_owned(),
-                o.name.as_deref().map_or_else(|| format!("? ({})", escape_path(&o.file)), |n| escape(n).into_owned()),
-                o.kind.unwrap_or("?").to_owned(),
-                o.size.map_or("-".into(), human_size),
-                o.state.as_ref().map_or("-".into(), |s| escape(&s.summary).into_owned()),
-                status(o).to_owned(),
-                escape(&o.owner).into_owned(),
-                o.mode.clone(),
-                o.created.as_deref().map_or("-".into(), |c| created_short(c, o.age_seconds)),
-                o.handle_locks.to_string(),
-                holders_short(&o.holders, o.handle_locks),
-                views_short(&o.views),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
+    if report.objects.is_empty() {
         out.push_str(if filtered { "no named objects match\n" } else { "no named objects\n" });
     } else {
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String], paint: &dyn Fn(usize, &str) -> String| {
-            let mut s = String::new();
-            for (i, cell) in cells.iter().enumerate() {
-                let last = i + 1 == cells.len();
-                let pad = if last { 0 } else { widths[i] - cell.chars().count() + 2 };
-                s.push_str(&paint(i, cell));
-                s.push_str(&" ".repeat(pad));
-            }
-            s.trim_end().to_owned() + "\n"
-        };
-        out.push_str(&line(&header.map(String::from), &|_, c| style.bold(c)));
-        for (row, o) in rows.iter().zip(&report.objects) {
-            let st = status(o);
-            out.push_str(&line(row, &|i, c| match (i, st) {
-                (5, "stale") => style.yellow(c),
-                (5, "corrupt") => style.red(c),
-                _ => c.to_owned(),
-            }));
-        }
-        let stale = report.objects.iter().filter(|o| o.stale).count();
-        if stale > 0 {
-            let _ = writeln!(
-                out,
-                "{}",
-                style.yellow(&format!(
-                    "{stale} stale object(s): no live process holds a handle; `filemap gc` removes them"
-                ))
-            );
-        }
+        object_rows(&mut out, &report.objects, style);
     }
     if !report.released_memory.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Memory kept alive only by views (the name was released):"));
@@ -235,6 +179,66 @@ pub fn table(report: &Report, style: Style, filtered: bool) -> String {
     out
 }
 
+/// The table of `objects` (not empty): a header, one aligned row each (the status painted), and
+/// a line about stale objects if any.
+fn object_rows(out: &mut String, objects: &[Object], style: Style) {
+    let header =
+        ["SCOPE", "NAME", "TYPE", "SIZE", "STATE", "STATUS", "OWNER", "MODE", "CREATED", "HANDLES", "HOLDERS", "VIEWS"];
+    let rows: Vec<[String; 12]> = objects.iter().map(row).collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String], paint: &dyn Fn(usize, &str) -> String| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let last = i + 1 == cells.len();
+            let pad = if last { 0 } else { widths[i] - cell.chars().count() + 2 };
+            s.push_str(&paint(i, cell));
+            s.push_str(&" ".repeat(pad));
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    out.push_str(&line(&header.map(String::from), &|_, c| style.bold(c)));
+    for (row, o) in rows.iter().zip(objects) {
+        let st = status(o);
+        out.push_str(&line(row, &|i, c| match (i, st) {
+            (5, "stale") => style.yellow(c),
+            (5, "corrupt") => style.red(c),
+            _ => c.to_owned(),
+        }));
+    }
+    let stale = objects.iter().filter(|o| o.stale).count();
+    if stale > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            style
+                .yellow(&format!("{stale} stale object(s): no live process holds a handle; `filemap gc` removes them"))
+        );
+    }
+}
+
+/// One object's cells, in the header's order, escaped.
+fn row(o: &Object) -> [String; 12] {
+    [
+        o.scope.to_owned(),
+        o.name.as_deref().map_or_else(|| format!("? ({})", escape_path(&o.file)), |n| escape(n).into_owned()),
+        o.kind.unwrap_or("?").to_owned(),
+        o.size.map_or("-".into(), human_size),
+        o.state.as_ref().map_or("-".into(), |s| escape(&s.summary).into_owned()),
+        status(o).to_owned(),
+        escape(&o.owner).into_owned(),
+        o.mode.clone(),
+        o.created.as_deref().map_or("-".into(), |c| created_short(c, o.age_seconds)),
+        o.handle_locks.to_string(),
+        holders_short(&o.holders, o.handle_locks),
+        views_short(&o.views),
+    ]
+}
+
 /// The CREATED cell: the time of day (UTC) for objects made in the last day, else the date.
 fn created_short(rfc3339: &str, age_seconds: Option<u64>) -> String {
     // `2026-12-01T19:12:05Z`: the date before the `T`, the time after it.
@@ -247,14 +251,32 @@ fn created_short(rfc3339: &str, age_seconds: Option<u64>) -> String {
 
 /// The `info` page for one object.
 pub fn details(o: &Object, style: Style) -> String {
-    let mut out = String::new();
-    let mut field = |key: &str, value: String| {
-        let _ = writeln!(out, "{} {value}", style.bold(&format!("{key:<12}")));
-    };
-    field("Name:", o.name.as_deref().map_or_else(|| "?".into(), |n| escape(n).into_owned()));
-    field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
-    field("Scope:", o.scope.to_owned());
-    field(
+    let mut f = Fields { out: String::new(), style };
+    identity(&mut f, o);
+    ownership(&mut f, o);
+    handles(&mut f, o);
+    views(&mut f, o);
+    f.out
+}
+
+/// `info`'s lines: a bold key padded to a column, then the value.
+struct Fields {
+    out: String,
+    style: Style,
+}
+
+impl Fields {
+    fn field(&mut self, key: &str, value: String) {
+        let _ = writeln!(self.out, "{} {value}", self.style.bold(&format!("{key:<12}")));
+    }
+}
+
+/// Name, type, scope, file, and a mapping's size, protection and backing.
+fn identity(f: &mut Fields, o: &Object) {
+    f.field("Name:", o.name.as_deref().map_or_else(|| "?".into(), |n| escape(n).into_owned()));
+    f.field("Type:", o.kind.unwrap_or("? (unreadable header)").to_owned());
+    f.field("Scope:", o.scope.to_owned());
+    f.field(
         "File:",
         format!(
             "{} (device {}, inode {}, {} on disk)",
@@ -265,14 +287,14 @@ pub fn details(o: &Object, style: Style) -> String {
         ),
     );
     if let Some(size) = o.size {
-        field("Size:", format!("{size} bytes ({})", human_size(size)));
+        f.field("Size:", format!("{size} bytes ({})", human_size(size)));
     }
     if let Some(p) = &o.protection {
-        field("Protection:", format!("{p} {}", o.attributes.join("|")));
+        f.field("Protection:", format!("{p} {}", o.attributes.join("|")));
     }
     if o.kind == Some("mapping") {
         match &o.backing {
-            None => field("Backing:", "paging file (memory in the namespace's tmpfs)".into()),
+            None => f.field("Backing:", "paging file (memory in the namespace's tmpfs)".into()),
             Some(b) => {
                 let now = if !b.exists {
                     "the path no longer exists".to_owned()
@@ -281,32 +303,43 @@ pub fn details(o: &Object, style: Style) -> String {
                 } else {
                     format!("still there, {}", b.current_size.map_or("?".into(), human_size))
                 };
-                field("Backing:", format!("{} (device {}, inode {}; {now})", escape_path(&b.path), b.device, b.inode));
+                f.field(
+                    "Backing:",
+                    format!("{} (device {}, inode {}; {now})", escape_path(&b.path), b.device, b.inode),
+                );
             }
         }
     }
+}
+
+/// A sync object's state, the owner and who may do what, creation, and whether it is live.
+fn ownership(f: &mut Fields, o: &Object) {
     if let Some(state) = &o.state {
-        field("State:", escape(&state.summary).into_owned());
+        f.field("State:", escape(&state.summary).into_owned());
     }
-    field("Owner:", format!("{} (uid {}), mode {}", escape(&o.owner), o.owner_uid, o.mode));
+    f.field("Owner:", format!("{} (uid {}), mode {}", escape(&o.owner), o.owner_uid, o.mode));
     for (i, a) in o.access.iter().enumerate() {
-        field(if i == 0 { "Access:" } else { "" }, format!("{}: {}", escape(&a.who), a.access));
+        f.field(if i == 0 { "Access:" } else { "" }, format!("{}: {}", escape(&a.who), a.access));
     }
     if let (Some(pid), Some(age), Some(at)) = (o.creator_pid, o.age_seconds, &o.created) {
-        field("Created:", format!("{at} ({} ago) by pid {pid}", human_age(age)));
+        f.field("Created:", format!("{at} ({} ago) by pid {pid}", human_age(age)));
     }
     let status = match (&o.error, o.stale) {
-        (Some(e), _) => style.red(&format!("corrupt: {}", escape(e))),
+        (Some(e), _) => f.style.red(&format!("corrupt: {}", escape(e))),
         (None, true) => {
-            style.yellow("stale: no live process holds a handle; the next sweep or `filemap gc` removes it")
+            f.style.yellow("stale: no live process holds a handle; the next sweep or `filemap gc` removes it")
         }
         (None, false) => "live".to_owned(),
     };
-    field("Status:", status);
-    field("Handles:", format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks));
+    f.field("Status:", status);
+}
+
+/// The handle count and the processes holding handles.
+fn handles(f: &mut Fields, o: &Object) {
+    f.field("Handles:", format!("{} (handle locks in the kernel's lock table, in every process)", o.handle_locks));
     let seen: usize = o.holders.iter().map(|h| h.locks).sum();
     if o.holders.is_empty() {
-        field(
+        f.field(
             "Holders:",
             if o.handle_locks > 0 {
                 format!("{} handle lock(s), in processes we may not inspect", o.handle_locks)
@@ -315,7 +348,7 @@ pub fn details(o: &Object, style: Style) -> String {
             },
         );
     } else if o.handle_locks > seen {
-        field("", format!("and {} handle lock(s) in processes we may not inspect", o.handle_locks - seen));
+        f.field("", format!("and {} handle lock(s) in processes we may not inspect", o.handle_locks - seen));
     }
     for (i, h) in o.holders.iter().enumerate() {
         let who = if h.alive {
@@ -323,16 +356,20 @@ pub fn details(o: &Object, style: Style) -> String {
         } else {
             format!("pid {} (exited; its lock lives on in a process that inherited the descriptor)", h.pid)
         };
-        field(
+        f.field(
             if i == 0 { "Holders:" } else { "" },
             format!("{who}: {} handle(s), {} descriptor(s)", h.handles, h.descriptors),
         );
     }
+}
+
+/// The processes that map the object.
+fn views(f: &mut Fields, o: &Object) {
     if o.views.is_empty() {
-        field("Views:", "none".into());
+        f.field("Views:", "none".into());
     }
     for (i, v) in o.views.iter().enumerate() {
-        field(
+        f.field(
             if i == 0 { "Views:" } else { "" },
             format!(
                 "pid {} {}: {} in {} region(s){}",
@@ -344,7 +381,6 @@ pub fn details(o: &Object, style: Style) -> String {
             ),
         );
     }
-    out
 }
 
 #[cfg(test)]

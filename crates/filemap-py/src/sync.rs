@@ -105,8 +105,9 @@ impl<T> Slot<T> {
     }
 }
 
-fn name_arg(name: &Option<String>) -> Option<&str> {
-    name.as_deref()
+/// The builders' name: `None` (unnamed) is the empty name.
+fn name_arg(name: &Option<String>) -> &str {
+    name.as_deref().unwrap_or("")
 }
 
 fn rights_arg(rights: Option<u32>, all: Rights) -> Rights {
@@ -207,8 +208,7 @@ sync_methods!(PyMutex, "mutex", {
     #[pyo3(signature = (name = None, initial_owner = false))]
     fn new(py: Python<'_>, name: Option<String>, initial_owner: bool) -> PyResult<PyMutex> {
         // Not detached: with `initial_owner` the calling thread must become the owner.
-        let (m, created) =
-            Mutex::options().name(name_arg(&name).unwrap_or("")).initial_owner(initial_owner).create().py(py)?;
+        let (m, created) = Mutex::options().name(name_arg(&name)).initial_owner(initial_owner).create().py(py)?;
         Ok(PyMutex { inner: Slot::new(m), existed: created == Created::Existing, abandoned: AtomicBool::new(false) })
     }
 
@@ -284,9 +284,8 @@ sync_methods!(PySemaphore, "semaphore", {
     #[pyo3(signature = (name = None, initial = 1, maximum = None))]
     fn new(py: Python<'_>, name: Option<String>, initial: i32, maximum: Option<i32>) -> PyResult<PySemaphore> {
         let max = maximum.unwrap_or(i32::MAX);
-        let (s, created) = py
-            .detach(|| Semaphore::options().name(name_arg(&name).unwrap_or("")).initial(initial).max(max).create())
-            .py(py)?;
+        let (s, created) =
+            py.detach(|| Semaphore::options().name(name_arg(&name)).initial(initial).max(max).create()).py(py)?;
         Ok(PySemaphore { inner: Slot::new(s), existed: created == Created::Existing })
     }
 
@@ -366,11 +365,7 @@ sync_methods!(PyEvent, "event", {
     fn new(py: Python<'_>, name: Option<String>, manual_reset: bool, initial_state: bool) -> PyResult<PyEvent> {
         let (e, created) = py
             .detach(|| {
-                Event::options()
-                    .name(name_arg(&name).unwrap_or(""))
-                    .manual_reset(manual_reset)
-                    .initial_state(initial_state)
-                    .create()
+                Event::options().name(name_arg(&name)).manual_reset(manual_reset).initial_state(initial_state).create()
             })
             .py(py)?;
         Ok(PyEvent { inner: Slot::new(e), existed: created == Created::Existing })
@@ -467,9 +462,8 @@ sync_methods!(PyTimer, "timer", {
     #[new]
     #[pyo3(signature = (name = None, manual_reset = false))]
     fn new(py: Python<'_>, name: Option<String>, manual_reset: bool) -> PyResult<PyTimer> {
-        let (t, created) = py
-            .detach(|| Timer::options().name(name_arg(&name).unwrap_or("")).manual_reset(manual_reset).create())
-            .py(py)?;
+        let (t, created) =
+            py.detach(|| Timer::options().name(name_arg(&name)).manual_reset(manual_reset).create()).py(py)?;
         Ok(PyTimer { inner: Slot::new(t), existed: created == Created::Existing })
     }
 

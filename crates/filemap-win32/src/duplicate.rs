@@ -203,13 +203,13 @@ fn transfer(info: &handles::HandleInfo, access: u32) -> Res<(u32, OwnedFd)> {
             let slot = unsafe { std::os::fd::BorrowedFd::borrow_raw(info.fd) };
             (KIND_FILE, rustix::io::fcntl_dupfd_cloexec(slot, 0)?)
         }
-        Object::Mapping(m) => (1, m.transfer_fd(Access(access))?),
-        Object::Event(e) => (2, e.transfer_fd(Rights(access))?),
-        Object::Mutex(m) => (3, m.transfer_fd(Rights(access))?),
-        Object::Semaphore(s) => (4, s.transfer_fd(Rights(access))?),
-        Object::Timer(t) => (5, t.transfer_fd(Rights(access))?),
-        // Processes and threads are not sent between processes (yet).
-        _ => return Err(Fail(Win32Error::NOT_SUPPORTED.0)),
+        // Namespace objects travel as their core type's number (`ObjectType`'s values 1-5,
+        // which `adopt` reads back).
+        other => match other.core() {
+            Some(h) => (h.object_type() as u32, h.transfer(access)?),
+            // Processes and threads are not sent between processes (yet).
+            None => return Err(Fail(Win32Error::NOT_SUPPORTED.0)),
+        },
     })
 }
 

@@ -67,7 +67,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawF
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard, OnceLock};
 
-use filemap::sync::{Event, Mutex as SyncMutex, Rights, Semaphore, Timer};
+use filemap::sync::{Event, Mutex as SyncMutex, Probe, Rights, Semaphore, Timer};
 use filemap::{Access, Mapping, ObjectType, Win32Error};
 
 use crate::HANDLE;
@@ -124,66 +124,46 @@ impl Object {
         }
     }
 
+    /// The core handle of a namespace object (mappings and sync objects), through the core's
+    /// one handle trait; `None` for files, processes and threads.
+    pub fn core(&self) -> Option<&dyn filemap::Handle> {
+        match self {
+            Object::Mapping(m) => Some(&**m),
+            Object::Mutex(m) => Some(&**m),
+            Object::Semaphore(s) => Some(&**s),
+            Object::Event(e) => Some(&**e),
+            Object::Timer(t) => Some(&**t),
+            Object::File(_) | Object::Process(_) | Object::Thread(_) | Object::UserThread(_) => None,
+        }
+    }
+
     /// The handle's access mask as the core object records it (mappings and sync objects).
     fn core_access(&self) -> Option<u32> {
-        match self {
-            Object::Mapping(m) => Some(m.access().0),
-            Object::Mutex(m) => Some(m.rights().0),
-            Object::Semaphore(s) => Some(s.rights().0),
-            Object::Event(e) => Some(e.rights().0),
-            Object::Timer(t) => Some(t.rights().0),
-            _ => None,
-        }
+        self.core().map(|h| h.access_mask())
     }
 
     /// The core handle's own descriptor, for namespace objects (mappings and sync objects).
     fn core_fd(&self) -> Option<BorrowedFd<'_>> {
-        match self {
-            Object::Mapping(m) => Some(m.as_fd()),
-            Object::Mutex(m) => Some(m.as_fd()),
-            Object::Semaphore(s) => Some(s.as_fd()),
-            Object::Event(e) => Some(e.as_fd()),
-            Object::Timer(t) => Some(t.as_fd()),
-            _ => None,
-        }
+        self.core().map(|h| h.as_fd())
     }
 
     /// Whether the core handle's own descriptor is inherited by children (no `FD_CLOEXEC`).
     fn core_inheritable(&self) -> bool {
-        match self {
-            Object::Mapping(m) => m.is_inheritable(),
-            Object::Mutex(m) => m.is_inheritable(),
-            Object::Semaphore(s) => s.is_inheritable(),
-            Object::Event(e) => e.is_inheritable(),
-            Object::Timer(t) => t.is_inheritable(),
-            _ => false,
-        }
+        self.core().is_some_and(|h| h.is_inheritable())
     }
 
     /// Makes the core handle's own descriptor inheritable or not (the core's `set_inheritable`:
     /// once inheritable, the core closes it with the shared-description protocol).
     fn set_core_inheritable(&self, inheritable: bool) -> Res<()> {
-        match self {
-            Object::Mapping(m) => m.set_inheritable(inheritable)?,
-            Object::Mutex(m) => m.set_inheritable(inheritable)?,
-            Object::Semaphore(s) => s.set_inheritable(inheritable)?,
-            Object::Event(e) => e.set_inheritable(inheritable)?,
-            Object::Timer(t) => t.set_inheritable(inheritable)?,
-            _ => {}
+        if let Some(h) = self.core() {
+            h.set_inheritable(inheritable)?;
         }
         Ok(())
     }
 
     /// Whether the object is a named namespace object (its close follows the name protocol).
     fn is_named_core(&self) -> bool {
-        match self {
-            Object::Mapping(m) => m.name().is_some(),
-            Object::Mutex(m) => m.name().is_some(),
-            Object::Semaphore(s) => s.name().is_some(),
-            Object::Event(e) => e.name().is_some(),
-            Object::Timer(t) => t.name().is_some(),
-            _ => false,
-        }
+        self.core().is_some_and(|h| h.name().is_some())
     }
 
     /// How many references to the object this process holds (handle table and callers).
@@ -262,9 +242,48 @@ struct Entry {
     access: u32,
     flags: u32,
     shared: bool,
+    /// The "looks signaled" probe of a mutex, semaphore or event whose handle may wait
+    /// (`SYNCHRONIZE`), for the wait functions' first pass: one load from the entry, then one
+    /// from the object's shared word. It borrows the object's mapping, which `object` owns:
+    /// only [`Entry::new`] and [`Entry::set_object`] set `object`, and they set this with it.
+    probe: Option<Probe<'static>>,
+}
+
+/// The probe of `object` for [`Entry::probe`] (`None` for what the fast paths leave to the
+/// core: timers, processes, threads, non-waitable objects, handles without `SYNCHRONIZE`).
+fn probe_of(object: &Object) -> Option<Probe<'static>> {
+    let probe = match object {
+        Object::Mutex(m) if m.rights().contains(Rights::SYNCHRONIZE) => m.probe(),
+        Object::Semaphore(s) if s.rights().contains(Rights::SYNCHRONIZE) => s.probe(),
+        Object::Event(e) if e.rights().contains(Rights::SYNCHRONIZE) => e.probe(),
+        _ => return None,
+    };
+    // SAFETY: the probe borrows the object's mapping of its shared page, which lives as long
+    // as the core object behind the `Arc` in `object`. The result is stored only in the entry
+    // that holds that `Arc` (`Entry::new`, `Entry::set_object`: `object` is never replaced
+    // without replacing the probe), and read only through a borrow of that entry
+    // ([`Entry::probe`] shortens the lifetime back to the borrow's).
+    Some(unsafe { std::mem::transmute::<Probe<'_>, Probe<'static>>(probe) })
 }
 
 impl Entry {
+    fn new(slot: Slot, object: Object, access: u32, flags: u32, shared: bool) -> Entry {
+        let probe = probe_of(&object);
+        Entry { slot, object, access, flags, shared, probe }
+    }
+
+    /// Replaces the object (and its probe); returns the old one.
+    fn set_object(&mut self, object: Object) -> Object {
+        self.probe = probe_of(&object);
+        std::mem::replace(&mut self.object, object)
+    }
+
+    /// The object's probe, for as long as the entry is borrowed.
+    #[inline(always)]
+    fn probe(&self) -> Option<Probe<'_>> {
+        self.probe
+    }
+
     fn slot_fd(&self) -> BorrowedFd<'_> {
         match &self.slot {
             Slot::Own(fd) => fd.as_fd(),
@@ -413,6 +432,9 @@ pub struct Borrowed<'a> {
     pub object: &'a Object,
     /// The access granted to this handle.
     pub access: u32,
+    /// The object's "looks signaled" probe, if the wait fast paths handle it (a mutex,
+    /// semaphore or event, with `SYNCHRONIZE`).
+    pub probe: Option<Probe<'a>>,
 }
 
 /// Runs `f` on handle `h` without taking a lock or a reference (hazard-protected): for short
@@ -421,46 +443,120 @@ pub struct Borrowed<'a> {
 /// the locked path (adopting an inherited handle on first use) when needed.
 #[inline(always)]
 pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
-    let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let mut f = Some(f);
-    if let Some(r) =
-        with_published(fd, |e| (f.take().expect("called once"))(Borrowed { object: &e.object, access: e.access }))
-    {
+    if let Some(protected) = cell_of_value(h).and_then(hazard::protect) {
+        // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or
+        // changes it before `protected` is dropped (module docs of `hazard`), and it was a
+        // valid `Box<Entry>`.
+        let e = unsafe { &*protected.ptr() };
+        let r = f(Borrowed { object: &e.object, access: e.access, probe: e.probe() });
+        drop(protected);
         return Ok(r);
     }
-    let f = f.take().expect("not called yet");
-    with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access }))
+    with_slow(h, f)
+}
+
+/// [`with`] for a handle that is not published (or when this thread has no free hazard slot):
+/// under the writer lock, adopting an inherited descriptor first.
+#[inline(never)]
+fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
+    let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access, probe: e.probe() }))
+}
+
+/// The objects of several handles, protected together by [`with_many`].
+#[derive(Clone, Copy)]
+pub struct Many<'a> {
+    /// Entries protected by the caller's hazard batch for at least `'a`.
+    entries: &'a [*const Entry],
+}
+
+impl<'a> Many<'a> {
+    /// How many objects.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if there are none.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline(always)]
+    fn entry(&self, i: usize) -> &'a Entry {
+        // SAFETY: the entry is protected by `with_many`'s hazard batch for as long as this
+        // view exists (`'a` does not outlive the call of `f`) and was a valid `Box<Entry>` when
+        // published (see `with_published`).
+        unsafe { &*self.entries[i] }
+    }
+
+    /// The object of the `i`-th handle.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> &'a Object {
+        &self.entry(i).object
+    }
+
+    /// The probe of the `i`-th handle's object ([`Borrowed::probe`]).
+    #[inline(always)]
+    pub fn probe(&self, i: usize) -> Option<Probe<'a>> {
+        self.entry(i).probe()
+    }
+
+    /// The objects, in handle order.
+    #[inline(always)]
+    pub fn iter(&self) -> impl Iterator<Item = &'a Object> + 'a {
+        let many = *self;
+        (0..many.len()).map(move |i| many.get(i))
+    }
 }
 
 /// Protects the entries of `hs` (at most 64) for a wait's cheap first pass and runs `f` on
 /// them; `None` if any is not published now or cannot be protected (the caller then takes
 /// references with [`get`]). Same rules as [`with`].
-pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(&[&Object]) -> R) -> Option<R> {
+#[inline]
+pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(Many<'_>) -> R) -> Option<R> {
     let n = hs.len();
     if n > 64 {
         return None;
     }
-    let mut cells: [&AtomicPtr<Entry>; 64] = [&NO_ENTRY; 64];
-    for (c, &h) in cells.iter_mut().zip(hs) {
-        *c = cell(fd_of(h)?)?;
+    let mut batch = hazard::Batch::with_room(n)?;
+    // Uninitialized (no 1 KiB of zeroing per call): element i is written before it is read.
+    let mut cells: [MaybeUninit<&AtomicPtr<Entry>>; 64] = [const { MaybeUninit::uninit() }; 64];
+    let mut ptrs: [MaybeUninit<*const Entry>; 64] = [const { MaybeUninit::uninit() }; 64];
+    for ((&h, c), p) in hs.iter().zip(&mut cells[..n]).zip(&mut ptrs[..n]) {
+        let cell = c.write(cell_of_value(h)?);
+        p.write(batch.push(cell)?);
     }
-    let mut ptrs = [std::ptr::null::<Entry>(); 64];
-    let batch = hazard::protect_many(&cells[..n], &mut ptrs[..n])?;
-    let mut objects: [MaybeUninit<&Object>; 64] = [const { MaybeUninit::uninit() }; 64];
-    for (o, &p) in objects.iter_mut().zip(&ptrs[..n]) {
-        // SAFETY: `p` is protected by `batch` (alive until after `f` returns) and was a valid
-        // `Box<Entry>` when published.
-        o.write(unsafe { &(*p).object });
+    // SAFETY: the loop above wrote all `n` elements of both arrays (it returns early otherwise),
+    // and `MaybeUninit<T>` has the layout of `T`.
+    let (cells, ptrs) = unsafe {
+        (
+            std::slice::from_raw_parts(cells.as_ptr().cast::<&AtomicPtr<Entry>>(), n),
+            std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const Entry>(), n),
+        )
+    };
+    if !batch.confirm(cells.iter().copied().zip(ptrs.iter().copied())) {
+        return None;
     }
-    // SAFETY: the first `n` elements were written above.
-    let objects = unsafe { std::slice::from_raw_parts(objects.as_ptr().cast::<&Object>(), n) };
-    let r = f(objects);
+    let r = f(Many { entries: ptrs });
     drop(batch);
     Some(r)
 }
 
-/// A cell that is always empty (fills fixed arrays of cells before use).
-static NO_ENTRY: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
+/// The slot cell a handle value names, if its chunk exists: [`fd_of`] and [`cell`] in one
+/// step (a value of 0 or -1/-2, or past the table, has none).
+#[inline(always)]
+fn cell_of_value(h: HANDLE) -> Option<&'static AtomicPtr<Entry>> {
+    // (value & !3) / 4 - 1, wrapping: 0 (NULL) becomes usize::MAX, past every chunk.
+    let i = ((h as usize) >> 2).wrapping_sub(1);
+    let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
+    if chunk.is_null() {
+        return None;
+    }
+    // SAFETY: as in `cell`.
+    Some(unsafe { &(*chunk)[i & (CHUNK - 1)] })
+}
 
 /// The handle value of slot `fd`.
 pub fn value_of(fd: RawFd) -> HANDLE {
@@ -524,7 +620,7 @@ fn insert_entry(entry: Entry) -> Res<HANDLE> {
 pub fn insert(object: Object, access: u32, inherit: bool, slot: OwnedFd) -> Res<HANDLE> {
     set_cloexec(slot.as_fd(), !inherit)?;
     let flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
-    insert_entry(Entry { slot: Slot::Own(slot), object, access, flags, shared: false })
+    insert_entry(Entry::new(Slot::Own(slot), object, access, flags, false))
 }
 
 /// Adds a handle whose slot is a new duplicate of `src` (processes, threads).
@@ -556,10 +652,10 @@ pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
     debug_assert_eq!(inheritable, object.core_inheritable());
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     let entry = if inheritable {
-        Entry { slot: Slot::Core, object, access, flags: HANDLE_FLAG_INHERIT, shared: true }
+        Entry::new(Slot::Core, object, access, HANDLE_FLAG_INHERIT, true)
     } else {
         let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-        Entry { slot: Slot::Own(slot), object, access, flags: 0, shared: false }
+        Entry::new(Slot::Own(slot), object, access, 0, false)
     };
     insert_entry(entry)
 }
@@ -577,14 +673,14 @@ fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry>
         } else {
             object.core_duplicate(true)?
         };
-        return Ok(Entry { slot: Slot::Core, object: fresh, access, flags: HANDLE_FLAG_INHERIT, shared: true });
+        return Ok(Entry::new(Slot::Core, fresh, access, HANDLE_FLAG_INHERIT, true));
     }
     // Non-inheritable: an own slot over a core handle whose descriptor is `FD_CLOEXEC` (the
     // source's, or a private reopening of an inheritable source).
     let (object, shared) =
         if object.core_inheritable() { (object.core_duplicate(false)?, false) } else { (object, src_shared) };
     let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-    Ok(Entry { slot: Slot::Own(slot), object, access, flags: 0, shared })
+    Ok(Entry::new(Slot::Own(slot), object, access, 0, shared))
 }
 
 /// Moves a non-inheritable handle of a private core object to a new open file description held
@@ -629,7 +725,7 @@ fn share(entry: &mut Entry) -> Res<Object> {
     let new_fd = shared.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     rustix::io::dup2(new_fd, slot)?;
     entry.shared = true;
-    Ok(std::mem::replace(&mut entry.object, shared))
+    Ok(entry.set_object(shared))
 }
 
 /// Makes a handle inheritable or not, keeping every invariant of [`Entry`]. Returns the core
@@ -746,7 +842,7 @@ pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
 pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
     let (old, previous) = modify(fd, |e| {
         e.access = access;
-        let old = std::mem::replace(&mut e.object, object);
+        let old = e.set_object(object);
         let previous = set_inherit(e, inherit)?;
         e.flags = if inherit { HANDLE_FLAG_INHERIT } else { 0 };
         Ok((old, previous))
@@ -913,7 +1009,7 @@ fn adopt(fd: RawFd) -> Option<Entry> {
         };
         let access = object.core_access().unwrap_or(0);
         // The description is shared with the parent: the core handle is a shared one.
-        return Some(Entry { slot: Slot::Own(slot), object, access, flags: HANDLE_FLAG_INHERIT, shared: true });
+        return Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, true));
     }
     let by_mode = match mode & rustix::fs::OFlags::RWMODE {
         m if m == rustix::fs::OFlags::RDONLY => crate::file::GENERIC_READ,
@@ -922,7 +1018,7 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     };
     let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));
-    Some(Entry { slot: Slot::Own(slot), object, access, flags: HANDLE_FLAG_INHERIT, shared: false })
+    Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, false))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1479,14 +1479,7 @@ pub unsafe extern "system" fn ConvertSecurityDescriptorToStringSecurityDescripto
 // ---------------------------------------------------------------------------------------------
 
 fn object_type(object: &Object) -> Option<ObjectType> {
-    Some(match object {
-        Object::Mapping(_) => ObjectType::Mapping,
-        Object::Mutex(_) => ObjectType::Mutex,
-        Object::Semaphore(_) => ObjectType::Semaphore,
-        Object::Event(_) => ObjectType::Event,
-        Object::Timer(_) => ObjectType::Timer,
-        _ => return None,
-    })
+    object.core().map(|h| h.object_type())
 }
 
 /// The descriptor of a handle's object, as its file's owner, group and permissions say.

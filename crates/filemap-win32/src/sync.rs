@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use filemap::sync::{
-    DueTime, Event, Mutex, Rights, Semaphore, SyncState, Timer, WaitOutcome, Waitable, wait_all, wait_any,
+    DueTime, Event, Mutex, Probe, Rights, Semaphore, Timer, WaitOutcome, Waitable, wait_all, wait_any,
 };
 use filemap::{Created, Win32Error};
 
@@ -546,33 +546,12 @@ pub(crate) fn waitable(object: &Object) -> Res<&dyn Waitable> {
     }
 }
 
-/// Whether the fast paths handle `object`: a mutex, semaphore or event whose handle has
-/// `SYNCHRONIZE` (timers, processes, threads, non-waitable objects and missing rights are left
-/// to the core, which also reports the errors).
+/// Whether a wait could take the object behind `probe` (the handle's cached "looks signaled"
+/// probe: one load and a compare, no claim, no system call) now. A mutex this thread owns
+/// looks taken to the probe but is taken again (recursion): asked only when the probe fails.
 #[inline(always)]
-fn fast_kind(object: &Object) -> bool {
-    let rights = match object {
-        Object::Mutex(m) => m.rights(),
-        Object::Semaphore(s) => s.rights(),
-        Object::Event(e) => e.rights(),
-        _ => return false,
-    };
-    rights.contains(Rights::SYNCHRONIZE)
-}
-
-/// Whether a wait could take `object` (of a [`fast_kind`]) now, by a plain read of its state
-/// (no claim, no system call).
-#[inline(always)]
-fn looks_available(object: &Object) -> bool {
-    match object {
-        Object::Mutex(m) => match m.state() {
-            SyncState::Mutex { owner_tid: None, .. } => true,
-            _ => m.is_owned_by_current_thread(),
-        },
-        Object::Semaphore(s) => matches!(s.state(), SyncState::Semaphore { count: 1.., .. }),
-        Object::Event(e) => matches!(e.state(), SyncState::Event { signaled: true, .. }),
-        _ => false,
-    }
+fn looks_available(object: &Object, probe: Probe<'_>) -> bool {
+    probe.looks_signaled() || (probe.is_mutex() && matches!(object, Object::Mutex(m) if m.is_owned_by_current_thread()))
 }
 
 /// Tries to take a mutex, semaphore or event without waiting (never blocks).
@@ -589,11 +568,11 @@ fn try_take(object: &Object) -> Res<WaitOutcome> {
 /// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
 /// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
 #[inline(always)]
-fn wait_one_fast(object: &Object) -> Res<Option<DWORD>> {
-    if !fast_kind(object) {
-        return Ok(None);
-    }
-    if looks_available(object) {
+fn wait_one_fast(object: &Object, probe: Option<Probe<'_>>) -> Res<Option<DWORD>> {
+    let Some(probe) = probe else {
+        return Ok(None); // not a mutex, semaphore or event with SYNCHRONIZE: the core's path
+    };
+    if looks_available(object, probe) {
         return match try_take(object)? {
             WaitOutcome::TimedOut => Ok(None), // lost a race: wait for real
             outcome => Ok(Some(outcome.to_win32())),
@@ -623,7 +602,7 @@ fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
         return Ok(WAIT_TIMEOUT);
     }
     // Uncontended: no lock, no reference count, no system call.
-    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object))?? {
+    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object, b.probe))?? {
         return Ok(r);
     }
     let info = handles::get(h)?;
@@ -665,32 +644,46 @@ pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DW
     })
 }
 
-/// The cheap first pass of a wait on several objects, on borrowed handles: O(n) plain reads of
-/// their states, then non-blocking tries. `None`: the caller must wait with references.
-fn wait_multiple_fast(objects: &[&Object], all: bool) -> Res<Option<DWORD>> {
-    if !objects.iter().all(|o| fast_kind(o)) {
-        return Ok(None); // timers, processes, errors: the core's path
-    }
+/// The cheap first pass of a wait on several objects, on borrowed handles: one pass of "looks
+/// signaled" probes (a load and a compare each, no claim, no system call), then non-blocking
+/// tries. `None`: the caller must wait with references.
+#[inline(always)]
+fn wait_multiple_fast(objects: handles::Many<'_>, all: bool) -> Res<Option<DWORD>> {
+    let n = objects.len();
+    let looks = |i: usize| objects.probe(i).is_some_and(|p| looks_available(objects.get(i), p));
     if all {
-        if !objects.iter().all(|o| looks_available(o)) {
-            return Ok(None);
+        if !(0..n).all(looks) {
+            return Ok(None); // timers, processes, errors, or not all signaled: the core's path
         }
-        let mut ws: [&dyn Waitable; 64] = [waitable(objects[0])?; 64];
-        for (w, o) in ws.iter_mut().zip(objects) {
+        let mut ws: [&dyn Waitable; 64] = [waitable(objects.get(0))?; 64];
+        for (w, o) in ws.iter_mut().zip(objects.iter()) {
             *w = waitable(o)?;
         }
-        return match wait_all(&ws[..objects.len()], Some(Duration::ZERO))? {
+        return match wait_all(&ws[..n], Some(Duration::ZERO))? {
             WaitOutcome::TimedOut => Ok(None),
             outcome => Ok(Some(outcome.to_win32())),
         };
     }
-    // The lowest index that can be taken, as the core's wait-any would pick.
-    for (i, o) in objects.iter().enumerate() {
-        if looks_available(o) {
-            match try_take(o)? {
+    // Every object must have a probe (else the core's path reports errors, waits for
+    // timers...); the lowest index that looks available is tried first, as the core's wait-any
+    // would pick. One pass: probes until one looks available, probe presence after it.
+    let mut first = n;
+    for i in 0..n {
+        let Some(p) = objects.probe(i) else { return Ok(None) };
+        if looks_available(objects.get(i), p) {
+            first = i;
+            break;
+        }
+    }
+    if !(first + 1..n).all(|i| objects.probe(i).is_some()) {
+        return Ok(None);
+    }
+    for i in first..n {
+        if i == first || looks(i) {
+            match try_take(objects.get(i))? {
                 WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
                 WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
-                WaitOutcome::TimedOut => {}
+                WaitOutcome::TimedOut => {} // lost a race: look further
             }
         }
     }
@@ -708,6 +701,15 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
     }
     // SAFETY: `count` readable handles (caller's promise).
     let hs = unsafe { std::slice::from_raw_parts(handles_ptr, count as usize) };
+    // A wait-any takes the fast path first: it fails (`None`) on anything the checks below
+    // would refuse (a pseudo-handle has no table slot), so the order of errors is kept. An
+    // alertable wait goes to the APC-aware path as it is (queued APCs end it first).
+    if !all
+        && !alertable
+        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, false)).transpose()?.flatten()
+    {
+        return Ok(r);
+    }
     if hs.iter().any(|&h| handles::is_pseudo(h)) {
         return fail(Win32Error::INVALID_HANDLE);
     }
@@ -722,12 +724,11 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         if values.windows(2).any(|w| w[0] == w[1]) {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-    }
-    // An alertable wait goes to the APC-aware path as it is (queued APCs end it first).
-    if !alertable
-        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, all)).transpose()?.flatten()
-    {
-        return Ok(r);
+        if !alertable
+            && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, true)).transpose()?.flatten()
+        {
+            return Ok(r);
+        }
     }
     let mut objects = Vec::with_capacity(hs.len());
     for &h in hs {

@@ -329,3 +329,10 @@ fn createprocess_searches_the_application_dir_then_the_current_dir_unless_disabl
         assert!(stdout.contains("SEARCH ORDER OK"), "{build:?}: {stdout}");
     }
 }
+
+#[test]
+fn the_wait_fast_paths_keep_windows_semantics_lowest_index_recursion_rights_and_all_or_nothing() {
+    for out in run_program("wait_fast_paths.c", &[Build::C], &[]) {
+        assert!(out.contains("WAIT FAST OK"), "{out}");
+    }
+}

@@ -8,13 +8,11 @@
 //! `Box<dyn Handle>` and `&dyn Handle` work.
 //!
 //! ```
-//! # let root = std::env::temp_dir().join(format!("filemap-doc-handle-{}", std::process::id()));
-//! # std::fs::create_dir_all(&root).unwrap();
-//! # unsafe { std::env::set_var("FILEMAP_ROOT", &root) };
-//! use filemap::{Event, Handle, Mapping, ObjectType};
+//! use filemap::{Event, Handle, Mapping, Namespace, ObjectType};
+//! # let ns = Namespace::at(std::env::temp_dir().join(format!("filemap-doc-handle-{}", std::process::id())));
 //!
-//! let (map, _) = Mapping::options().name(r"Local\doc-handle-map").size(4096).create()?;
-//! let (ready, _) = Event::options().name(r"Local\doc-handle-ready").create()?;
+//! let (map, _) = Mapping::options().name(r"Local\doc-handle-map").size(4096).namespace(&ns).create()?;
+//! let (ready, _) = Event::options().name(r"Local\doc-handle-ready").namespace(&ns).create()?;
 //! let held: Vec<Box<dyn Handle>> = vec![Box::new(map), Box::new(ready)];
 //! let kinds: Vec<ObjectType> = held.iter().map(|h| h.object_type()).collect();
 //! assert_eq!(kinds, [ObjectType::Mapping, ObjectType::Event]);

@@ -89,8 +89,14 @@ pub use mapping::{
     unmap_raw, unmap_raw_preserving_placeholder,
 };
 pub use name::{ObjectName, Scope};
+pub use namespace::Namespace;
 pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
+/// The library's per-thread words (initial-exec TLS on x86-64), shared with `filemap-win32`
+/// so that its C entry points reach their thread state without `__tls_get_addr`. Not a stable
+/// API.
+#[doc(hidden)]
+pub use sys::tls as fast_tls;
 /// The `zerocopy` this crate's typed view access ([`View::read_as`], [`View::write_as`]) is
 /// written against, so `#[derive(zerocopy::FromBytes, ...)]` in your code matches it.
 pub use zerocopy;

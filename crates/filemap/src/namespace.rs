@@ -96,6 +96,18 @@ impl PartialEq for Namespace {
 
 impl Eq for Namespace {}
 
+impl std::hash::Hash for Namespace {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.root.hash(state);
+    }
+}
+
+// A `Namespace` is shared between threads (the default one is a `static`).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Namespace>();
+};
+
 impl Default for Namespace {
     /// The process's namespace: rooted at `$FILEMAP_ROOT` if set (read once, on first use),
     /// else the standard locations. Every clone shares one set of verified directories.
@@ -195,6 +207,18 @@ impl Namespace {
     /// The type and state of the object `name` in this namespace ([`crate::sync::query_state`]).
     pub fn query_state(&self, name: &str) -> Result<(crate::ObjectType, Option<crate::sync::SyncState>)> {
         crate::sync::query_state_in(self, name)
+    }
+
+    /// Opens the synchronization object `name` of this namespace, whatever its type
+    /// ([`crate::sync::open_any`]).
+    pub fn open_any(&self, name: &str, rights: crate::sync::Rights) -> Result<crate::sync::AnySync> {
+        crate::sync::open_any_in(self, name, rights)
+    }
+
+    /// The state of a synchronization object this namespace's [`Namespace::scan`] found
+    /// ([`crate::sync::describe_state`]).
+    pub fn describe_state(&self, entry: &crate::Entry) -> Result<Option<crate::sync::SyncState>> {
+        crate::sync::describe_state_in(self, entry)
     }
 
     /// Sets up this namespace's Global scope (root only); see [`init_global`].
@@ -346,7 +370,7 @@ pub(crate) fn dir_of(fd: rustix::fd::BorrowedFd<'_>, scope: Scope, file: &str) -
     }
     let path = std::fs::read_link(format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&fd))).ok()?;
     let parent = path.parent()?.to_path_buf();
-    // Rooted the way `Namespace::at` lays directories out, or else a standard location.
+    // Only a directory laid out the way `Namespace::at` (and `FILEMAP_ROOT`) lay them out.
     let expected = match scope {
         Scope::Local => format!("filemap-{}", rustix::process::geteuid().as_raw()),
         Scope::Global => GLOBAL_DIR.to_owned(),

@@ -83,7 +83,7 @@ fn mode() -> u8 {
 /// entries wait forever. Frees every record but the calling thread's. (A membarrier
 /// registration is per process and is inherited by the child.)
 extern "C" fn forget_other_threads() {
-    let mine = RECORD.try_with(Cell::get).unwrap_or(ptr::null());
+    let mine = my_record();
     let mut r = HEAD.load(Ordering::Acquire);
     while !r.is_null() {
         // SAFETY: records are leaked, never freed.
@@ -104,7 +104,7 @@ struct Release(&'static Record);
 
 impl Drop for Release {
     fn drop(&mut self) {
-        RECORD.with(|r| r.set(ptr::null()));
+        set_my_record(ptr::null());
         for s in &self.0.slots {
             s.store(ptr::null_mut(), Ordering::Release);
         }
@@ -113,17 +113,26 @@ impl Drop for Release {
 }
 
 thread_local! {
-    /// The thread's record (null until its first read): one thread-local access per read, no
-    /// lazy-initialization state.
-    static RECORD: Cell<*const Record> = const { Cell::new(ptr::null()) };
     /// Registered on first use; its destructor releases the record.
     static RELEASE: Cell<Option<Release>> = const { Cell::new(None) };
+}
+
+/// The thread's record (null until its first read, and again once it exits): kept in the
+/// library's per-thread word for this crate (`filemap::fast_tls`, initial-exec TLS: no
+/// `__tls_get_addr` call on the C entry points' hot path).
+#[inline(always)]
+fn my_record() -> *const Record {
+    filemap::fast_tls::words().aux.get().cast()
+}
+
+fn set_my_record(r: *const Record) {
+    filemap::fast_tls::words().aux.set(r.cast());
 }
 
 /// The thread's record, taking one on first use; `None` while the thread exits.
 #[inline(always)]
 fn record() -> Option<&'static Record> {
-    let r = RECORD.try_with(Cell::get).ok()?;
+    let r = my_record();
     if !r.is_null() {
         // SAFETY: records are leaked, never freed.
         return Some(unsafe { &*r });
@@ -138,7 +147,7 @@ fn record_slow() -> Option<&'static Record> {
         r.in_use.store(false, Ordering::Release);
         return None;
     }
-    RECORD.with(|c| c.set(r));
+    set_my_record(r);
     Some(r)
 }
 
@@ -255,36 +264,51 @@ impl Drop for Batch {
     }
 }
 
-/// Protects what each of `srcs` points to, writing the pointers to `out` (same length), with
-/// one light barrier for all. `None` (nothing protected) if any holds null, if one changed
-/// meanwhile, or if the thread has no run of free slots: the caller takes references instead.
-#[inline]
-pub fn protect_many<T>(srcs: &[&AtomicPtr<T>], out: &mut [*const T]) -> Option<Batch> {
-    let record = record()?;
-    let len = srcs.len();
-    let base = record.hint.load(Ordering::Relaxed);
-    if base + len > PER_THREAD || out.len() != len {
-        return None;
+impl Batch {
+    /// An empty batch with room for `max` protections in consecutive free slots; `None` if the
+    /// thread has no such run (or is exiting). Dropping it clears what it protected.
+    #[inline(always)]
+    pub fn with_room(max: usize) -> Option<Batch> {
+        let record = record()?;
+        let base = record.hint.load(Ordering::Relaxed);
+        if base + max > PER_THREAD {
+            return None;
+        }
+        Some(Batch { record, base, len: 0 })
     }
-    let slots = &record.slots[base..base + len];
-    if slots.iter().any(|s| !s.load(Ordering::Relaxed).is_null()) {
-        return None;
-    }
-    let batch = Batch { record, base, len }; // clears the slots on every early return
-    for ((src, slot), o) in srcs.iter().zip(slots).zip(out.iter_mut()) {
+
+    /// Announces a protection of what `src` points to (step 2 of the protocol), and returns
+    /// it; `None` if `src` holds null or the next slot is held by an outer protection of this
+    /// thread. Not protected until [`Batch::confirm`] returns true. At most the batch's room.
+    #[inline(always)]
+    pub fn push<T>(&mut self, src: &AtomicPtr<T>) -> Option<*const T> {
+        let slot = &self.record.slots[self.base + self.len];
+        if !slot.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
         let p = src.load(Ordering::Acquire);
         if p.is_null() {
             return None;
         }
         slot.store(p.cast(), Ordering::Relaxed);
-        *o = p;
+        self.len += 1;
+        Some(p)
     }
-    light_barrier();
-    if srcs.iter().zip(out.iter()).any(|(src, &p)| !ptr::eq(src.load(Ordering::Acquire), p)) {
-        return None;
+
+    /// Step 3 for every pushed pointer at once (one light barrier): true if each `src` still
+    /// holds what was pushed from it (pairs in push order); then they stay protected until the
+    /// batch is dropped. False: something changed, drop the batch and take references.
+    #[inline(always)]
+    pub fn confirm<'s, T: 's>(&mut self, pushed: impl Iterator<Item = (&'s AtomicPtr<T>, *const T)>) -> bool {
+        light_barrier();
+        for (src, p) in pushed {
+            if !ptr::eq(src.load(Ordering::Acquire), p) {
+                return false;
+            }
+        }
+        self.record.hint.store(self.base + self.len, Ordering::Relaxed);
+        true
     }
-    record.hint.store(base + len, Ordering::Relaxed);
-    Some(batch)
 }
 
 /// Waits until no reader protects `p`, which the caller has just unpublished (swapped out of
@@ -295,7 +319,7 @@ pub fn wait_unprotected<T>(p: *const T) {
         return;
     }
     let records = RECORDS.load(Ordering::SeqCst);
-    let mine = RECORD.try_with(Cell::get).ok().filter(|r| !r.is_null());
+    let mine = Some(my_record()).filter(|r| !r.is_null());
     let only_mine =
         records == 0 || (records == 1 && mine.is_some_and(|m| ptr::eq(HEAD.load(Ordering::Acquire).cast_const(), m)));
     if only_mine {

@@ -87,8 +87,20 @@ impl CellObj {
     /// Publishes a change; with queued waiters, hands up to `grants` units of what the change
     /// made available to the oldest of them (taken with `take_gen` as a wait's entry
     /// generation: a pulse's waiters are those of the generation before it).
+    #[inline(always)]
     fn changed_and_hand_off(&self, grants: u32, take_gen: Option<u32>) {
         let counts = self.cell().publish();
+        if counts != 0 {
+            self.wake_and_hand_off(counts, grants, take_gen);
+        }
+    }
+
+    /// The rest of [`CellObj::changed_and_hand_off`] when somebody waits (`counts`: the
+    /// published `waiters` word), out of line so that the uncontended set and release stay
+    /// small.
+    #[cold]
+    #[inline(never)]
+    fn wake_and_hand_off(&self, counts: u32, grants: u32, take_gen: Option<u32>) {
         if counts & (state::Q_ONE - 1) != 0 {
             sysfutex::wake_all(self.seq());
         }
@@ -257,6 +269,38 @@ impl CellObj {
         self.signaled_for_all(state::value(self.page.u64(OFF_STATE).load(Ordering::Acquire)))
     }
 
+    /// The cheap "looks signaled" probe (`sync::probe`): a semaphore's count is not zero, an
+    /// event's or timer's signaled bit is set. A hint for a wait's O(n) first pass.
+    #[inline(always)]
+    pub(crate) fn probe(&self) -> super::Probe<'_> {
+        let word = self.page.u64(OFF_STATE);
+        match self.kind {
+            Kind::Semaphore { .. } => super::Probe::semaphore(word),
+            Kind::Event { .. } | Kind::Timer { .. } => super::Probe::signal_bit(word),
+        }
+    }
+
+    /// One attempt at the transition `f` on an unclaimed state: the first round of
+    /// [`state::Cell::update`] without its claim-waiting machinery, inlined into the
+    /// uncontended paths. `Some((old, new))` when `f` accepted and the change stuck (or changed
+    /// nothing); `None` when the object is claimed, `f` refused, or another change came first:
+    /// the caller then takes the general path, which decides.
+    #[inline(always)]
+    fn update_fast(&self, f: impl FnOnce(u32) -> Option<u32>) -> Option<(u32, u32)> {
+        let word = self.page.u64(OFF_STATE);
+        let s = word.load(Ordering::Acquire);
+        if state::claimer(s) != 0 {
+            return None;
+        }
+        let old = state::value(s);
+        let new = f(old)?;
+        // An unclaimed state is the value alone (claim bits zero), as `state::pack(new, 0)`.
+        if new == old || word.compare_exchange(s, u64::from(new), Ordering::SeqCst, Ordering::Acquire).is_ok() {
+            return Some((old, new));
+        }
+        None
+    }
+
     pub(crate) fn claim_if_signaled(&self, me: u32, deadline: Option<std::time::Instant>) -> Option<u32> {
         self.cell().claim(me, &mut ClaimSpin::until(deadline), |v| self.signaled_for_all(v))
     }
@@ -333,7 +377,17 @@ impl CellObj {
         }
     }
 
-    #[inline]
+    /// The uncontended wait of a semaphore or event: what is there is taken with one
+    /// compare-and-swap, inlined into the caller. (Taking it with the generation of this same
+    /// snapshot as the wait's entry generation is what [`CellObj::wait_one`] would do if nothing
+    /// changed in between.) False: wait with `wait_one`. Timers always go there (they may be
+    /// due without being fired yet).
+    #[inline(always)]
+    fn take_fast(&self) -> bool {
+        !matches!(self.kind, Kind::Timer { .. }) && self.update_fast(|v| self.take_fn(v, None)).is_some()
+    }
+
+    #[inline(never)]
     fn wait_one(&self, timeout: Option<Duration>, me: &dyn super::Waitable) -> Result<WaitOutcome> {
         if matches!(self.kind, Kind::Timer { .. }) {
             return super::wait::run(&[me], false, timeout);
@@ -372,14 +426,34 @@ macro_rules! cell_handle {
         impl $ty {
             /// Waits for the object (`WaitForSingleObject`) and consumes what it takes:
             /// [`WaitOutcome::Signaled`]`(0)` or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
+            #[inline]
             pub fn wait(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
+                if self.inner.take_fast() {
+                    return Ok(WaitOutcome::Signaled(0));
+                }
                 self.inner.wait_one(timeout, self)
             }
 
             /// The object's current state.
             pub fn state(&self) -> SyncState {
                 self.inner.state()
+            }
+
+            /// A cheap hint, for a wait's first pass over many objects: true if a wait could
+            /// probably take something now (one load and a compare; nothing changes, no claim
+            /// is waited out, a due timer is not fired). A wait still decides: the hint may be
+            /// stale by the time it returns. Needs no right.
+            #[inline]
+            pub fn looks_signaled(&self) -> bool {
+                self.inner.probe().looks_signaled()
+            }
+
+            /// The probe behind [`Self::looks_signaled`], to keep next to the handle (it
+            /// borrows the handle's mapping of the object).
+            #[inline]
+            pub fn probe(&self) -> crate::sync::Probe<'_> {
+                self.inner.probe()
             }
         }
     };
@@ -494,9 +568,21 @@ impl Semaphore {
     /// Adds `n` (> 0) units (`ReleaseSemaphore`) and returns the previous count. Past the
     /// maximum it fails with `ERROR_TOO_MANY_POSTS` and changes nothing. Needs
     /// `SEMAPHORE_MODIFY_STATE`.
+    #[inline]
     pub fn release(&self, n: i32) -> Result<i32> {
         self.check(Rights::SEMAPHORE_MODIFY_STATE, "release")?;
         let Kind::Semaphore { max } = self.inner.kind else { unreachable!("a Semaphore handle holds a semaphore") };
+        if n > 0
+            && let Some((old, _)) = self.inner.update_fast(|v| state::sem_add(v, n as u32, max))
+        {
+            self.inner.changed_and_hand_off(n as u32, None);
+            return Ok(old as i32);
+        }
+        self.release_slow(n, max)
+    }
+
+    #[inline(never)]
+    fn release_slow(&self, n: i32, max: u32) -> Result<i32> {
         if n <= 0 {
             return Err(Error::new(
                 Win32Error::INVALID_PARAMETER,
@@ -594,9 +680,13 @@ impl Event {
         Event::options().name(name).rights(rights).open()
     }
 
-    fn modify(&self, op: &str, f: impl FnMut(u32) -> Option<u32>, publish: bool) -> Result<bool> {
+    #[inline(always)]
+    fn modify(&self, op: &str, mut f: impl FnMut(u32) -> Option<u32>, publish: bool) -> Result<bool> {
         self.check(Rights::EVENT_MODIFY_STATE, op)?;
-        let (old, _) = self.inner.cell().update(&mut ClaimSpin::new(), f);
+        let old = match self.inner.update_fast(&mut f) {
+            Some((old, _)) => old,
+            None => self.inner.cell().update(&mut ClaimSpin::new(), f).0,
+        };
         if publish {
             // Set: the signal goes to the oldest queued waiter. Pulse: the pulse goes to the
             // oldest waiter of the generation before it (an auto-reset event's only one).

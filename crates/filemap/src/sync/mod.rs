@@ -64,6 +64,7 @@ mod cell;
 mod handle;
 mod mutex;
 mod page;
+mod probe;
 mod process;
 mod robust;
 pub(crate) mod state;
@@ -80,6 +81,7 @@ use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 
 pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
 pub use mutex::{Mutex, MutexGuard, MutexOptions};
+pub use probe::Probe;
 pub use process::Process;
 pub use wait::{Waitable, fair_hand_off, set_fair_hand_off, set_spin_duration, spin_duration, wait_all, wait_any};
 

@@ -815,7 +815,7 @@ impl Mutex {
     /// Waits for ownership (`WaitForSingleObject`): [`WaitOutcome::Signaled`]`(0)` (now owned, or
     /// one more level of recursion), [`WaitOutcome::Abandoned`]`(0)` (owned; the previous owner
     /// died holding it), or [`WaitOutcome::TimedOut`]. Needs `SYNCHRONIZE`.
-    #[inline]
+    #[inline(always)]
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<WaitOutcome> {
         self.check(Rights::SYNCHRONIZE, "wait on")?;
         let ctx = robust::ctx()?;
@@ -841,7 +841,7 @@ impl Mutex {
 
     /// Releases one level of ownership (`ReleaseMutex`). `ERROR_NOT_OWNER` if the calling
     /// thread does not own it. Needs no particular right, as on Windows.
-    #[inline]
+    #[inline(always)]
     pub fn release(&self) -> Result<()> {
         let ctx = robust::ctx()?;
         self.inner.release(&ctx)
@@ -878,6 +878,22 @@ impl Mutex {
             recursion: if owner != 0 { self.inner.count_mirror().load(Ordering::Relaxed) } else { 0 },
             abandoned: owner == 0 && w & OWNER_DIED != 0,
         }
+    }
+
+    /// A cheap hint, for a wait's first pass over many objects: true if the mutex looks free
+    /// (one relaxed load of its word and a compare; nothing changes). A mutex the calling
+    /// thread owns looks not free here, although a wait would take it again (recursion): ask
+    /// [`Mutex::is_owned_by_current_thread`] for that. A wait still decides. Needs no right.
+    #[inline]
+    pub fn looks_signaled(&self) -> bool {
+        self.probe().looks_signaled()
+    }
+
+    /// The probe behind [`Mutex::looks_signaled`], to keep next to the handle (it borrows the
+    /// handle's mapping of the mutex).
+    #[inline]
+    pub fn probe(&self) -> super::Probe<'_> {
+        super::Probe::mutex(self.inner.word())
     }
 
     /// True if the calling thread owns it.

@@ -101,11 +101,13 @@ impl SyncPage {
     }
 
     /// The address of sync-area offset `off`.
+    #[inline]
     pub(crate) fn addr(&self, off: usize) -> usize {
         self.base.as_ptr() as usize + SYNC_OFFSET + off
     }
 
     /// The u32 at sync-area offset `off` (a multiple of 4 below 1024).
+    #[inline]
     pub(crate) fn u32(&self, off: usize) -> &AtomicU32 {
         assert!(off.is_multiple_of(4) && off + 4 <= crate::object::SYNC_LEN);
         // SAFETY:
@@ -138,6 +140,7 @@ impl SyncPage {
     }
 
     /// The u64 at sync-area offset `off` (a multiple of 8 below 1024).
+    #[inline]
     pub(crate) fn u64(&self, off: usize) -> &AtomicU64 {
         assert!(off.is_multiple_of(8) && off + 8 <= crate::object::SYNC_LEN);
         // SAFETY: as in `u32`, with 8-byte alignment.

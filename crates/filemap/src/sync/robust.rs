@@ -23,62 +23,55 @@
 
 #![allow(unsafe_code)] // the robust list is raw memory shared with glibc and the kernel
 
-use std::cell::Cell;
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering, compiler_fence};
 
 use crate::error::{Error, Result, Win32Error};
 use crate::sys::futex::{self as sysfutex, RobustListHead};
+use crate::sys::tls::{Words, words};
 
 use super::page::MAX_NODE_OFF;
 
 /// Proof that the calling thread's context (its id, its list head, and where nodes sit) is
-/// cached in thread-local storage; the accessors read it from there. A zero-sized token, so
-/// that the hot paths never copy a struct through memory (which stalled store forwarding).
-/// Not `Send`: it speaks for the thread that made it.
+/// cached in the thread's words (`sys::tls`: no `__tls_get_addr` call on x86-64), with their
+/// address: the accessors read the fields through it, never copying them as a struct (which
+/// stalled store forwarding). Not `Send`: it speaks for the thread that made it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThreadCtx {
-    _thread: std::marker::PhantomData<*const ()>,
+    words: &'static Words,
 }
 
 impl ThreadCtx {
     /// Kernel thread id.
     #[inline(always)]
     pub(crate) fn tid(&self) -> u32 {
-        TID.with(Cell::get)
+        self.words.tid.get()
     }
 
     /// Address of the robust list head (its `next` field).
     #[inline(always)]
     pub(crate) fn head(&self) -> usize {
-        HEAD.with(Cell::get)
+        self.words.head.get()
     }
 
     /// Offset of a node from its futex word (`-futex_offset`).
     #[inline(always)]
     pub(crate) fn node_off(&self) -> usize {
-        NODE_OFF.with(Cell::get)
+        self.words.node_off.get()
     }
-}
-
-// Three plain cells rather than one `Cell<ThreadCtx>`: copying the struct out of TLS made the
-// compiler write it piecewise and read it back whole, a store-forwarding stall on the hot path.
-thread_local! {
-    static TID: Cell<u32> = const { Cell::new(0) };
-    static HEAD: Cell<usize> = const { Cell::new(0) };
-    static NODE_OFF: Cell<usize> = const { Cell::new(0) };
 }
 
 unsafe extern "C" fn forget_ctx_after_fork() {
     // The child's only thread is the one that forked: its id changed.
-    TID.with(|c| c.set(0));
+    words().tid.set(0);
 }
 
 /// The calling thread's context (cached after the first call).
 #[inline(always)]
 pub(crate) fn ctx() -> Result<ThreadCtx> {
-    if TID.with(Cell::get) != 0 {
-        return Ok(ThreadCtx { _thread: std::marker::PhantomData });
+    let ctx = ThreadCtx { words: words() };
+    if ctx.tid() != 0 {
+        return Ok(ctx);
     }
     ctx_slow()
 }
@@ -116,10 +109,11 @@ fn ctx_slow() -> Result<ThreadCtx> {
             ));
         }
     };
-    HEAD.with(|cell| cell.set(head as usize));
-    NODE_OFF.with(|cell| cell.set(node_off));
-    TID.with(|cell| cell.set(sysfutex::gettid()));
-    Ok(ThreadCtx { _thread: std::marker::PhantomData })
+    let w = words();
+    w.head.set(head as usize);
+    w.node_off.set(node_off);
+    w.tid.set(sysfutex::gettid());
+    Ok(ThreadCtx { words: w })
 }
 
 #[inline(always)]

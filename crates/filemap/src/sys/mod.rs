@@ -11,6 +11,7 @@
 
 pub mod futex;
 pub mod lock;
+pub mod tls;
 pub mod users;
 pub mod vm;
 
