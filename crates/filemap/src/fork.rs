@@ -35,7 +35,7 @@
 //! the registry as the handle's lock OFD, shared by both sides. Each side's close drops its
 //! reference to it, then decides through a fresh OFD by name; if nobody may open the object for
 //! writing any more, through the handle's own (now lock-free) writable OFD, the processes that
-//! share it taking turns under a classic per-process lock (`object.rs`,
+//! share it taking turns under a classic per-process lock (`object/protocol.rs`,
 //! `decide_through_own_ofd`). Only with no descriptor at all left below the hard limit does the
 //! handle lock stay on its own OFD (the views then keep the name until they are unmapped).
 //! Handles whose OFD is already shared (inheritable or inherited ones) need nothing: they are

@@ -1,5 +1,5 @@
 //! Open-file-description record locks (`F_OFD_SETLK` / `F_OFD_GETLK`) on an object file's first
-//! two bytes: the lifetime protocol's only kernel primitive (see `object.rs` and
+//! two bytes: the lifetime protocol's only kernel primitive (see `object/protocol.rs` and
 //! `docs/ARCHITECTURE.md` §4).
 //!
 //! - every open file description (OFD) that stands for live handles holds a read lock on them;

@@ -1,364 +1,10 @@
-//! The on-disk object: header layout and validation, and the lifetime protocol.
-//!
-//! Every object, whatever its type, is one file: a 4 KiB header page, then (paging-file-backed
-//! mappings only) the data. Named objects live in their scope's namespace directory; unnamed ones
-//! are memfds with the same layout, so an inherited descriptor can always be validated.
-//!
-//! # Lifetime protocol (full argument and state table in `docs/ARCHITECTURE.md` §4)
-//! Open-file-description record locks ([`crate::sys::lock`]) on the file's first two bytes.
-//! Nothing ever waits for a lock inside the kernel.
-//! - Every open file description (OFD) that stands for live handles holds a read lock.
-//! - **Publish**: the object is built complete in an `O_TMPFILE` (header, size, reservation,
-//!   exact mode, holder lock), then `linkat`ed to its name, which fails with `EEXIST` if the name
-//!   is taken. Nobody can see a half-built object (I4); a crash before the link leaves nothing.
-//! - **Open**: `openat(O_NOFOLLOW|O_NONBLOCK)`; `F_OFD_GETLK` (takes no lock): a write lock
-//!   means a decision is in progress (no live holder: "not found"); a read lock means live: take
-//!   ours, then `st_nlink > 0` (else retry) and validate the header; no lock means dead: take the
-//!   decision (write) lock and unlink it if it is a verified object of this name.
-//! - **Close** (last handle of this process's OFD): convert our lock to the decision lock; it
-//!   succeeds exactly when no other OFD holds the object: unlink the name (if it still names
-//!   our inode). A write lock needs a writable descriptor, so a process that may only read an
-//!   object can never block or decide anything. An OFD that may be shared with another process
-//!   decides through a fresh OFD; `fork()` gives each side its own OFD ([`crate::fork`]).
-//! - Creates wait for another process's decision at most [`CONTENTION_BOUND`].
-//! - Views are plain `mmap`s: they keep the memory, never the name.
+//! The object file and its lifetime protocol: publish, open (with the reclaim of dead objects),
+//! close on the private and shared paths, and the bounded wait for another process's decision
+//! (the module docs of `object` and `docs/ARCHITECTURE.md` §4 have the argument).
 
 #![allow(unsafe_code)] // the mapped header page (sync state); argued below
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
-use std::ptr::NonNull;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Once};
-use std::time::{Duration, Instant};
-
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{AtFlags, FallocateFlags, Mode, OFlags};
-use rustix::io::Errno;
-
-use crate::error::{Error, Result, Win32Error};
-use crate::name::{ObjectName, Scope};
-use crate::namespace::{self, Dir};
-use crate::sys;
-use crate::sys::lock::{self, Kind};
-use crate::{fork, sweep};
-
-/// The types of named objects; they all share one namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u32)]
-pub enum ObjectType {
-    /// A file mapping object (section).
-    Mapping = 1,
-    /// An event (manual- or auto-reset).
-    Event = 2,
-    /// A mutex.
-    Mutex = 3,
-    /// A semaphore.
-    Semaphore = 4,
-    /// A waitable timer.
-    Timer = 5,
-    /// A job object (the name is reserved; jobs themselves are not supported on Linux).
-    Job = 6,
-}
-
-impl ObjectType {
-    fn from_raw(raw: u32) -> Option<ObjectType> {
-        Some(match raw {
-            1 => ObjectType::Mapping,
-            2 => ObjectType::Event,
-            3 => ObjectType::Mutex,
-            4 => ObjectType::Semaphore,
-            5 => ObjectType::Timer,
-            6 => ObjectType::Job,
-            _ => return None,
-        })
-    }
-
-    /// A lower-case word for messages and listings (`mapping`, `mutex`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectType::Mapping => "mapping",
-            ObjectType::Event => "event",
-            ObjectType::Mutex => "mutex",
-            ObjectType::Semaphore => "semaphore",
-            ObjectType::Timer => "timer",
-            ObjectType::Job => "job",
-        }
-    }
-}
-
-impl std::fmt::Display for ObjectType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Header layout. All integers little-endian at fixed offsets; parsed field by field, never cast.
-// ---------------------------------------------------------------------------------------------
-
-/// Size of the header page; the data of a paging-file-backed mapping starts here.
-pub const HEADER_SIZE: usize = sys::PAGE;
-const MAGIC: [u8; 8] = *b"FILEMAP\x01";
-/// Version 3: a mutex's word is the last word of the shared page, with the owner's private
-/// robust-list page mapped right after it (docs/SYNC.md), so older builds must not share one.
-/// Version 2: the checksum covers only the meaningful bytes, word by word (version 1 hashed the
-/// whole immutable part byte by byte).
-const VERSION: u32 = 3;
-const OFF_VERSION: usize = 8;
-const OFF_KIND: usize = 12;
-const OFF_HEADER_SIZE: usize = 16;
-const OFF_PROTECTION: usize = 20;
-const OFF_ATTRIBUTES: usize = 24;
-const OFF_MODE: usize = 28;
-const OFF_SIZE: usize = 32;
-const OFF_CREATOR_UID: usize = 40;
-const OFF_CREATOR_PID: usize = 44;
-const OFF_CREATED_NS: usize = 48;
-const OFF_BACKING_DEV: usize = 56;
-const OFF_BACKING_INO: usize = 64;
-const OFF_NAME_LEN: usize = 72;
-const OFF_PATH_LEN: usize = 76;
-const OFF_PARAMS: usize = 80; // 4 x u64 of type-specific creation parameters
-const OFF_CHECKSUM: usize = 112;
-const OFF_NAME: usize = 128;
-const NAME_CAP: usize = 896; // 260 UTF-16 units are at most 780 bytes of UTF-8
-const OFF_PATH: usize = 1024;
-/// The longest backing-file path a named file-backed mapping can record.
-pub const PATH_CAP: usize = 2048;
-/// Committed objects up to this size are zero-filled by the header write instead of `fallocate`.
-const SMALL_COMMIT: u64 = 60 * 1024;
-/// The zeroed data the header write gathers for small committed objects.
-static ZEROS: [u8; SMALL_COMMIT as usize] = [0; SMALL_COMMIT as usize];
-/// Offset of the synchronization state area in the header page (64-byte aligned).
-pub const SYNC_OFFSET: usize = 3072;
-/// Size of the synchronization state area.
-pub const SYNC_LEN: usize = HEADER_SIZE - SYNC_OFFSET;
-
-/// A backing file's identity, recorded for file-backed mappings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backing {
-    /// Device number of the file.
-    pub dev: u64,
-    /// Inode number of the file.
-    pub ino: u64,
-    /// The path it had when the mapping was created.
-    pub path: PathBuf,
-}
-
-/// The immutable part of an object's header, parsed and validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The object type.
-    pub kind: ObjectType,
-    /// Win32 `PAGE_*` protection (mappings), 0 otherwise.
-    pub protection: u32,
-    /// Win32 `SEC_*` attributes (mappings), 0 otherwise.
-    pub attributes: u32,
-    /// Permission bits the object was created with.
-    pub mode: u32,
-    /// Size in bytes (mappings), as requested at creation.
-    pub size: u64,
-    /// Effective uid of the creator.
-    pub creator_uid: u32,
-    /// Process id of the creator.
-    pub creator_pid: u32,
-    /// Creation time, nanoseconds since the Unix epoch.
-    pub created_ns: u64,
-    /// Backing file of a file-backed mapping.
-    pub backing: Option<Backing>,
-    /// Full name (`Local\x`, `Global\x`), or `None` for unnamed objects.
-    pub name: Option<String>,
-    /// Type-specific creation parameters (e.g. a semaphore's maximum count).
-    pub params: [u64; 4],
-}
-
-fn put_u32(buf: &mut [u8], off: usize, v: u32) {
-    buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-fn put_u64(buf: &mut [u8], off: usize, v: u64) {
-    buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-fn get_u32(buf: &[u8], off: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&buf[off..off + 4]);
-    u32::from_le_bytes(b)
-}
-fn get_u64(buf: &[u8], off: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&buf[off..off + 8]);
-    u64::from_le_bytes(b)
-}
-
-/// A checksum over the header's meaningful immutable bytes: the fixed fields (with the checksum
-/// word taken as zero), the name and the backing path. FNV-1a-style mixing of 64-bit words,
-/// so validating a header costs tens of nanoseconds, not microseconds. The lengths must have
-/// been checked against their capacities first.
-fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
-            h ^= h >> 29;
-        }
-    };
-    mix(&buf[..OFF_CHECKSUM]);
-    mix(&[0; 8]);
-    mix(&buf[OFF_CHECKSUM + 8..OFF_NAME]);
-    mix(&buf[OFF_NAME..OFF_NAME + name_len]);
-    mix(&buf[OFF_PATH..OFF_PATH + path_len]);
-    h
-}
-
-impl Header {
-    /// Encodes the header into a full header page, with `sync_init` at `SYNC_OFFSET` and a
-    /// valid checksum: what a create writes (and what tools, tests and fuzz seeds use to build
-    /// object files; a header is only ever trusted as far as its file's writers are, S6).
-    pub fn encode(&self, sync_init: &[u8]) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; HEADER_SIZE];
-        buf[..8].copy_from_slice(&MAGIC);
-        put_u32(&mut buf, OFF_VERSION, VERSION);
-        put_u32(&mut buf, OFF_KIND, self.kind as u32);
-        put_u32(&mut buf, OFF_HEADER_SIZE, HEADER_SIZE as u32);
-        put_u32(&mut buf, OFF_PROTECTION, self.protection);
-        put_u32(&mut buf, OFF_ATTRIBUTES, self.attributes);
-        put_u32(&mut buf, OFF_MODE, self.mode);
-        put_u64(&mut buf, OFF_SIZE, self.size);
-        put_u32(&mut buf, OFF_CREATOR_UID, self.creator_uid);
-        put_u32(&mut buf, OFF_CREATOR_PID, self.creator_pid);
-        put_u64(&mut buf, OFF_CREATED_NS, self.created_ns);
-        for (i, p) in self.params.iter().enumerate() {
-            put_u64(&mut buf, OFF_PARAMS + 8 * i, *p);
-        }
-        if let Some(name) = &self.name {
-            let bytes = name.as_bytes();
-            if bytes.len() > NAME_CAP {
-                return Err(Error::new(Win32Error::FILENAME_EXCED_RANGE, format!("object name {name:?} is too long")));
-            }
-            put_u32(&mut buf, OFF_NAME_LEN, bytes.len() as u32);
-            buf[OFF_NAME..OFF_NAME + bytes.len()].copy_from_slice(bytes);
-        }
-        if let Some(backing) = &self.backing {
-            let bytes = backing.path.as_os_str().as_bytes();
-            if bytes.len() > PATH_CAP {
-                return Err(Error::new(
-                    Win32Error::FILENAME_EXCED_RANGE,
-                    format!(
-                        "backing file path {} is longer than {PATH_CAP} bytes; a named mapping cannot record it",
-                        backing.path.display()
-                    ),
-                ));
-            }
-            put_u64(&mut buf, OFF_BACKING_DEV, backing.dev);
-            put_u64(&mut buf, OFF_BACKING_INO, backing.ino);
-            put_u32(&mut buf, OFF_PATH_LEN, bytes.len() as u32);
-            buf[OFF_PATH..OFF_PATH + bytes.len()].copy_from_slice(bytes);
-        }
-        let n = sync_init.len().min(SYNC_LEN);
-        buf[SYNC_OFFSET..SYNC_OFFSET + n].copy_from_slice(&sync_init[..n]);
-        let sum = checksum(&buf, get_u32(&buf, OFF_NAME_LEN) as usize, get_u32(&buf, OFF_PATH_LEN) as usize);
-        put_u64(&mut buf, OFF_CHECKSUM, sum);
-        Ok(buf)
-    }
-
-    /// Parses and validates a header page read from disk. Everything is untrusted (S4): any
-    /// inconsistency is an `ERROR_INVALID_DATA` error naming what is wrong.
-    pub fn decode(buf: &[u8]) -> Result<Header> {
-        let bad = |why: &str| Error::new(Win32Error::INVALID_DATA, format!("corrupt object header: {why}"));
-        if buf.len() < HEADER_SIZE {
-            return Err(bad("the file is shorter than a header"));
-        }
-        if buf[..8] != MAGIC {
-            return Err(bad("bad magic (not a filemap object)"));
-        }
-        if get_u32(buf, OFF_VERSION) != VERSION {
-            return Err(bad(&format!("unknown version {}", get_u32(buf, OFF_VERSION))));
-        }
-        let kind = ObjectType::from_raw(get_u32(buf, OFF_KIND)).ok_or_else(|| bad("unknown object type"))?;
-        if get_u32(buf, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
-            return Err(bad("unexpected header size"));
-        }
-        let name_len = get_u32(buf, OFF_NAME_LEN) as usize;
-        if name_len > NAME_CAP {
-            return Err(bad("name length out of range"));
-        }
-        let path_len = get_u32(buf, OFF_PATH_LEN) as usize;
-        if path_len > PATH_CAP {
-            return Err(bad("backing path length out of range"));
-        }
-        if get_u64(buf, OFF_CHECKSUM) != checksum(buf, name_len, path_len) {
-            return Err(bad("checksum mismatch"));
-        }
-        let name = if name_len == 0 {
-            None
-        } else {
-            let s = std::str::from_utf8(&buf[OFF_NAME..OFF_NAME + name_len]).map_err(|_| bad("name is not UTF-8"))?;
-            Some(s.to_owned())
-        };
-        let backing = if path_len == 0 {
-            None
-        } else {
-            Some(Backing {
-                dev: get_u64(buf, OFF_BACKING_DEV),
-                ino: get_u64(buf, OFF_BACKING_INO),
-                path: PathBuf::from(OsStr::from_bytes(&buf[OFF_PATH..OFF_PATH + path_len])),
-            })
-        };
-        let size = get_u64(buf, OFF_SIZE);
-        if kind == ObjectType::Mapping && size == 0 {
-            return Err(bad("mapping of size 0"));
-        }
-        if size > i64::MAX as u64 - HEADER_SIZE as u64 {
-            return Err(bad("size out of range"));
-        }
-        let mut params = [0u64; 4];
-        for (i, p) in params.iter_mut().enumerate() {
-            *p = get_u64(buf, OFF_PARAMS + 8 * i);
-        }
-        Ok(Header {
-            kind,
-            protection: get_u32(buf, OFF_PROTECTION),
-            attributes: get_u32(buf, OFF_ATTRIBUTES),
-            mode: get_u32(buf, OFF_MODE),
-            size,
-            creator_uid: get_u32(buf, OFF_CREATOR_UID),
-            creator_pid: get_u32(buf, OFF_CREATOR_PID),
-            created_ns: get_u64(buf, OFF_CREATED_NS),
-            backing,
-            name,
-            params,
-        })
-    }
-
-    /// Reads and validates the header of an open object file.
-    pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Header> {
-        let mut buf = [0u8; HEADER_SIZE];
-        let mut got = 0;
-        while got < HEADER_SIZE {
-            match rustix::io::pread(fd, &mut buf[got..], got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(Errno::INTR) => continue,
-                Err(e) => return Err(Error::from_io("cannot read object header", e.into())),
-            }
-        }
-        if got < HEADER_SIZE {
-            return Err(Error::new(
-                Win32Error::INVALID_DATA,
-                "corrupt object header: the file is shorter than a header",
-            ));
-        }
-        Header::decode(&buf)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The object file and its lifetime protocol.
-// ---------------------------------------------------------------------------------------------
+use super::*;
 
 /// Whether a create made a new object or returned an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -454,11 +100,11 @@ pub(crate) struct NewObject<'a> {
     pub before_link: Option<BeforeLink<'a>>,
 }
 
-fn cloexec(inheritable: bool) -> OFlags {
+pub(super) fn cloexec(inheritable: bool) -> OFlags {
     if inheritable { OFlags::empty() } else { OFlags::CLOEXEC }
 }
 
-fn now_ns() -> u64 {
+pub(super) fn now_ns() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
@@ -470,7 +116,7 @@ pub(crate) fn stamp(header: &mut Header) {
 }
 
 /// This process's pid without a syscall per call: cached, and forgotten in a forked child.
-fn current_pid() -> u32 {
+pub(super) fn current_pid() -> u32 {
     static PID: AtomicU32 = AtomicU32::new(0);
     static HOOK: Once = Once::new();
     extern "C" fn forget_pid() {
@@ -499,7 +145,7 @@ pub const CONTENTION_BOUND: Duration = Duration::from_millis(200);
 
 /// Why a dead object's file is still under its name after an open looked at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Leftover {
+pub(super) enum Leftover {
     /// Another process is opening or releasing it at this very moment.
     Contended,
     /// We may not remove it: a read-only descriptor, or another user's file in a sticky
@@ -512,7 +158,7 @@ enum Leftover {
 /// What the open protocol found under a name.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // returned once per open and matched at once: no box
-enum Found {
+pub(super) enum Found {
     /// A live object: a new handle to it.
     Live(ObjectFile),
     /// No file has the name (any dead leftover was just removed).
@@ -525,7 +171,11 @@ enum Found {
 
 /// Waits a little before a create retries a name another process is releasing; fails once
 /// [`CONTENTION_BOUND`] has passed since the first wait.
-fn wait_for_release(started: &mut Option<Instant>, round: &mut u32, what: &dyn Fn() -> String) -> Result<()> {
+pub(super) fn wait_for_release(
+    started: &mut Option<Instant>,
+    round: &mut u32,
+    what: &dyn Fn() -> String,
+) -> Result<()> {
     let start = *started.get_or_insert_with(Instant::now);
     if start.elapsed() > CONTENTION_BOUND {
         return Err(Error::new(
@@ -1183,7 +833,7 @@ impl Drop for ObjectFile {
 /// Opens a namespace entry for the protocol's own use (close, sweep): read-write if its mode
 /// lets us (needed for the decision lock), else read-only; never follows a symlink, never
 /// blocks on a FIFO.
-fn open_object(dir: &Dir, file: &str) -> std::result::Result<OwnedFd, Errno> {
+pub(super) fn open_object(dir: &Dir, file: &str) -> std::result::Result<OwnedFd, Errno> {
     let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     match rustix::fs::openat(&dir.fd, file, OFlags::RDWR | flags, Mode::empty()) {
         Err(Errno::ACCESS) | Err(Errno::PERM) => {
@@ -1193,21 +843,28 @@ fn open_object(dir: &Dir, file: &str) -> std::result::Result<OwnedFd, Errno> {
     }
 }
 
-fn not_regular(what: &str) -> Error {
+pub(super) fn not_regular(what: &str) -> Error {
     Error::new(
         Win32Error::ACCESS_DENIED,
         format!("{what}: the name is held by something that is not a regular file; left alone"),
     )
 }
 
-fn prefix(e: Error, what: &str) -> Error {
+pub(super) fn prefix(e: Error, what: &str) -> Error {
     let code = e.code();
     Error::new(code, format!("{what}: {}", e.message()))
 }
 
 /// The open protocol met a dead object (no holder; we hold the open lock): remove it if we may
 /// and it is a verified object file of this name.
-fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writable: bool, name: &ObjectName) -> Found {
+pub(super) fn reclaim_dead(
+    dir: &Dir,
+    file: &str,
+    fd: OwnedFd,
+    st: &rustix::fs::Stat,
+    writable: bool,
+    name: &ObjectName,
+) -> Found {
     let fd = if writable {
         fd
     } else {
@@ -1251,7 +908,7 @@ fn reclaim_dead(dir: &Dir, file: &str, fd: OwnedFd, st: &rustix::fs::Stat, writa
 /// Unlinks `file` if it still names the inode `(dev, ino)` (the caller holds its decision lock,
 /// so no process following the protocol can have replaced it meanwhile; the comparison guards
 /// against anything else). `NOENT` counts as done.
-fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Result<(), Errno> {
+pub(super) fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Result<(), Errno> {
     let named = match rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(named) => named,
         Err(Errno::NOENT) => return Ok(()),
@@ -1273,7 +930,7 @@ fn unlink_if_same(dir: &Dir, file: &str, dev: u64, ino: u64) -> std::result::Res
 /// above zero means `file` still names it. (Cheaper than comparing `statat(file)` with our inode.)
 /// In a sticky directory (Global) only the file's owner or root may unlink it: otherwise the
 /// object stays, dead, for them.
-fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
+pub(super) fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     if rustix::fs::fstat(fd).is_ok_and(|st| st.st_nlink > 0) {
         unlink_decided(dir, file, fd, pinned);
     } else if pinned {
@@ -1291,7 +948,7 @@ fn unlink_if_linked(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
 /// name, cannot say the same and check `st_nlink` first: `unlink_if_linked`.) In a sticky
 /// directory (Global) only the file's owner or root may unlink it: otherwise the object stays,
 /// dead, for them.
-fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
+pub(super) fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).ok();
     // A mapping of this OFD (`pinned`) keeps it, and so its decision lock, alive after the
     // descriptor is closed: drop the lock now (it would only make later probes of this
@@ -1301,7 +958,7 @@ fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) {
     }
 }
 
-fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix::fs::Stat)> {
+pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix::fs::Stat)> {
     let flags = OFlags::TMPFILE | OFlags::RDWR | cloexec(new.inheritable);
     // Unnamed until linked, the file can be made with its final mode: nobody can reach it yet.
     let mode = Mode::from_raw_mode(new.header.mode & 0o777);
@@ -1320,7 +977,7 @@ fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix:
 
 /// Writes the header, sizes and reserves the data, and makes sure the file has exactly the
 /// requested mode (S3: whatever the umask took away is put back). Returns the file's status.
-fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
+pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
     let page = new.header.encode(new.sync_init)?;
@@ -1377,7 +1034,7 @@ fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
 }
 
 /// Gives the unnamed file its name; `EEXIST` if the name is taken.
-fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
+pub(super) fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
     match rustix::fs::linkat(fd, "", &dir.fd, file, AtFlags::EMPTY_PATH) {
         Err(Errno::NOENT) | Err(Errno::PERM) => {
             // Kernels before 6.10 want CAP_DAC_READ_SEARCH for AT_EMPTY_PATH; go through /proc.
@@ -1395,207 +1052,4 @@ fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
 /// live; then this never fails with a conflict.
 pub fn take_handle_lock(fd: BorrowedFd<'_>) -> Result<()> {
     lock::set(fd, Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))
-}
-
-/// What a namespace scan found at one directory entry.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The file name in the namespace directory.
-    pub file: String,
-    /// The scope it was found in.
-    pub scope: Scope,
-    /// Its validated header, or the error that says why it is not valid (including "not a
-    /// regular file").
-    pub header: Result<Header, String>,
-    /// True when no live process holds a handle to it and nobody is deciding its fate: a dead
-    /// object (crash leftover). Found without taking any lock, so a scan can never make a dead
-    /// object look alive to a concurrent open.
-    pub stale: bool,
-    /// True when this scan removed it (only ever a verified, dead object file of this name).
-    pub reclaimed: bool,
-    /// Inode number, to match it against lock tables and memory maps.
-    pub ino: u64,
-    /// Device number.
-    pub dev: u64,
-    /// Size of the file in bytes.
-    pub file_size: u64,
-    /// Owner uid and permission bits of the file.
-    pub uid: u32,
-    /// Permission bits.
-    pub mode: u32,
-}
-
-/// Lists the objects of a scope. With `reclaim`, dead ones are removed (garbage collection):
-/// only regular files whose header is valid and names exactly the object this file name
-/// encodes, only under the decision lock (so never an object that is live or being opened),
-/// and only where the directory lets us (in the sticky Global directory: our own files, or any
-/// as root). [`Entry::reclaimed`] says what was removed.
-/// Scans the default namespace; [`namespace::Namespace::scan`] scans another.
-pub fn scan(scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
-    scan_in(namespace::Namespace::global(), scope, reclaim)
-}
-
-pub(crate) fn scan_in(ns: &namespace::Namespace, scope: Scope, reclaim: bool) -> Result<Vec<Entry>> {
-    let Some(dir) = ns.dir(scope, false)? else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for file in namespace::entries(&dir)? {
-        let Some(file) = file.to_str() else {
-            continue;
-        };
-        if let Some(entry) = inspect(&dir, file, reclaim, true) {
-            out.push(entry);
-        }
-    }
-    Ok(out)
-}
-
-/// Looks at one namespace entry (for `scan` and the sweep); `None` if it vanished. Without
-/// `describe` (the sweep), the header of a live entry is not read (`Entry::header` is then an
-/// error saying so).
-pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool, describe: bool) -> Option<Entry> {
-    let fd = rustix::fs::openat(
-        &dir.fd,
-        file,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    );
-    let (fd, st) = match fd {
-        Ok(fd) => {
-            let st = rustix::fs::fstat(&fd).ok()?;
-            (Some(fd), st)
-        }
-        // A symlink, a FIFO without a writer, something we may not read: describe it only.
-        Err(_) => (None, rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW).ok()?),
-    };
-    let regular = st.st_mode & 0o170000 == 0o100000;
-    let mut entry = Entry {
-        file: file.to_owned(),
-        scope: dir.scope,
-        header: Err("not a regular file (left alone)".to_owned()),
-        stale: false,
-        reclaimed: false,
-        ino: st.st_ino,
-        dev: st.st_dev,
-        file_size: st.st_size as u64,
-        uid: st.st_uid,
-        mode: st.st_mode & 0o7777,
-    };
-    let Some(fd) = fd.filter(|_| regular) else {
-        if regular {
-            entry.header = Err("cannot be opened for reading".to_owned());
-        }
-        return Some(entry);
-    };
-    entry.stale = matches!(lock::conflicting(fd.as_fd(), Kind::Write), Ok(None));
-    if !describe && !entry.stale {
-        entry.header = Err("not read (live)".to_owned());
-        return Some(entry);
-    }
-    entry.header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
-    if reclaim && entry.stale {
-        let names_this_file = entry.header.as_ref().is_ok_and(|h| {
-            h.name.as_deref().and_then(|n| ObjectName::parse(n).ok()).is_some_and(|n| *n.file_name() == *file)
-        });
-        if names_this_file {
-            entry.reclaimed = reclaim_entry(dir, file, &st);
-        }
-    }
-    Some(entry)
-}
-
-/// Removes a dead object file under its decision lock (taken through a writable descriptor of
-/// the same inode). True if removed.
-fn reclaim_entry(dir: &Dir, file: &str, st: &rustix::fs::Stat) -> bool {
-    let Ok(rw) = rustix::fs::openat(
-        &dir.fd,
-        file,
-        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return false;
-    };
-    match rustix::fs::fstat(&rw) {
-        Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino && now.st_nlink > 0 => {}
-        _ => return false,
-    }
-    if lock::set(rw.as_fd(), Kind::Write).is_err() {
-        return false; // someone holds, opens or is deciding it right now
-    }
-    rustix::fs::statat(&dir.fd, file, AtFlags::SYMLINK_NOFOLLOW)
-        .is_ok_and(|named| named.st_dev == st.st_dev && named.st_ino == st.st_ino)
-        && rustix::fs::unlinkat(&dir.fd, file, AtFlags::empty()).is_ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Header {
-        Header {
-            kind: ObjectType::Mapping,
-            protection: 4,
-            attributes: 0x800_0000,
-            mode: 0o600,
-            size: 256,
-            creator_uid: 1000,
-            creator_pid: 42,
-            created_ns: 7,
-            backing: Some(Backing { dev: 1, ino: 2, path: PathBuf::from("/tmp/x") }),
-            name: Some("Local\\x".into()),
-            params: [1, 2, 3, 4],
-        }
-    }
-
-    #[test]
-    fn header_round_trips() {
-        let h = sample();
-        let buf = h.encode(&[9; 8]).unwrap();
-        assert_eq!(Header::decode(&buf).unwrap(), h);
-        assert_eq!(buf[SYNC_OFFSET], 9);
-    }
-
-    #[test]
-    fn any_flipped_meaningful_byte_is_detected_and_padding_is_ignored() {
-        let h = sample();
-        let buf = h.encode(&[]).unwrap();
-        let name_len = h.name.as_ref().unwrap().len();
-        let path_len = 6;
-        let meaningful =
-            (0..OFF_NAME).chain(OFF_NAME..OFF_NAME + name_len).chain(OFF_PATH..OFF_PATH + path_len).collect::<Vec<_>>();
-        for &i in &meaningful {
-            let mut bad = buf.clone();
-            bad[i] ^= 0x5a;
-            let err = Header::decode(&bad).unwrap_err();
-            assert_eq!(err.code(), Win32Error::INVALID_DATA, "byte {i}");
-        }
-        for i in (0..SYNC_OFFSET).filter(|i| !meaningful.contains(i)).step_by(5) {
-            let mut padded = buf.clone();
-            padded[i] ^= 0x5a;
-            assert_eq!(Header::decode(&padded).unwrap(), h, "padding byte {i}");
-        }
-    }
-
-    #[test]
-    fn sizes_that_would_overflow_offsets_are_refused() {
-        let mut h = sample();
-        h.size = u64::MAX - 10;
-        let err = Header::decode(&h.encode(&[]).unwrap()).unwrap_err();
-        assert_eq!(err.code(), Win32Error::INVALID_DATA);
-    }
-
-    #[test]
-    fn the_sync_area_is_not_covered_by_the_checksum() {
-        let mut buf = sample().encode(&[]).unwrap();
-        buf[SYNC_OFFSET + 5] = 0xff;
-        assert!(Header::decode(&buf).is_ok());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn garbage_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..5000)) {
-            let _ = Header::decode(&bytes);
-        }
-    }
 }
