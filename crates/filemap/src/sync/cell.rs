@@ -197,6 +197,31 @@ impl CellObj {
         true
     }
 
+    /// For a queued waiter's look: if the object has a unit available (semaphore count,
+    /// event signal), hands it to the oldest queued waiter, as a release does.
+    pub(crate) fn hand_off_available(&self) {
+        if self.looks_available() {
+            self.hand_off(1, None);
+        }
+    }
+
+    /// For a queued waiter: takes an auto-reset pulse of a generation after `entry_gen` (never
+    /// the signal, which goes by hand-off).
+    pub(crate) fn try_take_pulse(&self, entry_gen: Option<u32>, deadline: Option<std::time::Instant>) -> bool {
+        if !matches!(self.kind, Kind::Event { .. }) {
+            return false;
+        }
+        self.cell()
+            .update(
+                &mut ClaimSpin::until(deadline),
+                |v| {
+                    if v & SIGNALED != 0 { None } else { self.take_fn(v, entry_gen) }
+                },
+            )
+            .1
+            .is_some()
+    }
+
     pub(crate) fn register(&self) -> u32 {
         self.cell().register()
     }

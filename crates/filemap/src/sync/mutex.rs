@@ -495,6 +495,9 @@ impl MutexAt {
             sysfutex::wake_all(self.word());
         }
         if counts >= state::Q_ONE {
+            // We hand it to a queued waiter: if this thread wants it back at once, it can only
+            // queue behind that waiter (see `Mutex::acquire_slow`).
+            HANDED_OFF.set(self.word_addr);
             // The fence covers the grant *and* the wake-up: the grantee may run (it often
             // does, on a loaded machine or in a VM where the wake-up's IPI is slow) before our
             // futex call returns; it does not act on the grant before we are back (see
@@ -650,6 +653,14 @@ impl MutexAt {
             self.release_slow();
         }
     }
+}
+
+thread_local! {
+    /// The word of the mutex this thread last handed to a queued waiter (0: none). Its next
+    /// acquisition of that mutex skips the spin: the mutex cannot come back before the waiter's
+    /// turn, and spinning holds a CPU the grantee needs, while queueing at once also lets the
+    /// grantee's hand-off fence end at once (it waits for its releaser to queue).
+    static HANDED_OFF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The hand-off fence's value while a release hands off (never a time: [`now_us`] skips it).
@@ -818,6 +829,9 @@ impl Mutex {
     #[cold]
     #[inline(never)]
     fn acquire_slow(&self, ctx: &ThreadCtx, timeout: Option<Duration>) -> Result<WaitOutcome> {
+        if HANDED_OFF.replace(0) == self.inner.word_addr {
+            return super::wait::run_opts(&[self], false, timeout, true, None);
+        }
         match super::wait::spin_one(timeout, || self.inner.try_acquire(ctx))? {
             Some(false) => Ok(WaitOutcome::Signaled(0)),
             Some(true) => Ok(WaitOutcome::Abandoned(0)),

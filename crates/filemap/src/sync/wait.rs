@@ -481,6 +481,7 @@ fn queued_wait(
 ) -> Result<WaitOutcome> {
     // Grants we saw held by others: (object, slot, slot word) -> first seen.
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    let mut looked = Instant::now();
     loop {
         // 1. A slot where every slot was busy (with our arrival ticket: served in arrival
         //    order once in; until then we take the object only when it is free).
@@ -517,6 +518,22 @@ fn queued_wait(
                 {
                     places[i] = None;
                     return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+                }
+                continue;
+            }
+            if let (Target::Cell(c), Some(p)) = (&o.t, places[i]) {
+                // Queued on a semaphore or auto-reset event: a unit in the object (a release
+                // that came before our place was counted, or one caught between its change
+                // and its hand-off) goes to the oldest waiter, maybe us, as the release gives
+                // it; taking it directly would overtake older waiters.
+                c.hand_off_available();
+                if take_grant(o, ctx, p).is_some() {
+                    places[i] = None;
+                    return Ok(WaitOutcome::Signaled(i));
+                }
+                // A pulse is for the waiters of its moment: it is taken, not handed on.
+                if c.try_take_pulse(o.entry_gen, deadline) {
+                    return Ok(WaitOutcome::Signaled(i));
                 }
                 continue;
             }
@@ -608,9 +625,11 @@ fn queued_wait(
             m.unregister();
         }
         // 4. Grants nobody came for: revoke those of dead processes after GRANT_GRACE, any after
-        //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us).
-        if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+        //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us; and
+        //    every GRANT_GRACE in any case, however often we are woken).
+        if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) || looked.elapsed() >= GRANT_GRACE {
             revoke_stale(objs, places, &mut seen);
+            looked = Instant::now();
         }
     }
 }
@@ -850,6 +869,7 @@ fn run_all_queued(
     let tid = ctx.map_or(0, ThreadCtx::tid);
     let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    let mut looked = Instant::now();
     let requeue = |places: &mut [Option<state::Place>]| {
         for (i, place) in places.iter_mut().enumerate() {
             let lost = match *place {
@@ -967,8 +987,9 @@ fn run_all_queued(
                 m.unregister();
             }
             // 5. Grants nobody came for (a dead or stopped grantee) block us too.
-            if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+            if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) || looked.elapsed() >= GRANT_GRACE {
                 revoke_stale(objs, &places, &mut seen);
+                looked = Instant::now();
             }
         }
     })();
