@@ -769,12 +769,7 @@ impl ObjectFile {
     /// by name (same inode), if the object's mode lets us; otherwise the object is left dead for
     /// a process that may write it (its owner's next sweep, root's `filemap gc`).
     fn release_by_name(&mut self, dir: &Dir, file: &str) -> Result<()> {
-        let Ok(rw) = rustix::fs::openat(
-            &dir.fd,
-            file,
-            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(rw) = open_for_decision(dir, file) else {
             return Ok(());
         };
         match rustix::fs::fstat(&rw) {
@@ -792,6 +787,18 @@ impl Drop for ObjectFile {
     fn drop(&mut self) {
         let _ = self.release();
     }
+}
+
+/// A writable descriptor of `file` in `dir` (never following a symlink, never blocking), through
+/// which a holder with only read access takes the decision lock; fails when the object's mode
+/// does not let this process write it.
+pub(super) fn open_for_decision(dir: &Dir, file: &str) -> std::result::Result<OwnedFd, Errno> {
+    rustix::fs::openat(
+        &dir.fd,
+        file,
+        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// Opens the object file `file` of `dir` for an open by name: never following a symlink, never
@@ -887,12 +894,7 @@ pub(super) fn reclaim_dead(
     } else {
         // A read-only open: decide through a writable descriptor of the same inode if the
         // object's mode lets us.
-        let Ok(rw) = rustix::fs::openat(
-            &dir.fd,
-            file,
-            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(rw) = open_for_decision(dir, file) else {
             return Found::Dead(Leftover::NotEntitled(st.st_uid));
         };
         if !rustix::fs::fstat(&rw).is_ok_and(|now| now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
