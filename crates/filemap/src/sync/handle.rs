@@ -314,8 +314,6 @@ macro_rules! handle_methods {
             }
         }
 
-        impl crate::sync::wait::Waitable for $ty {}
-
         /// The handle's descriptor (what a child inherits when the handle is inheritable). It
         /// stays owned by the handle.
         impl std::os::fd::AsFd for $ty {
