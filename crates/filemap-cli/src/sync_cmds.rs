@@ -390,21 +390,7 @@ pub fn wait(args: WaitArgs) -> Result<()> {
     let refs: Vec<&dyn Waitable> = objects.iter().map(Sync::waitable).collect();
     let outcome = if args.all { wait_all(&refs, args.timeout)? } else { wait_any(&refs, args.timeout)? };
     let describe = |i: usize| format!("{} \"{}\"", objects[i].kind(), names[i]);
-    let mut report = WaitReport {
-        result: match outcome {
-            WaitOutcome::TimedOut => "timeout",
-            WaitOutcome::Signaled(_) => "signaled",
-            WaitOutcome::Abandoned(_) => "abandoned",
-        },
-        index: match outcome {
-            WaitOutcome::TimedOut => None,
-            WaitOutcome::Signaled(i) | WaitOutcome::Abandoned(i) => Some(i),
-        },
-        all: args.all,
-        objects: objects.iter().zip(&names).map(|(o, n)| WaitObject { name: n.to_string(), kind: o.kind() }).collect(),
-        taken: Vec::new(),
-        holder_pid: None,
-    };
+    let mut report = WaitReport::new(outcome, args.all, &objects, &names);
     // Which objects the wait took: one for a wait on any, all of them for a wait on all.
     let taken: Vec<usize> = match outcome {
         WaitOutcome::TimedOut => {
@@ -433,14 +419,9 @@ pub fn wait(args: WaitArgs) -> Result<()> {
     if args.all && objects.len() > 1 && !args.json {
         println!("all {} objects were signaled at once (WAIT_OBJECT_0)", objects.len());
     }
-    for &i in taken.iter().filter(|_| !args.json) {
-        match (&objects[i], outcome) {
-            (Sync::Mutex(_), WaitOutcome::Abandoned(a)) if a == i => {
-                println!("acquired {} (WAIT_ABANDONED: its previous owner died holding it)", describe(i))
-            }
-            (Sync::Mutex(_), _) => println!("acquired {}", describe(i)),
-            _ if args.all && objects.len() > 1 => println!("{} was signaled", describe(i)),
-            _ => println!("{} is signaled (WAIT_OBJECT_0 + {i})", describe(i)),
+    if !args.json {
+        for &i in &taken {
+            println!("{}", taken_line(&objects[i], &describe(i), i, outcome, args.all && objects.len() > 1));
         }
     }
     let label = names[0].clone();
@@ -465,4 +446,42 @@ pub fn wait(args: WaitArgs) -> Result<()> {
         print_json_line(&report)?;
     }
     Ok(())
+}
+
+/// What `wait` says of object `i` (described as `what`) that the wait took.
+fn taken_line(object: &Sync, what: &str, i: usize, outcome: WaitOutcome, several: bool) -> String {
+    match (object, outcome) {
+        (Sync::Mutex(_), WaitOutcome::Abandoned(a)) if a == i => {
+            format!("acquired {what} (WAIT_ABANDONED: its previous owner died holding it)")
+        }
+        (Sync::Mutex(_), _) => format!("acquired {what}"),
+        _ if several => format!("{what} was signaled"),
+        _ => format!("{what} is signaled (WAIT_OBJECT_0 + {i})"),
+    }
+}
+
+impl WaitReport {
+    /// The report of a wait on `objects` (named `names`) that ended with `outcome`; what it
+    /// took and who holds it are filled in later.
+    fn new(outcome: WaitOutcome, all: bool, objects: &[Sync], names: &[ObjectName]) -> WaitReport {
+        WaitReport {
+            result: match outcome {
+                WaitOutcome::TimedOut => "timeout",
+                WaitOutcome::Signaled(_) => "signaled",
+                WaitOutcome::Abandoned(_) => "abandoned",
+            },
+            index: match outcome {
+                WaitOutcome::TimedOut => None,
+                WaitOutcome::Signaled(i) | WaitOutcome::Abandoned(i) => Some(i),
+            },
+            all,
+            objects: objects
+                .iter()
+                .zip(names)
+                .map(|(o, n)| WaitObject { name: n.to_string(), kind: o.kind() })
+                .collect(),
+            taken: Vec::new(),
+            holder_pid: None,
+        }
+    }
 }

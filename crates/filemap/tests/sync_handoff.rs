@@ -337,8 +337,8 @@ fn create_pair(tag: &str) -> (Mutex, Semaphore, String, String) {
 /// The turns program through wait-all: two processes loop { wait for the mutex *and* the
 /// semaphore; work; release both }. A release that finds the other process queued hands the
 /// object to it (a partial grant); the second release completes its set, so the releaser's
-/// next wait-all queues behind it. Before wait-all queued, the releaser took both back
-/// (`AAAAAAAAAAAABBBBBBBBBBBB`).
+/// next wait-all queues behind it. Before wait-all queued, the releaser took both back in
+/// bursts (`AABBBAAABBAAAAAAABBBBBBB`).
 #[test]
 fn two_processes_looping_through_wait_all_alternate_strictly() {
     isolated("two_processes_looping_through_wait_all_alternate_strictly", || {

@@ -156,19 +156,22 @@ impl Mapping {
         })
     }
 
+    /// `ERROR_ACCESS_DENIED` unless `access` is at most this handle's (a duplicate can only lose
+    /// rights).
+    fn check_duplicate(&self, access: Access) -> Result<()> {
+        if self.access.contains(access) {
+            return Ok(());
+        }
+        Err(Error::new(
+            Win32Error::ACCESS_DENIED,
+            format!("cannot duplicate {}: {access:?} exceeds the handle's {:?}", self.object.describe(), self.access),
+        ))
+    }
+
     /// Another handle to the same object (`DuplicateHandle`) with `access` (at most this handle's:
     /// asking for more fails with `ERROR_ACCESS_DENIED`) and the given inheritability.
     pub fn duplicate(&self, access: Access, inheritable: bool) -> Result<Mapping> {
-        if !self.access.contains(access) {
-            return Err(Error::new(
-                Win32Error::ACCESS_DENIED,
-                format!(
-                    "cannot duplicate {}: {access:?} exceeds the handle's {:?}",
-                    self.object.describe(),
-                    self.access
-                ),
-            ));
-        }
+        self.check_duplicate(access)?;
         let object = if inheritable == self.is_inheritable() {
             self.object.clone()
         } else {
@@ -182,16 +185,7 @@ impl Mapping {
     /// `ERROR_ACCESS_DENIED`), read-only unless `access` includes writing. The receiver adopts
     /// it with [`Mapping::from_inherited_fd_with_access`]; until then it keeps the name alive.
     pub fn transfer_fd(&self, access: Access) -> Result<std::os::fd::OwnedFd> {
-        if !self.access.contains(access) {
-            return Err(Error::new(
-                Win32Error::ACCESS_DENIED,
-                format!(
-                    "cannot duplicate {}: {access:?} exceeds the handle's {:?}",
-                    self.object.describe(),
-                    self.access
-                ),
-            ));
-        }
+        self.check_duplicate(access)?;
         self.object.reopen_for_transfer(access.can_write())
     }
 

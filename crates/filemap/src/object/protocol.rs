@@ -350,34 +350,9 @@ impl ObjectFile {
     fn open_in(dir: &Arc<Dir>, name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<Found> {
         let file = name.file_name();
         let what = || format!("cannot open {kind} \"{name}\"");
-        let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
         for _ in 0..64 {
-            let fd = match rustix::fs::openat(
-                &dir.fd,
-                &*file,
-                access | OFlags::NOFOLLOW | OFlags::NONBLOCK | cloexec(inheritable),
-                Mode::empty(),
-            ) {
-                Ok(fd) => fd,
-                Err(Errno::NOENT) => return Ok(Found::Free),
-                Err(Errno::ACCESS) | Err(Errno::PERM) => {
-                    return Err(Error::new(
-                        Win32Error::ACCESS_DENIED,
-                        format!(
-                            "{}: its permissions do not allow {} access",
-                            what(),
-                            if write { "write" } else { "read" }
-                        ),
-                    ));
-                }
-                Err(Errno::LOOP) => {
-                    return Err(Error::new(
-                        Win32Error::ACCESS_DENIED,
-                        format!("{}: it is a symlink; refusing to follow it", what()),
-                    ));
-                }
-                Err(Errno::NXIO) => return Err(not_regular(&what())),
-                Err(e) => return Err(Error::from_io(what(), e.into())),
+            let Some(fd) = open_named(dir, &file, write, inheritable, &what)? else {
+                return Ok(Found::Free);
             };
             // Who holds it? `F_OFD_GETLK` takes no lock, so looking never makes anything look held.
             let held = lock::conflicting(fd.as_fd(), Kind::Write);
@@ -411,18 +386,7 @@ impl ObjectFile {
                 continue; // its last holder released the name between our lookup and our lock
             }
             let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
-            if !header.name.as_deref().is_some_and(|h| name.is_written_as(h)) {
-                return Err(Error::new(
-                    Win32Error::INVALID_DATA,
-                    format!("{}: the file holds object {:?}, not this name", what(), header.name),
-                ));
-            }
-            if header.kind != kind {
-                return Err(Error::new(
-                    Win32Error::INVALID_HANDLE,
-                    format!("{}: the name is held by a {}", what(), header.kind),
-                ));
-            }
+            check_identity(&header, name, kind, &what)?;
             let object =
                 ObjectFile::assemble(fd, Some(dir.clone()), Some(name.clone()), header, &st, inheritable, write);
             return Ok(Found::Live(object));
@@ -805,12 +769,7 @@ impl ObjectFile {
     /// by name (same inode), if the object's mode lets us; otherwise the object is left dead for
     /// a process that may write it (its owner's next sweep, root's `filemap gc`).
     fn release_by_name(&mut self, dir: &Dir, file: &str) -> Result<()> {
-        let Ok(rw) = rustix::fs::openat(
-            &dir.fd,
-            file,
-            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(rw) = open_for_decision(dir, file) else {
             return Ok(());
         };
         match rustix::fs::fstat(&rw) {
@@ -828,6 +787,71 @@ impl Drop for ObjectFile {
     fn drop(&mut self) {
         let _ = self.release();
     }
+}
+
+/// A writable descriptor of `file` in `dir` (never following a symlink, never blocking), through
+/// which a holder with only read access takes the decision lock; fails when the object's mode
+/// does not let this process write it.
+pub(super) fn open_for_decision(dir: &Dir, file: &str) -> std::result::Result<OwnedFd, Errno> {
+    rustix::fs::openat(
+        &dir.fd,
+        file,
+        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Opens the object file `file` of `dir` for an open by name: never following a symlink, never
+/// blocking on a FIFO; `None` if there is no such file.
+pub(super) fn open_named(
+    dir: &Dir,
+    file: &str,
+    write: bool,
+    inheritable: bool,
+    what: &dyn Fn() -> String,
+) -> Result<Option<OwnedFd>> {
+    let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
+    match rustix::fs::openat(
+        &dir.fd,
+        file,
+        access | OFlags::NOFOLLOW | OFlags::NONBLOCK | cloexec(inheritable),
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(Errno::ACCESS) | Err(Errno::PERM) => Err(Error::new(
+            Win32Error::ACCESS_DENIED,
+            format!("{}: its permissions do not allow {} access", what(), if write { "write" } else { "read" }),
+        )),
+        Err(Errno::LOOP) => {
+            Err(Error::new(Win32Error::ACCESS_DENIED, format!("{}: it is a symlink; refusing to follow it", what())))
+        }
+        Err(Errno::NXIO) => Err(not_regular(&what())),
+        Err(e) => Err(Error::from_io(what(), e.into())),
+    }
+}
+
+/// The header opened by name belongs to that name (`ERROR_INVALID_DATA` otherwise) and is of
+/// the type asked for (`ERROR_INVALID_HANDLE`: the name is held by another type, I5).
+pub(super) fn check_identity(
+    header: &Header,
+    name: &ObjectName,
+    kind: ObjectType,
+    what: &dyn Fn() -> String,
+) -> Result<()> {
+    if !header.name.as_deref().is_some_and(|h| name.is_written_as(h)) {
+        return Err(Error::new(
+            Win32Error::INVALID_DATA,
+            format!("{}: the file holds object {:?}, not this name", what(), header.name),
+        ));
+    }
+    if header.kind != kind {
+        return Err(Error::new(
+            Win32Error::INVALID_HANDLE,
+            format!("{}: the name is held by a {}", what(), header.kind),
+        ));
+    }
+    Ok(())
 }
 
 /// Opens a namespace entry for the protocol's own use (close, sweep): read-write if its mode
@@ -870,12 +894,7 @@ pub(super) fn reclaim_dead(
     } else {
         // A read-only open: decide through a writable descriptor of the same inode if the
         // object's mode lets us.
-        let Ok(rw) = rustix::fs::openat(
-            &dir.fd,
-            file,
-            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(rw) = open_for_decision(dir, file) else {
             return Found::Dead(Leftover::NotEntitled(st.st_uid));
         };
         if !rustix::fs::fstat(&rw).is_ok_and(|now| now.st_dev == st.st_dev && now.st_ino == st.st_ino) {

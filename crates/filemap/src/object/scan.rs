@@ -115,12 +115,7 @@ pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool, describe: bool) -> O
 /// Removes a dead object file under its decision lock (taken through a writable descriptor of
 /// the same inode). True if removed.
 pub(super) fn reclaim_entry(dir: &Dir, file: &str, st: &rustix::fs::Stat) -> bool {
-    let Ok(rw) = rustix::fs::openat(
-        &dir.fd,
-        file,
-        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
+    let Ok(rw) = open_for_decision(dir, file) else {
         return false;
     };
     match rustix::fs::fstat(&rw) {

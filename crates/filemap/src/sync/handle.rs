@@ -224,16 +224,7 @@ macro_rules! handle_methods {
             /// handle's: more fails with `ERROR_ACCESS_DENIED`) and the given inheritability.
             pub fn duplicate(&self, rights: crate::sync::Rights, inheritable: bool) -> crate::Result<$ty> {
                 let object = crate::sync::handle::Inner::object(&*self.inner);
-                if !self.rights.contains(rights) {
-                    return Err(crate::Error::new(
-                        crate::Win32Error::ACCESS_DENIED,
-                        format!(
-                            "cannot duplicate {}: {rights:?} exceeds the handle's {:?}",
-                            object.describe(),
-                            self.rights
-                        ),
-                    ));
-                }
+                self.check_duplicate(rights)?;
                 let inner = if inheritable == object.inheritable() {
                     self.inner.clone()
                 } else {
@@ -248,16 +239,7 @@ macro_rules! handle_methods {
             /// `from_inherited_fd`; until then it keeps the name alive.
             pub fn transfer_fd(&self, rights: crate::sync::Rights) -> crate::Result<std::os::fd::OwnedFd> {
                 let object = crate::sync::handle::Inner::object(&*self.inner);
-                if !self.rights.contains(rights) {
-                    return Err(crate::Error::new(
-                        crate::Win32Error::ACCESS_DENIED,
-                        format!(
-                            "cannot duplicate {}: {rights:?} exceeds the handle's {:?}",
-                            object.describe(),
-                            self.rights
-                        ),
-                    ));
-                }
+                self.check_duplicate(rights)?;
                 object.reopen_for_transfer(true)
             }
 
@@ -294,6 +276,22 @@ macro_rules! handle_methods {
                 Ok($ty { inner: std::sync::Arc::new(crate::sync::handle::Inner::from_object(object)?), rights })
             }
 
+            /// `ERROR_ACCESS_DENIED` unless `rights` are at most this handle's (a duplicate can
+            /// only lose rights).
+            fn check_duplicate(&self, rights: crate::sync::Rights) -> crate::Result<()> {
+                if self.rights.contains(rights) {
+                    return Ok(());
+                }
+                Err(crate::Error::new(
+                    crate::Win32Error::ACCESS_DENIED,
+                    format!(
+                        "cannot duplicate {}: {rights:?} exceeds the handle's {:?}",
+                        crate::sync::handle::Inner::object(&*self.inner).describe(),
+                        self.rights
+                    ),
+                ))
+            }
+
             #[inline(always)]
             fn check(&self, needed: crate::sync::Rights, op: &str) -> crate::Result<()> {
                 if self.rights.contains(needed) {
@@ -315,8 +313,6 @@ macro_rules! handle_methods {
                 ))
             }
         }
-
-        impl crate::sync::wait::Waitable for $ty {}
 
         /// The handle's descriptor (what a child inherits when the handle is inheritable). It
         /// stays owned by the handle.

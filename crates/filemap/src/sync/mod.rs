@@ -61,11 +61,15 @@
 //! signaled at once and does not see a pulse.
 
 mod cell;
+mod cell_handles;
+mod claim;
 mod handle;
 mod mutex;
+mod mutex_handle;
 mod page;
 mod probe;
 mod process;
+mod process_state;
 mod robust;
 pub(crate) mod state;
 mod wait;
@@ -79,8 +83,8 @@ use crate::name::ObjectName;
 use crate::namespace::Namespace;
 use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
 
-pub use cell::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
-pub use mutex::{Mutex, MutexGuard, MutexOptions};
+pub use cell_handles::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
+pub use mutex_handle::{Mutex, MutexGuard, MutexOptions};
 pub use probe::Probe;
 pub use process::Process;
 pub use wait::{Waitable, fair_hand_off, set_fair_hand_off, set_spin_duration, spin_duration, wait_all, wait_any};

@@ -10,25 +10,8 @@ use crate::error::{Error, Result, Win32Error};
 use crate::sys::futex as sysfutex;
 
 use super::WaitOutcome;
+use super::process_state::ProcInner;
 use super::wait::{Target, Waitable, sealed};
-
-/// The shared state of a watched process.
-#[derive(Debug)]
-pub struct ProcInner {
-    pid: u32,
-    word: AtomicU32,
-    code: OnceLock<Option<i32>>,
-}
-
-impl ProcInner {
-    pub(crate) fn word(&self) -> &AtomicU32 {
-        &self.word
-    }
-
-    pub(crate) fn exited(&self) -> bool {
-        self.word.load(Ordering::Acquire) != 0
-    }
-}
 
 /// A waitable handle to a process (the Win32 process `HANDLE`): signaled once the process has
 /// exited, never consumed. `Send` and `Sync`; clones share the watcher.

@@ -16,7 +16,7 @@ use crate::sys::futex as sysfutex;
 
 use super::cell::CellObj;
 use super::mutex::MutexInner;
-use super::process::ProcInner;
+use super::process_state::ProcInner;
 use super::robust::{self, ThreadCtx};
 use super::{MAXIMUM_WAIT_OBJECTS, WaitOutcome, state};
 
@@ -481,6 +481,7 @@ fn queued_wait(
 ) -> Result<WaitOutcome> {
     // Grants we saw held by others: (object, slot, slot word) -> first seen.
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    let mut looked = Instant::now();
     loop {
         // 1. A slot where every slot was busy (with our arrival ticket: served in arrival
         //    order once in; until then we take the object only when it is free).
@@ -517,6 +518,22 @@ fn queued_wait(
                 {
                     places[i] = None;
                     return Ok(if abandoned { WaitOutcome::Abandoned(i) } else { WaitOutcome::Signaled(i) });
+                }
+                continue;
+            }
+            if let (Target::Cell(c), Some(p)) = (&o.t, places[i]) {
+                // Queued on a semaphore or auto-reset event: a unit in the object (a release
+                // that came before our place was counted, or one caught between its change
+                // and its hand-off) goes to the oldest waiter, maybe us, as the release gives
+                // it; taking it directly would overtake older waiters.
+                c.hand_off_available();
+                if take_grant(o, ctx, p).is_some() {
+                    places[i] = None;
+                    return Ok(WaitOutcome::Signaled(i));
+                }
+                // A pulse is for the waiters of its moment: it is taken, not handed on.
+                if c.try_take_pulse(o.entry_gen, deadline) {
+                    return Ok(WaitOutcome::Signaled(i));
                 }
                 continue;
             }
@@ -608,9 +625,11 @@ fn queued_wait(
             m.unregister();
         }
         // 4. Grants nobody came for: revoke those of dead processes after GRANT_GRACE, any after
-        //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us).
-        if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+        //    GRANT_MAX (checked when a sleep ran long: a grant to us would have woken us; and
+        //    every GRANT_GRACE in any case, however often we are woken).
+        if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) || looked.elapsed() >= GRANT_GRACE {
             revoke_stale(objs, places, &mut seen);
+            looked = Instant::now();
         }
     }
 }
@@ -850,6 +869,7 @@ fn run_all_queued(
     let tid = ctx.map_or(0, ThreadCtx::tid);
     let mut places: Vec<Option<state::Place>> = objs.iter().map(|o| enqueue(o, ctx, tid, pid)).collect();
     let mut seen: Vec<((usize, usize, u32), Instant)> = Vec::new();
+    let mut looked = Instant::now();
     let requeue = |places: &mut [Option<state::Place>]| {
         for (i, place) in places.iter_mut().enumerate() {
             let lost = match *place {
@@ -967,8 +987,9 @@ fn run_all_queued(
                 m.unregister();
             }
             // 5. Grants nobody came for (a dead or stopped grantee) block us too.
-            if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) {
+            if slept_from.elapsed() >= GRANT_GRACE.min(GRANT_POLL) || looked.elapsed() >= GRANT_GRACE {
                 revoke_stale(objs, &places, &mut seen);
+                looked = Instant::now();
             }
         }
     })();
@@ -985,67 +1006,4 @@ fn run_all_queued(
 fn unreachable_ctx() -> ! {
     // `run` fetches the thread context whenever a mutex is in the set.
     unreachable!("a mutex wait without a thread context")
-}
-
-/// How long a claim may be held before anyone breaks it, whether its holder lives or not. A
-/// claim lasts a few instructions; one older than this was left by a stopped process (SIGSTOP,
-/// a debugger) or forged. Its holder, when it runs again, finds its `unclaim` refused.
-pub(crate) const CLAIM_BREAK: Duration = Duration::from_millis(100);
-
-/// What claimers do while another process holds a claim: spin briefly, then yield, then sleep
-/// in growing steps (never more than 1 ms); break the claim once its holder is seen dead (after
-/// 5 ms) or after [`CLAIM_BREAK`] in any case; give up when the caller's time limit passes.
-pub(crate) struct ClaimSpin {
-    since: Option<Instant>,
-    limit: Option<Duration>,
-}
-
-impl ClaimSpin {
-    /// For transitions without a timeout (release, set, reset...): waits at most about
-    /// [`CLAIM_BREAK`], then breaks the claim.
-    pub(crate) fn new() -> ClaimSpin {
-        ClaimSpin { since: None, limit: None }
-    }
-
-    /// For a wait's attempt: gives up after `limit` (counted from the first claim met).
-    pub(crate) fn within(limit: Option<Duration>) -> ClaimSpin {
-        ClaimSpin { since: None, limit }
-    }
-
-    /// For a wait's attempt with an absolute deadline.
-    pub(crate) fn until(deadline: Option<Instant>) -> ClaimSpin {
-        ClaimSpin::within(deadline.map(|d| d.saturating_duration_since(Instant::now())))
-    }
-}
-
-impl state::ClaimWait for ClaimSpin {
-    fn wait(&mut self, claimer: u32, rounds: u32) -> state::ClaimAction {
-        use state::ClaimAction::{Break, GiveUp, Wait};
-        if rounds < 128 && self.limit != Some(Duration::ZERO) {
-            std::hint::spin_loop();
-            return Wait;
-        }
-        let since = *self.since.get_or_insert_with(Instant::now);
-        let waited = since.elapsed();
-        if let Some(limit) = self.limit
-            && waited >= limit
-        {
-            return GiveUp;
-        }
-        if waited >= CLAIM_BREAK
-            || (waited > Duration::from_millis(5) && rounds.is_multiple_of(16) && sysfutex::process_exited(claimer))
-        {
-            return Break;
-        }
-        if waited < Duration::from_millis(1) {
-            std::thread::yield_now();
-        } else {
-            let mut nap = (waited / 8).min(Duration::from_millis(1));
-            if let Some(limit) = self.limit {
-                nap = nap.min(limit - waited);
-            }
-            std::thread::sleep(nap);
-        }
-        Wait
-    }
 }
