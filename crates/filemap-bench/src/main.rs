@@ -179,7 +179,9 @@ fn contenders(root: &Path, opts: &Options, notes: &mut Vec<String>) -> Res<Vec<C
             .arg("-lpthread"),
         "cc posix_bench.c",
     )?;
-    let root_dir = opts.out.join("filemap-root");
+    // On tmpfs, like the raw contenders' shm_open objects (the output directory may be on a
+    // disk, whose journal would be measured instead of filemap).
+    let root_dir = PathBuf::from(format!("/dev/shm/filemap-bench-root-{}", std::process::id()));
     std::fs::create_dir_all(&root_dir).map_err(|e| e.to_string())?;
     let fm_env = vec![("FILEMAP_ROOT".to_owned(), s(&root_dir))];
     let mut list = vec![
@@ -490,6 +492,7 @@ fn run(root: &Path, opts: &Options) -> Res<()> {
             .envs(all.iter().find(|c| c.name == "wine").map(|c| c.env.clone()).unwrap_or_default())
             .status();
     }
+    let _ = std::fs::remove_dir_all(format!("/dev/shm/filemap-bench-root-{}", std::process::id()));
     report(opts, &all, &samples, syscalls, &notes, started.elapsed())
 }
 
