@@ -20,7 +20,7 @@
 use std::ffi::CString;
 use std::time::Instant;
 
-use filemap_win32::handles::CloseHandle;
+use filemap_win32::handle_api::CloseHandle;
 use filemap_win32::mapping::{CreateFileMappingA, MapViewOfFile, OpenFileMappingA, UnmapViewOfFile};
 use filemap_win32::sync::{
     CreateEventA, CreateMutexA, CreateSemaphoreA, ReleaseMutex, ReleaseSemaphore, SetEvent, WaitForMultipleObjects,

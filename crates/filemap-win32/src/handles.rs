@@ -143,7 +143,7 @@ impl Object {
     }
 
     /// The core handle's own descriptor, for namespace objects (mappings and sync objects).
-    fn core_fd(&self) -> Option<BorrowedFd<'_>> {
+    pub(super) fn core_fd(&self) -> Option<BorrowedFd<'_>> {
         self.core().map(|h| h.as_fd())
     }
 
@@ -211,7 +211,7 @@ impl Object {
 
 /// The descriptor a handle's value names.
 #[derive(Debug)]
-enum Slot {
+pub(crate) enum Slot {
     /// The core object's own descriptor (an inheritable namespace-object handle): the handle's
     /// inheritability is the core's, and the core object closes it.
     Core,
@@ -236,22 +236,22 @@ enum Slot {
 /// - a [`Slot::Core`] object is never behind another entry, so its descriptor number is this
 ///   entry's alone.
 #[derive(Debug)]
-struct Entry {
-    slot: Slot,
-    object: Object,
-    access: u32,
-    flags: u32,
-    shared: bool,
+pub(crate) struct Entry {
+    pub(crate) slot: Slot,
+    pub(crate) object: Object,
+    pub(crate) access: u32,
+    pub(crate) flags: u32,
+    pub(crate) shared: bool,
     /// The "looks signaled" probe of a mutex, semaphore or event whose handle may wait
     /// (`SYNCHRONIZE`), for the wait functions' first pass: one load from the entry, then one
     /// from the object's shared word. It borrows the object's mapping, which `object` owns:
     /// only [`Entry::new`] and [`Entry::set_object`] set `object`, and they set this with it.
-    probe: Option<Probe<'static>>,
+    pub(crate) probe: Option<Probe<'static>>,
 }
 
 /// The probe of `object` for [`Entry::probe`] (`None` for what the fast paths leave to the
 /// core: timers, processes, threads, non-waitable objects, handles without `SYNCHRONIZE`).
-fn probe_of(object: &Object) -> Option<Probe<'static>> {
+pub(crate) fn probe_of(object: &Object) -> Option<Probe<'static>> {
     let probe = match object {
         Object::Mutex(m) if m.rights().contains(Rights::SYNCHRONIZE) => m.probe(),
         Object::Semaphore(s) if s.rights().contains(Rights::SYNCHRONIZE) => s.probe(),
@@ -309,7 +309,7 @@ pub struct HandleInfo {
     /// The handle's descriptor number (its slot).
     pub fd: RawFd,
     /// The core handle's description may be shared with another process (see [`Entry`]).
-    shared: bool,
+    pub(crate) shared: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,24 +329,24 @@ pub struct HandleInfo {
 
 mod hazard;
 
-const CHUNK_BITS: u32 = 12;
-const CHUNK: usize = 1 << CHUNK_BITS;
+pub(crate) const CHUNK_BITS: u32 = 12;
+pub(crate) const CHUNK: usize = 1 << CHUNK_BITS;
 /// Slots 0 .. CHUNK * CHUNK (16 Mi descriptors, well above any `RLIMIT_NOFILE` in practice).
-const CHUNKS: usize = 1 << 12;
+pub(crate) const CHUNKS: usize = 1 << 12;
 
-type Chunk = [AtomicPtr<Entry>; CHUNK];
+pub(crate) type Chunk = [AtomicPtr<Entry>; CHUNK];
 
-static SLOTS: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
-static WRITER: StdMutex<()> = StdMutex::new(());
+pub(crate) static SLOTS: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+pub(crate) static WRITER: StdMutex<()> = StdMutex::new(());
 
 /// The table for changes: holding the guard is the right to publish and unpublish entries.
-fn writer() -> MutexGuard<'static, ()> {
+pub(crate) fn writer() -> MutexGuard<'static, ()> {
     WRITER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The slot cell for descriptor `fd`, if its chunk exists.
 #[inline(always)]
-fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
     let i = usize::try_from(fd).ok()?;
     let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
     if chunk.is_null() {
@@ -358,7 +358,7 @@ fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
 }
 
 /// The slot cell for `fd`, making its chunk (writers only, under `WRITER`).
-fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
     let i = usize::try_from(fd).map_err(|_| Fail(Win32Error::INVALID_HANDLE.0))?;
     let Some(chunk) = SLOTS.get(i >> CHUNK_BITS) else {
         // Not a descriptor the table can hold (no such handle was ever given out).
@@ -372,11 +372,11 @@ fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'static Atom
 }
 
 /// `ERROR_TOO_MANY_OPEN_FILES` (4).
-const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
+pub(crate) const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 
 /// Takes the entry out of `cell` (under `WRITER`) and waits until no reader protects it: the
 /// entry is then the caller's alone.
-fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Box<Entry>> {
+pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Box<Entry>> {
     let p = cell.swap(std::ptr::null_mut(), Ordering::SeqCst);
     if p.is_null() {
         return None;
@@ -389,7 +389,7 @@ fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Bo
 }
 
 /// Publishes `entry` in `cell`, which must be empty (under `WRITER`).
-fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, ()>) {
+pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, ()>) {
     let old = cell.swap(Box::into_raw(entry), Ordering::SeqCst);
     debug_assert!(old.is_null(), "publish over a live entry");
 }
@@ -397,7 +397,7 @@ fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, 
 /// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
 /// `None` if the slot is empty (or this thread cannot protect another entry now).
 #[inline(always)]
-fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+pub(crate) fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
     let h = hazard::protect(cell(fd)?)?;
     // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or changes
     // it before `h` is dropped (module docs of `hazard`), and it was a valid `Box<Entry>`.
@@ -408,7 +408,7 @@ fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
 
 /// The cell of `fd` with its entry published (under `WRITER`), adopting an inherited
 /// descriptor first; `ERROR_INVALID_HANDLE` if there is no such handle.
-fn locked_cell(fd: RawFd, w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn locked_cell(fd: RawFd, w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
     if let Some(c) = cell(fd).filter(|c| !c.load(Ordering::Acquire).is_null()) {
         return Ok(c);
     }
@@ -419,7 +419,7 @@ fn locked_cell(fd: RawFd, w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr
 }
 
 /// Runs `f` on the entry of `fd` under `WRITER`, adopting an inherited descriptor first.
-fn with_locked<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Res<R> {
+pub(crate) fn with_locked<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Res<R> {
     let w = writer();
     let c = locked_cell(fd, &w)?;
     // SAFETY: under `WRITER` nobody unpublishes or frees the entry; it is a valid Box.
@@ -458,7 +458,7 @@ pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
 /// [`with`] for a handle that is not published (or when this thread has no free hazard slot):
 /// under the writer lock, adopting an inherited descriptor first.
 #[inline(never)]
-fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
+pub(crate) fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     with_locked(fd, |e| f(Borrowed { object: &e.object, access: e.access, probe: e.probe() }))
 }
@@ -467,7 +467,7 @@ fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
 #[derive(Clone, Copy)]
 pub struct Many<'a> {
     /// Entries protected by the caller's hazard batch for at least `'a`.
-    entries: &'a [*const Entry],
+    pub(crate) entries: &'a [*const Entry],
 }
 
 impl<'a> Many<'a> {
@@ -547,7 +547,7 @@ pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(Many<'_>) -> R) -> Option<R> {
 /// The slot cell a handle value names, if its chunk exists: [`fd_of`] and [`cell`] in one
 /// step (a value of 0 or -1/-2, or past the table, has none).
 #[inline(always)]
-fn cell_of_value(h: HANDLE) -> Option<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell_of_value(h: HANDLE) -> Option<&'static AtomicPtr<Entry>> {
     // (value & !3) / 4 - 1, wrapping: 0 (NULL) becomes usize::MAX, past every chunk.
     let i = ((h as usize) >> 2).wrapping_sub(1);
     let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
@@ -578,17 +578,17 @@ pub fn is_pseudo(h: HANDLE) -> bool {
     matches!(h as usize, CURRENT_PROCESS | CURRENT_THREAD)
 }
 
-fn set_cloexec(fd: BorrowedFd<'_>, cloexec: bool) -> Res<()> {
+pub(crate) fn set_cloexec(fd: BorrowedFd<'_>, cloexec: bool) -> Res<()> {
     let flags = if cloexec { rustix::io::FdFlags::CLOEXEC } else { rustix::io::FdFlags::empty() };
     rustix::io::fcntl_setfd(fd, flags).map_err(|e| Fail::from(std::io::Error::from(e)))
 }
 
-fn dup_cloexec(fd: BorrowedFd<'_>) -> Res<OwnedFd> {
+pub(crate) fn dup_cloexec(fd: BorrowedFd<'_>) -> Res<OwnedFd> {
     rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Fail::from(std::io::Error::from(e)))
 }
 
 /// Puts `entry` in the table under its slot's number and returns the handle value.
-fn insert_entry(entry: Entry) -> Res<HANDLE> {
+pub(crate) fn insert_entry(entry: Entry) -> Res<HANDLE> {
     let fd = entry.slot_fd().as_raw_fd();
     if usize::try_from(fd).map_or(true, |i| i >= CHUNK * CHUNKS) {
         return Err(Fail(ERROR_TOO_MANY_OPEN_FILES));
@@ -663,7 +663,7 @@ pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
 /// A new handle entry for a namespace object `object` (already with the new handle's access,
 /// sharing the source handle's core description) for `DuplicateHandle`; `src_shared` is the
 /// source entry's `shared`.
-fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry> {
+pub(crate) fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry> {
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     if inherit {
         // A new description of its own, opened inheritable by the core (never `FD_CLOEXEC`-less
@@ -693,7 +693,7 @@ fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry>
 /// description is opened `FD_CLOEXEC`, locked, adopted by the core as a shared handle, and then
 /// `dup2`ed over the slot (which is atomic and leaves the slot without `FD_CLOEXEC`), so no
 /// descriptor is ever inheritable by accident.
-fn share(entry: &mut Entry) -> Res<Object> {
+pub(crate) fn share(entry: &mut Entry) -> Res<Object> {
     let Slot::Own(slot) = &mut entry.slot else {
         return Err(Fail(Win32Error::INVALID_HANDLE.0));
     };
@@ -731,7 +731,7 @@ fn share(entry: &mut Entry) -> Res<Object> {
 /// Makes a handle inheritable or not, keeping every invariant of [`Entry`]. Returns the core
 /// object the handle no longer refers to, if it changed, for the caller to drop outside the
 /// table's lock.
-fn set_inherit(entry: &mut Entry, inherit: bool) -> Res<Option<Object>> {
+pub(crate) fn set_inherit(entry: &mut Entry, inherit: bool) -> Res<Option<Object>> {
     let mut old = None;
     match &entry.slot {
         Slot::Core => entry.object.set_core_inheritable(inherit)?,
@@ -809,7 +809,7 @@ impl Object {
 
 /// Takes the entry of slot `fd` out of the table (under `WRITER`), lets `f` change it, and
 /// publishes it again whatever `f` returns; what `f` gives back is dropped outside the lock.
-fn modify<T>(fd: RawFd, f: impl FnOnce(&mut Entry) -> Res<T>) -> Res<T> {
+pub(crate) fn modify<T>(fd: RawFd, f: impl FnOnce(&mut Entry) -> Res<T>) -> Res<T> {
     let (r, _w) = {
         let w = writer();
         let c = locked_cell(fd, &w)?;
@@ -877,7 +877,7 @@ pub fn inheritable() -> Vec<(RawFd, u32, &'static str)> {
 }
 
 /// The kind name [`Object::kind`] gives an object of this type.
-fn kind_name(kind: ObjectType) -> &'static str {
+pub(crate) fn kind_name(kind: ObjectType) -> &'static str {
     match kind {
         ObjectType::Mapping => "mapping",
         ObjectType::Mutex => "mutex",
@@ -894,7 +894,7 @@ pub const HANDLES_ENV: &str = "FILEMAP_WIN32_HANDLES";
 /// Access masks passed by the parent (`value:kind:access`, value and access in hex), read
 /// once. An entry only applies to a descriptor of the same kind (a grandchild started by a
 /// plain fork + exec inherits the variable, not necessarily the same descriptors).
-fn passed_access(fd: RawFd, kind: &str) -> Option<u32> {
+pub(crate) fn passed_access(fd: RawFd, kind: &str) -> Option<u32> {
     static PASSED: OnceLock<BTreeMap<RawFd, (String, u32)>> = OnceLock::new();
     let passed = PASSED.get_or_init(|| {
         let mut map = BTreeMap::new();
@@ -917,7 +917,7 @@ fn passed_access(fd: RawFd, kind: &str) -> Option<u32> {
 /// `FD_CLOEXEC` duplicate; the inherited descriptor stays the handle's slot, so nothing the
 /// library does not own is closed if the core refuses it). `writable`: the descriptor's open
 /// mode is read-write.
-fn adopt_object(slot: &OwnedFd, kind: ObjectType, writable: bool, passed: Option<u32>) -> Option<Object> {
+pub(crate) fn adopt_object(slot: &OwnedFd, kind: ObjectType, writable: bool, passed: Option<u32>) -> Option<Object> {
     if kind != ObjectType::Mapping && !writable {
         return None; // sync objects are always opened read-write
     }
@@ -960,7 +960,7 @@ fn adopt_object(slot: &OwnedFd, kind: ObjectType, writable: bool, passed: Option
 }
 
 /// The access bits a file descriptor's open mode can back (generic and specific rights).
-fn by_mode_mask(by_mode: u32) -> u32 {
+pub(crate) fn by_mode_mask(by_mode: u32) -> u32 {
     let mut mask = 0xFFFF_FFFF;
     if by_mode & crate::file::GENERIC_READ == 0 {
         mask &= !(crate::file::GENERIC_READ | 0x1 | 0x20 | crate::file::GENERIC_EXECUTE | crate::file::GENERIC_ALL);
@@ -972,7 +972,7 @@ fn by_mode_mask(by_mode: u32) -> u32 {
 }
 
 /// Adopts an inherited descriptor as a handle (see the module docs), or `None`.
-fn adopt(fd: RawFd) -> Option<Entry> {
+pub(crate) fn adopt(fd: RawFd) -> Option<Entry> {
     if fd < 0 {
         return None;
     }
@@ -1019,188 +1019,4 @@ fn adopt(fd: RawFd) -> Option<Entry> {
     let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));
     Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, false))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exports: handleapi.h
-// ---------------------------------------------------------------------------------------------
-
-use crate::error::{boundary, fail};
-use crate::process::{PROCESS_ALL_ACCESS, THREAD_ALL_ACCESS};
-use crate::{BOOL, DWORD, FALSE, TRUE};
-
-/// `DUPLICATE_CLOSE_SOURCE`.
-pub const DUPLICATE_CLOSE_SOURCE: u32 = 1;
-/// `DUPLICATE_SAME_ACCESS`.
-pub const DUPLICATE_SAME_ACCESS: u32 = 2;
-
-/// `CloseHandle`: closes a handle. `ERROR_INVALID_HANDLE` for NULL, unknown, already closed or
-/// protected (`HANDLE_FLAG_PROTECT_FROM_CLOSE`) handles. Closing a pseudo-handle succeeds and
-/// does nothing, as on Windows.
-#[unsafe(no_mangle)]
-pub extern "system" fn CloseHandle(hObject: HANDLE) -> BOOL {
-    boundary(FALSE, || {
-        if is_pseudo(hObject) {
-            return Ok(TRUE);
-        }
-        close(hObject)?;
-        Ok(TRUE)
-    })
-}
-
-/// `GetHandleInformation`: the handle's `HANDLE_FLAG_*` flags.
-///
-/// # Safety
-/// `lpdwFlags` must be NULL (fails with `ERROR_INVALID_PARAMETER`) or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn GetHandleInformation(hObject: HANDLE, lpdwFlags: *mut DWORD) -> BOOL {
-    boundary(FALSE, || {
-        let info = get(hObject)?;
-        if lpdwFlags.is_null() {
-            return fail(Win32Error::INVALID_PARAMETER);
-        }
-        // SAFETY: non-NULL and writable (caller's promise).
-        unsafe { lpdwFlags.write(info.flags) };
-        Ok(TRUE)
-    })
-}
-
-/// `SetHandleInformation`: sets the `HANDLE_FLAG_*` bits of `dwMask` to those of `dwFlags`.
-/// `HANDLE_FLAG_INHERIT` toggles `FD_CLOEXEC` on the handle's descriptor.
-#[unsafe(no_mangle)]
-pub extern "system" fn SetHandleInformation(hObject: HANDLE, dwMask: DWORD, dwFlags: DWORD) -> BOOL {
-    boundary(FALSE, || {
-        set_flags(hObject, dwMask, dwFlags)?;
-        Ok(TRUE)
-    })
-}
-
-/// Whether a process handle refers to this process (pseudo-handle or a real handle to it).
-fn is_current_process(h: HANDLE) -> Res<bool> {
-    if h as usize == CURRENT_PROCESS {
-        return Ok(true);
-    }
-    match get(h)?.object {
-        Object::Process(p) => Ok(p.pid() == std::process::id() as i32),
-        _ => fail(Win32Error::INVALID_HANDLE),
-    }
-}
-
-/// # Safety
-/// `target` NULL or writable.
-unsafe fn duplicate(
-    src_process: HANDLE,
-    src: HANDLE,
-    dst_process: HANDLE,
-    target: *mut HANDLE,
-    access: u32,
-    inherit: bool,
-    options: u32,
-) -> Res<()> {
-    if !is_current_process(src_process)? || !is_current_process(dst_process)? {
-        // SAFETY: forwarded caller promise.
-        return unsafe { crate::duplicate::across(src_process, src, dst_process, target, access, inherit, options) };
-    }
-    let same = options & DUPLICATE_SAME_ACCESS != 0;
-    let close_source = options & DUPLICATE_CLOSE_SOURCE != 0;
-    if is_pseudo(src) {
-        let process = Arc::new(ProcessObject::current()?);
-        let (object, full) = if src as usize == CURRENT_PROCESS {
-            (Object::Process(process.clone()), PROCESS_ALL_ACCESS)
-        } else {
-            (Object::Thread(process.clone()), THREAD_ALL_ACCESS)
-        };
-        let h = insert_dup(object, if same { full } else { access }, inherit, process.pidfd())?;
-        if !target.is_null() {
-            // SAFETY: non-NULL and writable (caller's promise).
-            unsafe { target.write(h) };
-        }
-        return Ok(());
-    }
-    let info = get(src)?;
-    let new_access = if same { info.access } else { access };
-    let object = if same { info.object.clone() } else { info.object.with_access(access)? };
-    if target.is_null() {
-        if close_source {
-            close(src)?;
-        }
-        return Ok(());
-    }
-    let h = if close_source && info.flags & HANDLE_FLAG_PROTECT_FROM_CLOSE == 0 {
-        // The source slot is reused: the same value comes back, as on Windows.
-        replace(info.fd, object, new_access, inherit)?
-    } else if object.core_fd().is_some() {
-        insert_entry(duplicate_core(object, inherit, info.shared)?)?
-    } else {
-        // SAFETY: `info.fd` is the source handle's open slot, borrowed for the dup only.
-        insert_dup(object, new_access, inherit, unsafe { BorrowedFd::borrow_raw(info.fd) })?
-    };
-    // SAFETY: non-NULL and writable (caller's promise).
-    unsafe { target.write(h) };
-    Ok(())
-}
-
-/// `DuplicateHandle`: another handle to the same object, in this process or, for mappings and
-/// synchronization objects, into or out of another process (see [`crate::duplicate`]: the
-/// process handle needs `PROCESS_DUP_HANDLE`, the other process must be of the same user
-/// unless we are root, else `ERROR_ACCESS_DENIED`). `DUPLICATE_SAME_ACCESS` keeps the
-/// access, otherwise `dwDesiredAccess` is granted (a mapping handle can only lose rights:
-/// asking for more fails with `ERROR_ACCESS_DENIED`). `DUPLICATE_CLOSE_SOURCE` closes the source
-/// and returns the same value. Duplicating `GetCurrentProcess()` gives a real process handle.
-///
-/// # Safety
-/// `lpTargetHandle` must be NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "system" fn DuplicateHandle(
-    hSourceProcessHandle: HANDLE,
-    hSourceHandle: HANDLE,
-    hTargetProcessHandle: HANDLE,
-    lpTargetHandle: *mut HANDLE,
-    dwDesiredAccess: DWORD,
-    bInheritHandle: BOOL,
-    dwOptions: DWORD,
-) -> BOOL {
-    boundary(FALSE, || {
-        // SAFETY: forwarded caller promise.
-        unsafe {
-            duplicate(
-                hSourceProcessHandle,
-                hSourceHandle,
-                hTargetProcessHandle,
-                lpTargetHandle,
-                dwDesiredAccess,
-                bInheritHandle != 0,
-                dwOptions,
-            )
-        }?;
-        Ok(TRUE)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn handle_values_are_multiples_of_four_that_ignore_their_low_bits() {
-        assert_eq!(value_of(0) as usize, 4);
-        assert_eq!(value_of(7) as usize, 32);
-        for fd in [0, 1, 5, 1000, i32::MAX - 1] {
-            let h = value_of(fd) as usize;
-            assert_eq!(h % 4, 0);
-            for low in 0..4 {
-                assert_eq!(fd_of((h | low) as HANDLE), Some(fd));
-            }
-        }
-    }
-
-    #[test]
-    fn null_pseudo_and_wild_values_name_no_slot() {
-        assert_eq!(fd_of(std::ptr::null_mut()), None);
-        assert_eq!(fd_of(3 as HANDLE), None);
-        assert_eq!(fd_of(CURRENT_PROCESS as HANDLE), None);
-        assert_eq!(fd_of(CURRENT_THREAD as HANDLE), None);
-        assert!(is_pseudo(usize::MAX as HANDLE) && is_pseudo((usize::MAX - 1) as HANDLE));
-        assert!(get(0xdead_bee0usize as HANDLE).is_err());
-    }
 }

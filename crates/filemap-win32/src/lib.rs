@@ -55,6 +55,7 @@ pub mod crt;
 pub mod duplicate;
 pub mod error;
 pub mod file;
+pub mod handle_api;
 pub mod handles;
 pub mod library;
 pub mod mapping;

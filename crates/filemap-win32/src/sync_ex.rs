@@ -12,7 +12,7 @@ use std::ffi::c_char;
 use filemap::Win32Error;
 
 use crate::error::{last_error, set_last_error};
-use crate::handles::DUPLICATE_CLOSE_SOURCE;
+use crate::handle_api::DUPLICATE_CLOSE_SOURCE;
 use crate::strings::WChar;
 use crate::{FALSE, HANDLE, SECURITY_ATTRIBUTES, inherit_from};
 
@@ -44,9 +44,10 @@ unsafe fn with_access(h: HANDLE, access: u32, sa: *const SECURITY_ATTRIBUTES) ->
     let inherit = i32::from(unsafe { inherit_from(sa) });
     // SAFETY: `out` is a valid target; the source is the handle just created, which the call
     // closes (DUPLICATE_CLOSE_SOURCE keeps its value).
-    if unsafe { crate::handles::DuplicateHandle(me, h, me, &mut out, access, inherit, DUPLICATE_CLOSE_SOURCE) } == 0 {
+    if unsafe { crate::handle_api::DuplicateHandle(me, h, me, &mut out, access, inherit, DUPLICATE_CLOSE_SOURCE) } == 0
+    {
         let error = last_error();
-        crate::handles::CloseHandle(h);
+        crate::handle_api::CloseHandle(h);
         set_last_error(error);
         return std::ptr::null_mut();
     }

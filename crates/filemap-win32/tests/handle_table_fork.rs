@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use filemap_win32::TRUE;
-use filemap_win32::handles::CloseHandle;
+use filemap_win32::handle_api::CloseHandle;
 use filemap_win32::sync::{CreateEventA, SetEvent, WaitForSingleObject};
 
 #[test]

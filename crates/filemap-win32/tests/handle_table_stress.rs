@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use filemap_win32::error::GetLastError;
-use filemap_win32::handles::{CloseHandle, DUPLICATE_SAME_ACCESS, DuplicateHandle};
+use filemap_win32::handle_api::{CloseHandle, DUPLICATE_SAME_ACCESS, DuplicateHandle};
 use filemap_win32::sync::{
     CreateEventA, CreateSemaphoreA, OpenEventA, OpenSemaphoreA, ReleaseSemaphore, SetEvent, WaitForMultipleObjects,
     WaitForSingleObject,
