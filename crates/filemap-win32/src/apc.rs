@@ -18,90 +18,27 @@
 
 #![allow(unsafe_code)] // calling the program's APC routines
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use filemap::Win32Error;
-use filemap::sync::{Event, WaitOutcome, Waitable, wait_all, wait_any};
+use filemap::sync::{WaitOutcome, Waitable, wait_all, wait_any};
 
+use crate::apc_queue::{Apc, Queue, queue_of};
+pub use crate::apc_queue::{ApcFunc, TimerApcRoutine};
 use crate::error::{Fail, Res, boundary, fail};
 use crate::handles::{self, Object};
-use crate::system::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
 use crate::{DWORD, HANDLE};
+use crate::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
 
 /// `WAIT_IO_COMPLETION`: an alertable wait ended because APCs ran.
 pub const WAIT_IO_COMPLETION: DWORD = 0xC0;
 /// `ERROR_GEN_FAILURE`: `QueueUserAPC` to a thread that has ended.
 const ERROR_GEN_FAILURE: u32 = 31;
 
-/// `PAPCFUNC`.
-pub type ApcFunc = unsafe extern "system" fn(usize);
-/// `PTIMERAPCROUTINE`.
-pub type TimerApcRoutine = unsafe extern "system" fn(*mut core::ffi::c_void, DWORD, DWORD);
-
 /// How often waits that cannot include the doorbell look at the queue.
 const POLL: Duration = Duration::from_millis(10);
-
-#[derive(Clone, Copy)]
-enum Apc {
-    User(ApcFunc, usize),
-    Timer(TimerApcRoutine, usize, u32, u32),
-}
-
-struct Queue {
-    calls: Mutex<VecDeque<Apc>>,
-    doorbell: Event,
-}
-
-impl Queue {
-    fn calls(&self) -> MutexGuard<'_, VecDeque<Apc>> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn push(&self, apc: Apc) -> Res<()> {
-        self.calls().push_back(apc);
-        self.doorbell.set()?;
-        Ok(())
-    }
-
-    /// Runs every queued call (and those they queue), oldest first; how many ran.
-    fn run(&self) -> usize {
-        let mut ran = 0;
-        loop {
-            let Some(apc) = self.calls().pop_front() else { return ran };
-            ran += 1;
-            match apc {
-                // SAFETY: the program queued this routine with this argument (QueueUserAPC's
-                // contract), to run in this thread during an alertable wait.
-                Apc::User(f, data) => unsafe { f(data) },
-                // SAFETY: as above (SetWaitableTimer's completion routine and argument).
-                Apc::Timer(f, arg, low, high) => unsafe { f(arg as *mut core::ffi::c_void, low, high) },
-            }
-        }
-    }
-}
-
-static QUEUES: Mutex<Option<HashMap<u32, Arc<Queue>>>> = Mutex::new(None);
-
-fn queue_of(tid: u32) -> Res<Arc<Queue>> {
-    let mut all = QUEUES.lock().unwrap_or_else(|e| e.into_inner());
-    let map = all.get_or_insert_with(HashMap::new);
-    if let Some(q) = map.get(&tid) {
-        return Ok(q.clone());
-    }
-    let (doorbell, _) = Event::options().create()?;
-    let q = Arc::new(Queue { calls: Mutex::new(VecDeque::new()), doorbell });
-    map.insert(tid, q.clone());
-    Ok(q)
-}
-
-/// Drops the queue of a thread that has ended (its id may be reused by a new thread).
-pub(crate) fn forget(tid: u32) {
-    if let Some(map) = QUEUES.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        map.remove(&tid);
-    }
-}
 
 /// `QueueUserAPC`: queues `pfnAPC(dwData)` to run in the thread `hThread` (a `CreateThread`
 /// handle or `GetCurrentThread()`) the next time it waits alertably. Returns nonzero on success;

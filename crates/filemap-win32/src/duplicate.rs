@@ -229,7 +229,7 @@ fn adopt(fd: OwnedFd, kind: u32, access: u32, inherit: bool) -> Res<HANDLE> {
             KIND_FILE => {
                 let fd = OwnedFd::from_raw_fd(raw);
                 let st = rustix::fs::fstat(&fd)?;
-                let file = Object::File(Arc::new(crate::file::FileObject::adopted(st.st_dev, st.st_ino)));
+                let file = Object::File(Arc::new(crate::objects::FileObject::adopted(st.st_dev, st.st_ino)));
                 return handles::insert(file, access, inherit, fd);
             }
             _ => {
@@ -303,7 +303,7 @@ fn recv(conn: &OwnedFd) -> Res<([u32; 8], u64, Option<OwnedFd>)> {
 // ---------------------------------------------------------------------------------------------
 
 /// The pid a process handle names, after checking it carries `PROCESS_DUP_HANDLE`.
-fn process_pid(h: HANDLE) -> Res<(i32, Option<Arc<crate::process::ProcessObject>>)> {
+fn process_pid(h: HANDLE) -> Res<(i32, Option<Arc<crate::objects::ProcessObject>>)> {
     if h as usize == handles::CURRENT_PROCESS {
         return Ok((std::process::id() as i32, None));
     }
@@ -318,7 +318,7 @@ fn process_pid(h: HANDLE) -> Res<(i32, Option<Arc<crate::process::ProcessObject>
 }
 
 /// Connects to `pid`'s receiver and checks it is that process and that we may act on it.
-fn connect(pid: i32, process: Option<&crate::process::ProcessObject>) -> Res<OwnedFd> {
+fn connect(pid: i32, process: Option<&crate::objects::ProcessObject>) -> Res<OwnedFd> {
     // Another user's process (unless we are root): refused before anything is sent.
     let me = rustix::process::geteuid();
     let owner = std::fs::metadata(format!("/proc/{pid}")).map_err(|_| Fail(Win32Error::ACCESS_DENIED.0))?;
@@ -340,13 +340,13 @@ fn connect(pid: i32, process: Option<&crate::process::ProcessObject>) -> Res<Own
                 // The pid names the process of our handle only while that process has not
                 // exited (a pid is reused only after its process is gone): checked after the
                 // connection, so a reused pid is never taken for the handle's process.
-                if process.is_some_and(crate::process::ProcessObject::has_exited) {
+                if process.is_some_and(crate::objects::ProcessObject::has_exited) {
                     return Err(Fail(Win32Error::ACCESS_DENIED.0));
                 }
                 return Ok(sock);
             }
             Err(rustix::io::Errno::CONNREFUSED) | Err(rustix::io::Errno::NOENT) => {
-                let gone = process.is_some_and(crate::process::ProcessObject::has_exited)
+                let gone = process.is_some_and(crate::objects::ProcessObject::has_exited)
                     || rustix::process::test_kill_process(
                         rustix::process::Pid::from_raw(pid).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?,
                     )

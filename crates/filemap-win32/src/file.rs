@@ -32,17 +32,10 @@ use rustix::io::Errno;
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles::{self, Object};
+use crate::objects::*;
 use crate::strings::{WChar, a_str, to_wide_z, w_str};
 use crate::{BOOL, DWORD, FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
-/// `GENERIC_READ`.
-pub const GENERIC_READ: u32 = 0x8000_0000;
-/// `GENERIC_WRITE`.
-pub const GENERIC_WRITE: u32 = 0x4000_0000;
-/// `GENERIC_EXECUTE`.
-pub const GENERIC_EXECUTE: u32 = 0x2000_0000;
-/// `GENERIC_ALL`.
-pub const GENERIC_ALL: u32 = 0x1000_0000;
 const FILE_READ_DATA: u32 = 0x1;
 const FILE_WRITE_DATA: u32 = 0x2;
 const FILE_APPEND_DATA: u32 = 0x4;
@@ -62,70 +55,6 @@ const FILE_ATTRIBUTE_NORMAL: u32 = 0x80;
 const FILE_FLAG_DELETE_ON_CLOSE: u32 = 0x0400_0000;
 const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
 const INVALID_FILE_SIZE: u32 = 0xFFFF_FFFF;
-
-/// A file opened by `CreateFile`, shared by the handles duplicated from one open.
-#[derive(Debug)]
-pub struct FileObject {
-    dev: u64,
-    ino: u64,
-    delete_on_close: Option<PathBuf>,
-}
-
-impl FileObject {
-    /// A file handle inherited from the parent (see [`crate::handles`]).
-    pub fn adopted(dev: u64, ino: u64) -> FileObject {
-        FileObject { dev, ino, delete_on_close: None }
-    }
-
-    /// The file's identity (device, inode).
-    pub fn id(&self) -> (u64, u64) {
-        (self.dev, self.ino)
-    }
-}
-
-/// Removes `path` if the name still refers to the file (`dev`, `ino`).
-fn delete_if_same(path: &Path, dev: u64, ino: u64) {
-    if let Ok(st) = rustix::fs::stat(path)
-        && st.st_dev == dev
-        && st.st_ino == ino
-    {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
-/// `FILE_FLAG_DELETE_ON_CLOSE` files this process holds open: deleted when their last handle
-/// closes (the object's drop) or, whatever is still open or mapped, when the process exits
-/// (`exit`, `ExitProcess` or a return from `main`: an `atexit` handler), as Windows closes a
-/// dying process's handles.
-static DELETE_AT_EXIT: std::sync::Mutex<Vec<(PathBuf, u64, u64)>> = std::sync::Mutex::new(Vec::new());
-
-extern "C" fn delete_at_exit() {
-    let pending = std::mem::take(&mut *DELETE_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner()));
-    for (path, dev, ino) in pending {
-        delete_if_same(&path, dev, ino);
-    }
-}
-
-fn register_delete_at_exit(path: &Path, dev: u64, ino: u64) {
-    static ATEXIT: std::sync::Once = std::sync::Once::new();
-    // SAFETY: registers a handler that only takes a lock and removes files.
-    ATEXIT.call_once(|| unsafe {
-        libc::atexit(delete_at_exit);
-    });
-    DELETE_AT_EXIT.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_path_buf(), dev, ino));
-}
-
-impl Drop for FileObject {
-    fn drop(&mut self) {
-        if let Some(path) = &self.delete_on_close {
-            DELETE_AT_EXIT
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|(p, d, i)| !(p == path && *d == self.dev && *i == self.ino));
-            delete_if_same(path, self.dev, self.ino);
-        }
-    }
-}
 
 /// Offset of the share-mode marker bytes (far past any real data).
 const MARK_BASE: i64 = i64::MAX - 64;

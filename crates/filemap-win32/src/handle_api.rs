@@ -10,7 +10,8 @@ use filemap::Win32Error;
 
 use crate::error::{Res, boundary, fail};
 use crate::handles::*;
-use crate::process::{PROCESS_ALL_ACCESS, ProcessObject, THREAD_ALL_ACCESS};
+use crate::objects::ProcessObject;
+use crate::process::{PROCESS_ALL_ACCESS, THREAD_ALL_ACCESS};
 use crate::{BOOL, DWORD, FALSE, HANDLE, TRUE};
 
 /// `DUPLICATE_CLOSE_SOURCE`.

@@ -72,8 +72,8 @@ use filemap::{Access, Mapping, ObjectType, Win32Error};
 
 use crate::HANDLE;
 use crate::error::{Fail, Res};
-use crate::file::FileObject;
-use crate::process::ProcessObject;
+use crate::objects::FileObject;
+use crate::objects::ProcessObject;
 
 /// `HANDLE_FLAG_INHERIT`.
 pub const HANDLE_FLAG_INHERIT: u32 = 1;
@@ -98,7 +98,7 @@ pub enum Object {
     /// exits).
     Thread(Arc<ProcessObject>),
     /// A thread started by `CreateThread`.
-    UserThread(Arc<crate::thread::ThreadObject>),
+    UserThread(Arc<crate::objects::ThreadObject>),
     /// A mutex.
     Mutex(Arc<SyncMutex>),
     /// A semaphore.
@@ -962,11 +962,15 @@ pub(crate) fn adopt_object(slot: &OwnedFd, kind: ObjectType, writable: bool, pas
 /// The access bits a file descriptor's open mode can back (generic and specific rights).
 pub(crate) fn by_mode_mask(by_mode: u32) -> u32 {
     let mut mask = 0xFFFF_FFFF;
-    if by_mode & crate::file::GENERIC_READ == 0 {
-        mask &= !(crate::file::GENERIC_READ | 0x1 | 0x20 | crate::file::GENERIC_EXECUTE | crate::file::GENERIC_ALL);
+    if by_mode & crate::objects::GENERIC_READ == 0 {
+        mask &= !(crate::objects::GENERIC_READ
+            | 0x1
+            | 0x20
+            | crate::objects::GENERIC_EXECUTE
+            | crate::objects::GENERIC_ALL);
     }
-    if by_mode & crate::file::GENERIC_WRITE == 0 {
-        mask &= !(crate::file::GENERIC_WRITE | 0x2 | 0x4 | crate::file::GENERIC_ALL);
+    if by_mode & crate::objects::GENERIC_WRITE == 0 {
+        mask &= !(crate::objects::GENERIC_WRITE | 0x2 | 0x4 | crate::objects::GENERIC_ALL);
     }
     mask
 }
@@ -1012,9 +1016,9 @@ pub(crate) fn adopt(fd: RawFd) -> Option<Entry> {
         return Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, true));
     }
     let by_mode = match mode & rustix::fs::OFlags::RWMODE {
-        m if m == rustix::fs::OFlags::RDONLY => crate::file::GENERIC_READ,
-        m if m == rustix::fs::OFlags::WRONLY => crate::file::GENERIC_WRITE,
-        _ => crate::file::GENERIC_READ | crate::file::GENERIC_WRITE,
+        m if m == rustix::fs::OFlags::RDONLY => crate::objects::GENERIC_READ,
+        m if m == rustix::fs::OFlags::WRONLY => crate::objects::GENERIC_WRITE,
+        _ => crate::objects::GENERIC_READ | crate::objects::GENERIC_WRITE,
     };
     let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));

@@ -50,6 +50,7 @@
 #![allow(non_snake_case, non_camel_case_types)] // Win32 spelling at the C edge
 
 pub mod apc;
+mod apc_queue;
 pub mod codepage;
 pub mod crt;
 pub mod duplicate;
@@ -60,6 +61,7 @@ pub mod handles;
 pub mod library;
 pub mod mapping;
 pub mod memory;
+pub mod objects;
 pub mod process;
 pub mod security;
 pub mod strings;
@@ -76,6 +78,17 @@ pub type DWORD = u32;
 pub type HANDLE = *mut core::ffi::c_void;
 /// Win32 `TRUE`.
 pub const TRUE: BOOL = 1;
+
+/// `INFINITE` (the wait constants live here: the wait functions of several modules use them).
+pub const INFINITE: u32 = 0xFFFF_FFFF;
+/// `WAIT_OBJECT_0`.
+pub const WAIT_OBJECT_0: u32 = 0;
+/// `WAIT_TIMEOUT`.
+pub const WAIT_TIMEOUT: u32 = 258;
+/// `WAIT_FAILED`.
+pub const WAIT_FAILED: u32 = 0xFFFF_FFFF;
+/// `MAXIMUM_WAIT_OBJECTS`.
+pub const MAXIMUM_WAIT_OBJECTS: u32 = 64;
 /// Win32 `FALSE`.
 pub const FALSE: BOOL = 0;
 /// `INVALID_HANDLE_VALUE`, also the `GetCurrentProcess()` pseudo-handle.

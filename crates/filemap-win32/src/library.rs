@@ -261,7 +261,7 @@ pub unsafe extern "system" fn LoadLibraryExW(lpLibFileName: *const WChar, hFile:
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn GetProcAddress(hModule: HANDLE, lpProcName: *const c_char) -> *mut c_void {
     boundary(std::ptr::null_mut(), || {
-        let dl = if hModule.is_null() || hModule == crate::system::main_module() || hModule as usize == SYSTEM_MODULE {
+        let dl = if hModule.is_null() || hModule == main_module() || hModule as usize == SYSTEM_MODULE {
             libc::RTLD_DEFAULT
         } else if modules().iter().any(|m| m.dl == hModule as usize) {
             hModule
@@ -288,7 +288,7 @@ pub unsafe extern "system" fn GetProcAddress(hModule: HANDLE, lpProcName: *const
 #[unsafe(no_mangle)]
 pub extern "system" fn FreeLibrary(hLibModule: HANDLE) -> BOOL {
     boundary(FALSE, || {
-        if hLibModule == crate::system::main_module() || hLibModule as usize == SYSTEM_MODULE {
+        if hLibModule == main_module() || hLibModule as usize == SYSTEM_MODULE {
             return Ok(TRUE);
         }
         let mut mods = modules();
@@ -354,6 +354,16 @@ fn own_path() -> Option<String> {
     // SAFETY: dladdr returned a NUL-terminated file name.
     let name = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
     Some(std::fs::canonicalize(&name).map(|p| p.to_string_lossy().into_owned()).unwrap_or(name))
+}
+
+/// The `HMODULE` of the program (`GetModuleHandle(NULL)`): the address of its ELF header, as
+/// on Windows the main module's handle is its image base.
+pub(crate) fn main_module() -> *mut c_void {
+    // SAFETY: getauxval is always safe to call; AT_PHDR is the program headers' address.
+    let phdr = unsafe { libc::getauxval(libc::AT_PHDR) } as usize;
+    // The ELF header sits 64 bytes before the program headers in position-independent and
+    // ordinary executables alike; round down to the page holding it.
+    ((phdr.saturating_sub(64)) & !(filemap::PAGE_SIZE - 1)) as *mut c_void
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use std::os::fd::BorrowedFd;
 use filemap::{Access, Created, Mapping, Protection, Win32Error};
 
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
-use crate::file::{GENERIC_ALL, GENERIC_EXECUTE, GENERIC_READ, GENERIC_WRITE};
 use crate::handles::{self, Object};
+use crate::objects::{GENERIC_ALL, GENERIC_EXECUTE, GENERIC_READ, GENERIC_WRITE};
 use crate::strings::{Name, WChar};
 use crate::{BOOL, DWORD, FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 

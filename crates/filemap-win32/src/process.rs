@@ -24,7 +24,7 @@
 #![allow(unsafe_code)] // posix_spawn, pidfds, exported functions taking raw pointers
 
 use std::ffi::{CString, c_char, c_void};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,7 @@ use filemap::Win32Error;
 
 use crate::error::{Fail, Res, boundary, fail};
 use crate::handles::{self, CURRENT_PROCESS, CURRENT_THREAD, HANDLES_ENV, Object};
+use crate::objects::*;
 use crate::strings::{WChar, a_str, w_len, w_str};
 use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
@@ -46,94 +47,6 @@ pub const STILL_ACTIVE: u32 = 259;
 const CREATE_SUSPENDED: u32 = 0x4;
 const CREATE_UNICODE_ENVIRONMENT: u32 = 0x400;
 const STARTF_USESTDHANDLES: u32 = 0x100;
-
-/// A process: a pidfd (the handles' slots are duplicates of it) and the core's waitable
-/// [`filemap::sync::Process`], whose watcher reaps our children and records their exit codes.
-#[derive(Debug)]
-pub struct ProcessObject {
-    pid: i32,
-    pidfd: OwnedFd,
-    watch: Option<filemap::sync::Process>,
-    terminate_code: Mutex<Option<u32>>,
-    /// The write end of the start gate of a child created with `CREATE_SUSPENDED`.
-    gate: Mutex<Option<OwnedFd>>,
-}
-
-fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
-    let pid = rustix::process::Pid::from_raw(pid).ok_or_else(|| std::io::Error::from_raw_os_error(libc::ESRCH))?;
-    Ok(rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())?)
-}
-
-impl ProcessObject {
-    /// This process (a real handle to it: `DuplicateHandle(GetCurrentProcess())`).
-    pub fn current() -> Res<ProcessObject> {
-        let pid = std::process::id() as i32;
-        Ok(ProcessObject {
-            pid,
-            pidfd: pidfd_open(pid)?,
-            watch: filemap::sync::Process::from_pid(pid as u32, false).ok(),
-            terminate_code: Mutex::new(None),
-            gate: Mutex::new(None),
-        })
-    }
-
-    /// A child we started: watched (and reaped) by the core.
-    fn child(pid: i32) -> Res<ProcessObject> {
-        Ok(ProcessObject {
-            pid,
-            pidfd: pidfd_open(pid)?,
-            watch: Some(filemap::sync::Process::from_pid(pid as u32, true)?),
-            terminate_code: Mutex::new(None),
-            gate: Mutex::new(None),
-        })
-    }
-
-    /// Lets a child created with `CREATE_SUSPENDED` start; returns the previous suspend count
-    /// (1 if it was suspended, else 0).
-    pub fn resume(&self) -> u32 {
-        let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match gate {
-            Some(gate) => {
-                let _ = rustix::io::write(&gate, &[1]);
-                1
-            }
-            None => 0,
-        }
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// The pidfd (readable once the process has exited).
-    pub fn pidfd(&self) -> BorrowedFd<'_> {
-        self.pidfd.as_fd()
-    }
-
-    /// The core waitable (signaled when the process exits).
-    pub fn waitable(&self) -> Option<&dyn filemap::sync::Waitable> {
-        self.watch.as_ref().map(|w| w as &dyn filemap::sync::Waitable)
-    }
-
-    /// True once the process has exited.
-    pub fn has_exited(&self) -> bool {
-        self.watch.as_ref().is_some_and(filemap::sync::Process::has_exited)
-    }
-
-    /// The exit code once the process has exited: the code given to `TerminateProcess` if we
-    /// terminated it, else its exit status (`128 + signal` if a signal killed it).
-    pub fn exit_code(&self) -> Option<u32> {
-        let watch = self.watch.as_ref()?;
-        if !watch.has_exited() {
-            return None;
-        }
-        if let Some(code) = *self.terminate_code.lock().unwrap_or_else(|e| e.into_inner()) {
-            return Some(code);
-        }
-        Some(watch.exit_code().map_or(0, |c| c as u32))
-    }
-}
 
 /// Splits a Windows command line into arguments, as `CommandLineToArgvW` and the Microsoft C
 /// runtime do:

@@ -21,8 +21,8 @@ use filemap::{Created, Win32Error};
 use crate::error::{Fail, Res, boundary, fail, set_last_error};
 use crate::handles::{self, Object};
 use crate::strings::{Name, WChar};
-use crate::system::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
 use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
+use crate::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_TIMEOUT};
 
 fn timeout(ms: DWORD) -> Option<Duration> {
     (ms != INFINITE).then(|| Duration::from_millis(ms.into()))

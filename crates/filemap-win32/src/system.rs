@@ -12,17 +12,8 @@ use crate::handles;
 use crate::strings::{WChar, a_str, to_wide, to_wide_z, w_str};
 use crate::{BOOL, DWORD, HANDLE, TRUE};
 
-/// `INFINITE`.
-pub const INFINITE: u32 = 0xFFFF_FFFF;
-/// `WAIT_OBJECT_0`.
-pub const WAIT_OBJECT_0: u32 = 0;
-/// `WAIT_TIMEOUT`.
-pub const WAIT_TIMEOUT: u32 = 258;
-/// `WAIT_FAILED`.
-pub const WAIT_FAILED: u32 = 0xFFFF_FFFF;
-/// `MAXIMUM_WAIT_OBJECTS`.
-pub const MAXIMUM_WAIT_OBJECTS: u32 = 64;
 pub use crate::error::ERROR_NOACCESS;
+pub use crate::{INFINITE, MAXIMUM_WAIT_OBJECTS, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
 
 /// `SYSTEM_INFO` with the LP64 layout of our `sysinfoapi.h`.
 #[repr(C)]
@@ -637,16 +628,6 @@ pub unsafe extern "system" fn MessageBoxW(
 // Module file name, command line, environment
 // ---------------------------------------------------------------------------------------------
 
-/// The `HMODULE` of the program (`GetModuleHandle(NULL)`): the address of its ELF header, as
-/// on Windows the main module's handle is its image base.
-pub(crate) fn main_module() -> *mut c_void {
-    // SAFETY: getauxval is always safe to call; AT_PHDR is the program headers' address.
-    let phdr = unsafe { libc::getauxval(libc::AT_PHDR) } as usize;
-    // The ELF header sits 64 bytes before the program headers in position-independent and
-    // ordinary executables alike; round down to the page holding it.
-    ((phdr.saturating_sub(64)) & !(filemap::PAGE_SIZE - 1)) as *mut c_void
-}
-
 fn copy_out_a(text: &str, buffer: *mut c_char, size: u32) -> u32 {
     let bytes = text.as_bytes();
     if buffer.is_null() || size == 0 {
@@ -686,7 +667,7 @@ fn copy_out_w(text: &str, buffer: *mut WChar, size: u32) -> u32 {
 }
 
 fn module_path(module: *mut c_void) -> Res<String> {
-    if !module.is_null() && module != main_module() {
+    if !module.is_null() && module != crate::library::main_module() {
         // A DLL loaded with LoadLibrary, or ERROR_MOD_NOT_FOUND.
         return crate::library::path_of(module).ok_or(Fail(crate::library::ERROR_MOD_NOT_FOUND));
     }
@@ -716,7 +697,7 @@ pub unsafe extern "system" fn GetModuleFileNameW(hModule: *mut c_void, lpFilenam
 
 fn module_handle(name: Option<String>) -> Res<*mut c_void> {
     match name {
-        None => Ok(main_module()),
+        None => Ok(crate::library::main_module()),
         Some(n) => crate::library::find(&n).ok_or(Fail(crate::library::ERROR_MOD_NOT_FOUND)),
     }
 }

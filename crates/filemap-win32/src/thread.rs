@@ -28,6 +28,7 @@ use filemap::sync::Event;
 
 use crate::error::{Fail, Res, boundary, fail};
 use crate::handles::{self, Object};
+use crate::objects::*;
 use crate::process::{STILL_ACTIVE, THREAD_ALL_ACCESS};
 use crate::{BOOL, DWORD, FALSE, HANDLE, SECURITY_ATTRIBUTES, TRUE, inherit_from};
 
@@ -35,33 +36,6 @@ const CREATE_SUSPENDED: u32 = 0x4;
 
 /// `LPTHREAD_START_ROUTINE`.
 pub type ThreadStart = unsafe extern "system" fn(*mut c_void) -> DWORD;
-
-/// A thread started by `CreateThread`.
-#[derive(Debug)]
-pub struct ThreadObject {
-    tid: u32,
-    done: Event,
-    exit: Mutex<Option<u32>>,
-    suspended: Mutex<u32>,
-    resumed: Condvar,
-}
-
-impl ThreadObject {
-    /// The core waitable: signaled once the thread has returned.
-    pub fn waitable(&self) -> &dyn filemap::sync::Waitable {
-        &self.done
-    }
-
-    /// The thread's exit code once it has returned.
-    pub fn exit_code(&self) -> Option<u32> {
-        *self.exit.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The thread id.
-    pub fn tid(&self) -> u32 {
-        self.tid
-    }
-}
 
 thread_local! {
     /// The `CreateThread` thread this is, if it is one.
@@ -80,7 +54,7 @@ fn finish(me: &ThreadObject, code: u32) -> bool {
     *exit = Some(code);
     drop(exit);
     let _ = me.done.set();
-    crate::apc::forget(me.tid);
+    crate::apc_queue::forget(me.tid);
     let mut live = LIVE.0.lock().unwrap_or_else(|e| e.into_inner());
     *live = live.saturating_sub(1);
     LIVE.1.notify_all();
