@@ -174,6 +174,8 @@ pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration
 /// [`run`]; `spun`: the caller already spun (and used up part of the timeout, which is fine:
 /// the spin is a few microseconds); `entry_gen`: for a wait on one event, its generation when
 /// the caller's wait began (so a pulse during the caller's spin still counts).
+// LONG: one wait protocol read top to bottom (attempt, spin, register, re-check, sleep,
+// unregister): its ordering argument (docs/SYNC.md) is checked against this one body.
 pub(crate) fn run_opts(
     objects: &[&dyn Waitable],
     all: bool,
@@ -181,42 +183,11 @@ pub(crate) fn run_opts(
     spun: bool,
     entry_gen: Option<u32>,
 ) -> Result<WaitOutcome> {
-    if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
-        return Err(Error::new(
-            Win32Error::INVALID_PARAMETER,
-            format!("cannot wait on {} objects: between 1 and {MAXIMUM_WAIT_OBJECTS} are allowed", objects.len()),
-        ));
-    }
     let start = Instant::now();
     let deadline = timeout.map(|t| start.checked_add(t).unwrap_or(start + Duration::from_secs(u32::MAX as u64)));
-    let mut objs = Vec::with_capacity(objects.len());
-    let mut ctx = None;
-    for o in objects {
-        let t = o.target()?;
-        let entry_gen = match &t {
-            Target::Cell(c) if !all => entry_gen.filter(|_| objects.len() == 1).or_else(|| c.event_gen()),
-            Target::Mutex(_) if ctx.is_none() => {
-                ctx = Some(robust::ctx()?);
-                None
-            }
-            _ => None,
-        };
-        objs.push(Obj { t, entry_gen });
-    }
+    let (objs, ctx) = targets(objects, all, entry_gen)?;
     let ctx = ctx.as_ref();
-    let order = if all {
-        let mut order: Vec<usize> = (0..objs.len()).collect();
-        order.sort_by_key(|&i| objs[i].id());
-        if order.windows(2).any(|w| objs[w[0]].id() == objs[w[1]].id()) {
-            return Err(Error::new(
-                Win32Error::INVALID_PARAMETER,
-                "cannot wait for all of a set that holds the same object twice",
-            ));
-        }
-        order
-    } else {
-        Vec::new()
-    };
+    let order = if all { all_order(&objs)? } else { Vec::new() };
     let me = sysfutex::getpid();
     if !all {
         return run_any(&objs, ctx, deadline, spun, me);
@@ -319,6 +290,51 @@ pub(crate) fn run_opts(
             return Ok(outcome);
         }
     }
+}
+
+/// The objects of a wait (1 to 64, `ERROR_INVALID_PARAMETER` otherwise) with what each may
+/// act on (checked for `SYNCHRONIZE`) and, for a wait on any, the event generation it entered
+/// with; and this thread's robust-list context when a mutex is among them.
+fn targets<'a>(
+    objects: &[&'a dyn Waitable],
+    all: bool,
+    entry_gen: Option<u32>,
+) -> Result<(Vec<Obj<'a>>, Option<ThreadCtx>)> {
+    if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
+        return Err(Error::new(
+            Win32Error::INVALID_PARAMETER,
+            format!("cannot wait on {} objects: between 1 and {MAXIMUM_WAIT_OBJECTS} are allowed", objects.len()),
+        ));
+    }
+    let mut objs = Vec::with_capacity(objects.len());
+    let mut ctx = None;
+    for o in objects {
+        let t = o.target()?;
+        let entry_gen = match &t {
+            Target::Cell(c) if !all => entry_gen.filter(|_| objects.len() == 1).or_else(|| c.event_gen()),
+            Target::Mutex(_) if ctx.is_none() => {
+                ctx = Some(robust::ctx()?);
+                None
+            }
+            _ => None,
+        };
+        objs.push(Obj { t, entry_gen });
+    }
+    Ok((objs, ctx))
+}
+
+/// A wait-all's claim order: the objects by identity, so that two wait-alls over overlapping
+/// sets claim in the same order; `ERROR_INVALID_PARAMETER` if an object is in the set twice.
+fn all_order(objs: &[Obj<'_>]) -> Result<Vec<usize>> {
+    let mut order: Vec<usize> = (0..objs.len()).collect();
+    order.sort_by_key(|&i| objs[i].id());
+    if order.windows(2).any(|w| objs[w[0]].id() == objs[w[1]].id()) {
+        return Err(Error::new(
+            Win32Error::INVALID_PARAMETER,
+            "cannot wait for all of a set that holds the same object twice",
+        ));
+    }
+    Ok(order)
 }
 
 /// How long a queued waiter sleeps at most before it looks for grants nobody came for.
@@ -470,6 +486,8 @@ fn queue_of<'a>(o: &'a Obj<'_>) -> Option<state::Queue<'a, std::sync::atomic::At
     }
 }
 
+// LONG: one wait protocol read top to bottom (attempt, spin, register, re-check, sleep,
+// unregister): its ordering argument (docs/SYNC.md) is checked against this one body.
 fn queued_wait(
     objs: &[Obj<'_>],
     ctx: Option<&ThreadCtx>,
@@ -700,6 +718,8 @@ fn try_any(objs: &[Obj<'_>], ctx: Option<&ThreadCtx>, deadline: Option<Instant>)
 /// counts as available; its grant is taken only once everything else is held (claims, mutex
 /// words), just before the commit, and given back if the commit cannot happen. Places whose
 /// grant was taken become `None`.
+// LONG: one wait protocol read top to bottom (attempt, spin, register, re-check, sleep,
+// unregister): its ordering argument (docs/SYNC.md) is checked against this one body.
 fn try_all(
     objs: &[Obj<'_>],
     order: &[usize],
@@ -859,6 +879,8 @@ fn queued_kind(o: &Obj<'_>) -> bool {
 /// wait-alls on overlapping sets cannot deadlock, and a grant to us is held only between our
 /// wake-up and our next attempt (a stopped or dead waiter's grants are revoked by the others,
 /// as for any grant: see `queued_wait`).
+// LONG: one wait protocol read top to bottom (attempt, spin, register, re-check, sleep,
+// unregister): its ordering argument (docs/SYNC.md) is checked against this one body.
 fn run_all_queued(
     objs: &[Obj<'_>],
     order: &[usize],
