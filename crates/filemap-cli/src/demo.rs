@@ -88,6 +88,7 @@ fn full_name(args: &DemoArgs) -> Result<ObjectName> {
 }
 
 /// `filemap demo`: the first process.
+// LONG: the demo's script, its steps in the order it prints them.
 pub fn run(args: DemoArgs) -> Result<()> {
     JSON.store(args.json, std::sync::atomic::Ordering::Relaxed);
     let name = full_name(&args)?;
