@@ -16,10 +16,10 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{Child, assert_code, child_main as run_child, setup, unique};
+use common::{Child, Rng, alive, assert_code, child_main as run_child, oracle_word as word, seed, setup, unique};
 use filemap::{Access, Created, Mapping, Scope, Win32Error};
 
 const WORKERS: usize = 4;
@@ -41,38 +41,6 @@ const ALL_SLOTS: usize = 2 * WORKERS;
 #[ignore = "child process entry point, started by the other tests"]
 fn child_main() {
     run_child(dispatch);
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    (t ^ (u64::from(std::process::id()) << 32)) | 1
-}
-
-fn alive(pid: u64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
-fn word(view: &filemap::View, i: usize) -> &AtomicU64 {
-    view.atomic_u64(i * 8).expect("oracle word")
 }
 
 fn slot(w: usize, n: usize) -> usize {

@@ -88,3 +88,43 @@ pub fn assert_code<T: std::fmt::Debug>(result: filemap::Result<T>, code: filemap
         Err(e) => assert_eq!(e.code(), code, "wrong error: {e}"),
     }
 }
+
+/// A small xorshift generator for the stress and soak tests' random choices.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next pseudo-random value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A seed that differs between runs and between processes (never 0).
+pub fn seed() -> u64 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    (t ^ (u64::from(std::process::id()) << 32)) | 1
+}
+
+/// Whether `pid` is a live process (a zombie or a dead one is not).
+pub fn alive(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Word `i` of an oracle view shared by a test's processes.
+pub fn oracle_word(view: &filemap::View, i: usize) -> &std::sync::atomic::AtomicU64 {
+    view.atomic_u64(i * 8).expect("oracle word")
+}
