@@ -9,7 +9,7 @@
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use filemap_win32::{HANDLE, handles::CloseHandle, error::GetLastError, mapping, sync};
+use filemap_win32::{HANDLE, error::GetLastError, handle_api::CloseHandle, mapping, sync};
 use libfuzzer_sys::fuzz_target;
 
 struct Input<'a>(&'a [u8]);
