@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# Every test of filemap: the Rust workspace (Rust, and the C and C++ programs built against the
-# Win32 library), the tests that need root, then the Python package.
+# The tests that `cargo test --workspace` does not run: those that need root, then the Python
+# package. README's test command is `cargo test --workspace && bash scripts/test-root-and-python.sh`.
 #
 # Tests that need root (they switch users, mount filesystems or attack root's objects) are
 # marked #[ignore = "needs root ..."], so a plain `cargo test` lists them as ignored instead of
-# passing them silently. As root this script runs them too; otherwise it says how many it left
-# out. The entry points of child processes (child_main, helper, forge_helper) and the soak test
-# are ignored for other reasons and are skipped here.
+# passing them silently. As root this script runs them; otherwise it says how many it left out.
+# The entry points of child processes (child_main, helper, forge_helper) and the soak test are
+# ignored for other reasons and are skipped here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-cargo test --workspace
 
 skips=(--skip child_main --skip helper --skip soak)
 if [ "$(id -u)" -eq 0 ]; then
@@ -18,7 +16,7 @@ if [ "$(id -u)" -eq 0 ]; then
     cargo test --workspace --tests -- --ignored "${skips[@]}"
 else
     n=$(cargo test --workspace --tests -q -- --ignored --list "${skips[@]}" 2>/dev/null | grep -c ': test$' || true)
-    echo "NOTE: $n tests need root and were not run; run scripts/test.sh as root to run them" >&2
+    echo "NOTE: $n tests need root and were not run; run scripts/test-root-and-python.sh as root to run them" >&2
 fi
 
 bash crates/filemap-py/ci.sh
