@@ -45,7 +45,7 @@ fn demo_takes_a_name_and_a_message() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn demo_in_the_global_namespace_works_for_root_and_cleans_up() {
     let env = Env::new();
     filemap_testkit::privilege::require_root("to create the Global namespace");
@@ -375,7 +375,7 @@ fn init_global_sets_up_the_global_scope_idempotently() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn ls_scopes_separate_local_and_global_objects() {
     filemap_testkit::privilege::require_root("to create the Global namespace");
     let mut env = Env::new();
@@ -431,7 +431,7 @@ fn corrupt_object_files_are_listed_as_such_and_gc_leaves_them_alone() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn another_user_sees_holders_through_the_lock_table_and_gets_access_denied() {
     let mut env = Env::new();
     filemap_testkit::privilege::require_root("to run filemap as another user");
@@ -586,7 +586,7 @@ fn gc_watch_removes_what_a_killed_holder_left_within_one_period() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn create_allow_grants_other_users_what_it_says_and_info_shows_who_may_do_what() {
     filemap_testkit::privilege::require_root("to run commands as other users");
     let mut env = Env::new();

@@ -136,7 +136,7 @@ fn humantime_secs(text: &str) -> u64 {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn the_note_about_uninspectable_processes_appears_only_when_a_holder_is_hidden() {
     let mut env = Env::new();
     filemap_testkit::privilege::require_root("to run filemap as another user");

@@ -117,7 +117,7 @@ fn read_write_info_ls_and_gc_json() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn init_global_json() {
     filemap_testkit::privilege::require_root("to set up the Global namespace");
     let env = Env::new();

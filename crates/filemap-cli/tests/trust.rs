@@ -122,7 +122,7 @@ fn forge_helper() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn roots_filemap_read_and_write_refuse_a_forged_backing_path() {
     let env = Env::new();
     let theirs = stage(&env);
@@ -163,7 +163,7 @@ fn assert_no_controls(what: &str, text: &str) {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn names_and_command_lines_with_escape_sequences_are_shown_escaped_and_forge_no_rows() {
     let env = Env::new();
     stage(&env);

@@ -1,7 +1,7 @@
 //! Tests that need root, another user, or a tool.
 //!
 //! Such tests are marked `#[ignore = "needs root: ..."]` so that an ordinary `cargo test`
-//! reports them as ignored instead of printing `ok` after doing nothing; `scripts/test.sh` (and
+//! reports them as ignored instead of printing `ok` after doing nothing; `scripts/test-root-and-python.sh` (and
 //! so CI, which runs as root) runs them with `--ignored`. Inside, they call [`require_root`]
 //! first, so running them by hand without root fails loudly.
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{Build, command, compile, expect_success, run, scratch};
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
     filemap_testkit::privilege::require_root("to change uid in its children");
     let dir = scratch("security");
@@ -31,7 +31,7 @@ fn descriptors_decide_who_may_open_across_users_and_sddl_round_trips() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn duplicate_handle_into_and_out_of_other_processes_and_not_across_users() {
     filemap_testkit::privilege::require_root("to change uid in a child");
     let dir = scratch("duplicate");

@@ -154,7 +154,7 @@ fn createfilemapping_reference_example_runs() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn global_names_fail_with_access_denied_for_users_outside_the_global_group() {
     // As root every Global\ create works (the seeds above). An unprivileged user gets
     // ERROR_ACCESS_DENIED (5) unless `filemap init-global` admitted them.

@@ -276,7 +276,7 @@ fn inheritable_handles_work_in_children_and_others_do_not() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn object_permissions_restrict_other_users() {
     setup();
     common::require_root("to create Global objects and to switch users");
@@ -314,7 +314,7 @@ fn inheritability_can_be_changed_on_a_live_handle_and_access_travels_with_it() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn objects_whose_mode_forbids_reopening_still_map_and_become_inheritable() {
     let root = setup();
     common::require_root("to switch users");

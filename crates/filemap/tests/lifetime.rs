@@ -486,7 +486,7 @@ fn run_fork_pinned(variant: &str) {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn after_fork_a_view_never_keeps_the_name_of_an_object_its_creator_cannot_reopen_for_writing() {
     run_fork_pinned("mode0400");
 }
@@ -562,7 +562,7 @@ fn object_path(name: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_read_only_holder_of_another_uid_cannot_hang_creates_or_opens_of_the_name() {
     setup();
     assert!(rustix::process::geteuid().is_root(), "this test switches users: run it as root");
@@ -714,7 +714,7 @@ fn a_running_process_recovers_when_its_namespace_directory_is_removed() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn another_user_cannot_deny_a_users_local_namespace_by_squatting_its_directory() {
     let root = setup();
     assert!(rustix::process::geteuid().is_root(), "this test switches users: run it as root");
@@ -745,7 +745,7 @@ fn another_user_cannot_deny_a_users_local_namespace_by_squatting_its_directory()
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn global_members_cannot_remove_or_replace_each_others_live_objects_and_dead_ones_are_reclaimed_by_root() {
     let root = setup().join(format!("global-{}", std::process::id()));
     assert!(rustix::process::geteuid().is_root(), "this test switches users: run it as root");

@@ -411,7 +411,7 @@ fn a_double_view_is_a_ring_buffer_that_never_wraps() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_full_filesystem_fails_the_commit_not_a_later_write() {
     let _turn = serial();
     setup();
@@ -494,7 +494,7 @@ impl Drop for HugePool {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn large_page_sections_come_from_the_hugetlb_pool_and_are_freed_with_the_last_handle() {
     let _turn = serial();
     setup();

@@ -359,7 +359,7 @@ fn an_inherited_handle_is_closed_in_the_namespace_it_came_from() {
 }
 
 #[test]
-#[ignore = "needs root (its child switches to uid 65534): scripts/test.sh runs it as root"]
+#[ignore = "needs root (its child switches to uid 65534): scripts/test-root-and-python.sh runs it as root"]
 fn errors_name_the_object_and_the_operation_when_directories_refuse() {
     setup();
     common::require_root("its child switches to uid 65534");

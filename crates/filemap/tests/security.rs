@@ -122,7 +122,7 @@ fn read_back(m: &Mapping) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_user_entry_grants_read_and_not_write_and_nobody_else_anything() {
     setup();
     require_root();
@@ -136,7 +136,7 @@ fn a_user_entry_grants_read_and_not_write_and_nobody_else_anything() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_group_entry_grants_members_and_not_others() {
     setup();
     require_root();
@@ -150,7 +150,7 @@ fn a_group_entry_grants_members_and_not_others() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_deny_entry_before_an_allow_takes_the_right_away_from_its_trustee_only() {
     setup();
     require_root();
@@ -164,7 +164,7 @@ fn a_deny_entry_before_an_allow_takes_the_right_away_from_its_trustee_only() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_null_dacl_lets_another_user_open_write_and_signal() {
     setup();
     require_root();
@@ -180,7 +180,7 @@ fn a_null_dacl_lets_another_user_open_write_and_signal() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn an_empty_dacl_shuts_everyone_out_but_the_creators_handle_keeps_its_access() {
     setup();
     require_root();
@@ -199,7 +199,7 @@ fn an_empty_dacl_shuts_everyone_out_but_the_creators_handle_keeps_its_access() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_wait_only_grant_on_an_event_grants_nothing_rather_than_too_much() {
     setup();
     require_root();
@@ -211,7 +211,7 @@ fn a_wait_only_grant_on_an_event_grants_nothing_rather_than_too_much() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn the_permissions_are_read_back_from_the_file() {
     setup();
     require_root();
@@ -228,7 +228,7 @@ fn the_permissions_are_read_back_from_the_file() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn creator_owner_means_the_creating_user_and_authenticated_users_everyone() {
     setup();
     require_root();

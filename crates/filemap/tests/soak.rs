@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{Child, Rng, alive, child_main as run_child, oracle_word as word, seed, setup, unique};
+use common::{
+    Child, Disturbance, Rng, alive, child_main as run_child, disturb, oracle_word as word, seed, setup, unique,
+};
 use filemap::{Access, Created, Event, Mapping, Rights, Scope, Semaphore, Win32Error};
 
 const WORKERS: usize = 4;
@@ -425,21 +427,10 @@ fn soak() {
     while start.elapsed() < run {
         std::thread::sleep(Duration::from_millis(10 + rng.below(60)));
         word(&o, PEAK).fetch_max(used(&root) - base, Ordering::Relaxed);
-        if rng.below(4) == 0 {
-            filemap::scan(Scope::Local, true).expect("gc during the run");
-            sweeps += 1;
-        } else if rng.below(3) == 0 {
-            let w = rng.below(WORKERS as u64) as usize;
-            let pid = rustix::process::Pid::from_raw(workers[w].pid() as i32).unwrap();
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::STOP);
-            std::thread::sleep(Duration::from_millis(5 + rng.below(45)));
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
-            stops += 1;
-        } else {
-            let w = rng.below(WORKERS as u64) as usize;
-            workers[w].kill();
-            kills += 1;
-            workers[w] = spawn(w);
+        match disturb(&mut rng, &mut workers, spawn) {
+            Disturbance::Gc => sweeps += 1,
+            Disturbance::Stop => stops += 1,
+            Disturbance::Kill => kills += 1,
         }
     }
     word(&o, STOP).store(1, Ordering::SeqCst);

@@ -155,7 +155,7 @@ fn assert_secret_intact(secret: &Path) {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_forged_backing_path_does_not_let_root_read_or_write_a_root_only_file() {
     let (secret, theirs) = stage();
     // Control: an honest member's file-backed mapping of its own file opens for root.
@@ -192,7 +192,7 @@ fn a_forged_backing_path_does_not_let_root_read_or_write_a_root_only_file() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn create_on_a_squatted_name_never_maps_the_forged_file() {
     let (secret, theirs) = stage();
     let name = global("squatted");
@@ -215,7 +215,7 @@ fn create_on_a_squatted_name_never_maps_the_forged_file() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_fifo_named_as_the_backing_file_is_refused_without_blocking() {
     let (_secret, theirs) = stage();
     let fifo = theirs.join("fifo");
@@ -236,7 +236,7 @@ fn a_fifo_named_as_the_backing_file_is_refused_without_blocking() {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn rewriting_a_world_writable_objects_header_cannot_redirect_root() {
     let (secret, theirs) = stage();
     // Root shares a public file through a mapping anyone may open for writing.
@@ -271,7 +271,7 @@ fn victim(role: &str, name: &str) -> Child {
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn an_object_file_truncated_after_open_is_refused_at_map_time_instead_of_sigbus() {
     let _ = stage();
     let name = global("shrunk");
@@ -288,7 +288,7 @@ fn an_object_file_truncated_after_open_is_refused_at_map_time_instead_of_sigbus(
 }
 
 #[test]
-#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test.sh runs it as root"]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
 fn a_backing_file_truncated_to_zero_is_refused_at_map_time_instead_of_sigbus() {
     let (_secret, theirs) = stage();
     let path = theirs.join(format!("backing-{}", std::process::id()));

@@ -128,3 +128,34 @@ pub fn alive(pid: u64) -> bool {
 pub fn oracle_word(view: &filemap::View, i: usize) -> &std::sync::atomic::AtomicU64 {
     view.atomic_u64(i * 8).expect("oracle word")
 }
+
+/// What one step of the stress and soak tests' disturbance did.
+pub enum Disturbance {
+    /// A reclaiming scan of the Local scope (`filemap gc`).
+    Gc,
+    /// A worker stopped (SIGSTOP) for 5-50 ms, then continued.
+    Stop,
+    /// A worker SIGKILLed and replaced by a fresh one.
+    Kill,
+}
+
+/// One random disturbance of `workers`: a reclaiming scan (1 in 4), else a SIGSTOP of a random
+/// worker for 5-50 ms (1 in 3 of the rest), else a SIGKILL of a random worker, which `spawn`
+/// replaces.
+pub fn disturb(rng: &mut Rng, workers: &mut [Child], spawn: impl Fn(usize) -> Child) -> Disturbance {
+    if rng.below(4) == 0 {
+        filemap::scan(filemap::Scope::Local, true).expect("gc during the run");
+        return Disturbance::Gc;
+    }
+    let w = rng.below(workers.len() as u64) as usize;
+    if rng.below(3) == 0 {
+        let pid = rustix::process::Pid::from_raw(workers[w].pid() as i32).unwrap();
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::STOP);
+        std::thread::sleep(std::time::Duration::from_millis(5 + rng.below(45)));
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
+        return Disturbance::Stop;
+    }
+    workers[w].kill();
+    workers[w] = spawn(w);
+    Disturbance::Kill
+}
