@@ -105,7 +105,7 @@ run bug-probe-lock-in-scan   bfs "$I2|saw_live" -DNW=2 -DFORK=0 -DSCANNER=1 -DAD
 run bug-blocking-open        bfs 'invalid end state' -DNW=2 $base -DMAXSIG=1 -DSTOP_ONLY=1 -DVICTIM=0 -DROLE0=1 -DROLE1=2 $small -DBUG_BLOCKING_OPEN
 run bug-unlink-without-decision bfs "$I2" -DNW=2 $base -DMAXSIG=0 -DROLE0=1 $small -DBUG_UNLINK_WITHOUT_DECISION
 # finding 1 (fixed in fork.rs prepare): the old lock dropped in the parent handler, after fork()
-run bug-fork-unlock-after-fork bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DINHERIT=0 -DNO_PREPARE_FAILURE -DBUG_FORK_UNLOCK_AFTER_FORK
+run bug-fork-unlock-after-fork bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=1 -DKILL_ONLY=1 -DVICTIM=0 -DINHERIT=0 -DPREP_MAY_FAIL=0 -DBUG_FORK_UNLOCK_AFTER_FORK
 # finding 2 (fixed by fork.rs rescue): prepare's old fallback, a view pinning the locked OFD
 run bug-fork-fallback-no-rescue bfs "$I2" -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DROLE0=1 -DMAXSIG=0 -DINHERIT=0 -DBUG_FORK_FALLBACK_NO_RESCUE
 

@@ -85,6 +85,19 @@
 #ifndef INHERIT
 #define INHERIT 1               /* W0's handle may be inheritable (shared) */
 #endif
+#ifndef PREP_MAY_FAIL
+#define PREP_MAY_FAIL 1         /* fork prepare may fail to make its fresh OFDs (-> the rescue) */
+#endif
+#ifndef RESCUE_FAILS
+#define RESCUE_FAILS 0          /* 1: the rescue fails too (EMFILE even at the hard limit) */
+#endif
+#ifndef RO_MODE
+#define RO_MODE 0               /* 1: the object's mode forbids opening it for writing by name
+                                   (0400 of a non-root creator; root's final gc excepted) */
+#endif
+#ifndef INHERIT_RESCUED
+#define INHERIT_RESCUED 0       /* 1: W0 may set_inheritable(true) its rescued handle */
+#endif
 
 #define NONE  0
 #define RD    1
@@ -103,14 +116,14 @@ byte o_users[NOFD];             /* ghost: processes this OFD's lock legitimately
 byte pref[NP * NOFD];           /* ghost: references held by each process */
 byte nofd = 1;
 byte nino = 1;
-byte alive = 127;               /* ghost: processes not dead */
+byte alive = 127 & ~BIT(CH);    /* ghost: processes running (the child from its fork) */
 byte hold[NP];                  /* ghost: inode a process holds a handle to (not closing) */
 byte sig[NP];                   /* 1 = SIGKILL, 2 = SIGSTOP */
 byte signals;
 byte finished;                  /* processes that ended (normally or killed) */
 byte expected = NW + SCANNER + ADVERSARY;   /* workers + scanner + adversary (+ the child once forked) */
 byte stopped;
-bool forked;
+byte turn[NINO];                /* classic F_SETLK write lock on byte 2 (per process): holder + 1 */
 
 /* ---- kernel: OFDs and locks ---------------------------------------------------------- */
 
@@ -303,42 +316,76 @@ end_monitor:
     atomic { !INV -> inv_ok = 0; printf("MONITOR: invariant violated: name -> inode %d\n", name); assert(inv_ok) }
 }
 
-/* ---- the killer: SIGKILL or SIGSTOP at any step ---------------------------------------- */
+/* ---- the processes: one transition per system call ------------------------------------
+ *
+ * A worker (and the forked child) is a loop of guarded steps on a program counter `pc`: every
+ * option is ONE system call (or one kernel event) together with the purely local computation
+ * that follows it up to the next system call (branching on the result, resetting scratch
+ * values). Local computation commutes with every step of every other process, so gluing it to
+ * the system call before it removes only intermediate states that no other process can tell
+ * apart (Lipton's reduction: local steps are both-movers); a crash between the two is the same
+ * as a crash after the system call (the process's locals die with it). Also glued to a
+ * neighbouring step, for the same reason, are the steps no other process can observe:
+ * closing an OFD that holds no lock, opening or locking an OFD of an inode that has no name
+ * (O_TMPFILE before linkat), mapping a view (a reference to an OFD we keep anyway), and the
+ * fstat checks made while we hold a lock that forbids the change they test (see each step).
+ *
+ * Signals: at every step the process may instead be SIGKILLed (everything released at once) or
+ * SIGSTOPped (everything kept, forever), while signals remain (MAXSIG; VICTIM; KILL_ONLY /
+ * STOP_ONLY). The signal is an option of the victim itself, so it can fall between any two of
+ * its steps, at any point of the interleaving, and no "signal sent but not yet acted on" state
+ * exists. A process that ended, was killed or stopped waits at its end label.
+ */
 
-active proctype killer() {
-    byte v;
-    do
-    :: signals >= MAXSIG -> break
-    :: signals < MAXSIG ->
-        /* one step: pick a victim and a signal (choosing is not a state of its own) */
-        atomic {
-            if
-            :: VICTIM == 9 -> if
-                :: v = 0 :: NW >= 2 -> v = 1 :: NW == 3 -> v = 2 :: FORK -> v = CH :: SCANNER -> v = SC
-                fi
-            :: VICTIM != 9 -> v = VICTIM
-            fi;
-            if
-            :: sig[v] == 0 && (alive & BIT(v)) -> signals++;
-                if :: STOP_ONLY == 0 -> sig[v] = 1 :: KILL_ONLY == 0 -> sig[v] = 2 fi
-            :: else -> v = 0; break
-            fi;
-            v = 0
-        }
-    :: break
-    od
-}
+#define SIGOK(me) (signals < MAXSIG && (VICTIM == 9 || VICTIM == me))
+#define SIGNAL_OPTIONS(me) \
+    :: atomic { SIGOK(me) && !STOP_ONLY -> signals++; release_all(me); finished++; printf("P%d KILLED\n", me) }; break \
+    :: atomic { SIGOK(me) && !KILL_ONLY -> signals++; stopped++; printf("P%d STOPPED\n", me) }; break
 
-/* what a process does on a signal: die (everything released) or stop forever */
-inline on_signal(me) {
-    if
-    :: sig[me] == 1 -> release_all(me); finished++; printf("P%d KILLED\n", me)
-    :: else -> stopped++; printf("P%d STOPPED\n", me);
-end_stopped: (false)
-    fi
-}
-
-/* ---- open_in (object/protocol.rs ObjectFile::open_in, reclaim_dead, unlink_if_same) ------------- */
+/* program counters (worker and child) */
+#define P_START     0
+#define P_LINK      1   /* create: linkat */
+#define P_GETLK     2   /* open_in: F_OFD_GETLK */
+#define P_REOPEN    3   /* reclaim_dead: a writable OFD by name */
+#define P_DECIDE    4   /* reclaim_dead: the decision lock */
+#define P_RUNLINK   5   /* reclaim_dead: fstat, statat + unlinkat */
+#define P_RDROP     6   /* reclaim_dead: close the decision OFD */
+#define P_JOIN      7   /* open_in: read lock (+ fstat) */
+#define P_JDROP     8   /* open_in: the name went between look and lock: close, retry */
+#define P_HELD      9   /* holds a handle: fork, set_inheritable, or close */
+#define P_PREP_B   10   /* fork prepare: the second fresh OFD */
+#define P_PREP_UNL 11   /* fork prepare: unlock the old OFD */
+#define P_RESC_UNL 12   /* fork rescue: unlock the handle's own OFD */
+#define P_FORK     13   /* fork(2) */
+#define P_PAR_MOVE 14   /* atfork parent: dup3, unlock the old OFD */
+#define P_PAR_DROP 15   /* atfork parent: close the extra descriptors */
+#define P_CH_MOVE  16   /* atfork child: dup3 */
+#define P_CH_DROP  17   /* atfork child: close the extra descriptors */
+#define P_INH_MOVE 18   /* set_inheritable(true) on a rescued handle: dup3 the fresh OFD */
+#define P_INH_UNL  19   /* ... unlock the old OFD */
+#define P_INH_DROP 20   /* ... drop our reference to the rescue's lock OFD (untrack) */
+#define K_START    21   /* close_handle: first step */
+#define K_UNLINK   22   /* private, writable: won the conversion: unlinkat */
+#define K_UNPIN    23   /* private: a view pins the OFD: unlock */
+#define K_DROPH    24   /* close(2) of the handle's descriptor */
+#define K_RO_UNL   25   /* private, read-only: unlock */
+#define K_RO_OPEN  26   /* private, read-only: a writable OFD by name */
+#define K_RO_DEC   27   /* ... its decision lock */
+#define K_RO_UNLK  28   /* ... fstat st_nlink, unlinkat */
+#define K_RO_DROP  29   /* ... close it */
+#define K_SH_DROPL 30   /* shared: drop our reference to the rescue's lock OFD */
+#define K_SH_DROPH 31   /* shared: close ours */
+#define K_SH_DEC   32   /* shared: decision lock on the fresh OFD */
+#define K_SH_UNLK  33   /* shared: fstat st_nlink, unlinkat */
+#define K_SH_DROP  34   /* shared: close the fresh OFD */
+#define K_OW_TURN  35   /* rescued, read-only fresh OFD: the per-process turn (F_SETLK byte 2) */
+#define K_OW_DEC   36   /* ... the decision lock through our own OFD */
+#define K_OW_STAT  37   /* ... statat */
+#define K_OW_UNLK  38   /* ... unlinkat */
+#define K_OW_UNL   39   /* ... unlock our own OFD */
+#define K_OW_UNT   40   /* ... drop the turn */
+#define P_EXIT     41   /* exit(2): views and every descriptor go */
+#define P_OPEN     42   /* open_in: openat (after linkat found the name taken) */
 
 #define R_LIVE       1
 #define R_FREE       2
@@ -346,160 +393,97 @@ end_stopped: (false)
 #define R_CONTENDED  4
 #define R_GIVEUP     5
 
-inline open_in(me, wr, res, o2) {
-    loops = 0;
-    do
-    :: loops >= 2 -> res = R_GIVEUP; break      /* 64 in the code */
-    :: else ->
-        loops++;
-        openname(me, wr, o2);
-        if
-        :: o2 == 0 -> res = R_FREE; break
-        :: else
-        fi;
-#ifdef BUG_PROBE_LOCK_IN_SCAN
-        /* the old probe: try the exclusive lock; success means "dead" (and we keep it) */
-        d_step {
-            conflict(o2, WR, c); legit(o_ino[o2], saw_live); writer_on(o_ino[o2], busy_by_writer);
-            if :: c == NONE -> lockset(o2, WR) :: else -> c = RD fi
-        };
-        if
-        :: c == NONE -> o_users[o2] = BIT(me); goto have_decision
-        :: else
-        fi;
-#else
-        /* F_OFD_GETLK: takes nothing */
-        /* (ghost: whether the lock seen is held through a writable descriptor, in the same step) */
-        d_step { conflict(o2, WR, c); legit(o_ino[o2], saw_live); writer_on(o_ino[o2], busy_by_writer) };
-#endif
-        if
-        :: c == WR -> drop(me, o2); res = R_BUSY;
-            break
-        :: c == NONE ->
-            /* reclaim_dead: workers open read-write here (read-only opens reopen RDWR by name) */
-            if
-            :: !wr ->
-                openname(me, 1, o3);
-                if
-                :: o3 == 0 || o_ino[o3] != o_ino[o2] ->
-                    if :: o3 != 0 -> drop(me, o3) :: else fi;
-                    drop(me, o2); res = R_CONTENDED; break
-                :: else -> drop(me, o2); o2 = o3
-                fi
-            :: else
-            fi;
-            setlk(o2, WR, ok);
-            if
-            :: !ok -> drop(me, o2); res = R_CONTENDED; break
-            :: else
-            fi;
-            o_users[o2] = BIT(me);          /* our decision, while we live */
-#ifdef BUG_PROBE_LOCK_IN_SCAN
-have_decision:
-#endif
-            /* fstat: another reclaimer removed it meanwhile? */
-            if
-            :: name != o_ino[o2] -> drop(me, o2); res = R_FREE; break
-            :: else
-            fi;
-            /* header verified (valid: hostile headers are S4, not this model) */
-            /* unlink_if_same: statat, then unlinkat (which removes whatever the name holds) */
-            if
-            :: name == o_ino[o2] -> name = 0; printf("P%d open: reclaimed dead inode %d\n", me, o_ino[o2])
-            :: else
-            fi;
-            drop(me, o2); res = R_FREE; break
-        :: c == RD ->
-#ifdef BUG_BLOCKING_OPEN
-            /* wait until no write lock (blocking LOCK_SH / F_OFD_SETLKW) */
-            atomic { wl[o_ino[o2]] == 0 -> lockset(o2, RD); ok = 1; if :: saw_live -> o_users[o2] = BIT(me) :: else fi };
-#else
-            atomic { setlk(o2, RD, ok); if :: !ok -> writer_on(o_ino[o2], busy_by_writer) :: else fi;
-                /* an open that saw a holder joins from here on (its lock counts as a holder) */
-                if :: ok && saw_live -> o_users[o2] = BIT(me) :: else fi };
-#endif
-            if
-            :: !ok -> drop(me, o2); res = R_BUSY; break
-            :: else
-            fi;
-            /* fstat: st_nlink == 0 -> the holder we saw released the name: retry */
-            if
-            :: name != o_ino[o2] -> drop(me, o2)
-            :: else ->
-                /* never join an object that had no holder when we looked (resurrection) */
-                assert(saw_live);
-                res = R_LIVE; break
-            fi
-        fi
-    od
-}
+#define PINNED (pref[me * NOFD + h] > 1)
+#define FORKS(me)      (me == 0 && FORK)
 
-#define OTHER_SAME(q) (!((alive & BIT(q)) && hold[q] != 0 && hold[q] != hold[me]))
 /* the handle is ours: ghost bookkeeping (+ I1 check) */
+#define OTHER_SAME(q) (!((alive & BIT(q)) && hold[q] != 0 && hold[q] != hold[me]))
 inline become_holder(me, o) {
-    d_step {
-        o_users[o] = o_users[o] | BIT(me);
-        hold[me] = o_ino[o];
-        assert(OTHER_SAME(0) && OTHER_SAME(1) && OTHER_SAME(2) && OTHER_SAME(3) && OTHER_SAME(4) && OTHER_SAME(5))
-    }
+    o_users[o] = o_users[o] | BIT(me);
+    hold[me] = o_ino[o];
+    assert(OTHER_SAME(0) && OTHER_SAME(1) && OTHER_SAME(2) && OTHER_SAME(3) && OTHER_SAME(4) && OTHER_SAME(5))
 }
 
-/* ---- create (ObjectFile::create, build_tmpfile, fill, link) ----------------------------- */
-
-inline create(me) {
-    /* openat(O_TMPFILE), fill (header, size), read lock: one step, since no other process can
-       reach an unlinked inode (a crash in between leaves nothing behind but a closed OFD) */
-    atomic {
-        d_step { ino = nino; nino++; assert(ino < NINO) };
-        newofd(me, ino, 1, h);
-        ino_init[ino] = 1;
-        setlk(h, RD, ok); assert(ok); o_users[h] = BIT(me)
-    }
-    d_step { tries = 0; busy_by_writer = 0; ever_writer = 0 };
-    do
-    :: d_step { if :: name == 0 -> name = ino; r = 1 :: else -> r = 0 fi };   /* linkat */
+/* a handle was acquired (W0 only: it may be inheritable, and may map a view; both local or
+   invisible to other processes, so part of the acquiring step) */
+inline acquired() {
+    shared = 0;
+    if :: me == 0 && INHERIT -> if :: shared = 1 :: skip fi :: else fi;
+    if
+    :: me == 0 && VIEWS ->
         if
-        :: r -> become_holder(me, h); wr = 1; printf("P%d create: linked inode %d (new)\n", me, ino); break
+        :: !shared -> addref(me, h)                      /* mmap of our own OFD */
+        :: shared -> newofd(me, hold[me], wr, o3); o3 = 0   /* a second, lock-free OFD */
+        :: skip
+        fi
+    :: else
+    fi;
+    if :: FORKS(me) -> pc = P_HELD :: else -> pc = K_START fi
+}
+
+/* what open_in's caller does with its result (create: retry, join or give up; open: join or
+   not found); part of the step that produced the result */
+inline opened() {
+    if
+    :: creating ->
+        if
+        :: res == R_LIVE ->
+            dropref(me, h);            /* the unlinked O_TMPFILE: nobody else can reach it */
+            h = o2; o2 = 0; wr = 1; become_holder(me, h);
+            printf("P%d create: existing inode %d\n", me, hold[me]); acquired()
+        :: res == R_FREE -> pc = P_LINK
         :: else ->
-            open_in(me, 1, res, o2);
+            if :: busy_by_writer -> ever_writer = 1 :: else fi;
+            tries++;
             if
-            :: res == R_LIVE -> drop(me, h); h = o2; wr = 1; become_holder(me, h); printf("P%d create: existing inode %d\n", me, hold[me]); break
-            :: res == R_FREE -> skip
-            :: else ->
-                if :: busy_by_writer -> ever_writer = 1 :: else fi;
-                tries++;
-                if
-                :: tries > BOUND ->
-                    /* ERROR_SHARING_VIOLATION: only a process that may write the object (a
-                       stopped or slow decider) can make a create fail, never a reader */
-                    assert(ever_writer || res == R_CONTENDED || res == R_GIVEUP);
-                    drop(me, h); h = 0; printf("P%d create: ERROR_SHARING_VIOLATION\n", me); break
-                :: else
-                fi
+            :: tries > BOUND ->
+                /* ERROR_SHARING_VIOLATION: only a process that may write the object (a
+                   stopped or slow decider) can make a create fail, never a reader */
+                assert(ever_writer || res == R_CONTENDED || res == R_GIVEUP);
+                dropref(me, h); h = 0; printf("P%d create: ERROR_SHARING_VIOLATION\n", me); pc = P_EXIT
+            :: else -> pc = P_LINK
             fi
         fi
-    od
+    :: else ->
+        if
+        :: res == R_LIVE -> h = o2; o2 = 0; become_holder(me, h); printf("P%d open(wr=%d): joined inode %d via ofd %d\n", me, wr, hold[me], h); acquired()
+        :: else -> h = 0; printf("P%d open(wr=%d): not found (result %d)\n", me, wr, res); pc = P_EXIT
+        fi
+    fi;
+    if :: pc != P_LINK -> tries = 0; ever_writer = 0; creating = 0; ino = 0 :: else fi;
+    res = 0; loops = 0; busy_by_writer = 0; saw_live = 0
 }
 
-/* forget scratch values (they would only multiply the states) */
-inline clean() {
-    d_step { c = 0; ok = 0; loops = 0; r = 0; tries = 0; res = 0; o2 = 0; o3 = 0; saw_live = 0;
-             busy_by_writer = 0; ever_writer = 0; pinned = 0; i = 0 }
-}
-
-inline open(me) {
-    if :: wr = 1 :: wr = 0 fi;
-    open_in(me, wr, res, o2);
+/* open_in's first step: openat(name) (RO_MODE: opening for writing is refused) */
+inline open_step(me) {
+    loops++;
+#if RO_MODE
     if
-    :: res == R_LIVE -> h = o2; become_holder(me, h); printf("P%d open(wr=%d): joined inode %d via ofd %d\n", me, wr, hold[me], h)
-    :: else -> h = 0; printf("P%d open(wr=%d): not found (result %d)\n", me, wr, res)
+    :: wr -> res = R_GIVEUP; opened()       /* EACCES: the mode forbids writing */
+    :: !wr -> openname(me, 0, o2); if :: o2 == 0 -> res = R_FREE; opened() :: else -> pc = P_GETLK fi
     fi
+#else
+    openname(me, wr, o2);
+    if :: o2 == 0 -> res = R_FREE; opened() :: else -> pc = P_GETLK fi
+#endif
 }
 
-/* ---- close (release_private, release_by_name, release_shared, unlink_if_linked) -------- */
+/* a writable OFD by name (open_for_decision): none if the mode forbids writing (RO_MODE) */
+inline open_rw(p, o) {
+#if RO_MODE
+    o = 0
+#else
+    openname(p, 1, o)
+#endif
+}
 
-/* release_private after winning the conversion: unlinkat with no link-count check (the read lock
-   held without a gap since publish/join refused every protocol unlink); checked here */
+/* open_object (the shared close): read-write if the mode allows, else read-only */
+inline open_object(p, o) {
+    openname(p, 1 - RO_MODE, o)
+}
+
+/* unlink under the decision lock won by converting our own lock (release_private): no link
+   check; the claim that makes it safe (the name still names our inode) is asserted */
 inline unlink_decided(o) {
 #ifndef BUG_UNLINK_WITHOUT_DECISION
     assert(name == o_ino[o]);
@@ -507,237 +491,378 @@ inline unlink_decided(o) {
     if :: name != 0 -> name = 0; printf("P%d close: decided, unlinked the name (inode %d)\n", me, o_ino[o]) :: else fi
 }
 
+/* fstat st_nlink > 0, then unlinkat: one step, since under our decision lock on the inode no
+   protocol step can unlink it meanwhile (and an unlinked inode is never linked again) */
 inline unlink_if_linked(o) {
-    if :: name == o_ino[o] -> name = 0; printf("P%d close: decided, unlinked inode %d\n", me, o_ino[o]) :: else fi   /* fstat st_nlink > 0, then unlinkat */
+    if :: name == o_ino[o] -> name = 0; printf("P%d close: decided, unlinked inode %d\n", me, o_ino[o]) :: else fi
 }
 
-inline close_handle(me) {
-    d_step { ino = hold[me]; hold[me] = 0; printf("P%d close: inode %d ofd %d shared=%d\n", me, ino, h, shared);
-             pinned = (pref[me * NOFD + h] > 1) };
-    if
-    :: !shared ->
-        if
-        :: wr ->
-            setlk(h, WR, ok);
-#ifdef BUG_UNLINK_WITHOUT_DECISION
-            ok = 1;
+/* the steps of open_in (ObjectFile::open_in, reclaim_dead, unlink_if_same) */
+#ifdef BUG_PROBE_LOCK_IN_SCAN
+/* the old probe: try the exclusive lock; success means "dead" (and we keep it) */
+#define GETLK_STEP \
+    :: atomic { pc == P_GETLK -> \
+        d_step { conflict(o2, WR, c); legit(o_ino[o2], saw_live); writer_on(o_ino[o2], busy_by_writer); \
+                 if :: c == NONE -> lockset(o2, WR) :: else -> c = RD fi }; \
+        if \
+        :: c == NONE -> o_users[o2] = BIT(me); saw_live = 0; pc = P_RUNLINK \
+        :: else -> pc = P_JOIN \
+        fi; c = 0 }
+#else
+/* F_OFD_GETLK: takes nothing (ghost, in the same step: whether the lock seen is held through a
+   writable descriptor, and whether anyone legitimately held the object) */
+#define GETLK_STEP \
+    :: atomic { pc == P_GETLK -> \
+        d_step { conflict(o2, WR, c); legit(o_ino[o2], saw_live); writer_on(o_ino[o2], busy_by_writer) }; \
+        if \
+        :: c == WR -> dropref(me, o2); o2 = 0; res = R_BUSY; opened() \
+        :: c == NONE && wr -> saw_live = 0; busy_by_writer = 0; pc = P_DECIDE \
+        :: c == NONE && !wr -> saw_live = 0; busy_by_writer = 0; pc = P_REOPEN \
+        :: c == RD -> busy_by_writer = 0; pc = P_JOIN \
+        fi; c = 0 }
 #endif
-            if
-            :: ok -> unlink_decided(h);
-                if :: pinned -> setlk(h, NONE, ok) :: else fi
-            :: else ->
-                if :: pinned -> setlk(h, NONE, ok) :: else fi
-            fi
-        :: else ->
-            d_step { conflict(h, WR, c) };
-            setlk(h, NONE, ok);
-            if
-            :: c == NONE ->
-                /* release_by_name: a writable OFD by name, same inode */
-                openname(me, 1, o3);
-                if
-                :: o3 != 0 && o_ino[o3] == ino ->
-                    setlk(o3, WR, ok);
-                    if :: ok -> o_users[o3] = BIT(me); unlink_if_linked(o3) :: else fi
-                :: else
-                fi;
-                if :: o3 != 0 -> drop(me, o3) :: else fi
-            :: else
-            fi
-        fi;
-        d_step { o_users[h] = o_users[h] & ~BIT(me); dropref(me, h) }
-    :: shared ->
-        /* release_shared: a fresh OFD by name, same inode; close ours; decide on the fresh one */
-        openname(me, 1, o3);
-        if
-        :: o3 != 0 && o_ino[o3] != ino -> drop(me, o3); o3 = 0
-        :: else
-        fi;
-        /* a rescued handle drops its reference to the rescue OFD L */
-        if :: lres != 0 -> d_step { o_users[lres] = o_users[lres] & ~BIT(me); dropref(me, lres) }; lres = 0 :: else fi;
-        d_step { o_users[h] = o_users[h] & ~BIT(me); dropref(me, h) };
-        if
-        :: o3 != 0 ->
-            setlk(o3, WR, ok);
-            if :: ok -> o_users[o3] = BIT(me); unlink_if_linked(o3) :: else fi;
-            drop(me, o3)
-        :: else
-        fi
-    fi;
-    h = 0
-}
 
-/* a view: a private handle maps its own OFD; a shared one a second OFD with no lock */
-inline map_view(me) {
-    if
-    :: !shared -> addref1(me, h); printf("P%d maps a view of ofd %d\n", me, h)
-    :: shared -> newofd(me, hold[me], wr, o3); printf("P%d maps a view of lock-free ofd %d\n", me, o3); o3 = 0
-    fi
-}
+#ifdef BUG_BLOCKING_OPEN
+/* wait until no write lock (blocking LOCK_SH / F_OFD_SETLKW) */
+#define JOIN_LOCK (wl[o_ino[o2]] == 0) -> lockset(o2, RD); ok = 1
+#else
+#define JOIN_LOCK setlk(o2, RD, ok); if :: !ok -> writer_on(o_ino[o2], busy_by_writer) :: else fi
+#endif
+
+#define OPEN_IN_STEPS \
+    GETLK_STEP \
+    /* reclaim_dead, read-only open: a writable OFD by name, same inode (all lock-free OFDs) */ \
+    :: atomic { pc == P_REOPEN -> open_rw(me, o3); \
+        if \
+        :: o3 == 0 || o_ino[o3] != o_ino[o2] -> \
+            if :: o3 != 0 -> dropref(me, o3) :: else fi; dropref(me, o2); o2 = 0; o3 = 0; res = R_CONTENDED; opened() \
+        :: else -> dropref(me, o2); o2 = o3; o3 = 0; pc = P_DECIDE \
+        fi } \
+    /* the decision lock (a refused one leaves the OFD lock-free: closing it is invisible) */ \
+    :: atomic { pc == P_DECIDE -> setlk(o2, WR, ok); \
+        if \
+        :: !ok -> dropref(me, o2); o2 = 0; res = R_CONTENDED; opened() \
+        :: ok -> o_users[o2] = BIT(me); pc = P_RUNLINK \
+        fi; ok = 0 } \
+    /* fstat (another reclaimer removed it?), header check, statat + unlinkat: under our decision \
+       lock nobody can unlink the inode meanwhile, and an unlinked inode is never linked again */ \
+    :: atomic { pc == P_RUNLINK -> \
+        if :: name == o_ino[o2] -> name = 0; printf("P%d open: reclaimed dead inode %d\n", me, o_ino[o2]) :: else fi; \
+        pc = P_RDROP } \
+    :: atomic { pc == P_RDROP -> dropref(me, o2); o2 = 0; res = R_FREE; opened() } \
+    /* our read lock, then fstat: once we hold it nobody can unlink the inode, so the link \
+       count read right after the lock is the one fstat sees */ \
+    :: atomic { pc == P_JOIN -> JOIN_LOCK; \
+        if \
+        :: !ok -> dropref(me, o2); o2 = 0; res = R_BUSY; opened() \
+        :: ok && name != o_ino[o2] -> if :: saw_live -> o_users[o2] = BIT(me) :: else fi; pc = P_JDROP \
+        :: ok && name == o_ino[o2] -> \
+            /* never join an object that had no holder when we looked (resurrection) */ \
+            assert(saw_live); o_users[o2] = BIT(me); res = R_LIVE; opened() \
+        fi; ok = 0 } \
+    /* st_nlink == 0: the holder we saw released the name: close, retry (64 rounds in the code) */ \
+    :: atomic { pc == P_JDROP -> dropref(me, o2); o2 = 0; saw_live = 0; \
+        if \
+        :: loops >= 2 -> res = R_GIVEUP; opened() \
+        :: else -> pc = P_LINK; \
+            if :: !creating -> open_step(me) :: else fi   /* a create links again first */ \
+        fi }
+
+/* the steps of close_handle (release_private, release_by_name, release_shared,
+   decide_through_own_ofd) */
+#define CLOSE_STEPS \
+    /* private, writable: convert to the decision lock (one call) */ \
+    :: atomic { pc == K_START && !shared && wr -> ino = hold[me]; hold[me] = 0; \
+        printf("P%d close: inode %d ofd %d (private)\n", me, ino, h); \
+        setlk(h, WR, ok); CLOSE_BUG; \
+        if :: ok -> pc = K_UNLINK :: !ok && PINNED -> pc = K_UNPIN :: !ok && !PINNED -> pc = K_DROPH fi; ok = 0 } \
+    :: atomic { pc == K_UNLINK -> unlink_decided(h); if :: PINNED -> pc = K_UNPIN :: else -> pc = K_DROPH fi } \
+    :: atomic { pc == K_UNPIN -> setlk(h, NONE, ok); ok = 0; pc = K_DROPH } \
+    :: atomic { pc == K_DROPH -> o_users[h] = o_users[h] & ~BIT(me); dropref(me, h); h = 0; ino = 0; \
+        if :: o3 != 0 -> pc = K_SH_DEC :: else -> pc = P_EXIT fi } \
+    /* private, read-only: F_OFD_GETLK (anyone else?), unlock, decide through a writable OFD */ \
+    :: atomic { pc == K_START && !shared && !wr -> ino = hold[me]; hold[me] = 0; \
+        printf("P%d close: inode %d ofd %d (private, read-only)\n", me, ino, h); \
+        d_step { conflict(h, WR, c) }; pc = K_RO_UNL } \
+    :: atomic { pc == K_RO_UNL -> setlk(h, NONE, ok); ok = 0; \
+        if :: c == NONE -> pc = K_RO_OPEN :: else -> pc = K_DROPH fi; c = 0 } \
+    :: atomic { pc == K_RO_OPEN -> open_rw(me, o3); \
+        if \
+        :: o3 != 0 && o_ino[o3] == ino -> pc = K_RO_DEC \
+        :: else -> if :: o3 != 0 -> dropref(me, o3); o3 = 0 :: else fi; pc = K_DROPH \
+        fi } \
+    :: atomic { pc == K_RO_DEC -> setlk(o3, WR, ok); \
+        if :: ok -> o_users[o3] = BIT(me); pc = K_RO_UNLK :: else -> dropref(me, o3); o3 = 0; pc = K_DROPH fi; ok = 0 } \
+    :: atomic { pc == K_RO_UNLK -> unlink_if_linked(o3); pc = K_RO_DROP } \
+    :: atomic { pc == K_RO_DROP -> dropref(me, o3); o3 = 0; pc = K_DROPH } \
+    /* shared: a fresh OFD by name (open_object), same inode, else forget it */ \
+    :: atomic { pc == K_START && shared -> ino = hold[me]; hold[me] = 0; \
+        printf("P%d close: inode %d ofd %d (shared, rescue ofd %d)\n", me, ino, h, lres); \
+        open_object(me, o3); \
+        if :: o3 != 0 && o_ino[o3] != ino -> dropref(me, o3); o3 = 0 :: else fi; \
+        if \
+        :: o3 == 0 -> pc = K_SH_DROPH; \
+            /* the name is gone or names another object: nothing to decide; the rescue's \
+               lock OFD goes with the handle (untrack returned it) */ \
+            if :: lres != 0 -> pc = K_SH_DROPL :: else fi \
+        :: o3 != 0 && lres != 0 -> pc = K_SH_DROPL \
+        :: o3 != 0 && lres == 0 -> pc = K_SH_DROPH \
+        fi } \
+    /* a rescued handle drops its reference to the rescue's lock OFD first */ \
+    :: atomic { pc == K_SH_DROPL -> o_users[lres] = o_users[lres] & ~BIT(me); dropref(me, lres); lres = 0; \
+        if \
+        :: o3 != 0 && !o_wr[o3] && wr && rescued -> \
+            /* nobody may open the object for writing: decide through our own OFD, which \
+               holds no handle lock since the rescue (the fresh one, lock-free, is closed) */ \
+            dropref(me, o3); o3 = 0; pc = K_OW_TURN \
+        :: else -> pc = K_SH_DROPH \
+        fi } \
+    /* close ours (the fresh OFD takes its number); then the decision on the fresh one */ \
+    :: atomic { pc == K_SH_DROPH -> o_users[h] = o_users[h] & ~BIT(me); dropref(me, h); h = 0; ino = 0; rescued = 0; \
+        if :: o3 != 0 -> pc = K_SH_DEC :: else -> pc = P_EXIT fi } \
+    :: atomic { pc == K_SH_DEC -> setlk(o3, WR, ok); \
+        if :: ok -> o_users[o3] = BIT(me); pc = K_SH_UNLK :: else -> dropref(me, o3); o3 = 0; pc = P_EXIT fi; ok = 0 } \
+    :: atomic { pc == K_SH_UNLK -> unlink_if_linked(o3); pc = K_SH_DROP } \
+    :: atomic { pc == K_SH_DROP -> dropref(me, o3); o3 = 0; pc = P_EXIT } \
+    /* decide_through_own_ofd: take turns with the processes sharing our OFD (a classic lock: \
+       per process, conflicts across processes), decision lock on our own OFD, statat, unlinkat \
+       (two steps: unlink_if_same), unlock, end of turn; then our descriptor closes */ \
+    :: atomic { pc == K_OW_TURN -> \
+        if \
+        :: TURN_FREE(ino) -> turn[ino] = me + 1; pc = K_OW_DEC \
+        :: else -> pc = K_DROPH \
+        fi } \
+    :: atomic { pc == K_OW_DEC -> setlk(h, WR, ok); \
+        if :: ok -> o_users[h] = o_users[h] | BIT(me); pc = K_OW_STAT :: else -> pc = K_OW_UNT fi; ok = 0 } \
+    :: atomic { pc == K_OW_STAT -> if :: name == ino -> pc = K_OW_UNLK :: else -> pc = K_OW_UNL fi } \
+    :: atomic { pc == K_OW_UNLK -> name = 0; printf("P%d close: decided through its own ofd, unlinked\n", me); pc = K_OW_UNL } \
+    :: atomic { pc == K_OW_UNL -> setlk(h, NONE, ok); ok = 0; o_users[h] = o_users[h] & ~BIT(me); pc = K_OW_UNT } \
+    :: atomic { pc == K_OW_UNT -> TURN_DROP(ino); pc = K_DROPH }
+
+#ifdef BUG_UNLINK_WITHOUT_DECISION
+#define CLOSE_BUG ok = 1
+#else
+#define CLOSE_BUG skip
+#endif
+#ifdef BUG_OWN_OFD_NO_TURN
+/* the own-OFD decision without the per-process turn */
+#define TURN_FREE(x) true
+#define TURN_DROP(x) skip
+#else
+#define TURN_FREE(x) (turn[x] == 0 || turn[x] == me + 1)
+#define TURN_DROP(x) turn[x] = 0
+#endif
 
 /* fork.rs `rescue`, prepare's fallback when the two fresh OFDs cannot be made: one fresh OFD L
-   of the inode, read-locked, then the handle's own OFD (which views may pin) unlocked through
-   the handle; the handle closes as shared from now on, and L goes to the child too.
-   (If L cannot be opened either, the old behaviour remains: a residual, not modelled.) */
-inline rescue(me) {
-#ifndef BUG_FORK_FALLBACK_NO_RESCUE
-    newofd(me, hold[me], wr, lres);
-    atomic { setlk(lres, RD, ok); assert(ok); o_users[lres] = BIT(me) };
-    setlk(h, NONE, ok);
+   of the inode (the handle's access, else read-only: RO_MODE), read-locked, then the handle's
+   own OFD (which views may pin) unlocked through the handle; the handle closes as shared from
+   now on, and L goes to the child too. (If L cannot be opened either, the old behaviour
+   remains: RESCUE_FAILS, a residual.) */
+#ifdef BUG_FORK_FALLBACK_NO_RESCUE
+#define RESCUE_STEP(cond) :: atomic { cond -> shared = 1; pc = P_FORK }
+#else
+#define RESCUE_STEP(cond) \
+    :: atomic { cond && !RESCUE_FAILS -> newofd(me, hold[me], wr && !RO_MODE, lres); setlk(lres, RD, ok); assert(ok); ok = 0; \
+        o_users[lres] = BIT(me); rescued = 1; pc = P_RESC_UNL } \
+    :: atomic { cond && RESCUE_FAILS -> shared = 1; pc = P_FORK }
 #endif
-    shared = 1
-}
+
+/* set_inheritable(true) on a rescued handle (W0, after the fork, before its close): a fresh
+   OFD with the handle's access, read-locked, dup3 over our number, the old one unlocked
+   (move_to_fresh_ofd); or, if the mode forbids reopening (RO_MODE, writable handle), a read
+   lock on our own OFD again; then untrack drops our reference to the rescue's lock OFD */
+#if INHERIT_RESCUED
+#define INHERIT_STEPS \
+    :: atomic { pc == K_START && me == 0 && rescued && !(RO_MODE && wr) -> \
+        newofd(me, hold[me], wr, fa); setlk(fa, RD, ok); assert(ok); ok = 0; o_users[fa] = BIT(me); pc = P_INH_MOVE } \
+    :: atomic { pc == P_INH_MOVE -> \
+        addref(me, h); fold = h; addref(me, fa); dropref(me, h); h = fa; dropref(me, fa); fa = 0; \
+        INH_UNLOCK_OLD; pc = P_INH_DROP } \
+    :: atomic { pc == K_START && me == 0 && rescued && RO_MODE && wr -> \
+        INH_LOCK_OWN; pc = P_INH_DROP } \
+    :: atomic { pc == P_INH_DROP -> \
+        if :: fold != 0 -> o_users[fold] = o_users[fold] & ~BIT(me); dropref(me, fold); fold = 0 :: else fi; \
+        o_users[lres] = o_users[lres] & ~BIT(me); dropref(me, lres); lres = 0; rescued = 0; \
+        printf("P%d set_inheritable: handle on ofd %d\n", me, h); pc = K_START }
+#else
+#define INHERIT_STEPS
+#endif
+#define INH_UNLOCK_OLD setlk(fold, NONE, ok); ok = 0
+#define INH_LOCK_OWN setlk(h, RD, ok); ok = 0; o_users[h] = o_users[h] | BIT(me)
 
 /* ---- the child of fork() (fork.rs `child`) -------------------------------------------- */
 
-proctype child(byte me; byte h; byte fa; byte fb; byte fold; byte lres; bool shared; bool wr) {
-    byte i, c, ok, ino, o3, o2, res, loops, r, tries; bool pinned, saw_live, busy_by_writer;
-    {
-        if
-        :: fb != 0 ->
-            /* dup3(fb over the handle's number): the old OFD loses that reference */
-            d_step { addref(me, fb); dropref(me, h); o_users[h] = o_users[h] & ~BIT(me); h = fb;
-                     o_users[h] = o_users[h] | BIT(me) };
-            d_step { dropref(me, fb); dropref(me, fa); dropref(me, fold) };   /* the others */
-            printf("P%d atfork child: moved to ofd %d\n", me, fb)
-        :: else
-        fi;
-        if :: close_handle(me) :: skip fi;   /* or exit holding it */
-        printf("P%d exits\n", me);
-        release_all(me); finished++
-    } unless { sig[me] != 0 -> on_signal(me) }
+/* `next`: what the child does once its handler ran: close the handle or exit holding it */
+proctype child(byte me; byte h; byte fa; byte fb; byte fold; byte lres; bool shared; bool wr; bool rescued; byte pc) {
+    byte i, c, ok, ino, o2, o3, res, loops, tries, next;
+    bool saw_live, busy_by_writer, ever_writer, creating;
+    do
+    SIGNAL_OPTIONS(me)
+    /* dup3(fb over the handle's number), then close the extra descriptors */
+    :: atomic { pc == P_CH_MOVE ->
+        addref(me, fb); dropref(me, h); o_users[h] = o_users[h] & ~BIT(me); h = fb;
+        o_users[h] = o_users[h] | BIT(me); printf("P%d atfork child: moved to ofd %d\n", me, fb);
+        dropref(me, fb); dropref(me, fa); dropref(me, fold); fa = 0; fb = 0; fold = 0;
+        if :: pc = K_START :: pc = P_EXIT fi }
+    CLOSE_STEPS
+    :: atomic { pc == P_EXIT -> printf("P%d exits\n", me); release_all(me); finished++ }; break
+    od;
+end_gone:
+    false
 }
 
 /* ---- a worker --------------------------------------------------------------------------- */
 
-proctype worker(byte me) {
-    byte i, c, ok, ino, o2, o3, h, res, loops, r, tries, fa, fb, fold, lres;
-    bool wr, shared, pinned, saw_live, busy_by_writer, ever_writer;
-    {
-        if
-        :: (me == 0 && ROLE0 != 2) || (me != 0 && ROLE1 != 2) -> create(me)
-        :: (me == 0 && ROLE0 != 1) || (me != 0 && ROLE1 != 1) -> open(me)
-        fi;
-        clean();
-        if
-        :: h == 0 -> goto done
-        :: else
-        fi;
-        shared = 0;
-        if :: me == 0 && INHERIT -> if :: shared = 1 :: skip fi :: else fi;   /* inheritable handle */
-        if :: me == 0 && VIEWS -> if :: map_view(me) :: skip fi :: else fi;
-        if
-        :: me == 0 && !forked && FORK ->
-            forked = 1; fa = 0; fb = 0; fold = 0;
-#ifndef BUG_FORK_SHARED_OFD
-            if
-            :: !shared ->
-                /* prepare: two fresh OFDs (via /proc/self/fd), read-locked; a dup of the old */
-                if
-                :: newofd(me, hold[me], wr, fa); atomic { setlk(fa, RD, ok); if :: ok -> o_users[fa] = BIT(me) :: else fi };
-                    if
-                    :: ok ->
-                        newofd(me, hold[me], wr, fb); atomic { setlk(fb, RD, ok); assert(ok); o_users[fb] = BIT(me) };
-                        addref1(me, h); fold = h;
-#ifndef BUG_FORK_UNLOCK_AFTER_FORK
-                        /* finding 1's fix: both sides' fresh OFDs are locked, so the old OFD
-                           (which either process may still refer to) drops its lock now */
-                        setlk(fold, NONE, ok)
-#else
-                        skip    /* the old code: unlocked in the parent handler, after fork */
-#endif
-                    :: else -> drop(me, fa); fa = 0; rescue(me)
-                    fi
-#ifndef NO_PREPARE_FAILURE
-                :: rescue(me)   /* no descriptor left, or the mode forbids reopening */
-#endif
-                fi
-            :: else
-            fi;
-#endif
-            /* fork(2): the child gets a reference to every OFD we refer to */
-            atomic {
-                d_step {
-                    i = 1;
-                    do
-                    :: i >= nofd -> break
-                    :: i < nofd ->
-                        o_refs[i] = o_refs[i] + pref[me * NOFD + i];
-                        pref[CH * NOFD + i] = pref[me * NOFD + i];
-                        i++
-                    od;
-                    hold[CH] = hold[me];
-                    o_users[h] = o_users[h] | BIT(CH);
-                    if :: fb != 0 -> o_users[fb] = o_users[fb] | BIT(CH) :: else fi;
-                    if :: lres != 0 -> o_users[lres] = o_users[lres] | BIT(CH) :: else fi;
-                    expected++
-                };
-                run child(CH, h, fa, fb, fold, lres, shared, wr);
-                printf("P%d fork -> P%d (fresh ofds %d/%d, shared=%d)\n", me, CH, fa, fb, shared)
-            };
-            /* parent handler: dup3(fa over our number), drop the old OFD's lock, close extras */
-            if
-            :: fa != 0 ->
-                d_step { addref(me, fa); dropref(me, h); o_users[h] = o_users[h] & ~BIT(me); h = fa };
-                setlk(fold, NONE, ok); printf("P%d atfork parent: moved to ofd %d, unlocked ofd %d\n", me, fa, fold);
-                d_step { dropref(me, fa); dropref(me, fb); dropref(me, fold) }
-            :: else
-            fi
-        :: else
-        fi;
-        close_handle(me);
-        clean();
-done:
-        printf("P%d exits\n", me);
-        release_all(me); finished++
-    } unless { sig[me] != 0 -> on_signal(me) }
+#define CAN_CREATE(me) ((me == 0 && ROLE0 != 2) || (me != 0 && ROLE1 != 2))
+#define CAN_OPEN(me)   ((me == 0 && ROLE0 != 1) || (me != 0 && ROLE1 != 1))
+
+/* linkat: the name is ours, or EEXIST: open_in on it */
+inline link_step() {
+    if
+    :: name == 0 -> name = ino; wr = 1; become_holder(me, h); printf("P%d create: linked inode %d (new)\n", me, ino);
+        ino = 0; tries = 0; ever_writer = 0; creating = 0; acquired()
+    :: else -> pc = P_OPEN
+    fi
 }
+
+/* fork.rs prepare (normal path: two fresh read-locked OFDs, a dup of the old one, the old one
+   unlocked; or the rescue; or nothing for a shared handle), then fork(2). Prepare is one step
+   with the fork: while the handle's own OFD holds its read lock, adding read locks on fresh
+   OFDs of the same inode, and then dropping the own one, changes nothing any other process can
+   see (no lock call of theirs answers differently), and a crash in the middle releases the
+   same as a crash before it. */
+inline prepare_and_fork() {
+    fa = 0; fb = 0; fold = 0;
+    if
+#ifndef BUG_FORK_SHARED_OFD
+    :: !shared && !(RO_MODE && wr) ->
+        newofd(me, hold[me], wr, fa); setlk(fa, RD, ok); assert(ok); o_users[fa] = BIT(me);
+        newofd(me, hold[me], wr, fb); setlk(fb, RD, ok); assert(ok); o_users[fb] = BIT(me);
+        addref(me, h); fold = h;
+#ifndef BUG_FORK_UNLOCK_AFTER_FORK
+        /* finding 1's fix: both sides' fresh OFDs are locked, so the old OFD (which either
+           process may still refer to) drops its lock now */
+        setlk(fold, NONE, ok);
+#endif
+        ok = 0
+    :: !shared && PREP_MAY_FAIL ->
+        /* no descriptor left, or the mode forbids reopening with the handle's access */
+#ifdef BUG_FORK_FALLBACK_NO_RESCUE
+        shared = 1
+#else
+        if
+        :: !RESCUE_FAILS ->
+            /* the rescue: L (the handle's access, else read-only), read-locked; then the own
+               OFD (which views may pin) unlocked through the handle */
+            newofd(me, hold[me], wr && !RO_MODE, lres); setlk(lres, RD, ok); assert(ok); ok = 0;
+            o_users[lres] = BIT(me); setlk(h, NONE, ok); ok = 0; rescued = 1
+        :: RESCUE_FAILS -> skip     /* EMFILE even at the hard limit: the lock stays on h */
+        fi;
+        shared = 1
+#endif
+    :: shared -> skip
+#else
+    :: true -> skip                 /* no atfork handlers at all */
+#endif
+    fi;
+    /* fork(2): the child gets a reference to every OFD we refer to */
+    d_step {
+        i = 1;
+        do
+        :: i >= nofd -> break
+        :: i < nofd ->
+            o_refs[i] = o_refs[i] + pref[me * NOFD + i];
+            pref[CH * NOFD + i] = pref[me * NOFD + i];
+            i++
+        od;
+        i = 0;
+        hold[CH] = hold[me];
+        o_users[h] = o_users[h] | BIT(CH);
+        if :: fb != 0 -> o_users[fb] = o_users[fb] | BIT(CH) :: else fi;
+        if :: lres != 0 -> o_users[lres] = o_users[lres] | BIT(CH) :: else fi;
+        expected++; alive = alive | BIT(CH)
+    };
+    if
+    :: fb != 0 -> run child(CH, h, fa, fb, fold, lres, shared, wr, rescued, P_CH_MOVE)
+    :: fb == 0 -> run child(CH, h, fa, fb, fold, lres, shared, wr, rescued, K_START)
+    :: fb == 0 -> run child(CH, h, fa, fb, fold, lres, shared, wr, rescued, P_EXIT)
+    fi;
+    printf("P%d fork -> P%d (fresh ofds %d/%d, shared=%d, rescue ofd %d)\n", me, CH, fa, fb, shared, lres);
+    if :: fa != 0 -> pc = P_PAR_MOVE :: else -> pc = K_START fi
+}
+
+proctype worker(byte me) {
+    byte i, c, ok, ino, o2, o3, h, res, loops, tries, fa, fb, fold, lres, pc;
+    bool wr, shared, saw_live, busy_by_writer, ever_writer, creating, rescued;
+    do
+    SIGNAL_OPTIONS(me)
+    /* create: openat(O_TMPFILE), header, read lock (nobody else can reach an inode with no
+       name: one step with the linkat that follows), linkat */
+    :: atomic { pc == P_START && CAN_CREATE(me) ->
+        d_step { ino = nino; nino++; assert(ino < NINO) };
+        newofd(me, ino, 1, h); ino_init[ino] = 1; setlk(h, RD, ok); assert(ok); ok = 0; o_users[h] = BIT(me);
+        creating = 1; wr = 1; link_step() }
+    :: atomic { pc == P_LINK -> link_step() }
+    :: atomic { pc == P_OPEN -> open_step(me) }
+    /* open: read-write or read-only */
+    :: atomic { pc == P_START && CAN_OPEN(me) && !RO_MODE -> wr = 1; open_step(me) }
+    :: atomic { pc == P_START && CAN_OPEN(me) -> wr = 0; open_step(me) }
+    OPEN_IN_STEPS
+    :: atomic { pc == P_HELD && FORKS(me) -> prepare_and_fork() }
+    /* atfork parent: dup3(fa over our number), unlock the old OFD (already unlocked in
+       prepare, except in BUG_FORK_UNLOCK_AFTER_FORK), close the extra descriptors */
+    :: atomic { pc == P_PAR_MOVE ->
+        addref(me, fa); dropref(me, h); o_users[h] = o_users[h] & ~BIT(me); h = fa;
+        setlk(fold, NONE, ok); ok = 0; printf("P%d atfork parent: moved to ofd %d, unlocked ofd %d\n", me, fa, fold);
+        dropref(me, fa); dropref(me, fb); dropref(me, fold); fa = 0; fb = 0; fold = 0; pc = K_START }
+    INHERIT_STEPS
+    CLOSE_STEPS
+    :: atomic { pc == P_EXIT -> printf("P%d exits\n", me); release_all(me); finished++ }; break
+    od;
+end_gone:
+    false
+}
+
 
 /* ---- the scanner: ls, gc, the sweep (object/scan.rs inspect, reclaim_entry; sweep.rs step) --- */
 
 #if SCANNER
 active proctype scanner() {
-    byte i, c, ok, n, fd, rw, ino; bool reclaim, stale;
-    {
-        n = 0;
-        do
-        :: n >= SCANS || !SCANNER -> break
-        :: n < SCANS && SCANNER -> n++;
-            if :: reclaim = 1 :: reclaim = 0 fi;
-            openname(SC, 0, fd);                      /* RDONLY */
-            if
-            :: fd != 0 ->
+    byte i, c, ok, fd, rw, pc; bool reclaim;
+    do
+    SIGNAL_OPTIONS(SC)
+    /* openat(O_RDONLY) (ls, or gc / the sweep, which reclaim) */
+    :: atomic { pc == 0 -> if :: reclaim = 1 :: reclaim = 0 fi; openname(SC, 0, fd);
+        if :: fd != 0 -> pc = 1 :: else -> reclaim = 0; pc = 9 fi }
 #ifdef BUG_PROBE_LOCK_IN_SCAN
-                d_step {                                 /* flock(LOCK_EX|LOCK_NB) on the fd */
-                    conflict(fd, WR, c); stale = (c == NONE);
-                    if :: stale -> lockset(fd, WR) :: else fi
-                };
-                if :: stale -> setlk(fd, NONE, ok) :: else fi;  /* read the header; unlock */
+    /* flock(LOCK_EX|LOCK_NB) on the descriptor; then (header read) unlock */
+    :: atomic { pc == 1 -> d_step { conflict(fd, WR, c); if :: c == NONE -> lockset(fd, WR) :: else fi };
+        if :: c == NONE -> pc = 2 :: else -> dropref(SC, fd); fd = 0; reclaim = 0; pc = 9 fi; c = 0 }
+    :: atomic { pc == 2 -> setlk(fd, NONE, ok); ok = 0;
+        if :: reclaim -> pc = 3 :: else -> dropref(SC, fd); fd = 0; pc = 9 fi }
 #else
-                d_step { conflict(fd, WR, c); stale = (c == NONE); c = 0 };   /* F_OFD_GETLK */
+    /* F_OFD_GETLK: stale if no lock; a lock-free descriptor closes unseen */
+    :: atomic { pc == 1 -> d_step { conflict(fd, WR, c) };
+        if :: c == NONE && reclaim -> pc = 3 :: else -> dropref(SC, fd); fd = 0; reclaim = 0; pc = 9 fi; c = 0 }
 #endif
-                if
-                :: reclaim && stale ->
-                    openname(SC, 1, rw);
-                    if
-                    :: rw != 0 && o_ino[rw] == o_ino[fd] ->  /* same inode, st_nlink > 0 */
-                        setlk(rw, WR, ok);
-                        if
-                        :: ok -> o_users[rw] = BIT(SC);
-                            if :: name == o_ino[rw] -> name = 0; printf("P%d scan: reclaimed inode %d\n", SC, o_ino[rw]) :: else fi   /* statat, unlinkat */
-                        :: else
-                        fi
-                    :: else
-                    fi;
-                    if :: rw != 0 -> drop(SC, rw) :: else fi
-                :: else
-                fi;
-                drop(SC, fd); d_step { stale = 0; reclaim = 0; ok = 0; rw = 0; fd = 0 }
-            :: else
-            fi
-        od;
-        release_all(SC); finished++
-    } unless { sig[SC] != 0 -> on_signal(SC) }
+    /* reclaim: a writable OFD by name, same inode (st_nlink > 0) */
+    :: atomic { pc == 3 -> open_rw(SC, rw);
+        if
+        :: rw != 0 && o_ino[rw] == o_ino[fd] -> pc = 4
+        :: else -> if :: rw != 0 -> dropref(SC, rw); rw = 0 :: else fi; dropref(SC, fd); fd = 0; reclaim = 0; pc = 9
+        fi }
+    :: atomic { pc == 4 -> setlk(rw, WR, ok);
+        if
+        :: ok -> o_users[rw] = BIT(SC); pc = 5
+        :: else -> dropref(SC, rw); rw = 0; dropref(SC, fd); fd = 0; reclaim = 0; pc = 9
+        fi; ok = 0 }
+    /* statat, unlinkat (under the decision lock) */
+    :: atomic { pc == 5 -> if :: name == o_ino[rw] -> name = 0; printf("P%d scan: reclaimed inode %d\n", SC, o_ino[rw]) :: else fi; pc = 6 }
+    :: atomic { pc == 6 -> dropref(SC, rw); rw = 0; dropref(SC, fd); fd = 0; reclaim = 0; pc = 9 }
+    :: atomic { pc == 9 -> release_all(SC); finished++ }; break
+    od;
+end_gone:
+    false
 }
 #endif
 
