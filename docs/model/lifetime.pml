@@ -40,7 +40,12 @@
 #define SC      4               /* scanner: ls, gc, the sweep */
 #define ADV     5               /* adversary: another uid, read-only descriptor */
 #define FIN     6               /* the final gc */
+#define HEIR    7               /* a program W0 starts that inherits its handle (INHERIT_RESCUED) */
+#if INHERIT_RESCUED
+#define NP      8
+#else
 #define NP      7
+#endif
 #ifndef NOFD
 #define NOFD    14              /* OFD slots (freed slots are reused; overflow is an assert) */
 #endif
@@ -267,7 +272,7 @@ inline release_all(p) {
 /* I4: only fully written objects ever have the name */
 #define INV_I4 (name == 0 || ino_init[name])
 /* I1/I2: every live holder's object is the one the name resolves to (no live object unlinked) */
-#define INV_HOLD (HOLD_OK(0) && HOLD_OK(1) && HOLD_OK(2) && HOLD_OK(3) && HOLD_OK(4) && HOLD_OK(5) && HOLD_OK(6))
+#define INV_HOLD (HOLD_OK(0) && HOLD_OK(1) && HOLD_OK(2) && HOLD_OK(3) && HOLD_OK(4) && HOLD_OK(5) && HOLD_OK(6) && (NP < 8 || HOLD_OK(7)))
 /* I2: the name resolves to a held-looking object (a read lock on it: opens would join) only
    while some live process legitimately holds it (a handle, or a live open that saw a holder) */
 #define ANY_RL ((NOFD > 1 && RL(1)) || \
@@ -386,6 +391,8 @@ end_monitor:
 #define K_OW_UNT   40   /* ... drop the turn */
 #define P_EXIT     41   /* exit(2): views and every descriptor go */
 #define P_OPEN     42   /* open_in: openat (after linkat found the name taken) */
+#define P_SPAWN    43   /* W0 starts a program that inherits the handle's descriptor */
+#define P_ADOPT    44   /* the heir adopts it: read lock on the inherited OFD (take_handle_lock) */
 
 #define R_LIVE       1
 #define R_FREE       2
@@ -401,7 +408,7 @@ end_monitor:
 inline become_holder(me, o) {
     o_users[o] = o_users[o] | BIT(me);
     hold[me] = o_ino[o];
-    assert(OTHER_SAME(0) && OTHER_SAME(1) && OTHER_SAME(2) && OTHER_SAME(3) && OTHER_SAME(4) && OTHER_SAME(5))
+    assert(OTHER_SAME(0) && OTHER_SAME(1) && OTHER_SAME(2) && OTHER_SAME(3) && OTHER_SAME(4) && OTHER_SAME(5) && (NP < 8 || OTHER_SAME(7)))
 }
 
 /* a handle was acquired (W0 only: it may be inheritable, and may map a view; both local or
@@ -672,6 +679,7 @@ inline unlink_if_linked(o) {
    (move_to_fresh_ofd); or, if the mode forbids reopening (RO_MODE, writable handle), a read
    lock on our own OFD again; then untrack drops our reference to the rescue's lock OFD */
 #if INHERIT_RESCUED
+#ifndef BUG_INHERIT_RESCUED_NO_MOVE
 #define INHERIT_STEPS \
     :: atomic { pc == K_START && me == 0 && rescued && !(RO_MODE && wr) -> \
         newofd(me, hold[me], wr, fa); setlk(fa, RD, ok); assert(ok); ok = 0; o_users[fa] = BIT(me); pc = P_INH_MOVE } \
@@ -683,10 +691,25 @@ inline unlink_if_linked(o) {
     :: atomic { pc == P_INH_DROP -> \
         if :: fold != 0 -> o_users[fold] = o_users[fold] & ~BIT(me); dropref(me, fold); fold = 0 :: else fi; \
         o_users[lres] = o_users[lres] & ~BIT(me); dropref(me, lres); lres = 0; rescued = 0; \
-        printf("P%d set_inheritable: handle on ofd %d\n", me, h); pc = K_START }
+        printf("P%d set_inheritable: handle on ofd %d\n", me, h); pc = P_SPAWN } \
+    SPAWN_STEP
+#else
+/* the old set_inheritable: only FD_CLOEXEC changes; the number's OFD, lock-free since the
+   rescue, is what the heir inherits, and the handle keeps the rescue's lock OFD */
+#define INHERIT_STEPS \
+    :: atomic { pc == K_START && me == 0 && rescued && !inh -> inh = 1; pc = P_SPAWN } \
+    SPAWN_STEP
+#endif
 #else
 #define INHERIT_STEPS
 #endif
+/* CreateProcess with inheritance: the heir gets the descriptor (its OFD), nothing else
+   (close-on-exec: the rescue's lock OFD, views); it holds the handle from that moment */
+#define SPAWN_STEP \
+    :: atomic { pc == P_SPAWN -> \
+        o_refs[h]++; pref[HEIR * NOFD + h] = 1; hold[HEIR] = hold[me]; o_users[h] = o_users[h] | BIT(HEIR); \
+        expected++; alive = alive | BIT(HEIR); \
+        run child(HEIR, h, 0, 0, 0, 0, 1, wr, 0, P_ADOPT); printf("P%d spawns P%d\n", me, HEIR); pc = K_START }
 #define INH_UNLOCK_OLD setlk(fold, NONE, ok); ok = 0
 #define INH_LOCK_OWN setlk(h, RD, ok); ok = 0; o_users[h] = o_users[h] | BIT(me)
 
@@ -703,6 +726,9 @@ proctype child(byte me; byte h; byte fa; byte fb; byte fold; byte lres; bool sha
         addref(me, fb); dropref(me, h); o_users[h] = o_users[h] & ~BIT(me); h = fb;
         o_users[h] = o_users[h] | BIT(me); printf("P%d atfork child: moved to ofd %d\n", me, fb);
         dropref(me, fb); dropref(me, fa); dropref(me, fold); fa = 0; fb = 0; fold = 0;
+        if :: pc = K_START :: pc = P_EXIT fi }
+    /* the heir: from_inherited takes the handle lock on the inherited descriptor's OFD */
+    :: atomic { pc == P_ADOPT -> setlk(h, RD, ok); ok = 0; printf("P%d adopts ofd %d\n", me, h);
         if :: pc = K_START :: pc = P_EXIT fi }
     CLOSE_STEPS
     :: atomic { pc == P_EXIT -> printf("P%d exits\n", me); release_all(me); finished++ }; break
@@ -793,7 +819,7 @@ inline prepare_and_fork() {
 
 proctype worker(byte me) {
     byte i, c, ok, ino, o2, o3, h, res, loops, tries, fa, fb, fold, lres, pc;
-    bool wr, shared, saw_live, busy_by_writer, ever_writer, creating, rescued;
+    bool wr, shared, saw_live, busy_by_writer, ever_writer, creating, rescued, inh;
     do
     SIGNAL_OPTIONS(me)
     /* create: openat(O_TMPFILE), header, read lock (nobody else can reach an inode with no
