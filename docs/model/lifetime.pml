@@ -85,10 +85,10 @@
 #define ROLE1   0               /* W1, W2: as ROLE0 */
 #endif
 #ifndef VIEWS
-#define VIEWS   1               /* W0 may map a view */
+#define VIEWS   1               /* W0 may map a view (2: always does) */
 #endif
 #ifndef INHERIT
-#define INHERIT 1               /* W0's handle may be inheritable (shared) */
+#define INHERIT 1               /* W0's handle may be inheritable (shared) (2: always is) */
 #endif
 #ifndef PREP_MAY_FAIL
 #define PREP_MAY_FAIL 1         /* fork prepare may fail to make its fresh OFDs (-> the rescue) */
@@ -415,13 +415,13 @@ inline become_holder(me, o) {
    invisible to other processes, so part of the acquiring step) */
 inline acquired() {
     shared = 0;
-    if :: me == 0 && INHERIT -> if :: shared = 1 :: skip fi :: else fi;
+    if :: me == 0 && INHERIT -> if :: shared = 1 :: INHERIT != 2 -> skip fi :: else fi;
     if
     :: me == 0 && VIEWS ->
         if
         :: !shared -> addref(me, h)                      /* mmap of our own OFD */
         :: shared -> newofd(me, hold[me], wr, o3); o3 = 0   /* a second, lock-free OFD */
-        :: skip
+        :: VIEWS != 2 -> skip
         fi
     :: else
     fi;
@@ -897,23 +897,22 @@ end_gone:
 #if ADVERSARY
 active proctype adversary() {
     byte i, c, ok, n, fd;
-    n = 0;
     do
-    :: n >= ADV_STEPS || !ADVERSARY -> break
-    :: n < ADV_STEPS && ADVERSARY -> n++;
-        if
-        :: fd == 0 -> openname(ADV, 0, fd)          /* O_RDONLY: the mode allows reading only */
-        :: fd != 0 -> atomic { setlk(fd, RD, ok);
-            if :: ok -> o_users[fd] = BIT(ADV) :: else fi }  /* it holds the object, as a handle */
-        :: fd != 0 -> atomic { setlk(fd, NONE, ok); o_users[fd] = 0 }
+    /* O_RDONLY: the mode allows reading only */
+    :: atomic { n < ADV_STEPS && fd == 0 -> n++; openname(ADV, 0, fd) }
+    /* a read lock: it holds the object, as a handle does */
+    :: atomic { n < ADV_STEPS && fd != 0 -> n++; setlk(fd, RD, ok); if :: ok -> o_users[fd] = BIT(ADV) :: else fi; ok = 0 }
+    :: atomic { n < ADV_STEPS && fd != 0 -> n++; setlk(fd, NONE, ok); ok = 0; o_users[fd] = 0 }
+    /* (a write lock on its read-only descriptor fails with EBADF: no step) */
 #ifdef BUG_READONLY_EXCLUSIVE
-        :: fd != 0 -> d_step {                          /* flock: LOCK_EX on a read-only fd */
-                conflict(fd, WR, c);
-                if :: c == NONE -> lockset(fd, WR); o_users[fd] = 0 :: else fi }
+    /* flock: LOCK_EX on a read-only descriptor */
+    :: atomic { n < ADV_STEPS && fd != 0 -> n++;
+        d_step { conflict(fd, WR, c); if :: c == NONE -> lockset(fd, WR); o_users[fd] = 0 :: else fi; c = 0 } }
 #endif
-        fi
+    :: atomic { n >= ADV_STEPS -> release_all(ADV); finished++ }; break
     od;
-    release_all(ADV); finished++
+end_gone:
+    false
 }
 #endif
 
