@@ -114,7 +114,12 @@ run model-fork-readonly-mode dfs pass -DNW=2 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 
 run model-inherit-rescued    dfs pass -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DINHERIT_RESCUED=1
 run model-rescue-fails       dfs pass -DNW=2 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DRESCUE_FAILS=1 -DVIEWS=0
 if [ -n "${LONG:-}" ]; then
-    run long-three-workers-adversary dfs-big pass -DNW=3 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1
+    # three workers + the adversary, split over W0's choices (its role, whether its handle is
+    # inheritable, whether it maps a view): every execution makes one choice at each, so the
+    # union of the eight state spaces is the whole one (README "Splits")
+    for r in 1 2; do for inh in 0 2; do for v in 0 2; do
+        run long-three-workers-adversary-r$r-i$inh-v$v dfs-big pass -DNW=3 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v
+    done; done; done
     run long-three-workers-scanner   dfs-big pass -DNW=3 -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1
     run long-three-workers-fork      dfs-big pass -DNW=3 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1
 fi
