@@ -571,8 +571,7 @@ inline unlink_if_linked(o) {
     :: atomic { pc == P_JDROP -> dropref(me, o2); o2 = 0; saw_live = 0; \
         if \
         :: loops >= 2 -> res = R_GIVEUP; opened() \
-        :: else -> pc = P_LINK; \
-            if :: !creating -> open_step(me) :: else fi   /* a create links again first */ \
+        :: else -> pc = P_OPEN \
         fi }
 
 /* the steps of close_handle (release_private, release_by_name, release_shared,
