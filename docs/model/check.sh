@@ -8,8 +8,8 @@
 # Usage: check.sh [seconds per bounded run] (default 60; MODEL_BUDGET too): the bounded
 #        (bitstate) run of everything at once. Exhaustive runs must finish: one that has not
 #        exhausted its state space within CAP seconds (default 900) fails.
-#        LONG=1 adds the long exhaustive runs (three workers with the adversary, the scanner or
-#        fork: docs/model/README.md "Status" gives their time and memory);
+#        LONG=1 adds the long exhaustive runs (three workers with the adversary, split eight ways;
+#        three workers with two signals: docs/model/README.md "Status" gives time and memory);
 #        ONLY=REGEX runs only the matching runs (e.g. ONLY='^bug'); KEEP=1 keeps the work dir;
 #        JOBS=N runs N at a time (default: the number of cores, at most 2).
 set -uo pipefail
@@ -120,8 +120,8 @@ if [ -n "${LONG:-}" ]; then
     for r in 1 2; do for inh in 0 2; do for v in 0 2; do
         run long-three-workers-adversary-r$r-i$inh-v$v dfs-big pass -DNW=3 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v
     done; done; done
-    run long-three-workers-scanner   dfs-big pass -DNW=3 -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1
-    run long-three-workers-fork      dfs-big pass -DNW=3 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1
+    # three workers, two signals (any two of them killed or stopped, at any steps)
+    run long-three-workers-two-signals dfs-big pass -DNW=3 $base -DMAXSIG=2
 fi
 run model-everything         bitstate pass -DNW=3 -DFORK=1 -DSCANNER=1 -DADVERSARY=1 -DMAXSIG=1
 # ---- the bugs, put back one at a time: each must give its counterexample ----------------------
