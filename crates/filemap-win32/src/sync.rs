@@ -136,6 +136,17 @@ pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle:
 #[unsafe(no_mangle)]
 pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
     boundary(FALSE, || {
+        if let Some(pin) = handles::pin()
+            && let Some(e) = handles::lookup(hMutex, &pin)
+        {
+            return match &e.object {
+                Object::Mutex(m) => {
+                    m.release()?;
+                    Ok(TRUE)
+                }
+                _ => fail(Win32Error::INVALID_HANDLE),
+            };
+        }
         handles::with(hMutex, |h| match h.object {
             Object::Mutex(m) => {
                 m.release()?;
@@ -253,6 +264,13 @@ pub unsafe extern "system" fn ReleaseSemaphore(
     lpPreviousCount: *mut i32,
 ) -> BOOL {
     boundary(FALSE, || {
+        if let Some(previous) = release_semaphore_now(hSemaphore, lReleaseCount) {
+            if !lpPreviousCount.is_null() {
+                // SAFETY: non-NULL and writable (caller's promise).
+                unsafe { lpPreviousCount.write(previous) };
+            }
+            return Ok(TRUE);
+        }
         let previous = handles::with(hSemaphore, |h| match h.object {
             Object::Semaphore(s) => Ok(s.release(lReleaseCount)?),
             _ => fail(Win32Error::INVALID_HANDLE),
@@ -370,7 +388,21 @@ fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BO
 /// releases one waiter). Needs `EVENT_MODIFY_STATE`; `ERROR_INVALID_HANDLE` for other objects.
 #[unsafe(no_mangle)]
 pub extern "system" fn SetEvent(hEvent: HANDLE) -> BOOL {
+    if set_event_now(hEvent) {
+        return TRUE;
+    }
     with_event(hEvent, Event::set)
+}
+
+/// The uncontended `SetEvent`: false if the core's fast path cannot decide (then the full path
+/// decides and reports errors; nothing changed).
+#[inline(always)]
+fn set_event_now(h: HANDLE) -> bool {
+    let Some(pin) = handles::pin() else { return false };
+    match handles::lookup(h, &pin).map(|e| &e.object) {
+        Some(Object::Event(e)) => e.try_set_now().is_some(),
+        _ => false,
+    }
 }
 
 /// `ResetEvent`: makes the event unsignaled.
@@ -565,20 +597,30 @@ fn try_take(object: &Object) -> Res<WaitOutcome> {
     })
 }
 
-/// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
-/// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
+/// The uncontended `ReleaseSemaphore`: `None` if the core's fast path cannot decide (then the
+/// full path decides and reports errors; nothing changed).
 #[inline(always)]
-fn wait_one_fast(object: &Object, probe: Option<Probe<'_>>) -> Res<Option<DWORD>> {
-    let Some(probe) = probe else {
-        return Ok(None); // not a mutex, semaphore or event with SYNCHRONIZE: the core's path
-    };
-    if looks_available(object, probe) {
-        return match try_take(object)? {
-            WaitOutcome::TimedOut => Ok(None), // lost a race: wait for real
-            outcome => Ok(Some(outcome.to_win32())),
-        };
+fn release_semaphore_now(h: HANDLE, n: i32) -> Option<i32> {
+    let pin = handles::pin()?;
+    match &handles::lookup(h, &pin)?.object {
+        Object::Semaphore(s) => s.try_release_now(n),
+        _ => None,
     }
-    Ok(None) // the core decides (it also detects dead owners, fires timers...)
+}
+
+/// The uncontended `WaitForSingleObject` on a mutex, semaphore or event: one pin, one lookup,
+/// the core's non-blocking try (no lock, no reference count, no system call). `None`: not
+/// available now, another kind of object, or anything the full path must decide (it then
+/// waits and reports errors; nothing changed).
+#[inline(always)]
+fn wait_now(h: HANDLE) -> Option<DWORD> {
+    let pin = handles::pin()?;
+    match &handles::lookup(h, &pin)?.object {
+        Object::Mutex(m) => m.try_acquire_now().map(WaitOutcome::to_win32),
+        Object::Semaphore(s) => s.try_wait_now().then_some(crate::WAIT_OBJECT_0),
+        Object::Event(e) => e.try_wait_now().then_some(crate::WAIT_OBJECT_0),
+        _ => None,
+    }
 }
 
 /// Waits for one object through a reference (the blocking path).
@@ -601,8 +643,7 @@ fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
         crate::system::Sleep(ms);
         return Ok(WAIT_TIMEOUT);
     }
-    // Uncontended: no lock, no reference count, no system call.
-    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object, b.probe))?? {
+    if let Some(r) = wait_now(h) {
         return Ok(r);
     }
     let info = handles::get(h)?;
@@ -618,8 +659,7 @@ fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
 /// out. Success leaves the last error unchanged.
 ///
 /// An uncontended wait on a mutex, semaphore or event makes no system call and takes no lock:
-/// the handle is read under a hazard pointer, the state is read, and one non-blocking try
-/// takes it; only a wait that must block takes a reference to the object.
+/// the handle is read under an epoch pin and one non-blocking try takes it; only a wait that must block takes a reference to the object.
 #[unsafe(no_mangle)]
 pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWORD) -> DWORD {
     boundary(WAIT_FAILED, || wait_single(hHandle, dwMilliseconds))
