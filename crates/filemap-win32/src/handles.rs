@@ -280,7 +280,7 @@ impl Entry {
 
     /// The object's probe, for as long as the entry is borrowed.
     #[inline(always)]
-    fn probe(&self) -> Option<Probe<'_>> {
+    pub(crate) fn probe(&self) -> Option<Probe<'_>> {
         self.probe
     }
 
@@ -416,7 +416,7 @@ pub(crate) fn abandon_pin() {
 /// handle, a pseudo-handle, an inherited handle not yet adopted, an entry being changed): the
 /// caller then takes the locked path ([`with`], [`get`]), which decides.
 #[inline(always)]
-pub(crate) fn lookup<'p>(h: HANDLE, _pin: &'p Pin) -> Option<&'p Entry> {
+pub(crate) fn lookup(h: HANDLE, _pin: &Pin) -> Option<&Entry> {
     let p = cell_of_value(h)?.load(Ordering::Acquire);
     // SAFETY: loaded under `_pin`, which outlives the returned borrow: no writer frees or
     // changes the entry before the pin is dropped (module docs of `epoch`), and a non-null

@@ -586,17 +586,6 @@ fn looks_available(object: &Object, probe: Probe<'_>) -> bool {
     probe.looks_signaled() || (probe.is_mutex() && matches!(object, Object::Mutex(m) if m.is_owned_by_current_thread()))
 }
 
-/// Tries to take a mutex, semaphore or event without waiting (never blocks).
-#[inline(always)]
-fn try_take(object: &Object) -> Res<WaitOutcome> {
-    Ok(match object {
-        Object::Mutex(m) => m.acquire(Some(Duration::ZERO))?,
-        Object::Semaphore(s) => s.wait(Some(Duration::ZERO))?,
-        Object::Event(e) => e.wait(Some(Duration::ZERO))?,
-        _ => WaitOutcome::TimedOut,
-    })
-}
-
 /// The uncontended `ReleaseSemaphore`: `None` if the core's fast path cannot decide (then the
 /// full path decides and reports errors; nothing changed).
 #[inline(always)]
@@ -620,6 +609,38 @@ fn wait_now(h: HANDLE) -> Option<DWORD> {
         Object::Semaphore(s) => s.try_wait_now().then_some(crate::WAIT_OBJECT_0),
         Object::Event(e) => e.try_wait_now().then_some(crate::WAIT_OBJECT_0),
         _ => None,
+    }
+}
+
+/// The cheap first pass of a wait-any, under one pin: one pass over the handles (lookup and
+/// "looks signaled" probe, a load and a compare each; no claim, no system call), then the
+/// core's non-blocking try on the lowest index that looks available. `None` when any handle is
+/// not a published mutex, semaphore or event with `SYNCHRONIZE` (the full path then reports
+/// errors in Windows' order, waits for timers and processes...), when nothing looks available,
+/// or when the try failed (a race, another process's claim, our own mutex at its recursion
+/// limit): the full path decides (it waits out claims before it looks further, and reports
+/// errors); nothing was consumed.
+#[inline(always)]
+fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
+    let pin = handles::pin()?;
+    let mut first = None;
+    for (i, &h) in hs.iter().enumerate() {
+        let e = handles::lookup(h, &pin)?;
+        let p = e.probe()?;
+        if first.is_none() && looks_available(&e.object, p) {
+            first = Some((i, e));
+        }
+    }
+    let (i, e) = first?;
+    let taken = match &e.object {
+        Object::Mutex(m) => m.try_acquire_now(),
+        Object::Semaphore(s) => s.try_wait_now().then_some(WaitOutcome::Signaled(0)),
+        Object::Event(ev) => ev.try_wait_now().then_some(WaitOutcome::Signaled(0)),
+        _ => None,
+    };
+    match taken? {
+        WaitOutcome::Abandoned(_) => Some(WaitOutcome::Abandoned(i).to_win32()),
+        _ => Some(WaitOutcome::Signaled(i).to_win32()),
     }
 }
 
@@ -684,50 +705,24 @@ pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DW
     })
 }
 
-/// The cheap first pass of a wait on several objects, on borrowed handles: one pass of "looks
-/// signaled" probes (a load and a compare each, no claim, no system call), then non-blocking
-/// tries. `None`: the caller must wait with references.
+/// The cheap first pass of a wait-all, on borrowed handles: one pass of "looks signaled"
+/// probes (a load and a compare each, no claim, no system call), then the core's all-or-nothing
+/// try. `None`: the caller must wait with references.
 #[inline(always)]
-fn wait_multiple_fast(objects: handles::Many<'_>, all: bool) -> Res<Option<DWORD>> {
+fn wait_all_fast(objects: handles::Many<'_>) -> Res<Option<DWORD>> {
     let n = objects.len();
     let looks = |i: usize| objects.probe(i).is_some_and(|p| looks_available(objects.get(i), p));
-    if all {
-        if !(0..n).all(looks) {
-            return Ok(None); // timers, processes, errors, or not all signaled: the core's path
-        }
-        let mut ws: [&dyn Waitable; 64] = [waitable(objects.get(0))?; 64];
-        for (w, o) in ws.iter_mut().zip(objects.iter()) {
-            *w = waitable(o)?;
-        }
-        return match wait_all(&ws[..n], Some(Duration::ZERO))? {
-            WaitOutcome::TimedOut => Ok(None),
-            outcome => Ok(Some(outcome.to_win32())),
-        };
+    if !(0..n).all(looks) {
+        return Ok(None); // timers, processes, errors, or not all signaled: the core's path
     }
-    // Every object must have a probe (else the core's path reports errors, waits for
-    // timers...); the lowest index that looks available is tried first, as the core's wait-any
-    // would pick. One pass: probes until one looks available, probe presence after it.
-    let mut first = n;
-    for i in 0..n {
-        let Some(p) = objects.probe(i) else { return Ok(None) };
-        if looks_available(objects.get(i), p) {
-            first = i;
-            break;
-        }
+    let mut ws: [&dyn Waitable; 64] = [waitable(objects.get(0))?; 64];
+    for (w, o) in ws.iter_mut().zip(objects.iter()) {
+        *w = waitable(o)?;
     }
-    if !(first + 1..n).all(|i| objects.probe(i).is_some()) {
-        return Ok(None);
+    match wait_all(&ws[..n], Some(Duration::ZERO))? {
+        WaitOutcome::TimedOut => Ok(None),
+        outcome => Ok(Some(outcome.to_win32())),
     }
-    for i in first..n {
-        if i == first || looks(i) {
-            match try_take(objects.get(i))? {
-                WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
-                WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
-                WaitOutcome::TimedOut => {} // lost a race: look further
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// # Safety
@@ -746,7 +741,7 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
     // alertable wait goes to the APC-aware path as it is (queued APCs end it first).
     if !all
         && !alertable
-        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, false)).transpose()?.flatten()
+        && let Some(r) = wait_any_now(hs)
     {
         return Ok(r);
     }
@@ -764,9 +759,7 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         if values.windows(2).any(|w| w[0] == w[1]) {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-        if !alertable
-            && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, true)).transpose()?.flatten()
-        {
+        if !alertable && let Some(r) = handles::with_many(hs, wait_all_fast).transpose()?.flatten() {
             return Ok(r);
         }
     }
