@@ -289,3 +289,55 @@ fn heavy_barrier() {
     }
     fence(Ordering::SeqCst);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn synchronize_waits_for_an_older_pin_and_a_nested_pin_does_not_end_it() {
+        let done = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let d = done.clone();
+        let reader = std::thread::spawn(move || {
+            let outer = pin().expect("pin");
+            drop(pin().expect("nested pin")); // must leave the outer pin in force
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+            d.store(true, Ordering::SeqCst);
+            drop(outer);
+        });
+        rx.recv().unwrap();
+        let start = Instant::now();
+        synchronize();
+        assert!(done.load(Ordering::SeqCst), "synchronize returned while an older pin was held");
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        reader.join().unwrap();
+    }
+
+    #[test]
+    fn a_reader_that_pins_without_pause_does_not_starve_synchronize() {
+        // The reader is pinned almost all the time, but each of its pins after an epoch bump is
+        // newer than the bump: the writer waits for at most one of its pins per call.
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let busy = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let p = pin().expect("pin");
+                std::hint::black_box(&p);
+                drop(p);
+            }
+        });
+        let start = Instant::now();
+        for _ in 0..1000 {
+            synchronize();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30));
+        stop.store(true, Ordering::Relaxed);
+        busy.join().unwrap();
+    }
+}
