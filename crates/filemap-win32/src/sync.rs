@@ -137,24 +137,26 @@ pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle:
 pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
     boundary(FALSE, || {
         if let Some(pin) = handles::pin()
-            && let Some(e) = handles::lookup(hMutex, &pin)
+            && let Some(Object::Mutex(m)) = handles::lookup(hMutex, &pin).map(|e| &e.object)
+            && m.try_release_now()
         {
-            return match &e.object {
-                Object::Mutex(m) => {
-                    m.release()?;
-                    Ok(TRUE)
-                }
-                _ => fail(Win32Error::INVALID_HANDLE),
-            };
+            return Ok(TRUE);
         }
-        handles::with(hMutex, |h| match h.object {
-            Object::Mutex(m) => {
-                m.release()?;
-                Ok(TRUE)
-            }
-            _ => fail(Win32Error::INVALID_HANDLE),
-        })?
+        release_mutex_slow(hMutex)
     })
+}
+
+/// [`ReleaseMutex`] past its fast path: adopts an inherited handle, reports errors.
+#[cold]
+#[inline(never)]
+fn release_mutex_slow(h: HANDLE) -> Res<BOOL> {
+    handles::with(h, |h| match h.object {
+        Object::Mutex(m) => {
+            m.release()?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })?
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,17 +266,10 @@ pub unsafe extern "system" fn ReleaseSemaphore(
     lpPreviousCount: *mut i32,
 ) -> BOOL {
     boundary(FALSE, || {
-        if let Some(previous) = release_semaphore_now(hSemaphore, lReleaseCount) {
-            if !lpPreviousCount.is_null() {
-                // SAFETY: non-NULL and writable (caller's promise).
-                unsafe { lpPreviousCount.write(previous) };
-            }
-            return Ok(TRUE);
-        }
-        let previous = handles::with(hSemaphore, |h| match h.object {
-            Object::Semaphore(s) => Ok(s.release(lReleaseCount)?),
-            _ => fail(Win32Error::INVALID_HANDLE),
-        })??;
+        let previous = match release_semaphore_now(hSemaphore, lReleaseCount) {
+            Some(previous) => previous,
+            None => release_semaphore_slow(hSemaphore, lReleaseCount)?,
+        };
         if !lpPreviousCount.is_null() {
             // SAFETY: non-NULL and writable (caller's promise).
             unsafe { lpPreviousCount.write(previous) };
@@ -372,6 +367,7 @@ pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle:
     boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
 
+#[inline(never)]
 fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BOOL {
     boundary(FALSE, || {
         handles::with(h, |h| match h.object {
@@ -586,6 +582,16 @@ fn looks_available(object: &Object, probe: Probe<'_>) -> bool {
     probe.looks_signaled() || (probe.is_mutex() && matches!(object, Object::Mutex(m) if m.is_owned_by_current_thread()))
 }
 
+/// [`ReleaseSemaphore`] past its fast path: adopts an inherited handle, reports errors.
+#[cold]
+#[inline(never)]
+fn release_semaphore_slow(h: HANDLE, n: i32) -> Res<i32> {
+    handles::with(h, |h| match h.object {
+        Object::Semaphore(s) => Ok(s.release(n)?),
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })?
+}
+
 /// The uncontended `ReleaseSemaphore`: `None` if the core's fast path cannot decide (then the
 /// full path decides and reports errors; nothing changed).
 #[inline(always)]
@@ -660,12 +666,19 @@ fn wait_one(object: &Object, ms: DWORD) -> Res<DWORD> {
 /// [`WaitForSingleObject`] without the boundary.
 #[inline(always)]
 fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
+    match wait_now(h) {
+        Some(r) => Ok(r),
+        None => wait_single_slow(h, ms),
+    }
+}
+
+/// [`wait_single`] past its fast path: pseudo-handles, adoption, waits that block, errors.
+#[cold]
+#[inline(never)]
+fn wait_single_slow(h: HANDLE, ms: DWORD) -> Res<DWORD> {
     if handles::is_pseudo(h) {
         crate::system::Sleep(ms);
         return Ok(WAIT_TIMEOUT);
-    }
-    if let Some(r) = wait_now(h) {
-        return Ok(r);
     }
     let info = handles::get(h)?;
     wait_one(&info.object, ms)

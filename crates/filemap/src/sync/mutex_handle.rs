@@ -206,6 +206,15 @@ impl Mutex {
         self.inner.release(&ctx)
     }
 
+    /// [`Mutex::release`] without error details, for faces that keep their own fast path (the
+    /// Win32 C ABI): true if one level of the calling thread's ownership was released; false if
+    /// this path cannot decide (the caller does not own it, a thread without a robust list):
+    /// then call [`Mutex::release`], which reports the error. Nothing changed on false.
+    #[inline(always)]
+    pub fn try_release_now(&self) -> bool {
+        robust::ctx().is_ok_and(|ctx| self.inner.release_if_owner(&ctx))
+    }
+
     /// Acquires, waiting forever, and returns a guard that releases on drop.
     #[inline]
     pub fn lock(&self) -> Result<MutexGuard<'_>> {
