@@ -273,7 +273,7 @@ impl Entry {
 
     /// The object's probe, for as long as the entry is borrowed.
     #[inline(always)]
-    fn probe(&self) -> Option<Probe<'_>> {
+    pub(crate) fn probe(&self) -> Option<Probe<'_>> {
         self.probe
     }
 
@@ -311,16 +311,17 @@ pub struct HandleInfo {
 //
 // Entries are indexed by slot number in a two-level array of atomic pointers (chunks of
 // `CHUNK` slots, allocated on first use and never freed). Readers find an entry with two
-// loads and protect it with a hazard pointer (`hazard`): no lock, no shared write, so
-// `WaitForSingleObject` + `ReleaseMutex` cost what the core's operations cost. Writers
-// (insert, close, flag changes, adoption) hold `WRITER`; a writer never changes an entry in
-// place: it unpublishes it (swaps the slot to null), waits until no reader protects it
-// (readers hold a protection only across short calls that never block: a blocking wait first
-// takes an `Arc` reference), then owns it and may change it and publish it again, or drop it.
+// loads under an epoch pin (`epoch`: two plain stores to the thread's own record per call, one
+// pin for any number of entries): no lock, no shared write, so `WaitForSingleObject` +
+// `ReleaseMutex` cost what the core's operations cost. Writers (insert, close, flag changes,
+// adoption) hold `WRITER`; a writer never changes an entry in place: it unpublishes it (swaps
+// the slot to null), waits until every pin older than the swap is dropped (readers are pinned
+// only across short calls that never block: a blocking wait first takes an `Arc` reference),
+// then owns it and may change it and publish it again, or drop it.
 // A reader that finds null takes `WRITER` and looks again, so an entry briefly unpublished
 // for a change is never mistaken for a closed handle.
 
-mod hazard;
+mod epoch;
 
 pub(crate) const CHUNK_BITS: u32 = 12;
 pub(crate) const CHUNK: usize = 1 << CHUNK_BITS;
@@ -367,17 +368,17 @@ pub(crate) fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'
 /// `ERROR_TOO_MANY_OPEN_FILES` (4).
 pub(crate) const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 
-/// Takes the entry out of `cell` (under `WRITER`) and waits until no reader protects it: the
-/// entry is then the caller's alone.
+/// Takes the entry out of `cell` (under `WRITER`) and waits until no reader can still use it:
+/// the entry is then the caller's alone.
 pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Box<Entry>> {
     let p = cell.swap(std::ptr::null_mut(), Ordering::SeqCst);
     if p.is_null() {
         return None;
     }
-    hazard::wait_unprotected(p);
+    epoch::synchronize();
     // SAFETY: `p` came from `Box::into_raw` in `publish`; it is no longer reachable from the
-    // table (swapped out under `WRITER`, so no other writer has it) and no reader protects it
-    // any more (`wait_unprotected`), so we own it.
+    // table (swapped out under `WRITER`, so no other writer has it) and every reader that
+    // could have loaded it has unpinned (`synchronize`), so we own it.
     Some(unsafe { Box::from_raw(p) })
 }
 
@@ -387,15 +388,49 @@ pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuar
     debug_assert!(old.is_null(), "publish over a live entry");
 }
 
+/// A pin for [`lookup`]: entries looked up while it lives stay valid until it is dropped.
+pub(crate) use epoch::Pin;
+
+/// Pins the calling thread for [`lookup`] (`None` while the thread exits: take the locked
+/// path). Hold it only across short calls that never block and never change the table.
+#[inline(always)]
+pub(crate) fn pin() -> Option<Pin> {
+    epoch::pin()
+}
+
+/// Drops the calling thread's pin for good: only for a thread that never runs again (see
+/// `TerminateThread`).
+pub(crate) fn abandon_pin() {
+    epoch::abandon();
+}
+
+/// The published entry of handle `h`, valid while `pin` lives: the C entry points' fast path
+/// (no lock, no reference count, no shared write). `None` if `h` is not published now (not a
+/// handle, a pseudo-handle, an inherited handle not yet adopted, an entry being changed): the
+/// caller then takes the locked path ([`with`], [`get`]), which decides.
+#[inline(always)]
+pub(crate) fn lookup(h: HANDLE, _pin: &Pin) -> Option<&Entry> {
+    let p = cell_of_value(h)?.load(Ordering::Acquire);
+    // SAFETY: loaded under `_pin`, which outlives the returned borrow: no writer frees or
+    // changes the entry before the pin is dropped (module docs of `epoch`), and a non-null
+    // slot holds a valid `Box<Entry>`.
+    unsafe { p.as_ref() }
+}
+
 /// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
-/// `None` if the slot is empty (or this thread cannot protect another entry now).
+/// `None` if the slot is empty (or this thread is exiting).
 #[inline(always)]
 pub(crate) fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-    let h = hazard::protect(cell(fd)?)?;
-    // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or changes
-    // it before `h` is dropped (module docs of `hazard`), and it was a valid `Box<Entry>`.
-    let r = f(unsafe { &*h.ptr() });
-    drop(h);
+    let c = cell(fd)?;
+    let pin = epoch::pin()?;
+    let p = c.load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: loaded under `pin`: no writer frees or changes the entry before the pin is
+    // dropped (module docs of `epoch`), and it was a valid `Box<Entry>` when published.
+    let r = f(unsafe { &*p });
+    drop(pin);
     Some(r)
 }
 
@@ -430,26 +465,30 @@ pub struct Borrowed<'a> {
     pub probe: Option<Probe<'a>>,
 }
 
-/// Runs `f` on handle `h` without taking a lock or a reference (hazard-protected): for short
+/// Runs `f` on handle `h` without taking a lock or a reference (under an epoch pin): for short
 /// calls that never block and never change the handle table (`ReleaseMutex`, `SetEvent`, a
 /// zero-timeout try). A blocking wait must take a reference ([`get`]) instead. Falls back to
 /// the locked path (adopting an inherited handle on first use) when needed.
 #[inline(always)]
 pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
-    if let Some(protected) = cell_of_value(h).and_then(hazard::protect) {
-        // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or
-        // changes it before `protected` is dropped (module docs of `hazard`), and it was a
-        // valid `Box<Entry>`.
-        let e = unsafe { &*protected.ptr() };
-        let r = f(Borrowed { object: &e.object, access: e.access, probe: e.probe() });
-        drop(protected);
-        return Ok(r);
+    if let Some(c) = cell_of_value(h)
+        && let Some(pin) = epoch::pin()
+    {
+        let p = c.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: loaded under `pin`: no writer frees or changes the entry before the pin
+            // is dropped (module docs of `epoch`), and it was a valid `Box<Entry>`.
+            let e = unsafe { &*p };
+            let r = f(Borrowed { object: &e.object, access: e.access, probe: e.probe() });
+            drop(pin);
+            return Ok(r);
+        }
     }
     with_slow(h, f)
 }
 
-/// [`with`] for a handle that is not published (or when this thread has no free hazard slot):
-/// under the writer lock, adopting an inherited descriptor first.
+/// [`with`] for a handle that is not published (or when this thread is exiting): under the
+/// writer lock, adopting an inherited descriptor first.
 #[inline(never)]
 pub(crate) fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
@@ -459,7 +498,7 @@ pub(crate) fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<
 /// The objects of several handles, protected together by [`with_many`].
 #[derive(Clone, Copy)]
 pub struct Many<'a> {
-    /// Entries protected by the caller's hazard batch for at least `'a`.
+    /// Entries loaded under the caller's epoch pin, which lives at least `'a`.
     pub(crate) entries: &'a [*const Entry],
 }
 
@@ -478,8 +517,8 @@ impl<'a> Many<'a> {
 
     #[inline(always)]
     fn entry(&self, i: usize) -> &'a Entry {
-        // SAFETY: the entry is protected by `with_many`'s hazard batch for as long as this
-        // view exists (`'a` does not outlive the call of `f`) and was a valid `Box<Entry>` when
+        // SAFETY: the entry was loaded under `with_many`'s pin, which lives as long as this
+        // view (`'a` does not outlive the call of `f`), and was a valid `Box<Entry>` when
         // published (see `with_published`).
         unsafe { &*self.entries[i] }
     }
@@ -513,27 +552,21 @@ pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(Many<'_>) -> R) -> Option<R> {
     if n > 64 {
         return None;
     }
-    let mut batch = hazard::Batch::with_room(n)?;
-    // Uninitialized (no 1 KiB of zeroing per call): element i is written before it is read.
-    let mut cells: [MaybeUninit<&AtomicPtr<Entry>>; 64] = [const { MaybeUninit::uninit() }; 64];
+    let pin = epoch::pin()?;
+    // Uninitialized (no 512 bytes of zeroing per call): element i is written before it is read.
     let mut ptrs: [MaybeUninit<*const Entry>; 64] = [const { MaybeUninit::uninit() }; 64];
-    for ((&h, c), p) in hs.iter().zip(&mut cells[..n]).zip(&mut ptrs[..n]) {
-        let cell = c.write(cell_of_value(h)?);
-        p.write(batch.push(cell)?);
+    for (&h, p) in hs.iter().zip(&mut ptrs[..n]) {
+        let e = cell_of_value(h)?.load(Ordering::Acquire);
+        if e.is_null() {
+            return None;
+        }
+        p.write(e);
     }
-    // SAFETY: the loop above wrote all `n` elements of both arrays (it returns early otherwise),
-    // and `MaybeUninit<T>` has the layout of `T`.
-    let (cells, ptrs) = unsafe {
-        (
-            std::slice::from_raw_parts(cells.as_ptr().cast::<&AtomicPtr<Entry>>(), n),
-            std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const Entry>(), n),
-        )
-    };
-    if !batch.confirm(cells.iter().copied().zip(ptrs.iter().copied())) {
-        return None;
-    }
+    // SAFETY: the loop above wrote all `n` elements (it returns early otherwise), and
+    // `MaybeUninit<T>` has the layout of `T`.
+    let ptrs = unsafe { std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const Entry>(), n) };
     let r = f(Many { entries: ptrs });
-    drop(batch);
+    drop(pin);
     Some(r)
 }
 

@@ -278,6 +278,9 @@ fn terminate_signal() -> i32 {
 }
 
 extern "C" fn on_terminate_signal(_: i32) {
+    // The thread may have been stopped inside a handle-table read; it never resumes it, so its
+    // pin must not hold up every `CloseHandle` of the process.
+    crate::handles::abandon_pin();
     park_forever()
 }
 

@@ -382,6 +382,11 @@ impl CellObj {
     /// changed in between.) False: wait with `wait_one`. Timers always go there (they may be
     /// due without being fired yet).
     #[inline(always)]
+    /// True for a waitable timer (a wait fires it when due; its state word alone does not say).
+    pub(crate) fn is_timer(&self) -> bool {
+        matches!(self.kind, Kind::Timer { .. })
+    }
+
     pub(super) fn take_fast(&self) -> bool {
         !matches!(self.kind, Kind::Timer { .. }) && self.update_fast(|v| self.take_fn(v, None)).is_some()
     }
