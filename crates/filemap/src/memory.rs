@@ -1191,6 +1191,10 @@ pub(crate) fn mark_raw(base: usize, view_pin: Option<MapPin>) {
     if let Some(Allocation { kind: Kind::View { raw, pin, .. }, .. }) = registry().get_mut(&base) {
         *raw = true;
         *pin = view_pin;
+    } else {
+        // Every view is registered when mapped; should one not be, its pages stay mapped for
+        // the rest of the process's life, and so does its pin.
+        std::mem::forget(view_pin);
     }
 }
 
