@@ -365,7 +365,7 @@ fn rounds(
 }
 
 /// Starts holders of `total` live objects for `c` (filemap: several processes, since each
-/// holds two descriptors per handle; raw POSIX and Boost: names need no descriptor).
+/// handle holds a descriptor; raw POSIX and Boost: names need no descriptor).
 fn start_holders(c: &Contender, total: usize, per_process: usize) -> Res<Vec<Child>> {
     let mut kids = Vec::new();
     let mut start = 0;

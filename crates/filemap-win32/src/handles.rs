@@ -8,17 +8,21 @@
 //! (`INVALID_HANDLE_VALUE`, which is also the `GetCurrentProcess()` pseudo-handle; -2 is
 //! `GetCurrentThread()`).
 //!
-//! - For a namespace object (mapping, mutex, semaphore, event, timer) created or opened
-//!   *inheritable* (`bInheritHandle`), the slot is the core handle's own descriptor: the core
-//!   opened it without `FD_CLOEXEC` from the start, owns and closes it, and knows it may be
-//!   shared with a child (its close then uses the shared-description protocol).
-//! - For one created or opened *non-inheritable*, the core opened it `FD_CLOEXEC` and private
-//!   (its close takes the fast path), and the slot is an `FD_CLOEXEC` duplicate of that
-//!   descriptor (same open file description). Keeping the slot separate lets
-//!   `SetHandleInformation(HANDLE_FLAG_INHERIT)` later move the slot, under the same number, to
-//!   a new description held by a shared core handle: a child must never share a description
-//!   that the core closes as private, and views (or a sync object's state page) already mapped
-//!   from the private description must not keep a lock, and so the name, alive.
+//! - For a namespace object (mapping, mutex, semaphore, event, timer) created or opened, the
+//!   slot is the core handle's own descriptor: the core opened it without `FD_CLOEXEC` exactly
+//!   when the handle is inheritable (`bInheritHandle`), owns and closes it. A non-inheritable
+//!   one is private (the core's close takes the fast path). Making it inheritable later
+//!   (`SetHandleInformation`, `DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`) goes through the
+//!   core's `set_inheritable`, which first moves the descriptor, under the same number, to a
+//!   new locked description and from then on closes it with the shared-description protocol:
+//!   a child never shares a description that the core closes as private, and views (or a sync
+//!   object's state page) already mapped from the private description do not keep a lock, and
+//!   so the name, alive.
+//! - A non-inheritable duplicate (`DuplicateHandle` in this process) and an adopted inherited
+//!   descriptor have a slot of their own: an `FD_CLOEXEC` duplicate of the core handle's
+//!   descriptor (same description), or the inherited descriptor. Making such a private named
+//!   handle inheritable moves its slot to a new description held by a new, shared core handle
+//!   ([`share`]), for the same two reasons.
 //! - For a file (`CreateFile`) the slot *is* the file's descriptor.
 //! - For a process or thread handle it is a pidfd (for `CreateThread`, a duplicate of the
 //!   thread's unnamed completion event).
@@ -166,20 +170,6 @@ impl Object {
         self.core().is_some_and(|h| h.name().is_some())
     }
 
-    /// How many references to the object this process holds (handle table and callers).
-    fn references(&self) -> usize {
-        match self {
-            Object::Mapping(m) => Arc::strong_count(m),
-            Object::File(f) => Arc::strong_count(f),
-            Object::Process(p) | Object::Thread(p) => Arc::strong_count(p),
-            Object::UserThread(t) => Arc::strong_count(t),
-            Object::Mutex(m) => Arc::strong_count(m),
-            Object::Semaphore(s) => Arc::strong_count(s),
-            Object::Event(e) => Arc::strong_count(e),
-            Object::Timer(t) => Arc::strong_count(t),
-        }
-    }
-
     /// Another core handle to the same object with the same access and the given
     /// inheritability: a new open file description of its own when the inheritability differs
     /// from this handle's, else this handle's description (the core's `duplicate`).
@@ -212,8 +202,8 @@ impl Object {
 /// The descriptor a handle's value names.
 #[derive(Debug)]
 pub(crate) enum Slot {
-    /// The core object's own descriptor (an inheritable namespace-object handle): the handle's
-    /// inheritability is the core's, and the core object closes it.
+    /// The core object's own descriptor (a namespace-object handle created or opened here): the
+    /// handle's inheritability is the core's, and the core object closes it.
     Core,
     /// A descriptor of the handle's own: a file's or a pidfd, a duplicate of a non-inheritable
     /// core handle's descriptor (same open file description), or an inherited descriptor the
@@ -227,14 +217,17 @@ pub(crate) enum Slot {
 /// Invariants for namespace objects (mappings, sync objects):
 /// - `flags & HANDLE_FLAG_INHERIT` is exactly "the slot has no `FD_CLOEXEC`", and no other
 ///   descriptor of the object held by this library is inheritable;
-/// - `shared` is false only if the core handle's open file description has never been
-///   inheritable (created or opened non-inheritable): the core then closes it with the fast
-///   path, and such a named object is only ever behind non-inheritable own slots. Making such
-///   a handle inheritable moves its slot to a new description held by a shared core handle
-///   ([`share`]), so views mapped earlier from the private description never keep the name
-///   alive. (Unnamed objects have no name to protect: their own slot is simply toggled.)
-/// - a [`Slot::Core`] object is never behind another entry, so its descriptor number is this
-///   entry's alone.
+/// - `shared` is false only if the description the slot names has never been inheritable
+///   (false may be conservative: it only makes [`set_inherit`] move an own slot that needed no
+///   move). Making an own slot of a named object inheritable while `shared` is false moves it
+///   to a new description held by a shared core handle ([`share`]); a [`Slot::Core`] entry
+///   leaves the move to the core's `set_inheritable`, which closes with the shared-description
+///   protocol from then on. Either way views mapped earlier from the private description never
+///   keep the name alive. (Unnamed objects have no name to protect: their slot is simply
+///   toggled.)
+/// - a [`Slot::Core`] entry's descriptor number is its own: no other entry's slot is that
+///   descriptor (other entries may share the core object, each through an own slot), so the
+///   core object may outlive the entry ([`close`] then makes its descriptor `FD_CLOEXEC`).
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) slot: Slot,
@@ -670,10 +663,9 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 /// Adds a handle for a core namespace object (mapping or sync object) created or opened
 /// inheritable exactly when the handle is to be (`bInheritHandle`), with its access.
 ///
-/// An inheritable one's slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it
-/// was opened, as asked). A non-inheritable one's slot is an `FD_CLOEXEC` duplicate of it (same
-/// open file description), so that it can later be moved to another description (`share`);
-/// the core handle stays private and its close takes the fast path.
+/// The slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it was opened iff
+/// asked). A non-inheritable handle's core object stays private, and its close takes the fast
+/// path; making it inheritable later is the core's move (see [`set_inherit`]).
 pub fn insert_core(object: Object) -> Res<HANDLE> {
     let inheritable = object.core_inheritable();
     insert_core_as(object, inheritable)
@@ -684,13 +676,8 @@ pub fn insert_core(object: Object) -> Res<HANDLE> {
 pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
     debug_assert_eq!(inheritable, object.core_inheritable());
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let entry = if inheritable {
-        Entry::new(Slot::Core, object, access, HANDLE_FLAG_INHERIT, true)
-    } else {
-        let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-        Entry::new(Slot::Own(slot), object, access, 0, false)
-    };
-    insert_entry(entry)
+    let flags = if inheritable { HANDLE_FLAG_INHERIT } else { 0 };
+    insert_entry(Entry::new(Slot::Core, object, access, flags, inheritable))
 }
 
 /// A new handle entry for a namespace object `object` (already with the new handle's access,
@@ -767,7 +754,12 @@ pub(crate) fn share(entry: &mut Entry) -> Res<Object> {
 pub(crate) fn set_inherit(entry: &mut Entry, inherit: bool) -> Res<Option<Object>> {
     let mut old = None;
     match &entry.slot {
-        Slot::Core => entry.object.set_core_inheritable(inherit)?,
+        Slot::Core => {
+            // The core moves a private named handle to a fresh, locked description first (see
+            // the module docs), and closes it as shared from then on.
+            entry.object.set_core_inheritable(inherit)?;
+            entry.shared |= inherit;
+        }
         Slot::Own(slot) => {
             if inherit && !entry.shared && entry.object.is_named_core() {
                 old = Some(share(entry)?);
@@ -803,10 +795,11 @@ pub fn close(h: HANDLE) -> Res<()> {
             return Err(Fail(Win32Error::INVALID_HANDLE.0));
         }
         let e = unpublish(c, &w).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-        if matches!(e.slot, Slot::Core) && e.flags & HANDLE_FLAG_INHERIT != 0 && e.object.references() > 1 {
-            // Another thread still uses the object (a wait, a view being made), so its
-            // descriptor outlives the handle: make sure no child inherits it and the value is
-            // not adopted as an inherited handle meanwhile.
+        if matches!(e.slot, Slot::Core) && e.flags & HANDLE_FLAG_INHERIT != 0 {
+            // The core object may outlive the handle: another thread still uses it (a wait, a
+            // view being made), or a duplicate shares it through its own slot (made while this
+            // handle was private, which the core then moved in place). Its descriptor must not
+            // be inherited by a child or adopted as an inherited handle meanwhile.
             e.object.set_core_inheritable(false).ok();
         }
         e
