@@ -369,25 +369,26 @@ pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle:
 
 #[inline(never)]
 fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BOOL {
-    boundary(FALSE, || {
-        handles::with(h, |h| match h.object {
-            Object::Event(e) => {
-                op(e)?;
-                Ok(TRUE)
-            }
-            _ => fail(Win32Error::INVALID_HANDLE),
-        })?
-    })
+    boundary(FALSE, || event_op(h, op))
+}
+
+/// [`with_event`] inside the boundary (out of line: `SetEvent`'s full path).
+#[inline(never)]
+fn event_op(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> Res<BOOL> {
+    handles::with(h, |h| match h.object {
+        Object::Event(e) => {
+            op(e)?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })?
 }
 
 /// `SetEvent`: signals the event (a manual-reset event stays signaled; an auto-reset event
 /// releases one waiter). Needs `EVENT_MODIFY_STATE`; `ERROR_INVALID_HANDLE` for other objects.
 #[unsafe(no_mangle)]
 pub extern "system" fn SetEvent(hEvent: HANDLE) -> BOOL {
-    if set_event_now(hEvent) {
-        return TRUE;
-    }
-    with_event(hEvent, Event::set)
+    boundary(FALSE, || if set_event_now(hEvent) { Ok(TRUE) } else { event_op(hEvent, Event::set) })
 }
 
 /// The uncontended `SetEvent`: false if the core's fast path cannot decide (then the full path

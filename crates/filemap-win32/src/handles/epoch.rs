@@ -32,11 +32,13 @@
 //! goes on with `p` unseen. (This is the quiescent-state scheme of userspace RCU's membarrier
 //! flavour, with the grace period limited to the pins older than the swap.)
 //!
-//! - With `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` (Linux 4.14+; registered once), the
-//!   light barrier is a compiler fence only (no instruction at all) and the heavy one is the
-//!   system call, which makes every running thread of the process execute a full fence: reads
-//!   cost two plain stores, and the writer, who is about to make system calls anyway (close,
-//!   unlink), pays.
+//! - With `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` (Linux 4.14+), the light barrier is a
+//!   compiler fence only (no instruction at all) and the heavy one is the system call, which
+//!   makes every running thread of the process execute a full fence: reads cost two plain
+//!   stores, and the writer, who is about to make system calls anyway (close, unlink), pays.
+//!   The process registers for the command once, when a writer first needs it: registering
+//!   waits for an RCU grace period (2-15 ms measured here), which a program whose handles only
+//!   one thread reads never pays, and the first `WaitForSingleObject` no longer does.
 //! - Without it (seccomp, old kernels) both are `fence(SeqCst)`.
 //!
 //! A writer skips steps 2-4 when no other thread ever made a record (a single-threaded program
@@ -47,6 +49,14 @@
 //!
 //! A writer must not itself be pinned (it would wait for itself): writers run only outside
 //! the read paths, which never take the table's lock while pinned.
+//!
+//! What a writer may wait for. A pin covers the whole table, so `CloseHandle` waits for every
+//! other thread's call in progress, not only for calls on the handle it closes. Those calls
+//! never sleep: a release or set that hands a unit to a queued waiter makes its futex wake-up,
+//! and the zero-timeout first pass of a wait-all waits out another process's claim on one of
+//! its objects for at most the claim bound (`CLAIM_BREAK`, 100 ms, in the core), as any
+//! operation on that object would. So a close is delayed by at most that bound by what another
+//! process does (S7), and in the uncontended case by a few hundred nanoseconds.
 
 #![allow(unsafe_code)] // membarrier registration and the thread's record pointer
 
@@ -76,9 +86,15 @@ const MODE_FENCE: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(MODE_UNKNOWN);
 static MODE_ONCE: Once = Once::new();
 
+/// Whether the kernel offers the private expedited barrier, decided once, before the first pin
+/// (a cheap query: the registration itself, which can take milliseconds because the kernel waits
+/// for an RCU grace period, is left to the first writer that needs the barrier,
+/// [`heavy_barrier`]; a single-threaded program never makes it).
 fn mode() -> u8 {
     MODE_ONCE.call_once(|| {
-        let ok = rustix::thread::membarrier(rustix::thread::MembarrierCommand::RegisterPrivateExpedited).is_ok();
+        use rustix::thread::MembarrierQuery as Q;
+        let q = rustix::thread::membarrier_query();
+        let ok = q.contains(Q::PRIVATE_EXPEDITED | Q::REGISTER_PRIVATE_EXPEDITED);
         MODE.store(if ok { MODE_MEMBARRIER } else { MODE_FENCE }, Ordering::SeqCst);
         // SAFETY: registering a handler is always sound; `forget_other_threads` is a plain
         // function that lives forever and only touches atomics and thread-locals.
@@ -272,8 +288,15 @@ pub fn synchronize() {
     }
 }
 
+/// The writer's barrier. The registration comes first, once: the barrier's guarantee covers
+/// every thread running at the time of the call, however it read before the registration.
 fn heavy_barrier() {
+    static REGISTER: Once = Once::new();
     if mode() == MODE_MEMBARRIER {
+        REGISTER.call_once(|| {
+            // A failure shows as the command's failure just below.
+            let _ = rustix::thread::membarrier(rustix::thread::MembarrierCommand::RegisterPrivateExpedited);
+        });
         if rustix::thread::membarrier(rustix::thread::MembarrierCommand::PrivateExpedited).is_ok() {
             return;
         }

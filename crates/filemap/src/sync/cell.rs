@@ -237,6 +237,7 @@ impl CellObj {
         }
     }
 
+    #[inline(always)]
     pub(super) fn take_fn(&self, v: u32, entry_gen: Option<u32>) -> Option<u32> {
         match self.kind {
             Kind::Semaphore { .. } => state::sem_take(v),
@@ -387,6 +388,8 @@ impl CellObj {
         matches!(self.kind, Kind::Timer { .. })
     }
 
+    /// One non-blocking take on the uncontended path (one load and one compare-and-swap).
+    #[inline(always)]
     pub(super) fn take_fast(&self) -> bool {
         !matches!(self.kind, Kind::Timer { .. }) && self.update_fast(|v| self.take_fn(v, None)).is_some()
     }

@@ -212,7 +212,13 @@ impl Mutex {
     /// then call [`Mutex::release`], which reports the error. Nothing changed on false.
     #[inline(always)]
     pub fn try_release_now(&self) -> bool {
-        robust::ctx().is_ok_and(|ctx| self.inner.release_if_owner(&ctx))
+        match robust::ctx() {
+            Ok(ctx) => self.inner.release_if_owner(&ctx),
+            Err(e) => {
+                drop(e); // a thread without a robust list owns nothing: `release` reports it
+                false
+            }
+        }
     }
 
     /// Acquires, waiting forever, and returns a guard that releases on drop.
