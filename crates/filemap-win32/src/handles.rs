@@ -335,7 +335,46 @@ pub(crate) static WRITER: StdMutex<()> = StdMutex::new(());
 
 /// The table for changes: holding the guard is the right to publish and unpublish entries.
 pub(crate) fn writer() -> MutexGuard<'static, ()> {
+    FORK_HOOKS.call_once(install_fork_hooks);
+    lock_writer()
+}
+
+fn lock_writer() -> MutexGuard<'static, ()> {
     WRITER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// `fork` while another thread holds `WRITER` (a close in its epoch wait, the first writer's
+// membarrier registration, an adoption) would leave the child, which has only the forking
+// thread, with the lock held forever (and an entry unpublished mid-change): its next
+// `CloseHandle`, `DuplicateHandle`, create or open would hang. So the forking thread takes
+// `WRITER` before the fork and both sides release it after (installed before the first writer
+// takes the lock; the core's handlers first, so that this *prepare* runs before the core's,
+// which takes a lock the core takes under `WRITER`). Test:
+// `a_child_forked_while_other_threads_close_handles_can_still_close_its_own`.
+
+static FORK_HOOKS: std::sync::Once = std::sync::Once::new();
+
+thread_local! {
+    /// `WRITER`, held by the forking thread from *prepare* to *parent*/*child*.
+    static HELD_OVER_FORK: std::cell::RefCell<Option<MutexGuard<'static, ()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn install_fork_hooks() {
+    filemap::install_fork_handlers();
+    // SAFETY: registering handlers has no precondition; both are plain functions that live
+    // forever, never unwind (nothing in them panics) and only take or drop `WRITER`.
+    unsafe { libc::pthread_atfork(Some(writer_before_fork), Some(writer_after_fork), Some(writer_after_fork)) };
+}
+
+extern "C" fn writer_before_fork() {
+    let guard = lock_writer();
+    // A thread whose thread-locals are gone (forking from a destructor) keeps no guard.
+    let _ = HELD_OVER_FORK.try_with(|held| held.replace(Some(guard)));
+}
+
+extern "C" fn writer_after_fork() {
+    let _ = HELD_OVER_FORK.try_with(|held| held.take());
 }
 
 /// The slot cell for descriptor `fd`, if its chunk exists.
@@ -801,6 +840,15 @@ pub fn close(h: HANDLE) -> Res<()> {
             // handle was private, which the core then moved in place). Its descriptor must not
             // be inherited by a child or adopted as an inherited handle meanwhile.
             e.object.set_core_inheritable(false).ok();
+        }
+        if let Slot::Own(slot) = &e.slot
+            && e.flags & HANDLE_FLAG_INHERIT != 0
+        {
+            // The slot is closed only after the lock is released: until then a call that finds
+            // the cell empty takes the locked path, which adopts an open descriptor without
+            // `FD_CLOEXEC` as an inherited handle: the closed handle would come back to life
+            // over a descriptor closed just after (test `closing_an_inheritable_own_slot_...`).
+            set_cloexec(slot.as_fd(), true).ok();
         }
         e
     };
