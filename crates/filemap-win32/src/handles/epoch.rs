@@ -58,6 +58,26 @@
 //! operation on that object would. So a close is delayed by at most that bound by what another
 //! process does (S7), and in the uncontended case by a few hundred nanoseconds.
 
+//!
+//! # Signal handlers, `fork`, `TerminateThread` (review, issue 16)
+//!
+//! - A signal handler may make the lock-free calls (`SetEvent`, `ReleaseSemaphore`,
+//!   `ReleaseMutex`, zero-timeout waits) on handles that are valid and that no thread closes or
+//!   changes meanwhile, even if it interrupted its thread inside such a call: its pin is nested
+//!   and leaves the interrupted one in force (test `a_signal_handler_calling_in_while_its_thread_
+//!   is_inside_a_call_neither_breaks_nor_blocks_it` in `tests/handle_table_attacks.rs`). Anything
+//!   that takes the table's lock is not async-signal-safe: a call on an invalid, closing or
+//!   not yet adopted handle, `CloseHandle`, a create or an open. If the interrupted thread is
+//!   pinned, such a call waits for the lock while the lock's holder, a `CloseHandle` on any
+//!   other thread, waits for the interrupted pin: both hang for good (measured: within seconds
+//!   with one closing thread). A writer in a handler (`CloseHandle`) skips its own record, so
+//!   closing the handle the interrupted call is using frees the entry under it.
+//! - `fork`: the forking thread holds the table's lock across the fork (`handles.rs`), and the
+//!   child forgets every other thread's pin ([`forget_other_threads`]).
+//! - `TerminateThread` parks its target for good: [`abandon`] drops the target's pin, but a
+//!   target stopped while it holds the table's lock (inside `CloseHandle`, a create, an open)
+//!   keeps it, and every later writer of the process hangs (not fixed; see the issue note).
+
 #![allow(unsafe_code)] // membarrier registration and the thread's record pointer
 
 use std::cell::Cell;
