@@ -91,14 +91,18 @@ fn assert_event_gone(name: &CString) {
     assert_eq!(GetLastError(), ERROR_FILE_NOT_FOUND, "{name:?}");
 }
 
-/// Runs the calling thread on CPU 0 only: a thread it wakes there (a hammer blocked on the
-/// table's lock) tends to preempt it at once, which widens the window between two of its steps
-/// from nanoseconds to a time slice of the woken thread.
+/// Runs the calling thread on one CPU only (the first the process may use), shared with the
+/// hammers: a thread it wakes there (a hammer blocked on the table's lock) tends to preempt it
+/// at once, which widens the window between two of its steps to a time slice of the woken thread.
 fn run_on_cpu0() {
-    // SAFETY: a zeroed cpu_set_t is valid; the call only changes this thread's affinity.
+    // SAFETY: a zeroed cpu_set_t is valid; the calls read and change this thread's affinity.
     unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed), 0);
+        // The first CPU this process may use ("CPU 0" of its set).
+        let first = (0..libc::CPU_SETSIZE as usize).find(|&c| libc::CPU_ISSET(c, &allowed)).expect("a CPU");
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
+        libc::CPU_SET(first, &mut set);
         assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
     }
 }
@@ -727,20 +731,44 @@ fn handles_reused_across_kinds_while_flags_change_stay_valid_or_invalid_and_leak
 fn waiters_in_another_process_are_always_woken_by_set_event_and_release_semaphore() {
     isolated("waiters_in_another_process_are_always_woken_by_set_event_and_release_semaphore", LIMIT, || {
         const ROUNDS: usize = 30_000;
-        let (en, sn, an, nn) = (cname("pp-event"), cname("pp-sem"), cname("pp-ack"), cname("pp-never"));
+        let (en, sn, an, nn, mn) =
+            (cname("pp-event"), cname("pp-sem"), cname("pp-ack"), cname("pp-never"), cname("pp-manual"));
         let e = event(Some(&en), false, false);
         let s = semaphore(Some(&sn), 0, 1);
         let ack = semaphore(Some(&an), 0, 1);
         let never = event(Some(&nn), true, false);
+        let manual = event(Some(&mn), true, false);
         let rounds = ROUNDS.to_string();
-        let args = [en.to_str().unwrap(), sn.to_str().unwrap(), an.to_str().unwrap(), nn.to_str().unwrap(), &rounds];
+        let args = [
+            en.to_str().unwrap(),
+            sn.to_str().unwrap(),
+            an.to_str().unwrap(),
+            nn.to_str().unwrap(),
+            mn.to_str().unwrap(),
+            &rounds,
+        ];
         let mut child = selfexec::Child::spawn("pingpong", &args);
         child.expect("READY");
         let pair = [never, ack];
+        let mut rng = Rng(0x7777_1234);
         for i in 0..ROUNDS {
-            if i % 3 == 0 {
+            // A varying pause, so that the signal lands anywhere in the child's way into its
+            // sleep (registered but not yet asleep is the window a lost wake-up needs).
+            spin_for(Duration::from_nanos((rng.next() % 15_000) as u64));
+            // What the child waits for in round i (see `pingpong`).
+            let (set_event, set_manual, release) = match i % 5 {
+                0 => (true, false, false),
+                1 => (false, false, true),
+                2 | 3 => (false, true, false),
+                _ => (false, true, true),
+            };
+            if set_event {
                 assert_eq!(SetEvent(e), TRUE);
-            } else {
+            }
+            if set_manual {
+                assert_eq!(SetEvent(manual), TRUE);
+            }
+            if release {
                 // SAFETY: NULL previous count.
                 assert_eq!(unsafe { ReleaseSemaphore(s, 1, std::ptr::null_mut()) }, TRUE, "round {i}");
             }
@@ -757,40 +785,60 @@ fn waiters_in_another_process_are_always_woken_by_set_event_and_release_semaphor
         }
         child.expect("DONE");
         child.finish();
-        for h in [e, s, ack, never] {
+        for h in [e, s, ack, never, manual] {
             assert_eq!(CloseHandle(h), TRUE);
         }
     });
+}
+
+/// Busy-waits for `d` (a sleep would be far longer than the windows aimed at).
+fn spin_for(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
 }
 
 /// The child of `waiters_in_another_process_...`: waits `rounds` times with `INFINITE`.
 fn pingpong(args: &[String]) {
     let name = |i: usize| CString::new(args[i].as_str()).unwrap();
     // SAFETY: NUL-terminated names.
-    let (e, s, ack, never) = unsafe {
+    let (e, s, ack, never, manual) = unsafe {
         (
             OpenEventA(ALL, FALSE, name(0).as_ptr()),
             OpenSemaphoreA(ALL, FALSE, name(1).as_ptr()),
             OpenSemaphoreA(ALL, FALSE, name(2).as_ptr()),
             OpenEventA(ALL, FALSE, name(3).as_ptr()),
+            OpenEventA(ALL, FALSE, name(4).as_ptr()),
         )
     };
-    assert!(!e.is_null() && !s.is_null() && !ack.is_null() && !never.is_null(), "open: {}", GetLastError());
-    let rounds: usize = args[4].parse().unwrap();
+    assert!(![e, s, ack, never, manual].iter().any(|h| h.is_null()), "open: {}", GetLastError());
+    let rounds: usize = args[5].parse().unwrap();
+    let infinite = filemap_win32::INFINITE;
+    let many = |hs: &[HANDLE], all: bool| {
+        // SAFETY: `hs` holds `hs.len()` handles.
+        unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), all as i32, infinite) }
+    };
     selfexec::say("READY");
+    let mut rng = Rng(0x5151_2323);
     for i in 0..rounds {
-        let target = if i % 3 == 0 { e } else { s };
-        let r = if i % 4 < 2 {
-            WaitForSingleObject(target, filemap_win32::INFINITE)
-        } else {
-            let hs = [never, target];
-            // SAFETY: `hs` holds 2 handles.
-            match unsafe { WaitForMultipleObjects(2, hs.as_ptr(), FALSE, filemap_win32::INFINITE) } {
-                1 => 0,
-                other => other,
-            }
+        // A varying pause before the wait, so that the parent's signal (sent as soon as it has
+        // our last answer) lands anywhere in our way into the sleep.
+        spin_for(Duration::from_nanos((rng.next() % 2_000) as u64));
+        // Queued waits (auto-reset event, semaphore: the release hands off) and sleeps on the
+        // object's futex word (manual-reset event, wait-all: the set bumps it if registered).
+        let r = match i % 5 {
+            0 => WaitForSingleObject(e, infinite),
+            1 if i % 2 == 0 => WaitForSingleObject(s, infinite),
+            1 => many(&[never, s], false).wrapping_sub(1),
+            2 => WaitForSingleObject(manual, infinite),
+            3 => many(&[never, manual], false).wrapping_sub(1),
+            _ => many(&[manual, s], true),
         };
         assert_eq!(r, 0, "round {i}: wait result {r:#x}");
+        if i % 5 >= 2 {
+            assert_eq!(filemap_win32::sync::ResetEvent(manual), TRUE);
+        }
         // SAFETY: NULL previous count.
         assert_eq!(unsafe { ReleaseSemaphore(ack, 1, std::ptr::null_mut()) }, TRUE, "round {i}");
     }
@@ -896,11 +944,148 @@ fn wait_any_first_pass_keeps_windows_rules_for_index_errors_mutexes_and_timers()
     });
 }
 
+/// Several processes sleep (`INFINITE`, one handle or wait-any) on one semaphore; the parent
+/// releases units one at a time or all at once (`ReleaseSemaphore(n)` hands units to queued
+/// waiters): every unit must wake exactly one waiter, round after round, or a round never ends.
+#[test]
+fn every_unit_released_wakes_one_of_several_sleeping_processes() {
+    isolated("every_unit_released_wakes_one_of_several_sleeping_processes", LIMIT, || {
+        const CHILDREN: usize = 3;
+        const ROUNDS: usize = 10_000;
+        let (sn, an, nn) = (cname("multi-sem"), cname("multi-ack"), cname("multi-never"));
+        let s = semaphore(Some(&sn), 0, CHILDREN as i32);
+        let ack = semaphore(Some(&an), 0, CHILDREN as i32);
+        let never = event(Some(&nn), true, false);
+        let rounds = ROUNDS.to_string();
+        let mut children: Vec<_> = (0..CHILDREN)
+            .map(|_| {
+                let args = [sn.to_str().unwrap(), an.to_str().unwrap(), nn.to_str().unwrap(), &rounds];
+                let mut c = selfexec::Child::spawn("sem-waiter", &args);
+                c.expect("READY");
+                c
+            })
+            .collect();
+        let mut rng = Rng(0x4242_9876);
+        for i in 0..ROUNDS {
+            spin_for(Duration::from_nanos((rng.next() % 40_000) as u64));
+            if i % 2 == 0 {
+                // SAFETY: NULL previous count.
+                assert_eq!(unsafe { ReleaseSemaphore(s, CHILDREN as i32, std::ptr::null_mut()) }, TRUE, "round {i}");
+            } else {
+                for _ in 0..CHILDREN {
+                    // SAFETY: NULL previous count.
+                    assert_eq!(unsafe { ReleaseSemaphore(s, 1, std::ptr::null_mut()) }, TRUE, "round {i}");
+                }
+            }
+            for k in 0..CHILDREN {
+                let r = WaitForSingleObject(ack, 10_000);
+                assert_eq!(r, 0, "round {i}: answer {k} missing after 10 s (a unit that woke nobody)");
+            }
+        }
+        for c in &mut children {
+            c.expect("DONE");
+        }
+        for c in children {
+            c.finish();
+        }
+        assert_eq!(WaitForSingleObject(s, 0), WAIT_TIMEOUT, "a unit left over");
+        for h in [s, ack, never] {
+            assert_eq!(CloseHandle(h), TRUE);
+        }
+    });
+}
+
+/// The child of `every_unit_released_...`: takes `rounds` units, answering each through `ack`.
+/// A fast child may take a sibling's unit of a round: the units released in all equal the
+/// waits of all children, so every wait ends unless a wake-up is lost.
+fn sem_waiter(args: &[String]) {
+    let name = |i: usize| CString::new(args[i].as_str()).unwrap();
+    // SAFETY: NUL-terminated names.
+    let (s, ack, never) = unsafe {
+        (
+            OpenSemaphoreA(ALL, FALSE, name(0).as_ptr()),
+            OpenSemaphoreA(ALL, FALSE, name(1).as_ptr()),
+            OpenEventA(ALL, FALSE, name(2).as_ptr()),
+        )
+    };
+    assert!(!s.is_null() && !ack.is_null() && !never.is_null(), "open: {}", GetLastError());
+    let rounds: usize = args[3].parse().unwrap();
+    selfexec::say("READY");
+    for i in 0..rounds {
+        let r = if i % 2 == 0 {
+            WaitForSingleObject(s, filemap_win32::INFINITE)
+        } else {
+            let hs = [never, s];
+            // SAFETY: `hs` holds 2 handles.
+            match unsafe { WaitForMultipleObjects(2, hs.as_ptr(), FALSE, filemap_win32::INFINITE) } {
+                1 => 0,
+                other => other,
+            }
+        };
+        assert_eq!(r, 0, "round {i}: wait result {r:#x}");
+        // SAFETY: NULL previous count.
+        assert_eq!(unsafe { ReleaseSemaphore(ack, 1, std::ptr::null_mut()) }, TRUE, "round {i}");
+    }
+    selfexec::say("DONE");
+}
+
+/// A mutex abandoned by another process (killed with `SIGKILL` while it owned it) at index 1 of
+/// a wait-any: the first pass gives `WAIT_ABANDONED_0 + 1`, consumes nothing else, and the mutex
+/// is the caller's (released once).
+#[test]
+fn wait_any_reports_a_mutex_abandoned_by_a_killed_process_at_its_index() {
+    isolated("wait_any_reports_a_mutex_abandoned_by_a_killed_process_at_its_index", LIMIT, || {
+        const ERROR_NOT_OWNER: u32 = 288;
+        let mn = cname("abandoned");
+        // SAFETY: NULL attributes, NUL-terminated name.
+        let m = unsafe { CreateMutexA(std::ptr::null(), FALSE, mn.as_ptr()) };
+        assert!(!m.is_null());
+        let mut child = selfexec::Child::spawn("hold-mutex", &[mn.to_str().unwrap()]);
+        child.expect("HELD");
+        child.kill();
+        let a = event(None, false, false);
+        let later = event(None, false, true);
+        let hs = [a, m, later];
+        // The owner is gone; the kernel marks the robust futex at once (give it a moment).
+        let start = Instant::now();
+        let r = loop {
+            // SAFETY: `hs` holds 3 handles.
+            let r = unsafe { WaitForMultipleObjects(3, hs.as_ptr(), FALSE, 0) };
+            if r != 2 || start.elapsed() > Duration::from_secs(10) {
+                break r;
+            }
+            // Index 2 won while the mutex still looked owned: put the event back, try again.
+            assert_eq!(SetEvent(later), TRUE);
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(r, 0x80 + 1, "WAIT_ABANDONED_0 + 1");
+        assert_eq!(WaitForSingleObject(later, 0), 0, "a later index was consumed");
+        assert_eq!(ReleaseMutex(m), TRUE);
+        assert_eq!(ReleaseMutex(m), FALSE);
+        assert_eq!(GetLastError(), ERROR_NOT_OWNER);
+        for h in [a, later, m] {
+            assert_eq!(CloseHandle(h), TRUE);
+        }
+    });
+}
+
+fn hold_mutex(args: &[String]) {
+    let name = CString::new(args[0].as_str()).unwrap();
+    // SAFETY: NUL-terminated name.
+    let m = unsafe { filemap_win32::sync::OpenMutexA(0x001F_0001, FALSE, name.as_ptr()) };
+    assert!(!m.is_null(), "open: {}", GetLastError());
+    assert_eq!(WaitForSingleObject(m, 10_000), 0);
+    selfexec::say("HELD");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
 #[test]
 #[ignore = "child process entry point, started by the other tests"]
 fn child_main() {
     selfexec::child_main(|role, args| match role {
         "pingpong" => pingpong(args),
+        "sem-waiter" => sem_waiter(args),
+        "hold-mutex" => hold_mutex(args),
         other => panic!("unknown role {other} {args:?}"),
     });
 }
