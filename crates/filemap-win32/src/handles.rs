@@ -334,9 +334,85 @@ pub(crate) static SLOTS: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(st
 pub(crate) static WRITER: StdMutex<()> = StdMutex::new(());
 
 /// The table for changes: holding the guard is the right to publish and unpublish entries.
-pub(crate) fn writer() -> MutexGuard<'static, ()> {
+/// `TerminateThread` is deferred while it lives ([`Deferred`]).
+pub(crate) fn writer() -> Writer {
     FORK_HOOKS.call_once(install_fork_hooks);
-    lock_writer()
+    let deferred = Deferred::new(); // before the lock: a termination while waiting for it waits too
+    Writer { _guard: lock_writer(), _deferred: deferred }
+}
+
+/// The guard of [`writer`]: the lock first, then the deferral (fields drop in order: the lock
+/// is released before a deferred termination parks the thread).
+pub(crate) struct Writer {
+    _guard: MutexGuard<'static, ()>,
+    _deferred: Deferred,
+}
+
+// `TerminateThread` parks its target in a signal handler wherever it is. Parked while it holds
+// `WRITER`, it would make every later create, open, duplicate or close of the process hang
+// (Windows' handle table is the kernel's and is never left locked). So a thread defers its
+// termination while it holds `WRITER` and for the rest of a `CloseHandle` (which then completes:
+// the object's close protocol runs and its name goes): the signal handler only marks it
+// (`defer_termination`), and the thread parks itself when it leaves the outermost deferred
+// section. Test: `terminating_a_thread_inside_close_handle_leaves_the_table_usable`.
+
+thread_local! {
+    /// Deferred sections the thread is in (low bits) and `TERMINATE` if a termination came
+    /// meanwhile. No destructor, so the access is a plain load (a library loaded with `dlopen`
+    /// allocates a thread's block of its thread-locals on first use: a `CreateThread` thread
+    /// makes it when it starts, before it can run any of the library's code).
+    static DEFERRING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+const TERMINATE: u32 = 1 << 31;
+
+/// A section in which `TerminateThread` does not stop the thread: it stops when the outermost
+/// section ends.
+pub(crate) struct Deferred(());
+
+impl Deferred {
+    pub(crate) fn new() -> Deferred {
+        let _ = DEFERRING.try_with(|d| d.set(d.get() + 1));
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        Deferred(())
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        let terminated = DEFERRING
+            .try_with(|d| {
+                let v = d.get() - 1;
+                if v == TERMINATE {
+                    d.set(0);
+                    true
+                } else {
+                    d.set(v);
+                    false
+                }
+            })
+            .unwrap_or(false);
+        if terminated {
+            crate::thread::park_terminated();
+        }
+    }
+}
+
+/// For `TerminateThread`'s signal handler: if the thread is in a deferred section, marks it to
+/// park when the section ends and returns true. Async-signal-safe (one thread-local word).
+pub(crate) fn defer_termination() -> bool {
+    DEFERRING
+        .try_with(|d| {
+            let v = d.get();
+            if v & !TERMINATE != 0 {
+                d.set(v | TERMINATE);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
 }
 
 fn lock_writer() -> MutexGuard<'static, ()> {
@@ -391,7 +467,7 @@ pub(crate) fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
 }
 
 /// The slot cell for `fd`, making its chunk (writers only, under `WRITER`).
-pub(crate) fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell_for_insert(fd: RawFd, _w: &Writer) -> Res<&'static AtomicPtr<Entry>> {
     let i = usize::try_from(fd).map_err(|_| Fail(Win32Error::INVALID_HANDLE.0))?;
     let Some(chunk) = SLOTS.get(i >> CHUNK_BITS) else {
         // Not a descriptor the table can hold (no such handle was ever given out).
@@ -409,7 +485,7 @@ pub(crate) const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 
 /// Takes the entry out of `cell` (under `WRITER`) and waits until no reader can still use it:
 /// the entry is then the caller's alone.
-pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Box<Entry>> {
+pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &Writer) -> Option<Box<Entry>> {
     let p = cell.swap(std::ptr::null_mut(), Ordering::SeqCst);
     if p.is_null() {
         return None;
@@ -422,7 +498,7 @@ pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -
 }
 
 /// Publishes `entry` in `cell`, which must be empty (under `WRITER`).
-pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, ()>) {
+pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &Writer) {
     let old = cell.swap(Box::into_raw(entry), Ordering::SeqCst);
     debug_assert!(old.is_null(), "publish over a live entry");
 }
@@ -475,7 +551,7 @@ pub(crate) fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Optio
 
 /// The cell of `fd` with its entry published (under `WRITER`), adopting an inherited
 /// descriptor first; `ERROR_INVALID_HANDLE` if there is no such handle.
-pub(crate) fn locked_cell(fd: RawFd, w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn locked_cell(fd: RawFd, w: &Writer) -> Res<&'static AtomicPtr<Entry>> {
     if let Some(c) = cell(fd).filter(|c| !c.load(Ordering::Acquire).is_null()) {
         return Ok(c);
     }
@@ -825,6 +901,8 @@ pub fn get(h: HANDLE) -> Res<HandleInfo> {
 /// `ERROR_INVALID_HANDLE`.
 pub fn close(h: HANDLE) -> Res<()> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    // A termination waits until the close is complete (see `Deferred`).
+    let _deferred = Deferred::new();
     let entry = {
         let w = writer();
         let c = locked_cell(fd, &w)?;

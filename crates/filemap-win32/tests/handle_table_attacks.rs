@@ -1079,6 +1079,59 @@ fn hold_mutex(args: &[String]) {
     std::thread::sleep(Duration::from_secs(60));
 }
 
+/// Iterations of `create_and_close_forever` (all its threads).
+static DOOMED_ITERATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "system" fn create_and_close_forever(parameter: *mut std::ffi::c_void) -> u32 {
+    let name = cname(&format!("doomed-{}", parameter as usize));
+    loop {
+        let h = event(Some(&name), false, false);
+        assert_eq!(CloseHandle(h), TRUE);
+        DOOMED_ITERATIONS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// `TerminateThread` of a thread that is inside `CloseHandle` or a create (holding the handle
+/// table's lock): on Windows the kernel's handle table is never left locked, and the process
+/// goes on creating and closing handles. The target is parked in a signal handler; if it is
+/// parked while it holds the table's lock, every later create or close of the process hangs.
+#[test]
+fn terminating_a_thread_inside_close_handle_leaves_the_table_usable() {
+    isolated("terminating_a_thread_inside_close_handle_leaves_the_table_usable", LIMIT, || {
+        for round in 0..40usize {
+            // SAFETY: a valid start routine; NULL attributes and thread id.
+            let t = unsafe {
+                filemap_win32::thread::CreateThread(
+                    std::ptr::null(),
+                    0,
+                    Some(create_and_close_forever),
+                    round as *mut std::ffi::c_void,
+                    0,
+                    std::ptr::null_mut(),
+                )
+            };
+            assert!(!t.is_null(), "round {round}: CreateThread");
+            std::thread::sleep(Duration::from_millis(3));
+            assert_eq!(filemap_win32::thread::TerminateThread(t, 7), TRUE);
+            assert_eq!(WaitForSingleObject(t, 10_000), 0, "round {round}: the thread handle is not signaled");
+            // It stops for good (at once, or when it leaves the table's locked section).
+            std::thread::sleep(Duration::from_millis(20));
+            let seen = DOOMED_ITERATIONS.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(DOOMED_ITERATIONS.load(Ordering::SeqCst), seen, "round {round}: the thread still runs");
+            let start = Instant::now();
+            let h = event(None, false, false);
+            assert_eq!(CloseHandle(h), TRUE, "round {round}");
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "round {round}: create + close took {:?}",
+                start.elapsed()
+            );
+            assert_eq!(CloseHandle(t), TRUE, "round {round}");
+        }
+    });
+}
+
 #[test]
 #[ignore = "child process entry point, started by the other tests"]
 fn child_main() {

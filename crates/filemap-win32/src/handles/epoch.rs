@@ -74,9 +74,9 @@
 //!   closing the handle the interrupted call is using frees the entry under it.
 //! - `fork`: the forking thread holds the table's lock across the fork (`handles.rs`), and the
 //!   child forgets every other thread's pin ([`forget_other_threads`]).
-//! - `TerminateThread` parks its target for good: [`abandon`] drops the target's pin, but a
-//!   target stopped while it holds the table's lock (inside `CloseHandle`, a create, an open)
-//!   keeps it, and every later writer of the process hangs (not fixed; see the issue note).
+//! - `TerminateThread` parks its target for good: [`abandon`] drops the target's pin, and a
+//!   target inside a change of the table (holding its lock) or a `CloseHandle` defers the park
+//!   to the end of that section (`handles::Deferred`), else every later writer would hang.
 
 #![allow(unsafe_code)] // membarrier registration and the thread's record pointer
 
