@@ -315,10 +315,13 @@ pub extern "system" fn TerminateThread(hThread: HANDLE, dwExitCode: DWORD) -> BO
         }
         static HANDLER: std::sync::Once = std::sync::Once::new();
         HANDLER.call_once(|| {
-            // SAFETY: a zeroed sigaction with our handler, all signals blocked inside it.
+            // SAFETY: a zeroed sigaction with our handler, all signals blocked inside it, interrupted calls restarted.
             unsafe {
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = on_terminate_signal as *const () as usize;
+                // A deferred termination returns from the handler: the interrupted system call
+                // (in a change of the handle table) restarts rather than failing with EINTR.
+                sa.sa_flags = libc::SA_RESTART;
                 libc::sigfillset(&mut sa.sa_mask);
                 libc::sigaction(terminate_signal(), &sa, std::ptr::null_mut());
             }
