@@ -261,8 +261,9 @@ fn closing_an_inheritable_own_slot_while_other_threads_use_it_never_brings_it_ba
 /// `fork` while other threads are inside `CloseHandle` (holding the table's writer lock, maybe
 /// in the epoch wait or the first writer's membarrier registration) and inside pinned lookups:
 /// the child has only the forking thread, so a lock or a once-cell held by another thread at
-/// the fork stays held forever unless the library takes it over the fork. The child must be able
-/// to create, wait on and close handles.
+/// the fork stays held forever unless the library takes it over the fork (and pins of threads
+/// that do not exist in the child, some of them exiting at the fork, must not count). The child
+/// must be able to create, wait on and close handles, the shared one included.
 #[test]
 fn a_child_forked_while_other_threads_close_handles_can_still_close_its_own() {
     isolated("a_child_forked_while_other_threads_close_handles_can_still_close_its_own", LIMIT, || {
@@ -289,6 +290,20 @@ fn a_child_forked_while_other_threads_close_handles_can_still_close_its_own() {
                     assert_eq!(WaitForSingleObject(shared_v as HANDLE, 0), 0);
                     // SAFETY: `hs` holds 3 handles.
                     assert_eq!(unsafe { WaitForMultipleObjects(3, hs.as_ptr(), FALSE, 0) }, 0);
+                }
+            }));
+        }
+        {
+            let stop = stop.clone();
+            // Short-lived threads: records taken and given back (thread exits) around the forks.
+            threads.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::spawn(move || {
+                        assert_eq!(SetEvent(shared_v as HANDLE), TRUE);
+                        assert_eq!(WaitForSingleObject(shared_v as HANDLE, 0), 0);
+                    })
+                    .join()
+                    .unwrap();
                 }
             }));
         }
