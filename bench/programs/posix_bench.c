@@ -150,6 +150,26 @@ static void op_wait_any_64(unsigned long i)
         }
 }
 
+/* The floor of any wait-any over 64 objects that live in 64 shared files (as named objects
+ * do): set the 64th word, then find the first non-zero word with acquire loads and take it with
+ * one compare-and-swap. No handles, no rights, no protocol: each word is in its own mapped
+ * tmpfs page, so the scan touches 64 pages, as filemap's WaitForMultipleObjects must. */
+static uint32_t *scan_words[64];
+static void op_scan_64(unsigned long i)
+{
+    (void)i;
+    __atomic_store_n(scan_words[63], 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < 64; k++) {
+        uint32_t v = __atomic_load_n(scan_words[k], __ATOMIC_ACQUIRE);
+        if (v != 0) {
+            CHECK(__atomic_compare_exchange_n(scan_words[k], &v, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED),
+                  "scan_64 take");
+            return;
+        }
+    }
+    die("scan_64 found nothing");
+}
+
 /* ---- bandwidth and faults ---------------------------------------------------------------- */
 #define COPY_BYTES (1 << 20)
 static char *copy_src, *copy_dst;
@@ -397,6 +417,18 @@ int main(int argc, char **argv)
             CHECK(efd[k] >= 0, "eventfd");
         }
         r = measure(op_wait_any_64);
+    } else if (!strcmp(fig, "scan_64")) {
+        for (int k = 0; k < 64; k++) {
+            char n[160];
+            snprintf(n, sizeof n, "%s-scan-%d", shm_name, k);
+            int fd = shm_open(n, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            CHECK(fd >= 0 && ftruncate(fd, PAGE_SZ) == 0, "shm_open");
+            scan_words[k] = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            CHECK(scan_words[k] != MAP_FAILED, "mmap");
+            close(fd);
+            shm_unlink(n);
+        }
+        r = measure(op_scan_64);
     } else if (!strcmp(fig, "copy_view")) {
         copy_dst = malloc(COPY_BYTES);
         copy_src = malloc(COPY_BYTES);

@@ -8,17 +8,21 @@
 //! (`INVALID_HANDLE_VALUE`, which is also the `GetCurrentProcess()` pseudo-handle; -2 is
 //! `GetCurrentThread()`).
 //!
-//! - For a namespace object (mapping, mutex, semaphore, event, timer) created or opened
-//!   *inheritable* (`bInheritHandle`), the slot is the core handle's own descriptor: the core
-//!   opened it without `FD_CLOEXEC` from the start, owns and closes it, and knows it may be
-//!   shared with a child (its close then uses the shared-description protocol).
-//! - For one created or opened *non-inheritable*, the core opened it `FD_CLOEXEC` and private
-//!   (its close takes the fast path), and the slot is an `FD_CLOEXEC` duplicate of that
-//!   descriptor (same open file description). Keeping the slot separate lets
-//!   `SetHandleInformation(HANDLE_FLAG_INHERIT)` later move the slot, under the same number, to
-//!   a new description held by a shared core handle: a child must never share a description
-//!   that the core closes as private, and views (or a sync object's state page) already mapped
-//!   from the private description must not keep a lock, and so the name, alive.
+//! - For a namespace object (mapping, mutex, semaphore, event, timer) created or opened, the
+//!   slot is the core handle's own descriptor: the core opened it without `FD_CLOEXEC` exactly
+//!   when the handle is inheritable (`bInheritHandle`), owns and closes it. A non-inheritable
+//!   one is private (the core's close takes the fast path). Making it inheritable later
+//!   (`SetHandleInformation`, `DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`) goes through the
+//!   core's `set_inheritable`, which first moves the descriptor, under the same number, to a
+//!   new locked description and from then on closes it with the shared-description protocol:
+//!   a child never shares a description that the core closes as private, and views (or a sync
+//!   object's state page) already mapped from the private description do not keep a lock, and
+//!   so the name, alive.
+//! - A non-inheritable duplicate (`DuplicateHandle` in this process) and an adopted inherited
+//!   descriptor have a slot of their own: an `FD_CLOEXEC` duplicate of the core handle's
+//!   descriptor (same description), or the inherited descriptor. Making such a private named
+//!   handle inheritable moves its slot to a new description held by a new, shared core handle
+//!   ([`share`]), for the same two reasons.
 //! - For a file (`CreateFile`) the slot *is* the file's descriptor.
 //! - For a process or thread handle it is a pidfd (for `CreateThread`, a duplicate of the
 //!   thread's unnamed completion event).
@@ -166,20 +170,6 @@ impl Object {
         self.core().is_some_and(|h| h.name().is_some())
     }
 
-    /// How many references to the object this process holds (handle table and callers).
-    fn references(&self) -> usize {
-        match self {
-            Object::Mapping(m) => Arc::strong_count(m),
-            Object::File(f) => Arc::strong_count(f),
-            Object::Process(p) | Object::Thread(p) => Arc::strong_count(p),
-            Object::UserThread(t) => Arc::strong_count(t),
-            Object::Mutex(m) => Arc::strong_count(m),
-            Object::Semaphore(s) => Arc::strong_count(s),
-            Object::Event(e) => Arc::strong_count(e),
-            Object::Timer(t) => Arc::strong_count(t),
-        }
-    }
-
     /// Another core handle to the same object with the same access and the given
     /// inheritability: a new open file description of its own when the inheritability differs
     /// from this handle's, else this handle's description (the core's `duplicate`).
@@ -212,8 +202,8 @@ impl Object {
 /// The descriptor a handle's value names.
 #[derive(Debug)]
 pub(crate) enum Slot {
-    /// The core object's own descriptor (an inheritable namespace-object handle): the handle's
-    /// inheritability is the core's, and the core object closes it.
+    /// The core object's own descriptor (a namespace-object handle created or opened here): the
+    /// handle's inheritability is the core's, and the core object closes it.
     Core,
     /// A descriptor of the handle's own: a file's or a pidfd, a duplicate of a non-inheritable
     /// core handle's descriptor (same open file description), or an inherited descriptor the
@@ -227,14 +217,17 @@ pub(crate) enum Slot {
 /// Invariants for namespace objects (mappings, sync objects):
 /// - `flags & HANDLE_FLAG_INHERIT` is exactly "the slot has no `FD_CLOEXEC`", and no other
 ///   descriptor of the object held by this library is inheritable;
-/// - `shared` is false only if the core handle's open file description has never been
-///   inheritable (created or opened non-inheritable): the core then closes it with the fast
-///   path, and such a named object is only ever behind non-inheritable own slots. Making such
-///   a handle inheritable moves its slot to a new description held by a shared core handle
-///   ([`share`]), so views mapped earlier from the private description never keep the name
-///   alive. (Unnamed objects have no name to protect: their own slot is simply toggled.)
-/// - a [`Slot::Core`] object is never behind another entry, so its descriptor number is this
-///   entry's alone.
+/// - `shared` is false only if the description the slot names has never been inheritable
+///   (false may be conservative: it only makes [`set_inherit`] move an own slot that needed no
+///   move). Making an own slot of a named object inheritable while `shared` is false moves it
+///   to a new description held by a shared core handle ([`share`]); a [`Slot::Core`] entry
+///   leaves the move to the core's `set_inheritable`, which closes with the shared-description
+///   protocol from then on. Either way views mapped earlier from the private description never
+///   keep the name alive. (Unnamed objects have no name to protect: their slot is simply
+///   toggled.)
+/// - a [`Slot::Core`] entry's descriptor number is its own: no other entry's slot is that
+///   descriptor (other entries may share the core object, each through an own slot), so the
+///   core object may outlive the entry ([`close`] then makes its descriptor `FD_CLOEXEC`).
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) slot: Slot,
@@ -280,7 +273,7 @@ impl Entry {
 
     /// The object's probe, for as long as the entry is borrowed.
     #[inline(always)]
-    fn probe(&self) -> Option<Probe<'_>> {
+    pub(crate) fn probe(&self) -> Option<Probe<'_>> {
         self.probe
     }
 
@@ -318,16 +311,17 @@ pub struct HandleInfo {
 //
 // Entries are indexed by slot number in a two-level array of atomic pointers (chunks of
 // `CHUNK` slots, allocated on first use and never freed). Readers find an entry with two
-// loads and protect it with a hazard pointer (`hazard`): no lock, no shared write, so
-// `WaitForSingleObject` + `ReleaseMutex` cost what the core's operations cost. Writers
-// (insert, close, flag changes, adoption) hold `WRITER`; a writer never changes an entry in
-// place: it unpublishes it (swaps the slot to null), waits until no reader protects it
-// (readers hold a protection only across short calls that never block: a blocking wait first
-// takes an `Arc` reference), then owns it and may change it and publish it again, or drop it.
+// loads under an epoch pin (`epoch`: two plain stores to the thread's own record per call, one
+// pin for any number of entries): no lock, no shared write, so `WaitForSingleObject` +
+// `ReleaseMutex` cost what the core's operations cost. Writers (insert, close, flag changes,
+// adoption) hold `WRITER`; a writer never changes an entry in place: it unpublishes it (swaps
+// the slot to null), waits until every pin older than the swap is dropped (readers are pinned
+// only across short calls that never block: a blocking wait first takes an `Arc` reference),
+// then owns it and may change it and publish it again, or drop it.
 // A reader that finds null takes `WRITER` and looks again, so an entry briefly unpublished
 // for a change is never mistaken for a closed handle.
 
-mod hazard;
+mod epoch;
 
 pub(crate) const CHUNK_BITS: u32 = 12;
 pub(crate) const CHUNK: usize = 1 << CHUNK_BITS;
@@ -340,8 +334,123 @@ pub(crate) static SLOTS: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(st
 pub(crate) static WRITER: StdMutex<()> = StdMutex::new(());
 
 /// The table for changes: holding the guard is the right to publish and unpublish entries.
-pub(crate) fn writer() -> MutexGuard<'static, ()> {
+/// `TerminateThread` is deferred while it lives ([`Deferred`]).
+pub(crate) fn writer() -> Writer {
+    FORK_HOOKS.call_once(install_fork_hooks);
+    let deferred = Deferred::new(); // before the lock: a termination while waiting for it waits too
+    Writer { _guard: lock_writer(), _deferred: deferred }
+}
+
+/// The guard of [`writer`]: the lock first, then the deferral (fields drop in order: the lock
+/// is released before a deferred termination parks the thread).
+pub(crate) struct Writer {
+    _guard: MutexGuard<'static, ()>,
+    _deferred: Deferred,
+}
+
+// `TerminateThread` parks its target in a signal handler wherever it is. Parked while it holds
+// `WRITER`, it would make every later create, open, duplicate or close of the process hang
+// (Windows' handle table is the kernel's and is never left locked). So a thread defers its
+// termination while it holds `WRITER` and for the rest of a `CloseHandle` (which then completes:
+// the object's close protocol runs and its name goes): the signal handler only marks it
+// (`defer_termination`), and the thread parks itself when it leaves the outermost deferred
+// section. Test: `terminating_a_thread_inside_close_handle_leaves_the_table_usable`.
+
+thread_local! {
+    /// Deferred sections the thread is in (low bits) and `TERMINATE` if a termination came
+    /// meanwhile. No destructor, so the access is a plain load (a library loaded with `dlopen`
+    /// allocates a thread's block of its thread-locals on first use: a `CreateThread` thread
+    /// makes it when it starts, before it can run any of the library's code).
+    static DEFERRING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+const TERMINATE: u32 = 1 << 31;
+
+/// A section in which `TerminateThread` does not stop the thread: it stops when the outermost
+/// section ends.
+pub(crate) struct Deferred(());
+
+impl Deferred {
+    pub(crate) fn new() -> Deferred {
+        let _ = DEFERRING.try_with(|d| d.set(d.get() + 1));
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        Deferred(())
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        let terminated = DEFERRING
+            .try_with(|d| {
+                let v = d.get() - 1;
+                if v == TERMINATE {
+                    d.set(0);
+                    true
+                } else {
+                    d.set(v);
+                    false
+                }
+            })
+            .unwrap_or(false);
+        if terminated {
+            crate::thread::park_terminated();
+        }
+    }
+}
+
+/// For `TerminateThread`'s signal handler: if the thread is in a deferred section, marks it to
+/// park when the section ends and returns true. Async-signal-safe (one thread-local word).
+pub(crate) fn defer_termination() -> bool {
+    DEFERRING
+        .try_with(|d| {
+            let v = d.get();
+            if v & !TERMINATE != 0 {
+                d.set(v | TERMINATE);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
+}
+
+fn lock_writer() -> MutexGuard<'static, ()> {
     WRITER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// `fork` while another thread holds `WRITER` (a close in its epoch wait, the first writer's
+// membarrier registration, an adoption) would leave the child, which has only the forking
+// thread, with the lock held forever (and an entry unpublished mid-change): its next
+// `CloseHandle`, `DuplicateHandle`, create or open would hang. So the forking thread takes
+// `WRITER` before the fork and both sides release it after (installed before the first writer
+// takes the lock; the core's handlers first, so that this *prepare* runs before the core's,
+// which takes a lock the core takes under `WRITER`). Test:
+// `a_child_forked_while_other_threads_close_handles_can_still_close_its_own`.
+
+static FORK_HOOKS: std::sync::Once = std::sync::Once::new();
+
+thread_local! {
+    /// `WRITER`, held by the forking thread from *prepare* to *parent*/*child*.
+    static HELD_OVER_FORK: std::cell::RefCell<Option<MutexGuard<'static, ()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn install_fork_hooks() {
+    filemap::install_fork_handlers();
+    // SAFETY: registering handlers has no precondition; both are plain functions that live
+    // forever, never unwind (nothing in them panics) and only take or drop `WRITER`.
+    unsafe { libc::pthread_atfork(Some(writer_before_fork), Some(writer_after_fork), Some(writer_after_fork)) };
+}
+
+extern "C" fn writer_before_fork() {
+    let guard = lock_writer();
+    // A thread whose thread-locals are gone (forking from a destructor) keeps no guard.
+    let _ = HELD_OVER_FORK.try_with(|held| held.replace(Some(guard)));
+}
+
+extern "C" fn writer_after_fork() {
+    let _ = HELD_OVER_FORK.try_with(|held| held.take());
 }
 
 /// The slot cell for descriptor `fd`, if its chunk exists.
@@ -358,7 +467,7 @@ pub(crate) fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
 }
 
 /// The slot cell for `fd`, making its chunk (writers only, under `WRITER`).
-pub(crate) fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell_for_insert(fd: RawFd, _w: &Writer) -> Res<&'static AtomicPtr<Entry>> {
     let i = usize::try_from(fd).map_err(|_| Fail(Win32Error::INVALID_HANDLE.0))?;
     let Some(chunk) = SLOTS.get(i >> CHUNK_BITS) else {
         // Not a descriptor the table can hold (no such handle was ever given out).
@@ -374,41 +483,75 @@ pub(crate) fn cell_for_insert(fd: RawFd, _w: &MutexGuard<'static, ()>) -> Res<&'
 /// `ERROR_TOO_MANY_OPEN_FILES` (4).
 pub(crate) const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 
-/// Takes the entry out of `cell` (under `WRITER`) and waits until no reader protects it: the
-/// entry is then the caller's alone.
-pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &MutexGuard<'static, ()>) -> Option<Box<Entry>> {
+/// Takes the entry out of `cell` (under `WRITER`) and waits until no reader can still use it:
+/// the entry is then the caller's alone.
+pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &Writer) -> Option<Box<Entry>> {
     let p = cell.swap(std::ptr::null_mut(), Ordering::SeqCst);
     if p.is_null() {
         return None;
     }
-    hazard::wait_unprotected(p);
+    epoch::synchronize();
     // SAFETY: `p` came from `Box::into_raw` in `publish`; it is no longer reachable from the
-    // table (swapped out under `WRITER`, so no other writer has it) and no reader protects it
-    // any more (`wait_unprotected`), so we own it.
+    // table (swapped out under `WRITER`, so no other writer has it) and every reader that
+    // could have loaded it has unpinned (`synchronize`), so we own it.
     Some(unsafe { Box::from_raw(p) })
 }
 
 /// Publishes `entry` in `cell`, which must be empty (under `WRITER`).
-pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &MutexGuard<'static, ()>) {
+pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &Writer) {
     let old = cell.swap(Box::into_raw(entry), Ordering::SeqCst);
     debug_assert!(old.is_null(), "publish over a live entry");
 }
 
+/// A pin for [`lookup`]: entries looked up while it lives stay valid until it is dropped.
+pub(crate) use epoch::Pin;
+
+/// Pins the calling thread for [`lookup`] (`None` while the thread exits: take the locked
+/// path). Hold it only across short calls that never block and never change the table.
+#[inline(always)]
+pub(crate) fn pin() -> Option<Pin> {
+    epoch::pin()
+}
+
+/// Drops the calling thread's pin for good: only for a thread that never runs again (see
+/// `TerminateThread`).
+pub(crate) fn abandon_pin() {
+    epoch::abandon();
+}
+
+/// The published entry of handle `h`, valid while `pin` lives: the C entry points' fast path
+/// (no lock, no reference count, no shared write). `None` if `h` is not published now (not a
+/// handle, a pseudo-handle, an inherited handle not yet adopted, an entry being changed): the
+/// caller then takes the locked path ([`with`], [`get`]), which decides.
+#[inline(always)]
+pub(crate) fn lookup(h: HANDLE, _pin: &Pin) -> Option<&Entry> {
+    let p = cell_of_value(h)?.load(Ordering::Acquire);
+    // SAFETY: loaded under `_pin`, which outlives the returned borrow: no writer frees or
+    // changes the entry before the pin is dropped (module docs of `epoch`), and a non-null
+    // slot holds a valid `Box<Entry>`.
+    unsafe { p.as_ref() }
+}
+
 /// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
-/// `None` if the slot is empty (or this thread cannot protect another entry now).
+/// `None` if the slot is empty (or this thread is exiting).
 #[inline(always)]
 pub(crate) fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-    let h = hazard::protect(cell(fd)?)?;
-    // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or changes
-    // it before `h` is dropped (module docs of `hazard`), and it was a valid `Box<Entry>`.
-    let r = f(unsafe { &*h.ptr() });
-    drop(h);
+    let c = cell(fd)?;
+    let pin = epoch::pin()?;
+    let p = c.load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: loaded under `pin`: no writer frees or changes the entry before the pin is
+    // dropped (module docs of `epoch`), and it was a valid `Box<Entry>` when published.
+    let r = f(unsafe { &*p });
+    drop(pin);
     Some(r)
 }
 
 /// The cell of `fd` with its entry published (under `WRITER`), adopting an inherited
 /// descriptor first; `ERROR_INVALID_HANDLE` if there is no such handle.
-pub(crate) fn locked_cell(fd: RawFd, w: &MutexGuard<'static, ()>) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn locked_cell(fd: RawFd, w: &Writer) -> Res<&'static AtomicPtr<Entry>> {
     if let Some(c) = cell(fd).filter(|c| !c.load(Ordering::Acquire).is_null()) {
         return Ok(c);
     }
@@ -437,26 +580,30 @@ pub struct Borrowed<'a> {
     pub probe: Option<Probe<'a>>,
 }
 
-/// Runs `f` on handle `h` without taking a lock or a reference (hazard-protected): for short
+/// Runs `f` on handle `h` without taking a lock or a reference (under an epoch pin): for short
 /// calls that never block and never change the handle table (`ReleaseMutex`, `SetEvent`, a
 /// zero-timeout try). A blocking wait must take a reference ([`get`]) instead. Falls back to
 /// the locked path (adopting an inherited handle on first use) when needed.
 #[inline(always)]
 pub fn with<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
-    if let Some(protected) = cell_of_value(h).and_then(hazard::protect) {
-        // SAFETY: the hazard keeps the entry published-or-waited-for: no writer frees or
-        // changes it before `protected` is dropped (module docs of `hazard`), and it was a
-        // valid `Box<Entry>`.
-        let e = unsafe { &*protected.ptr() };
-        let r = f(Borrowed { object: &e.object, access: e.access, probe: e.probe() });
-        drop(protected);
-        return Ok(r);
+    if let Some(c) = cell_of_value(h)
+        && let Some(pin) = epoch::pin()
+    {
+        let p = c.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: loaded under `pin`: no writer frees or changes the entry before the pin
+            // is dropped (module docs of `epoch`), and it was a valid `Box<Entry>`.
+            let e = unsafe { &*p };
+            let r = f(Borrowed { object: &e.object, access: e.access, probe: e.probe() });
+            drop(pin);
+            return Ok(r);
+        }
     }
     with_slow(h, f)
 }
 
-/// [`with`] for a handle that is not published (or when this thread has no free hazard slot):
-/// under the writer lock, adopting an inherited descriptor first.
+/// [`with`] for a handle that is not published (or when this thread is exiting): under the
+/// writer lock, adopting an inherited descriptor first.
 #[inline(never)]
 pub(crate) fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<R> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
@@ -466,7 +613,7 @@ pub(crate) fn with_slow<R>(h: HANDLE, f: impl FnOnce(Borrowed<'_>) -> R) -> Res<
 /// The objects of several handles, protected together by [`with_many`].
 #[derive(Clone, Copy)]
 pub struct Many<'a> {
-    /// Entries protected by the caller's hazard batch for at least `'a`.
+    /// Entries loaded under the caller's epoch pin, which lives at least `'a`.
     pub(crate) entries: &'a [*const Entry],
 }
 
@@ -485,8 +632,8 @@ impl<'a> Many<'a> {
 
     #[inline(always)]
     fn entry(&self, i: usize) -> &'a Entry {
-        // SAFETY: the entry is protected by `with_many`'s hazard batch for as long as this
-        // view exists (`'a` does not outlive the call of `f`) and was a valid `Box<Entry>` when
+        // SAFETY: the entry was loaded under `with_many`'s pin, which lives as long as this
+        // view (`'a` does not outlive the call of `f`), and was a valid `Box<Entry>` when
         // published (see `with_published`).
         unsafe { &*self.entries[i] }
     }
@@ -520,27 +667,21 @@ pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(Many<'_>) -> R) -> Option<R> {
     if n > 64 {
         return None;
     }
-    let mut batch = hazard::Batch::with_room(n)?;
-    // Uninitialized (no 1 KiB of zeroing per call): element i is written before it is read.
-    let mut cells: [MaybeUninit<&AtomicPtr<Entry>>; 64] = [const { MaybeUninit::uninit() }; 64];
+    let pin = epoch::pin()?;
+    // Uninitialized (no 512 bytes of zeroing per call): element i is written before it is read.
     let mut ptrs: [MaybeUninit<*const Entry>; 64] = [const { MaybeUninit::uninit() }; 64];
-    for ((&h, c), p) in hs.iter().zip(&mut cells[..n]).zip(&mut ptrs[..n]) {
-        let cell = c.write(cell_of_value(h)?);
-        p.write(batch.push(cell)?);
+    for (&h, p) in hs.iter().zip(&mut ptrs[..n]) {
+        let e = cell_of_value(h)?.load(Ordering::Acquire);
+        if e.is_null() {
+            return None;
+        }
+        p.write(e);
     }
-    // SAFETY: the loop above wrote all `n` elements of both arrays (it returns early otherwise),
-    // and `MaybeUninit<T>` has the layout of `T`.
-    let (cells, ptrs) = unsafe {
-        (
-            std::slice::from_raw_parts(cells.as_ptr().cast::<&AtomicPtr<Entry>>(), n),
-            std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const Entry>(), n),
-        )
-    };
-    if !batch.confirm(cells.iter().copied().zip(ptrs.iter().copied())) {
-        return None;
-    }
+    // SAFETY: the loop above wrote all `n` elements (it returns early otherwise), and
+    // `MaybeUninit<T>` has the layout of `T`.
+    let ptrs = unsafe { std::slice::from_raw_parts(ptrs.as_ptr().cast::<*const Entry>(), n) };
     let r = f(Many { entries: ptrs });
-    drop(batch);
+    drop(pin);
     Some(r)
 }
 
@@ -637,10 +778,9 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 /// Adds a handle for a core namespace object (mapping or sync object) created or opened
 /// inheritable exactly when the handle is to be (`bInheritHandle`), with its access.
 ///
-/// An inheritable one's slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it
-/// was opened, as asked). A non-inheritable one's slot is an `FD_CLOEXEC` duplicate of it (same
-/// open file description), so that it can later be moved to another description (`share`);
-/// the core handle stays private and its close takes the fast path.
+/// The slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it was opened iff
+/// asked). A non-inheritable handle's core object stays private, and its close takes the fast
+/// path; making it inheritable later is the core's move (see [`set_inherit`]).
 pub fn insert_core(object: Object) -> Res<HANDLE> {
     let inheritable = object.core_inheritable();
     insert_core_as(object, inheritable)
@@ -651,13 +791,8 @@ pub fn insert_core(object: Object) -> Res<HANDLE> {
 pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
     debug_assert_eq!(inheritable, object.core_inheritable());
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    let entry = if inheritable {
-        Entry::new(Slot::Core, object, access, HANDLE_FLAG_INHERIT, true)
-    } else {
-        let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-        Entry::new(Slot::Own(slot), object, access, 0, false)
-    };
-    insert_entry(entry)
+    let flags = if inheritable { HANDLE_FLAG_INHERIT } else { 0 };
+    insert_entry(Entry::new(Slot::Core, object, access, flags, inheritable))
 }
 
 /// A new handle entry for a namespace object `object` (already with the new handle's access,
@@ -734,7 +869,12 @@ pub(crate) fn share(entry: &mut Entry) -> Res<Object> {
 pub(crate) fn set_inherit(entry: &mut Entry, inherit: bool) -> Res<Option<Object>> {
     let mut old = None;
     match &entry.slot {
-        Slot::Core => entry.object.set_core_inheritable(inherit)?,
+        Slot::Core => {
+            // The core moves a private named handle to a fresh, locked description first (see
+            // the module docs), and closes it as shared from then on.
+            entry.object.set_core_inheritable(inherit)?;
+            entry.shared |= inherit;
+        }
         Slot::Own(slot) => {
             if inherit && !entry.shared && entry.object.is_named_core() {
                 old = Some(share(entry)?);
@@ -761,6 +901,8 @@ pub fn get(h: HANDLE) -> Res<HandleInfo> {
 /// `ERROR_INVALID_HANDLE`.
 pub fn close(h: HANDLE) -> Res<()> {
     let fd = fd_of(h).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    // A termination waits until the close is complete (see `Deferred`).
+    let _deferred = Deferred::new();
     let entry = {
         let w = writer();
         let c = locked_cell(fd, &w)?;
@@ -770,11 +912,21 @@ pub fn close(h: HANDLE) -> Res<()> {
             return Err(Fail(Win32Error::INVALID_HANDLE.0));
         }
         let e = unpublish(c, &w).ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-        if matches!(e.slot, Slot::Core) && e.flags & HANDLE_FLAG_INHERIT != 0 && e.object.references() > 1 {
-            // Another thread still uses the object (a wait, a view being made), so its
-            // descriptor outlives the handle: make sure no child inherits it and the value is
-            // not adopted as an inherited handle meanwhile.
+        if matches!(e.slot, Slot::Core) && e.flags & HANDLE_FLAG_INHERIT != 0 {
+            // The core object may outlive the handle: another thread still uses it (a wait, a
+            // view being made), or a duplicate shares it through its own slot (made while this
+            // handle was private, which the core then moved in place). Its descriptor must not
+            // be inherited by a child or adopted as an inherited handle meanwhile.
             e.object.set_core_inheritable(false).ok();
+        }
+        if let Slot::Own(slot) = &e.slot
+            && e.flags & HANDLE_FLAG_INHERIT != 0
+        {
+            // The slot is closed only after the lock is released: until then a call that finds
+            // the cell empty takes the locked path, which adopts an open descriptor without
+            // `FD_CLOEXEC` as an inherited handle: the closed handle would come back to life
+            // over a descriptor closed just after (test `closing_an_inheritable_own_slot_...`).
+            set_cloexec(slot.as_fd(), true).ok();
         }
         e
     };

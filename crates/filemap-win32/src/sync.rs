@@ -136,14 +136,27 @@ pub unsafe extern "system" fn OpenMutexW(dwDesiredAccess: DWORD, bInheritHandle:
 #[unsafe(no_mangle)]
 pub extern "system" fn ReleaseMutex(hMutex: HANDLE) -> BOOL {
     boundary(FALSE, || {
-        handles::with(hMutex, |h| match h.object {
-            Object::Mutex(m) => {
-                m.release()?;
-                Ok(TRUE)
-            }
-            _ => fail(Win32Error::INVALID_HANDLE),
-        })?
+        if let Some(pin) = handles::pin()
+            && let Some(Object::Mutex(m)) = handles::lookup(hMutex, &pin).map(|e| &e.object)
+            && m.try_release_now()
+        {
+            return Ok(TRUE);
+        }
+        release_mutex_slow(hMutex)
     })
+}
+
+/// [`ReleaseMutex`] past its fast path: adopts an inherited handle, reports errors.
+#[cold]
+#[inline(never)]
+fn release_mutex_slow(h: HANDLE) -> Res<BOOL> {
+    handles::with(h, |h| match h.object {
+        Object::Mutex(m) => {
+            m.release()?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })?
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,10 +266,10 @@ pub unsafe extern "system" fn ReleaseSemaphore(
     lpPreviousCount: *mut i32,
 ) -> BOOL {
     boundary(FALSE, || {
-        let previous = handles::with(hSemaphore, |h| match h.object {
-            Object::Semaphore(s) => Ok(s.release(lReleaseCount)?),
-            _ => fail(Win32Error::INVALID_HANDLE),
-        })??;
+        let previous = match release_semaphore_now(hSemaphore, lReleaseCount) {
+            Some(previous) => previous,
+            None => release_semaphore_slow(hSemaphore, lReleaseCount)?,
+        };
         if !lpPreviousCount.is_null() {
             // SAFETY: non-NULL and writable (caller's promise).
             unsafe { lpPreviousCount.write(previous) };
@@ -354,23 +367,39 @@ pub unsafe extern "system" fn OpenEventW(dwDesiredAccess: DWORD, bInheritHandle:
     boundary(std::ptr::null_mut(), || unsafe { open_event(dwDesiredAccess, bInheritHandle, Name::W(lpName)) })
 }
 
+#[inline(never)]
 fn with_event(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> BOOL {
-    boundary(FALSE, || {
-        handles::with(h, |h| match h.object {
-            Object::Event(e) => {
-                op(e)?;
-                Ok(TRUE)
-            }
-            _ => fail(Win32Error::INVALID_HANDLE),
-        })?
-    })
+    boundary(FALSE, || event_op(h, op))
+}
+
+/// [`with_event`] inside the boundary (out of line: `SetEvent`'s full path).
+#[inline(never)]
+fn event_op(h: HANDLE, op: impl FnOnce(&Event) -> filemap::Result<bool>) -> Res<BOOL> {
+    handles::with(h, |h| match h.object {
+        Object::Event(e) => {
+            op(e)?;
+            Ok(TRUE)
+        }
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })?
 }
 
 /// `SetEvent`: signals the event (a manual-reset event stays signaled; an auto-reset event
 /// releases one waiter). Needs `EVENT_MODIFY_STATE`; `ERROR_INVALID_HANDLE` for other objects.
 #[unsafe(no_mangle)]
 pub extern "system" fn SetEvent(hEvent: HANDLE) -> BOOL {
-    with_event(hEvent, Event::set)
+    boundary(FALSE, || if set_event_now(hEvent) { Ok(TRUE) } else { event_op(hEvent, Event::set) })
+}
+
+/// The uncontended `SetEvent`: false if the core's fast path cannot decide (then the full path
+/// decides and reports errors; nothing changed).
+#[inline(always)]
+fn set_event_now(h: HANDLE) -> bool {
+    let Some(pin) = handles::pin() else { return false };
+    match handles::lookup(h, &pin).map(|e| &e.object) {
+        Some(Object::Event(e)) => e.try_set_now().is_some(),
+        _ => false,
+    }
 }
 
 /// `ResetEvent`: makes the event unsignaled.
@@ -554,31 +583,72 @@ fn looks_available(object: &Object, probe: Probe<'_>) -> bool {
     probe.looks_signaled() || (probe.is_mutex() && matches!(object, Object::Mutex(m) if m.is_owned_by_current_thread()))
 }
 
-/// Tries to take a mutex, semaphore or event without waiting (never blocks).
-#[inline(always)]
-fn try_take(object: &Object) -> Res<WaitOutcome> {
-    Ok(match object {
-        Object::Mutex(m) => m.acquire(Some(Duration::ZERO))?,
-        Object::Semaphore(s) => s.wait(Some(Duration::ZERO))?,
-        Object::Event(e) => e.wait(Some(Duration::ZERO))?,
-        _ => WaitOutcome::TimedOut,
-    })
+/// [`ReleaseSemaphore`] past its fast path: adopts an inherited handle, reports errors.
+#[cold]
+#[inline(never)]
+fn release_semaphore_slow(h: HANDLE, n: i32) -> Res<i32> {
+    handles::with(h, |h| match h.object {
+        Object::Semaphore(s) => Ok(s.release(n)?),
+        _ => fail(Win32Error::INVALID_HANDLE),
+    })?
 }
 
-/// The fast path of a wait on one object, on a borrowed (hazard-protected) handle: a plain
-/// read of the state, then one non-blocking try. `None`: the caller must wait with a reference.
+/// The uncontended `ReleaseSemaphore`: `None` if the core's fast path cannot decide (then the
+/// full path decides and reports errors; nothing changed).
 #[inline(always)]
-fn wait_one_fast(object: &Object, probe: Option<Probe<'_>>) -> Res<Option<DWORD>> {
-    let Some(probe) = probe else {
-        return Ok(None); // not a mutex, semaphore or event with SYNCHRONIZE: the core's path
-    };
-    if looks_available(object, probe) {
-        return match try_take(object)? {
-            WaitOutcome::TimedOut => Ok(None), // lost a race: wait for real
-            outcome => Ok(Some(outcome.to_win32())),
-        };
+fn release_semaphore_now(h: HANDLE, n: i32) -> Option<i32> {
+    let pin = handles::pin()?;
+    match &handles::lookup(h, &pin)?.object {
+        Object::Semaphore(s) => s.try_release_now(n),
+        _ => None,
     }
-    Ok(None) // the core decides (it also detects dead owners, fires timers...)
+}
+
+/// The uncontended `WaitForSingleObject` on a mutex, semaphore or event: one pin, one lookup,
+/// the core's non-blocking try (no lock, no reference count, no system call). `None`: not
+/// available now, another kind of object, or anything the full path must decide (it then
+/// waits and reports errors; nothing changed).
+#[inline(always)]
+fn wait_now(h: HANDLE) -> Option<DWORD> {
+    let pin = handles::pin()?;
+    match &handles::lookup(h, &pin)?.object {
+        Object::Mutex(m) => m.try_acquire_now().map(WaitOutcome::to_win32),
+        Object::Semaphore(s) => s.try_wait_now().then_some(crate::WAIT_OBJECT_0),
+        Object::Event(e) => e.try_wait_now().then_some(crate::WAIT_OBJECT_0),
+        _ => None,
+    }
+}
+
+/// The cheap first pass of a wait-any, under one pin: one pass over the handles (lookup and
+/// "looks signaled" probe, a load and a compare each; no claim, no system call), then the
+/// core's non-blocking try on the lowest index that looks available. `None` when any handle is
+/// not a published mutex, semaphore or event with `SYNCHRONIZE` (the full path then reports
+/// errors in Windows' order, waits for timers and processes...), when nothing looks available,
+/// or when the try failed (a race, another process's claim, our own mutex at its recursion
+/// limit): the full path decides (it waits out claims before it looks further, and reports
+/// errors); nothing was consumed.
+#[inline(always)]
+fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
+    let pin = handles::pin()?;
+    let mut first = None;
+    for (i, &h) in hs.iter().enumerate() {
+        let e = handles::lookup(h, &pin)?;
+        let p = e.probe()?;
+        if first.is_none() && looks_available(&e.object, p) {
+            first = Some((i, e));
+        }
+    }
+    let (i, e) = first?;
+    let taken = match &e.object {
+        Object::Mutex(m) => m.try_acquire_now(),
+        Object::Semaphore(s) => s.try_wait_now().then_some(WaitOutcome::Signaled(0)),
+        Object::Event(ev) => ev.try_wait_now().then_some(WaitOutcome::Signaled(0)),
+        _ => None,
+    };
+    match taken? {
+        WaitOutcome::Abandoned(_) => Some(WaitOutcome::Abandoned(i).to_win32()),
+        _ => Some(WaitOutcome::Signaled(i).to_win32()),
+    }
 }
 
 /// Waits for one object through a reference (the blocking path).
@@ -597,13 +667,19 @@ fn wait_one(object: &Object, ms: DWORD) -> Res<DWORD> {
 /// [`WaitForSingleObject`] without the boundary.
 #[inline(always)]
 fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
+    match wait_now(h) {
+        Some(r) => Ok(r),
+        None => wait_single_slow(h, ms),
+    }
+}
+
+/// [`wait_single`] past its fast path: pseudo-handles, adoption, waits that block, errors.
+#[cold]
+#[inline(never)]
+fn wait_single_slow(h: HANDLE, ms: DWORD) -> Res<DWORD> {
     if handles::is_pseudo(h) {
         crate::system::Sleep(ms);
         return Ok(WAIT_TIMEOUT);
-    }
-    // Uncontended: no lock, no reference count, no system call.
-    if let Some(r) = handles::with(h, |b| wait_one_fast(b.object, b.probe))?? {
-        return Ok(r);
     }
     let info = handles::get(h)?;
     wait_one(&info.object, ms)
@@ -618,8 +694,7 @@ fn wait_single(h: HANDLE, ms: DWORD) -> Res<DWORD> {
 /// out. Success leaves the last error unchanged.
 ///
 /// An uncontended wait on a mutex, semaphore or event makes no system call and takes no lock:
-/// the handle is read under a hazard pointer, the state is read, and one non-blocking try
-/// takes it; only a wait that must block takes a reference to the object.
+/// the handle is read under an epoch pin and one non-blocking try takes it; only a wait that must block takes a reference to the object.
 #[unsafe(no_mangle)]
 pub extern "system" fn WaitForSingleObject(hHandle: HANDLE, dwMilliseconds: DWORD) -> DWORD {
     boundary(WAIT_FAILED, || wait_single(hHandle, dwMilliseconds))
@@ -644,50 +719,24 @@ pub extern "system" fn WaitForSingleObjectEx(hHandle: HANDLE, dwMilliseconds: DW
     })
 }
 
-/// The cheap first pass of a wait on several objects, on borrowed handles: one pass of "looks
-/// signaled" probes (a load and a compare each, no claim, no system call), then non-blocking
-/// tries. `None`: the caller must wait with references.
+/// The cheap first pass of a wait-all, on borrowed handles: one pass of "looks signaled"
+/// probes (a load and a compare each, no claim, no system call), then the core's all-or-nothing
+/// try. `None`: the caller must wait with references.
 #[inline(always)]
-fn wait_multiple_fast(objects: handles::Many<'_>, all: bool) -> Res<Option<DWORD>> {
+fn wait_all_fast(objects: handles::Many<'_>) -> Res<Option<DWORD>> {
     let n = objects.len();
     let looks = |i: usize| objects.probe(i).is_some_and(|p| looks_available(objects.get(i), p));
-    if all {
-        if !(0..n).all(looks) {
-            return Ok(None); // timers, processes, errors, or not all signaled: the core's path
-        }
-        let mut ws: [&dyn Waitable; 64] = [waitable(objects.get(0))?; 64];
-        for (w, o) in ws.iter_mut().zip(objects.iter()) {
-            *w = waitable(o)?;
-        }
-        return match wait_all(&ws[..n], Some(Duration::ZERO))? {
-            WaitOutcome::TimedOut => Ok(None),
-            outcome => Ok(Some(outcome.to_win32())),
-        };
+    if !(0..n).all(looks) {
+        return Ok(None); // timers, processes, errors, or not all signaled: the core's path
     }
-    // Every object must have a probe (else the core's path reports errors, waits for
-    // timers...); the lowest index that looks available is tried first, as the core's wait-any
-    // would pick. One pass: probes until one looks available, probe presence after it.
-    let mut first = n;
-    for i in 0..n {
-        let Some(p) = objects.probe(i) else { return Ok(None) };
-        if looks_available(objects.get(i), p) {
-            first = i;
-            break;
-        }
+    let mut ws: [&dyn Waitable; 64] = [waitable(objects.get(0))?; 64];
+    for (w, o) in ws.iter_mut().zip(objects.iter()) {
+        *w = waitable(o)?;
     }
-    if !(first + 1..n).all(|i| objects.probe(i).is_some()) {
-        return Ok(None);
+    match wait_all(&ws[..n], Some(Duration::ZERO))? {
+        WaitOutcome::TimedOut => Ok(None),
+        outcome => Ok(Some(outcome.to_win32())),
     }
-    for i in first..n {
-        if i == first || looks(i) {
-            match try_take(objects.get(i))? {
-                WaitOutcome::Signaled(_) => return Ok(Some(WaitOutcome::Signaled(i).to_win32())),
-                WaitOutcome::Abandoned(_) => return Ok(Some(WaitOutcome::Abandoned(i).to_win32())),
-                WaitOutcome::TimedOut => {} // lost a race: look further
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// # Safety
@@ -706,7 +755,7 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
     // alertable wait goes to the APC-aware path as it is (queued APCs end it first).
     if !all
         && !alertable
-        && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, false)).transpose()?.flatten()
+        && let Some(r) = wait_any_now(hs)
     {
         return Ok(r);
     }
@@ -724,9 +773,7 @@ unsafe fn wait_multiple(count: u32, handles_ptr: *const HANDLE, all: bool, ms: u
         if values.windows(2).any(|w| w[0] == w[1]) {
             return fail(Win32Error::INVALID_PARAMETER);
         }
-        if !alertable
-            && let Some(r) = handles::with_many(hs, |objects| wait_multiple_fast(objects, true)).transpose()?.flatten()
-        {
+        if !alertable && let Some(r) = handles::with_many(hs, wait_all_fast).transpose()?.flatten() {
             return Ok(r);
         }
     }

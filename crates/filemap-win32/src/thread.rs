@@ -11,7 +11,9 @@
 //! a thread that called `ExitThread` (not of one killed by `TerminateThread`). `TerminateThread`
 //! parks the target with the real-time signal `SIGRTMAX - 3` (a program that uses that signal
 //! for itself must not call `TerminateThread`). As on Windows, a terminated thread releases
-//! nothing it held (locks, a mutex it owns stays owned, not abandoned). `ExitThread` on the
+//! nothing it held (locks, a mutex it owns stays owned, not abandoned). A thread inside a change
+//! of the handle table or a `CloseHandle` stops when that ends (`handles::Deferred`): the table
+//! is the kernel's on Windows and never left locked. `ExitThread` on the
 //! main thread waits for the program's other `CreateThread` threads to end, then exits the
 //! process with the code (Windows ends the process when its last thread ends).
 
@@ -278,6 +280,19 @@ fn terminate_signal() -> i32 {
 }
 
 extern "C" fn on_terminate_signal(_: i32) {
+    // Inside a change of the handle table (it holds the table's lock) or a `CloseHandle`: it
+    // parks itself when that ends (`handles::Deferred`).
+    if crate::handles::defer_termination() {
+        return;
+    }
+    park_terminated()
+}
+
+/// Parks a thread `TerminateThread` ended, for good. The thread may have been stopped inside a
+/// handle-table read; it never resumes it, so its pin must not hold up every `CloseHandle` of
+/// the process.
+pub(crate) fn park_terminated() -> ! {
+    crate::handles::abandon_pin();
     park_forever()
 }
 
@@ -300,10 +315,13 @@ pub extern "system" fn TerminateThread(hThread: HANDLE, dwExitCode: DWORD) -> BO
         }
         static HANDLER: std::sync::Once = std::sync::Once::new();
         HANDLER.call_once(|| {
-            // SAFETY: a zeroed sigaction with our handler, all signals blocked inside it.
+            // SAFETY: a zeroed sigaction with our handler, all signals blocked inside it, interrupted calls restarted.
             unsafe {
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = on_terminate_signal as *const () as usize;
+                // A deferred termination returns from the handler: the interrupted system call
+                // (in a change of the handle table) restarts rather than failing with EINTR.
+                sa.sa_flags = libc::SA_RESTART;
                 libc::sigfillset(&mut sa.sa_mask);
                 libc::sigaction(terminate_signal(), &sa, std::ptr::null_mut());
             }

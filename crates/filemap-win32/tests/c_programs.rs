@@ -331,6 +331,13 @@ fn createprocess_searches_the_application_dir_then_the_current_dir_unless_disabl
 }
 
 #[test]
+fn a_thread_terminated_in_the_middle_of_a_call_does_not_hold_up_close_handle() {
+    for out in run_program("terminate_mid_call.c", &[Build::C], &[]) {
+        assert!(out.contains("TERMINATE MID CALL OK"), "{out}");
+    }
+}
+
+#[test]
 fn the_wait_fast_paths_keep_windows_semantics_lowest_index_recursion_rights_and_all_or_nothing() {
     for out in run_program("wait_fast_paths.c", &[Build::C], &[]) {
         assert!(out.contains("WAIT FAST OK"), "{out}");

@@ -1,6 +1,6 @@
 //! `fork` while another thread is inside a handle lookup: the child (which has only the forking
-//! thread) must still be able to close that handle. A hazard another thread held at the moment
-//! of the fork is never cleared in the child; unless the library forgets other threads' hazards
+//! thread) must still be able to close that handle. A pin another thread held at the moment
+//! of the fork is never cleared in the child; unless the library forgets other threads' pins
 //! after `fork`, the child's `CloseHandle` waits for it forever.
 //!
 //! One test per binary: it sets `FILEMAP_ROOT` for the whole process.
@@ -33,7 +33,7 @@ fn a_forked_child_closes_a_handle_another_thread_was_using_at_the_fork() {
     let busy = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            // Lookups back to back: most of the time this thread holds a hazard on the entry.
+            // Lookups back to back: most of the time this thread holds a pin.
             while !stop.load(Ordering::Relaxed) {
                 let h = hv as filemap_win32::HANDLE;
                 assert_eq!(SetEvent(h), TRUE);
@@ -66,7 +66,7 @@ fn a_forked_child_closes_a_handle_another_thread_was_using_at_the_fork() {
                 unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
                 stop.store(true, Ordering::Relaxed);
                 panic!(
-                    "fork {round}: the child's CloseHandle hung (a hazard of a thread that does not exist in the child)"
+                    "fork {round}: the child's CloseHandle hung (a pin of a thread that does not exist in the child)"
                 );
             }
             std::thread::sleep(Duration::from_millis(2));

@@ -101,6 +101,15 @@ pub use sys::tls as fast_tls;
 /// written against, so `#[derive(zerocopy::FromBytes, ...)]` in your code matches it.
 pub use zerocopy;
 
+/// Installs the core's `fork` handlers now (otherwise they are installed with the first named
+/// handle). POSIX runs `pthread_atfork` *prepare* handlers in the reverse order of their
+/// registration: a layer that calls this and then registers its own handlers knows its
+/// *prepare* runs before the core's, so it may hold one of its locks across the fork even if it
+/// calls into the core under that lock (the core's *prepare* takes the core's fork registry).
+pub fn install_fork_handlers() {
+    fork::install();
+}
+
 /// The Win32 allocation granularity: view offsets and addresses are multiples of it (64 KiB).
 pub const ALLOCATION_GRANULARITY: usize = sys::GRANULARITY;
 

@@ -206,8 +206,17 @@ pub(crate) struct ViewRecord {
 
 #[derive(Debug)]
 enum Kind {
-    Private { placeholder: bool, huge: usize },
-    View { view: ViewRecord, raw: bool },
+    Private {
+        placeholder: bool,
+        huge: usize,
+    },
+    /// A view. `raw`: given away with `View::into_raw` (unmapped by address); `pin`: a raw
+    /// view's `MapPin` (see `object::MapPin`), dropped only after its pages are unmapped.
+    View {
+        view: ViewRecord,
+        raw: bool,
+        pin: Option<MapPin>,
+    },
 }
 
 #[derive(Debug)]
@@ -1161,7 +1170,7 @@ pub(crate) fn register_view(base: usize, view: ViewRecord) {
     let mut alloc = Allocation {
         len: span,
         alloc_protect: default,
-        kind: Kind::View { view, raw: false },
+        kind: Kind::View { view, raw: false, pin: None },
         runs: Runs::new(span, page),
     };
     if reserved {
@@ -1176,31 +1185,46 @@ pub(crate) fn unregister_view(base: usize) {
     registry().remove(&base);
 }
 
-/// Marks the view at `base` as given away to raw-address code (`View::into_raw`).
-pub(crate) fn mark_raw(base: usize) {
-    if let Some(Allocation { kind: Kind::View { raw, .. }, .. }) = registry().get_mut(&base) {
+/// Marks the view at `base` as given away to raw-address code (`View::into_raw`), keeping its
+/// pin until [`take_raw_view`]'s caller has unmapped it.
+pub(crate) fn mark_raw(base: usize, view_pin: Option<MapPin>) {
+    if let Some(Allocation { kind: Kind::View { raw, pin, .. }, .. }) = registry().get_mut(&base) {
         *raw = true;
+        *pin = view_pin;
+    } else {
+        // Every view is registered when mapped; should one not be, its pages stay mapped for
+        // the rest of the process's life, and so does its pin.
+        std::mem::forget(view_pin);
     }
 }
 
-/// Removes the raw view containing `addr` from the registry and returns (base, span, copy).
-/// With `preserve`, the view's range becomes a placeholder again (its pages are replaced by an
-/// inaccessible reservation before the registry lock is released).
-pub(crate) fn take_raw_view(addr: usize, preserve: bool) -> Result<(usize, usize)> {
+/// Removes the raw view containing `addr` from the registry and returns (base, span, pin):
+/// the caller unmaps (base, span) and only then drops the pin (while the pages are mapped they
+/// keep the handle's OFD, and any lock on it, alive). With `preserve`, the view's range becomes
+/// a placeholder again (its pages are replaced by an inaccessible reservation before the
+/// registry lock is released; the span returned is then 0).
+pub(crate) fn take_raw_view(addr: usize, preserve: bool) -> Result<(usize, usize, Option<MapPin>)> {
     let mut reg = registry();
     let base = find(&reg, addr).filter(|b| matches!(reg[b].kind, Kind::View { raw: true, .. }));
     let Some(base) = base else {
         return Err(bad_address(format!("{addr:#x} is not inside a mapped view")));
     };
     let alloc = reg.remove(&base).expect("found");
+    let pin = match alloc.kind {
+        Kind::View { pin, .. } => pin,
+        Kind::Private { .. } => None, // (filtered out above)
+    };
     if preserve {
         // SAFETY: the view is ours (registered raw view, now unregistered) and the caller of
         // UnmapViewOfFile2 gives it up.
-        unsafe { vm::decommit(base, alloc.len) }.map_err(|e| Error::from_io("cannot unmap the view", e.into()))?;
+        if let Err(e) = unsafe { vm::decommit(base, alloc.len) } {
+            std::mem::forget(pin); // the pages may still be mapped: keep pinning the OFD
+            return Err(Error::from_io("cannot unmap the view", e.into()));
+        }
         reg.insert(base, placeholder_alloc(alloc.len, 0x01));
-        return Ok((base, 0));
+        return Ok((base, 0, pin));
     }
-    Ok((base, alloc.len))
+    Ok((base, alloc.len, pin))
 }
 
 /// The raw view containing `addr`: (base, span, copy-on-write).
@@ -1208,7 +1232,7 @@ pub(crate) fn find_raw_view(addr: usize) -> Option<(usize, usize, bool)> {
     let reg = registry();
     let base = find(&reg, addr)?;
     match &reg[&base].kind {
-        Kind::View { raw: true, view } => Some((base, reg[&base].len, view.copy)),
+        Kind::View { raw: true, view, .. } => Some((base, reg[&base].len, view.copy)),
         _ => None,
     }
 }

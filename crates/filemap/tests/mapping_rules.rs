@@ -282,6 +282,40 @@ fn requested_addresses_must_be_aligned_and_free() {
 }
 
 #[test]
+fn a_raw_view_keeps_the_memory_but_never_the_name_whether_unmapped_before_or_after_its_handle_closes() {
+    for unmap_first in [false, true] {
+        let name = unique(if unmap_first { "raw-unmapped" } else { "raw-mapped" });
+        let (first, _) = create(&name, 4096);
+        let second = Mapping::open(&name, Access::ALL).unwrap(); // another holder (own OFD)
+        let raw = first.view(Access::WRITE).unwrap().into_raw();
+        // SAFETY: `raw` is a live 4 KiB read-write view created just above.
+        unsafe { raw.write(9) };
+        if unmap_first {
+            // SAFETY: the view's own address; nothing uses `raw` afterwards.
+            unsafe { unmap_raw(raw) }.unwrap();
+        }
+        // The first close cannot decide (the second handle holds the object); a raw view still
+        // mapped from its OFD must not keep its holder lock, or the last close below would
+        // see a holder that is gone and keep the name.
+        first.close().unwrap();
+        assert_eq!(
+            Mapping::open(&name, Access::READ).unwrap().view(Access::READ).unwrap().read_vec(0, 1).unwrap(),
+            [9]
+        );
+        second.close().unwrap();
+        assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_NOT_FOUND);
+        if !unmap_first {
+            // SAFETY: the view outlives its handles (memory, not the name); nothing uses `raw`
+            // after the unmap.
+            unsafe {
+                assert_eq!(raw.read(), 9);
+                unmap_raw(raw).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
 fn unmap_by_any_inner_address_and_refuse_non_views() {
     let name = unique("unmap");
     let (m, _) = create(&name, 3 * 4096);

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use filemap::Win32Error;
-use filemap::sync::{Event, Mutex, Process, Rights, Semaphore, SyncState, WaitOutcome, Waitable, wait_all, wait_any};
+use filemap::sync::{
+    DueTime, Event, Mutex, Process, Rights, Semaphore, SyncState, Timer, WaitOutcome, Waitable, wait_all, wait_any,
+};
 use sync_support::{helper_role, isolated, name, say, spawn_helper};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -177,6 +179,21 @@ fn wait_all_is_atomic_against_competing_waiters_in_other_processes() {
         };
         let left = count(&a) + count(&b);
         assert_eq!(released, taken.load(Ordering::SeqCst) + 2 + left, "every unit accounted for");
+    });
+}
+
+#[test]
+fn wait_any_gives_a_due_timer_at_a_lower_index_precedence_over_a_signaled_event() {
+    // A timer's state word says "unsignaled" until a wait fires it when due: a first pass that
+    // only looked at state words would pick the event at index 1.
+    isolated("wait_any_gives_a_due_timer_at_a_lower_index_precedence_over_a_signaled_event", || {
+        let (t, _) = Timer::options().name(&name("t")).create().unwrap();
+        let (e, _) = Event::options().name(&name("e")).initial_state(true).create().unwrap();
+        t.set(DueTime::Relative(Duration::from_millis(20)), None).unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(wait_any(&[&t, &e], NOW).unwrap(), WaitOutcome::Signaled(0));
+        assert_eq!(e.state(), SyncState::Event { manual_reset: false, signaled: true }, "the event is left");
+        assert_eq!(wait_any(&[&t, &e], NOW).unwrap(), WaitOutcome::Signaled(1));
     });
 }
 

@@ -103,9 +103,37 @@ static void test_descriptors(void)
     CHECK(DuplicateHandle(GetCurrentProcess(), t, GetCurrentProcess(), &d2, FILE_MAP_READ, FALSE, DUPLICATE_CLOSE_SOURCE));
     CHECK(d2 == t && inheritable_fds() == base + 1);
     CHECK(CloseHandle(d1) && CloseHandle(d2));
+    /* a private handle duplicated (the duplicate shares its object), then made inheritable
+     * and closed: its descriptor, still the duplicate's object's, must not stay inheritable */
+    CHECK(DuplicateHandle(GetCurrentProcess(), m, GetCurrentProcess(), &d1, FILE_MAP_READ, FALSE, 0));
+    CHECK(DuplicateHandle(GetCurrentProcess(), x, GetCurrentProcess(), &d2, 0, FALSE, DUPLICATE_SAME_ACCESS));
+    CHECK(inheritable_fds() == base + 1);
+    CHECK(SetHandleInformation(m, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT));
+    CHECK(SetHandleInformation(x, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT));
+    CHECK(inheritable_fds() == base + 3);
+    CHECK(GetHandleInformation(d1, &flags) && flags == 0 && GetHandleInformation(d2, &flags) && flags == 0);
+    CHECK(CloseHandle(m) && CloseHandle(x));
+    CHECK(inheritable_fds() == base + 1);
+    CHECK(!GetHandleInformation(m, &flags) && GetLastError() == ERROR_INVALID_HANDLE);
+    CHECK(!GetHandleInformation(x, &flags) && GetLastError() == ERROR_INVALID_HANDLE);
+    {
+        /* the duplicates still work and hold the names */
+        char *v = (char *)MapViewOfFile(d1, FILE_MAP_READ, 0, 0, 0);
+        CHECK(v != NULL && UnmapViewOfFile(v));
+        CHECK(WaitForSingleObject(d2, 0) == WAIT_OBJECT_0 && ReleaseMutex(d2));
+        t = OpenFileMapping(FILE_MAP_READ, FALSE, n1);
+        CHECK(t != NULL && CloseHandle(t));
+        /* and can be made inheritable in turn */
+        CHECK(SetHandleInformation(d1, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT));
+        CHECK(inheritable_fds() == base + 2);
+        CHECK(CloseHandle(d1) && CloseHandle(d2));
+        CHECK(inheritable_fds() == base + 1);
+    }
     /* the waitable handle of a thread */
-    CHECK(CloseHandle(m) && CloseHandle(mi) && CloseHandle(x) && CloseHandle(xi));
+    CHECK(CloseHandle(mi) && CloseHandle(xi));
     CHECK(inheritable_fds() == base);
+    CHECK(OpenFileMapping(FILE_MAP_READ, FALSE, n1) == NULL && GetLastError() == ERROR_FILE_NOT_FOUND);
+    CHECK(OpenMutex(SYNCHRONIZE, FALSE, n2) == NULL && GetLastError() == ERROR_FILE_NOT_FOUND);
 }
 
 static HANDLE waited, started;
@@ -211,11 +239,17 @@ static void test_names_freed(void)
 static int holder(_TCHAR **argv)
 {
     HANDLE map = parse_handle(argv[2]), ready = parse_handle(argv[3]), go = parse_handle(argv[4]);
+    int read_only = _tcscmp(argv[5], TEXT("ro")) == 0;
     char *view;
     role = "holder";
     view = (char *)MapViewOfFile(map, FILE_MAP_READ, 0, 0, 0);
     CHECK(view != NULL && view[0] == 'p');
-    CHECK(MapViewOfFile(map, FILE_MAP_WRITE, 0, 0, 0) == NULL && GetLastError() == ERROR_ACCESS_DENIED);
+    if (read_only) {
+        CHECK(MapViewOfFile(map, FILE_MAP_WRITE, 0, 0, 0) == NULL && GetLastError() == ERROR_ACCESS_DENIED);
+    } else {
+        char *w = (char *)MapViewOfFile(map, FILE_MAP_WRITE, 0, 0, 0);
+        CHECK(w != NULL && UnmapViewOfFile(w));
+    }
     CHECK(SetEvent(ready));
     CHECK(WaitForSingleObject(go, 30000) == WAIT_OBJECT_0);
     CHECK(CloseHandle(map)); /* the view stays; the name goes with this last handle */
@@ -225,7 +259,9 @@ static int holder(_TCHAR **argv)
     return failures ? 1 : 0;
 }
 
-static void test_child_holds_the_name(const _TCHAR *self)
+/* `own`: the handle the child inherits is the private handle itself (it had a view, then was
+ * made inheritable), not a read-only duplicate of it. */
+static void test_child_holds_the_name(const _TCHAR *self, int own)
 {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     _TCHAR n[96], cmd[1024];
@@ -235,20 +271,26 @@ static void test_child_holds_the_name(const _TCHAR *self)
     PROCESS_INFORMATION pi;
     DWORD code = 1;
 
-    name(n, TEXT("held"));
+    name(n, own ? TEXT("held_own") : TEXT("held"));
     h = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 65536, n);
     view = (char *)MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
     CHECK(h && view);
     view[0] = 'p';
-    /* a read-only inheritable duplicate of a private handle that has a view */
-    CHECK(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &ro, FILE_MAP_READ, FALSE, 0));
+    if (own) {
+        /* the private handle that has a view, made inheritable itself */
+        ro = h;
+        CHECK(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &h, 0, FALSE, DUPLICATE_SAME_ACCESS));
+    } else {
+        /* a read-only inheritable duplicate of a private handle that has a view */
+        CHECK(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &ro, FILE_MAP_READ, FALSE, 0));
+    }
     CHECK(SetHandleInformation(ro, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT));
     ready = CreateEvent(&sa, FALSE, FALSE, NULL);
     go = CreateEvent(&sa, FALSE, FALSE, NULL);
     CHECK(ready && go);
     ZeroMemory(&si, sizeof si);
     si.cb = sizeof si;
-    _stprintf(cmd, TEXT("\"%s\" holder %llu %llu %llu"), self, hv(ro), hv(ready), hv(go));
+    _stprintf(cmd, TEXT("\"%s\" holder %llu %llu %llu %s"), self, hv(ro), hv(ready), hv(go), own ? TEXT("rw") : TEXT("ro"));
     if (!CreateProcess(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
         CHECK(!"CreateProcess");
         return;
@@ -272,13 +314,14 @@ static void test_child_holds_the_name(const _TCHAR *self)
 
 int _tmain(int argc, _TCHAR *argv[])
 {
-    if (argc >= 5 && _tcscmp(argv[1], TEXT("holder")) == 0)
+    if (argc >= 6 && _tcscmp(argv[1], TEXT("holder")) == 0)
         return holder(argv);
     _stprintf(tag, TEXT("%u"), (unsigned)GetCurrentProcessId());
     test_descriptors();
     test_names_freed();
     test_close_while_waited();
-    test_child_holds_the_name(argv[0]);
+    test_child_holds_the_name(argv[0], 0);
+    test_child_holds_the_name(argv[0], 1);
     if (failures)
         return 1;
     _tprintf(TEXT("LIFETIMES OK\n"));

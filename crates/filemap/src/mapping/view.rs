@@ -322,8 +322,8 @@ pub struct View {
     /// A view of a `SEC_RESERVE` section: pages may be reserved (inaccessible).
     pub(super) reserved: bool,
     /// Set when mapped from the handle's own OFD (see `object::MapPin`); a view given away with
-    /// `into_raw` keeps it for the rest of the process's life (its handle's close then always
-    /// releases its lock explicitly: correct, one syscall dearer).
+    /// `into_raw` hands it to the view registry, which gives it back to [`unmap_raw`] to drop
+    /// once the pages are unmapped.
     pub(super) _pin: Option<MapPin>,
 }
 
@@ -577,8 +577,9 @@ impl View {
     /// `UnmapViewOfFile` does). Unmap it with [`unmap_raw`] (any address inside it works) or it
     /// stays mapped until the process exits.
     pub fn into_raw(self) -> *mut u8 {
-        let view = std::mem::ManuallyDrop::new(self);
-        crate::memory::mark_raw(view.ptr.as_ptr() as usize);
+        let mut view = std::mem::ManuallyDrop::new(self);
+        // The pin goes to the registry with the view (the rest of `View` owns nothing to drop).
+        crate::memory::mark_raw(view.ptr.as_ptr() as usize, view._pin.take());
         view.ptr.as_ptr()
     }
 }
@@ -599,11 +600,19 @@ impl Drop for View {
 /// # Safety
 /// No reference or pointer into the view may be used after this call.
 pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
-    let (base, span) = crate::memory::take_raw_view(addr as usize, false)?;
+    let (base, span, pin) = crate::memory::take_raw_view(addr as usize, false)?;
     let ptr = NonNull::new(base as *mut u8).ok_or_else(|| Error::new(Win32Error::INVALID_ADDRESS, "null view"))?;
     // SAFETY: (base, span) was a live raw view, now removed from the registry, so it is
     // unmapped exactly once; the caller promises no further use.
-    unsafe { sys::unmap(ptr, span) }.map_err(|e| Error::from_io("cannot unmap the view", e.into()))
+    let unmapped = unsafe { sys::unmap(ptr, span) }.map_err(|e| Error::from_io("cannot unmap the view", e.into()));
+    // Only now: while mapped, the pages kept the handle's OFD (and its lock) alive, and the
+    // handle's close protocol must release that lock itself (`object::MapPin`). If the unmap
+    // failed the pages may still be mapped: keep the pin for the rest of the process's life.
+    match unmapped {
+        Ok(()) => drop(pin),
+        Err(_) => std::mem::forget(pin),
+    }
+    unmapped
 }
 
 /// Unmaps the raw view containing `addr` and leaves a placeholder of the same range in its place
@@ -612,6 +621,7 @@ pub unsafe fn unmap_raw(addr: *const u8) -> Result<()> {
 /// # Safety
 /// As for [`unmap_raw`].
 pub unsafe fn unmap_raw_preserving_placeholder(addr: *const u8) -> Result<()> {
+    // The pin (dropped on return) outlives the pages: they were replaced by a reservation.
     crate::memory::take_raw_view(addr as usize, true).map(|_| ())
 }
 

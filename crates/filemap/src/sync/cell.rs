@@ -237,6 +237,7 @@ impl CellObj {
         }
     }
 
+    #[inline(always)]
     pub(super) fn take_fn(&self, v: u32, entry_gen: Option<u32>) -> Option<u32> {
         match self.kind {
             Kind::Semaphore { .. } => state::sem_take(v),
@@ -381,6 +382,13 @@ impl CellObj {
     /// snapshot as the wait's entry generation is what [`CellObj::wait_one`] would do if nothing
     /// changed in between.) False: wait with `wait_one`. Timers always go there (they may be
     /// due without being fired yet).
+    #[inline(always)]
+    /// True for a waitable timer (a wait fires it when due; its state word alone does not say).
+    pub(crate) fn is_timer(&self) -> bool {
+        matches!(self.kind, Kind::Timer { .. })
+    }
+
+    /// One non-blocking take on the uncontended path (one load and one compare-and-swap).
     #[inline(always)]
     pub(super) fn take_fast(&self) -> bool {
         !matches!(self.kind, Kind::Timer { .. }) && self.update_fast(|v| self.take_fn(v, None)).is_some()

@@ -70,6 +70,16 @@ macro_rules! cell_handle {
                 self.inner.wait_one(timeout, self)
             }
 
+            /// [`Self::wait`] without waiting and without error details, for faces that keep
+            /// their own fast path (the Win32 C ABI): true if it took what a wait takes (a
+            /// unit, the signal of an auto-reset event); false if nothing is available now *or*
+            /// this path cannot decide (no `SYNCHRONIZE`, a claim in progress...). After false,
+            /// call [`Self::wait`]: it decides, waits and reports errors. Nothing changed on false.
+            #[inline(always)]
+            pub fn try_wait_now(&self) -> bool {
+                self.rights.contains(Rights::SYNCHRONIZE) && self.inner.take_fast()
+            }
+
             /// The object's current state.
             pub fn state(&self) -> SyncState {
                 self.inner.state()
@@ -216,6 +226,23 @@ impl Semaphore {
         self.release_slow(n, max)
     }
 
+    /// [`Semaphore::release`]'s uncontended path without error details, for faces that keep
+    /// their own fast path (the Win32 C ABI): `Some(previous count)` when `n` units were added
+    /// (and handed to queued waiters, if any); `None` when this path cannot decide (no
+    /// `SEMAPHORE_MODIFY_STATE`, `n <= 0`, past the maximum, a claim in progress). After
+    /// `None`, call [`Semaphore::release`]: it decides and reports errors. Nothing changed on
+    /// `None`.
+    #[inline(always)]
+    pub fn try_release_now(&self, n: i32) -> Option<i32> {
+        if !self.rights.contains(Rights::SEMAPHORE_MODIFY_STATE) || n <= 0 {
+            return None;
+        }
+        let Kind::Semaphore { max } = self.inner.kind else { return None };
+        let (old, _) = self.inner.update_fast(|v| state::sem_add(v, n as u32, max))?;
+        self.inner.changed_and_hand_off(n as u32, None);
+        Some(old as i32)
+    }
+
     #[inline(never)]
     fn release_slow(&self, n: i32, max: u32) -> Result<i32> {
         if n <= 0 {
@@ -328,6 +355,21 @@ impl Event {
             self.inner.changed_and_hand_off(1, Some(state::event_gen(old)));
         }
         Ok(old & SIGNALED != 0)
+    }
+
+    /// [`Event::set`]'s uncontended path without error details, for faces that keep their own
+    /// fast path (the Win32 C ABI): `Some(previously signaled)` when the event is now set (and
+    /// its signal handed to the oldest queued waiter, if any); `None` when this path cannot
+    /// decide (no `EVENT_MODIFY_STATE`, a claim in progress). After `None`, call
+    /// [`Event::set`]. Nothing changed on `None`.
+    #[inline(always)]
+    pub fn try_set_now(&self) -> Option<bool> {
+        if !self.rights.contains(Rights::EVENT_MODIFY_STATE) {
+            return None;
+        }
+        let (old, _) = self.inner.update_fast(|v| Some(state::event_set(v)))?;
+        self.inner.changed_and_hand_off(1, Some(state::event_gen(old)));
+        Some(old & SIGNALED != 0)
     }
 
     /// Signals the event (`SetEvent`); returns the previous state. Needs `EVENT_MODIFY_STATE`.

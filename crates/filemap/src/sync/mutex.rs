@@ -283,17 +283,24 @@ impl MutexInner {
     /// Releases one level of the calling thread's ownership.
     #[inline(always)]
     pub(super) fn release(&self, ctx: &ThreadCtx) -> Result<()> {
+        if self.release_if_owner(ctx) { Ok(()) } else { Err(self.not_owner()) }
+    }
+
+    /// [`MutexInner::release`] without the error: false (nothing changed) if the calling
+    /// thread does not own the mutex.
+    #[inline(always)]
+    pub(super) fn release_if_owner(&self, ctx: &ThreadCtx) -> bool {
         let Some(at) = self.owning_mapping(ctx.tid()) else {
-            return Err(self.not_owner());
+            return false;
         };
         let d = at.depth().load(Ordering::Relaxed);
         if d > 1 {
             at.depth().store(d - 1, Ordering::Relaxed);
             at.count_mirror().store(d - 1, Ordering::Relaxed);
-            return Ok(());
+            return true;
         }
         at.unlock(ctx, 0);
-        Ok(())
+        true
     }
 
     #[cold]

@@ -162,6 +162,29 @@ impl Mutex {
         }
     }
 
+    /// [`Mutex::acquire`] without waiting and without error details, for faces that keep their
+    /// own fast path (the Win32 C ABI): `Some` when the calling thread now owns the mutex (one
+    /// more level if it already did; [`WaitOutcome::Abandoned`] if a dead owner left it), `None`
+    /// when it is not available now *or* when this path cannot decide (no `SYNCHRONIZE`, the
+    /// recursion limit, a thread without a robust list...). After `None`, call
+    /// [`Mutex::acquire`]: it decides, waits and reports errors. Nothing changed on `None`.
+    #[inline(always)]
+    pub fn try_acquire_now(&self) -> Option<WaitOutcome> {
+        if !self.rights.contains(Rights::SYNCHRONIZE) {
+            return None;
+        }
+        let ctx = robust::ctx().ok()?;
+        match self.inner.try_acquire_fast(&ctx) {
+            Ok(Some(false)) => Some(WaitOutcome::Signaled(0)),
+            Ok(Some(true)) => Some(WaitOutcome::Abandoned(0)),
+            Ok(None) => None,
+            Err(e) => {
+                drop(e); // rare (recursion limit): `acquire` reports it
+                None
+            }
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn acquire_slow(&self, ctx: &ThreadCtx, timeout: Option<Duration>) -> Result<WaitOutcome> {
@@ -181,6 +204,21 @@ impl Mutex {
     pub fn release(&self) -> Result<()> {
         let ctx = robust::ctx()?;
         self.inner.release(&ctx)
+    }
+
+    /// [`Mutex::release`] without error details, for faces that keep their own fast path (the
+    /// Win32 C ABI): true if one level of the calling thread's ownership was released; false if
+    /// this path cannot decide (the caller does not own it, a thread without a robust list):
+    /// then call [`Mutex::release`], which reports the error. Nothing changed on false.
+    #[inline(always)]
+    pub fn try_release_now(&self) -> bool {
+        match robust::ctx() {
+            Ok(ctx) => self.inner.release_if_owner(&ctx),
+            Err(e) => {
+                drop(e); // a thread without a robust list owns nothing: `release` reports it
+                false
+            }
+        }
     }
 
     /// Acquires, waiting forever, and returns a guard that releases on drop.

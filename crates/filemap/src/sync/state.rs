@@ -260,17 +260,27 @@ impl<A32: Atomic32, A64: Atomic64> Cell<'_, A32, A64> {
         }
     }
 
-    /// Makes a change visible to sleepers: bumps `seq`.
+    /// Makes a change (already made to `state` with a read-modify-write) visible to sleepers:
+    /// reads `waiters` and, only if somebody is registered, bumps `seq`.
     ///
-    /// Both sides use read-modify-writes (`fetch_add(0)` to read): they always see the latest
-    /// value of their location, so either the waker sees the sleeper registered or the sleeper
-    /// sees the new `seq` (no reliance on `SeqCst` loads, which loom does not model).
+    /// Both sides use read-modify-writes (`fetch_add(0)` to read `waiters`), so their operations
+    /// on `waiters` are totally ordered (no reliance on `SeqCst` loads, which loom does not
+    /// model). If our read comes first, it reads 0 and we stop, and the sleeper's registration
+    /// reads from ours (a release sequence of RMWs): our change to `state` happens before its
+    /// re-check, which sees it, so it does not sleep. If its registration comes first, we see
+    /// it and bump `seq`: it sees the new `seq` (and with it our change) or sleeps on the old
+    /// one, which the kernel refuses or our wake ends. An uncontended release or set thus pays
+    /// one read-modify-write here, not two.
     ///
     /// Returns the `counts` word (`waiters`): its low 16 bits count sleepers on `seq` (wake them),
     /// the rest queued waiters (`Q_ONE` each: hand the change off to them).
+    #[inline(always)]
     pub(crate) fn publish(&self) -> u32 {
-        self.seq.fetch_add(1, AcqRel);
-        self.waiters.fetch_add(0, AcqRel)
+        let counts = self.waiters.fetch_add(0, AcqRel);
+        if counts != 0 {
+            self.seq.fetch_add(1, AcqRel);
+        }
+        counts
     }
 
     /// Registers a sleeper and returns the `seq` value to sleep on. The caller must re-check
@@ -315,6 +325,7 @@ pub(crate) fn sem_take(v: u32) -> Option<u32> {
 }
 
 /// Semaphore: add `n` units, refusing (no change) past `max`.
+#[inline(always)]
 pub(crate) fn sem_add(v: u32, n: u32, max: u32) -> Option<u32> {
     v.checked_add(n).filter(|&c| c <= max)
 }

@@ -168,7 +168,45 @@ pub(crate) fn spin_one<T>(timeout: Option<Duration>, mut f: impl FnMut() -> Resu
 }
 
 pub(crate) fn run(objects: &[&dyn Waitable], all: bool, timeout: Option<Duration>) -> Result<WaitOutcome> {
+    if !all && let Some(outcome) = any_now(objects)? {
+        return Ok(outcome);
+    }
     run_opts(objects, all, timeout, false, None)
+}
+
+/// A wait-any's allocation-free first pass (no clock read, no vector, no claim): check every
+/// object's right to be waited on (the errors [`run_opts`] would report, in the same order),
+/// look at each one's state (a load and a compare), then try to take from the lowest index
+/// that looks available on, as [`try_any`] would. `None`: nothing looks available, the try
+/// on it failed (a race or another process's claim), or a timer (which a wait fires when due) or a process is among the objects: the
+/// full wait decides; nothing was consumed.
+fn any_now(objects: &[&dyn Waitable]) -> Result<Option<WaitOutcome>> {
+    if objects.is_empty() || objects.len() > MAXIMUM_WAIT_OBJECTS {
+        return Ok(None); // `targets` reports it
+    }
+    let mut first = usize::MAX;
+    for (i, o) in objects.iter().enumerate() {
+        let looks = match o.target()? {
+            Target::Mutex(m) => m.looks_available(),
+            Target::Cell(c) if c.is_timer() => return Ok(None),
+            Target::Cell(c) => c.looks_available_for(None),
+            Target::Process(_) => return Ok(None),
+        };
+        if looks && first == usize::MAX {
+            first = i;
+        }
+    }
+    if first == usize::MAX {
+        return Ok(None);
+    }
+    let taken = match objects[first].target()? {
+        Target::Mutex(m) => m.try_acquire(&robust::ctx()?)?,
+        Target::Cell(c) => c.take_fast().then_some(false),
+        Target::Process(_) => None,
+    };
+    // `None`: lost a race, or a claim is in progress: the full wait decides (it waits out claims
+    // before it looks further, so the lowest index still wins).
+    Ok(taken.map(|abandoned| if abandoned { WaitOutcome::Abandoned(first) } else { WaitOutcome::Signaled(first) }))
 }
 
 /// [`run`]; `spun`: the caller already spun (and used up part of the timeout, which is fine:

@@ -24,7 +24,7 @@ pub struct Words {
     pub(crate) tid: Cell<u32>,
     pub(crate) head: Cell<usize>,
     pub(crate) node_off: Cell<usize>,
-    /// One word for `filemap-win32` (its hazard-pointer record), null until it sets it.
+    /// One word for `filemap-win32` (its epoch-pin record), null until it sets it.
     pub aux: Cell<*const ()>,
 }
 
