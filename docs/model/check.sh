@@ -117,8 +117,17 @@ if [ -n "${LONG:-}" ]; then
     # three workers + the adversary, split over W0's choices (its role, whether its handle is
     # inheritable, whether it maps a view): every execution makes one choice at each, so the
     # union of the eight state spaces is the whole one (README "Splits")
+    # (W0 creating an inheritable handle is split further over W1's and W2's roles: 135 M
+    # states were not enough for one of those runs within 9 GB)
+    adv3="-DNW=3 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1"
     for r in 1 2; do for inh in 0 2; do for v in 0 2; do
-        run long-three-workers-adversary-r$r-i$inh-v$v dfs-big pass -DNW=3 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v
+        if [ $r$inh = 12 ]; then
+            for r1 in 1 2; do for r2 in 1 2; do
+                run long-three-workers-adversary-r$r-i$inh-v$v-w$r1$r2 dfs-big pass $adv3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v -DROLE1=$r1 -DROLE2=$r2
+            done; done
+        else
+            run long-three-workers-adversary-r$r-i$inh-v$v dfs-big pass $adv3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v
+        fi
     done; done; done
     # three workers, two signals (any two of them killed or stopped, at any steps)
     run long-three-workers-two-signals dfs-big pass -DNW=3 $base -DMAXSIG=2

@@ -82,7 +82,10 @@
 #define ROLE0   0               /* W0: 0 = create or open, 1 = create, 2 = open */
 #endif
 #ifndef ROLE1
-#define ROLE1   0               /* W1, W2: as ROLE0 */
+#define ROLE1   0               /* W1 (and W2 unless ROLE2 is given): as ROLE0 */
+#endif
+#ifndef ROLE2
+#define ROLE2   ROLE1           /* W2: as ROLE0 */
 #endif
 #ifndef VIEWS
 #define VIEWS   1               /* W0 may map a view (2: always does) */
@@ -738,8 +741,9 @@ end_gone:
 
 /* ---- a worker --------------------------------------------------------------------------- */
 
-#define CAN_CREATE(me) ((me == 0 && ROLE0 != 2) || (me != 0 && ROLE1 != 2))
-#define CAN_OPEN(me)   ((me == 0 && ROLE0 != 1) || (me != 0 && ROLE1 != 1))
+#define ROLE(me)       (me == 0 -> ROLE0 : (me == 1 -> ROLE1 : ROLE2))
+#define CAN_CREATE(me) (ROLE(me) != 2)
+#define CAN_OPEN(me)   (ROLE(me) != 1)
 
 /* linkat: the name is ours, or EEXIST: open_in on it */
 inline link_step() {
