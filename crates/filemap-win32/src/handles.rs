@@ -114,6 +114,21 @@ pub enum Object {
 }
 
 impl Object {
+    /// True if both are the same reference (the same `Arc`), not merely equal objects.
+    pub fn same(&self, other: &Object) -> bool {
+        match (self, other) {
+            (Object::Mapping(a), Object::Mapping(b)) => Arc::ptr_eq(a, b),
+            (Object::File(a), Object::File(b)) => Arc::ptr_eq(a, b),
+            (Object::Process(a), Object::Process(b)) | (Object::Thread(a), Object::Thread(b)) => Arc::ptr_eq(a, b),
+            (Object::UserThread(a), Object::UserThread(b)) => Arc::ptr_eq(a, b),
+            (Object::Mutex(a), Object::Mutex(b)) => Arc::ptr_eq(a, b),
+            (Object::Semaphore(a), Object::Semaphore(b)) => Arc::ptr_eq(a, b),
+            (Object::Event(a), Object::Event(b)) => Arc::ptr_eq(a, b),
+            (Object::Timer(a), Object::Timer(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// A short name for messages.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -990,9 +1005,14 @@ pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
 
 /// Changes the object and access of an existing handle in place, keeping its value
 /// (`DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`). `object` must be the handle's own object
-/// or one made from it by [`Object::with_access`] (same descriptor).
-pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
+/// (`expected`, read by the caller) or one made from it by [`Object::with_access`] (same
+/// descriptor). `ERROR_INVALID_HANDLE` if the slot no longer holds `expected`: another thread
+/// closed the source meanwhile and the value may name a new handle, which must stay as it is.
+pub fn replace(fd: RawFd, expected: &Object, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
     let (old, previous) = modify(fd, |e| {
+        if !e.object.same(expected) {
+            return Err(Fail(Win32Error::INVALID_HANDLE.0));
+        }
         e.access = access;
         let old = e.set_object(object);
         let previous = set_inherit(e, inherit)?;
