@@ -409,7 +409,7 @@ impl Drop for Deferred {
             })
             .unwrap_or(false);
         if terminated {
-            crate::thread::park_terminated();
+            park_terminated();
         }
     }
 }
@@ -528,10 +528,16 @@ pub(crate) fn pin() -> Option<Pin> {
     epoch::pin()
 }
 
-/// Drops the calling thread's pin for good: only for a thread that never runs again (see
-/// `TerminateThread`).
-pub(crate) fn abandon_pin() {
+/// Parks a thread `TerminateThread` ended, for good (it waits for signals forever; handlers
+/// still run). The thread may have been stopped inside a table read, which it never resumes: its
+/// pin is dropped first, so it cannot hold up every `CloseHandle` of the process. Here rather
+/// than in `thread` because the table's deferred sections park through it too.
+pub(crate) fn park_terminated() -> ! {
     epoch::abandon();
+    loop {
+        // SAFETY: pause only suspends the calling thread.
+        unsafe { libc::pause() };
+    }
 }
 
 /// The published entry of handle `h`, valid while `pin` lives: the C entry points' fast path
