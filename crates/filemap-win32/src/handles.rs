@@ -22,7 +22,7 @@
 //!   descriptor have a slot of their own: an `FD_CLOEXEC` duplicate of the core handle's
 //!   descriptor (same description), or the inherited descriptor. Making such a private named
 //!   handle inheritable moves its slot to a new description held by a new, shared core handle
-//!   ([`share`]), for the same two reasons.
+//!   (`share`), for the same two reasons.
 //! - For a file (`CreateFile`) the slot *is* the file's descriptor.
 //! - For a process or thread handle it is a pidfd (for `CreateThread`, a duplicate of the
 //!   thread's unnamed completion event).
@@ -801,7 +801,7 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 ///
 /// The slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it was opened iff
 /// asked). A non-inheritable handle's core object stays private, and its close takes the fast
-/// path; making it inheritable later is the core's move (see [`set_inherit`]).
+/// path; making it inheritable later is the core's move (see `set_inherit`).
 pub fn insert_core(object: Object) -> Res<HANDLE> {
     let inheritable = object.core_inheritable();
     insert_core_as(object, inheritable)
