@@ -113,7 +113,7 @@ unsafe fn duplicate(
     }
     let h = if close_source && info.flags & HANDLE_FLAG_PROTECT_FROM_CLOSE == 0 {
         // The source slot is reused: the same value comes back, as on Windows.
-        replace(info.fd, object, new_access, inherit)?
+        replace(info.fd, &info.object, object, new_access, inherit)?
     } else if object.core_fd().is_some() {
         insert_entry(duplicate_core(object, inherit, info.shared)?)?
     } else {

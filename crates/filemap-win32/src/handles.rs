@@ -22,7 +22,7 @@
 //!   descriptor have a slot of their own: an `FD_CLOEXEC` duplicate of the core handle's
 //!   descriptor (same description), or the inherited descriptor. Making such a private named
 //!   handle inheritable moves its slot to a new description held by a new, shared core handle
-//!   ([`share`]), for the same two reasons.
+//!   (`share`), for the same two reasons.
 //! - For a file (`CreateFile`) the slot *is* the file's descriptor.
 //! - For a process or thread handle it is a pidfd (for `CreateThread`, a duplicate of the
 //!   thread's unnamed completion event).
@@ -114,6 +114,21 @@ pub enum Object {
 }
 
 impl Object {
+    /// True if both are the same reference (the same `Arc`), not merely equal objects.
+    pub fn same(&self, other: &Object) -> bool {
+        match (self, other) {
+            (Object::Mapping(a), Object::Mapping(b)) => Arc::ptr_eq(a, b),
+            (Object::File(a), Object::File(b)) => Arc::ptr_eq(a, b),
+            (Object::Process(a), Object::Process(b)) | (Object::Thread(a), Object::Thread(b)) => Arc::ptr_eq(a, b),
+            (Object::UserThread(a), Object::UserThread(b)) => Arc::ptr_eq(a, b),
+            (Object::Mutex(a), Object::Mutex(b)) => Arc::ptr_eq(a, b),
+            (Object::Semaphore(a), Object::Semaphore(b)) => Arc::ptr_eq(a, b),
+            (Object::Event(a), Object::Event(b)) => Arc::ptr_eq(a, b),
+            (Object::Timer(a), Object::Timer(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// A short name for messages.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -394,7 +409,7 @@ impl Drop for Deferred {
             })
             .unwrap_or(false);
         if terminated {
-            crate::thread::park_terminated();
+            park_terminated();
         }
     }
 }
@@ -513,10 +528,16 @@ pub(crate) fn pin() -> Option<Pin> {
     epoch::pin()
 }
 
-/// Drops the calling thread's pin for good: only for a thread that never runs again (see
-/// `TerminateThread`).
-pub(crate) fn abandon_pin() {
+/// Parks a thread `TerminateThread` ended, for good (it waits for signals forever; handlers
+/// still run). The thread may have been stopped inside a table read, which it never resumes: its
+/// pin is dropped first, so it cannot hold up every `CloseHandle` of the process. Here rather
+/// than in `thread` because the table's deferred sections park through it too.
+pub(crate) fn park_terminated() -> ! {
     epoch::abandon();
+    loop {
+        // SAFETY: pause only suspends the calling thread.
+        unsafe { libc::pause() };
+    }
 }
 
 /// The published entry of handle `h`, valid while `pin` lives: the C entry points' fast path
@@ -780,7 +801,7 @@ pub fn insert_mapping(mapping: Mapping) -> Res<HANDLE> {
 ///
 /// The slot is the core's own descriptor (no `FD_CLOEXEC` from the moment it was opened iff
 /// asked). A non-inheritable handle's core object stays private, and its close takes the fast
-/// path; making it inheritable later is the core's move (see [`set_inherit`]).
+/// path; making it inheritable later is the core's move (see `set_inherit`).
 pub fn insert_core(object: Object) -> Res<HANDLE> {
     let inheritable = object.core_inheritable();
     insert_core_as(object, inheritable)
@@ -990,9 +1011,14 @@ pub fn set_flags(h: HANDLE, mask: u32, flags: u32) -> Res<()> {
 
 /// Changes the object and access of an existing handle in place, keeping its value
 /// (`DuplicateHandle` with `DUPLICATE_CLOSE_SOURCE`). `object` must be the handle's own object
-/// or one made from it by [`Object::with_access`] (same descriptor).
-pub fn replace(fd: RawFd, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
+/// (`expected`, read by the caller) or one made from it by [`Object::with_access`] (same
+/// descriptor). `ERROR_INVALID_HANDLE` if the slot no longer holds `expected`: another thread
+/// closed the source meanwhile and the value may name a new handle, which must stay as it is.
+pub fn replace(fd: RawFd, expected: &Object, object: Object, access: u32, inherit: bool) -> Res<HANDLE> {
     let (old, previous) = modify(fd, |e| {
+        if !e.object.same(expected) {
+            return Err(Fail(Win32Error::INVALID_HANDLE.0));
+        }
         e.access = access;
         let old = e.set_object(object);
         let previous = set_inherit(e, inherit)?;

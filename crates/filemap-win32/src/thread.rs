@@ -285,15 +285,7 @@ extern "C" fn on_terminate_signal(_: i32) {
     if crate::handles::defer_termination() {
         return;
     }
-    park_terminated()
-}
-
-/// Parks a thread `TerminateThread` ended, for good. The thread may have been stopped inside a
-/// handle-table read; it never resumes it, so its pin must not hold up every `CloseHandle` of
-/// the process.
-pub(crate) fn park_terminated() -> ! {
-    crate::handles::abandon_pin();
-    park_forever()
+    handles::park_terminated()
 }
 
 /// `TerminateThread`: ends a `CreateThread` thread at once with `dwExitCode` (its handle is

@@ -589,9 +589,17 @@ fn a_watchdog_process_gets_a_runaway_thread_terminated_and_a_thread_exits_early(
 
 #[test]
 fn two_processes_take_strict_turns_on_a_mutex() {
+    // A process preempted between its ReleaseMutex and its next wait misses its turn (it is not
+    // waiting yet), on Windows as here; on a loaded machine that happens now and then, so each
+    // build gets three runs, and one must alternate strictly. Without the hand-off none does
+    // (the releaser takes the mutex straight back: "ABBBBBBBBBBAAAAAAAAA").
     let bench = Bench::new("alternation");
     for build in [C, CU] {
         let exe = bench.build("alternation.c", build);
-        assert_eq!(bench.run(&exe, &[], None), "turns: ABABABABABABABABABAB\n", "{build:?}");
+        let runs: Vec<String> = (0..3)
+            .map(|_| bench.run(&exe, &[], None))
+            .take_while(|out| out != "turns: ABABABABABABABABABAB\n")
+            .collect();
+        assert!(runs.len() < 3, "{build:?}: no run alternated strictly: {runs:?}");
     }
 }
