@@ -582,7 +582,9 @@ fn gc_watch_removes_what_a_killed_holder_left_within_one_period() {
     }
     let report = watch.wait_for(&format!("freed Local\\{name}"));
     assert!(report.contains("MiB"), "it reports what it removed: {report}");
-    watch.signal(Signal::INT);
+    // SIGTERM, not SIGINT: `gc --watch` keeps the default dispositions it inherits, and a shell
+    // starts background jobs with SIGINT ignored (as CI scripts often run).
+    watch.signal(Signal::TERM);
 }
 
 #[test]
