@@ -678,9 +678,18 @@ inline unlink_if_linked(o) {
 
 /* set_inheritable(true) on a rescued handle (W0, after the fork, before its close): a fresh
    OFD with the handle's access, read-locked, dup3 over our number, the old one unlocked
-   (move_to_fresh_ofd); or, if the mode forbids reopening (RO_MODE, writable handle), a read
-   lock on our own OFD again; then untrack drops our reference to the rescue's lock OFD */
+   (move_to_fresh_ofd), then untrack drops our reference to the rescue's lock OFD; if the mode
+   forbids reopening (RO_MODE, writable handle) the call is refused and changes nothing */
 #if INHERIT_RESCUED
+/* RO_MODE, writable handle: the code refuses (ERROR_ACCESS_DENIED, nothing changes), which is
+   no step at all; the old code read-locked its own OFD again (finding 3) */
+#ifdef BUG_INHERIT_RESCUED_RELOCK
+#define INH_READONLY_STEP \
+    :: atomic { pc == K_START && me == 0 && rescued && RO_MODE && wr -> \
+        INH_LOCK_OWN; pc = P_INH_DROP }
+#else
+#define INH_READONLY_STEP
+#endif
 #ifndef BUG_INHERIT_RESCUED_NO_MOVE
 #define INHERIT_STEPS \
     :: atomic { pc == K_START && me == 0 && rescued && !(RO_MODE && wr) -> \
@@ -688,8 +697,7 @@ inline unlink_if_linked(o) {
     :: atomic { pc == P_INH_MOVE -> \
         addref(me, h); fold = h; addref(me, fa); dropref(me, h); h = fa; dropref(me, fa); fa = 0; \
         INH_UNLOCK_OLD; pc = P_INH_DROP } \
-    :: atomic { pc == K_START && me == 0 && rescued && RO_MODE && wr -> \
-        INH_LOCK_OWN; pc = P_INH_DROP } \
+    INH_READONLY_STEP \
     :: atomic { pc == P_INH_DROP -> \
         if :: fold != 0 -> o_users[fold] = o_users[fold] & ~BIT(me); dropref(me, fold); fold = 0 :: else fi; \
         o_users[lres] = o_users[lres] & ~BIT(me); dropref(me, lres); lres = 0; rescued = 0; \

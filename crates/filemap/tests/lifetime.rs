@@ -241,6 +241,8 @@ fn dispatch(role: &str, args: &[String]) {
         // fork-pinned VARIANT NAME: a view pins the handle's own OFD, then a fork whose handlers
         // cannot give each side a fresh writable OFD of its own (see `fork_pinned`).
         "fork-pinned" => say(format!("result {}", fork_pinned(&args[0], &args[1]))),
+        // fork-then-inheritable NAME: see `fork_then_inheritable`.
+        "fork-then-inheritable" => say(format!("result {}", fork_then_inheritable(&args[0]))),
         // rescued-then-inherited NAME: see `rescued_then_inherited`.
         "rescued-then-inherited" => say(format!("result {}", rescued_then_inherited(&args[0]))),
         // adopt FD: adopt an inherited mapping handle, report, hold it until told to exit.
@@ -462,6 +464,60 @@ fn a_handle_rescued_at_fork_then_inherited_by_a_new_program_keeps_the_name_while
     let result = child.expect("result");
     child.finish();
     assert_eq!(result, format!("data:shared ok data:shared {NOT_FOUND}"), "the heir holds the name until it exits");
+}
+
+/// The model's finding 3 (docs/model/README.md): an object its creator (uid 65534) cannot
+/// reopen for writing (`0400`), a fork (the rescue: the handle lock moves to a read-only OFD the
+/// child shares), then `set_inheritable(true)` in the parent, then the child's close. The
+/// parent's handle must keep the name. Returns what `set_inheritable` said, whether the child's
+/// close succeeded, the name while the parent holds it, and after the parent's close.
+fn fork_then_inheritable(name: &str) -> String {
+    become_user(65534, 65534);
+    let (m, _) = Mapping::options().name(name).size(4096).mode(0o400).create().unwrap();
+    m.view(Access::WRITE).unwrap().write_at(0, b"shared").unwrap(); // the view is gone before the fork
+    let (ready_r, ready_w) = rustix::pipe::pipe().unwrap();
+    let (done_r, done_w) = rustix::pipe::pipe().unwrap();
+    // SAFETY: as in `fork_pinned`: the child makes plain calls and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let mut b = [0u8; 1];
+        let _ = rustix::io::read(&ready_r, &mut b);
+        let closed = m.close().is_ok();
+        let _ = rustix::io::write(&done_w, if closed { b"1" } else { b"0" });
+        // SAFETY: leaving the forked child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    let inheritable = m.set_inheritable(true).map_or_else(|e| e.code().0.to_string(), |()| "ok".into());
+    let _ = rustix::io::write(&ready_w, b"x");
+    let mut b = [0u8; 1];
+    let child_closed = if rustix::io::read(&done_r, &mut b).unwrap_or(0) == 1 { b[0] as char } else { '?' };
+    let parent_holds = open_state(name);
+    drop(m);
+    let after = open_state(name);
+    let mut status = 0;
+    // SAFETY: waiting for our own child; `status` is a valid out-pointer.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    format!("{inheritable} {child_closed} {parent_holds} {after}")
+}
+
+#[test]
+#[ignore = "needs root (switches users, mounts or attacks root's objects): scripts/test-root-and-python.sh runs it as root"]
+fn after_fork_making_a_handle_inheritable_never_lets_the_childs_close_free_the_name() {
+    let root = setup();
+    assert!(rustix::process::geteuid().is_root(), "this test switches users: run it as root");
+    let dir = root.join("filemap-65534");
+    let _ = std::fs::create_dir(&dir);
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let name = unique("fork-inherit");
+    let mut child = Child::spawn("fork-then-inheritable", &[&name]);
+    let result = child.expect("result");
+    child.finish();
+    // ERROR_ACCESS_DENIED (5): the handle cannot get a locked description of its own to hand to
+    // a new program (its mode forbids reopening it), and re-locking the one the forked child
+    // shares would let the child's close unlink the name under this handle.
+    assert_eq!(result, format!("5 1 data:shared {NOT_FOUND}"), "set_inheritable, child's close, parent holds, after");
 }
 
 fn run_fork_pinned(variant: &str) {

@@ -555,13 +555,23 @@ impl ObjectFile {
             } else if fork::rescued(rustix::fd::AsRawFd::as_raw_fd(&self.fd)) {
                 // A fork rescue left our descriptor's OFD without the handle lock (it is on the
                 // rescue's lock OFD, which is close-on-exec): a child that inherits the
-                // descriptor must get an OFD that holds it. Put a locked OFD behind the number
-                // (or, if the mode forbids reopening, lock our own again: views mapped so far
-                // then keep the name alive until unmapped, as above), then leave the rescue.
+                // descriptor must get an OFD that holds it. Put a locked OFD behind the number,
+                // then leave the rescue. If the mode forbids reopening, refuse (nothing
+                // changes): the only writable OFD is our own, which the forked child shares and
+                // decides its close through; locking it again would let that close take our
+                // lock over and unlink the name under this handle (docs/model, finding 3).
                 match fork::excluded(|| self.move_to_fresh_ofd()) {
                     Ok(()) => {}
                     Err(e) if e.code() == Win32Error::ACCESS_DENIED => {
-                        lock::set(self.fd.as_fd(), Kind::Read).map_err(|e| Error::from_io(what(), e.into()))?;
+                        return Err(Error::new(
+                            Win32Error::ACCESS_DENIED,
+                            format!(
+                                "{}: its mode does not let this process reopen it, and since a fork its \
+                                 open file description is shared with the child, so no description \
+                                 holding the handle's lock can be handed to a new program",
+                                what()
+                            ),
+                        ));
                     }
                     Err(e) => return Err(prefix(e, &what())),
                 }
