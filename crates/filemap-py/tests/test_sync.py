@@ -235,7 +235,10 @@ def test_the_gil_is_released_while_waiting(name):
 def test_ctrl_c_interrupts_a_wait_on_the_main_thread(name, child, kind):
     c = child(
         """
-        import sys, filemap
+        import signal, sys, filemap
+        # Python leaves SIGINT ignored if it started ignored (a job a shell ran in the
+        # background, as CI scripts may): Ctrl-C must raise here whatever the parent did.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         kind, name = sys.argv[1], sys.argv[2]
         ev = filemap.Event(name + "-ev")
         m = filemap.Mutex(name + "-m")
