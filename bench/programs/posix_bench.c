@@ -109,6 +109,34 @@ static void op_open_cycle(unsigned long i)
     close(fd);
 }
 
+/* The floor of an open cycle under the lifetime protocol (ARCHITECTURE.md §3, §7 "round 3"):
+ * the raw cycle plus the four calls no design that keeps I2 and S4 can drop: a read lock that
+ * counts the handle, an fstat that sees the name was not released before the lock (st_nlink),
+ * a pread of the header page to validate, and the last-handle decision at close (a write-lock
+ * probe, which fails: another handle is held). The object is a header page + a data page. */
+static int ofd_lock(int fd, short type)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 2};
+    return fcntl(fd, F_OFD_SETLK, &fl);
+}
+static char floor_header[PAGE_SZ];
+static void op_open_cycle_floor(unsigned long i)
+{
+    (void)i;
+    struct stat st;
+    int fd = shm_open(shm_name, O_RDWR | O_CLOEXEC, 0600);
+    CHECK(fd >= 0, "shm_open");
+    CHECK(ofd_lock(fd, F_RDLCK) == 0, "read lock");
+    CHECK(fstat(fd, &st) == 0 && st.st_nlink > 0, "fstat");
+    CHECK(pread(fd, floor_header, PAGE_SZ, 0) == PAGE_SZ, "pread header");
+    volatile char *p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE_SZ);
+    CHECK(p != MAP_FAILED, "mmap");
+    p[0] = 1;
+    munmap((void *)p, PAGE_SZ);
+    CHECK(ofd_lock(fd, F_WRLCK) == -1 && errno == EAGAIN, "decision probe");
+    close(fd);
+}
+
 /* ---- sync, uncontended ------------------------------------------------------------------- */
 static pthread_mutex_t *pm;
 static sem_t *sem;
@@ -116,6 +144,20 @@ static void op_mutex(unsigned long i)
 {
     (void)i;
     CHECK(pthread_mutex_lock(pm) == 0, "pthread_mutex_lock");
+    pthread_mutex_unlock(pm);
+}
+/* The floor of a robust mutex whose robust-list node lives in private memory, as S6 requires
+ * (no pointer in the shared page): the pair above plus the one compare-and-swap with which a
+ * thread claims its process's node for the mapping before it links it (a forged free word must
+ * not let two threads link one node), and the plain store that gives it back. */
+static uint32_t node_holder;
+static void op_mutex_node_cas(unsigned long i)
+{
+    (void)i;
+    uint32_t free_ = 0;
+    CHECK(__atomic_compare_exchange_n(&node_holder, &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), "node claim");
+    CHECK(pthread_mutex_lock(pm) == 0, "pthread_mutex_lock");
+    __atomic_store_n(&node_holder, 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(pm);
 }
 static void op_sem_lock(unsigned long i) /* a named semaphore as a lock */
@@ -397,14 +439,20 @@ int main(int argc, char **argv)
         r = measure(op_open_cycle);
         close(keep);
         shm_unlink(shm_name);
-    } else if (!strcmp(fig, "mutex")) {
+    } else if (!strcmp(fig, "open_cycle_floor")) {
+        int keep = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        CHECK(keep >= 0 && ftruncate(keep, 2 * PAGE_SZ) == 0 && ofd_lock(keep, F_RDLCK) == 0, "shm_open");
+        r = measure(op_open_cycle_floor);
+        close(keep);
+        shm_unlink(shm_name);
+    } else if (!strcmp(fig, "mutex") || !strcmp(fig, "mutex_node_cas")) {
         pm = shared_page(PAGE_SZ);
         pthread_mutexattr_t attr;
         pthread_mutexattr_init(&attr);
         pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
         pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
         CHECK(pthread_mutex_init(pm, &attr) == 0, "pthread_mutex_init");
-        r = measure(op_mutex);
+        r = measure(strcmp(fig, "mutex") ? op_mutex_node_cas : op_mutex);
     } else if (!strcmp(fig, "semaphore") || !strcmp(fig, "event")) {
         /* POSIX has no event: a process-shared semaphore posted and taken is the nearest
          * "signal, then consume it" pair. */
