@@ -69,6 +69,10 @@ fn describe(figure: &str) -> &'static str {
         "first_touch_huge" => "the same with 2 MiB pages (ns per MiB)",
         "create_cycle@live" => "create cycle with the live objects held by other processes (ns)",
         "open_cycle@live" => "open cycle with the live objects held by other processes (ns)",
+        "create_cycle@empty" => {
+            "create cycle in an empty namespace, measured in the same rounds as the @live figures (ns)"
+        }
+        "open_cycle@empty" => "open cycle in an empty namespace, measured in the same rounds as the @live figures (ns)",
         _ => "",
     }
 }
@@ -350,11 +354,11 @@ fn median(v: &[f64]) -> Option<f64> {
 
 type Samples = BTreeMap<(String, &'static str), Vec<f64>>;
 
-/// Interleaved rounds of `figures` over `contenders`; `label` renames a figure in the results.
+/// Interleaved rounds of `figures` over `contenders`, each with the suffix its results get
+/// (`figure` + suffix: "" in the main phase; "@live" and "@empty" in the live-object phase).
 fn rounds(
-    contenders: &[Contender],
+    contenders: &[(Contender, &str)],
     figures: &[&str],
-    label: impl Fn(&str) -> String,
     opts: &Options,
     samples: &mut Samples,
     notes: &mut Vec<String>,
@@ -362,9 +366,9 @@ fn rounds(
     for r in 0..opts.rounds {
         for figure in figures {
             for k in 0..contenders.len() {
-                let c = &contenders[(k + r) % contenders.len()];
+                let (c, suffix) = &contenders[(k + r) % contenders.len()];
                 if let Some(ns) = run_one(c, figure, opts.budget_ms, &opts.out, notes) {
-                    samples.entry((label(figure), c.name)).or_default().push(ns);
+                    samples.entry((format!("{figure}{suffix}"), c.name)).or_default().push(ns);
                 }
             }
         }
@@ -457,9 +461,12 @@ fn run(root: &Path, opts: &Options) -> Res<()> {
     );
     let mut samples = Samples::new();
     let started = Instant::now();
-    rounds(&all, &figures, str::to_owned, opts, &mut samples, &mut notes);
+    let main_phase: Vec<(Contender, &str)> = all.iter().map(|c| (c.clone(), "")).collect();
+    rounds(&main_phase, &figures, opts, &mut samples, &mut notes);
 
-    // Live objects: held by other processes (descriptor limits), then the same cycles.
+    // Live objects: held by other processes (descriptor limits), then the same cycles; filemap's
+    // are measured in the same rounds in an empty namespace of their own too ("@empty"), so the
+    // P6 ratio compares two figures taken side by side, not two phases minutes apart.
     let live_figs: Vec<&str> =
         ["create_cycle", "open_cycle"].into_iter().filter(|f| selected(&format!("{f}@live")) || selected(f)).collect();
     if opts.live > 0 && !live_figs.is_empty() {
@@ -487,8 +494,20 @@ fn run(root: &Path, opts: &Options) -> Res<()> {
                 Err(e) => notes.push(format!("live objects (/dev/shm): {e}")),
             }
         }
+        let empty_root = PathBuf::from(format!("/dev/shm/filemap-bench-empty-{}", std::process::id()));
+        let mut phase: Vec<(Contender, &str)> = live.into_iter().map(|c| (c, "@live")).collect();
+        if std::fs::create_dir_all(&empty_root).is_ok() {
+            for name in ["filemap-c", "filemap-rust"] {
+                if let Some(mut c) = by(name).filter(|_| phase.iter().any(|(l, _)| l.name == name)) {
+                    c.env.retain(|(k, _)| k != "FILEMAP_ROOT");
+                    c.env.push(("FILEMAP_ROOT".to_owned(), empty_root.to_string_lossy().into_owned()));
+                    phase.push((c, "@empty"));
+                }
+            }
+        }
         eprintln!("{} live objects held; measuring cycles", opts.live);
-        rounds(&live, &live_figs, |f| format!("{f}@live"), opts, &mut samples, &mut notes);
+        rounds(&phase, &live_figs, opts, &mut samples, &mut notes);
+        let _ = std::fs::remove_dir_all(&empty_root);
         stop_holders(holders);
         if all.iter().any(|c| c.name == "wine") {
             notes.push(
@@ -536,17 +555,25 @@ fn report(
         }
     }
     let order = |f: &String| {
-        let base = f.trim_end_matches("@live");
-        FIGURES.iter().position(|x| *x == base).unwrap_or(99) * 2 + usize::from(f.ends_with("@live"))
+        let (base, phase) = match f.split_once('@') {
+            Some((base, "empty")) => (base, 1),
+            Some((base, _)) => (base, 2),
+            None => (f.as_str(), 0),
+        };
+        FIGURES.iter().position(|x| *x == base).unwrap_or(99) * 3 + phase
     };
     figures.sort_by_key(order);
     let med = |f: &str, c: &str| {
         samples.get(&(f.to_owned(), names.iter().copied().find(|n| *n == c)?)).and_then(|v| median(v))
     };
-    // Per-round ratio spread of filemap-c to raw.
-    let spread = |f: &str, a: &str, b: &str| -> Option<(f64, f64)> {
+    // Per-round ratio spread of figure `f` of `a` to figure `fb` of `b` (measured in the same
+    // rounds, one sample each per round; none if a round lost a sample).
+    let spread = |f: &str, a: &str, fb: &str, b: &str| -> Option<(f64, f64)> {
         let x = samples.get(&(f.to_owned(), names.iter().copied().find(|n| *n == a)?))?;
-        let y = samples.get(&(f.to_owned(), names.iter().copied().find(|n| *n == b)?))?;
+        let y = samples.get(&(fb.to_owned(), names.iter().copied().find(|n| *n == b)?))?;
+        if x.len() != y.len() {
+            return None;
+        }
         let r: Vec<f64> = x.iter().zip(y).map(|(p, q)| p / q).collect();
         Some((r.iter().copied().fold(f64::INFINITY, f64::min), r.iter().copied().fold(0.0, f64::max)))
     };
@@ -598,7 +625,7 @@ fn report(
     let mut target = |what: &str, f: &str, a: &str, fb: &str, b: &str, limit: f64| {
         if let (Some(x), Some(y)) = (med(f, a), med(fb, b)) {
             let r = x / y;
-            let sp = if f == fb { spread(f, a, b) } else { None };
+            let sp = spread(f, a, fb, b);
             md.push_str(&format!(
                 "| {what} | {r:.2}x | {} | <= {limit} | {} |\n",
                 sp.map_or("-".to_owned(), |(lo, hi)| format!("{lo:.2}..{hi:.2}")),
@@ -663,11 +690,18 @@ fn report(
         "create cycle with live objects / without",
         "create_cycle@live",
         "filemap-c",
-        "create_cycle",
+        "create_cycle@empty",
         "filemap-c",
         1.2,
     );
-    target("open cycle with live objects / without", "open_cycle@live", "filemap-c", "open_cycle", "filemap-c", 1.2);
+    target(
+        "open cycle with live objects / without",
+        "open_cycle@live",
+        "filemap-c",
+        "open_cycle@empty",
+        "filemap-c",
+        1.2,
+    );
     if let Some(s) = event_syscalls {
         md.push_str(&format!(
             "| SetEvent+WaitForSingleObject (auto-reset): system calls per pair (strace -c) | {s:.3} | - | 0 | {} |\n",
