@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The tests that `cargo test --workspace` does not run: those that need root, then the Python
+# The tests that `cargo test --workspace` does not run: those that need root (and one that needs
+# valgrind, which CI installs), then the Python
 # package. README's test command is `cargo test --workspace && bash scripts/test-root-and-python.sh`.
 #
 # Tests that need root (they switch users, mount filesystems or attack root's objects) are

@@ -343,3 +343,24 @@ fn the_wait_fast_paths_keep_windows_semantics_lowest_index_recursion_rights_and_
         assert!(out.contains("WAIT FAST OK"), "{out}");
     }
 }
+
+/// Under valgrind a program saw the auxiliary vector of valgrind's host process (rustix read
+/// `/proc/self/auxv`), took the host's vDSO address for its own and died with SIGSEGV in its
+/// first `MapViewOfFile` (page size lookup). The library now asks libc (`getauxval`), which
+/// valgrind emulates. Memcheck must find no error in programs that map views, wait on every
+/// kind of object and start threads (CreateProcess is left out: valgrind 3.19 does not know
+/// `pidfd_open`).
+#[test]
+#[ignore = "needs valgrind (Debian: valgrind); run by scripts/test-root-and-python.sh, which CI runs"]
+fn programs_that_map_views_wait_and_start_threads_run_clean_under_valgrind_memcheck() {
+    let dir = scratch("valgrind");
+    for name in ["wide_strings.c", "wait_fast_paths.c", "threads.c"] {
+        let exe = compile(&program(name), &dir, Build::C);
+        let mut cmd = command(std::path::Path::new("valgrind"), &dir.join("root"));
+        cmd.args(["-q", "--error-exitcode=99", "--"]).arg(&exe).current_dir(&dir);
+        let out = run(cmd, Duration::from_secs(240), name);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // (--error-exitcode: any memcheck error fails the run even if the program passed)
+        assert!(out.status.success(), "{name} under memcheck: {:?}\n{stderr}", out.status);
+    }
+}
