@@ -142,6 +142,10 @@ fn split_scope(full: &str) -> (Scope, &str) {
 
 /// Encodes a name (without prefix) into a file name; see the module docs.
 fn encode(name: &str) -> String {
+    // Most names need no escape: copied whole (an open and a close each encode the name).
+    if name.len() <= MAX_FILE_NAME && !name.starts_with('.') && !name.bytes().any(|b| matches!(b, b'/' | b'%' | 0)) {
+        return name.to_owned();
+    }
     let mut out = String::with_capacity(name.len() + 8);
     for (i, ch) in name.char_indices() {
         match ch {
