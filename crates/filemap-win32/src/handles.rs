@@ -553,6 +553,35 @@ pub(crate) fn lookup(h: HANDLE, _pin: &Pin) -> Option<&Entry> {
     unsafe { p.as_ref() }
 }
 
+/// A lookup over many handles under one pin (wait-any's first pass): the table's first chunk
+/// (the slots of descriptors below 4096, where nearly every program's handles are) is loaded
+/// once, so a handle there costs one load of its slot; others go through [`lookup`].
+pub(crate) struct Lookup<'p> {
+    first: Option<&'static Chunk>,
+    pin: &'p Pin,
+}
+
+impl<'p> Lookup<'p> {
+    #[inline(always)]
+    pub(crate) fn new(pin: &'p Pin) -> Lookup<'p> {
+        let chunk = SLOTS[0].load(Ordering::Acquire);
+        // SAFETY: a published chunk is leaked (never freed) and fully initialized before its
+        // pointer is stored with `Release` (paired with the `Acquire` load above).
+        Lookup { first: unsafe { chunk.as_ref() }, pin }
+    }
+
+    /// [`lookup`] of `h`.
+    #[inline(always)]
+    pub(crate) fn get(&self, h: HANDLE) -> Option<&'p Entry> {
+        let i = ((h as usize) >> 2).wrapping_sub(1);
+        let Some(cell) = self.first.and_then(|c| c.get(i)) else {
+            return lookup(h, self.pin);
+        };
+        // SAFETY: as in `lookup`: loaded under the pin, which outlives the borrow.
+        unsafe { cell.load(Ordering::Acquire).as_ref() }
+    }
+}
+
 /// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
 /// `None` if the slot is empty (or this thread is exiting).
 #[inline(always)]

@@ -630,9 +630,10 @@ fn wait_now(h: HANDLE) -> Option<DWORD> {
 #[inline(always)]
 fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
     let pin = handles::pin()?;
+    let table = handles::Lookup::new(&pin);
     let mut first = None;
     for (i, &h) in hs.iter().enumerate() {
-        let e = handles::lookup(h, &pin)?;
+        let e = table.get(h)?;
         let p = e.probe()?;
         if first.is_none() && looks_available(&e.object, p) {
             first = Some((i, e));

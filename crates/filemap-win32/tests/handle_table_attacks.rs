@@ -959,6 +959,68 @@ fn wait_any_first_pass_keeps_windows_rules_for_index_errors_mutexes_and_timers()
     });
 }
 
+/// Wait-any's first pass reads the table's first chunk (descriptors below 4096) directly and
+/// every other handle through the general lookup: handles on both sides of that line, in any
+/// order, are found at their index, and a closed one past the line still fails the wait.
+#[test]
+fn wait_any_finds_handles_past_the_first_chunk_of_the_table() {
+    isolated("wait_any_finds_handles_past_the_first_chunk_of_the_table", LIMIT, || {
+        let any = |hs: &[HANDLE]| {
+            // SAFETY: `hs` holds `hs.len()` handles.
+            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
+        };
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: `lim` is a valid rlimit to fill, then to read.
+        unsafe {
+            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+            lim.rlim_cur = lim.rlim_max.min(8192);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+        }
+        assert!(lim.rlim_cur >= 4200, "the test needs 4,200 descriptors (hard limit {})", lim.rlim_max);
+        let low = event(None, false, false);
+        // Fill the descriptors up to 4100, so the next handles land in the second chunk.
+        let mut fillers = Vec::new();
+        loop {
+            // SAFETY: dup of an open descriptor: no memory involved.
+            let fd = unsafe { libc::dup(low_fd()) };
+            assert!(fd >= 0, "dup: {}", std::io::Error::last_os_error());
+            fillers.push(fd);
+            if fd >= 4100 {
+                break;
+            }
+        }
+        let high = event(None, false, false);
+        let high2 = event(None, false, false);
+        for fd in fillers {
+            // SAFETY: closing descriptors this test opened.
+            unsafe { libc::close(fd) };
+        }
+        assert!(high as usize / 4 > 4096 && high2 as usize / 4 > 4096, "{high:?} {high2:?}");
+        assert_eq!(any(&[low, high, high2]), WAIT_TIMEOUT);
+        assert_eq!(SetEvent(high2), TRUE);
+        assert_eq!(any(&[low, high, high2]), 2);
+        assert_eq!(SetEvent(high), TRUE);
+        assert_eq!(SetEvent(low), TRUE);
+        assert_eq!(any(&[high2, high, low]), 1, "the lowest signaled index, past the line");
+        assert_eq!(any(&[high2, low]), 1);
+        assert_eq!(CloseHandle(high2), TRUE);
+        assert_eq!(SetEvent(low), TRUE);
+        assert_eq!(any(&[low, high2]), WAIT_FAILED, "a closed handle past the line fails the wait");
+        assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
+        assert_eq!(WaitForSingleObject(low, 0), 0, "nothing consumed by the failed wait");
+        for h in [low, high] {
+            assert_eq!(CloseHandle(h), TRUE);
+        }
+    });
+}
+
+/// A descriptor to duplicate: stdin may be closed in a test child, so /dev/null, kept open.
+fn low_fd() -> i32 {
+    static FD: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    // SAFETY: opening /dev/null read-only with a NUL-terminated path.
+    *FD.get_or_init(|| unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
+}
+
 /// Several processes sleep (`INFINITE`, one handle or wait-any) on one semaphore; the parent
 /// releases units one at a time or all at once (`ReleaseSemaphore(n)` hands units to queued
 /// waiters): every unit must wake exactly one waiter, round after round, or a round never ends.
