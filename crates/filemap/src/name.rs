@@ -107,6 +107,16 @@ impl ObjectName {
 }
 
 impl ObjectName {
+    /// The name written out (`Local\x`), as headers record it: what `to_string` gives, without
+    /// the formatting machinery (every create writes it into its header).
+    pub(crate) fn written(&self) -> String {
+        let prefix = self.scope.prefix();
+        let mut out = String::with_capacity(prefix.len() + self.name.len());
+        out.push_str(prefix);
+        out.push_str(&self.name);
+        out
+    }
+
     /// Whether `full` is this name written out (`Local\x`), as headers record it; no allocation.
     pub(crate) fn is_written_as(&self, full: &str) -> bool {
         let prefix = self.scope.prefix();
@@ -209,6 +219,7 @@ mod tests {
         let n = ObjectName::parse("Foo").unwrap();
         assert_eq!((n.scope(), n.name()), (Scope::Local, "Foo"));
         assert_eq!(n.to_string(), "Local\\Foo");
+        assert_eq!(n.written(), n.to_string());
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub(crate) fn create(
         creator_pid: 0,
         created_ns: 0,
         backing: None,
-        name: name.as_ref().map(ToString::to_string),
+        name: name.as_ref().map(ObjectName::written),
         params,
     };
     stamp(&mut header);
