@@ -8,8 +8,10 @@
 # Usage: check.sh [seconds per bounded run] (default 60; MODEL_BUDGET too): the bounded
 #        (bitstate) run of everything at once. Exhaustive runs must finish: one that has not
 #        exhausted its state space within CAP seconds (default 900) fails.
-#        LONG=1 adds the long exhaustive runs (three workers with the adversary, split eight ways;
-#        three workers with two signals: docs/model/README.md "Status" gives time and memory);
+#        LONG=1 adds the long exhaustive runs (three workers with the adversary, split sixteen
+#        ways; three workers with two signals: docs/model/README.md "Status" gives time and
+#        memory, about 80 min of CPU);
+#        LONG=2 runs three workers with the scanner instead (24 split runs, about an hour of CPU);
 #        ONLY=REGEX runs only the matching runs (e.g. ONLY='^bug'); KEEP=1 keeps the work dir;
 #        JOBS=N runs N at a time (default: the number of cores, at most 2).
 set -uo pipefail
@@ -114,17 +116,26 @@ run model-fork-readonly-mode dfs pass -DNW=2 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 
 run model-inherit-rescued    dfs pass -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DINHERIT_RESCUED=1
 run model-inherit-rescued-readonly dfs pass -DNW=1 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DINHERIT_RESCUED=1 -DRO_MODE=1
 run model-rescue-fails       dfs pass -DNW=2 -DFORK=1 -DSCANNER=0 -DADVERSARY=0 -DMAXSIG=1 -DRESCUE_FAILS=1 -DVIEWS=0
-if [ -n "${LONG:-}" ]; then
+if [ "${LONG:-}" = 1 ]; then
     # three workers + the adversary, split over W0's choices (its role, whether its handle is
     # inheritable, whether it maps a view): every execution makes one choice at each, so the
     # union of the eight state spaces is the whole one (README "Splits")
     # (W0 creating an inheritable handle is split further over W1's and W2's roles: 135 M
-    # states were not enough for one of those runs within 9 GB)
+    # states were not enough for one of those runs within 9 GB; and where both create, over
+    # the signal's victim: 67-83 M states, 4-5 GB each)
     adv3="-DNW=3 -DFORK=0 -DSCANNER=0 -DADVERSARY=1 -DMAXSIG=1"
     for r in 1 2; do for inh in 0 2; do for v in 0 2; do
         if [ $r$inh = 12 ]; then
             for r1 in 1 2; do for r2 in 1 2; do
-                run long-three-workers-adversary-r$r-i$inh-v$v-w$r1$r2 dfs-big pass $adv3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v -DROLE1=$r1 -DROLE2=$r2
+                if [ $r1$r2 = 11 ]; then
+                    # (and where W1 and W2 create too, over the signal's victim: W0, or W1,
+                    # which covers W2 by the W1/W2 symmetry; README "Splits")
+                    for vic in 0 1; do
+                        run long-three-workers-adversary-r$r-i$inh-v$v-w$r1$r2-s$vic dfs-big pass $adv3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v -DROLE1=$r1 -DROLE2=$r2 -DVICTIM=$vic
+                    done
+                else
+                    run long-three-workers-adversary-r$r-i$inh-v$v-w$r1$r2 dfs-big pass $adv3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v -DROLE1=$r1 -DROLE2=$r2
+                fi
             done; done
         else
             run long-three-workers-adversary-r$r-i$inh-v$v dfs-big pass $adv3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v
@@ -132,6 +143,15 @@ if [ -n "${LONG:-}" ]; then
     done; done; done
     # three workers, two signals (any two of them killed or stopped, at any steps)
     run long-three-workers-two-signals dfs-big pass -DNW=3 $base -DMAXSIG=2
+fi
+if [ "${LONG:-}" = 2 ]; then
+    # three workers + the scanner (ls / gc / the sweep), one signal, split over W0's choices and
+    # the signal's victim: W0, W1 (covers W2: W1 and W2 both create or open, README "Splits")
+    # or the scanner (24 runs of 20-70 M states)
+    sc3="-DNW=3 -DFORK=0 -DSCANNER=1 -DADVERSARY=0 -DMAXSIG=1"
+    for r in 1 2; do for inh in 0 2; do for v in 0 2; do for vic in 0 1 4; do
+        run long2-three-workers-scanner-r$r-i$inh-v$v-s$vic dfs-big pass $sc3 -DROLE0=$r -DINHERIT=$inh -DVIEWS=$v -DVICTIM=$vic
+    done; done; done; done
 fi
 run model-everything         bitstate pass -DNW=3 -DFORK=1 -DSCANNER=1 -DADVERSARY=1 -DMAXSIG=1
 # ---- the bugs, put back one at a time: each must give its counterexample ----------------------
