@@ -39,8 +39,9 @@
 //! `CreateProcess(bInheritHandles = TRUE)`, or by any fork + exec, therefore finds the slot open
 //! at the same number and the handle value the parent gave it (say on its command line) works.
 //! The child's table starts empty: the first time a value is used that is not in the table, the
-//! library *adopts* it if its descriptor is open, is not `FD_CLOEXEC` (so it came through
-//! `exec`, or was made inheritable here) and is either a namespace object whose header
+//! library *adopts* it if its descriptor was open without `FD_CLOEXEC` when the library was
+//! loaded (so it came through `exec`; see `INHERITED`: not a descriptor made inheritable in
+//! this process since), is still open, and is either a namespace object whose header
 //! validates (via the core's `from_inherited_fd`, given an `FD_CLOEXEC` duplicate: the
 //! inherited descriptor stays the slot, so a descriptor the core refuses is left open to its
 //! owner) or a regular file. A non-inheritable handle's slot was closed by `exec`, so its value
@@ -1184,7 +1185,7 @@ pub(crate) fn by_mode_mask(by_mode: u32) -> u32 {
 
 /// Adopts an inherited descriptor as a handle (see the module docs), or `None`.
 pub(crate) fn adopt(fd: RawFd) -> Option<Entry> {
-    if fd < 0 {
+    if fd < 0 || (fd > 2 && !inherited_at_load(fd)) {
         return None;
     }
     // SAFETY: only used for the checks below; `fcntl_getfd` fails harmlessly on a closed
@@ -1219,6 +1220,7 @@ pub(crate) fn adopt(fd: RawFd) -> Option<Entry> {
             }
         };
         let access = object.core_access().unwrap_or(0);
+        adopted(fd);
         // The description is shared with the parent: the core handle is a shared one.
         return Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, true));
     }
@@ -1229,5 +1231,49 @@ pub(crate) fn adopt(fd: RawFd) -> Option<Entry> {
     };
     let access = passed_access(fd, "file").map_or(by_mode, |p| p & by_mode_mask(by_mode));
     let object = Object::File(Arc::new(FileObject::adopted(st.st_dev, st.st_ino)));
+    adopted(fd);
     Some(Entry::new(Slot::Own(slot), object, access, HANDLE_FLAG_INHERIT, false))
+}
+
+/// The descriptors above 2 this process had open without `FD_CLOEXEC` when the library was
+/// loaded, sorted: what `exec` passed (inherited handles, files), and the only ones besides the
+/// standard descriptors that a lookup may adopt, once each. A descriptor that has no
+/// `FD_CLOEXEC` for another reason is not a handle to adopt: above all one this library made
+/// inheritable for a handle it is creating or duplicating (`CreateEvent` with an inheritable
+/// `SECURITY_ATTRIBUTES`, `DuplicateHandle(bInheritHandle = TRUE)`), before that handle's entry
+/// is published. Adopting such a number gave it two owners, and one of them later closed the
+/// other's descriptor (test `handles_reused_across_kinds_...` in `tests/handle_table_attacks.rs`
+/// failed one run in two under load).
+static INHERITED: StdMutex<Vec<RawFd>> = StdMutex::new(Vec::new());
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SNAPSHOT_AT_LOAD: extern "C" fn() = snapshot_inherited;
+
+/// Records [`INHERITED`] (`/proc/self/fd`; without it, the numbers below 1024). Runs once, when
+/// the library is loaded: before `main`, or at `dlopen`.
+extern "C" fn snapshot_inherited() {
+    let inherited = |fd: RawFd| {
+        // SAFETY: only queried; `fcntl_getfd` fails harmlessly on a number that is not open.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        fd > 2 && rustix::io::fcntl_getfd(borrowed).is_ok_and(|f| !f.contains(rustix::io::FdFlags::CLOEXEC))
+    };
+    let mut fds: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter(|&fd| inherited(fd)).collect(),
+        Err(_) => (3..1024).filter(|&fd| inherited(fd)).collect(),
+    };
+    fds.sort_unstable();
+    *INHERITED.lock().unwrap_or_else(|e| e.into_inner()) = fds;
+}
+
+fn inherited_at_load(fd: RawFd) -> bool {
+    INHERITED.lock().unwrap_or_else(|e| e.into_inner()).binary_search(&fd).is_ok()
+}
+
+/// `fd` is a handle now: once closed, its number is ours to reuse and never adopted again.
+fn adopted(fd: RawFd) {
+    let mut fds = INHERITED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Ok(i) = fds.binary_search(&fd) {
+        fds.remove(i);
+    }
 }

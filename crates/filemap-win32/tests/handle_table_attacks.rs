@@ -8,6 +8,8 @@
 
 #![allow(unsafe_code)] // calling the exported functions as C would; fork, signals, sched
 
+mod common;
+
 use std::ffi::CString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -621,13 +623,23 @@ fn handles_reused_across_kinds_while_flags_change_stay_valid_or_invalid_and_leak
                                 names.lock().unwrap().push((kind, name));
                                 let old = slot.swap(new as usize, Ordering::AcqRel);
                                 if old != 0 {
-                                    assert_eq!(CloseHandle(old as HANDLE), TRUE, "closing a handle we own");
+                                    assert_eq!(
+                                        CloseHandle(old as HANDLE),
+                                        TRUE,
+                                        "closing a handle we own ({old:#x}): error {}",
+                                        GetLastError()
+                                    );
                                 }
                             }
                             2 => {
                                 let old = slot.swap(0, Ordering::AcqRel);
                                 if old != 0 {
-                                    assert_eq!(CloseHandle(old as HANDLE), TRUE, "closing a handle we own");
+                                    assert_eq!(
+                                        CloseHandle(old as HANDLE),
+                                        TRUE,
+                                        "closing a handle we own ({old:#x}): error {}",
+                                        GetLastError()
+                                    );
                                 }
                             }
                             3 if !h.is_null() => {
@@ -707,17 +719,7 @@ fn handles_reused_across_kinds_while_flags_change_stay_valid_or_invalid_and_leak
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_secs(3));
-        stop.store(true, Ordering::Relaxed);
-        for t in threads {
-            t.join().expect("a stress thread failed");
-        }
-        for slot in ring.iter() {
-            let h = slot.swap(0, Ordering::AcqRel);
-            if h != 0 {
-                assert_eq!(CloseHandle(h as HANDLE), TRUE);
-            }
-        }
+        common::stop_and_close_ring(Duration::from_secs(3), &stop, threads, &ring);
         let names = names.lock().unwrap();
         assert!(names.len() > 50 && ops.load(Ordering::Relaxed) > 5000, "too little work to mean anything");
         for (kind, name) in names.iter() {
@@ -1011,6 +1013,33 @@ fn wait_any_finds_handles_past_the_first_chunk_of_the_table() {
         for h in [low, high] {
             assert_eq!(CloseHandle(h), TRUE);
         }
+    });
+}
+
+/// Only a descriptor that was open without `FD_CLOEXEC` when the library was loaded (what `exec`
+/// passed) is adopted as an inherited handle. One this process made inheritable since — here by
+/// hand; in the library, the descriptor of a handle being created or duplicated as inheritable,
+/// before its entry is published — is not: adopting it gave its number two owners, and the
+/// churn test above lost handles (`CloseHandle` of a handle it owned failed, one run in two
+/// under load).
+#[test]
+fn a_descriptor_made_inheritable_after_load_is_never_adopted_as_a_handle() {
+    isolated("a_descriptor_made_inheritable_after_load_is_never_adopted_as_a_handle", LIMIT, || {
+        let path = std::env::temp_dir().join(filemap_testkit::root::unique("adopt-late"));
+        let file = std::fs::File::create(&path).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        // SAFETY: clearing FD_CLOEXEC on a descriptor this test owns.
+        assert_eq!(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }, 0);
+        let h = ((fd as usize + 1) * 4) as HANDLE;
+        assert_eq!(flags_of(h), None, "a descriptor made inheritable after load was adopted");
+        assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
+        assert_eq!(CloseHandle(h), FALSE);
+        assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
+        // The descriptor is still the test's own: CloseHandle did not close it.
+        // SAFETY: querying a descriptor this test owns.
+        assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, 0);
+        drop(file);
+        std::fs::remove_file(&path).unwrap();
     });
 }
 

@@ -8,10 +8,12 @@
 
 #![allow(unsafe_code)] // calling the exported functions as C would
 
+mod common;
+
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use filemap_win32::error::GetLastError;
 use filemap_win32::handle_api::{CloseHandle, DUPLICATE_SAME_ACCESS, DuplicateHandle};
@@ -175,20 +177,7 @@ fn concurrent_close_duplicate_signal_and_wait_keep_every_handle_valid_or_invalid
             })
         })
         .collect();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().expect("a stress thread panicked");
-    }
-    for s in slots.iter() {
-        let h = s.swap(0, Ordering::AcqRel);
-        if h != 0 {
-            assert_eq!(CloseHandle(h as HANDLE), TRUE);
-        }
-    }
+    common::stop_and_close_ring(Duration::from_secs(3), &stop, threads, &slots);
     let names = names.lock().unwrap();
     assert!(names.len() > 50, "too few objects made ({}) for the test to mean anything", names.len());
     assert!(ops.load(Ordering::Relaxed) > 1000, "too few operations");

@@ -146,3 +146,27 @@ pub fn run(cmd: Command, timeout: Duration, what: &str) -> Output {
 }
 
 pub use filemap_testkit::process::expect_success;
+
+/// Lets the stress `threads` run for `run_for`, stops them (`stop`), joins them (a thread that
+/// panicked fails the test) and closes every handle still in `ring` (handle values as `usize`,
+/// 0 = empty slot): the end of the handle-table stress tests, before they check that every
+/// name is free again.
+pub fn stop_and_close_ring(
+    run_for: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    ring: &[std::sync::atomic::AtomicUsize],
+) {
+    use std::sync::atomic::Ordering;
+    std::thread::sleep(run_for);
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().expect("a stress thread panicked");
+    }
+    for slot in ring {
+        let h = slot.swap(0, Ordering::AcqRel);
+        if h != 0 {
+            assert_eq!(filemap_win32::handle_api::CloseHandle(h as filemap_win32::HANDLE), filemap_win32::TRUE);
+        }
+    }
+}
