@@ -580,11 +580,12 @@ inline unlink_if_linked(o) {
 /* the steps of close_handle (release_private, release_by_name, release_shared,
    decide_through_own_ofd) */
 #define CLOSE_STEPS \
-    /* private, writable: convert to the decision lock (one call) */ \
+    /* private, writable: convert to the decision lock (one call); if others hold the object,
+       drop our read lock explicitly (a child being spawned may hold a copy of the descriptor) */ \
     :: atomic { pc == K_START && !shared && wr -> ino = hold[me]; hold[me] = 0; \
         printf("P%d close: inode %d ofd %d (private)\n", me, ino, h); \
         setlk(h, WR, ok); CLOSE_BUG; \
-        if :: ok -> pc = K_UNLINK :: !ok && PINNED -> pc = K_UNPIN :: !ok && !PINNED -> pc = K_DROPH fi; ok = 0 } \
+        if :: ok -> pc = K_UNLINK :: !ok -> pc = K_UNPIN fi; ok = 0 } \
     :: atomic { pc == K_UNLINK -> unlink_decided(h); if :: PINNED -> pc = K_UNPIN :: else -> pc = K_DROPH fi } \
     :: atomic { pc == K_UNPIN -> setlk(h, NONE, ok); ok = 0; pc = K_DROPH } \
     :: atomic { pc == K_DROPH -> o_users[h] = o_users[h] & ~BIT(me); dropref(me, h); h = 0; ino = 0; \

@@ -162,6 +162,51 @@ fn the_object_outlives_its_creator_while_another_process_holds_a_handle() {
     assert_code(Mapping::open(&name, Access::READ), Win32Error::FILE_NOT_FOUND);
 }
 
+/// Another thread starting child processes (`std::process::Command`: `posix_spawn`, a `vfork`
+/// child that holds a copy of every descriptor until its `exec`) must not keep a name alive
+/// after its last handle closed: the non-last closer used to leave its read lock to the closing
+/// of its descriptor, which the spawned child's copy delayed, so the last closer saw a holder
+/// and left the name; an open right after still found it (this test failed in 2-9 of 400
+/// rounds on the old code here; `the_object_outlives_...` above failed the same way in a full
+/// `cargo test` run).
+#[test]
+fn the_last_close_frees_the_name_while_another_thread_spawns_children() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    setup();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let spawned = std::sync::Arc::new(AtomicU32::new(0));
+    let spawner = {
+        let (stop, spawned) = (stop.clone(), spawned.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = std::process::Command::new("/bin/true").status();
+                spawned.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let (mut kept, mut rounds) = (Vec::new(), 0u32);
+    let start = std::time::Instant::now();
+    while spawned.load(Ordering::Relaxed) < 300 && start.elapsed() < std::time::Duration::from_secs(20) {
+        let name = unique("spawn-close");
+        let (first, _) = Mapping::options().name(&name).size(4096).create().unwrap();
+        let second = Mapping::open(&name, Access::ALL).unwrap();
+        drop((first, second));
+        if Mapping::open(&name, Access::READ).is_ok() {
+            kept.push(rounds);
+        }
+        rounds += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    spawner.join().unwrap();
+    let spawned = spawned.load(Ordering::Relaxed);
+    assert!(spawned >= 300, "too few children started ({spawned}) to mean anything");
+    assert!(
+        kept.is_empty(),
+        "the name outlived its last handle in {} of {rounds} rounds ({spawned} children started)",
+        kept.len()
+    );
+}
+
 #[test]
 fn the_name_is_gone_after_the_last_holder_exits() {
     setup();

@@ -695,9 +695,14 @@ impl ObjectFile {
             // One call: the conversion succeeds iff no other OFD holds the object (or decides).
             if lock::set(fd, Kind::Write).is_ok() {
                 unlink_decided(dir, file, &self.fd, pinned);
-            } else if pinned {
+            } else {
                 // Others hold it. Our read lock stays after a failed conversion (they are
-                // atomic); closing the descriptor drops it, unless a view pins the OFD.
+                // atomic), and closing the descriptor does not always drop it: a view may pin
+                // the OFD, and so does any child another thread is starting (`posix_spawn`,
+                // `vfork`, Rust's `Command`: until its `exec` it holds a copy of every
+                // descriptor of ours). The other holders' last close would then see our lock,
+                // leave the name behind, and an open in that window would still find it
+                // (test `cross_process::the_last_close_frees_the_name_while_another_thread_spawns_children`).
                 lock::set(fd, Kind::Unlock).ok();
             }
             // Two last handles closing at the very same moment may each see the other and both
