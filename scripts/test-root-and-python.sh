@@ -13,6 +13,11 @@ cd "$(dirname "$0")/.."
 
 skips=(--skip child_main --skip helper --skip soak)
 if [ "$(id -u)" -eq 0 ]; then
+    # (one ignored test runs C programs under valgrind's memcheck)
+    if ! command -v valgrind >/dev/null && command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null 2>&1 \
+            || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null; }
+    fi
     echo "=== tests that need root ==="
     cargo test --workspace --tests -- --ignored "${skips[@]}"
 else
