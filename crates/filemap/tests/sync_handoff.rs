@@ -203,11 +203,7 @@ fn alternation(kind: &str, mode: &str) -> String {
     }
     a.finish(LONG);
     b.finish(LONG);
-    let mut count = [0u8; 4];
-    view.read_at(0, &mut count).unwrap();
-    let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
-    view.read_at(8, &mut order).unwrap();
-    String::from_utf8(order).unwrap()
+    read_order(&view)
 }
 
 fn assert_alternates(kind: &str, mode: &str) {
@@ -335,11 +331,7 @@ fn corpus_turns(attempt: u32) -> String {
     mutex.release().unwrap();
     b.expect_line("DONE", LONG);
     b.finish(LONG);
-    let mut count = [0u8; 4];
-    view.read_at(0, &mut count).unwrap();
-    let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
-    view.read_at(8, &mut order).unwrap();
-    String::from_utf8(order).unwrap()
+    read_order(&view)
 }
 
 /// Creates a mutex owned by this thread and a semaphore of maximum 1 at 0 (both held).
@@ -508,4 +500,13 @@ fn sixty_waiters_on_one_mutex_time_out_on_time_and_all_get_their_turns() {
         say(&format!("longest single wait among {THREADS} threads: {longest:?}"));
         assert!(longest < LONG, "a waiter starved");
     });
+}
+
+/// The turns appended to the log `view` so far (a count, then one letter per turn).
+fn read_order(view: &filemap::View) -> String {
+    let mut count = [0u8; 4];
+    view.read_at(0, &mut count).unwrap();
+    let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
+    view.read_at(8, &mut order).unwrap();
+    String::from_utf8(order).unwrap()
 }
