@@ -1030,7 +1030,7 @@ fn a_descriptor_made_inheritable_after_load_is_never_adopted_as_a_handle() {
         let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
         // SAFETY: clearing FD_CLOEXEC on a descriptor this test owns.
         assert_eq!(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }, 0);
-        let h = ((fd as usize + 1) * 4) as HANDLE;
+        let h = filemap_win32::handles::value_of(fd);
         assert_eq!(flags_of(h), None, "a descriptor made inheritable after load was adopted");
         assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
         assert_eq!(CloseHandle(h), FALSE);
