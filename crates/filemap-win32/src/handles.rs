@@ -69,7 +69,7 @@
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard, OnceLock};
 
 use filemap::sync::{Event, Mutex as SyncMutex, Probe, Rights, Semaphore, Timer};
@@ -344,7 +344,67 @@ pub(crate) const CHUNK: usize = 1 << CHUNK_BITS;
 /// Slots 0 .. CHUNK * CHUNK (16 Mi descriptors, well above any `RLIMIT_NOFILE` in practice).
 pub(crate) const CHUNKS: usize = 1 << 12;
 
-pub(crate) type Chunk = [AtomicPtr<Entry>; CHUNK];
+/// `CHUNK` slots: the published entries, and beside them the state words of their probes.
+pub(crate) struct Chunk {
+    entries: [AtomicPtr<Entry>; CHUNK],
+    probes: [ProbeCell; CHUNK],
+}
+
+/// The probe of a published entry whose object is a semaphore, event or timer
+/// ([`Probe::state_word`]), kept in the table so that a wait-any's first pass reads the table
+/// and the objects' shared words and nothing else: the object looks signaled while
+/// `word & mask != 0`. Every other slot (mutexes included: their probe is read from the entry)
+/// holds [`NO_WORD`] and [`NO_PROBE`], which look signaled: a scan stops there, and asks the
+/// entry. Written after the entry is published, cleared before it is unpublished: a
+/// reader that finds a non-null word under a pin may read through it until the pin is dropped,
+/// as the entry that owns the probed mapping is freed only after every older pin is gone.
+pub(crate) struct ProbeCell {
+    word: AtomicPtr<AtomicU64>,
+    mask: AtomicU64,
+}
+
+/// The state word of probe cells without a probe: all ones, never written.
+static NO_WORD: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The mask of probe cells without a probe (a probe's mask is never all ones).
+pub(crate) const NO_PROBE: u64 = u64::MAX;
+
+impl ProbeCell {
+    /// The probed word (or [`NO_WORD`]) and the mask, valid while `_pin` lives.
+    #[inline(always)]
+    fn load<'p>(&self, _pin: &'p Pin) -> (&'p AtomicU64, u64) {
+        let p = self.word.load(Ordering::Acquire);
+        // The mask after the word: a probed word was stored after its mask (`publish`), and
+        // `NO_WORD` after `NO_PROBE` (`unpublish`).
+        let mask = self.mask.load(Ordering::Relaxed);
+        // SAFETY: the word is never null (`new_chunk`, `publish` and `unpublish` store only
+        // `NO_WORD`, a static, or a probed word). A probed word was stored by `publish` from
+        // the probe of the entry published in the same slot, which owns the mapping of that
+        // word; `unpublish` replaces it before the entry leaves the table and frees the entry
+        // only after every pin older than that is dropped. It was read under `_pin`, which the
+        // borrow does not outlive.
+        (unsafe { &*p }, mask)
+    }
+
+    fn no_word() -> *mut AtomicU64 {
+        std::ptr::from_ref(&NO_WORD).cast_mut()
+    }
+}
+
+/// A slot: its entry cell and its probe cell.
+#[derive(Clone, Copy)]
+pub(crate) struct Cell {
+    entry: &'static AtomicPtr<Entry>,
+    probe: &'static ProbeCell,
+}
+
+impl Cell {
+    /// The published entry (null for none).
+    #[inline(always)]
+    pub(crate) fn load(&self, order: Ordering) -> *mut Entry {
+        self.entry.load(order)
+    }
+}
 
 pub(crate) static SLOTS: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
 pub(crate) static WRITER: StdMutex<()> = StdMutex::new(());
@@ -471,29 +531,52 @@ extern "C" fn writer_after_fork() {
 
 /// The slot cell for descriptor `fd`, if its chunk exists.
 #[inline(always)]
-pub(crate) fn cell(fd: RawFd) -> Option<&'static AtomicPtr<Entry>> {
-    let i = usize::try_from(fd).ok()?;
+pub(crate) fn cell(fd: RawFd) -> Option<Cell> {
+    cell_at(usize::try_from(fd).ok()?)
+}
+
+/// The cell of slot `i`, if its chunk exists.
+#[inline(always)]
+fn cell_at(i: usize) -> Option<Cell> {
     let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
-    if chunk.is_null() {
-        return None;
-    }
     // SAFETY: a published chunk is leaked (never freed) and fully initialized before its
     // pointer is stored with `Release` (paired with the `Acquire` load above).
-    Some(unsafe { &(*chunk)[i & (CHUNK - 1)] })
+    let chunk: &'static Chunk = unsafe { chunk.as_ref()? };
+    let j = i & (CHUNK - 1);
+    Some(Cell { entry: &chunk.entries[j], probe: &chunk.probes[j] })
 }
 
 /// The slot cell for `fd`, making its chunk (writers only, under `WRITER`).
-pub(crate) fn cell_for_insert(fd: RawFd, _w: &Writer) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell_for_insert(fd: RawFd, _w: &Writer) -> Res<Cell> {
     let i = usize::try_from(fd).map_err(|_| Fail(Win32Error::INVALID_HANDLE.0))?;
     let Some(chunk) = SLOTS.get(i >> CHUNK_BITS) else {
         // Not a descriptor the table can hold (no such handle was ever given out).
         return Err(Fail(Win32Error::INVALID_HANDLE.0));
     };
     if chunk.load(Ordering::Acquire).is_null() {
-        let fresh: Box<Chunk> = Box::new([const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNK]);
-        chunk.store(Box::into_raw(fresh), Ordering::Release);
+        chunk.store(Box::into_raw(new_chunk()), Ordering::Release);
     }
     cell(fd).ok_or(Fail(Win32Error::INVALID_HANDLE.0))
+}
+
+/// An empty chunk: no entries, every probe cell on [`NO_WORD`].
+fn new_chunk() -> Box<Chunk> {
+    // Made on the heap, not moved there (96 KiB: more than a small thread stack holds).
+    let layout = std::alloc::Layout::new::<Chunk>();
+    // SAFETY: `Chunk` is not zero-sized.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Chunk>();
+    if p.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY:
+    // - `p` was allocated by the global allocator with `Chunk`'s layout, as `Box` requires;
+    // - all-zero bytes are a valid `Chunk`: null `AtomicPtr`s and zero `AtomicU64`s.
+    let fresh = unsafe { Box::from_raw(p) };
+    for p in &fresh.probes {
+        p.word.store(ProbeCell::no_word(), Ordering::Relaxed);
+        p.mask.store(NO_PROBE, Ordering::Relaxed);
+    }
+    fresh
 }
 
 /// `ERROR_TOO_MANY_OPEN_FILES` (4).
@@ -501,8 +584,12 @@ pub(crate) const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 
 /// Takes the entry out of `cell` (under `WRITER`) and waits until no reader can still use it:
 /// the entry is then the caller's alone.
-pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &Writer) -> Option<Box<Entry>> {
-    let p = cell.swap(std::ptr::null_mut(), Ordering::SeqCst);
+pub(crate) fn unpublish(cell: Cell, _w: &Writer) -> Option<Box<Entry>> {
+    // The probe first: whoever still finds it is pinned before the entry leaves, so the wait
+    // below covers it too.
+    cell.probe.mask.store(NO_PROBE, Ordering::SeqCst);
+    cell.probe.word.store(ProbeCell::no_word(), Ordering::SeqCst);
+    let p = cell.entry.swap(std::ptr::null_mut(), Ordering::SeqCst);
     if p.is_null() {
         return None;
     }
@@ -514,9 +601,15 @@ pub(crate) fn unpublish(cell: &AtomicPtr<Entry>, _w: &Writer) -> Option<Box<Entr
 }
 
 /// Publishes `entry` in `cell`, which must be empty (under `WRITER`).
-pub(crate) fn publish(cell: &AtomicPtr<Entry>, entry: Box<Entry>, _w: &Writer) {
-    let old = cell.swap(Box::into_raw(entry), Ordering::SeqCst);
+pub(crate) fn publish(cell: Cell, entry: Box<Entry>, _w: &Writer) {
+    let state_word = entry.probe.and_then(|p| p.state_word());
+    let old = cell.entry.swap(Box::into_raw(entry), Ordering::SeqCst);
     debug_assert!(old.is_null(), "publish over a live entry");
+    if let Some((word, mask)) = state_word {
+        // The mask before the word ([`ProbeCell::load`] reads them the other way round).
+        cell.probe.mask.store(mask, Ordering::Relaxed);
+        cell.probe.word.store(std::ptr::from_ref(word).cast_mut(), Ordering::Release);
+    }
 }
 
 /// A pin for [`lookup`]: entries looked up while it lives stay valid until it is dropped.
@@ -571,15 +664,38 @@ impl<'p> Lookup<'p> {
         Lookup { first: unsafe { chunk.as_ref() }, pin }
     }
 
+    /// The probe cells of the first chunk ([`ProbeCell`]), `None` if there is no first chunk.
+    #[inline(always)]
+    pub(crate) fn first_probes(&self) -> Option<Probes<'p>> {
+        Some(Probes { cells: &self.first?.probes, pin: self.pin })
+    }
+
     /// [`lookup`] of `h`.
     #[inline(always)]
     pub(crate) fn get(&self, h: HANDLE) -> Option<&'p Entry> {
         let i = ((h as usize) >> 2).wrapping_sub(1);
-        let Some(cell) = self.first.and_then(|c| c.get(i)) else {
+        let Some(cell) = self.first.and_then(|c| c.entries.get(i)) else {
             return lookup(h, self.pin);
         };
         // SAFETY: as in `lookup`: loaded under the pin, which outlives the borrow.
         unsafe { cell.load(Ordering::Acquire).as_ref() }
+    }
+}
+
+/// The probe cells of the table's first chunk, read under a pin (a wait-any's first pass).
+#[derive(Clone, Copy)]
+pub(crate) struct Probes<'p> {
+    cells: &'static [ProbeCell; CHUNK],
+    pin: &'p Pin,
+}
+
+impl<'p> Probes<'p> {
+    /// The state word and mask of slot `i & (CHUNK - 1)` ([`ProbeCell`]): [`NO_WORD`] and
+    /// [`NO_PROBE`] if that slot has no published semaphore, event or timer with a probe.
+    /// Indices past the chunk wrap (no branch): the caller checks them apart.
+    #[inline(always)]
+    pub(crate) fn state(&self, i: usize) -> (&'p AtomicU64, u64) {
+        self.cells[i & (CHUNK - 1)].load(self.pin)
     }
 }
 
@@ -602,7 +718,7 @@ pub(crate) fn with_published<R>(fd: RawFd, f: impl FnOnce(&Entry) -> R) -> Optio
 
 /// The cell of `fd` with its entry published (under `WRITER`), adopting an inherited
 /// descriptor first; `ERROR_INVALID_HANDLE` if there is no such handle.
-pub(crate) fn locked_cell(fd: RawFd, w: &Writer) -> Res<&'static AtomicPtr<Entry>> {
+pub(crate) fn locked_cell(fd: RawFd, w: &Writer) -> Res<Cell> {
     if let Some(c) = cell(fd).filter(|c| !c.load(Ordering::Acquire).is_null()) {
         return Ok(c);
     }
@@ -739,15 +855,16 @@ pub fn with_many<R>(hs: &[HANDLE], f: impl FnOnce(Many<'_>) -> R) -> Option<R> {
 /// The slot cell a handle value names, if its chunk exists: [`fd_of`] and [`cell`] in one
 /// step (a value of 0 or -1/-2, or past the table, has none).
 #[inline(always)]
-pub(crate) fn cell_of_value(h: HANDLE) -> Option<&'static AtomicPtr<Entry>> {
+pub(crate) fn cell_of_value(h: HANDLE) -> Option<Cell> {
     // (value & !3) / 4 - 1, wrapping: 0 (NULL) becomes usize::MAX, past every chunk.
-    let i = ((h as usize) >> 2).wrapping_sub(1);
-    let chunk = SLOTS.get(i >> CHUNK_BITS)?.load(Ordering::Acquire);
-    if chunk.is_null() {
-        return None;
-    }
-    // SAFETY: as in `cell`.
-    Some(unsafe { &(*chunk)[i & (CHUNK - 1)] })
+    cell_at(slot_index(h))
+}
+
+/// The slot index a handle value names: `(value & !3) / 4 - 1`, wrapping (0, NULL, becomes
+/// `usize::MAX`, past every chunk).
+#[inline(always)]
+pub(crate) fn slot_index(h: HANDLE) -> usize {
+    ((h as usize) >> 2).wrapping_sub(1)
 }
 
 /// The handle value of slot `fd`.
@@ -1069,7 +1186,7 @@ pub fn inheritable() -> Vec<(RawFd, u32, &'static str)> {
             continue;
         }
         // SAFETY: published chunks are leaked and initialized (see `cell`).
-        for (i, c) in unsafe { &*chunk }.iter().enumerate() {
+        for (i, c) in unsafe { &*chunk }.entries.iter().enumerate() {
             let p = c.load(Ordering::Acquire);
             if p.is_null() {
                 continue;

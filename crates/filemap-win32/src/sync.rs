@@ -11,6 +11,7 @@
 
 use std::ffi::c_char;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use filemap::sync::{
@@ -631,15 +632,53 @@ fn wait_now(h: HANDLE) -> Option<DWORD> {
 fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
     let pin = handles::pin()?;
     let table = handles::Lookup::new(&pin);
-    let mut first = None;
-    for (i, &h) in hs.iter().enumerate() {
-        let e = table.get(h)?;
-        let p = e.probe()?;
-        if first.is_none() && looks_available(&e.object, p) {
-            first = Some((i, e));
+    let probes = table.first_probes()?;
+    // Handles outside the first chunk (descriptors of 4096 and up) read a wrapped slot's probe
+    // below; `beyond` collects their indices, and any sets a bit that sends the whole call to
+    // the full path before anything is acted on.
+    let mut beyond = 0;
+    // Until the first object that looks signaled: the slot's probe word alone for semaphores,
+    // events and timers (a load and an AND, no branch on the kind); the entry for the rest
+    // (mask 0): a mutex (this thread may own it), or a handle the full path must decide.
+    let mut from = 0;
+    let i = loop {
+        // No call in this loop: it stops at a probe that looks signaled, or has none (a slot
+        // without a probe looks signaled: `NO_WORD & NO_PROBE`).
+        let rest = &hs[from..];
+        let mut n = 0;
+        let mut mask = 0;
+        while n < rest.len() {
+            let k = handles::slot_index(rest[n]);
+            beyond |= k;
+            let word;
+            (word, mask) = probes.state(k);
+            if word.load(Ordering::Acquire) & mask != 0 {
+                break;
+            }
+            n += 1;
+        }
+        if n == rest.len() {
+            return None;
+        }
+        let j = from + n;
+        if mask != handles::NO_PROBE || entry_looks_available(&table, hs[j])? {
+            break j;
+        }
+        from = j + 1;
+    };
+    // The rest only need a probe (a published, waitable handle): errors come first.
+    for &h in &hs[i + 1..] {
+        let k = handles::slot_index(h);
+        beyond |= k;
+        if probes.state(k).1 == handles::NO_PROBE {
+            table.get(h)?.probe()?;
         }
     }
-    let (i, e) = first?;
+    if beyond >= handles::CHUNK {
+        return None;
+    }
+    let e = table.get(hs[i])?;
+    e.probe()?; // the probe found may be the previous object's; this one must be waitable too
     let taken = match &e.object {
         Object::Mutex(m) => m.try_acquire_now(),
         Object::Semaphore(s) => s.try_wait_now().then_some(WaitOutcome::Signaled(0)),
@@ -650,6 +689,15 @@ fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
         WaitOutcome::Abandoned(_) => Some(WaitOutcome::Abandoned(i).to_win32()),
         _ => Some(WaitOutcome::Signaled(i).to_win32()),
     }
+}
+
+/// [`wait_any_now`]'s test of a handle with no probe in its slot: a mutex's probe from its
+/// entry (this thread may own it); `None` if the handle has no probe at all (the full path
+/// decides). Out of line: it keeps the loop over slots short.
+#[inline(never)]
+fn entry_looks_available(table: &handles::Lookup<'_>, h: HANDLE) -> Option<bool> {
+    let e = table.get(h)?;
+    Some(looks_available(&e.object, e.probe()?))
 }
 
 /// Waits for one object through a reference (the blocking path).

@@ -21,6 +21,7 @@ use filemap_win32::file::CreateFileA;
 use filemap_win32::handle_api::{
     CloseHandle, DUPLICATE_SAME_ACCESS, DuplicateHandle, GetHandleInformation, SetHandleInformation,
 };
+use filemap_win32::mapping::CreateFileMappingA;
 use filemap_win32::sync::{
     CreateEventA, CreateMutexA, CreateSemaphoreA, OpenEventA, OpenSemaphoreA, ReleaseMutex, ReleaseSemaphore, SetEvent,
     WaitForMultipleObjects, WaitForSingleObject,
@@ -28,6 +29,7 @@ use filemap_win32::sync::{
 use filemap_win32::{FALSE, HANDLE, INVALID_HANDLE_VALUE, SECURITY_ATTRIBUTES, TRUE};
 
 const ERROR_FILE_NOT_FOUND: u32 = 2;
+const PAGE_READWRITE: u32 = 4;
 const ERROR_INVALID_HANDLE: u32 = 6;
 const WAIT_TIMEOUT: u32 = 0x102;
 const WAIT_FAILED: u32 = 0xFFFF_FFFF;
@@ -1011,6 +1013,125 @@ fn wait_any_finds_handles_past_the_first_chunk_of_the_table() {
         assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
         assert_eq!(WaitForSingleObject(low, 0), 0, "nothing consumed by the failed wait");
         for h in [low, high] {
+            assert_eq!(CloseHandle(h), TRUE);
+        }
+    });
+}
+
+/// The table keeps each event's and semaphore's probe (its state word) beside the slot, and
+/// wait-any's first pass reads only that: the probe must live and die with its handle. A
+/// descriptor number reused by a mapping, by an unsignaled event, by a mutex, or changed by
+/// `SetHandleInformation`, never answers with the closed handle's signaled state.
+#[test]
+fn a_slot_reused_after_close_never_answers_a_wait_any_with_the_closed_objects_state() {
+    isolated("a_slot_reused_after_close_never_answers_a_wait_any_with_the_closed_objects_state", LIMIT, || {
+        let any = |hs: &[HANDLE]| {
+            // SAFETY: `hs` holds `hs.len()` handles.
+            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
+        };
+        let other = event(None, true, false);
+        let signaled = event(None, true, true);
+        assert_eq!(any(&[other, signaled]), 1);
+        assert_eq!(CloseHandle(signaled), TRUE);
+        // The lowest free descriptor: the closed event's.
+        // SAFETY: no attributes, no name: an unnamed 4 KiB mapping.
+        let mapping = unsafe {
+            CreateFileMappingA(INVALID_HANDLE_VALUE, std::ptr::null(), PAGE_READWRITE, 0, 4096, std::ptr::null())
+        };
+        assert_eq!(mapping, signaled, "the mapping took the closed event's slot");
+        assert_eq!(any(&[other, mapping]), WAIT_FAILED, "a mapping is not waitable");
+        assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
+        assert_eq!(CloseHandle(mapping), TRUE);
+        let unsignaled = event(None, false, false);
+        assert_eq!(unsignaled, signaled, "the new event took the same slot");
+        assert_eq!(any(&[unsignaled]), WAIT_TIMEOUT);
+        assert_eq!(any(&[other, unsignaled]), WAIT_TIMEOUT);
+        // A flag change republishes the entry: its probe follows.
+        assert_eq!(SetHandleInformation(unsignaled, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT), TRUE);
+        assert_eq!(any(&[other, unsignaled]), WAIT_TIMEOUT);
+        assert_eq!(SetEvent(unsignaled), TRUE);
+        assert_eq!(any(&[other, unsignaled]), 1);
+        assert_eq!(any(&[other, unsignaled]), WAIT_TIMEOUT, "auto-reset: consumed");
+        assert_eq!(SetEvent(unsignaled), TRUE);
+        assert_eq!(CloseHandle(unsignaled), TRUE);
+        // A mutex in the slot: free, so taken; then owned by another thread, so not available.
+        // SAFETY: NULL attributes and name.
+        let m = unsafe { CreateMutexA(std::ptr::null(), FALSE, std::ptr::null()) };
+        assert_eq!(m, signaled, "the mutex took the same slot");
+        let mv = m as usize;
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let owner = std::thread::spawn(move || {
+            assert_eq!(WaitForSingleObject(mv as HANDLE, 0), 0);
+            held_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            assert_eq!(ReleaseMutex(mv as HANDLE), TRUE);
+        });
+        held_rx.recv().unwrap();
+        assert_eq!(any(&[m]), WAIT_TIMEOUT, "another thread's mutex");
+        assert_eq!(any(&[m, other]), WAIT_TIMEOUT);
+        go_tx.send(()).unwrap();
+        owner.join().unwrap();
+        assert_eq!(any(&[other, m]), 1, "free now");
+        assert_eq!(ReleaseMutex(m), TRUE);
+        for h in [m, other] {
+            assert_eq!(CloseHandle(h), TRUE);
+        }
+    });
+}
+
+/// Wait-any's first pass reads the first chunk's probes at the slot number modulo the chunk, and
+/// only afterwards sends a call with any handle past the chunk to the general path: a handle
+/// whose number wraps onto another event's slot is answered by its own object, for its index
+/// (the lowest signaled one wins) and for its validity (a closed one fails the wait).
+#[test]
+fn a_handle_past_the_first_chunk_is_never_answered_by_the_slot_it_wraps_onto() {
+    isolated("a_handle_past_the_first_chunk_is_never_answered_by_the_slot_it_wraps_onto", LIMIT, || {
+        let any = |hs: &[HANDLE]| {
+            // SAFETY: `hs` holds `hs.len()` handles.
+            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
+        };
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: `lim` is a valid rlimit to fill, then to read.
+        unsafe {
+            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+            lim.rlim_cur = lim.rlim_max.min(8192);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+        }
+        let x = event(None, true, true); // manual-reset, signaled: it stays so
+        let low = event(None, true, false); // manual-reset, not signaled
+        let low_slot = low as usize / 4 - 1;
+        assert!(lim.rlim_cur as usize >= low_slot + 4200, "the test needs {} descriptors", low_slot + 4200);
+        // Fill every descriptor below low's slot + 4096, so the next handle lands there.
+        let mut fillers = Vec::new();
+        loop {
+            // SAFETY: dup of an open descriptor: no memory involved.
+            let fd = unsafe { libc::dup(low_fd()) };
+            assert!(fd >= 0, "dup: {}", std::io::Error::last_os_error());
+            fillers.push(fd);
+            if fd as usize >= low_slot + 4095 {
+                break;
+            }
+        }
+        let high = event(None, false, false); // auto-reset
+        for fd in fillers {
+            // SAFETY: closing descriptors this test opened.
+            unsafe { libc::close(fd) };
+        }
+        assert_eq!(high as usize / 4 - 1, low_slot + 4096, "high wraps onto low's slot");
+        // high signaled, its wrapped slot not: index 0 wins over x.
+        assert_eq!(SetEvent(high), TRUE);
+        assert_eq!(any(&[high, x]), 0);
+        assert_eq!(any(&[high, x]), 1, "high was consumed");
+        // Its wrapped slot signaled, high not: high is not taken.
+        assert_eq!(SetEvent(low), TRUE);
+        assert_eq!(any(&[high]), WAIT_TIMEOUT);
+        assert_eq!(any(&[high, low]), 1);
+        // Closed, while its wrapped slot holds a valid event: the wait fails.
+        assert_eq!(CloseHandle(high), TRUE);
+        assert_eq!(any(&[x, high]), WAIT_FAILED);
+        assert_eq!(GetLastError(), ERROR_INVALID_HANDLE);
+        for h in [x, low] {
             assert_eq!(CloseHandle(h), TRUE);
         }
     });

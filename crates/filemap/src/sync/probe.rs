@@ -50,6 +50,17 @@ impl<'a> Probe<'a> {
         }
     }
 
+    /// The word and mask of a semaphore's, event's or timer's probe: the object looks signaled
+    /// while `word & mask != 0` ([`Probe::looks_signaled`]). `None` for a mutex's. For a caller
+    /// that keeps the pair in its own array and tests many objects with no branch on the kind.
+    #[inline(always)]
+    pub fn state_word(&self) -> Option<(&'a AtomicU64, u64)> {
+        match self.kind {
+            Kind::Cell { state, mask } => Some((state, mask)),
+            Kind::Mutex { .. } => None,
+        }
+    }
+
     /// True for a mutex's probe.
     #[inline(always)]
     pub fn is_mutex(&self) -> bool {
