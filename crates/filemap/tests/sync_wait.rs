@@ -209,6 +209,39 @@ fn waiting_needs_synchronize_on_every_handle() {
     });
 }
 
+/// Wait-any's first pass reads a mutex's word: free is taken; owned by this thread is taken
+/// again (recursion, as `WaitForMultipleObjects` does); owned by another thread is skipped for a
+/// later index, or the wait times out.
+#[test]
+fn wait_any_takes_a_free_or_own_mutex_and_skips_another_threads() {
+    isolated("wait_any_takes_a_free_or_own_mutex_and_skips_another_threads", || {
+        let (e, _) = Event::options().manual_reset(true).create().unwrap();
+        let (m, _) = Mutex::options().name(&name("own")).create().unwrap();
+        assert_eq!(wait_any(&[&e, &m], NOW).unwrap(), WaitOutcome::Signaled(1), "free: taken");
+        assert_eq!(wait_any(&[&e, &m], NOW).unwrap(), WaitOutcome::Signaled(1), "ours: taken again");
+        m.release().unwrap();
+        m.release().unwrap();
+        assert_eq!(m.release().unwrap_err().code(), Win32Error::NOT_OWNER, "two levels, two releases");
+        let m2 = m.try_clone().unwrap();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let owner = std::thread::spawn(move || {
+            let g = m2.lock().unwrap();
+            held_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            drop(g);
+        });
+        held_rx.recv().unwrap();
+        assert_eq!(wait_any(&[&m, &e], NOW).unwrap(), WaitOutcome::TimedOut, "another thread's");
+        e.set().unwrap();
+        assert_eq!(wait_any(&[&m, &e], NOW).unwrap(), WaitOutcome::Signaled(1));
+        go_tx.send(()).unwrap();
+        owner.join().unwrap();
+        assert_eq!(wait_any(&[&m, &e], NOW).unwrap(), WaitOutcome::Signaled(0), "released: free");
+        m.release().unwrap();
+    });
+}
+
 #[test]
 fn wait_any_reports_an_abandoned_mutex_at_its_index() {
     isolated("wait_any_reports_an_abandoned_mutex_at_its_index", || {

@@ -56,6 +56,12 @@ macro_rules! cell_handle {
                 self.check(Rights::SYNCHRONIZE, "wait on")?;
                 Ok(Target::Cell(&self.inner))
             }
+
+            #[inline]
+            fn wait_probe(&self) -> Option<crate::sync::Probe<'_>> {
+                // A timer is due by its clock, not its word: the full path fires it.
+                (!self.inner.is_timer() && self.rights().contains(Rights::SYNCHRONIZE)).then(|| self.probe())
+            }
         }
 
         impl $ty {

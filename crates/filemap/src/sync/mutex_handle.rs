@@ -285,6 +285,11 @@ impl sealed::Sealed for Mutex {
         self.check(Rights::SYNCHRONIZE, "wait on")?;
         Ok(Target::Mutex(&self.inner))
     }
+
+    #[inline]
+    fn wait_probe(&self) -> Option<super::Probe<'_>> {
+        self.rights().contains(Rights::SYNCHRONIZE).then(|| self.probe())
+    }
 }
 
 /// Ownership of a [`Mutex`] by the current thread; dropping it releases one level.

@@ -71,6 +71,13 @@ pub(crate) mod sealed {
     pub trait Sealed {
         /// The object behind the handle, after checking the handle may wait (`SYNCHRONIZE`).
         fn target(&self) -> crate::Result<super::Target<'_>>;
+
+        /// The object's "looks signaled" probe for a wait-any's first pass, if the handle may
+        /// wait (`SYNCHRONIZE`) and the object is a mutex, semaphore or event; `None` sends the
+        /// wait to the full path (timers, processes, errors).
+        fn wait_probe(&self) -> Option<super::super::Probe<'_>> {
+            None
+        }
     }
 }
 
@@ -186,13 +193,13 @@ fn any_now(objects: &[&dyn Waitable]) -> Result<Option<WaitOutcome>> {
     }
     let mut first = usize::MAX;
     for (i, o) in objects.iter().enumerate() {
-        let looks = match o.target()? {
-            Target::Mutex(m) => m.looks_available(),
-            Target::Cell(c) if c.is_timer() => return Ok(None),
-            Target::Cell(c) => c.looks_available_for(None),
-            Target::Process(_) => return Ok(None),
+        let Some(p) = o.wait_probe() else {
+            return Ok(None);
         };
-        if looks && first == usize::MAX {
+        // A mutex that looks taken may be this thread's (recursion): asked only then.
+        if first == usize::MAX
+            && (p.looks_signaled() || p.is_mutex() && matches!(o.target()?, Target::Mutex(m) if m.looks_available()))
+        {
             first = i;
         }
     }
