@@ -697,7 +697,22 @@ impl<'p> Probes<'p> {
     pub(crate) fn state(&self, i: usize) -> (&'p AtomicU64, u64) {
         self.cells[i & (CHUNK - 1)].load(self.pin)
     }
+
+    /// [`Probes::state`] of the slot handle value `h` names; `past` gets `h - 4` (wrapping),
+    /// which is at least [`PAST_FIRST_CHUNK`] exactly when that slot is not in the first chunk
+    /// (so an OR of it over many handles tells whether any is past). One subtraction and one
+    /// mask to the cell, no shift (a cell is 16 bytes, a handle value 4 per slot).
+    #[inline(always)]
+    pub(crate) fn state_of_value(&self, h: HANDLE, past: &mut usize) -> (&'p AtomicU64, u64) {
+        let v = (h as usize).wrapping_sub(4);
+        *past |= v;
+        // `v / 4` is the slot index (the low two bits of a value are ignored).
+        self.state(v >> 2)
+    }
 }
+
+/// [`Probes::state_of_value`]'s `past` is at least this when any handle is past the first chunk.
+pub(crate) const PAST_FIRST_CHUNK: usize = CHUNK << 2;
 
 /// Runs `f` on the entry of `fd`, protected against a concurrent close, without a lock;
 /// `None` if the slot is empty (or this thread is exiting).

@@ -634,8 +634,8 @@ fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
     let table = handles::Lookup::new(&pin);
     let probes = table.first_probes()?;
     // Handles outside the first chunk (descriptors of 4096 and up) read a wrapped slot's probe
-    // below; `beyond` collects their indices, and any sets a bit that sends the whole call to
-    // the full path before anything is acted on.
+    // below; `beyond` collects their values (`Probes::state_of_value`), and any sends the whole
+    // call to the full path before anything is acted on.
     let mut beyond = 0;
     // Until the first object that looks signaled: the slot's probe word alone for semaphores,
     // events and timers (a load and an AND, no branch on the kind); the entry for the rest
@@ -648,10 +648,8 @@ fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
         let mut n = 0;
         let mut mask = 0;
         while n < rest.len() {
-            let k = handles::slot_index(rest[n]);
-            beyond |= k;
             let word;
-            (word, mask) = probes.state(k);
+            (word, mask) = probes.state_of_value(rest[n], &mut beyond);
             if word.load(Ordering::Acquire) & mask != 0 {
                 break;
             }
@@ -668,13 +666,11 @@ fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
     };
     // The rest only need a probe (a published, waitable handle): errors come first.
     for &h in &hs[i + 1..] {
-        let k = handles::slot_index(h);
-        beyond |= k;
-        if probes.state(k).1 == handles::NO_PROBE {
+        if probes.state_of_value(h, &mut beyond).1 == handles::NO_PROBE {
             table.get(h)?.probe()?;
         }
     }
-    if beyond >= handles::CHUNK {
+    if beyond >= handles::PAST_FIRST_CHUNK {
         return None;
     }
     let e = table.get(hs[i])?;
