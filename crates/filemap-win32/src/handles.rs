@@ -586,9 +586,13 @@ pub(crate) const ERROR_TOO_MANY_OPEN_FILES: u32 = 4;
 /// the entry is then the caller's alone.
 pub(crate) fn unpublish(cell: Cell, _w: &Writer) -> Option<Box<Entry>> {
     // The probe first: whoever still finds it is pinned before the entry leaves, so the wait
-    // below covers it too.
-    cell.probe.mask.store(NO_PROBE, Ordering::SeqCst);
-    cell.probe.word.store(ProbeCell::no_word(), Ordering::SeqCst);
+    // below covers it too (`SeqCst`, as the swap: a thread that makes its first pin meanwhile
+    // is covered by the same argument, `epoch`). Only writers change a probe, under `WRITER`:
+    // one that is not set needs no clearing (most entries: mappings, files, processes).
+    if cell.probe.word.load(Ordering::Relaxed) != ProbeCell::no_word() {
+        cell.probe.mask.store(NO_PROBE, Ordering::SeqCst);
+        cell.probe.word.store(ProbeCell::no_word(), Ordering::SeqCst);
+    }
     let p = cell.entry.swap(std::ptr::null_mut(), Ordering::SeqCst);
     if p.is_null() {
         return None;
