@@ -72,7 +72,9 @@ pub fn map_file(
     if len == 0 {
         return Err(Errno::INVAL);
     }
-    if rustix::param::page_size() != PAGE {
+    // Asked once: with the libc backend each `page_size` call is a `sysconf` call.
+    static PAGE_MATCHES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*PAGE_MATCHES.get_or_init(|| rustix::param::page_size() == PAGE) {
         return Err(Errno::NOTSUP);
     }
     match placement {
