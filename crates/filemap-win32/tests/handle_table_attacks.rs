@@ -875,10 +875,6 @@ fn wait_any_first_pass_keeps_windows_rules_for_index_errors_mutexes_and_timers()
         const ERROR_ACCESS_DENIED: u32 = 5;
         const ERROR_NOT_OWNER: u32 = 288;
         const EVENT_MODIFY_STATE: u32 = 2;
-        let any = |hs: &[HANDLE]| {
-            // SAFETY: `hs` holds `hs.len()` handles.
-            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
-        };
         let prev_count = |sem: HANDLE| {
             let mut prev = -1;
             // SAFETY: `prev` is writable.
@@ -932,15 +928,7 @@ fn wait_any_first_pass_keeps_windows_rules_for_index_errors_mutexes_and_timers()
         assert_eq!(ReleaseMutex(m), FALSE);
         assert_eq!(GetLastError(), ERROR_NOT_OWNER);
         // Another thread's mutex is not available: the next index wins.
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-        let owner = std::thread::spawn(move || {
-            assert_eq!(WaitForSingleObject(mv as HANDLE, 0), 0);
-            held_tx.send(()).unwrap();
-            go_rx.recv().unwrap();
-            assert_eq!(ReleaseMutex(mv as HANDLE), TRUE);
-        });
-        held_rx.recv().unwrap();
+        let (go_tx, owner) = hold_mutex_in_another_thread(m);
         assert_eq!(SetEvent(later), TRUE);
         assert_eq!(any(&[m, later]), 1);
         assert_eq!(any(&[m, a]), WAIT_TIMEOUT);
@@ -969,36 +957,14 @@ fn wait_any_first_pass_keeps_windows_rules_for_index_errors_mutexes_and_timers()
 #[test]
 fn wait_any_finds_handles_past_the_first_chunk_of_the_table() {
     isolated("wait_any_finds_handles_past_the_first_chunk_of_the_table", LIMIT, || {
-        let any = |hs: &[HANDLE]| {
-            // SAFETY: `hs` holds `hs.len()` handles.
-            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
-        };
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: `lim` is a valid rlimit to fill, then to read.
-        unsafe {
-            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-            lim.rlim_cur = lim.rlim_max.min(8192);
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
-        }
-        assert!(lim.rlim_cur >= 4200, "the test needs 4,200 descriptors (hard limit {})", lim.rlim_max);
+        let lim = raise_descriptor_limit();
+        assert!(lim >= 4200, "the test needs 4,200 descriptors (hard limit {lim})");
         let low = event(None, false, false);
         // Fill the descriptors up to 4100, so the next handles land in the second chunk.
-        let mut fillers = Vec::new();
-        loop {
-            // SAFETY: dup of an open descriptor: no memory involved.
-            let fd = unsafe { libc::dup(low_fd()) };
-            assert!(fd >= 0, "dup: {}", std::io::Error::last_os_error());
-            fillers.push(fd);
-            if fd >= 4100 {
-                break;
-            }
-        }
+        let fillers = fill_descriptors_through(4100);
         let high = event(None, false, false);
         let high2 = event(None, false, false);
-        for fd in fillers {
-            // SAFETY: closing descriptors this test opened.
-            unsafe { libc::close(fd) };
-        }
+        drop(fillers);
         assert!(high as usize / 4 > 4096 && high2 as usize / 4 > 4096, "{high:?} {high2:?}");
         assert_eq!(any(&[low, high, high2]), WAIT_TIMEOUT);
         assert_eq!(SetEvent(high2), TRUE);
@@ -1025,10 +991,6 @@ fn wait_any_finds_handles_past_the_first_chunk_of_the_table() {
 #[test]
 fn a_slot_reused_after_close_never_answers_a_wait_any_with_the_closed_objects_state() {
     isolated("a_slot_reused_after_close_never_answers_a_wait_any_with_the_closed_objects_state", LIMIT, || {
-        let any = |hs: &[HANDLE]| {
-            // SAFETY: `hs` holds `hs.len()` handles.
-            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
-        };
         let other = event(None, true, false);
         let signaled = event(None, true, true);
         assert_eq!(any(&[other, signaled]), 1);
@@ -1054,20 +1016,11 @@ fn a_slot_reused_after_close_never_answers_a_wait_any_with_the_closed_objects_st
         assert_eq!(any(&[other, unsignaled]), WAIT_TIMEOUT, "auto-reset: consumed");
         assert_eq!(SetEvent(unsignaled), TRUE);
         assert_eq!(CloseHandle(unsignaled), TRUE);
-        // A mutex in the slot: free, so taken; then owned by another thread, so not available.
+        // A mutex in the slot: owned by another thread, so not available; then free, so taken.
         // SAFETY: NULL attributes and name.
         let m = unsafe { CreateMutexA(std::ptr::null(), FALSE, std::ptr::null()) };
         assert_eq!(m, signaled, "the mutex took the same slot");
-        let mv = m as usize;
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-        let owner = std::thread::spawn(move || {
-            assert_eq!(WaitForSingleObject(mv as HANDLE, 0), 0);
-            held_tx.send(()).unwrap();
-            go_rx.recv().unwrap();
-            assert_eq!(ReleaseMutex(mv as HANDLE), TRUE);
-        });
-        held_rx.recv().unwrap();
+        let (go_tx, owner) = hold_mutex_in_another_thread(m);
         assert_eq!(any(&[m]), WAIT_TIMEOUT, "another thread's mutex");
         assert_eq!(any(&[m, other]), WAIT_TIMEOUT);
         go_tx.send(()).unwrap();
@@ -1087,37 +1040,15 @@ fn a_slot_reused_after_close_never_answers_a_wait_any_with_the_closed_objects_st
 #[test]
 fn a_handle_past_the_first_chunk_is_never_answered_by_the_slot_it_wraps_onto() {
     isolated("a_handle_past_the_first_chunk_is_never_answered_by_the_slot_it_wraps_onto", LIMIT, || {
-        let any = |hs: &[HANDLE]| {
-            // SAFETY: `hs` holds `hs.len()` handles.
-            unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
-        };
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: `lim` is a valid rlimit to fill, then to read.
-        unsafe {
-            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-            lim.rlim_cur = lim.rlim_max.min(8192);
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
-        }
+        let lim = raise_descriptor_limit();
         let x = event(None, true, true); // manual-reset, signaled: it stays so
         let low = event(None, true, false); // manual-reset, not signaled
         let low_slot = low as usize / 4 - 1;
-        assert!(lim.rlim_cur as usize >= low_slot + 4200, "the test needs {} descriptors", low_slot + 4200);
+        assert!(lim as usize >= low_slot + 4200, "the test needs {} descriptors", low_slot + 4200);
         // Fill every descriptor below low's slot + 4096, so the next handle lands there.
-        let mut fillers = Vec::new();
-        loop {
-            // SAFETY: dup of an open descriptor: no memory involved.
-            let fd = unsafe { libc::dup(low_fd()) };
-            assert!(fd >= 0, "dup: {}", std::io::Error::last_os_error());
-            fillers.push(fd);
-            if fd as usize >= low_slot + 4095 {
-                break;
-            }
-        }
+        let fillers = fill_descriptors_through(low_slot + 4095);
         let high = event(None, false, false); // auto-reset
-        for fd in fillers {
-            // SAFETY: closing descriptors this test opened.
-            unsafe { libc::close(fd) };
-        }
+        drop(fillers);
         assert_eq!(high as usize / 4 - 1, low_slot + 4096, "high wraps onto low's slot");
         // high signaled, its wrapped slot not: index 0 wins over x.
         assert_eq!(SetEvent(high), TRUE);
@@ -1162,6 +1093,56 @@ fn a_descriptor_made_inheritable_after_load_is_never_adopted_as_a_handle() {
         drop(file);
         std::fs::remove_file(&path).unwrap();
     });
+}
+
+/// Takes mutex `m` in a new thread and returns once that thread owns it; a send on the returned
+/// channel makes it release, then the thread ends.
+fn hold_mutex_in_another_thread(m: HANDLE) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let mv = m as usize;
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let owner = std::thread::spawn(move || {
+        assert_eq!(WaitForSingleObject(mv as HANDLE, 0), 0);
+        held_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        assert_eq!(ReleaseMutex(mv as HANDLE), TRUE);
+    });
+    held_rx.recv().unwrap();
+    (go_tx, owner)
+}
+
+/// `WaitForMultipleObjects` on `hs`, wait-any, without waiting.
+fn any(hs: &[HANDLE]) -> u32 {
+    // SAFETY: `hs` holds `hs.len()` handles.
+    unsafe { WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), FALSE, 0) }
+}
+
+/// Raises the soft limit on descriptors to the hard one, at most 8192; returns it.
+fn raise_descriptor_limit() -> u64 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid rlimit to fill, then to read.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        lim.rlim_cur = lim.rlim_max.min(8192);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+    }
+    lim.rlim_cur
+}
+
+/// Takes every free descriptor up to and including `last` (copies of [`low_fd`]), so the next
+/// handle made lands after it; dropping the result gives them back.
+fn fill_descriptors_through(last: usize) -> Vec<std::os::fd::OwnedFd> {
+    let mut fillers = Vec::new();
+    loop {
+        // SAFETY: dup of an open descriptor: no memory involved.
+        let fd = unsafe { libc::dup(low_fd()) };
+        assert!(fd >= 0, "dup: {}", std::io::Error::last_os_error());
+        // SAFETY: `fd` was just opened by this process and is owned by nothing else.
+        fillers.push(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        if fd as usize >= last {
+            return fillers;
+        }
+    }
 }
 
 /// A descriptor to duplicate: stdin may be closed in a test child, so /dev/null, kept open.

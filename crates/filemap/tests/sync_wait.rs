@@ -33,6 +33,22 @@ fn helper() {
     }
 }
 
+/// Locks `m` (a clone of the handle) in a new thread and returns once that thread owns it; a
+/// send on the returned channel makes it release, then the thread ends.
+fn hold_in_another_thread(m: &Mutex) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let m2 = m.try_clone().unwrap();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let owner = std::thread::spawn(move || {
+        let g = m2.lock().unwrap();
+        held_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        drop(g);
+    });
+    held_rx.recv().unwrap();
+    (go_tx, owner)
+}
+
 #[test]
 fn wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object() {
     isolated("wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object", || {
@@ -91,16 +107,7 @@ fn wait_all_consumes_nothing_unless_everything_is_signaled() {
         assert!(!m.is_owned_by_current_thread(), "mutex not kept");
         e.set().unwrap();
         // The mutex owned by another thread blocks the whole wait; nothing is consumed.
-        let m2 = m.try_clone().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-        let owner = std::thread::spawn(move || {
-            let g = m2.lock().unwrap();
-            tx.send(()).unwrap();
-            go_rx.recv().unwrap();
-            drop(g);
-        });
-        rx.recv().unwrap();
+        let (go_tx, owner) = hold_in_another_thread(&m);
         assert_eq!(wait_all(&[&s, &e, &m], Some(Duration::from_millis(30))).unwrap(), WaitOutcome::TimedOut);
         assert_eq!(s.state(), SyncState::Semaphore { count: 1, max: 1 });
         assert_eq!(e.state(), SyncState::Event { manual_reset: false, signaled: true });
@@ -222,16 +229,7 @@ fn wait_any_takes_a_free_or_own_mutex_and_skips_another_threads() {
         m.release().unwrap();
         m.release().unwrap();
         assert_eq!(m.release().unwrap_err().code(), Win32Error::NOT_OWNER, "two levels, two releases");
-        let m2 = m.try_clone().unwrap();
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-        let owner = std::thread::spawn(move || {
-            let g = m2.lock().unwrap();
-            held_tx.send(()).unwrap();
-            go_rx.recv().unwrap();
-            drop(g);
-        });
-        held_rx.recv().unwrap();
+        let (go_tx, owner) = hold_in_another_thread(&m);
         assert_eq!(wait_any(&[&m, &e], NOW).unwrap(), WaitOutcome::TimedOut, "another thread's");
         e.set().unwrap();
         assert_eq!(wait_any(&[&m, &e], NOW).unwrap(), WaitOutcome::Signaled(1));
