@@ -350,14 +350,17 @@ pub(crate) struct Chunk {
     probes: [ProbeCell; CHUNK],
 }
 
-/// The probe of a published entry whose object is a semaphore, event or timer
-/// ([`Probe::state_word`]), kept in the table so that a wait-any's first pass reads the table
-/// and the objects' shared words and nothing else: the object looks signaled while
-/// `word & mask != 0`. Every other slot (mutexes included: their probe is read from the entry)
-/// holds [`NO_WORD`] and [`NO_PROBE`], which look signaled: a scan stops there, and asks the
-/// entry. Written after the entry is published, cleared before it is unpublished: a
-/// reader that finds a non-null word under a pin may read through it until the pin is dropped,
-/// as the entry that owns the probed mapping is freed only after every older pin is gone.
+/// The probe of a published entry whose object is a semaphore or an event (with `SYNCHRONIZE`:
+/// [`Entry::probe`], [`Probe::state_word`]), kept in the table so that a wait-any's first pass
+/// reads the table and the objects' shared words and nothing else: the object looks signaled
+/// while `word & mask != 0`. Every other slot (mutexes included: their probe is read from the
+/// entry) holds [`NO_WORD`] and [`NO_PROBE`], which look signaled: a scan stops there, and asks
+/// the entry. Written after the entry is published, cleared before it is unpublished: a reader
+/// that finds a probed word under a pin may read through it until the pin is dropped, as the
+/// entry that owns the probed mapping is freed only after every older pin is gone. A reader may
+/// pair a word with a mask of the next publication in the same slot (it reads the word, then
+/// the mask): that can only make the slot look signaled, and what a wait acts on is decided by
+/// the entry it then looks up and tries.
 pub(crate) struct ProbeCell {
     word: AtomicPtr<AtomicU64>,
     mask: AtomicU64,
