@@ -506,10 +506,10 @@ pub(crate) fn entries(dir: &Dir) -> Result<Vec<OsString>> {
 /// directory so that namespaces do not reset each other's pass.
 #[derive(Default)]
 pub(crate) struct SweepState {
-    /// No step before this instant.
-    pub(crate) next_step: Option<std::time::Instant>,
-    /// No new pass before this instant.
-    pub(crate) next_pass: Option<std::time::Instant>,
+    /// No step before this time of the coarse monotonic clock (`sweep::coarse_now`).
+    pub(crate) next_step: Option<std::time::Duration>,
+    /// No new pass before this time of the same clock.
+    pub(crate) next_pass: Option<std::time::Duration>,
     /// The pass in progress: where its directory listing stands.
     pub(crate) cursor: Option<rustix::fs::Dir>,
 }
