@@ -243,6 +243,14 @@ impl Header {
 
     /// Reads and validates the header of an open object file.
     pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Header> {
+        // One read of the whole page into uninitialized memory, the usual case: no 4 KiB of
+        // zeroing first. Anything else (a short or interrupted read) goes the careful way.
+        let mut raw = [std::mem::MaybeUninit::<u8>::uninit(); HEADER_SIZE];
+        if let Ok((page, _)) = rustix::io::pread(fd, &mut raw[..], 0)
+            && page.len() == HEADER_SIZE
+        {
+            return Header::decode(page);
+        }
         let mut buf = [0u8; HEADER_SIZE];
         let mut got = 0;
         while got < HEADER_SIZE {
