@@ -90,7 +90,9 @@ pub use mapping::{
 };
 pub use name::{ObjectName, Scope};
 pub use namespace::Namespace;
-pub use object::{Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, scan, take_handle_lock};
+pub use object::{
+    Backing, CONTENTION_BOUND, Created, Entry, Header, ObjectType, SYNC_LEN, scan, sync_area_offset, take_handle_lock,
+};
 pub use sync::{Event, Mutex, MutexGuard, Process, Rights, Semaphore, Timer, WaitOutcome, wait_all, wait_any};
 /// The library's per-thread words (initial-exec TLS on x86-64), shared with `filemap-win32`
 /// so that its C entry points reach their thread state without `__tls_get_addr`. Not a stable

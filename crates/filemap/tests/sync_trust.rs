@@ -14,9 +14,18 @@ use filemap::sync::{Event, Mutex, Rights, Semaphore, WaitOutcome, Waitable, wait
 use sync_support::{helper_role, isolated, name, say, spawn_helper};
 
 const LONG: Duration = Duration::from_secs(60);
-/// Where the sync area starts in an object file (the header page's last KiB).
-const SYNC_OFFSET: u64 = 3072;
-const SYNC_LEN: usize = 1024;
+const SYNC_LEN: usize = filemap::SYNC_LEN;
+
+/// Where the sync area of the object file `f` starts (`filemap::sync_area_offset`: it depends
+/// on the object's type and inode number), as a hostile writer finds it.
+fn sync_area(f: &mut std::fs::File) -> u64 {
+    let mut page = vec![0u8; filemap::DATA_OFFSET as usize];
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_exact(&mut page).unwrap();
+    let kind = filemap::Header::decode(&page).unwrap().kind;
+    let ino = std::os::unix::fs::MetadataExt::ino(&f.metadata().unwrap());
+    filemap::sync_area_offset(kind, ino) as u64
+}
 
 /// The object file of `object_name` in this test's private namespace (found by the full name
 /// the header records).
@@ -65,7 +74,8 @@ fn helper() {
         // args: object file, sync-area offset, hex bytes. A hostile writer of the object file.
         "scribble" => {
             let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&args[0]).unwrap();
-            f.seek(SeekFrom::Start(SYNC_OFFSET + args[1].parse::<u64>().unwrap())).unwrap();
+            let area = sync_area(&mut f);
+            f.seek(SeekFrom::Start(area + args[1].parse::<u64>().unwrap())).unwrap();
             f.write_all(&unhex(&args[2])).unwrap();
             say("SCRIBBLED");
         }
@@ -73,12 +83,13 @@ fn helper() {
         // inside a wait-all), reports, and waits to be stopped and killed.
         "claim-and-stop" => {
             let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&args[0]).unwrap();
-            f.seek(SeekFrom::Start(SYNC_OFFSET + 8)).unwrap();
+            let area = sync_area(&mut f);
+            f.seek(SeekFrom::Start(area + 8)).unwrap();
             let mut state = [0u8; 8];
             f.read_exact(&mut state).unwrap();
             let value = u64::from_ne_bytes(state) & 0xffff_ffff;
             let claimed = value | (u64::from(std::process::id()) << 32);
-            f.seek(SeekFrom::Start(SYNC_OFFSET + 8)).unwrap();
+            f.seek(SeekFrom::Start(area + 8)).unwrap();
             f.write_all(&claimed.to_ne_bytes()).unwrap();
             say("CLAIMED");
             std::thread::sleep(Duration::from_secs(600));

@@ -49,6 +49,25 @@ fn hold_in_another_thread(m: &Mutex) -> (std::sync::mpsc::Sender<()>, std::threa
     (go_tx, owner)
 }
 
+/// Events made one after another keep their state words at different offsets of their pages
+/// (`filemap::sync_area_offset`), so a wait over many of them does not pile every word into one
+/// set of the L1 cache.
+#[test]
+fn the_state_words_of_many_events_spread_over_the_cache_lines_of_a_page() {
+    isolated("the_state_words_of_many_events_spread_over_the_cache_lines_of_a_page", || {
+        let events: Vec<Event> =
+            (0..64).map(|i| Event::options().name(&name(&format!("spread{i}"))).create().unwrap().0).collect();
+        let lines: std::collections::BTreeSet<usize> = events
+            .iter()
+            .map(|e| {
+                let (word, _) = e.probe().state_word().expect("an event's probe has a state word");
+                (word as *const std::sync::atomic::AtomicU64 as usize % filemap::PAGE_SIZE) / 64
+            })
+            .collect();
+        assert!(lines.len() >= 12, "64 events' state words sit on only {} lines of a page: {lines:?}", lines.len());
+    });
+}
+
 #[test]
 fn wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object() {
     isolated("wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object", || {

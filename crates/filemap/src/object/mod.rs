@@ -164,6 +164,29 @@ mod tests {
     }
 
     #[test]
+    fn a_cells_sync_area_takes_sixteen_places_below_the_mutexes_and_stays_out_of_the_checksum() {
+        let cells = [ObjectType::Semaphore, ObjectType::Event, ObjectType::Timer];
+        for kind in cells {
+            let places: std::collections::BTreeSet<usize> = (0..64).map(|ino| sync_area_offset(kind, ino)).collect();
+            assert_eq!(places.len(), SYNC_PLACES as usize, "{kind}");
+            for &p in &places {
+                assert!(p % 64 == 0 && p + SYNC_LEN <= HEADER_SIZE && p >= OFF_NAME + NAME_CAP, "{kind} at {p}");
+            }
+            assert_eq!(sync_area_offset(kind, 16), sync_area_offset(kind, 0), "by the inode number alone");
+        }
+        for kind in [ObjectType::Mutex, ObjectType::Mapping] {
+            assert_eq!(sync_area_offset(kind, 5), SYNC_OFFSET, "{kind}: the mutex word ends the page");
+        }
+        // Placed where asked, and not checksummed: a header with a live area decodes.
+        let h = sample();
+        let area = sync_area_offset(ObjectType::Event, 7);
+        let mut buf = h.encode_at(&[9; 8], area).unwrap();
+        assert_eq!(&buf[area..area + 8], &[9; 8]);
+        buf[area + 20] = 0xff;
+        assert_eq!(Header::decode(&buf).unwrap(), h);
+    }
+
+    #[test]
     fn the_sync_area_is_not_covered_by_the_checksum() {
         let mut buf = sample().encode(&[]).unwrap();
         buf[SYNC_OFFSET + 5] = 0xff;

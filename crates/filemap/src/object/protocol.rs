@@ -503,12 +503,20 @@ impl ObjectFile {
         rustix::io::fcntl_getfd(&self.fd).is_ok_and(|flags| !flags.contains(rustix::io::FdFlags::CLOEXEC))
     }
 
+    /// Where the synchronization area starts in the header page ([`sync_area_offset`]).
+    pub(crate) fn sync_area_offset(&self) -> usize {
+        sync_area_offset(self.header.kind, self.ino)
+    }
+
     /// The synchronization state area of the header page, mapped shared on first use.
-    /// 64-byte aligned, [`SYNC_LEN`] bytes, valid as long as `self` lives.
+    /// 64-byte aligned, [`SYNC_LEN`] bytes, at [`ObjectFile::sync_area_offset`] in the page,
+    /// valid as long as `self` lives.
     pub(crate) fn sync_area(&self) -> Result<NonNull<u8>> {
+        let area = self.sync_area_offset();
         if let Some(page) = self.page.get() {
-            // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
-            return Ok(unsafe { page.0.add(SYNC_OFFSET) });
+            // SAFETY: the area ends at or before the page's end (`sync_area_offset` is at most
+            // SYNC_OFFSET, and SYNC_OFFSET + SYNC_LEN = PAGE), so the result stays inside it.
+            return Ok(unsafe { page.0.add(area) });
         }
         let ptr = self.with_map_fd(|fd, _pin| {
             // A file truncated below its header page since the open would SIGBUS the state words.
@@ -523,8 +531,8 @@ impl ObjectFile {
             // SAFETY: `ptr` was mapped just above and never shared.
             unsafe { sys::unmap_page(ptr) };
         }
-        // SAFETY: SYNC_OFFSET < PAGE, so the result stays inside the mapped page.
-        Ok(unsafe { page.0.add(SYNC_OFFSET) })
+        // SAFETY: as above.
+        Ok(unsafe { page.0.add(area) })
     }
 
     /// Makes the handle's descriptor inherited by child processes, or not (`FD_CLOEXEC`).
@@ -1014,7 +1022,7 @@ pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(Owned
 pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
-    let page = new.header.encode(new.sync_init)?;
+    let page = new.header.encode_at(new.sync_init, sync_area_offset(new.header.kind, st.st_ino))?;
     let total = HEADER_SIZE as u64 + new.data_len;
     let commit_error = |e: Errno| match e {
         Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(

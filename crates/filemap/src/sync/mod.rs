@@ -81,7 +81,7 @@ use rustix::fs::{Mode, OFlags};
 use crate::error::{Error, Result, Win32Error};
 use crate::name::ObjectName;
 use crate::namespace::Namespace;
-use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, SYNC_OFFSET};
+use crate::object::{Entry, HEADER_SIZE, Header, ObjectType, sync_area_offset};
 
 pub use cell_handles::{DueTime, Event, EventOptions, Semaphore, SemaphoreOptions, Timer, TimerOptions};
 pub use mutex_handle::{Mutex, MutexGuard, MutexOptions};
@@ -360,14 +360,15 @@ fn decode_state(header: &Header, sync: &[u8]) -> Option<SyncState> {
 }
 
 /// Reads the header page of a namespace file without taking a handle (no lock: a query does not
-/// keep the object alive). Checks it is still the live object `ino` if given.
+/// keep the object alive). Checks it is still the live object `ino` if given. Returns the header,
+/// the page and the file's inode number (which places the sync area, `sync_area_offset`).
 fn read_page(
     ns: &Namespace,
     scope: crate::name::Scope,
     file: &str,
     ino: Option<u64>,
     what: &str,
-) -> Result<(Header, Vec<u8>)> {
+) -> Result<(Header, Vec<u8>, u64)> {
     let not_found = || Error::new(Win32Error::FILE_NOT_FOUND, format!("{what}: no object has that name"));
     let dir = ns.dir(scope, false)?.ok_or_else(not_found)?;
     let fd = rustix::fs::openat(
@@ -395,7 +396,7 @@ fn read_page(
         }
     }
     let header = Header::decode(&buf[..got]).map_err(|e| Error::new(e.code(), format!("{what}: {}", e.message())))?;
-    Ok((header, buf))
+    Ok((header, buf, st.st_ino))
 }
 
 /// The state of the synchronization object a scan of the default namespace found (`None` for a
@@ -411,8 +412,8 @@ pub fn describe_state_in(ns: &Namespace, entry: &Entry) -> Result<Option<SyncSta
         return Ok(None);
     }
     let what = format!("cannot read the state of {}", entry.file);
-    let (header, buf) = read_page(ns, entry.scope, &entry.file, Some(entry.ino), &what)?;
-    Ok(decode_state(&header, &buf[SYNC_OFFSET..]))
+    let (header, buf, ino) = read_page(ns, entry.scope, &entry.file, Some(entry.ino), &what)?;
+    Ok(decode_state(&header, &buf[sync_area_offset(header.kind, ino)..]))
 }
 
 /// The type and state of the object `name` in the default namespace (any type; `None` state for
@@ -426,11 +427,11 @@ pub(crate) fn query_state_in(ns: &Namespace, name: &str) -> Result<(ObjectType, 
     let parsed = ObjectName::parse(name)?;
     let what = format!("cannot query \"{parsed}\"");
     let file = parsed.file_name();
-    let (header, buf) = read_page(ns, parsed.scope(), &file, None, &what)?;
+    let (header, buf, ino) = read_page(ns, parsed.scope(), &file, None, &what)?;
     if header.name.as_deref().map(str::as_bytes) != Some(parsed.to_string().as_bytes()) {
         return Err(Error::new(Win32Error::INVALID_DATA, format!("{what}: the file holds another object")));
     }
-    Ok((header.kind, decode_state(&header, &buf[SYNC_OFFSET..])))
+    Ok((header.kind, decode_state(&header, &buf[sync_area_offset(header.kind, ino)..])))
 }
 
 /// Job objects: the type is reserved in the namespace so that a name's type is always known,

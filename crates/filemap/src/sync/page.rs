@@ -58,6 +58,8 @@ pub(crate) const MAX_NODE_OFF: usize = 2048;
 #[derive(Debug)]
 pub(crate) struct SyncPage {
     base: NonNull<u8>,
+    /// Where the sync area starts in the page (`object::sync_area_offset`).
+    area: usize,
     /// How many pages we mapped (and unmap on drop): 1, or 2 with a private tail; 0: it is
     /// the `ObjectFile`'s own mapping, which outlives us because our owner holds that
     /// `ObjectFile` too.
@@ -81,29 +83,30 @@ impl SyncPage {
                 .map_err(|e| Error::from_io(format!("cannot map the state of {}", object.describe()), e.into()))?;
             Ok((base, pin))
         })?;
-        Ok(SyncPage { base, pages: 2, _pin: pin })
+        Ok(SyncPage { base, area: SYNC_OFFSET, pages: 2, _pin: pin })
     }
 
     /// [`SyncPage::map_mutex`] for a mutex file not yet wrapped in an `ObjectFile`.
     pub(crate) fn map_mutex_fd(fd: rustix::fd::BorrowedFd<'_>) -> Result<SyncPage> {
         let base =
             sys::map_page_with_tail(fd).map_err(|e| Error::from_io("cannot map a new mutex's state", e.into()))?;
-        Ok(SyncPage { base, pages: 2, _pin: None })
+        Ok(SyncPage { base, area: SYNC_OFFSET, pages: 2, _pin: None })
     }
 
     /// Uses the object's own header-page mapping (`ObjectFile::sync_area`). The caller must
     /// keep `object` alive as long as this `SyncPage`.
     pub(crate) fn borrow_from(object: &ObjectFile) -> Result<SyncPage> {
+        let offset = object.sync_area_offset();
         let area = object.sync_area()?;
-        let base = NonNull::new((area.as_ptr() as usize - SYNC_OFFSET) as *mut u8)
+        let base = NonNull::new((area.as_ptr() as usize - offset) as *mut u8)
             .ok_or_else(|| Error::new(crate::Win32Error::INVALID_ADDRESS, "null header page"))?;
-        Ok(SyncPage { base, pages: 0, _pin: None })
+        Ok(SyncPage { base, area: offset, pages: 0, _pin: None })
     }
 
     /// The address of sync-area offset `off`.
     #[inline]
     pub(crate) fn addr(&self, off: usize) -> usize {
-        self.base.as_ptr() as usize + SYNC_OFFSET + off
+        self.base.as_ptr() as usize + self.area + off
     }
 
     /// The u32 at sync-area offset `off` (a multiple of 4 below 1024).
@@ -111,8 +114,10 @@ impl SyncPage {
     pub(crate) fn u32(&self, off: usize) -> &AtomicU32 {
         assert!(off.is_multiple_of(4) && off + 4 <= crate::object::SYNC_LEN);
         // SAFETY:
-        // - the address is inside our live page mapping (checked above), aligned to 4 (the page
-        //   is page-aligned, SYNC_OFFSET and off are multiples of 4);
+        // - the address is inside our live page mapping: `off + 4 <= SYNC_LEN` (checked above)
+        //   and the area starts at most SYNC_LEN before the page's end (`sync_area_offset`);
+        //   aligned to 4 (the page is page-aligned, the area's start a multiple of 64, off a
+        //   multiple of 4);
         // - the memory is shared with other processes, which only ever access it atomically,
         //   so an `AtomicU32` view is sound; the reference lives no longer than `self`.
         unsafe { &*(self.addr(off) as *const AtomicU32) }
