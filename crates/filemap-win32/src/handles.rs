@@ -991,21 +991,29 @@ pub fn insert_core_as(object: Object, inheritable: bool) -> Res<HANDLE> {
 pub(crate) fn duplicate_core(object: Object, inherit: bool, src_shared: bool) -> Res<Entry> {
     let access = object.core_access().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
     if inherit {
-        // A new description of its own, opened inheritable by the core (never `FD_CLOEXEC`-less
-        // by accident, and never mapped while private).
-        let fresh = if object.core_inheritable() {
-            object.core_duplicate(false)?.core_duplicate(true)?
-        } else {
-            object.core_duplicate(true)?
-        };
+        // A description of its own (a new OFD holding the handle lock, as the core hands one
+        // to another process), then inheritable. Not the core's `duplicate`: that shares the
+        // source's descriptor when the source already has the inheritability asked for, and
+        // another thread's `SetHandleInformation` can make it so at any moment; the new entry
+        // then took over the source's number and slot, and two handles had one value (test
+        // `handles_reused_across_kinds_while_flags_change_...`, one run in two under load).
+        let core = object.core().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+        let fresh = shared_object_like(&object, core.transfer(access)?, access)?;
+        fresh.set_core_inheritable(true)?;
         return Ok(Entry::new(Slot::Core, fresh, access, HANDLE_FLAG_INHERIT, true));
     }
     // Non-inheritable: an own slot over a core handle whose descriptor is `FD_CLOEXEC` (the
     // source's, or a private reopening of an inheritable source).
-    let (object, shared) =
-        if object.core_inheritable() { (object.core_duplicate(false)?, false) } else { (object, src_shared) };
-    let slot = dup_cloexec(object.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
-    Ok(Entry::new(Slot::Own(slot), object, access, 0, shared))
+    let src_fd = object.core_fd().map(|fd| fd.as_raw_fd());
+    let copy = if object.core_inheritable() { object.core_duplicate(false)? } else { object.clone() };
+    let slot = dup_cloexec(copy.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?)?;
+    // Another thread's `SetHandleInformation` may change the source's inheritability at any
+    // moment. A copy that is not the source's own core handle is a private reopening. One that
+    // is may name a description that was, or has just become, inheritable: shared, unless the
+    // source is still private after our `dup` (a later change moves the source to a new
+    // description and leaves ours private).
+    let shared = copy.core_fd().map(|fd| fd.as_raw_fd()) == src_fd && (src_shared || object.core_inheritable());
+    Ok(Entry::new(Slot::Own(slot), copy, access, 0, shared))
 }
 
 /// Moves a non-inheritable handle of a private core object to a new open file description held
@@ -1026,14 +1034,24 @@ pub(crate) fn share(entry: &mut Entry) -> Res<Object> {
     let path = format!("/proc/self/fd/{}", slot.as_raw_fd());
     let fresh = rustix::fs::open(path.as_str(), mode | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
     filemap::take_handle_lock(fresh.as_fd())?;
-    let raw = fresh.into_raw_fd(); // ownership passes to the core below
-    let access = entry.access;
+    let shared = shared_object_like(&entry.object, fresh, entry.access)?;
+    let new_fd = shared.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
+    rustix::io::dup2(new_fd, slot)?;
+    entry.shared = true;
+    Ok(entry.set_object(shared))
+}
+
+/// A core object of the same type as `like`, with `access`, over `fd`: a new open file
+/// description of the same object that holds the handle lock (it is taken as an inherited one:
+/// a shared description, closed by the shared-description protocol).
+fn shared_object_like(like: &Object, fd: OwnedFd, access: u32) -> Res<Object> {
+    let raw = fd.into_raw_fd(); // ownership passes to the core below
     // SAFETY:
-    // - `raw` is open: we just opened it;
-    // - nothing else owns it: it came out of the `OwnedFd` above, and the core takes it (and
-    //   closes it if it fails), or the last arm closes it.
-    let shared = unsafe {
-        match &entry.object {
+    // - `raw` is open: it came out of an `OwnedFd`;
+    // - nothing else owns it: the core takes it (and closes it if it fails), or the last arm
+    //   closes it.
+    Ok(unsafe {
+        match like {
             Object::Mapping(_) => {
                 Object::Mapping(Arc::new(Mapping::from_inherited_fd_with_access(raw, Access(access))?))
             }
@@ -1046,11 +1064,7 @@ pub(crate) fn share(entry: &mut Entry) -> Res<Object> {
                 return Err(Fail(Win32Error::INVALID_HANDLE.0));
             }
         }
-    };
-    let new_fd = shared.core_fd().ok_or(Fail(Win32Error::INVALID_HANDLE.0))?;
-    rustix::io::dup2(new_fd, slot)?;
-    entry.shared = true;
-    Ok(entry.set_object(shared))
+    })
 }
 
 /// Makes a handle inheritable or not, keeping every invariant of [`Entry`]. Returns the core

@@ -984,6 +984,43 @@ fn wait_any_finds_handles_past_the_first_chunk_of_the_table() {
     });
 }
 
+/// `DuplicateHandle` asking for an inheritable handle while another thread toggles the source's
+/// `HANDLE_FLAG_INHERIT`: the duplicate is always a handle of its own (another value), and both
+/// close. (The duplicate once took over the source's own descriptor when the source had just
+/// become inheritable: the same value came back, and one of the two closes failed.)
+#[test]
+fn an_inheritable_duplicate_made_while_the_source_turns_inheritable_is_a_handle_of_its_own() {
+    isolated("an_inheritable_duplicate_made_while_the_source_turns_inheritable_is_a_handle_of_its_own", LIMIT, || {
+        let name = cname("dup-flip");
+        let src = event(Some(&name), true, false);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flipper = {
+            let (stop, src) = (stop.clone(), src as usize);
+            std::thread::spawn(move || {
+                let mut on = false;
+                while !stop.load(Ordering::Relaxed) {
+                    on = !on;
+                    let flags = if on { HANDLE_FLAG_INHERIT } else { 0 };
+                    assert_eq!(SetHandleInformation(src as HANDLE, HANDLE_FLAG_INHERIT, flags), TRUE);
+                }
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut made = 0;
+        while Instant::now() < deadline {
+            let dup = duplicate(src, true).expect("DuplicateHandle");
+            assert_ne!(dup, src, "the duplicate took the source's value");
+            assert_eq!(CloseHandle(dup), TRUE, "closing the duplicate: {}", GetLastError());
+            made += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        flipper.join().unwrap();
+        assert_eq!(CloseHandle(src), TRUE, "closing the source: {}", GetLastError());
+        assert!(made > 100, "only {made} duplicates in 2 s");
+        assert_event_gone(&name);
+    });
+}
+
 /// The table keeps each event's and semaphore's probe (its state word) beside the slot, and
 /// wait-any's first pass reads only that: the probe must live and die with its handle. A
 /// descriptor number reused by a mapping, by an unsignaled event, by a mutex, or changed by
