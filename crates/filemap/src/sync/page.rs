@@ -14,6 +14,11 @@
 //! | 1016 | robust futex word (u32), the last 8 bytes of the page | - |
 //! | 1020 | recursion count (u32): a mirror for `ls`, never read back | - |
 //!
+//! The offsets are from the start of the sync area: `SYNC_OFFSET` (3072) in the header page for
+//! a mutex, `object::sync_area_offset` (3072 minus 0 to 15 cache lines, by inode number) for a
+//! semaphore, event or timer, so that the state words of many objects spread over the L1 cache's
+//! sets.
+//!
 //! **No pointer lives in the page.** A mutex's robust-list node must sit at
 //! `word - futex_offset` (glibc: word + 32), so the word is placed at the very end of the
 //! shared page and each process maps one page of *private* memory right after it
