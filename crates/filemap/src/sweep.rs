@@ -10,7 +10,7 @@
 //! reaches the end, the next pass starts no sooner than [`PASS_INTERVAL`] later.
 //!
 //! Cost bound: an operation that does not step pays one read of the coarse monotonic clock
-//! ([`coarse_now`]: vDSO, 8 ns here against 33-38 for the precise one; its millisecond
+//! (`coarse_now`: vDSO, 8 ns here against 33-38 for the precise one; its millisecond
 //! resolution is plenty for a 20 ms interval); one
 //! that steps pays at most [`STEP_ENTRIES`] entry checks (measured: `cargo bench -p filemap
 //! --bench cycles -- sweep_step`). Latency bound, while some process of the namespace's user

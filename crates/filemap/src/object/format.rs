@@ -49,8 +49,8 @@ pub const SYNC_LEN: usize = HEADER_SIZE - SYNC_OFFSET;
 pub const SYNC_PLACES: u64 = 16;
 
 /// Where the synchronization area of an object of type `kind` and inode number `ino` starts in
-/// its header page. A mutex's is at [`SYNC_OFFSET`] (its word must be the page's last, next to
-/// each process's private robust-list page). A semaphore's, event's or timer's moves down by 64
+/// its header page. A mutex's is at 3072 (`SYNC_OFFSET`: its word must be the page's last, next
+/// to each process's private robust-list page). A semaphore's, event's or timer's moves down by 64
 /// bytes per step of `ino % SYNC_PLACES`, into the unused path area (only a file-backed mapping
 /// records a path), so the state words of objects made one after another sit in different
 /// cache sets: a wait over many objects reads one word per object, and words at the same page
