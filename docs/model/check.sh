@@ -12,7 +12,8 @@
 #        ways; three workers with two signals: docs/model/README.md "Status" gives time and
 #        memory, about 80 min of CPU);
 #        LONG=2 runs three workers with the scanner instead (18 split runs of 8-32 M states, and
-#        the corner where W0 creates an inheritable handle split 28 ways more: not yet run);
+#        the corner where W0 creates an inheritable handle split 28 ways more, 10-131 M states
+#        and up to 8 GB each: about 2 h of CPU; raise CAP when the machine is shared);
 #        ONLY=REGEX runs only the matching runs (e.g. ONLY='^bug'); KEEP=1 keeps the work dir;
 #        JOBS=N runs N at a time (default: the number of cores, at most 2).
 set -uo pipefail
