@@ -430,8 +430,10 @@ pub(crate) struct Writer {
 // `TerminateThread` parks its target in a signal handler wherever it is. Parked while it holds
 // `WRITER`, it would make every later create, open, duplicate or close of the process hang
 // (Windows' handle table is the kernel's and is never left locked). So a thread defers its
-// termination while it holds `WRITER` and for the rest of a `CloseHandle` (which then completes:
-// the object's close protocol runs and its name goes): the signal handler only marks it
+// termination while it holds `WRITER`, for the rest of a `CloseHandle` (which then completes:
+// the object's close protocol runs and its name goes), and through every create, open and view
+// mapping (which take the core's locks: the fork registry, the namespace cache, the view
+// registry; none of them waits without a bound): the signal handler only marks it
 // (`defer_termination`), and the thread parks itself when it leaves the outermost deferred
 // section. Test: `terminating_a_thread_inside_close_handle_leaves_the_table_usable`.
 

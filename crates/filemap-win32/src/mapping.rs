@@ -45,6 +45,9 @@ unsafe fn create_file_mapping(
     size_low: u32,
     name: Name,
 ) -> Res<HANDLE> {
+    // The core's locks (the fork registry, the namespace cache, the view registry) are held
+    // in here: `TerminateThread` must not park the thread inside (`handles::Deferred`).
+    let _deferred = crate::handles::Deferred::new();
     // SAFETY: forwarded caller promise.
     let name = unsafe { name.read() }?;
     // SAFETY: forwarded caller promise.
@@ -145,6 +148,7 @@ pub unsafe extern "system" fn CreateFileMappingW(
 /// # Safety
 /// `name` NULL or NUL-terminated.
 unsafe fn open_file_mapping(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let Some(name) = (unsafe { name.read() })? else {
         return fail(Win32Error::INVALID_PARAMETER);
@@ -188,6 +192,7 @@ pub unsafe extern "system" fn OpenFileMappingW(
 }
 
 fn map_view(h: HANDLE, access: u32, off_high: u32, off_low: u32, len: usize, address: *mut c_void) -> Res<*mut c_void> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     let info = handles::get(h)?;
     let Object::Mapping(mapping) = info.object else {
         return fail(Win32Error::INVALID_HANDLE);

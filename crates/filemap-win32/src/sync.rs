@@ -54,6 +54,9 @@ unsafe fn open_name(name: Name) -> Res<String> {
 /// # Safety
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) -> Res<HANDLE> {
+    // The core's locks (the fork registry, the namespace cache, the view registry) are held
+    // in here: `TerminateThread` must not park the thread inside (`handles::Deferred`).
+    let _deferred = crate::handles::Deferred::new();
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (m, created) = Mutex::options()
@@ -100,6 +103,7 @@ pub unsafe extern "system" fn CreateMutexW(
 /// # Safety
 /// `name` NULL or NUL-terminated.
 unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
@@ -167,6 +171,7 @@ fn release_mutex_slow(h: HANDLE) -> Res<BOOL> {
 /// # Safety
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i32, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (s, created) = Semaphore::options()
@@ -220,6 +225,7 @@ pub unsafe extern "system" fn CreateSemaphoreW(
 /// # Safety
 /// `name` NULL or NUL-terminated.
 unsafe fn open_semaphore(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
@@ -286,6 +292,7 @@ pub unsafe extern "system" fn ReleaseSemaphore(
 /// # Safety
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (e, created) = Event::options()
@@ -338,6 +345,7 @@ pub unsafe extern "system" fn CreateEventW(
 /// # Safety
 /// `name` NULL or NUL-terminated.
 unsafe fn open_event(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let e = Event::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
@@ -423,6 +431,7 @@ pub extern "system" fn PulseEvent(hEvent: HANDLE) -> BOOL {
 /// # Safety
 /// `sa` NULL or valid; `name` NULL or NUL-terminated.
 unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (t, created) = Timer::options()
@@ -468,6 +477,7 @@ pub unsafe extern "system" fn CreateWaitableTimerW(
 /// # Safety
 /// `name` NULL or NUL-terminated.
 unsafe fn open_timer(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
+    let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
     let t = Timer::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
