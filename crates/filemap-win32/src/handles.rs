@@ -442,7 +442,12 @@ thread_local! {
     /// meanwhile. No destructor, so the access is a plain load (a library loaded with `dlopen`
     /// allocates a thread's block of its thread-locals on first use: a `CreateThread` thread
     /// makes it when it starts, before it can run any of the library's code).
-    static DEFERRING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    ///
+    /// An atomic, though only its own thread touches it: the thread's changes are single
+    /// read-modify-write instructions, which `TerminateThread`'s signal handler (same thread)
+    /// cannot split. With a `Cell`'s load, add and store, a handler that ran between the load
+    /// and the store had its mark overwritten: the termination was lost and the thread ran on.
+    static DEFERRING: std::sync::atomic::AtomicU32 = const { std::sync::atomic::AtomicU32::new(0) };
 }
 
 const TERMINATE: u32 = 1 << 31;
@@ -453,7 +458,7 @@ pub(crate) struct Deferred(());
 
 impl Deferred {
     pub(crate) fn new() -> Deferred {
-        let _ = DEFERRING.try_with(|d| d.set(d.get() + 1));
+        let _ = DEFERRING.try_with(|d| d.fetch_add(1, Ordering::Relaxed));
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
         Deferred(())
     }
@@ -464,12 +469,12 @@ impl Drop for Deferred {
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
         let terminated = DEFERRING
             .try_with(|d| {
-                let v = d.get() - 1;
-                if v == TERMINATE {
-                    d.set(0);
+                // The outermost section ends: a termination marked meanwhile leaves exactly
+                // `TERMINATE` (a handler that runs after this finds no section and parks at once).
+                if d.fetch_sub(1, Ordering::Relaxed) - 1 == TERMINATE {
+                    d.store(0, Ordering::Relaxed);
                     true
                 } else {
-                    d.set(v);
                     false
                 }
             })
@@ -485,9 +490,9 @@ impl Drop for Deferred {
 pub(crate) fn defer_termination() -> bool {
     DEFERRING
         .try_with(|d| {
-            let v = d.get();
-            if v & !TERMINATE != 0 {
-                d.set(v | TERMINATE);
+            // The interrupted code of this thread cannot run until the handler returns.
+            if d.load(Ordering::Relaxed) & !TERMINATE != 0 {
+                d.fetch_or(TERMINATE, Ordering::Relaxed);
                 true
             } else {
                 false
