@@ -687,8 +687,7 @@ impl<'p> Lookup<'p> {
     /// [`lookup`] of `h`.
     #[inline(always)]
     pub(crate) fn get(&self, h: HANDLE) -> Option<&'p Entry> {
-        let i = ((h as usize) >> 2).wrapping_sub(1);
-        let Some(cell) = self.first.and_then(|c| c.entries.get(i)) else {
+        let Some(cell) = self.first.and_then(|c| c.entries.get(slot_index(h))) else {
             return lookup(h, self.pin);
         };
         // SAFETY: as in `lookup`: loaded under the pin, which outlives the borrow.
@@ -705,7 +704,7 @@ pub(crate) struct Probes<'p> {
 
 impl<'p> Probes<'p> {
     /// The state word and mask of slot `i & (CHUNK - 1)` ([`ProbeCell`]): [`NO_WORD`] and
-    /// [`NO_PROBE`] if that slot has no published semaphore, event or timer with a probe.
+    /// [`NO_PROBE`] if that slot has no published semaphore or event with a probe.
     /// Indices past the chunk wrap (no branch): the caller checks them apart.
     #[inline(always)]
     pub(crate) fn state(&self, i: usize) -> (&'p AtomicU64, u64) {

@@ -647,9 +647,9 @@ fn wait_any_now(hs: &[HANDLE]) -> Option<DWORD> {
     // below; `beyond` collects their values (`Probes::state_of_value`), and any sends the whole
     // call to the full path before anything is acted on.
     let mut beyond = 0;
-    // Until the first object that looks signaled: the slot's probe word alone for semaphores,
-    // events and timers (a load and an AND, no branch on the kind); the entry for the rest
-    // (mask 0): a mutex (this thread may own it), or a handle the full path must decide.
+    // Until the first object that looks signaled: the slot's probe word alone for semaphores
+    // and events (a load and an AND, no branch on the kind); the entry for the rest (mask
+    // `NO_PROBE`): a mutex (this thread may own it), or a handle the full path must decide.
     let mut from = 0;
     let i = loop {
         // No call in this loop: it stops at a probe that looks signaled, or has none (a slot

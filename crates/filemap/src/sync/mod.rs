@@ -361,14 +361,14 @@ fn decode_state(header: &Header, sync: &[u8]) -> Option<SyncState> {
 
 /// Reads the header page of a namespace file without taking a handle (no lock: a query does not
 /// keep the object alive). Checks it is still the live object `ino` if given. Returns the header,
-/// the page and the file's inode number (which places the sync area, `sync_area_offset`).
+/// the page and where its sync area starts (`sync_area_offset`: by type and inode number).
 fn read_page(
     ns: &Namespace,
     scope: crate::name::Scope,
     file: &str,
     ino: Option<u64>,
     what: &str,
-) -> Result<(Header, Vec<u8>, u64)> {
+) -> Result<(Header, Vec<u8>, usize)> {
     let not_found = || Error::new(Win32Error::FILE_NOT_FOUND, format!("{what}: no object has that name"));
     let dir = ns.dir(scope, false)?.ok_or_else(not_found)?;
     let fd = rustix::fs::openat(
@@ -396,7 +396,8 @@ fn read_page(
         }
     }
     let header = Header::decode(&buf[..got]).map_err(|e| Error::new(e.code(), format!("{what}: {}", e.message())))?;
-    Ok((header, buf, st.st_ino))
+    let area = sync_area_offset(header.kind, st.st_ino);
+    Ok((header, buf, area))
 }
 
 /// The state of the synchronization object a scan of the default namespace found (`None` for a
@@ -412,8 +413,8 @@ pub fn describe_state_in(ns: &Namespace, entry: &Entry) -> Result<Option<SyncSta
         return Ok(None);
     }
     let what = format!("cannot read the state of {}", entry.file);
-    let (header, buf, ino) = read_page(ns, entry.scope, &entry.file, Some(entry.ino), &what)?;
-    Ok(decode_state(&header, &buf[sync_area_offset(header.kind, ino)..]))
+    let (header, buf, area) = read_page(ns, entry.scope, &entry.file, Some(entry.ino), &what)?;
+    Ok(decode_state(&header, &buf[area..]))
 }
 
 /// The type and state of the object `name` in the default namespace (any type; `None` state for
@@ -427,11 +428,11 @@ pub(crate) fn query_state_in(ns: &Namespace, name: &str) -> Result<(ObjectType, 
     let parsed = ObjectName::parse(name)?;
     let what = format!("cannot query \"{parsed}\"");
     let file = parsed.file_name();
-    let (header, buf, ino) = read_page(ns, parsed.scope(), &file, None, &what)?;
+    let (header, buf, area) = read_page(ns, parsed.scope(), &file, None, &what)?;
     if header.name.as_deref().map(str::as_bytes) != Some(parsed.to_string().as_bytes()) {
         return Err(Error::new(Win32Error::INVALID_DATA, format!("{what}: the file holds another object")));
     }
-    Ok((header.kind, decode_state(&header, &buf[sync_area_offset(header.kind, ino)..])))
+    Ok((header.kind, decode_state(&header, &buf[area..])))
 }
 
 /// Job objects: the type is reserved in the namespace so that a name's type is always known,
