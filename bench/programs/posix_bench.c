@@ -163,6 +163,72 @@ static void op_open_cycle_floor(unsigned long i)
     close(fd);
 }
 
+/* filemap's own cycles as bare system calls: exactly the calls `win32_bench create_cycle` and
+ * `open_cycle` make in their steady state (strace them), in the same order and with the same
+ * flags, and no library code around them, so the report can tell the kernel's share of
+ * filemap's time from its own. Views go where filemap puts them: MAP_FIXED_NOREPLACE at a
+ * 64 KiB-aligned address found once (calls_view_setup) and reused by every cycle. The open
+ * flags lack only O_LARGEFILE, which filemap passes and the kernel adds to every open on a
+ * 64-bit system anyway. */
+static void *view_addr;
+/* fstat itself, as filemap calls it: glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH). */
+static int sys_fstat(int fd, struct stat *st)
+{
+    return (int)syscall(SYS_fstat, fd, st);
+}
+static void calls_view_setup(void)
+{
+    char *r = mmap(NULL, 1 << 16, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(r != MAP_FAILED, "mmap reserve");
+    view_addr = (void *)(((uintptr_t)r + 0xffff) & ~(uintptr_t)0xffff);
+    CHECK(munmap(r, 1 << 16) == 0, "munmap reserve");
+}
+static volatile char *calls_view(int fd)
+{
+    volatile char *p =
+        mmap(view_addr, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, PAGE_SZ);
+    CHECK(p == view_addr, "mmap MAP_FIXED_NOREPLACE");
+    return p;
+}
+static void op_create_cycle_calls(unsigned long i)
+{
+    (void)i;
+    struct stat st;
+    int fd = openat(shm_dir, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+    CHECK(fd >= 0, "openat O_TMPFILE");
+    CHECK(sys_fstat(fd, &st) == 0, "fstat (mode)");
+    struct iovec iov[2] = {{floor_header, PAGE_SZ}, {floor_header, PAGE_SZ}};
+    CHECK(pwritev(fd, iov, 2, 0) == 2 * PAGE_SZ, "pwritev");
+    CHECK(ofd_lock(fd, F_RDLCK) == 0, "read lock");
+    CHECK(linkat(fd, "", shm_dir, shm_name + 1, AT_EMPTY_PATH) == 0, "linkat");
+    CHECK(sys_fstat(fd, &st) == 0, "fstat (view)");
+    volatile char *p = calls_view(fd);
+    p[0] = 1;
+    munmap((void *)p, PAGE_SZ);
+    CHECK(ofd_lock(fd, F_WRLCK) == 0, "decision");
+    CHECK(unlinkat(shm_dir, shm_name + 1, 0) == 0, "unlinkat");
+    close(fd);
+}
+static void op_open_cycle_calls(unsigned long i)
+{
+    (void)i;
+    struct stat st;
+    int fd = openat(shm_dir, shm_name + 1, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    CHECK(fd >= 0, "openat");
+    struct flock probe = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 2};
+    CHECK(fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type == F_RDLCK, "liveness probe");
+    CHECK(ofd_lock(fd, F_RDLCK) == 0, "read lock");
+    CHECK(sys_fstat(fd, &st) == 0 && st.st_nlink > 0, "fstat");
+    CHECK(pread(fd, floor_header, PAGE_SZ, 0) == PAGE_SZ, "pread header");
+    CHECK(sys_fstat(fd, &st) == 0, "fstat (view)");
+    volatile char *p = calls_view(fd);
+    p[0] = 1;
+    munmap((void *)p, PAGE_SZ);
+    CHECK(ofd_lock(fd, F_WRLCK) == -1 && errno == EAGAIN, "decision probe");
+    CHECK(ofd_lock(fd, F_UNLCK) == 0, "unlock");
+    close(fd);
+}
+
 /* ---- sync, uncontended ------------------------------------------------------------------- */
 static pthread_mutex_t *pm;
 static sem_t *sem;
@@ -464,6 +530,12 @@ int main(int argc, char **argv)
         CHECK(shm_dir >= 0, "open /dev/shm");
         r = measure(op_create_cycle_floor);
         close(shm_dir);
+    } else if (!strcmp(fig, "create_cycle_calls")) {
+        shm_dir = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(shm_dir >= 0, "open /dev/shm");
+        calls_view_setup();
+        r = measure(op_create_cycle_calls);
+        close(shm_dir);
     } else if (!strcmp(fig, "open_cycle")) {
         int keep = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         CHECK(keep >= 0 && ftruncate(keep, PAGE_SZ) == 0, "shm_open");
@@ -476,6 +548,19 @@ int main(int argc, char **argv)
         r = measure(op_open_cycle_floor);
         close(keep);
         shm_unlink(shm_name);
+    } else if (!strcmp(fig, "open_cycle_calls")) {
+        /* The object as filemap's create leaves it: header and data page written, read-locked
+         * by the descriptor that keeps it alive. */
+        shm_dir = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(shm_dir >= 0, "open /dev/shm");
+        int keep = openat(shm_dir, shm_name + 1, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        struct iovec iov[2] = {{floor_header, PAGE_SZ}, {floor_header, PAGE_SZ}};
+        CHECK(keep >= 0 && pwritev(keep, iov, 2, 0) == 2 * PAGE_SZ && ofd_lock(keep, F_RDLCK) == 0, "openat");
+        calls_view_setup();
+        r = measure(op_open_cycle_calls);
+        close(keep);
+        unlinkat(shm_dir, shm_name + 1, 0);
+        close(shm_dir);
     } else if (!strcmp(fig, "mutex") || !strcmp(fig, "mutex_node_cas")) {
         pm = shared_page(PAGE_SZ);
         pthread_mutexattr_t attr;
