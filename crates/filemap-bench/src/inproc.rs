@@ -72,7 +72,7 @@ pub fn filemap_rust(figure: &str) -> Option<f64> {
             })
         }
         "mutex" => {
-            let (m, _) = Mutex::options().name(&format!(r"Local\{}", uniq("mutex"))).create().expect("mutex");
+            let (m, _) = Mutex::options().name(format!(r"Local\{}", uniq("mutex"))).create().expect("mutex");
             measure(|| {
                 black_box(m.acquire(None).expect("acquire"));
                 m.release().expect("release");
@@ -80,14 +80,14 @@ pub fn filemap_rust(figure: &str) -> Option<f64> {
         }
         "semaphore" => {
             let (s, _) =
-                Semaphore::options().name(&format!(r"Local\{}", uniq("sem"))).max(1000).create().expect("semaphore");
+                Semaphore::options().name(format!(r"Local\{}", uniq("sem"))).max(1000).create().expect("semaphore");
             measure(|| {
                 s.release(1).expect("release");
                 black_box(s.wait(None).expect("wait"));
             })
         }
         "event" => {
-            let (e, _) = Event::options().name(&format!(r"Local\{}", uniq("event"))).create().expect("event");
+            let (e, _) = Event::options().name(format!(r"Local\{}", uniq("event"))).create().expect("event");
             measure(|| {
                 e.set().expect("set");
                 black_box(e.wait(None).expect("wait"));
@@ -95,7 +95,7 @@ pub fn filemap_rust(figure: &str) -> Option<f64> {
         }
         "wait_any_64" => {
             let events: Vec<Event> = (0..64)
-                .map(|_| Event::options().name(&format!(r"Local\{}", uniq("any"))).create().expect("event").0)
+                .map(|_| Event::options().name(format!(r"Local\{}", uniq("any"))).create().expect("event").0)
                 .collect();
             let set: Vec<&dyn Waitable> = events.iter().map(|e| e as &dyn Waitable).collect();
             measure(|| {

@@ -425,7 +425,7 @@ fn make_mapping(name: &ObjectName, args: &CreateArgs) -> Result<(Mapping, Create
         (None, None) => return Err(usage("a memory-backed mapping needs --size (e.g. --size 64K)")),
     };
     let mut options = Mapping::options()
-        .name(&name.to_string())
+        .name(name.to_string())
         .size(size)
         .protection(protection)
         .mode(args.mode)

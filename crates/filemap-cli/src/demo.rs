@@ -99,7 +99,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         )));
     }
     let (mapping, created) = Mapping::options()
-        .name(&name.to_string())
+        .name(name.to_string())
         .size(BUF_SIZE)
         .protection(Protection::ReadWrite)
         .create()
@@ -125,7 +125,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     let event_name = ObjectName::parse(&format!("{name}.written"))?;
     let (event, created) = Event::options()
-        .name(&event_name.to_string())
+        .name(event_name.to_string())
         .manual_reset(false)
         .initial_state(false)
         .create()

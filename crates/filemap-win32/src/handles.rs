@@ -437,17 +437,17 @@ pub(crate) struct Writer {
 // (`defer_termination`), and the thread parks itself when it leaves the outermost deferred
 // section. Test: `terminating_a_thread_inside_close_handle_leaves_the_table_usable`.
 
-thread_local! {
-    /// Deferred sections the thread is in (low bits) and `TERMINATE` if a termination came
-    /// meanwhile. No destructor, so the access is a plain load (a library loaded with `dlopen`
-    /// allocates a thread's block of its thread-locals on first use: a `CreateThread` thread
-    /// makes it when it starts, before it can run any of the library's code).
-    ///
-    /// An atomic, though only its own thread touches it: the thread's changes are single
-    /// read-modify-write instructions, which `TerminateThread`'s signal handler (same thread)
-    /// cannot split. With a `Cell`'s load, add and store, a handler that ran between the load
-    /// and the store had its mark overwritten: the termination was lost and the thread ran on.
-    static DEFERRING: std::sync::atomic::AtomicU32 = const { std::sync::atomic::AtomicU32::new(0) };
+/// Deferred sections the thread is in (low bits) and `TERMINATE` if a termination came
+/// meanwhile: the thread's `aux_count` word of the core's initial-exec block (`fast_tls`), so
+/// entering and leaving a section calls no `__tls_get_addr` (four calls per open, map, unmap
+/// and close cycle before), and the signal handler reads it without one too.
+///
+/// An atomic, though only its own thread touches it: the thread's changes are single
+/// read-modify-write instructions, which `TerminateThread`'s signal handler (same thread)
+/// cannot split. With a load, add and store, a handler that ran between the load and the store
+/// had its mark overwritten: the termination was lost and the thread ran on.
+fn deferring<R>(f: impl FnOnce(&std::sync::atomic::AtomicU32) -> R) -> R {
+    filemap::fast_tls::words().with_aux_count(f)
 }
 
 const TERMINATE: u32 = 1 << 31;
@@ -458,7 +458,7 @@ pub(crate) struct Deferred(());
 
 impl Deferred {
     pub(crate) fn new() -> Deferred {
-        let _ = DEFERRING.try_with(|d| d.fetch_add(1, Ordering::Relaxed));
+        deferring(|d| d.fetch_add(1, Ordering::Relaxed));
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
         Deferred(())
     }
@@ -467,18 +467,15 @@ impl Deferred {
 impl Drop for Deferred {
     fn drop(&mut self) {
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
-        let terminated = DEFERRING
-            .try_with(|d| {
-                // The outermost section ends: a termination marked meanwhile leaves exactly
-                // `TERMINATE` (a handler that runs after this finds no section and parks at once).
-                if d.fetch_sub(1, Ordering::Relaxed) - 1 == TERMINATE {
-                    d.store(0, Ordering::Relaxed);
-                    true
-                } else {
-                    false
-                }
-            })
-            .unwrap_or(false);
+        // The outermost section ends: a termination marked meanwhile leaves exactly `TERMINATE`
+        // (a handler that runs after this finds no section and parks at once).
+        let terminated = deferring(|d| {
+            let last = d.fetch_sub(1, Ordering::Relaxed) - 1 == TERMINATE;
+            if last {
+                d.store(0, Ordering::Relaxed);
+            }
+            last
+        });
         if terminated {
             park_terminated();
         }
@@ -488,17 +485,14 @@ impl Drop for Deferred {
 /// For `TerminateThread`'s signal handler: if the thread is in a deferred section, marks it to
 /// park when the section ends and returns true. Async-signal-safe (one thread-local word).
 pub(crate) fn defer_termination() -> bool {
-    DEFERRING
-        .try_with(|d| {
-            // The interrupted code of this thread cannot run until the handler returns.
-            if d.load(Ordering::Relaxed) & !TERMINATE != 0 {
-                d.fetch_or(TERMINATE, Ordering::Relaxed);
-                true
-            } else {
-                false
-            }
-        })
-        .unwrap_or(false)
+    // The interrupted code of this thread cannot run until the handler returns.
+    deferring(|d| {
+        let inside = d.load(Ordering::Relaxed) & !TERMINATE != 0;
+        if inside {
+            d.fetch_or(TERMINATE, Ordering::Relaxed);
+        }
+        inside
+    })
 }
 
 fn lock_writer() -> MutexGuard<'static, ()> {

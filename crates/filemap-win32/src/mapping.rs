@@ -55,7 +55,7 @@ unsafe fn create_file_mapping(
     let (protection, flags) = Protection::from_win32(fl_protect)?;
     let size = (u64::from(size_high) << 32) | u64::from(size_low);
     let mut options = Mapping::options()
-        .name(name.as_deref().unwrap_or(""))
+        .name(name.unwrap_or_default())
         .size(size)
         .protection(protection)
         .section_flags(flags)
@@ -156,7 +156,7 @@ unsafe fn open_file_mapping(access: u32, inherit: BOOL, name: Name) -> Res<HANDL
     if name.is_empty() {
         return fail(Win32Error::INVALID_HANDLE);
     }
-    let mapping = Mapping::options().name(&name).access(Access(access)).inheritable(inherit != 0).open()?;
+    let mapping = Mapping::options().name(name).access(Access(access)).inheritable(inherit != 0).open()?;
     handles::insert_core_as(handles::Object::Mapping(std::sync::Arc::new(mapping)), inherit != 0)
 }
 
@@ -204,7 +204,7 @@ fn map_view(h: HANDLE, access: u32, off_high: u32, off_low: u32, len: usize, add
     if !address.is_null() {
         builder = builder.address(address as usize);
     }
-    Ok(builder.map()?.into_raw().cast())
+    Ok(builder.map_raw()?.cast())
 }
 
 /// `MapViewOfFile`: maps `dwNumberOfBytesToMap` bytes (0 = to the end) from the 64 KiB-aligned

@@ -334,7 +334,7 @@ pub unsafe extern "system" fn MapViewOfFile3(
         if AllocationType & mem::REPLACE_PLACEHOLDER != 0 {
             builder = builder.replace_placeholder();
         }
-        Ok(builder.map()?.into_raw().cast())
+        Ok(builder.map_raw()?.cast())
     })
 }
 

@@ -60,7 +60,7 @@ unsafe fn create_mutex(sa: *const SECURITY_ATTRIBUTES, owner: BOOL, name: Name) 
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (m, created) = Mutex::options()
-        .name(name.as_deref().unwrap_or(""))
+        .name(name.unwrap_or_default())
         .initial_owner(owner != 0)
         .inheritable(inherit)
         .permissions_if(perms)
@@ -106,7 +106,7 @@ unsafe fn open_mutex(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let m = Mutex::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    let m = Mutex::options().name(name).rights(Rights(access)).inheritable(inherit != 0).open()?;
     handles::insert_core_as(Object::Mutex(Arc::new(m)), inherit != 0)
 }
 
@@ -175,7 +175,7 @@ unsafe fn create_semaphore(sa: *const SECURITY_ATTRIBUTES, initial: i32, max: i3
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (s, created) = Semaphore::options()
-        .name(name.as_deref().unwrap_or(""))
+        .name(name.unwrap_or_default())
         .initial(initial)
         .max(max)
         .inheritable(inherit)
@@ -228,7 +228,7 @@ unsafe fn open_semaphore(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> 
     let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let s = Semaphore::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    let s = Semaphore::options().name(name).rights(Rights(access)).inheritable(inherit != 0).open()?;
     handles::insert_core_as(Object::Semaphore(Arc::new(s)), inherit != 0)
 }
 
@@ -296,7 +296,7 @@ unsafe fn create_event(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, initial: BO
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (e, created) = Event::options()
-        .name(name.as_deref().unwrap_or(""))
+        .name(name.unwrap_or_default())
         .manual_reset(manual != 0)
         .initial_state(initial != 0)
         .inheritable(inherit)
@@ -348,7 +348,7 @@ unsafe fn open_event(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let e = Event::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    let e = Event::options().name(name).rights(Rights(access)).inheritable(inherit != 0).open()?;
     handles::insert_core_as(Object::Event(Arc::new(e)), inherit != 0)
 }
 
@@ -435,7 +435,7 @@ unsafe fn create_timer(sa: *const SECURITY_ATTRIBUTES, manual: BOOL, name: Name)
     // SAFETY: forwarded caller promises.
     let (name, inherit, perms) = unsafe { (name.read()?, inherit_from(sa), crate::security::permissions_from(sa)?) };
     let (t, created) = Timer::options()
-        .name(name.as_deref().unwrap_or(""))
+        .name(name.unwrap_or_default())
         .manual_reset(manual != 0)
         .inheritable(inherit)
         .permissions_if(perms)
@@ -480,7 +480,7 @@ unsafe fn open_timer(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
     // SAFETY: forwarded caller promise.
     let name = unsafe { open_name(name) }?;
-    let t = Timer::options().name(&name).rights(Rights(access)).inheritable(inherit != 0).open()?;
+    let t = Timer::options().name(name).rights(Rights(access)).inheritable(inherit != 0).open()?;
     handles::insert_core_as(Object::Timer(Arc::new(t)), inherit != 0)
 }
 

@@ -141,7 +141,7 @@ fn cycles(c: &mut Criterion) {
     // process), plus opening and reading the directory.
     let mut g = c.benchmark_group("sweep_step");
     let held: Vec<Mapping> = (0..filemap::sweep::STEP_ENTRIES)
-        .map(|i| ns.mapping().name(&format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
+        .map(|i| ns.mapping().name(format!(r"Local\bench-sweep-{i}")).size(4096).create().unwrap().0)
         .collect();
     let live = ns.scan(filemap::Scope::Local, false).unwrap().len();
     g.bench_function(format!("{live}_live_entries"), |b| {

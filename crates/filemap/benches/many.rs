@@ -26,7 +26,7 @@ fn holder(range: &str) {
     let (start, end): (usize, usize) = (start.parse().unwrap(), end.parse().unwrap());
     let held: Vec<Mapping> = (start..end)
         .map(|i| {
-            let opts = Mapping::options().name(&live_name(i)).size(4096).section_flags(SectionFlags::RESERVE);
+            let opts = Mapping::options().name(live_name(i)).size(4096).section_flags(SectionFlags::RESERVE);
             opts.create().unwrap().0
         })
         .collect();

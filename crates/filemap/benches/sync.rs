@@ -163,7 +163,7 @@ fn contended(c: &mut Criterion) {
         g.sample_size(10);
         g.measurement_time(Duration::from_secs(4));
         g.warm_up_time(Duration::from_millis(500));
-        let (m, _) = ns().mutex().name(&format!(r"Local\bench-contended-{procs}")).create().unwrap();
+        let (m, _) = ns().mutex().name(format!(r"Local\bench-contended-{procs}")).create().unwrap();
         for (label, fair) in [("filemap_hand_off", true), ("filemap_barging", false)] {
             g.bench_function(label, |b| {
                 b.iter_custom(|iters| {
@@ -238,8 +238,8 @@ fn reap(pid: libc::pid_t) {
 }
 
 fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
-    let (ping, _) = ns().event().name(&format!(r"Local\bench-ping-{label}")).create().unwrap();
-    let (pong, _) = ns().event().name(&format!(r"Local\bench-pong-{label}")).create().unwrap();
+    let (ping, _) = ns().event().name(format!(r"Local\bench-ping-{label}")).create().unwrap();
+    let (pong, _) = ns().event().name(format!(r"Local\bench-pong-{label}")).create().unwrap();
     let stop_page = shared_page();
     // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.
     let stop = unsafe { &*stop_page.cast::<AtomicU32>() };
@@ -271,7 +271,7 @@ fn event_ping_pong(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement:
 /// alternate strictly, so each iteration is two hand-offs (to the child and back), each with
 /// the hand-off fence (the grantee lets its releaser come back first).
 fn mutex_turns(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, label: &str) {
-    let (m, _) = ns().mutex().name(&format!(r"Local\bench-turns-{label}")).create().unwrap();
+    let (m, _) = ns().mutex().name(format!(r"Local\bench-turns-{label}")).create().unwrap();
     assert_eq!(m.acquire(None).unwrap(), WaitOutcome::Signaled(0));
     let stop_page = shared_page();
     // SAFETY: the page is 4096 bytes, page-aligned: a valid AtomicU32 at its start.

@@ -33,7 +33,7 @@ fn raw_unmap(p: *mut std::ffi::c_void) {
 }
 
 fn filemap_create(i: u64) {
-    let (m, _) = Mapping::options().name(&format!(r"Local\probe-{i}")).size(4096).create().unwrap();
+    let (m, _) = Mapping::options().name(format!(r"Local\probe-{i}")).size(4096).create().unwrap();
     let v = m.view(Access::ALL).unwrap();
     std::hint::black_box(v.as_ptr());
 }

@@ -112,48 +112,56 @@ struct Page {
     locked: bool,
 }
 
-/// Page runs of one allocation: each key starts a run lasting to the next key (or the end).
+/// Page runs of one allocation: the first run starts at 0, and each key of `rest` starts a run
+/// lasting to the next key (or the end). An allocation whose pages all look alike (every view
+/// until its protection or commitment changes) allocates nothing for its runs.
 #[derive(Debug)]
 struct Runs {
     len: usize,
-    map: BTreeMap<usize, Page>,
+    first: Page,
+    rest: BTreeMap<usize, Page>,
 }
 
 impl Runs {
     fn new(len: usize, page: Page) -> Runs {
-        Runs { len, map: BTreeMap::from([(0, page)]) }
+        Runs { len, first: page, rest: BTreeMap::new() }
+    }
+
+    /// The run starting at or before `off`: (start, page).
+    fn start_of(&self, off: usize) -> (usize, Page) {
+        self.rest.range(..=off).next_back().map_or((0, self.first), |(&k, &p)| (k, p))
     }
 
     /// The run containing `off`: (start, end, page).
     fn at(&self, off: usize) -> (usize, usize, Page) {
-        let (&start, &page) = self.map.range(..=off).next_back().unwrap_or((&0, &self.map[&0]));
-        let end = self.map.range(off + 1..).next().map_or(self.len, |(&k, _)| k);
+        let (start, page) = self.start_of(off);
+        let end = self.rest.range(off + 1..).next().map_or(self.len, |(&k, _)| k);
         (start, end, page)
     }
 
     fn split(&mut self, at: usize) {
-        if at == 0 || at >= self.len || self.map.contains_key(&at) {
+        if at == 0 || at >= self.len || self.rest.contains_key(&at) {
             return;
         }
         let (_, _, page) = self.at(at);
-        self.map.insert(at, page);
+        self.rest.insert(at, page);
     }
 
     fn update(&mut self, start: usize, end: usize, mut f: impl FnMut(Page) -> Page) {
         self.split(start);
         self.split(end);
-        for (_, page) in self.map.range_mut(start..end) {
+        if start == 0 && end > 0 {
+            self.first = f(self.first);
+        }
+        for (_, page) in self.rest.range_mut(start..end) {
             *page = f(*page);
         }
         // Coalesce equal neighbours around and inside the range.
-        let keys: Vec<usize> = self.map.range(start..=end.min(self.len)).map(|(&k, _)| k).collect();
+        let keys: Vec<usize> = self.rest.range(start..=end.min(self.len)).map(|(&k, _)| k).collect();
         for k in keys {
-            if k == 0 {
-                continue;
-            }
-            let prev = self.map.range(..k).next_back().map(|(_, &p)| p);
-            if prev == self.map.get(&k).copied() {
-                self.map.remove(&k);
+            let (_, prev) = self.start_of(k - 1);
+            if Some(prev) == self.rest.get(&k).copied() {
+                self.rest.remove(&k);
             }
         }
     }
@@ -1161,8 +1169,9 @@ fn parse_maps_line(line: &str) -> Option<(usize, usize, u32, bool)> {
 // Views: registration (from mapping.rs), raw views, placeholders.
 
 /// Records a view mapped at `base`. For a view of a reserved section, the pages the section has
-/// committed are opened now (the view was mapped inaccessible).
-pub(crate) fn register_view(base: usize, view: ViewRecord) {
+/// committed are opened now (the view was mapped inaccessible). `raw`: the view is given away to
+/// raw-address code at once, with its pin (as [`mark_raw`] does).
+pub(crate) fn register_view(base: usize, view: ViewRecord, raw: Option<Option<MapPin>>) {
     let span = round_up(view.len.max(1), PAGE);
     let default = view.protect | view.modifiers;
     let reserved = view.reserved.is_some();
@@ -1170,7 +1179,7 @@ pub(crate) fn register_view(base: usize, view: ViewRecord) {
     let mut alloc = Allocation {
         len: span,
         alloc_protect: default,
-        kind: Kind::View { view, raw: false, pin: None },
+        kind: Kind::View { view, raw: raw.is_some(), pin: raw.flatten() },
         runs: Runs::new(span, page),
     };
     if reserved {

@@ -10,6 +10,7 @@
 //! the wrong object.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::{Error, Result, Win32Error};
 
@@ -47,11 +48,15 @@ impl fmt::Display for Scope {
     }
 }
 
-/// A validated object name: a scope and the name within it.
+/// A validated object name: a scope and the name within it. Cloning it is cheap (the text is
+/// shared), and its file name is encoded once, when it is parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectName {
     scope: Scope,
-    name: String,
+    name: Arc<str>,
+    /// The encoded file name when it differs from `name` (a function of `name`, so the derived
+    /// comparisons are those of scope and name).
+    file: Option<Arc<str>>,
 }
 
 impl ObjectName {
@@ -64,8 +69,11 @@ impl ObjectName {
     /// `ERROR_INVALID_NAME` for an empty name after a prefix. The empty string is not a name:
     /// callers treat it as "unnamed" before they get here.
     pub fn parse(full: &str) -> Result<ObjectName> {
-        let units = full.encode_utf16().count();
-        if units > MAX_NAME_LEN {
+        // A UTF-8 character takes at least as many bytes as UTF-16 units: short names need no count.
+        if full.len() > MAX_NAME_LEN
+            && let units = full.encode_utf16().count()
+            && units > MAX_NAME_LEN
+        {
             return Err(Error::new(
                 Win32Error::FILENAME_EXCED_RANGE,
                 format!("object name is {units} characters long; at most {MAX_NAME_LEN} are allowed"),
@@ -87,7 +95,8 @@ impl ObjectName {
                 ),
             ));
         }
-        Ok(ObjectName { scope, name: rest.to_owned() })
+        let file = encode(rest).map(Arc::from);
+        Ok(ObjectName { scope, name: Arc::from(rest), file })
     }
 
     /// The scope the name lives in.
@@ -102,7 +111,12 @@ impl ObjectName {
 
     /// The file name this object has in its namespace directory (see the module docs).
     pub fn file_name(&self) -> String {
-        encode(&self.name)
+        self.file().to_owned()
+    }
+
+    /// [`ObjectName::file_name`], borrowed: no allocation (every open and close needs it).
+    pub(crate) fn file(&self) -> &str {
+        self.file.as_deref().unwrap_or(&self.name)
     }
 }
 
@@ -119,8 +133,13 @@ impl ObjectName {
 
     /// Whether `full` is this name written out (`Local\x`), as headers record it; no allocation.
     pub(crate) fn is_written_as(&self, full: &str) -> bool {
-        let prefix = self.scope.prefix();
-        full.len() == prefix.len() + self.name.len() && full.starts_with(prefix) && full.ends_with(&self.name)
+        self.is_written_as_bytes(full.as_bytes())
+    }
+
+    /// [`ObjectName::is_written_as`] for bytes not yet known to be text.
+    pub(crate) fn is_written_as_bytes(&self, full: &[u8]) -> bool {
+        let prefix = self.scope.prefix().as_bytes();
+        full.len() == prefix.len() + self.name.len() && full.starts_with(prefix) && full.ends_with(self.name.as_bytes())
     }
 }
 
@@ -150,11 +169,11 @@ fn split_scope(full: &str) -> (Scope, &str) {
     (Scope::Local, full)
 }
 
-/// Encodes a name (without prefix) into a file name; see the module docs.
-fn encode(name: &str) -> String {
-    // Most names need no escape: copied whole (an open and a close each encode the name).
+/// Encodes a name (without prefix) into a file name; see the module docs. `None`: the file name
+/// is the name itself (most names need no escape).
+fn encode(name: &str) -> Option<String> {
     if name.len() <= MAX_FILE_NAME && !name.starts_with('.') && !name.bytes().any(|b| matches!(b, b'/' | b'%' | 0)) {
-        return name.to_owned();
+        return None;
     }
     let mut out = String::with_capacity(name.len() + 8);
     for (i, ch) in name.char_indices() {
@@ -173,7 +192,7 @@ fn encode(name: &str) -> String {
             out.push_str(&format!("{byte:02x}"));
         }
     }
-    out
+    Some(out)
 }
 
 fn push_escape(out: &mut String, byte: u8) {

@@ -105,7 +105,7 @@ fn errors_convert_to_io_errors_keeping_code_message_and_kind() {
     let inner = io.get_ref().and_then(|e| e.downcast_ref::<filemap::Error>()).expect("filemap::Error inside");
     assert_eq!(inner.code(), Win32Error::FILE_NOT_FOUND);
 
-    let (m, _) = Mapping::options().name(&unique("io-ro")).size(4096).create().unwrap();
+    let (m, _) = Mapping::options().name(unique("io-ro")).size(4096).create().unwrap();
     let read_only = m.view(Access::READ).unwrap();
     // `?` in a function returning io::Result.
     let write = || -> std::io::Result<()> {
@@ -146,7 +146,7 @@ fn typed_values_cross_processes_at_unaligned_offsets() {
 #[test]
 fn atomic_loads_work_through_read_only_views() {
     setup();
-    let (m, _) = Mapping::options().name(&unique("loads")).size(4096).create().unwrap();
+    let (m, _) = Mapping::options().name(unique("loads")).size(4096).create().unwrap();
     let writer = m.view(Access::WRITE).unwrap();
     let reader = m.view(Access::READ).unwrap();
     writer.atomic_u32(8).unwrap().store(0xabcd, Ordering::Release);

@@ -100,7 +100,7 @@ fn dispatch(role: &str, args: &[String]) {
             };
             let read = result(Mapping::open(&args[0], Access::READ));
             let all = result(Mapping::open(&args[0], Access::ALL));
-            let create = result(Mapping::options().name(&format!("{}-new", args[0])).size(10).create().map(|(m, _)| m));
+            let create = result(Mapping::options().name(format!("{}-new", args[0])).size(10).create().map(|(m, _)| m));
             say(format!("results {read} {all} {create}"));
         }
         // owner-read-only: as uid 65534, create objects its own mode forbids reopening for
@@ -123,7 +123,7 @@ fn dispatch(role: &str, args: &[String]) {
                 m.view(Access::WRITE)?.write_at(0, b"w")
             })());
             let toggled = result((|| {
-                let (m, _) = Mapping::options().name(&format!("{}-2", args[0])).size(64).mode(0o400).create()?;
+                let (m, _) = Mapping::options().name(format!("{}-2", args[0])).size(64).mode(0o400).create()?;
                 let v = m.view(Access::WRITE)?;
                 m.set_inheritable(true)?;
                 v.write_at(0, b"w")
@@ -349,7 +349,7 @@ fn object_permissions_restrict_other_users() {
 fn inheritability_can_be_changed_on_a_live_handle_and_access_travels_with_it() {
     use std::os::fd::{AsFd, AsRawFd};
     setup();
-    let (m, _) = Mapping::options().name(&unique("toggle")).size(64).create().unwrap();
+    let (m, _) = Mapping::options().name(unique("toggle")).size(64).create().unwrap();
     m.view(Access::WRITE).unwrap().write_at(0, b"ok").unwrap();
     let fd = m.as_fd().as_raw_fd().to_string();
     assert!(!m.is_inheritable());

@@ -26,11 +26,11 @@ fn child_main() {
 }
 
 fn all_types() -> Vec<Box<dyn Handle>> {
-    let (map, _) = Mapping::options().name(&unique("h-map")).size(4096).create().unwrap();
-    let (event, _) = Event::options().name(&unique("h-event")).create().unwrap();
-    let (mutex, _) = Mutex::options().name(&unique("h-mutex")).create().unwrap();
-    let (sem, _) = Semaphore::options().name(&unique("h-sem")).initial(0).max(1).create().unwrap();
-    let (timer, _) = Timer::options().name(&unique("h-timer")).create().unwrap();
+    let (map, _) = Mapping::options().name(unique("h-map")).size(4096).create().unwrap();
+    let (event, _) = Event::options().name(unique("h-event")).create().unwrap();
+    let (mutex, _) = Mutex::options().name(unique("h-mutex")).create().unwrap();
+    let (sem, _) = Semaphore::options().name(unique("h-sem")).initial(0).max(1).create().unwrap();
+    let (timer, _) = Timer::options().name(unique("h-timer")).create().unwrap();
     vec![Box::new(map), Box::new(event), Box::new(mutex), Box::new(sem), Box::new(timer)]
 }
 

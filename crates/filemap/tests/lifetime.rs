@@ -86,7 +86,7 @@ fn dispatch(role: &str, args: &[String]) {
         "create-many" => {
             let n: usize = args[1].parse().unwrap();
             let held: Vec<Mapping> = (0..n)
-                .map(|i| Mapping::options().name(&format!("{}-{i}", args[0])).size(4096).create().unwrap().0)
+                .map(|i| Mapping::options().name(format!("{}-{i}", args[0])).size(4096).create().unwrap().0)
                 .collect();
             say(format!("ready {}", held.len()));
             while hear().is_some() {}
@@ -843,7 +843,7 @@ fn global_members_cannot_remove_or_replace_each_others_live_objects_and_dead_one
 fn gc_removes_only_verified_dead_object_files_and_reports_only_what_it_removed() {
     setup();
     // Make sure the Local directory exists, then plant things that are not objects.
-    let (_keep, _) = Mapping::options().name(&unique("gc-keep")).size(64).create().unwrap();
+    let (_keep, _) = Mapping::options().name(unique("gc-keep")).size(64).create().unwrap();
     let dir = filemap::namespace::scope_dir(Scope::Local);
     let tag = unique("planted").replace(r"Local\", "");
     let fifo = dir.join(format!("{tag}-fifo"));

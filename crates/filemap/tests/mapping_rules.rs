@@ -48,7 +48,7 @@ fn open_of_a_missing_name_fails_with_file_not_found() {
 #[test]
 fn paging_file_mapping_needs_a_size() {
     setup();
-    assert_code(Mapping::options().name(&unique("zero")).size(0).create(), Win32Error::INVALID_PARAMETER);
+    assert_code(Mapping::options().name(unique("zero")).size(0).create(), Win32Error::INVALID_PARAMETER);
     assert_code(Mapping::options().size(0).create(), Win32Error::INVALID_PARAMETER);
     assert_code(Mapping::options().size(u64::MAX).create(), Win32Error::NOT_ENOUGH_MEMORY);
 }

@@ -62,11 +62,8 @@ fn dispatch(role: &str, args: &[String]) {
         "large" => {
             let lp = memory::large_page_minimum();
             if args[1] == "create" {
-                let too_big = Mapping::options()
-                    .name(&format!("{}-big", args[0]))
-                    .size(64 * lp as u64)
-                    .large_pages(true)
-                    .create();
+                let too_big =
+                    Mapping::options().name(format!("{}-big", args[0])).size(64 * lp as u64).large_pages(true).create();
                 say(format!("too-big {:?}", too_big.map(|_| ()).map_err(|e| e.code().0)));
                 let (map, _) =
                     Mapping::options().name(&args[0]).size(2 * lp as u64).large_pages(true).create().unwrap();

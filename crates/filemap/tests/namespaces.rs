@@ -31,12 +31,12 @@ fn dispatch(role: &str, args: &[String]) {
             let name = &args[1];
             let wait = Duration::from_secs(30);
             let map = ns.mapping().name(name).access(Access::READ).open_wait(wait).unwrap();
-            let ready = Event::options().namespace(&ns).name(&format!("{name}-ready")).open_wait(wait).unwrap();
+            let ready = Event::options().namespace(&ns).name(format!("{name}-ready")).open_wait(wait).unwrap();
             assert_eq!(ready.wait(Some(wait)).unwrap(), WaitOutcome::Signaled(0));
             let text = map.view(Access::READ).unwrap().read_vec(0, 5).unwrap();
             let default = Mapping::open(name, Access::READ).map(|_| ()).map_err(|e| e.code().0);
             say(format!("read {} default {:?}", String::from_utf8_lossy(&text), default));
-            let done = ns.event().name(&format!("{name}-done")).open().unwrap();
+            let done = ns.event().name(format!("{name}-done")).open().unwrap();
             done.set().unwrap();
             let _ = hear();
         }
@@ -132,8 +132,8 @@ fn two_processes_meet_through_a_namespace_at_directory() {
     let (map, created) = ns.mapping().name(&name).size(4096).create().unwrap();
     assert_eq!(created, Created::New);
     map.view(Access::ALL).unwrap().write_at(0, b"hello").unwrap();
-    let (done, _) = ns.event().name(&format!("{name}-done")).create().unwrap();
-    let (ready, _) = ns.event().name(&format!("{name}-ready")).create().unwrap();
+    let (done, _) = ns.event().name(format!("{name}-done")).create().unwrap();
+    let (ready, _) = ns.event().name(format!("{name}-ready")).create().unwrap();
     ready.set().unwrap();
     assert_eq!(child.expect("read"), "hello default Err(2)");
     assert_eq!(done.wait(Some(Duration::from_secs(30))).unwrap(), WaitOutcome::Signaled(0));
@@ -193,7 +193,7 @@ fn a_namespace_directory_is_verified_before_use() {
     let root = fresh_root("symlink");
     let elsewhere = fresh_root("elsewhere");
     std::os::unix::fs::symlink(&elsewhere, root.join(format!("filemap-{uid}"))).unwrap();
-    let err = Namespace::at(&root).mapping().name(&unique("s1")).size(4096).create().unwrap_err();
+    let err = Namespace::at(&root).mapping().name(unique("s1")).size(4096).create().unwrap_err();
     assert_eq!(err.code(), Win32Error::ACCESS_DENIED, "{err}");
     assert!(err.message().contains("symlink"), "{err}");
     assert!(err.message().contains("cannot create mapping"), "names the operation: {err}");
@@ -210,7 +210,7 @@ fn a_namespace_directory_is_verified_before_use() {
     // A missing one is made, owner-only.
     let root = fresh_root("made");
     let ns = Namespace::at(&root);
-    let (_m, _) = ns.mutex().name(&unique("s1")).create().unwrap();
+    let (_m, _) = ns.mutex().name(unique("s1")).create().unwrap();
     let made = ns.scope_dir(Scope::Local);
     assert_eq!(made, root.join(format!("filemap-{uid}")));
     assert_eq!(made.metadata().unwrap().mode() & 0o7777, 0o700);
@@ -246,15 +246,15 @@ fn sync_builders_set_every_option_and_report_created_or_existing() {
     let opened = ns.mutex().name(&name).rights(Rights::SYNCHRONIZE).open().unwrap();
     assert_eq!(opened.rights(), Rights::SYNCHRONIZE);
 
-    let (s, _) = ns.semaphore().name(&unique("sem")).initial(2).max(5).create().unwrap();
+    let (s, _) = ns.semaphore().name(unique("sem")).initial(2).max(5).create().unwrap();
     assert_eq!(s.state(), SyncState::Semaphore { count: 2, max: 5 });
-    assert_code(ns.semaphore().name(&unique("sem")).initial(6).max(5).create(), Win32Error::INVALID_PARAMETER);
+    assert_code(ns.semaphore().name(unique("sem")).initial(6).max(5).create(), Win32Error::INVALID_PARAMETER);
 
-    let (t, _) = Timer::options().namespace(&ns).name(&unique("tm")).manual_reset(true).create().unwrap();
+    let (t, _) = Timer::options().namespace(&ns).name(unique("tm")).manual_reset(true).create().unwrap();
     assert!(t.is_manual_reset());
     {
         let _quiet = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
-        let (t, _) = ns.timer().name(&unique("tm")).inheritable(true).create().unwrap();
+        let (t, _) = ns.timer().name(unique("tm")).inheritable(true).create().unwrap();
         assert!(t.is_inheritable() && t.inheritable_fd().is_some());
     }
     // Unnamed objects belong to no namespace.
@@ -327,7 +327,7 @@ fn a_dead_holders_object_is_swept_in_its_own_namespace() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while path.exists() {
         assert!(Instant::now() < deadline, "the namespace's sweep never removed {}", path.display());
-        drop(ns.mapping().name(&unique("tick")).size(4096).create().unwrap());
+        drop(ns.mapping().name(unique("tick")).size(4096).create().unwrap());
         std::thread::sleep(Duration::from_millis(25));
     }
 }

@@ -444,7 +444,7 @@ fn soak() {
     let sweep_start = Instant::now();
     let target = filemap::sweep::PASS_INTERVAL + filemap::sweep::STEP_INTERVAL * 32 + Duration::from_millis(500);
     while sweep_start.elapsed() < target {
-        let (m, _) = Mapping::options().name(&unique("tick")).size(4096).create().unwrap();
+        let (m, _) = Mapping::options().name(unique("tick")).size(4096).create().unwrap();
         drop(m);
         std::thread::sleep(filemap::sweep::STEP_INTERVAL);
     }

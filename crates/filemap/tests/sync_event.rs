@@ -43,8 +43,8 @@ fn helper() {
 fn two_processes_ping_pong_10000_times_over_two_auto_reset_events() {
     isolated("two_processes_ping_pong_10000_times_over_two_auto_reset_events", || {
         const ROUNDS: u32 = 10_000;
-        let (ping, _) = Event::options().name(&name("ping")).create().unwrap();
-        let (pong, _) = Event::options().name(&name("pong")).create().unwrap();
+        let (ping, _) = Event::options().name(name("ping")).create().unwrap();
+        let (pong, _) = Event::options().name(name("pong")).create().unwrap();
         let mut h = spawn_helper("pong", &[&name("ping"), &name("pong"), &ROUNDS.to_string()]);
         h.expect_line("READY", LONG);
         let start = Instant::now();
@@ -102,7 +102,7 @@ fn spawn_waiters(
 #[test]
 fn a_manual_reset_event_releases_every_waiter_and_stays_signaled_until_reset() {
     isolated("a_manual_reset_event_releases_every_waiter_and_stays_signaled_until_reset", || {
-        let (ev, _) = Event::options().name(&name("manual")).manual_reset(true).create().unwrap();
+        let (ev, _) = Event::options().name(name("manual")).manual_reset(true).create().unwrap();
         let (_, threads) = spawn_waiters(&ev, 3, Duration::from_secs(30));
         assert!(!ev.set().unwrap(), "set returns the previous state");
         for t in threads {
@@ -118,7 +118,7 @@ fn a_manual_reset_event_releases_every_waiter_and_stays_signaled_until_reset() {
 #[test]
 fn an_auto_reset_event_releases_exactly_one_waiter_per_set() {
     isolated("an_auto_reset_event_releases_exactly_one_waiter_per_set", || {
-        let (ev, _) = Event::options().name(&name("auto")).create().unwrap();
+        let (ev, _) = Event::options().name(name("auto")).create().unwrap();
         let (_, threads) = spawn_waiters(&ev, 3, Duration::from_secs(1));
         ev.set().unwrap();
         std::thread::sleep(Duration::from_millis(200));
@@ -142,7 +142,7 @@ fn an_initially_signaled_auto_reset_event_is_consumed_by_one_wait() {
 #[test]
 fn pulse_on_a_manual_event_releases_the_current_waiters_and_leaves_it_unsignaled() {
     isolated("pulse_on_a_manual_event_releases_the_current_waiters_and_leaves_it_unsignaled", || {
-        let (ev, _) = Event::options().name(&name("pulse-m")).manual_reset(true).create().unwrap();
+        let (ev, _) = Event::options().name(name("pulse-m")).manual_reset(true).create().unwrap();
         let (_, threads) = spawn_waiters(&ev, 3, Duration::from_secs(30));
         assert!(!ev.pulse().unwrap());
         for t in threads {
@@ -156,7 +156,7 @@ fn pulse_on_a_manual_event_releases_the_current_waiters_and_leaves_it_unsignaled
 #[test]
 fn pulse_on_an_auto_event_releases_one_current_waiter_and_leaves_it_unsignaled() {
     isolated("pulse_on_an_auto_event_releases_one_current_waiter_and_leaves_it_unsignaled", || {
-        let (ev, _) = Event::options().name(&name("pulse-a")).create().unwrap();
+        let (ev, _) = Event::options().name(name("pulse-a")).create().unwrap();
         // Nobody waits: the pulse is lost.
         ev.pulse().unwrap();
         assert_eq!(ev.wait(Some(Duration::from_millis(20))).unwrap(), WaitOutcome::TimedOut);

@@ -77,10 +77,10 @@ fn adopting_a_descriptor_of_another_type_fails_with_invalid_handle() {
 #[test]
 fn the_state_of_every_object_can_be_read_by_name_and_from_a_scan() {
     isolated("the_state_of_every_object_can_be_read_by_name_and_from_a_scan", || {
-        let (m, _) = Mutex::options().name(&name("m")).initial_owner(true).create().unwrap();
-        let (s, _) = Semaphore::options().name(&name("s")).initial(2).max(5).create().unwrap();
-        let (e, _) = Event::options().name(&name("e")).manual_reset(true).initial_state(true).create().unwrap();
-        let (t, _) = Timer::options().name(&name("t")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("m")).initial_owner(true).create().unwrap();
+        let (s, _) = Semaphore::options().name(name("s")).initial(2).max(5).create().unwrap();
+        let (e, _) = Event::options().name(name("e")).manual_reset(true).initial_state(true).create().unwrap();
+        let (t, _) = Timer::options().name(name("t")).create().unwrap();
         t.set(sync::DueTime::Relative(Duration::from_secs(3600)), Some(Duration::from_secs(1))).unwrap();
         let (kind, state) = sync::query_state(&name("m")).unwrap();
         assert_eq!(kind, ObjectType::Mutex);
@@ -144,9 +144,9 @@ fn handles_are_send_and_sync_and_open_any_finds_the_type() {
     send_sync::<Timer>();
     send_sync::<sync::Process>();
     isolated("handles_are_send_and_sync_and_open_any_finds_the_type", || {
-        let (_e, _) = Event::options().name(&name("any-e")).create().unwrap();
-        let (_s, _) = Semaphore::options().name(&name("any-s")).initial(1).max(1).create().unwrap();
-        let (_m, _) = filemap::Mapping::options().name(&name("any-m")).size(4096).create().unwrap();
+        let (_e, _) = Event::options().name(name("any-e")).create().unwrap();
+        let (_s, _) = Semaphore::options().name(name("any-s")).initial(1).max(1).create().unwrap();
+        let (_m, _) = filemap::Mapping::options().name(name("any-m")).size(4096).create().unwrap();
         let e = sync::open_any(&name("any-e"), Rights::GENERIC_ALL).unwrap();
         assert_eq!(e.kind(), ObjectType::Event);
         if let sync::AnySync::Event(ev) = &e {

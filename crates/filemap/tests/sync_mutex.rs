@@ -80,8 +80,8 @@ fn helper() {
 #[test]
 fn n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updates() {
     isolated("n_processes_increment_a_shared_counter_under_a_named_mutex_without_lost_updates", || {
-        let (m, _) = Mutex::options().name(&name("counter-lock")).create().unwrap();
-        let (map, _) = Mapping::options().name(&name("counter")).size(4096).create().unwrap();
+        let (m, _) = Mutex::options().name(name("counter-lock")).create().unwrap();
+        let (map, _) = Mapping::options().name(name("counter")).size(4096).create().unwrap();
         let view = map.view(Access::ALL).unwrap();
         const PROCS: usize = 4;
         const ITERS: u32 = 2000;
@@ -139,7 +139,7 @@ fn a_process_killed_while_owning_abandons_the_mutex_to_exactly_one_next_owner() 
 #[test]
 fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
     isolated("a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner", || {
-        let (m, _) = Mutex::options().name(&name("thread-exit")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("thread-exit")).create().unwrap();
         let m2 = m.try_clone().unwrap();
         std::thread::spawn(move || {
             assert_eq!(m2.acquire(None).unwrap(), WaitOutcome::Signaled(0));
@@ -148,7 +148,7 @@ fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
         .join()
         .unwrap();
         // A sleeping waiter in another thread and this thread race; exactly one is told.
-        let (m3, _) = Mutex::options().name(&name("thread-exit")).create().unwrap();
+        let (m3, _) = Mutex::options().name(name("thread-exit")).create().unwrap();
         let other = std::thread::spawn(move || {
             let o = m3.acquire(Some(Duration::from_secs(30))).unwrap();
             m3.release().unwrap();
@@ -167,7 +167,7 @@ fn a_thread_that_exits_owning_a_mutex_abandons_it_to_exactly_one_next_owner() {
 #[test]
 fn a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned() {
     isolated("a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned", || {
-        let (m, _) = Mutex::options().name(&name("sleeper")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("sleeper")).create().unwrap();
         let m2 = m.try_clone().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let owner = std::thread::spawn(move || {
@@ -188,7 +188,7 @@ fn a_thread_exiting_while_another_sleeps_on_the_mutex_wakes_it_with_abandoned() 
 #[test]
 fn recursive_acquisition_needs_as_many_releases() {
     isolated("recursive_acquisition_needs_as_many_releases", || {
-        let (m, _) = Mutex::options().name(&name("recursion")).initial_owner(true).create().unwrap();
+        let (m, _) = Mutex::options().name(name("recursion")).initial_owner(true).create().unwrap();
         for _ in 0..31 {
             assert_eq!(m.acquire(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0));
         }
@@ -218,7 +218,7 @@ fn recursive_acquisition_needs_as_many_releases() {
 #[test]
 fn release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner() {
     isolated("release_by_a_thread_that_does_not_own_the_mutex_fails_with_not_owner", || {
-        let (m, _) = Mutex::options().name(&name("not-owner")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("not-owner")).create().unwrap();
         assert_eq!(m.release().unwrap_err().code(), Win32Error::NOT_OWNER);
         let _g = m.lock().unwrap();
         let m2 = m.try_clone().unwrap();
@@ -362,8 +362,8 @@ fn mutex_open_rights_are_checked_as_windows_does() {
 #[test]
 fn processes_killed_at_random_points_never_wedge_the_mutex() {
     isolated("processes_killed_at_random_points_never_wedge_the_mutex", || {
-        let (m, _) = Mutex::options().name(&name("stress-lock")).create().unwrap();
-        let (map, _) = Mapping::options().name(&name("stress")).size(4096).create().unwrap();
+        let (m, _) = Mutex::options().name(name("stress-lock")).create().unwrap();
+        let (map, _) = Mapping::options().name(name("stress")).size(4096).create().unwrap();
         let view = map.view(Access::ALL).unwrap();
         const SURVIVORS: u32 = 3;
         const ITERS: u32 = 3000;
@@ -439,8 +439,8 @@ fn our_mutexes_share_the_robust_list_with_glibc_robust_mutexes() {
             }
         }
         let (a, b) = (pmutex(), pmutex());
-        let (m1, _) = Mutex::options().name(&name("robust-1")).create().unwrap();
-        let (m2, _) = Mutex::options().name(&name("robust-2")).create().unwrap();
+        let (m1, _) = Mutex::options().name(name("robust-1")).create().unwrap();
+        let (m2, _) = Mutex::options().name(name("robust-2")).create().unwrap();
         let (t1, t2) = (m1.try_clone().unwrap(), m2.try_clone().unwrap());
         let (a, b) = std::thread::spawn(move || {
             // Interleave links and unlinks of both kinds, then die owning one of each kind

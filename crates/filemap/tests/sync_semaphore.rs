@@ -33,7 +33,7 @@ fn helper() {
 fn creation_refuses_initial_above_maximum_and_non_positive_maximum() {
     isolated("creation_refuses_initial_above_maximum_and_non_positive_maximum", || {
         for (initial, max) in [(2, 1), (0, 0), (-1, 3), (0, -5)] {
-            let e = Semaphore::options().name(&name("bad")).initial(initial).max(max).create().unwrap_err();
+            let e = Semaphore::options().name(name("bad")).initial(initial).max(max).create().unwrap_err();
             assert_eq!(e.code(), Win32Error::INVALID_PARAMETER, "initial {initial} max {max}");
         }
         assert!(Semaphore::open(&name("bad"), Rights::SYNCHRONIZE).is_err(), "nothing was created");
@@ -43,7 +43,7 @@ fn creation_refuses_initial_above_maximum_and_non_positive_maximum() {
 #[test]
 fn release_returns_the_previous_count_and_past_the_maximum_fails_without_change() {
     isolated("release_returns_the_previous_count_and_past_the_maximum_fails_without_change", || {
-        let (s, _) = Semaphore::options().name(&name("limits")).max(2).create().unwrap();
+        let (s, _) = Semaphore::options().name(name("limits")).max(2).create().unwrap();
         assert_eq!(s.release(3).unwrap_err().code(), Win32Error::TOO_MANY_POSTS, "3 > 2 fails completely");
         assert_eq!(s.state(), SyncState::Semaphore { count: 0, max: 2 });
         assert_eq!(s.release(1).unwrap(), 0);
@@ -66,8 +66,8 @@ fn release_returns_the_previous_count_and_past_the_maximum_fails_without_change(
 #[test]
 fn an_existing_semaphore_keeps_its_count_and_maximum() {
     isolated("an_existing_semaphore_keeps_its_count_and_maximum", || {
-        let (s, _) = Semaphore::options().name(&name("existing")).initial(1).max(3).create().unwrap();
-        let (t, created) = Semaphore::options().name(&name("existing")).max(10).create().unwrap();
+        let (s, _) = Semaphore::options().name(name("existing")).initial(1).max(3).create().unwrap();
+        let (t, created) = Semaphore::options().name(name("existing")).max(10).create().unwrap();
         assert!(created.existed());
         assert_eq!(t.max(), 3);
         assert_eq!(t.state(), SyncState::Semaphore { count: 1, max: 3 });

@@ -32,7 +32,7 @@ fn helper() {
 #[test]
 fn a_relative_timer_fires_no_earlier_than_its_due_time() {
     isolated("a_relative_timer_fires_no_earlier_than_its_due_time", || {
-        let (t, _) = Timer::options().name(&name("rel")).create().unwrap();
+        let (t, _) = Timer::options().name(name("rel")).create().unwrap();
         assert_eq!(t.wait(Some(Duration::from_millis(20))).unwrap(), WaitOutcome::TimedOut, "inactive");
         let start = Instant::now();
         t.set(DueTime::Relative(Duration::from_millis(150)), None).unwrap();
@@ -50,7 +50,7 @@ fn a_relative_timer_fires_no_earlier_than_its_due_time() {
 fn timers_fire_in_the_order_of_their_due_times() {
     isolated("timers_fire_in_the_order_of_their_due_times", || {
         let timers: Vec<Timer> =
-            (0..3).map(|i| Timer::options().name(&name(&format!("o{i}"))).create().unwrap().0).collect();
+            (0..3).map(|i| Timer::options().name(name(&format!("o{i}"))).create().unwrap().0).collect();
         // Due in reverse index order: 300, 200, 100 ms.
         for (i, t) in timers.iter().enumerate() {
             t.set(DueTime::Relative(Duration::from_millis(300 - 100 * i as u64)), None).unwrap();
@@ -91,7 +91,7 @@ fn a_periodic_synchronization_timer_signals_once_per_period() {
 #[test]
 fn a_manual_reset_timer_stays_signaled_and_cancel_keeps_the_signal() {
     isolated("a_manual_reset_timer_stays_signaled_and_cancel_keeps_the_signal", || {
-        let (t, _) = Timer::options().name(&name("manual")).manual_reset(true).create().unwrap();
+        let (t, _) = Timer::options().name(name("manual")).manual_reset(true).create().unwrap();
         t.set(DueTime::Relative(Duration::from_millis(30)), None).unwrap();
         assert_eq!(t.wait(Some(LONG)).unwrap(), WaitOutcome::Signaled(0));
         assert_eq!(t.wait(Some(Duration::ZERO)).unwrap(), WaitOutcome::Signaled(0), "still signaled");

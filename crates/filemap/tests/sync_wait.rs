@@ -56,7 +56,7 @@ fn hold_in_another_thread(m: &Mutex) -> (std::sync::mpsc::Sender<()>, std::threa
 fn the_state_words_of_many_events_spread_over_the_cache_lines_of_a_page() {
     isolated("the_state_words_of_many_events_spread_over_the_cache_lines_of_a_page", || {
         let events: Vec<Event> =
-            (0..64).map(|i| Event::options().name(&name(&format!("spread{i}"))).create().unwrap().0).collect();
+            (0..64).map(|i| Event::options().name(name(&format!("spread{i}"))).create().unwrap().0).collect();
         let lines: std::collections::BTreeSet<usize> = events
             .iter()
             .map(|e| {
@@ -71,10 +71,10 @@ fn the_state_words_of_many_events_spread_over_the_cache_lines_of_a_page() {
 #[test]
 fn wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object() {
     isolated("wait_any_returns_the_lowest_signaled_index_and_consumes_only_that_object", || {
-        let (a, _) = Event::options().name(&name("a")).create().unwrap();
-        let (b, _) = Event::options().name(&name("b")).initial_state(true).create().unwrap();
-        let (c, _) = Event::options().name(&name("c")).initial_state(true).create().unwrap();
-        let (s, _) = Semaphore::options().name(&name("s")).initial(2).max(2).create().unwrap();
+        let (a, _) = Event::options().name(name("a")).create().unwrap();
+        let (b, _) = Event::options().name(name("b")).initial_state(true).create().unwrap();
+        let (c, _) = Event::options().name(name("c")).initial_state(true).create().unwrap();
+        let (s, _) = Semaphore::options().name(name("s")).initial(2).max(2).create().unwrap();
         assert_eq!(wait_any(&[&a, &b, &c, &s], NOW).unwrap(), WaitOutcome::Signaled(1));
         assert_eq!(b.state(), SyncState::Event { manual_reset: false, signaled: false });
         assert_eq!(c.state(), SyncState::Event { manual_reset: false, signaled: true }, "c left signaled");
@@ -118,9 +118,9 @@ fn waits_accept_1_to_64_objects_and_refuse_0_or_65() {
 #[test]
 fn wait_all_consumes_nothing_unless_everything_is_signaled() {
     isolated("wait_all_consumes_nothing_unless_everything_is_signaled", || {
-        let (s, _) = Semaphore::options().name(&name("s")).initial(1).max(1).create().unwrap();
-        let (e, _) = Event::options().name(&name("e")).create().unwrap();
-        let (m, _) = Mutex::options().name(&name("m")).create().unwrap();
+        let (s, _) = Semaphore::options().name(name("s")).initial(1).max(1).create().unwrap();
+        let (e, _) = Event::options().name(name("e")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("m")).create().unwrap();
         assert_eq!(wait_all(&[&s, &e, &m], Some(Duration::from_millis(30))).unwrap(), WaitOutcome::TimedOut);
         assert_eq!(s.state(), SyncState::Semaphore { count: 1, max: 1 }, "semaphore not consumed");
         assert!(!m.is_owned_by_current_thread(), "mutex not kept");
@@ -148,7 +148,7 @@ fn wait_all_consumes_nothing_unless_everything_is_signaled() {
 #[test]
 fn wait_all_refuses_the_same_object_twice() {
     isolated("wait_all_refuses_the_same_object_twice", || {
-        let (e, _) = Event::options().name(&name("dup")).manual_reset(true).initial_state(true).create().unwrap();
+        let (e, _) = Event::options().name(name("dup")).manual_reset(true).initial_state(true).create().unwrap();
         let e2 = Event::open(&name("dup"), Rights::SYNCHRONIZE).unwrap();
         assert_eq!(wait_all(&[&e, &e2], NOW).unwrap_err().code(), Win32Error::INVALID_PARAMETER);
         assert_eq!(wait_any(&[&e, &e2], NOW).unwrap(), WaitOutcome::Signaled(0), "wait-any allows it");
@@ -160,8 +160,8 @@ fn wait_all_is_atomic_against_competing_waiters_in_other_processes() {
     isolated("wait_all_is_atomic_against_competing_waiters_in_other_processes", || {
         // A wait-all on (a, b) in a helper races wait-anys on a and b here. Units are conserved:
         // every unit released is taken exactly once, and the wait-all never holds half.
-        let (a, _) = Semaphore::options().name(&name("a")).max(1000).create().unwrap();
-        let (b, _) = Semaphore::options().name(&name("b")).max(1000).create().unwrap();
+        let (a, _) = Semaphore::options().name(name("a")).max(1000).create().unwrap();
+        let (b, _) = Semaphore::options().name(name("b")).max(1000).create().unwrap();
         let mut h = spawn_helper("wait-all", &[&name("a"), &name("b")]);
         h.expect_line("READY", LONG);
         let stop = Arc::new(AtomicBool::new(false));
@@ -213,8 +213,8 @@ fn wait_any_gives_a_due_timer_at_a_lower_index_precedence_over_a_signaled_event(
     // A timer's state word says "unsignaled" until a wait fires it when due: a first pass that
     // only looked at state words would pick the event at index 1.
     isolated("wait_any_gives_a_due_timer_at_a_lower_index_precedence_over_a_signaled_event", || {
-        let (t, _) = Timer::options().name(&name("t")).create().unwrap();
-        let (e, _) = Event::options().name(&name("e")).initial_state(true).create().unwrap();
+        let (t, _) = Timer::options().name(name("t")).create().unwrap();
+        let (e, _) = Event::options().name(name("e")).initial_state(true).create().unwrap();
         t.set(DueTime::Relative(Duration::from_millis(20)), None).unwrap();
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(wait_any(&[&t, &e], NOW).unwrap(), WaitOutcome::Signaled(0));
@@ -226,7 +226,7 @@ fn wait_any_gives_a_due_timer_at_a_lower_index_precedence_over_a_signaled_event(
 #[test]
 fn waiting_needs_synchronize_on_every_handle() {
     isolated("waiting_needs_synchronize_on_every_handle", || {
-        let (e, _) = Event::options().name(&name("r")).manual_reset(true).initial_state(true).create().unwrap();
+        let (e, _) = Event::options().name(name("r")).manual_reset(true).initial_state(true).create().unwrap();
         let no_sync = Event::open(&name("r"), Rights::EVENT_MODIFY_STATE).unwrap();
         let e1 = wait_any(&[&e, &no_sync], NOW).unwrap_err();
         assert_eq!(e1.code(), Win32Error::ACCESS_DENIED);
@@ -242,7 +242,7 @@ fn waiting_needs_synchronize_on_every_handle() {
 fn wait_any_takes_a_free_or_own_mutex_and_skips_another_threads() {
     isolated("wait_any_takes_a_free_or_own_mutex_and_skips_another_threads", || {
         let (e, _) = Event::options().manual_reset(true).create().unwrap();
-        let (m, _) = Mutex::options().name(&name("own")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("own")).create().unwrap();
         assert_eq!(wait_any(&[&e, &m], NOW).unwrap(), WaitOutcome::Signaled(1), "free: taken");
         assert_eq!(wait_any(&[&e, &m], NOW).unwrap(), WaitOutcome::Signaled(1), "ours: taken again");
         m.release().unwrap();
@@ -263,7 +263,7 @@ fn wait_any_takes_a_free_or_own_mutex_and_skips_another_threads() {
 fn wait_any_reports_an_abandoned_mutex_at_its_index() {
     isolated("wait_any_reports_an_abandoned_mutex_at_its_index", || {
         let (e, _) = Event::options().create().unwrap();
-        let (m, _) = Mutex::options().name(&name("ab")).create().unwrap();
+        let (m, _) = Mutex::options().name(name("ab")).create().unwrap();
         let m2 = m.try_clone().unwrap();
         std::thread::spawn(move || std::mem::forget(m2.lock().unwrap())).join().unwrap();
         assert_eq!(wait_any(&[&e, &m], Some(Duration::from_secs(30))).unwrap(), WaitOutcome::Abandoned(1));

@@ -48,9 +48,11 @@ impl Default for MappingOptions<'_> {
 }
 
 impl<'f> MappingOptions<'f> {
-    /// The object's name (`Local\x`, `Global\x` or `x`); an empty name means unnamed.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = if name.is_empty() { None } else { Some(name.to_owned()) };
+    /// The object's name (`Local\x`, `Global\x` or `x`); an empty name means unnamed. A `String`
+    /// is taken as it is, without a copy.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.name = (!name.is_empty()).then_some(name);
         self
     }
 

@@ -55,6 +55,21 @@ impl ViewBuilder<'_> {
 
     /// Maps the view.
     pub fn map(self) -> Result<View> {
+        self.map_registered(false)
+    }
+
+    /// Maps the view and gives it up to a raw address at once: [`ViewBuilder::map`] then
+    /// [`View::into_raw`], with one registration instead of two registry updates (what
+    /// `MapViewOfFile` does). Unmap it with [`unmap_raw`].
+    pub fn map_raw(self) -> Result<*mut u8> {
+        let view = std::mem::ManuallyDrop::new(self.map_registered(true)?);
+        // Registered raw with its pin (moved into the registry): the rest owns nothing to drop.
+        Ok(view.ptr.as_ptr())
+    }
+
+    /// Maps the view and registers it; `raw`: as given away with [`View::into_raw`], the pin
+    /// moved into the registry.
+    fn map_registered(self, raw: bool) -> Result<View> {
         let m = self.mapping;
         let what = || format!("cannot map a view of {}", m.object.describe());
         let kind = view_kind(self.access);
@@ -91,7 +106,7 @@ impl ViewBuilder<'_> {
                 format!("{}: replacing a placeholder needs an address and a length", what()),
             ));
         }
-        let (ptr, pin, section) = m.with_data_fd(|fd, base, pin| self.map_fd(fd, base, pin, &plan, &what))?;
+        let (ptr, mut pin, section) = m.with_data_fd(|fd, base, pin| self.map_fd(fd, base, pin, &plan, &what))?;
         let modifiers = (if flags.contains(SectionFlags::NOCACHE) { crate::memory::modifier::NOCACHE } else { 0 })
             | (if flags.contains(SectionFlags::WRITECOMBINE) { crate::memory::modifier::WRITECOMBINE } else { 0 });
         crate::memory::register_view(
@@ -104,6 +119,7 @@ impl ViewBuilder<'_> {
                 len,
                 reserved: section,
             },
+            if raw { Some(pin.take()) } else { None },
         );
         Ok(View { ptr, len, offset: self.offset, kind, execute, reserved, _pin: pin })
     }

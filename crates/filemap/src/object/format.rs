@@ -207,8 +207,16 @@ impl Header {
 
     /// Parses and validates a header page read from disk. Everything is untrusted (S4): any
     /// inconsistency is an `ERROR_INVALID_DATA` error naming what is wrong.
-    // LONG: one check per header field, in layout order, each with its own message.
     pub fn decode(buf: &[u8]) -> Result<Header> {
+        Header::decode_for(buf, None)
+    }
+
+    /// [`Header::decode`] for an open by name: when the header records `expect` (written out,
+    /// compared in place), its `name` is left `None` and nothing is allocated for it (the handle
+    /// keeps the [`ObjectName`] it was opened with); otherwise `name` holds what the header
+    /// records instead (empty if nothing), for the caller's error message.
+    // LONG: one check per header field, in layout order, each with its own message.
+    pub(crate) fn decode_for(buf: &[u8], expect: Option<&ObjectName>) -> Result<Header> {
         let bad = |why: &str| Error::new(Win32Error::INVALID_DATA, format!("corrupt object header: {why}"));
         if buf.len() < HEADER_SIZE {
             return Err(bad("the file is shorter than a header"));
@@ -234,11 +242,16 @@ impl Header {
         if get_u64(buf, OFF_CHECKSUM) != checksum(buf, name_len, path_len) {
             return Err(bad("checksum mismatch"));
         }
-        let name = if name_len == 0 {
-            None
-        } else {
-            let s = std::str::from_utf8(&buf[OFF_NAME..OFF_NAME + name_len]).map_err(|_| bad("name is not UTF-8"))?;
-            Some(s.to_owned())
+        let recorded = &buf[OFF_NAME..OFF_NAME + name_len];
+        let name = match expect {
+            Some(n) if n.is_written_as_bytes(recorded) => None,
+            // Another name, or none: kept (as text, whatever the bytes) for the caller's message.
+            Some(_) => Some(String::from_utf8_lossy(recorded).into_owned()),
+            None if name_len == 0 => None,
+            None => {
+                let s = std::str::from_utf8(recorded).map_err(|_| bad("name is not UTF-8"))?;
+                Some(s.to_owned())
+            }
         };
         let backing = if path_len == 0 {
             None
@@ -277,13 +290,18 @@ impl Header {
 
     /// Reads and validates the header of an open object file.
     pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Header> {
+        Header::read_for(fd, None)
+    }
+
+    /// [`Header::read`] with [`Header::decode_for`]'s name check.
+    pub(crate) fn read_for(fd: BorrowedFd<'_>, expect: Option<&ObjectName>) -> Result<Header> {
         // One read of the whole page into uninitialized memory, the usual case: no 4 KiB of
         // zeroing first. Anything else (a short or interrupted read) goes the careful way.
         let mut raw = [std::mem::MaybeUninit::<u8>::uninit(); HEADER_SIZE];
         if let Ok((page, _)) = rustix::io::pread(fd, &mut raw[..], 0)
             && page.len() == HEADER_SIZE
         {
-            return Header::decode(page);
+            return Header::decode_for(page, expect);
         }
         let mut buf = [0u8; HEADER_SIZE];
         let mut got = 0;
@@ -301,6 +319,6 @@ impl Header {
                 "corrupt object header: the file is shorter than a header",
             ));
         }
-        Header::decode(&buf)
+        Header::decode_for(&buf, expect)
     }
 }

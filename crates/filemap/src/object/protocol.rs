@@ -241,7 +241,7 @@ impl ObjectFile {
             .dir(name.scope(), true)
             .map_err(|e| e.context(&what()))?
             .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
-        let file = name.file_name();
+        let file = name.file();
         let (tmp, st) = match build_tmpfile(&dir, &mut new) {
             // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
             Err(e) if e.code() == Win32Error::FILE_NOT_FOUND || e.code() == Win32Error::PATH_NOT_FOUND => {
@@ -258,7 +258,7 @@ impl ObjectFile {
         }
         let (mut started, mut round, mut refreshed) = (None, 0, false);
         loop {
-            match link(&tmp, &dir, &file) {
+            match link(&tmp, &dir, file) {
                 Ok(()) => {
                     sweep::tick(&dir);
                     let header = new.header.clone();
@@ -348,10 +348,10 @@ impl ObjectFile {
 
     /// The open protocol (`docs/ARCHITECTURE.md` §4). Never waits on another process.
     fn open_in(dir: &Arc<Dir>, name: &ObjectName, kind: ObjectType, write: bool, inheritable: bool) -> Result<Found> {
-        let file = name.file_name();
+        let file = name.file();
         let what = || format!("cannot open {kind} \"{name}\"");
         for _ in 0..64 {
-            let Some(fd) = open_named(dir, &file, write, inheritable, &what)? else {
+            let Some(fd) = open_named(dir, file, write, inheritable, &what)? else {
                 return Ok(Found::Free);
             };
             // Who holds it? `F_OFD_GETLK` takes no lock, so looking never makes anything look held.
@@ -366,7 +366,7 @@ impl ObjectFile {
                     if st.st_mode & 0o170000 != 0o100000 {
                         return Err(not_regular(&what()));
                     }
-                    return Ok(reclaim_dead(dir, &file, fd, &st, write, name));
+                    return Ok(reclaim_dead(dir, file, fd, &st, write, name));
                 }
             }
             // Live: join the holders. If the holder we saw released the name meanwhile, either its
@@ -385,8 +385,9 @@ impl ObjectFile {
             if st.st_nlink == 0 {
                 continue; // its last holder released the name between our lookup and our lock
             }
-            let header = Header::read(fd.as_fd()).map_err(|e| prefix(e, &what()))?;
-            check_identity(&header, name, kind, &what)?;
+            // The header's name is checked in place and not kept: the handle keeps `name`.
+            let header = Header::read_for(fd.as_fd(), Some(name)).map_err(|e| prefix(e, &what()))?;
+            check_identity(&header, kind, &what)?;
             let object =
                 ObjectFile::assemble(fd, Some(dir.clone()), Some(name.clone()), header, &st, inheritable, write);
             return Ok(Found::Live(object));
@@ -416,7 +417,7 @@ impl ObjectFile {
             Some(full) => {
                 let name = ObjectName::parse(full)?;
                 // Whichever namespace the sender used: the directory that holds this very file.
-                (namespace::dir_of(fd.as_fd(), name.scope(), &name.file_name()), Some(name))
+                (namespace::dir_of(fd.as_fd(), name.scope(), name.file()), Some(name))
             }
             None => (None, None),
         };
@@ -679,16 +680,18 @@ impl ObjectFile {
         if std::mem::replace(&mut self.closed, true) {
             return Ok(());
         }
-        let (Some(dir), Some(file)) = (self.dir.clone(), self.name.as_ref().map(ObjectName::file_name)) else {
+        // (Clones of shared text, no allocation: the protocol below needs `&mut self`.)
+        let (Some(dir), Some(name)) = (self.dir.clone(), self.name.clone()) else {
             return Ok(());
         };
+        let file = name.file();
         // (A handle the fork handlers had to mark shared is still registered: forget it too,
         // and take back the lock OFD their rescue gave it.)
         let lock_ofd = fork::untrack(rustix::fd::AsRawFd::as_raw_fd(&self.fd));
         let result = if !self.shared_ofd.load(Ordering::Relaxed) {
-            self.release_private(&dir, &file)
+            self.release_private(&dir, file)
         } else {
-            self.release_shared(&dir, &file, lock_ofd)
+            self.release_shared(&dir, file, lock_ofd)
         };
         sweep::tick(&dir);
         result
@@ -854,15 +857,12 @@ pub(super) fn open_named(
     }
 }
 
-/// The header opened by name belongs to that name (`ERROR_INVALID_DATA` otherwise) and is of
-/// the type asked for (`ERROR_INVALID_HANDLE`: the name is held by another type, I5).
-pub(super) fn check_identity(
-    header: &Header,
-    name: &ObjectName,
-    kind: ObjectType,
-    what: &dyn Fn() -> String,
-) -> Result<()> {
-    if !header.name.as_deref().is_some_and(|h| name.is_written_as(h)) {
+/// The header opened by name (read by [`Header::read_for`] with that name) belongs to that name
+/// (`ERROR_INVALID_DATA` otherwise) and is of the type asked for (`ERROR_INVALID_HANDLE`: the
+/// name is held by another type, I5).
+pub(super) fn check_identity(header: &Header, kind: ObjectType, what: &dyn Fn() -> String) -> Result<()> {
+    // `read_for(.., Some(name))` leaves `name` out exactly when the header records this name.
+    if header.name.is_some() {
         return Err(Error::new(
             Win32Error::INVALID_DATA,
             format!("{}: the file holds object {:?}, not this name", what(), header.name),

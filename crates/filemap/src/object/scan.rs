@@ -102,9 +102,10 @@ pub(crate) fn inspect(dir: &Dir, file: &str, reclaim: bool, describe: bool) -> O
     }
     entry.header = Header::read(fd.as_fd()).map_err(|e| e.message().to_owned());
     if reclaim && entry.stale {
-        let names_this_file = entry.header.as_ref().is_ok_and(|h| {
-            h.name.as_deref().and_then(|n| ObjectName::parse(n).ok()).is_some_and(|n| *n.file_name() == *file)
-        });
+        let names_this_file = entry
+            .header
+            .as_ref()
+            .is_ok_and(|h| h.name.as_deref().and_then(|n| ObjectName::parse(n).ok()).is_some_and(|n| n.file() == file));
         if names_this_file {
             entry.reclaimed = reclaim_entry(dir, file, &st);
         }

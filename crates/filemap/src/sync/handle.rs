@@ -108,9 +108,11 @@ pub(crate) trait Inner: Sized {
 macro_rules! common_setters {
     ($opts:ident) => {
         impl $opts {
-            /// The name (`Local\x`, `Global\x`, `x`); empty or unset means unnamed.
-            pub fn name(mut self, name: &str) -> Self {
-                self.common.name = (!name.is_empty()).then(|| name.to_owned());
+            /// The name (`Local\x`, `Global\x`, `x`); empty or unset means unnamed. A `String` is
+            /// taken as it is, without a copy.
+            pub fn name(mut self, name: impl Into<String>) -> Self {
+                let name = name.into();
+                self.common.name = (!name.is_empty()).then_some(name);
                 self
             }
 

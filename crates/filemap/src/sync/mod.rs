@@ -427,8 +427,7 @@ pub fn query_state(name: &str) -> Result<(ObjectType, Option<SyncState>)> {
 pub(crate) fn query_state_in(ns: &Namespace, name: &str) -> Result<(ObjectType, Option<SyncState>)> {
     let parsed = ObjectName::parse(name)?;
     let what = format!("cannot query \"{parsed}\"");
-    let file = parsed.file_name();
-    let (header, buf, area) = read_page(ns, parsed.scope(), &file, None, &what)?;
+    let (header, buf, area) = read_page(ns, parsed.scope(), parsed.file(), None, &what)?;
     if header.name.as_deref().map(str::as_bytes) != Some(parsed.to_string().as_bytes()) {
         return Err(Error::new(Win32Error::INVALID_DATA, format!("{what}: the file holds another object")));
     }

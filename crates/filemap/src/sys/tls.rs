@@ -15,6 +15,7 @@
 //! (including other thread-locals' destructors); a `&Words` is neither `Send` nor `Sync`.
 
 use std::cell::Cell;
+use std::sync::atomic::AtomicU32;
 
 /// The per-thread words.
 #[repr(C)]
@@ -22,6 +23,9 @@ use std::cell::Cell;
 pub struct Words {
     /// The robust-futex context of `sync::robust` (0: not known yet).
     pub(crate) tid: Cell<u32>,
+    /// One counter for `filemap-win32` (its `TerminateThread` deferral), through
+    /// [`Words::with_aux_count`].
+    aux_count: AtomicU32,
     pub(crate) head: Cell<usize>,
     pub(crate) node_off: Cell<usize>,
     /// One word for `filemap-win32` (its epoch-pin record), null until it sets it.
@@ -30,6 +34,18 @@ pub struct Words {
 
 const SIZE: usize = std::mem::size_of::<Words>();
 const _: () = assert!(SIZE == 32 && std::mem::align_of::<Words>() == 8);
+
+impl Words {
+    /// Runs `f` on one counter kept for `filemap-win32` (its `TerminateThread` deferral:
+    /// sections entered, and a mark). An atomic, so that a signal handler of the same thread
+    /// never sees a change half made (initial-exec access is async-signal-safe, unlike a first
+    /// `__tls_get_addr`). Lent to a closure rather than returned: a `&AtomicU32` is `Send`, and
+    /// must not outlive its thread.
+    #[inline(always)]
+    pub fn with_aux_count<R>(&self, f: impl FnOnce(&AtomicU32) -> R) -> R {
+        f(&self.aux_count)
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 std::arch::global_asm!(
@@ -73,7 +89,13 @@ pub fn words() -> &'static Words {
 #[cfg(not(target_arch = "x86_64"))]
 thread_local! {
     static WORDS: Words = const {
-        Words { tid: Cell::new(0), head: Cell::new(0), node_off: Cell::new(0), aux: Cell::new(std::ptr::null()) }
+        Words {
+            tid: Cell::new(0),
+            aux_count: AtomicU32::new(0),
+            head: Cell::new(0),
+            node_off: Cell::new(0),
+            aux: Cell::new(std::ptr::null()),
+        }
     };
 }
 
