@@ -98,10 +98,12 @@ impl Mapping {
     /// it fails with the Win32 code, and the object, if no other holder remains, is left dead
     /// for the next sweep or `filemap gc`. Closing one of several clones made by
     /// [`Mapping::try_clone`] only drops that clone.
-    pub fn close(self) -> Result<()> {
-        match Arc::try_unwrap(self.object) {
-            Ok(object) => object.close(),
-            Err(_) => Ok(()),
+    pub fn close(mut self) -> Result<()> {
+        // In place (nothing holds a `Weak`, so unique means last): the object is not moved out
+        // of its allocation first, and dropping it afterwards finds the protocol done.
+        match Arc::get_mut(&mut self.object) {
+            Some(object) => object.close_in_place(),
+            None => Ok(()),
         }
     }
 

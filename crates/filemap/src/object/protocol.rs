@@ -661,16 +661,11 @@ impl ObjectFile {
 }
 
 impl ObjectFile {
-    /// Runs the close protocol now and reports whether it could decide the name's fate. Dropping
-    /// the handle runs the same protocol and ignores the result; the one failure that matters,
-    /// no descriptor left to test a shared OFD with, leaves a dead object that the next sweep
-    /// (or `filemap gc`) reclaims, and is reported here.
-    pub(crate) fn close(mut self) -> Result<()> {
-        self.release()
-    }
-
-    /// [`ObjectFile::close`] for an object embedded in a value that is dropped afterwards (the
-    /// sync objects' inner state): runs the close protocol now; dropping it later does nothing.
+    /// Runs the close protocol now and reports whether it could decide the name's fate; dropping
+    /// the object later does nothing more. Dropping it without this runs the same protocol and
+    /// ignores the result; the one failure that matters, no descriptor left to test a shared OFD
+    /// with, leaves a dead object that the next sweep (or `filemap gc`) reclaims, and is reported
+    /// here. In place: handles close the object inside its shared allocation, without moving it.
     pub(crate) fn close_in_place(&mut self) -> Result<()> {
         self.release()
     }

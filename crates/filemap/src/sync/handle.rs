@@ -210,10 +210,11 @@ macro_rules! handle_methods {
             /// for other holders), it fails with the Win32 code, and the object, if no other
             /// holder remains, is left dead for the next sweep or `filemap gc`. Closing one of
             /// several clones made by `try_clone` only drops that clone.
-            pub fn close(self) -> crate::Result<()> {
-                match std::sync::Arc::try_unwrap(self.inner) {
-                    Ok(mut inner) => crate::sync::handle::Inner::object_mut(&mut inner).close_in_place(),
-                    Err(_) => Ok(()),
+            pub fn close(mut self) -> crate::Result<()> {
+                // In place, as `Mapping::close` (nothing holds a `Weak` to the inner state).
+                match std::sync::Arc::get_mut(&mut self.inner) {
+                    Some(inner) => crate::sync::handle::Inner::object_mut(inner).close_in_place(),
+                    None => Ok(()),
                 }
             }
 
