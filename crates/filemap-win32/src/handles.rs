@@ -338,6 +338,8 @@ pub struct HandleInfo {
 // for a change is never mistaken for a closed handle.
 
 mod epoch;
+#[cfg(test)]
+mod probe_model;
 
 pub(crate) const CHUNK_BITS: u32 = 12;
 pub(crate) const CHUNK: usize = 1 << CHUNK_BITS;
