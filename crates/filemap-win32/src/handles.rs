@@ -359,10 +359,14 @@ pub(crate) struct Chunk {
 /// entry) holds [`NO_WORD`] and [`NO_PROBE`], which look signaled: a scan stops there, and asks
 /// the entry. Written after the entry is published, cleared before it is unpublished: a reader
 /// that finds a probed word under a pin may read through it until the pin is dropped, as the
-/// entry that owns the probed mapping is freed only after every older pin is gone. A reader may
-/// pair a word with a mask of the next publication in the same slot (it reads the word, then
-/// the mask): that can only make the slot look signaled, and what a wait acts on is decided by
-/// the entry it then looks up and tries.
+/// entry that owns the probed mapping is freed only after every older pin is gone. A reader
+/// never pairs a probed word with another object's mask: the next publication in the slot
+/// comes after the writer's epoch wait, which outlasts the reader's pin. What it can see
+/// besides a whole probe or none is a half-made one: a probed word with [`NO_PROBE`] (a
+/// clear in progress: the word's own bits) or [`NO_WORD`] with the new probe's mask (a
+/// publication in progress: looks signaled). Either way what a wait acts on is decided by the
+/// entry it then looks up and tries. The loom model `handles::probe_model` checks all of this,
+/// and that a clear moved after the epoch wait is caught.
 pub(crate) struct ProbeCell {
     word: AtomicPtr<AtomicU64>,
     mask: AtomicU64,
@@ -444,12 +448,12 @@ pub(crate) struct Writer {
 /// entering and leaving a section calls no `__tls_get_addr` (four calls per open, map, unmap
 /// and close cycle before), and the signal handler reads it without one too.
 ///
-/// An atomic, though only its own thread touches it: the thread's changes are single
-/// read-modify-write instructions, which `TerminateThread`'s signal handler (same thread)
-/// cannot split. With a load, add and store, a handler that ran between the load and the store
-/// had its mark overwritten: the termination was lost and the thread ran on.
-fn deferring<R>(f: impl FnOnce(&std::sync::atomic::AtomicU32) -> R) -> R {
-    filemap::fast_tls::words().with_aux_count(f)
+/// Each change by the thread is a single instruction (`Words::aux_count_add`), which
+/// `TerminateThread`'s signal handler (same thread) cannot split: with a load, add and store, a
+/// handler that ran between the load and the store had its mark overwritten, the termination
+/// was lost and the thread ran on. Not a locked instruction: no other thread touches the word.
+fn deferring() -> &'static filemap::fast_tls::Words {
+    filemap::fast_tls::words()
 }
 
 const TERMINATE: u32 = 1 << 31;
@@ -460,7 +464,7 @@ pub(crate) struct Deferred(());
 
 impl Deferred {
     pub(crate) fn new() -> Deferred {
-        deferring(|d| d.fetch_add(1, Ordering::Relaxed));
+        deferring().aux_count_add(1);
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
         Deferred(())
     }
@@ -471,14 +475,9 @@ impl Drop for Deferred {
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
         // The outermost section ends: a termination marked meanwhile leaves exactly `TERMINATE`
         // (a handler that runs after this finds no section and parks at once).
-        let terminated = deferring(|d| {
-            let last = d.fetch_sub(1, Ordering::Relaxed) - 1 == TERMINATE;
-            if last {
-                d.store(0, Ordering::Relaxed);
-            }
-            last
-        });
-        if terminated {
+        let d = deferring();
+        if d.aux_count_add(1u32.wrapping_neg()).wrapping_sub(1) == TERMINATE {
+            d.set_aux_count(0);
             park_terminated();
         }
     }
@@ -488,13 +487,13 @@ impl Drop for Deferred {
 /// park when the section ends and returns true. Async-signal-safe (one thread-local word).
 pub(crate) fn defer_termination() -> bool {
     // The interrupted code of this thread cannot run until the handler returns.
-    deferring(|d| {
-        let inside = d.load(Ordering::Relaxed) & !TERMINATE != 0;
-        if inside {
-            d.fetch_or(TERMINATE, Ordering::Relaxed);
-        }
-        inside
-    })
+    let d = deferring();
+    let inside = d.aux_count() & !TERMINATE != 0;
+    if inside {
+        // (The interrupted thread cannot run until the handler returns: a plain store.)
+        d.set_aux_count(d.aux_count() | TERMINATE);
+    }
+    inside
 }
 
 fn lock_writer() -> MutexGuard<'static, ()> {

@@ -233,6 +233,10 @@ pub(crate) struct Dir {
     root: Option<PathBuf>,
     /// This directory's amortized sweep.
     pub(crate) sweep: Mutex<SweepState>,
+    /// No sweep step before this time of the coarse monotonic clock, in nanoseconds
+    /// (`sweep::coarse_now`; 0: none yet): read without the lock by every create, open and
+    /// close, written under it.
+    pub(crate) next_step_ns: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Dir {
@@ -250,6 +254,7 @@ impl Dir {
             ns: Arc::downgrade(&ns.inner),
             root: ns.inner.root.clone(),
             sweep: Mutex::new(SweepState::default()),
+            next_step_ns: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -506,8 +511,6 @@ pub(crate) fn entries(dir: &Dir) -> Result<Vec<OsString>> {
 /// directory so that namespaces do not reset each other's pass.
 #[derive(Default)]
 pub(crate) struct SweepState {
-    /// No step before this time of the coarse monotonic clock (`sweep::coarse_now`).
-    pub(crate) next_step: Option<std::time::Duration>,
     /// No new pass before this time of the same clock.
     pub(crate) next_pass: Option<std::time::Duration>,
     /// The pass in progress: where its directory listing stands.

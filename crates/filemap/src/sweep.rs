@@ -22,6 +22,7 @@
 //! own files (root: all). Users outside the Global group cannot list it and do not sweep it.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
@@ -43,13 +44,18 @@ use crate::namespace::SweepState as State;
 
 /// Called after every create, open and close in `dir`: runs a sweep step when one is due.
 pub(crate) fn tick(dir: &Arc<Dir>) {
-    // Another thread is stepping: nothing to do (never wait for it).
-    let Ok(mut state) = dir.sweep.try_lock() else { return };
     let now = coarse_now();
-    if state.next_step.is_some_and(|t| now < t) {
+    let now_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+    // Not due: one load, no lock (the usual case: a step is due every `STEP_INTERVAL`).
+    if now_ns < dir.next_step_ns.load(Ordering::Relaxed) {
         return;
     }
-    state.next_step = Some(now + STEP_INTERVAL);
+    // Another thread is stepping: nothing to do (never wait for it).
+    let Ok(mut state) = dir.sweep.try_lock() else { return };
+    if now_ns < dir.next_step_ns.load(Ordering::Relaxed) {
+        return; // another thread stepped meanwhile
+    }
+    dir.next_step_ns.store(now_ns.saturating_add(STEP_INTERVAL.as_nanos() as u64), Ordering::Relaxed);
     step(&mut state, dir, now, STEP_ENTRIES);
 }
 

@@ -253,7 +253,8 @@ impl ViewBuilder<'_> {
         let mapped = if plan.large && plan.placement == Placement::Anywhere {
             crate::sys::vm::map_huge_file(fd, base + self.offset, len, plan.prot, plan.sharing)
         } else {
-            sys::map_file(fd, base + self.offset, len, plan.prot, plan.sharing, plan.placement)
+            let populate = plan.populates(m.backing.is_none());
+            sys::map_file(fd, base + self.offset, len, plan.prot, plan.sharing, plan.placement, populate)
         };
         let ptr = mapped.map_err(|e| match e {
             Errno::EXIST => Error::new(
@@ -282,6 +283,30 @@ pub(super) struct Plan {
     pub(super) large: bool,
     pub(super) reserved: bool,
     pub(super) execute: bool,
+}
+
+/// The largest view whose page tables are filled when it is mapped ([`Plan::populates`]): the
+/// allocation granularity, as the kernel's own fault-around window.
+pub(super) const POPULATE_MAX: usize = GRANULARITY;
+
+impl Plan {
+    /// Whether the view's page tables are filled at once (`MAP_POPULATE`) rather than page by
+    /// page on first touch: a small, accessible, shared view of a committed paging-file section
+    /// (`paging_file`), whose pages exist already (`SEC_COMMIT` allocated them at create), so
+    /// filling costs no memory, only the page-table entries the first touches would make. It
+    /// saves the faults' exception entries: 0.3-0.45 µs a map, write, unmap of one page here
+    /// (BENCHMARKS.md, round 6). Not for copy-on-write views (filling them for writing would
+    /// copy every page), reserved sections (their views start inaccessible), file-backed
+    /// sections (it would read the file), large pages, or views over 64 KiB (a big view is
+    /// rarely touched whole, and first-touch cost there is the kernel's either way).
+    pub(super) fn populates(&self, paging_file: bool) -> bool {
+        paging_file
+            && self.sharing == Sharing::Shared
+            && !self.reserved
+            && !self.large
+            && !self.prot.is_empty()
+            && self.len <= POPULATE_MAX
+    }
 }
 
 /// The `PAGE_*` protection a view of this kind reports (`AllocationProtect`).

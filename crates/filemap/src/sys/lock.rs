@@ -50,6 +50,13 @@ fn request(kind: Kind) -> libc::flock {
     req
 }
 
+/// The calling thread's `errno`, read directly (not through a `std::io::Error`, which is built
+/// and dropped out of line: a failed write-lock probe is on every non-last close).
+fn last_errno() -> Errno {
+    // SAFETY: `__errno_location` returns the calling thread's `errno`, always valid to read.
+    Errno::from_raw_os_error(unsafe { *libc::__errno_location() })
+}
+
 fn fcntl(fd: BorrowedFd<'_>, cmd: libc::c_int, req: &mut libc::flock) -> Result<(), Errno> {
     loop {
         // SAFETY:
@@ -61,7 +68,7 @@ fn fcntl(fd: BorrowedFd<'_>, cmd: libc::c_int, req: &mut libc::flock) -> Result<
         if r == 0 {
             return Ok(());
         }
-        match Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)) {
+        match last_errno() {
             Errno::INTR => continue,
             e => return Err(e),
         }

@@ -56,7 +56,8 @@ const fn round_up(n: usize, to: usize) -> usize {
 }
 
 /// Maps `len` bytes of `fd` from `offset` (a multiple of [`PAGE`]) at a granularity-aligned
-/// address, and returns that address.
+/// address, and returns that address. `populate`: fill the page tables now (`MAP_POPULATE`;
+/// the kernel ignores a failure to fill, the mapping stands either way).
 pub fn map_file(
     fd: BorrowedFd<'_>,
     offset: u64,
@@ -64,11 +65,12 @@ pub fn map_file(
     prot: ProtFlags,
     sharing: Sharing,
     placement: Placement,
+    populate: bool,
 ) -> Result<NonNull<u8>, Errno> {
     let flags = match sharing {
         Sharing::Shared => MapFlags::SHARED,
         Sharing::CopyOnWrite => MapFlags::PRIVATE,
-    };
+    } | if populate { MapFlags::POPULATE } else { MapFlags::empty() };
     if len == 0 {
         return Err(Errno::INVAL);
     }

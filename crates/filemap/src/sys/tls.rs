@@ -24,7 +24,7 @@ pub struct Words {
     /// The robust-futex context of `sync::robust` (0: not known yet).
     pub(crate) tid: Cell<u32>,
     /// One counter for `filemap-win32` (its `TerminateThread` deferral), through
-    /// [`Words::with_aux_count`].
+    /// [`Words::aux_count_add`].
     aux_count: AtomicU32,
     pub(crate) head: Cell<usize>,
     pub(crate) node_off: Cell<usize>,
@@ -36,14 +36,45 @@ const SIZE: usize = std::mem::size_of::<Words>();
 const _: () = assert!(SIZE == 32 && std::mem::align_of::<Words>() == 8);
 
 impl Words {
-    /// Runs `f` on one counter kept for `filemap-win32` (its `TerminateThread` deferral:
-    /// sections entered, and a mark). An atomic, so that a signal handler of the same thread
-    /// never sees a change half made (initial-exec access is async-signal-safe, unlike a first
-    /// `__tls_get_addr`). Lent to a closure rather than returned: a `&AtomicU32` is `Send`, and
-    /// must not outlive its thread.
+    /// Adds `delta` (wrapping) to one counter kept for `filemap-win32` (its `TerminateThread`
+    /// deferral: sections entered, and a mark) and returns the previous value. One instruction,
+    /// so a signal handler of the same thread sees the counter before or after it, never half
+    /// changed; not a locked one, as nothing but this thread and its signal handlers touches the
+    /// word (a locked add costs 4.5 ns here, this one 0.3).
     #[inline(always)]
-    pub fn with_aux_count<R>(&self, f: impl FnOnce(&AtomicU32) -> R) -> R {
-        f(&self.aux_count)
+    pub fn aux_count_add(&self, delta: u32) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut v = delta;
+            // SAFETY: `xadd` on this thread's own word (valid and aligned for the thread's
+            // life, see `words`); only this thread and its signal handlers access it, and the
+            // single instruction cannot be split by a handler.
+            unsafe {
+                std::arch::asm!(
+                    "xadd dword ptr [{p}], {v:e}",
+                    p = in(reg) self.aux_count.as_ptr(),
+                    v = inout(reg) v,
+                    options(nostack),
+                );
+            }
+            v
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self.aux_count.fetch_add(delta, std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    /// The counter of [`Words::aux_count_add`].
+    #[inline(always)]
+    pub fn aux_count(&self) -> u32 {
+        self.aux_count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the counter of [`Words::aux_count_add`] (one store).
+    #[inline(always)]
+    pub fn set_aux_count(&self, value: u32) {
+        self.aux_count.store(value, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
