@@ -262,7 +262,8 @@ fn wine_contender(progs: &Path, bin: &Path, out: &Path) -> Res<Contender> {
             .arg(bin.join("win32_bench.exe")),
         "x86_64-w64-mingw32-gcc win32_bench.c (install gcc-mingw-w64-x86-64)",
     )?;
-    let prefix = out.join("wineprefix");
+    // Wine wants an absolute prefix (`--out` is relative by default: `target/bench-harness`).
+    let prefix = std::path::absolute(out.join("wineprefix")).map_err(|e| format!("{}: {e}", out.display()))?;
     std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
     let env =
         vec![("WINEPREFIX".to_owned(), prefix.display().to_string()), ("WINEDEBUG".to_owned(), "-all".to_owned())];
