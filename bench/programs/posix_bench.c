@@ -129,6 +129,16 @@ static char floor_header[PAGE_SZ];
  * and the unlink (I2). No fstat: filemap's two (the exact mode despite the umask, S3; the view
  * covered by the file) are not counted here. */
 static int shm_dir = -1;
+/* The end of a create cycle under the lifetime protocol, floor and own calls alike: touch the
+ * view, unmap it, take the last handle's decision lock, unlink the name, close. */
+static inline void touch_unmap_and_release_last(int fd, volatile char *p)
+{
+    p[0] = 1;
+    munmap((void *)p, PAGE_SZ);
+    CHECK(ofd_lock(fd, F_WRLCK) == 0, "decision");
+    CHECK(unlinkat(shm_dir, shm_name + 1, 0) == 0, "unlinkat");
+    close(fd);
+}
 static void op_create_cycle_floor(unsigned long i)
 {
     (void)i;
@@ -140,11 +150,7 @@ static void op_create_cycle_floor(unsigned long i)
     CHECK(linkat(fd, "", shm_dir, shm_name + 1, AT_EMPTY_PATH) == 0, "linkat");
     volatile char *p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE_SZ);
     CHECK(p != MAP_FAILED, "mmap");
-    p[0] = 1;
-    munmap((void *)p, PAGE_SZ);
-    CHECK(ofd_lock(fd, F_WRLCK) == 0, "decision");
-    CHECK(unlinkat(shm_dir, shm_name + 1, 0) == 0, "unlinkat");
-    close(fd);
+    touch_unmap_and_release_last(fd, p);
 }
 static void op_open_cycle_floor(unsigned long i)
 {
@@ -205,11 +211,7 @@ static void op_create_cycle_calls(unsigned long i)
     CHECK(linkat(fd, "", shm_dir, shm_name + 1, AT_EMPTY_PATH) == 0, "linkat");
     CHECK(sys_fstat(fd, &st) == 0, "fstat (view)");
     volatile char *p = calls_view(fd);
-    p[0] = 1;
-    munmap((void *)p, PAGE_SZ);
-    CHECK(ofd_lock(fd, F_WRLCK) == 0, "decision");
-    CHECK(unlinkat(shm_dir, shm_name + 1, 0) == 0, "unlinkat");
-    close(fd);
+    touch_unmap_and_release_last(fd, p);
 }
 static void op_open_cycle_calls(unsigned long i)
 {
