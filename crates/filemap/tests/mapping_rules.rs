@@ -541,3 +541,61 @@ fn a_view_left_after_the_last_close_holds_no_lock() {
     assert!(held.is_empty(), "locks left on the released object: {held:?}");
     view.write_at(0, b"still mapped").unwrap();
 }
+
+/// Minor page faults this thread has taken so far.
+fn thread_minor_faults() -> i64 {
+    let mut ru: libc::rusage = unsafe_zeroed_rusage();
+    // SAFETY: `ru` is a valid, writable rusage for the call to fill.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) }, 0);
+    ru.ru_minflt
+}
+
+fn unsafe_zeroed_rusage() -> libc::rusage {
+    // SAFETY: rusage is a plain C struct of integers, for which all-zero bytes are valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Writes one byte into each of the first `pages` pages of `view` and returns how many minor
+/// page faults this thread took meanwhile.
+fn faults_writing(view: &filemap::View, pages: usize) -> i64 {
+    let before = thread_minor_faults();
+    for i in 0..pages {
+        // SAFETY: the byte lies inside the live, writable view; nothing else uses it now.
+        unsafe { view.as_ptr().add(i * filemap::PAGE_SIZE).write_volatile(1) };
+    }
+    thread_minor_faults() - before
+}
+
+#[test]
+fn a_small_shared_view_of_committed_memory_is_populated_so_first_writes_do_not_fault() {
+    let (small, _) = create(&unique("populated"), 4 * filemap::PAGE_SIZE as u64);
+    let view = small.view(Access::WRITE).unwrap();
+    assert_eq!(faults_writing(&view, 4), 0, "a view of at most 64 KiB is mapped with its page tables filled");
+    let whole = ALLOCATION_GRANULARITY as u64;
+    let (edge, _) = create(&unique("edge"), whole);
+    let view = edge.view(Access::WRITE).unwrap();
+    assert_eq!(faults_writing(&view, whole as usize / filemap::PAGE_SIZE), 0, "exactly 64 KiB is still small");
+}
+
+#[test]
+fn big_copy_on_write_and_reserved_views_are_not_populated() {
+    // Populating them would touch memory nobody asked for: every page of a big view, a private
+    // copy of every page of a copy-on-write view, pages a reserved section has not committed.
+    let (big, _) = create(&unique("big"), 2 * ALLOCATION_GRANULARITY as u64);
+    let view = big.view(Access::WRITE).unwrap();
+    assert!(faults_writing(&view, 4) >= 4, "a view over 64 KiB faults its pages in on first touch");
+    let (small, _) = create(&unique("cow"), 4 * filemap::PAGE_SIZE as u64);
+    let copy = small.view(Access::COPY).unwrap();
+    assert!(faults_writing(&copy, 4) >= 4, "a copy-on-write view copies a page at its first write");
+    let reserved = Mapping::options()
+        .name(unique("reserved"))
+        .size(4 * filemap::PAGE_SIZE as u64)
+        .section_flags(SectionFlags::RESERVE)
+        .create()
+        .unwrap()
+        .0;
+    let view = reserved.view(Access::WRITE).unwrap();
+    let (commit, read_write) = (filemap::memory::mem::COMMIT, page::READWRITE);
+    filemap::memory::allocate(view.as_ptr() as usize, 4 * filemap::PAGE_SIZE, commit, read_write, false).unwrap();
+    assert!(faults_writing(&view, 4) >= 4, "a reserved section's view is opened page by page");
+}
