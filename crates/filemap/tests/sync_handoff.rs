@@ -364,7 +364,7 @@ fn two_processes_looping_through_wait_all_alternate_strictly() {
         std::thread::sleep(Duration::from_millis(100));
         // Both queue on both objects, A first: the semaphore goes to A, which cannot have the
         // mutex yet and declines it (to B, which declines it too: it stays free); then the
-        // mutex goes to A, which now has both.
+        // mutex goes to A, which usually has both then (see the assertion for the other case).
         s.release(1).unwrap();
         std::thread::sleep(Duration::from_millis(50));
         m.release().unwrap();
@@ -378,7 +378,12 @@ fn two_processes_looping_through_wait_all_alternate_strictly() {
         let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
         view.read_at(8, &mut order).unwrap();
         let order = String::from_utf8(order).unwrap();
-        assert_eq!(order, "AB".repeat(TURNS), "wait-all turns: the releaser must not take both back");
+        // Who goes first is a race under load: if A has not finished declining the semaphore
+        // when the mutex is released, the mutex goes to A, A cannot have the semaphore (its
+        // grant is on its way to B) and declines the mutex too, and B has both first (seen once
+        // in a loaded CI run: `BABA...`). What must hold is that they then take turns.
+        let alternating = order == "AB".repeat(TURNS) || order == "BA".repeat(TURNS);
+        assert!(alternating, "wait-all turns: the releaser must not take both back: {order}");
     });
 }
 
