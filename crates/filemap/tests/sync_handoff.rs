@@ -378,10 +378,11 @@ fn two_processes_looping_through_wait_all_alternate_strictly() {
         let mut order = vec![0u8; u32::from_le_bytes(count) as usize];
         view.read_at(8, &mut order).unwrap();
         let order = String::from_utf8(order).unwrap();
-        // Who goes first is a race under load: if A has not finished declining the semaphore
-        // when the mutex is released, the mutex goes to A, A cannot have the semaphore (its
-        // grant is on its way to B) and declines the mutex too, and B has both first (seen once
-        // in a loaded CI run: `BABA...`). What must hold is that they then take turns.
+        // Who goes first is a race under load: if the semaphore's grant has not finished
+        // going through A and B (each declining it) when the mutex is released, the mutex goes
+        // to A, A cannot have the semaphore (its grant is still at B) and declines the mutex to
+        // B, which then has both first (seen once in a loaded CI run: `BABA...`). What must
+        // hold is that they then take turns.
         let alternating = order == "AB".repeat(TURNS) || order == "BA".repeat(TURNS);
         assert!(alternating, "wait-all turns: the releaser must not take both back: {order}");
     });
