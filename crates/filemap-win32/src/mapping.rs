@@ -48,8 +48,8 @@ unsafe fn create_file_mapping(
     // The core's locks (the fork registry, the namespace cache, the view registry) are held
     // in here: `TerminateThread` must not park the thread inside (`handles::Deferred`).
     let _deferred = crate::handles::Deferred::new();
-    // SAFETY: forwarded caller promise.
-    let name = unsafe { name.read() }?;
+    // SAFETY: forwarded caller promise (the name stays valid for the whole call).
+    let name = unsafe { name.read_borrowed() }?;
     // SAFETY: forwarded caller promise.
     let inherit = unsafe { inherit_from(sa) };
     let (protection, flags) = Protection::from_win32(fl_protect)?;
@@ -149,8 +149,8 @@ pub unsafe extern "system" fn CreateFileMappingW(
 /// `name` NULL or NUL-terminated.
 unsafe fn open_file_mapping(access: u32, inherit: BOOL, name: Name) -> Res<HANDLE> {
     let _deferred = crate::handles::Deferred::new(); // see `create_mutex`/`create_file_mapping`
-    // SAFETY: forwarded caller promise.
-    let Some(name) = (unsafe { name.read() })? else {
+    // SAFETY: forwarded caller promise (the name stays valid for the whole call).
+    let Some(name) = (unsafe { name.read_borrowed() })? else {
         return fail(Win32Error::INVALID_PARAMETER);
     };
     if name.is_empty() {

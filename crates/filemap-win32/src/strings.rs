@@ -107,6 +107,28 @@ impl Name {
     }
 }
 
+impl Name {
+    /// [`Name::read`], borrowing an ANSI name instead of copying it (a wide one is converted).
+    ///
+    /// # Safety
+    /// The pointer must be NULL or a NUL-terminated string of its kind that stays valid and
+    /// unchanged for `'a`.
+    pub unsafe fn read_borrowed<'a>(self) -> Res<Option<std::borrow::Cow<'a, str>>> {
+        match self {
+            Name::A(p) if p.is_null() => Ok(None),
+            Name::A(p) => {
+                // SAFETY: non-NULL, NUL-terminated and valid for 'a (caller's promise).
+                let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+                std::str::from_utf8(bytes)
+                    .map(|s| Some(std::borrow::Cow::Borrowed(s)))
+                    .map_err(|_| Fail(Win32Error::INVALID_NAME.0))
+            }
+            // SAFETY: forwarded caller promise.
+            Name::W(_) => Ok(unsafe { self.read() }?.map(std::borrow::Cow::Owned)),
+        }
+    }
+}
+
 /// The wide units of `s`, NUL-terminated.
 pub fn to_wide_z(s: &str) -> Vec<WChar> {
     s.chars().map(u32::from).chain(std::iter::once(0)).collect()

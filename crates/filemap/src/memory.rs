@@ -1214,9 +1214,10 @@ pub(crate) fn mark_raw(base: usize, view_pin: Option<MapPin>) {
 /// registry lock is released; the span returned is then 0).
 pub(crate) fn take_raw_view(addr: usize, preserve: bool) -> Result<(usize, usize, Option<MapPin>)> {
     let mut reg = registry();
-    let base = find(&reg, addr).filter(|b| matches!(reg[b].kind, Kind::View { raw: true, .. }));
-    let Some(base) = base else {
-        return Err(bad_address(format!("{addr:#x} is not inside a mapped view")));
+    // One search for the allocation (`find`'s), one to remove it.
+    let base = match reg.range(..=addr).next_back() {
+        Some((&b, alloc)) if addr < b + alloc.len && matches!(alloc.kind, Kind::View { raw: true, .. }) => b,
+        _ => return Err(bad_address(format!("{addr:#x} is not inside a mapped view"))),
     };
     let alloc = reg.remove(&base).expect("found");
     let pin = match alloc.kind {

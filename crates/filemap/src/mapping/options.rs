@@ -18,7 +18,7 @@ use super::*;
 /// ```
 #[derive(Debug, Clone)]
 pub struct MappingOptions<'f> {
-    pub(super) name: Option<String>,
+    pub(super) name: Option<std::borrow::Cow<'f, str>>,
     pub(super) size: u64,
     pub(super) protection: Protection,
     pub(super) flags: SectionFlags,
@@ -48,9 +48,10 @@ impl Default for MappingOptions<'_> {
 }
 
 impl<'f> MappingOptions<'f> {
-    /// The object's name (`Local\x`, `Global\x` or `x`); an empty name means unnamed. A `String`
-    /// is taken as it is, without a copy.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
+    /// The object's name (`Local\x`, `Global\x` or `x`); an empty name means unnamed. A `&str`
+    /// is borrowed for as long as the options live and a `String` is taken as it is: neither
+    /// is copied.
+    pub fn name(mut self, name: impl Into<std::borrow::Cow<'f, str>>) -> Self {
         let name = name.into();
         self.name = (!name.is_empty()).then_some(name);
         self
