@@ -486,12 +486,13 @@ impl Drop for Deferred {
 /// For `TerminateThread`'s signal handler: if the thread is in a deferred section, marks it to
 /// park when the section ends and returns true. Async-signal-safe (one thread-local word).
 pub(crate) fn defer_termination() -> bool {
-    // The interrupted code of this thread cannot run until the handler returns.
+    // The interrupted code of this thread cannot run until the handler returns: a load and a
+    // store are enough.
     let d = deferring();
-    let inside = d.aux_count() & !TERMINATE != 0;
+    let count = d.aux_count();
+    let inside = count & !TERMINATE != 0;
     if inside {
-        // (The interrupted thread cannot run until the handler returns: a plain store.)
-        d.set_aux_count(d.aux_count() | TERMINATE);
+        d.set_aux_count(count | TERMINATE);
     }
     inside
 }

@@ -21,13 +21,22 @@ pub type WChar = u32;
 /// # Safety
 /// `p` must be NULL or point to a NUL-terminated string.
 pub unsafe fn a_str(p: *const c_char) -> Res<Option<String>> {
+    // SAFETY: forwarded caller promise; the borrow ends here.
+    Ok(unsafe { a_str_borrowed(p) }?.map(str::to_owned))
+}
+
+/// [`a_str`] without the copy.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that stays valid and unchanged for `'a`.
+pub unsafe fn a_str_borrowed<'a>(p: *const c_char) -> Res<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
-    // SAFETY: non-NULL and NUL-terminated (caller's promise).
+    // SAFETY: non-NULL, NUL-terminated and valid for 'a (caller's promise).
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
     match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(Some(s.to_owned())),
+        Ok(s) => Ok(Some(s)),
         Err(_) => Err(Fail(ERROR_NO_UNICODE_TRANSLATION)),
     }
 }
@@ -97,17 +106,10 @@ impl Name {
     /// # Safety
     /// The pointer must be NULL or a NUL-terminated string of its kind.
     pub unsafe fn read(self) -> Res<Option<String>> {
-        match self {
-            // SAFETY: forwarded caller promise.
-            Name::A(p) => unsafe { a_str(p) },
-            // SAFETY: forwarded caller promise.
-            Name::W(p) => unsafe { w_str(p) },
-        }
-        .map_err(|_| Fail(Win32Error::INVALID_NAME.0))
+        // SAFETY: forwarded caller promise; the borrow ends here.
+        Ok(unsafe { self.read_borrowed() }?.map(std::borrow::Cow::into_owned))
     }
-}
 
-impl Name {
     /// [`Name::read`], borrowing an ANSI name instead of copying it (a wide one is converted).
     ///
     /// # Safety
@@ -115,17 +117,12 @@ impl Name {
     /// unchanged for `'a`.
     pub unsafe fn read_borrowed<'a>(self) -> Res<Option<std::borrow::Cow<'a, str>>> {
         match self {
-            Name::A(p) if p.is_null() => Ok(None),
-            Name::A(p) => {
-                // SAFETY: non-NULL, NUL-terminated and valid for 'a (caller's promise).
-                let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
-                std::str::from_utf8(bytes)
-                    .map(|s| Some(std::borrow::Cow::Borrowed(s)))
-                    .map_err(|_| Fail(Win32Error::INVALID_NAME.0))
-            }
             // SAFETY: forwarded caller promise.
-            Name::W(_) => Ok(unsafe { self.read() }?.map(std::borrow::Cow::Owned)),
+            Name::A(p) => unsafe { a_str_borrowed(p) }.map(|s| s.map(std::borrow::Cow::Borrowed)),
+            // SAFETY: forwarded caller promise.
+            Name::W(p) => unsafe { w_str(p) }.map(|s| s.map(std::borrow::Cow::Owned)),
         }
+        .map_err(|_| Fail(Win32Error::INVALID_NAME.0))
     }
 }
 

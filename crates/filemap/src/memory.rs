@@ -247,8 +247,13 @@ fn registry() -> std::sync::MutexGuard<'static, BTreeMap<usize, Allocation>> {
 }
 
 fn find(reg: &BTreeMap<usize, Allocation>, addr: usize) -> Option<usize> {
+    find_allocation(reg, addr).map(|(base, _)| base)
+}
+
+/// [`find`], with the allocation found.
+fn find_allocation(reg: &BTreeMap<usize, Allocation>, addr: usize) -> Option<(usize, &Allocation)> {
     let (&base, alloc) = reg.range(..=addr).next_back()?;
-    (addr < base + alloc.len).then_some(base)
+    (addr < base + alloc.len).then_some((base, alloc))
 }
 
 const fn round_up(n: usize, to: usize) -> usize {
@@ -1170,8 +1175,8 @@ fn parse_maps_line(line: &str) -> Option<(usize, usize, u32, bool)> {
 
 /// Records a view mapped at `base`. For a view of a reserved section, the pages the section has
 /// committed are opened now (the view was mapped inaccessible). `raw`: the view is given away to
-/// raw-address code at once, with its pin (as [`mark_raw`] does).
-pub(crate) fn register_view(base: usize, view: ViewRecord, raw: Option<Option<MapPin>>) {
+/// raw-address code at once, with its `pin` (as [`mark_raw`] does); `pin` is `None` otherwise.
+pub(crate) fn register_view(base: usize, view: ViewRecord, raw: bool, pin: Option<MapPin>) {
     let span = round_up(view.len.max(1), PAGE);
     let default = view.protect | view.modifiers;
     let reserved = view.reserved.is_some();
@@ -1179,7 +1184,7 @@ pub(crate) fn register_view(base: usize, view: ViewRecord, raw: Option<Option<Ma
     let mut alloc = Allocation {
         len: span,
         alloc_protect: default,
-        kind: Kind::View { view, raw: raw.is_some(), pin: raw.flatten() },
+        kind: Kind::View { view, raw, pin },
         runs: Runs::new(span, page),
     };
     if reserved {
@@ -1214,10 +1219,10 @@ pub(crate) fn mark_raw(base: usize, view_pin: Option<MapPin>) {
 /// registry lock is released; the span returned is then 0).
 pub(crate) fn take_raw_view(addr: usize, preserve: bool) -> Result<(usize, usize, Option<MapPin>)> {
     let mut reg = registry();
-    // One search for the allocation (`find`'s), one to remove it.
-    let base = match reg.range(..=addr).next_back() {
-        Some((&b, alloc)) if addr < b + alloc.len && matches!(alloc.kind, Kind::View { raw: true, .. }) => b,
-        _ => return Err(bad_address(format!("{addr:#x} is not inside a mapped view"))),
+    // One search for the allocation, one to remove it.
+    let base = find_allocation(&reg, addr).filter(|(_, a)| matches!(a.kind, Kind::View { raw: true, .. }));
+    let Some((base, _)) = base else {
+        return Err(bad_address(format!("{addr:#x} is not inside a mapped view")));
     };
     let alloc = reg.remove(&base).expect("found");
     let pin = match alloc.kind {

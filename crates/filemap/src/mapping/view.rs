@@ -119,7 +119,8 @@ impl ViewBuilder<'_> {
                 len,
                 reserved: section,
             },
-            if raw { Some(pin.take()) } else { None },
+            raw,
+            if raw { pin.take() } else { None },
         );
         Ok(View { ptr, len, offset: self.offset, kind, execute, reserved, _pin: pin })
     }
