@@ -53,14 +53,14 @@ fn describe(figure: &str) -> &'static str {
             "the floor of a create cycle under the lifetime protocol: O_TMPFILE, one pwritev of header and data page, a read lock, linkat, map and touch, the close's write lock and unlink (raw only; ns)"
         }
         "create_cycle_calls" => {
-            "filemap's system calls, in order, without its code: the 11 calls of its create cycle (O_TMPFILE, fstat, pwritev, read lock, linkat, fstat, a MAP_FIXED_NOREPLACE view at a remembered address, munmap, write lock, unlink, close) and nothing else (raw only; ns)"
+            "filemap's system calls, in order, without its code: the 11 calls of its create cycle (O_TMPFILE, fstat, pwritev, read lock, linkat, a MAP_FIXED_NOREPLACE view at a remembered address, MADV_POPULATE_READ, munmap, write lock, unlink, close) and nothing else (raw only; ns)"
         }
         "open_cycle" => "open existing + map + touch + unmap + close (ns)",
         "open_cycle_floor" => {
             "the floor of an open cycle under the lifetime protocol: the raw cycle plus a read lock, an fstat, a pread of the header page and the close's write-lock probe (raw only; ns)"
         }
         "open_cycle_calls" => {
-            "filemap's system calls, in order, without its code: the 11 calls of its open cycle (openat, the F_OFD_GETLK liveness probe, read lock, fstat, pread of the header, fstat, a MAP_FIXED_NOREPLACE view at a remembered address, munmap, write-lock probe, unlock, close) and nothing else (raw only; ns)"
+            "filemap's system calls, in order, without its code: the 11 calls of its open cycle (openat, the F_OFD_GETLK liveness probe, read lock, fstat, pread of the header, a MAP_FIXED_NOREPLACE view at a remembered address, MADV_POPULATE_READ, munmap, write-lock probe, unlock, close) and nothing else (raw only; ns)"
         }
         "mutex" => "uncontended acquire + release (ns)",
         "mutex_node_cas" => {

@@ -20,8 +20,10 @@
 //!   (`/proc/self/fd`, no second path lookup), so the kernel also checks the opener's own rights.
 //!   Skipped only when the header's writer is the opener itself (same non-root euid) or root.
 //! - **Sizes** ([`ensure_covers`]): the object file or the backing file may be truncated at any
-//!   time; every view is mapped only after `fstat` shows the file covers it, so a reader is
-//!   never handed a view that faults with `SIGBUS`. A file shrunk *after* the view was made is
+//!   time; every view is mapped only after `fstat` shows the file covers it (or, for a small
+//!   view whose page tables are filled as it is mapped, after the fill did: it fails with
+//!   `EFAULT` where an access would raise `SIGBUS`, see `sys::map_file`), so a reader is never
+//!   handed a view that faults with `SIGBUS`. A file shrunk *after* the view was made is
 //!   the one case no check can prevent (`docs/ARCHITECTURE.md`).
 
 use std::os::unix::ffi::OsStrExt;

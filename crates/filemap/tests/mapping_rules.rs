@@ -599,3 +599,28 @@ fn big_copy_on_write_and_reserved_views_are_not_populated() {
     filemap::memory::allocate(view.as_ptr() as usize, 4 * filemap::PAGE_SIZE, commit, read_write, false).unwrap();
     assert!(faults_writing(&view, 4) >= 4, "a reserved section's view is opened page by page");
 }
+
+#[test]
+fn a_small_view_of_an_object_file_truncated_after_open_is_refused_and_a_regrown_one_maps_again() {
+    // A small view is checked by the fill of its page tables (no `fstat`): the fill meets the
+    // end of the file, the view is unmapped and the call fails as the `fstat` check would.
+    let name = unique("shrunk");
+    let size = 4 * filemap::PAGE_SIZE as u64;
+    let (map, _) = create(&name, size);
+    let file = std::fs::OpenOptions::new().write(true).open(object_path(&name)).unwrap();
+    file.set_len(filemap::PAGE_SIZE as u64).unwrap(); // the header page alone
+    for access in [Access::WRITE, Access::READ] {
+        assert_code(map.view(access), Win32Error::INVALID_DATA);
+        assert_code(map.view_range(0, filemap::PAGE_SIZE, access), Win32Error::INVALID_DATA);
+    }
+    let cut = map.view(Access::WRITE).unwrap_err().to_string();
+    assert!(cut.contains("object file") && cut.contains("shorter"), "{cut}");
+    // Two of the four data pages: a view of the first two maps, one of all four does not.
+    file.set_len(filemap::PAGE_SIZE as u64 * 3).unwrap();
+    let head = map.view_range(0, 2 * filemap::PAGE_SIZE, Access::WRITE).unwrap();
+    head.write_at(0, b"still here").unwrap();
+    assert_code(map.view(Access::WRITE), Win32Error::INVALID_DATA);
+    file.set_len(filemap::PAGE_SIZE as u64 + size).unwrap();
+    let whole = map.view(Access::WRITE).unwrap();
+    assert_eq!(whole.read_vec(0, 10).unwrap(), b"still here");
+}

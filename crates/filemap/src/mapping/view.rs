@@ -221,14 +221,21 @@ impl ViewBuilder<'_> {
         let m = self.mapping;
         let len = plan.len;
         // The file may have been truncated since the handle was opened: map only what it still
-        // covers (the object's bytes in the view), or the view would SIGBUS.
+        // covers (the object's bytes in the view), or the view would SIGBUS. A view whose page
+        // tables are filled as it is mapped is checked by the fill itself (`sys::map_file`),
+        // which saves the `fstat`; any other is checked first.
         let end = base + self.offset + (len as u64).min(m.size() - self.offset);
         let (code, file) = if m.backing.is_some() {
             (Win32Error::FILE_INVALID, "its backing file")
         } else {
             (Win32Error::INVALID_DATA, "its object file")
         };
-        crate::backing::ensure_covers(fd, end, code, what, file)?;
+        let fills = plan.populates(m.backing.is_none())
+            && !self.replace_placeholder
+            && !(plan.large && plan.placement == Placement::Anywhere);
+        if !fills {
+            crate::backing::ensure_covers(fd, end, code, what, file)?;
+        }
         let section = if plan.reserved {
             let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| Error::from_io(what(), e.into()))?;
             Some(crate::memory::ReservedSection {
@@ -253,11 +260,20 @@ impl ViewBuilder<'_> {
         }
         let mapped = if plan.large && plan.placement == Placement::Anywhere {
             crate::sys::vm::map_huge_file(fd, base + self.offset, len, plan.prot, plan.sharing)
+                .map(|ptr| (ptr, sys::Filled::No))
         } else {
-            let populate = plan.populates(m.backing.is_none());
-            sys::map_file(fd, base + self.offset, len, plan.prot, plan.sharing, plan.placement, populate)
+            sys::map_file(fd, base + self.offset, len, plan.prot, plan.sharing, plan.placement, fills)
         };
-        let ptr = mapped.map_err(|e| match e {
+        let (ptr, filled) = mapped.map_err(|e| match e {
+            // The fill met the end of the file: say how short it is, as the check would have.
+            Errno::FAULT if fills => {
+                crate::backing::ensure_covers(fd, end, code, what, file).err().unwrap_or_else(|| {
+                    Error::new(
+                        code,
+                        format!("{}: {file} does not cover the view (truncated by another process?)", what()),
+                    )
+                })
+            }
             Errno::EXIST => Error::new(
                 Win32Error::INVALID_ADDRESS,
                 format!("{}: the requested address {:#x} is already in use", what(), self.address.unwrap_or(0)),
@@ -271,6 +287,14 @@ impl ViewBuilder<'_> {
             ),
             e => Error::from_io(what(), e.into()),
         })?;
+        if fills && filled == sys::Filled::No {
+            // The fill could not run: check the file as any other view does.
+            if let Err(e) = crate::backing::ensure_covers(fd, end, code, what, file) {
+                // SAFETY: the view was mapped just above and nothing references it yet.
+                unsafe { sys::unmap(ptr, len) }.ok();
+                return Err(e);
+            }
+        }
         Ok((ptr, pin, section))
     }
 }
@@ -291,8 +315,9 @@ pub(super) struct Plan {
 pub(super) const POPULATE_MAX: usize = GRANULARITY;
 
 impl Plan {
-    /// Whether the view's page tables are filled at once (`MAP_POPULATE`) rather than page by
-    /// page on first touch: a small, accessible, shared view of a committed paging-file section
+    /// Whether the view's page tables are filled at once (`MADV_POPULATE_READ` right after the
+    /// `mmap`, which also checks that the file covers the view: `sys::map_file`) rather than
+    /// page by page on first touch: a small, accessible, shared view of a committed paging-file section
     /// (`paging_file`), whose pages exist already (`SEC_COMMIT` allocated them at create), so
     /// filling costs no memory, only the page-table entries the first touches would make. It
     /// saves the faults' exception entries: 0.3-0.45 µs a map, write, unmap of one page here

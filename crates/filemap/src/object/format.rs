@@ -38,8 +38,9 @@ pub(super) const OFF_PATH: usize = 1024;
 pub const PATH_CAP: usize = 2048;
 /// Committed objects up to this size are zero-filled by the header write instead of `fallocate`.
 pub(super) const SMALL_COMMIT: u64 = 60 * 1024;
-/// The zeroed data the header write gathers for small committed objects.
-pub(super) static ZEROS: [u8; SMALL_COMMIT as usize] = [0; SMALL_COMMIT as usize];
+/// The zeros the header write gathers: the header page's unused tail and, for small committed
+/// objects, their data (so nothing is allocated or cleared for them).
+pub(super) static ZEROS: [u8; HEADER_SIZE + SMALL_COMMIT as usize] = [0; HEADER_SIZE + SMALL_COMMIT as usize];
 /// Offset of the synchronization state area in the header page (64-byte aligned).
 pub const SYNC_OFFSET: usize = 3072;
 /// Size of the synchronization state area.
@@ -142,8 +143,13 @@ pub(super) fn checksum(buf: &[u8], name_len: usize, path_len: usize) -> u64 {
     mix(&buf[..OFF_CHECKSUM]);
     mix(&[0; 8]);
     mix(&buf[OFF_CHECKSUM + 8..OFF_NAME]);
-    mix(&buf[OFF_NAME..OFF_NAME + name_len]);
-    mix(&buf[OFF_PATH..OFF_PATH + path_len]);
+    // (A header's prefix may end before the path area: an empty range mixes nothing.)
+    if name_len > 0 {
+        mix(&buf[OFF_NAME..OFF_NAME + name_len]);
+    }
+    if path_len > 0 {
+        mix(&buf[OFF_PATH..OFF_PATH + path_len]);
+    }
     h
 }
 
@@ -158,7 +164,28 @@ impl Header {
     /// [`Header::encode`] with the synchronization area at `area` ([`sync_area_offset`] of the
     /// header's type and the file's inode number; clamped to the places it can give).
     pub fn encode_at(&self, sync_init: &[u8], area: usize) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; HEADER_SIZE];
+        let mut page = self.encode_prefix(sync_init, area)?;
+        page.resize(HEADER_SIZE, 0);
+        Ok(page)
+    }
+
+    /// [`Header::encode_at`] without the page's zero tail: the header page's first bytes, up to
+    /// the last that can be non-zero (the name, the backing path or the synchronization area,
+    /// whichever ends last); every byte after them is zero. A create writes these and gathers
+    /// the tail from [`ZEROS`], so it neither allocates nor clears a page for its header.
+    pub(super) fn encode_prefix(&self, sync_init: &[u8], area: usize) -> Result<Vec<u8>> {
+        let name_len = self.name.as_ref().map_or(0, |n| n.len());
+        let path_len = self.backing.as_ref().map_or(0, |b| b.path.as_os_str().len());
+        let n = sync_init.len().min(SYNC_LEN);
+        let area = area.clamp(SYNC_LOWEST, SYNC_OFFSET);
+        let mut end = OFF_NAME + name_len.min(NAME_CAP);
+        if self.backing.is_some() {
+            end = end.max(OFF_PATH + path_len.min(PATH_CAP));
+        }
+        if n > 0 {
+            end = end.max(area + n);
+        }
+        let mut buf = vec![0u8; end];
         buf[..8].copy_from_slice(&MAGIC);
         put_u32(&mut buf, OFF_VERSION, VERSION);
         put_u32(&mut buf, OFF_KIND, self.kind as u32);
@@ -197,9 +224,9 @@ impl Header {
             put_u32(&mut buf, OFF_PATH_LEN, bytes.len() as u32);
             buf[OFF_PATH..OFF_PATH + bytes.len()].copy_from_slice(bytes);
         }
-        let n = sync_init.len().min(SYNC_LEN);
-        let area = area.clamp(SYNC_LOWEST, SYNC_OFFSET);
-        buf[area..area + n].copy_from_slice(&sync_init[..n]);
+        if n > 0 {
+            buf[area..area + n].copy_from_slice(&sync_init[..n]);
+        }
         let sum = checksum(&buf, get_u32(&buf, OFF_NAME_LEN) as usize, get_u32(&buf, OFF_PATH_LEN) as usize);
         put_u64(&mut buf, OFF_CHECKSUM, sum);
         Ok(buf)

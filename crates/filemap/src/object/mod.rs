@@ -187,6 +187,28 @@ mod tests {
     }
 
     #[test]
+    fn a_creates_header_write_stops_at_its_last_meaningful_byte_and_the_zero_tail_completes_it() {
+        let mapping = Header { backing: None, ..sample() };
+        let name_end = OFF_NAME + mapping.name.as_ref().unwrap().len();
+        let event = Header { kind: ObjectType::Event, ..mapping.clone() };
+        let area = sync_area_offset(ObjectType::Event, 3);
+        let cases = [
+            (mapping.clone(), &[][..], SYNC_OFFSET, name_end),
+            (sample(), &[][..], SYNC_OFFSET, OFF_PATH + 6),
+            (event, &[7u8; 12][..], area, area + 12),
+            (Header { name: None, ..mapping }, &[][..], SYNC_OFFSET, OFF_NAME),
+        ];
+        for (h, sync, at, end) in cases {
+            let prefix = h.encode_prefix(sync, at).unwrap();
+            assert_eq!(prefix.len(), end, "{:?}", h.kind);
+            let mut page = prefix.clone();
+            page.resize(HEADER_SIZE, 0);
+            assert_eq!(Header::decode(&page).unwrap(), h);
+            assert_eq!(&page[at..at + sync.len()], sync);
+        }
+    }
+
+    #[test]
     fn the_sync_area_is_not_covered_by_the_checksum() {
         let mut buf = sample().encode(&[]).unwrap();
         buf[SYNC_OFFSET + 5] = 0xff;

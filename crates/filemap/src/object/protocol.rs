@@ -1017,7 +1017,8 @@ pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(Owned
 pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
     let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
     new.header.creator_uid = st.st_uid;
-    let page = new.header.encode_at(new.sync_init, sync_area_offset(new.header.kind, st.st_ino))?;
+    // The header's meaningful bytes; the rest of its page is gathered from `ZEROS` below.
+    let page = new.header.encode_prefix(new.sync_init, sync_area_offset(new.header.kind, st.st_ino))?;
     let total = HEADER_SIZE as u64 + new.data_len;
     let commit_error = |e: Errno| match e {
         Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
@@ -1029,9 +1030,9 @@ pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::
     };
     // Small committed objects: writing zeroed data with the header commits it in the same call
     // (gathered from a static zero block, so nothing is allocated or cleared for it).
-    let mut zeros: &[u8] = &[];
+    let mut data_zeros = 0;
     if new.commit && new.data_len > 0 && new.data_len <= SMALL_COMMIT {
-        zeros = &ZEROS[..new.data_len as usize];
+        data_zeros = new.data_len as usize;
     } else if new.commit && new.data_len > 0 {
         rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, total).map_err(commit_error)?;
     } else if total > HEADER_SIZE as u64 {
@@ -1044,7 +1045,7 @@ pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::
             e => Error::from_io("cannot size the object", e.into()),
         })?;
     }
-    let (page, zeros) = (page.as_slice(), zeros);
+    let (page, zeros) = (page.as_slice(), &ZEROS[..HEADER_SIZE - page.len() + data_zeros]);
     let mut done = 0;
     while done < page.len() + zeros.len() {
         let written = if done < page.len() {

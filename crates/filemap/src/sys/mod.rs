@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, MsyncFlags, ProtFlags};
+use rustix::mm::{Advice, MapFlags, MsyncFlags, ProtFlags};
 
 /// The Win32 allocation granularity: views start at multiples of it.
 pub const GRANULARITY: usize = 64 * 1024;
@@ -56,8 +56,13 @@ const fn round_up(n: usize, to: usize) -> usize {
 }
 
 /// Maps `len` bytes of `fd` from `offset` (a multiple of [`PAGE`]) at a granularity-aligned
-/// address, and returns that address. `populate`: fill the page tables now (`MAP_POPULATE`;
-/// the kernel ignores a failure to fill, the mapping stands either way).
+/// address, and returns that address with what filling its page tables found ([`Filled`]).
+/// `populate`: fill them now, through `MADV_POPULATE_READ`, which also proves the file covers
+/// every page of the view: where the file ends first, the fill fails with `EFAULT` (an access
+/// there would raise `SIGBUS`), the view is unmapped again and the call fails with `EFAULT`.
+/// A read fill is what `MAP_POPULATE` does for a shared mapping too: on tmpfs it maps the pages
+/// writable already (no write notification there), without dirtying them or touching the file's
+/// times as a write fill does (measured: a write fill made the open cycle 2-3% slower).
 pub fn map_file(
     fd: BorrowedFd<'_>,
     offset: u64,
@@ -66,11 +71,47 @@ pub fn map_file(
     sharing: Sharing,
     placement: Placement,
     populate: bool,
+) -> Result<(NonNull<u8>, Filled), Errno> {
+    let ptr = map_unfilled(fd, offset, len, prot, sharing, placement)?;
+    if !populate {
+        return Ok((ptr, Filled::No));
+    }
+    // SAFETY: [ptr, ptr + len) is the accessible mapping just made, known to nobody else yet;
+    // filling its page tables reads, and changes no memory.
+    match unsafe { rustix::mm::madvise(ptr.as_ptr().cast(), len, Advice::LinuxPopulateRead) } {
+        Ok(()) => Ok((ptr, Filled::Covered)),
+        Err(Errno::FAULT) => {
+            // SAFETY: our own mapping from above; nothing references it.
+            unsafe { unmap(ptr, len) }.ok();
+            Err(Errno::FAULT)
+        }
+        // Kernels before 5.14 do not know the advice (EINVAL); memory pressure or a signal may
+        // stop the fill (ENOMEM, EINTR). The view stands, unfilled: the caller checks the file.
+        Err(_) => Ok((ptr, Filled::No)),
+    }
+}
+
+/// What [`map_file`] learnt from filling a view's page tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filled {
+    /// Not filled (not asked for, or the fill could not run): nothing is known of the file.
+    No,
+    /// Every page is mapped: the file covered the whole view when it was mapped.
+    Covered,
+}
+
+fn map_unfilled(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+    prot: ProtFlags,
+    sharing: Sharing,
+    placement: Placement,
 ) -> Result<NonNull<u8>, Errno> {
     let flags = match sharing {
         Sharing::Shared => MapFlags::SHARED,
         Sharing::CopyOnWrite => MapFlags::PRIVATE,
-    } | if populate { MapFlags::POPULATE } else { MapFlags::empty() };
+    };
     if len == 0 {
         return Err(Errno::INVAL);
     }
