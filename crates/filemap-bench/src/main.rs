@@ -53,7 +53,7 @@ fn describe(figure: &str) -> &'static str {
             "the floor of a create cycle under the lifetime protocol: O_TMPFILE, one pwritev of header and data page, a read lock, linkat, map and touch, the close's write lock and unlink (raw only; ns)"
         }
         "create_cycle_calls" => {
-            "filemap's system calls, in order, without its code: the 11 calls of its create cycle (O_TMPFILE, fstat, pwritev, read lock, linkat, a MAP_FIXED_NOREPLACE view at a remembered address, MADV_POPULATE_READ, munmap, write lock, unlink, close) and nothing else (raw only; ns)"
+            "filemap's system calls, in order, without its code: the 11 calls of its create cycle (O_TMPFILE, geteuid, pwritev, read lock, linkat, a MAP_FIXED_NOREPLACE view at a remembered address, MADV_POPULATE_READ, munmap, write lock, unlink, close) and nothing else (raw only; ns)"
         }
         "open_cycle" => "open existing + map + touch + unmap + close (ns)",
         "open_cycle_floor" => {

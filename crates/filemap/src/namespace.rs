@@ -231,6 +231,9 @@ pub(crate) struct Dir {
     /// root, to find the directory again once the namespace itself is gone.
     ns: Weak<Inner>,
     root: Option<PathBuf>,
+    /// The directory carries [`EXACT_MODES_ACL`] as its default ACL: files made in it get
+    /// exactly the mode they are made with, whatever the umask (see `object::fill`).
+    pub(crate) exact_modes: bool,
     /// This directory's amortized sweep.
     pub(crate) sweep: Mutex<SweepState>,
     /// No sweep step before this time of the coarse monotonic clock, in nanoseconds
@@ -248,6 +251,7 @@ impl std::fmt::Debug for Dir {
 impl Dir {
     fn new(fd: OwnedFd, scope: Scope, path: PathBuf, ns: &Namespace) -> Dir {
         Dir {
+            exact_modes: has_exact_modes(&fd),
             fd,
             scope,
             path,
@@ -383,8 +387,48 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
     let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
     if st.st_uid == euid.as_raw() {
         rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| Error::from_io(what(), e.into()))?;
+        set_exact_modes(&fd);
     }
     Ok(fd)
+}
+
+/// The default ACL of a namespace directory (`system.posix_acl_default`, little-endian
+/// `posix_acl_xattr` version 2): owner, group and others may have every permission. Under a
+/// default ACL the kernel does not apply the umask to a new file, and keeps of the ACL only
+/// what the mode asked for allows; a minimal ACL like this one is then the mode itself, so the
+/// file gets no ACL of its own and exactly the mode it was made with. That saves a create the
+/// `fstat` that otherwise finds out what the umask took away (S3). It grants nothing: a file's
+/// mode still comes from its creator, and the directory's own access is its mode's.
+const EXACT_MODES_ACL: [u8; 28] = {
+    const fn entry(tag: u16) -> [u8; 8] {
+        let (t, all, undefined_id) = (tag.to_le_bytes(), 7u16.to_le_bytes(), u32::MAX.to_le_bytes());
+        [t[0], t[1], all[0], all[1], undefined_id[0], undefined_id[1], undefined_id[2], undefined_id[3]]
+    }
+    let (owner, group, other) = (entry(0x01), entry(0x04), entry(0x20));
+    let mut acl = [0u8; 28];
+    acl[0] = 2; // version
+    let mut i = 0;
+    while i < 8 {
+        acl[4 + i] = owner[i];
+        acl[12 + i] = group[i];
+        acl[20 + i] = other[i];
+        i += 1;
+    }
+    acl
+};
+const DEFAULT_ACL_XATTR: &str = "system.posix_acl_default";
+
+/// Gives a namespace directory we own [`EXACT_MODES_ACL`]. A filesystem without POSIX ACLs
+/// refuses it; creates there keep their `fstat` (the directory reads as without it).
+fn set_exact_modes(fd: &OwnedFd) {
+    rustix::fs::fsetxattr(fd, DEFAULT_ACL_XATTR, &EXACT_MODES_ACL, rustix::fs::XattrFlags::empty()).ok();
+}
+
+/// Whether the directory's default ACL is exactly [`EXACT_MODES_ACL`] (any other, or none, or
+/// an `O_PATH` descriptor that cannot read it: no).
+fn has_exact_modes(fd: &OwnedFd) -> bool {
+    let mut buf = [0u8; EXACT_MODES_ACL.len() + 1];
+    matches!(rustix::fs::fgetxattr(fd, DEFAULT_ACL_XATTR, &mut buf), Ok(n) if buf[..n] == EXACT_MODES_ACL)
 }
 
 fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {
@@ -458,6 +502,7 @@ fn init_global_in(ns: &Namespace, gid: Option<u32>) -> Result<PathBuf> {
     rustix::fs::fchown(&fd, Some(rustix::process::Uid::ROOT), Some(gid))
         .map_err(|e| Error::from_io(what(), e.into()))?;
     rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o3771)).map_err(|e| Error::from_io(what(), e.into()))?;
+    set_exact_modes(&fd);
     ns.forget(Scope::Global);
     Ok(path)
 }

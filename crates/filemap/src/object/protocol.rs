@@ -30,8 +30,9 @@ pub(crate) struct ObjectFile {
     dir: Option<Arc<Dir>>,
     name: Option<ObjectName>,
     header: Header,
-    dev: u64,
-    ino: u64,
+    /// The object file's (device, inode), from the `fstat` the handle was made with; a create
+    /// that needed no `fstat` (`fill`) learns it at first use.
+    id: OnceLock<(u64, u64)>,
     /// The OFD may be shared with another process (inheritable or inherited, or a fork that
     /// could not give each side its own OFD): close must not decide "last holder" by converting
     /// this OFD's own lock. Shared with the fork handlers' registry.
@@ -203,7 +204,7 @@ impl ObjectFile {
         dir: Option<Arc<Dir>>,
         name: Option<ObjectName>,
         header: Header,
-        st: &rustix::fs::Stat,
+        made: Made,
         shared: bool,
         writable: bool,
     ) -> ObjectFile {
@@ -216,9 +217,8 @@ impl ObjectFile {
             dir,
             name,
             header,
-            dev: st.st_dev,
-            ino: st.st_ino,
-            file_size: st.st_size as u64,
+            id: made.id.map(OnceLock::from).unwrap_or_default(),
+            file_size: made.file_size,
             shared_ofd,
             writable,
             page: OnceLock::new(),
@@ -242,7 +242,7 @@ impl ObjectFile {
             .map_err(|e| e.context(&what()))?
             .ok_or_else(|| Error::new(Win32Error::PATH_NOT_FOUND, what()))?;
         let file = name.file();
-        let (tmp, st) = match build_tmpfile(&dir, &mut new) {
+        let (tmp, made) = match build_tmpfile(&dir, &mut new) {
             // The directory was removed under us (systemd-logind's RemoveIPC does it at logout).
             Err(e) if e.code() == Win32Error::FILE_NOT_FOUND || e.code() == Win32Error::PATH_NOT_FOUND => {
                 dir = namespace::refresh(&dir, true)
@@ -263,7 +263,7 @@ impl ObjectFile {
                     sweep::tick(&dir);
                     let header = new.header.clone();
                     let object =
-                        ObjectFile::assemble(tmp, Some(dir), Some(name.clone()), header, &st, new.inheritable, true);
+                        ObjectFile::assemble(tmp, Some(dir), Some(name.clone()), header, made, new.inheritable, true);
                     return Ok((object, Created::New));
                 }
                 Err(Errno::EXIST) => match ObjectFile::open_in(&dir, name, new.header.kind, true, new.inheritable)? {
@@ -309,8 +309,9 @@ impl ObjectFile {
             | if new.inheritable { rustix::fs::MemfdFlags::empty() } else { rustix::fs::MemfdFlags::CLOEXEC };
         let fd = rustix::fs::memfd_create("filemap", flags)
             .map_err(|e| Error::from_io(format!("cannot create unnamed {}", new.header.kind), e.into()))?;
-        let st = fill(&fd, new).map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
-        Ok(ObjectFile::assemble(fd, None, None, new.header.clone(), &st, new.inheritable, true))
+        let made =
+            fill(&fd, new, false).map_err(|e| prefix(e, &format!("cannot create unnamed {}", new.header.kind)))?;
+        Ok(ObjectFile::assemble(fd, None, None, new.header.clone(), made, new.inheritable, true))
     }
 
     /// Opens an existing named object of type `kind`.
@@ -388,8 +389,15 @@ impl ObjectFile {
             // The header's name is checked in place and not kept: the handle keeps `name`.
             let header = Header::read_for(fd.as_fd(), Some(name)).map_err(|e| prefix(e, &what()))?;
             check_identity(&header, kind, &what)?;
-            let object =
-                ObjectFile::assemble(fd, Some(dir.clone()), Some(name.clone()), header, &st, inheritable, write);
+            let object = ObjectFile::assemble(
+                fd,
+                Some(dir.clone()),
+                Some(name.clone()),
+                header,
+                Made::of(&st),
+                inheritable,
+                write,
+            );
             return Ok(Found::Live(object));
         }
         Err(Error::new(
@@ -421,7 +429,7 @@ impl ObjectFile {
             }
             None => (None, None),
         };
-        Ok(ObjectFile::assemble(fd, dir, name, header, &st, true, writable))
+        Ok(ObjectFile::assemble(fd, dir, name, header, Made::of(&st), true, writable))
     }
 
     /// A new, independent OFD of the same object (for a handle with another inheritability).
@@ -441,7 +449,7 @@ impl ObjectFile {
             self.dir.clone(),
             self.name.clone(),
             self.header.clone(),
-            &st,
+            Made::of(&st),
             inheritable,
             self.writable,
         ))
@@ -487,7 +495,13 @@ impl ObjectFile {
 
     /// The object's identity (device, inode): equal for two handles iff they refer to one object.
     pub(crate) fn id(&self) -> (u64, u64) {
-        (self.dev, self.ino)
+        *self.id.get_or_init(|| match rustix::fs::fstat(&self.fd) {
+            Ok(st) => (st.st_dev, st.st_ino),
+            // Not for a descriptor we hold open (EBADF cannot happen, EOVERFLOW not on a
+            // 64-bit system); should it fail anyway, no other object can have this identity
+            // (inode numbers are below 2^64 - 1), so none is mistaken for this one.
+            Err(_) => (u64::MAX, u64::MAX - rustix::fd::AsRawFd::as_raw_fd(&self.fd) as u64),
+        })
     }
 
     /// The object file's size when this handle was made (header page + data).
@@ -506,7 +520,7 @@ impl ObjectFile {
 
     /// Where the synchronization area starts in the header page ([`sync_area_offset`]).
     pub(crate) fn sync_area_offset(&self) -> usize {
-        sync_area_offset(self.header.kind, self.ino)
+        sync_area_offset(self.header.kind, self.id().1)
     }
 
     /// The synchronization state area of the header page, mapped shared on first use.
@@ -747,7 +761,7 @@ impl ObjectFile {
             }
         };
         match rustix::fs::fstat(&fresh) {
-            Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
+            Ok(st) if (st.st_dev, st.st_ino) == self.id() => {}
             _ => return Ok(()), // the name already belongs to another object
         }
         drop(lock_ofd);
@@ -779,7 +793,8 @@ impl ObjectFile {
             return Ok(()); // a process sharing our OFD is deciding right now
         }
         if lock::set(fd, Kind::Write).is_ok() {
-            let _ = unlink_if_same(dir, file, self.dev, self.ino);
+            let (dev, ino) = self.id();
+            let _ = unlink_if_same(dir, file, dev, ino);
             lock::set(fd, Kind::Unlock).ok();
         }
         lock::set_process_turn(fd, false).ok();
@@ -794,7 +809,7 @@ impl ObjectFile {
             return Ok(());
         };
         match rustix::fs::fstat(&rw) {
-            Ok(st) if st.st_dev == self.dev && st.st_ino == self.ino => {}
+            Ok(st) if (st.st_dev, st.st_ino) == self.id() => {}
             _ => return Ok(()),
         }
         if lock::set(rw.as_fd(), Kind::Write).is_ok() {
@@ -995,7 +1010,20 @@ pub(super) fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) 
     }
 }
 
-pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, rustix::fs::Stat)> {
+/// What a handle is made with besides its descriptor: the object file's identity, when known
+/// without asking (see [`ObjectFile::id`]), and its size.
+pub(super) struct Made {
+    id: Option<(u64, u64)>,
+    file_size: u64,
+}
+
+impl Made {
+    fn of(st: &rustix::fs::Stat) -> Made {
+        Made { id: Some((st.st_dev, st.st_ino)), file_size: st.st_size as u64 }
+    }
+}
+
+pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(OwnedFd, Made)> {
     let flags = OFlags::TMPFILE | OFlags::RDWR | cloexec(new.inheritable);
     // Unnamed until linked, the file can be made with its final mode: nobody can reach it yet.
     let mode = Mode::from_raw_mode(new.header.mode & 0o777);
@@ -1007,18 +1035,31 @@ pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(Owned
         ),
         e => Error::from_io("cannot create the object file", e.into()),
     })?;
-    let st = fill(&fd, new)?;
+    let made = fill(&fd, new, dir.exact_modes)?;
     lock::set(fd.as_fd(), Kind::Read).map_err(|e| Error::from_io("cannot take the handle lock", e.into()))?;
-    Ok((fd, st))
+    Ok((fd, made))
 }
 
 /// Writes the header, sizes and reserves the data, and makes sure the file has exactly the
-/// requested mode (S3: whatever the umask took away is put back). Returns the file's status.
-pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::Stat> {
-    let mut st = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
-    new.header.creator_uid = st.st_uid;
+/// requested mode (S3: whatever the umask took away is put back).
+///
+/// `exact_mode`: the file was made in a directory whose default ACL gives it exactly the mode
+/// it was made with (`namespace::Dir::exact_modes`). A mapping or mutex made there needs no
+/// `fstat`: its mode is right, its owner is this process's effective uid, and its inode number
+/// places nothing (only a semaphore's, event's or timer's synchronization area moves with it).
+pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>, exact_mode: bool) -> Result<Made> {
+    let kind = new.header.kind;
+    let mut st = None;
+    if exact_mode && sync_area_offset(kind, 0) == sync_area_offset(kind, 1) {
+        new.header.creator_uid = rustix::process::geteuid().as_raw();
+    } else {
+        let now = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
+        new.header.creator_uid = now.st_uid;
+        st = Some(now);
+    }
+    let ino = st.as_ref().map_or(0, |st| st.st_ino);
     // The header's meaningful bytes; the rest of its page is gathered from `ZEROS` below.
-    let page = new.header.encode_prefix(new.sync_init, sync_area_offset(new.header.kind, st.st_ino))?;
+    let page = new.header.encode_prefix(new.sync_init, sync_area_offset(kind, ino))?;
     let total = HEADER_SIZE as u64 + new.data_len;
     let commit_error = |e: Errno| match e {
         Errno::NOSPC | Errno::FBIG | Errno::NOMEM => Error::with_source(
@@ -1061,14 +1102,14 @@ pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>) -> Result<rustix::fs::
             Err(e) => return Err(commit_error(e)),
         }
     }
-    st.st_size = total as i64;
     let mode = new.header.mode & 0o777;
-    if st.st_mode & 0o7777 != mode {
+    if let Some(st) = &st
+        && st.st_mode & 0o7777 != mode
+    {
         rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))
             .map_err(|e| Error::from_io(format!("cannot set the object's mode to {mode:04o}"), e.into()))?;
-        st.st_mode = (st.st_mode & !0o7777) | mode;
     }
-    Ok(st)
+    Ok(Made { id: st.map(|st| (st.st_dev, st.st_ino)), file_size: total })
 }
 
 /// Gives the unnamed file its name; `EEXIST` if the name is taken.
