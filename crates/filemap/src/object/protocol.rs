@@ -31,8 +31,9 @@ pub(crate) struct ObjectFile {
     name: Option<ObjectName>,
     header: Header,
     /// The object file's (device, inode), from the `fstat` the handle was made with; a create
-    /// that needed no `fstat` (`fill`) learns it at first use.
-    id: OnceLock<(u64, u64)>,
+    /// that needed no `fstat` (`fill`) has `None` and learns it at first use, into `asked_id`.
+    id: Option<(u64, u64)>,
+    asked_id: OnceLock<(u64, u64)>,
     /// The OFD may be shared with another process (inheritable or inherited, or a fork that
     /// could not give each side its own OFD): close must not decide "last holder" by converting
     /// this OFD's own lock. Shared with the fork handlers' registry.
@@ -217,7 +218,8 @@ impl ObjectFile {
             dir,
             name,
             header,
-            id: made.id.map(OnceLock::from).unwrap_or_default(),
+            id: made.id,
+            asked_id: OnceLock::new(),
             file_size: made.file_size,
             shared_ofd,
             writable,
@@ -495,7 +497,10 @@ impl ObjectFile {
 
     /// The object's identity (device, inode): equal for two handles iff they refer to one object.
     pub(crate) fn id(&self) -> (u64, u64) {
-        *self.id.get_or_init(|| match rustix::fs::fstat(&self.fd) {
+        if let Some(id) = self.id {
+            return id;
+        }
+        *self.asked_id.get_or_init(|| match rustix::fs::fstat(&self.fd) {
             Ok(st) => (st.st_dev, st.st_ino),
             // Not for a descriptor we hold open (EBADF cannot happen, EOVERFLOW not on a
             // 64-bit system); should it fail anyway, no other object can have this identity
@@ -520,7 +525,12 @@ impl ObjectFile {
 
     /// Where the synchronization area starts in the header page ([`sync_area_offset`]).
     pub(crate) fn sync_area_offset(&self) -> usize {
-        sync_area_offset(self.header.kind, self.id().1)
+        let kind = self.header.kind;
+        // (Only a semaphore's, event's or timer's place depends on the inode number.)
+        if sync_area_offset(kind, 0) == sync_area_offset(kind, 1) {
+            return sync_area_offset(kind, 0);
+        }
+        sync_area_offset(kind, self.id().1)
     }
 
     /// The synchronization state area of the header page, mapped shared on first use.
