@@ -185,7 +185,11 @@ impl Header {
         if n > 0 {
             end = end.max(area + n);
         }
-        let mut buf = vec![0u8; end];
+        // Not `vec![0; end]`: glibc's `calloc` skips the thread cache and costs ~370 instructions
+        // here, `malloc` and a short clear a few dozen (measured with callgrind).
+        #[allow(clippy::slow_vector_initialization)]
+        let mut buf = Vec::with_capacity(end);
+        buf.resize(end, 0u8);
         buf[..8].copy_from_slice(&MAGIC);
         put_u32(&mut buf, OFF_VERSION, VERSION);
         put_u32(&mut buf, OFF_KIND, self.kind as u32);

@@ -263,9 +263,15 @@ impl ObjectFile {
             match link(&tmp, &dir, file) {
                 Ok(()) => {
                     sweep::tick(&dir);
-                    let header = new.header.clone();
-                    let object =
-                        ObjectFile::assemble(tmp, Some(dir), Some(name.clone()), header, made, new.inheritable, true);
+                    let object = ObjectFile::assemble(
+                        tmp,
+                        Some(dir),
+                        Some(name.clone()),
+                        new.header,
+                        made,
+                        new.inheritable,
+                        true,
+                    );
                     return Ok((object, Created::New));
                 }
                 Err(Errno::EXIST) => match ObjectFile::open_in(&dir, name, new.header.kind, true, new.inheritable)? {
@@ -1037,7 +1043,7 @@ pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(Owned
     let flags = OFlags::TMPFILE | OFlags::RDWR | cloexec(new.inheritable);
     // Unnamed until linked, the file can be made with its final mode: nobody can reach it yet.
     let mode = Mode::from_raw_mode(new.header.mode & 0o777);
-    let fd = rustix::fs::openat(&dir.fd, ".", flags, mode).map_err(|e| match e {
+    let fd = rustix::fs::openat(&dir.fd, c".", flags, mode).map_err(|e| match e {
         Errno::ACCESS | Errno::PERM if dir.scope == Scope::Global => Error::new(
             Win32Error::ACCESS_DENIED,
             "creating objects in the Global namespace is a privilege (SeCreateGlobalPrivilege): \
@@ -1124,7 +1130,7 @@ pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>, exact_mode: bool) -> R
 
 /// Gives the unnamed file its name; `EEXIST` if the name is taken.
 pub(super) fn link(fd: &OwnedFd, dir: &Dir, file: &str) -> std::result::Result<(), Errno> {
-    match rustix::fs::linkat(fd, "", &dir.fd, file, AtFlags::EMPTY_PATH) {
+    match rustix::fs::linkat(fd, c"", &dir.fd, file, AtFlags::EMPTY_PATH) {
         Err(Errno::NOENT) | Err(Errno::PERM) => {
             // Kernels before 6.10 want CAP_DAC_READ_SEARCH for AT_EMPTY_PATH; go through /proc.
             let path = format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(fd));
