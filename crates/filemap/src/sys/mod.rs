@@ -72,10 +72,39 @@ pub fn map_file(
     placement: Placement,
     populate: bool,
 ) -> Result<(NonNull<u8>, Filled), Errno> {
-    let ptr = map_unfilled(fd, offset, len, prot, sharing, placement)?;
+    let flags = match sharing {
+        Sharing::Shared => MapFlags::SHARED,
+        Sharing::CopyOnWrite => MapFlags::PRIVATE,
+    };
+    if len == 0 {
+        return Err(Errno::INVAL);
+    }
+    // Asked once: with the libc backend each `page_size` call is a `sysconf` call.
+    static PAGE_MATCHES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*PAGE_MATCHES.get_or_init(|| rustix::param::page_size() == PAGE) {
+        return Err(Errno::NOTSUP);
+    }
+    let ptr = match placement {
+        Placement::Exactly(addr) => map_noreplace(fd, offset, len, prot, flags, addr)?,
+        Placement::Anywhere => {
+            let hint = HINT.load(Ordering::Relaxed);
+            let hinted = if hint != 0 { map_noreplace(fd, offset, len, prot, flags, hint).ok() } else { None };
+            let ptr = match hinted {
+                Some(ptr) => ptr,
+                None => map_reserve_and_trim(fd, offset, len, prot, flags)?,
+            };
+            HINT.store(ptr.as_ptr() as usize + round_up(len, GRANULARITY), Ordering::Relaxed);
+            ptr
+        }
+    };
     if !populate {
         return Ok((ptr, Filled::No));
     }
+    fill(ptr, len)
+}
+
+/// Fills the page tables of the view [`map_file`] just made (`MADV_POPULATE_READ`).
+fn fill(ptr: NonNull<u8>, len: usize) -> Result<(NonNull<u8>, Filled), Errno> {
     // SAFETY: [ptr, ptr + len) is the accessible mapping just made, known to nobody else yet;
     // filling its page tables reads, and changes no memory.
     match unsafe { rustix::mm::madvise(ptr.as_ptr().cast(), len, Advice::LinuxPopulateRead) } {
@@ -98,43 +127,6 @@ pub enum Filled {
     No,
     /// Every page is mapped: the file covered the whole view when it was mapped.
     Covered,
-}
-
-fn map_unfilled(
-    fd: BorrowedFd<'_>,
-    offset: u64,
-    len: usize,
-    prot: ProtFlags,
-    sharing: Sharing,
-    placement: Placement,
-) -> Result<NonNull<u8>, Errno> {
-    let flags = match sharing {
-        Sharing::Shared => MapFlags::SHARED,
-        Sharing::CopyOnWrite => MapFlags::PRIVATE,
-    };
-    if len == 0 {
-        return Err(Errno::INVAL);
-    }
-    // Asked once: with the libc backend each `page_size` call is a `sysconf` call.
-    static PAGE_MATCHES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*PAGE_MATCHES.get_or_init(|| rustix::param::page_size() == PAGE) {
-        return Err(Errno::NOTSUP);
-    }
-    match placement {
-        Placement::Exactly(addr) => map_noreplace(fd, offset, len, prot, flags, addr),
-        Placement::Anywhere => {
-            let hint = HINT.load(Ordering::Relaxed);
-            if hint != 0
-                && let Ok(ptr) = map_noreplace(fd, offset, len, prot, flags, hint)
-            {
-                HINT.store(hint + round_up(len, GRANULARITY), Ordering::Relaxed);
-                return Ok(ptr);
-            }
-            let ptr = map_reserve_and_trim(fd, offset, len, prot, flags)?;
-            HINT.store(ptr.as_ptr() as usize + round_up(len, GRANULARITY), Ordering::Relaxed);
-            Ok(ptr)
-        }
-    }
 }
 
 fn map_noreplace(
