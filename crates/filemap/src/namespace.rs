@@ -373,12 +373,13 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
         Scope::Local => 0o700,
         Scope::Global => 0o3771,
     };
-    match rustix::fs::mkdir(path, Mode::from_raw_mode(0o700)) {
-        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+    let made = match rustix::fs::mkdir(path, Mode::from_raw_mode(0o700)) {
+        Ok(()) => true,
+        Err(rustix::io::Errno::EXIST) => false,
         Err(e) => {
             return Err(Error::from_io(format!("cannot create namespace directory {}", path.display()), e.into()));
         }
-    }
+    };
     let fd = open_dir(path)?.ok_or_else(|| {
         Error::new(Win32Error::PATH_NOT_FOUND, format!("namespace directory {} vanished", path.display()))
     })?;
@@ -387,7 +388,9 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
     let st = rustix::fs::fstat(&fd).map_err(|e| Error::from_io(what(), e.into()))?;
     if st.st_uid == euid.as_raw() {
         rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| Error::from_io(what(), e.into()))?;
-        set_exact_modes(&fd);
+        if made {
+            set_exact_modes(&fd);
+        }
     }
     Ok(fd)
 }
@@ -418,17 +421,25 @@ const EXACT_MODES_ACL: [u8; 28] = {
 };
 const DEFAULT_ACL_XATTR: &str = "system.posix_acl_default";
 
-/// Gives a namespace directory we own [`EXACT_MODES_ACL`]. A filesystem without POSIX ACLs
-/// refuses it; creates there keep their `fstat` (the directory reads as without it).
+/// Gives a namespace directory we own [`EXACT_MODES_ACL`], unless it has a default ACL already
+/// (somebody's choice, never replaced: the directory then reads as without ours). Asked first:
+/// the kernel ignores `XATTR_CREATE` for POSIX ACLs (they are set through `set_acl` since Linux
+/// 6.2). A filesystem without POSIX ACLs refuses it; creates there keep their `fstat`.
 fn set_exact_modes(fd: &OwnedFd) {
-    rustix::fs::fsetxattr(fd, DEFAULT_ACL_XATTR, &EXACT_MODES_ACL, rustix::fs::XattrFlags::empty()).ok();
+    if matches!(rustix::fs::fgetxattr(fd, DEFAULT_ACL_XATTR, &mut [0u8; 0]), Err(rustix::io::Errno::NODATA)) {
+        rustix::fs::fsetxattr(fd, DEFAULT_ACL_XATTR, &EXACT_MODES_ACL, rustix::fs::XattrFlags::CREATE).ok();
+    }
 }
 
-/// Whether the directory's default ACL is exactly [`EXACT_MODES_ACL`] (any other, or none, or
-/// an `O_PATH` descriptor that cannot read it: no).
+/// Whether files made in the directory get exactly their mode: it is on tmpfs, whose POSIX
+/// ACLs the kernel itself implements (a network or FUSE filesystem might keep the attribute
+/// and still apply the umask), and its default ACL is exactly [`EXACT_MODES_ACL`] (any other,
+/// or none, or an `O_PATH` descriptor that cannot read it: no).
 fn has_exact_modes(fd: &OwnedFd) -> bool {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let on_tmpfs = rustix::fs::fstatfs(fd).is_ok_and(|fs| fs.f_type == TMPFS_MAGIC);
     let mut buf = [0u8; EXACT_MODES_ACL.len() + 1];
-    matches!(rustix::fs::fgetxattr(fd, DEFAULT_ACL_XATTR, &mut buf), Ok(n) if buf[..n] == EXACT_MODES_ACL)
+    on_tmpfs && matches!(rustix::fs::fgetxattr(fd, DEFAULT_ACL_XATTR, &mut buf), Ok(n) if buf[..n] == EXACT_MODES_ACL)
 }
 
 fn verify(scope: Scope, path: &Path, fd: &OwnedFd) -> Result<()> {

@@ -67,3 +67,37 @@ fn objects_get_exactly_the_mode_asked_for_under_a_strict_umask_with_or_without_t
         assert!(!has_acl(&path, "system.posix_acl_access"), "{} has an ACL", path.display());
     }
 }
+
+#[test]
+#[ignore = "needs root (init-global): scripts/test-root-and-python.sh runs it as root"]
+fn init_global_never_replaces_a_default_acl_already_there_and_creates_there_still_get_their_mode() {
+    common::require_root("init-global is root's");
+    let root = common::setup();
+    let acl = |group_perm: u8| {
+        let mut v = vec![2, 0, 0, 0];
+        for (tag, perm) in [(0x01u16, 7u8), (0x04, group_perm), (0x20, 0)] {
+            v.extend_from_slice(&tag.to_le_bytes());
+            v.extend_from_slice(&u16::from(perm).to_le_bytes());
+            v.extend_from_slice(&u32::MAX.to_le_bytes());
+        }
+        v
+    };
+    // A fresh Global directory gets the library's ACL.
+    let fresh = Namespace::at(root.join("modes-global-fresh"));
+    fresh.init_global(None).unwrap();
+    assert!(has_acl(&fresh.scope_dir(filemap::Scope::Global), "system.posix_acl_default"));
+    // An existing one keeps the ACL its administrator gave it (group r--, others nothing)...
+    let kept = Namespace::at(root.join("modes-global-kept"));
+    let dir = kept.scope_dir(filemap::Scope::Global);
+    std::fs::create_dir_all(&dir).unwrap();
+    let theirs = acl(4);
+    rustix::fs::setxattr(&dir, "system.posix_acl_default", &theirs, rustix::fs::XattrFlags::empty()).unwrap();
+    kept.init_global(None).unwrap();
+    let mut now = [0u8; 64];
+    let n = rustix::fs::getxattr(&dir, "system.posix_acl_default", &mut now).unwrap();
+    assert_eq!(&now[..n], &theirs[..], "init-global replaced the administrator's default ACL ({:?})", &now[..n]);
+    // ...under which a new file would get group r-- only: the create puts back the mode asked.
+    let name = format!(r"Global\modes-kept-{}", std::process::id());
+    let (_m, _) = Mapping::options().namespace(&kept).name(&name).size(4096).mode(0o660).create().unwrap();
+    assert_eq!(mode_of(&kept, &name), 0o660);
+}

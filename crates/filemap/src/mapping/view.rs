@@ -265,12 +265,17 @@ impl ViewBuilder<'_> {
             sys::map_file(fd, base + self.offset, len, plan.prot, plan.sharing, plan.placement, fills)
         };
         let (ptr, filled) = mapped.map_err(|e| match e {
-            // The fill met the end of the file: say how short it is, as the check would have.
+            // The fill failed: where the file is too short, say so as the check would have;
+            // otherwise a page could not be had (a hole a writer punched in a full tmpfs).
             Errno::FAULT if fills => {
                 crate::backing::ensure_covers(fd, end, code, what, file).err().unwrap_or_else(|| {
                     Error::new(
                         code,
-                        format!("{}: {file} does not cover the view (truncated by another process?)", what()),
+                        format!(
+                            "{}: a page of the view could not be mapped from {file} (a hole another \
+                             process made that the filesystem could not fill?)",
+                            what()
+                        ),
                     )
                 })
             }

@@ -33,7 +33,7 @@ pub(crate) struct ObjectFile {
     /// The object file's (device, inode), from the `fstat` the handle was made with; a create
     /// that needed no `fstat` (`fill`) has `None` and learns it at first use, into `asked_id`.
     id: Option<(u64, u64)>,
-    asked_id: OnceLock<(u64, u64)>,
+    asked_id: AskedId,
     /// The OFD may be shared with another process (inheritable or inherited, or a fork that
     /// could not give each side its own OFD): close must not decide "last holder" by converting
     /// this OFD's own lock. Shared with the fork handlers' registry.
@@ -219,7 +219,7 @@ impl ObjectFile {
             name,
             header,
             id: made.id,
-            asked_id: OnceLock::new(),
+            asked_id: AskedId::default(),
             file_size: made.file_size,
             shared_ofd,
             writable,
@@ -506,13 +506,18 @@ impl ObjectFile {
         if let Some(id) = self.id {
             return id;
         }
-        *self.asked_id.get_or_init(|| match rustix::fs::fstat(&self.fd) {
+        if let Some(id) = self.asked_id.get() {
+            return id;
+        }
+        let id = match rustix::fs::fstat(&self.fd) {
             Ok(st) => (st.st_dev, st.st_ino),
             // Not for a descriptor we hold open (EBADF cannot happen, EOVERFLOW not on a
             // 64-bit system); should it fail anyway, no other object can have this identity
             // (inode numbers are below 2^64 - 1), so none is mistaken for this one.
-            Err(_) => (u64::MAX, u64::MAX - rustix::fd::AsRawFd::as_raw_fd(&self.fd) as u64),
-        })
+            Err(_) => return (u64::MAX, u64::MAX - rustix::fd::AsRawFd::as_raw_fd(&self.fd) as u64),
+        };
+        self.asked_id.set(id);
+        id
     }
 
     /// The object file's size when this handle was made (header page + data).
@@ -1026,6 +1031,29 @@ pub(super) fn unlink_decided(dir: &Dir, file: &str, fd: &OwnedFd, pinned: bool) 
     }
 }
 
+/// An identity learnt after the handle was made ([`ObjectFile::id`]): plain atomics, not a
+/// `OnceLock`, so that no thread ever waits for another to finish asking (a `fork` while one
+/// thread asks would otherwise leave the child's lock "running" for good). Threads that race
+/// store the same values.
+#[derive(Debug, Default)]
+struct AskedId {
+    dev: std::sync::atomic::AtomicU64,
+    ino: std::sync::atomic::AtomicU64,
+    known: AtomicBool,
+}
+
+impl AskedId {
+    fn get(&self) -> Option<(u64, u64)> {
+        self.known.load(Ordering::Acquire).then(|| (self.dev.load(Ordering::Relaxed), self.ino.load(Ordering::Relaxed)))
+    }
+
+    fn set(&self, (dev, ino): (u64, u64)) {
+        self.dev.store(dev, Ordering::Relaxed);
+        self.ino.store(ino, Ordering::Relaxed);
+        self.known.store(true, Ordering::Release);
+    }
+}
+
 /// What a handle is made with besides its descriptor: the object file's identity, when known
 /// without asking (see [`ObjectFile::id`]), and its size.
 pub(super) struct Made {
@@ -1060,13 +1088,14 @@ pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(Owned
 /// requested mode (S3: whatever the umask took away is put back).
 ///
 /// `exact_mode`: the file was made in a directory whose default ACL gives it exactly the mode
-/// it was made with (`namespace::Dir::exact_modes`). A mapping or mutex made there needs no
-/// `fstat`: its mode is right, its owner is this process's effective uid, and its inode number
-/// places nothing (only a semaphore's, event's or timer's synchronization area moves with it).
+/// it was made with (`namespace::Dir::exact_modes`). A mapping made there needs no `fstat`: its
+/// mode is right, its owner is this process's effective uid, and nothing asks for its inode
+/// number on the way (a sync object's handle asks for it at once: its synchronization area, the
+/// mutexes' registry and the waits' ordering use it, so the `fstat` would only move).
 pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>, exact_mode: bool) -> Result<Made> {
     let kind = new.header.kind;
     let mut st = None;
-    if exact_mode && sync_area_offset(kind, 0) == sync_area_offset(kind, 1) {
+    if exact_mode && kind == ObjectType::Mapping {
         new.header.creator_uid = rustix::process::geteuid().as_raw();
     } else {
         let now = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
