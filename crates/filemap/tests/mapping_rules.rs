@@ -624,3 +624,59 @@ fn a_small_view_of_an_object_file_truncated_after_open_is_refused_and_a_regrown_
     let whole = map.view(Access::WRITE).unwrap();
     assert_eq!(whole.read_vec(0, 10).unwrap(), b"still here");
 }
+
+/// Makes `madvise(.., MADV_POPULATE_READ)` fail with `EINVAL` in the calling thread from now on
+/// (a seccomp filter: what a kernel before 5.14, or a sandbox, answers). Returns false where
+/// the filter cannot be installed.
+fn refuse_populate_in_this_thread() -> bool {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const LOAD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const RET: u16 = 0x06; // BPF_RET | BPF_K
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let program = [
+        op(LOAD, 0, 0, 4), // seccomp_data.arch
+        op(JEQ, 0, 5, AUDIT_ARCH_X86_64),
+        op(LOAD, 0, 0, 0), // .nr
+        op(JEQ, 0, 3, libc::SYS_madvise as u32),
+        op(LOAD, 0, 0, 32), // .args[2], low half
+        op(JEQ, 0, 1, libc::MADV_POPULATE_READ as u32),
+        op(RET, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EINVAL as u32),
+        op(RET, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let prog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr().cast_mut() };
+    // SAFETY: plain prctl calls: the first sets this thread's no_new_privs flag, the second
+    // installs `prog` (valid, read during the call only) as this thread's seccomp filter.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog as *const libc::sock_fprog) == 0
+    }
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn where_a_small_view_cannot_be_filled_the_file_is_checked_as_for_any_other_view() {
+    // The view's fill is also its size check (ARCHITECTURE.md §9); where the kernel refuses the
+    // advice, the view is mapped unfilled and the `fstat` check decides, as for big views.
+    let name = unique("unfillable");
+    let size = 4 * filemap::PAGE_SIZE as u64;
+    let (map, _) = create(&name, size);
+    let path = object_path(&name);
+    std::thread::spawn(move || {
+        assert!(refuse_populate_in_this_thread(), "cannot install the seccomp filter");
+        // The filter works: the advice itself is refused in this thread.
+        let probe = map.view(Access::READ).unwrap();
+        // SAFETY: a read fill of our own live, readable view changes no memory.
+        let refused = unsafe { libc::madvise(probe.as_ptr().cast(), 4096, libc::MADV_POPULATE_READ) };
+        assert_eq!((refused, std::io::Error::last_os_error().raw_os_error()), (-1, Some(libc::EINVAL)));
+        drop(probe);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(filemap::PAGE_SIZE as u64).unwrap();
+        assert_code(map.view(Access::WRITE), Win32Error::INVALID_DATA);
+        file.set_len(filemap::PAGE_SIZE as u64 + size).unwrap();
+        let view = map.view(Access::WRITE).unwrap();
+        assert!(faults_writing(&view, 4) >= 4, "the view was not filled, so its first writes fault");
+    })
+    .join()
+    .unwrap();
+}
