@@ -402,23 +402,13 @@ fn make_dir(scope: Scope, path: &Path) -> Result<OwnedFd> {
 /// file gets no ACL of its own and exactly the mode it was made with. That saves a create the
 /// `fstat` that otherwise finds out what the umask took away (S3). It grants nothing: a file's
 /// mode still comes from its creator, and the directory's own access is its mode's.
-const EXACT_MODES_ACL: [u8; 28] = {
-    const fn entry(tag: u16) -> [u8; 8] {
-        let (t, all, undefined_id) = (tag.to_le_bytes(), 7u16.to_le_bytes(), u32::MAX.to_le_bytes());
-        [t[0], t[1], all[0], all[1], undefined_id[0], undefined_id[1], undefined_id[2], undefined_id[3]]
-    }
-    let (owner, group, other) = (entry(0x01), entry(0x04), entry(0x20));
-    let mut acl = [0u8; 28];
-    acl[0] = 2; // version
-    let mut i = 0;
-    while i < 8 {
-        acl[4 + i] = owner[i];
-        acl[12 + i] = group[i];
-        acl[20 + i] = other[i];
-        i += 1;
-    }
-    acl
-};
+#[rustfmt::skip]
+const EXACT_MODES_ACL: [u8; 28] = [
+    2, 0, 0, 0, // version
+    0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, // ACL_USER_OBJ: rwx
+    0x04, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, // ACL_GROUP_OBJ: rwx
+    0x20, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, // ACL_OTHER: rwx
+];
 const DEFAULT_ACL_XATTR: &str = "system.posix_acl_default";
 
 /// Gives a namespace directory we own [`EXACT_MODES_ACL`], unless it has a default ACL already

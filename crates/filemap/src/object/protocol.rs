@@ -536,12 +536,7 @@ impl ObjectFile {
 
     /// Where the synchronization area starts in the header page ([`sync_area_offset`]).
     pub(crate) fn sync_area_offset(&self) -> usize {
-        let kind = self.header.kind;
-        // (Only a semaphore's, event's or timer's place depends on the inode number.)
-        if sync_area_offset(kind, 0) == sync_area_offset(kind, 1) {
-            return sync_area_offset(kind, 0);
-        }
-        sync_area_offset(kind, self.id().1)
+        sync_area_offset(self.header.kind, self.id().1)
     }
 
     /// The synchronization state area of the header page, mapped shared on first use.
@@ -1094,14 +1089,12 @@ pub(super) fn build_tmpfile(dir: &Dir, new: &mut NewObject<'_>) -> Result<(Owned
 /// mutexes' registry and the waits' ordering use it, so the `fstat` would only move).
 pub(super) fn fill(fd: &OwnedFd, new: &mut NewObject<'_>, exact_mode: bool) -> Result<Made> {
     let kind = new.header.kind;
-    let mut st = None;
-    if exact_mode && kind == ObjectType::Mapping {
-        new.header.creator_uid = rustix::process::geteuid().as_raw();
+    let st = if exact_mode && kind == ObjectType::Mapping {
+        None
     } else {
-        let now = rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?;
-        new.header.creator_uid = now.st_uid;
-        st = Some(now);
-    }
+        Some(rustix::fs::fstat(fd).map_err(|e| Error::from_io("cannot read the new object file", e.into()))?)
+    };
+    new.header.creator_uid = st.as_ref().map_or_else(|| rustix::process::geteuid().as_raw(), |st| st.st_uid);
     let ino = st.as_ref().map_or(0, |st| st.st_ino);
     // The header's meaningful bytes; the rest of its page is gathered from `ZEROS` below.
     let page = new.header.encode_prefix(new.sync_init, sync_area_offset(kind, ino))?;
